@@ -1,0 +1,1 @@
+"""预警 (alerts): alerts for the monitor, notifications, escalation, leadership digests."""

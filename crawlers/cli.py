@@ -1,0 +1,7 @@
+"""Command-line commands of yuqing.crawlers. Keep heavy imports inside the command functions."""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    """Add this subsystem's commands and command groups to the root `yuqing` app."""

@@ -1,0 +1,55 @@
+"""Queues between the stages, and the one way every stage enqueues the next job.
+
+Queues: ``crawl`` (fetch sources), ``analyse`` (score, fold, group), ``respond`` (tickets,
+clocks, referrals), ``notify`` (alerts, deliveries, digests). Jobs are plain functions
+named by their import path, taking ids; retries are chosen here, where they are enqueued.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+from rq import Queue, Retry
+from rq.job import Job, JobStatus
+
+from yuqing.runtime import get_runtime
+
+log = logging.getLogger(__name__)
+
+QUEUE_NAMES = ("crawl", "analyse", "respond", "notify")
+DEFAULT_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
+_LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def get_queue(name: str) -> Queue:
+    if name not in QUEUE_NAMES:
+        raise ValueError(f"unknown queue {name!r}; expected one of {QUEUE_NAMES}")
+    return Queue(name, connection=get_runtime().get_redis())
+
+
+def enqueue(
+    queue: str,
+    func: str | Callable[..., Any],
+    *args: Any,
+    job_id: str | None = None,
+    at: datetime | None = None,
+    retry: Retry | None = DEFAULT_RETRY,
+    timeout: int = 300,
+) -> Job | None:
+    """Enqueue ``func(*args)``; with ``job_id``, skip it if that job is already waiting or running.
+
+    Skipping is only an economy: every job is idempotent against the store by itself.
+    """
+    q = get_queue(queue)
+    if job_id:
+        existing = Job.fetch_many([job_id], connection=q.connection)[0]
+        if existing is not None and existing.get_status(refresh=False) in _LIVE:
+            return None
+    options: dict[str, Any] = {"job_id": job_id, "retry": retry, "job_timeout": timeout,
+                               "result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
+    if at is not None:
+        return q.enqueue_at(at, func, *args, **options)
+    return q.enqueue(func, *args, **options)

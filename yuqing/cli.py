@@ -1,0 +1,153 @@
+"""The `yuqing` command line. Errors are one clear line plus a hint, never a traceback.
+
+Core commands live here; each subsystem adds its own through ``<subsystem>.cli.register``.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from .exceptions import YuqingError
+
+app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="yuqing 舆情监测与回应处置系统")
+config_app = typer.Typer(no_args_is_help=True, help="设置与画像检查")
+app.add_typer(config_app, name="config")
+
+ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
+ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
+
+
+def runtime_from(config: Path | None = None, profile: str | None = None):  # type: ignore[no-untyped-def]
+    """Load settings and profile, install them as this process's runtime."""
+    from .profile import load_profile
+    from .runtime import Runtime, get_runtime, set_runtime
+    from .settings import load_settings
+
+    settings = load_settings(config, profile=profile)
+    set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile)))
+    logging.basicConfig(level=settings.log_level,
+                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return get_runtime()
+
+
+@config_app.command("check")
+def config_check(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
+    """检查设置与单位画像；打印全部设置（密钥显示为 <secret>）。"""
+    rt = runtime_from(config, profile)
+    for name, value in rt.settings.shown().items():
+        typer.echo(f"{name:20} = {value}")
+    p = rt.profile
+    typer.echo(f"画像 {p.source_path}: {p.bureau.name}，辖区 {len(p.places)} 个区划，"
+               f"{len(p.sections)} 个科室，{len(p.departments)} 个外部部门 —— 通过")
+
+
+@app.command()
+def init(config: ConfigOpt = None, profile: ProfileOpt = None,
+         sources: Annotated[Path | None, typer.Option(help="信源 YAML 文件")] = None) -> None:
+    """创建或升级数据库，载入单位画像及其信源。"""
+    from .store import migrate
+
+    rt = runtime_from(config, profile)
+    migrate(rt.settings.sqlalchemy_url)
+    typer.echo(f"数据库就绪: {rt.settings.sqlalchemy_url}")
+    from yuqing.crawlers.sources import load_sources_into_store
+
+    count = load_sources_into_store(rt, sources or rt.settings.sources or None)
+    typer.echo(f"画像: {rt.profile.bureau.name}；信源 {count} 个")
+
+
+@app.command()
+def worker(config: ConfigOpt = None, profile: ProfileOpt = None,
+           queues: Annotated[list[str] | None, typer.Option("--queue", "-q", help="只处理这些队列")] = None,
+           burst: Annotated[bool, typer.Option(help="队列清空后退出")] = False) -> None:
+    """启动一个 RQ worker（默认处理全部队列）。"""
+    from yuqing.queue.worker import run_worker
+
+    runtime_from(config, profile)
+    run_worker(queues, burst=burst)
+
+
+@app.command()
+def scheduler(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
+    """启动周期任务调度器（全系统只能运行一个）。"""
+    from yuqing.queue.periodic import run_scheduler
+
+    runtime_from(config, profile)
+    run_scheduler()
+
+
+@app.command()
+def status(config: ConfigOpt = None, profile: ProfileOpt = None,
+           as_json: Annotated[bool, typer.Option("--json", help="输出 JSON")] = False) -> None:
+    """统计条目、事件、预警、未关闭工单、报送数量，以及各服务状态。"""
+    from .status import collect_status, render_status
+
+    rt = runtime_from(config, profile)
+    report = collect_status(rt)
+    if as_json:
+        typer.echo(json.dumps(report, ensure_ascii=False, indent=2, default=str))
+    else:
+        typer.echo(render_status(report))
+    if not report.get("ok", True):
+        raise typer.Exit(1)
+
+
+@app.command()
+def export(what: Annotated[str, typer.Argument(help="items | events | tickets")],
+           config: ConfigOpt = None, profile: ProfileOpt = None,
+           output: Annotated[Path | None, typer.Option("--output", "-o", help="输出文件（默认标准输出）")] = None,
+           ) -> None:
+    """把条目、事件或工单导出为 JSON Lines。"""
+    from .export import export_jsonl
+
+    rt = runtime_from(config, profile)
+    out = output.open("w", encoding="utf-8") if output else sys.stdout
+    try:
+        count = export_jsonl(rt, what, out)
+    finally:
+        if output:
+            out.close()
+    typer.echo(f"导出 {count} 条 {what}", err=True)
+
+
+def _register_subsystems() -> None:
+    from yuqing.alerts import cli as alerts_cli
+    from yuqing.analysis import cli as analysis_cli
+    from yuqing.crawlers import cli as crawlers_cli
+    from yuqing.dashboards import cli as dashboards_cli
+    from yuqing.queue import cli as queue_cli
+
+    for module in (crawlers_cli, analysis_cli, alerts_cli, queue_cli, dashboards_cli):
+        module.register(app)
+
+
+_register_subsystems()
+
+
+def main() -> None:
+    try:
+        app(standalone_mode=False)
+    except YuqingError as exc:
+        typer.echo(f"错误: {exc}", err=True)
+        if exc.hint:
+            typer.echo(f"提示: {exc.hint}", err=True)
+        sys.exit(2)
+    except (typer.Abort, KeyboardInterrupt):
+        typer.echo("已中止", err=True)
+        sys.exit(130)
+    except typer.Exit as exc:
+        sys.exit(exc.exit_code)
+    except Exception as exc:  # click usage errors carry their own exit code
+        import click
+
+        if isinstance(exc, click.ClickException):
+            exc.show()
+            sys.exit(exc.exit_code)
+        raise

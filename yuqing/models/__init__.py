@@ -1,0 +1,25 @@
+"""The store's tables. Records live here; the code that acts on them lives in the subsystems."""
+
+from .alerts import Alert, AlertStatus, Delivery, DeliveryStatus, Digest, Silence
+from .base import Base, UTCDateTime
+from .items import Event, EventStatus, Item, Source, SourceRun
+from .tickets import (
+    Deadline,
+    DeadlineKind,
+    Referral,
+    ReferralNote,
+    ReferralStatus,
+    Ticket,
+    TicketChange,
+    TicketPause,
+    TicketResponse,
+    TicketState,
+)
+from .web import AuditEntry, ReviewLabel, Role, User
+
+__all__ = [
+    "Alert", "AlertStatus", "AuditEntry", "Base", "Deadline", "DeadlineKind", "Delivery",
+    "DeliveryStatus", "Digest", "Event", "EventStatus", "Item", "Referral", "ReferralNote",
+    "ReferralStatus", "ReviewLabel", "Role", "Silence", "Source", "SourceRun", "Ticket",
+    "TicketChange", "TicketPause", "TicketResponse", "TicketState", "User", "UTCDateTime",
+]

