@@ -82,6 +82,9 @@ class Delivery(Base):
     body: Mapped[str] = mapped_column(Text, default="")
     html: Mapped[str] = mapped_column(Text, default="")
     attachments: Mapped[list[Any]] = mapped_column(default=list)  # file paths
+    # A job path enqueued (with this delivery's id) once the delivery is finally sent or failed,
+    # so the owner (e.g. a referral) can update itself without reaching into alerts/.
+    callback: Mapped[str] = mapped_column(String(200), default="")
     status: Mapped[str] = mapped_column(String(20), default=DeliveryStatus.PENDING, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
     last_error: Mapped[str] = mapped_column(Text, default="")

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:04:39.875749
+Create Date: 2026-11-21 17:08:36.579653
 """
 from alembic import op
 import sqlalchemy as sa
@@ -43,6 +43,7 @@ def upgrade() -> None:
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('html', sa.Text(), nullable=False),
     sa.Column('attachments', sa.JSON(), nullable=False),
+    sa.Column('callback', sa.String(length=200), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('attempts', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=False),
