@@ -88,7 +88,11 @@ class PostgresServer:
         self.port = free_port()
         self.user = None
         if os.geteuid() == 0:
+            # pytest's temporary root is private to root; the postgres user needs its own folder.
+            import tempfile
+
             self.user = "postgres"
+            self.folder = Path(tempfile.mkdtemp(prefix="yuqing-pg-"))
 
     def _run(self, args: list[str], **kw: Any) -> subprocess.CompletedProcess[bytes]:
         if self.user:
@@ -122,6 +126,8 @@ class PostgresServer:
             self._run([_pg_bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"])
         except subprocess.CalledProcessError:
             pass
+        if self.user:
+            shutil.rmtree(self.folder, ignore_errors=True)
 
 
 @dataclass

@@ -117,6 +117,19 @@ def export(what: Annotated[str, typer.Argument(help="items | events | tickets")]
     typer.echo(f"导出 {count} 条 {what}", err=True)
 
 
+@app.command()
+def run(config: ConfigOpt = None, profile: ProfileOpt = None,
+        demo: Annotated[bool, typer.Option("--demo", help="同时启动演示站点与演示邮箱")] = False,
+        speed: Annotated[float, typer.Option(help="演示剧情的快进倍数")] = 1.0,
+        host: Annotated[str | None, typer.Option(help="Web 监听地址")] = None,
+        port: Annotated[int | None, typer.Option(help="Web 端口")] = None) -> None:
+    """一键运行：内嵌 Redis、worker、调度器与 Web 服务（Ctrl-C 停止）。"""
+    from .runner import run as run_all
+
+    rt = runtime_from(config, profile)
+    run_all(rt, demo=demo, speed=speed, host=host, port=port)
+
+
 def _register_subsystems() -> None:
     from yuqing.alerts import cli as alerts_cli
     from yuqing.analysis import cli as analysis_cli

