@@ -1,0 +1,109 @@
+"""The whole chain with real parts: the demo site crawled by the real spiders in real RQ
+worker processes on a real Redis, scored, grouped into an event, alerted, ticketed with the
+regulation's clocks, and referred by e-mail to the 宣传部 and 网信办 through a real SMTP server."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from datetime import UTC, datetime, timedelta
+from email.header import decode_header, make_header
+
+import pytest
+from docx import Document
+from rq import Queue
+from sqlalchemy import select
+
+from yuqing.demo import DemoSite
+from yuqing.models import Alert, Deadline, Event, Item, Referral, Ticket
+from yuqing.queue.dispatch import QUEUE_NAMES, enqueue
+
+pytestmark = pytest.mark.slow
+
+
+def _worker_env(rt) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    s = rt.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env.update({
+        "YUQING_DATA_DIR": str(s.data_dir), "YUQING_DATABASE_URL": s.sqlalchemy_url,
+        "YUQING_REDIS_URL": s.redis_url, "YUQING_SMTP_HOST": s.smtp_host,
+        "YUQING_SMTP_PORT": str(s.smtp_port), "YUQING_SECRET_KEY": "test-secret",
+        "YUQING_PROFILE": "zezhou-emergency", "YUQING_LOG_LEVEL": "WARNING",
+    })
+    return env
+
+
+def _run_workers_until_idle(rt, rounds: int = 12) -> None:  # type: ignore[no-untyped-def]
+    """Real worker processes in burst mode, again while any queue still has work."""
+    for _ in range(rounds):
+        if not any(Queue(q, connection=rt.redis).count for q in QUEUE_NAMES):
+            return
+        done = subprocess.run([sys.executable, "-m", "yuqing", "worker", "--burst"], env=_worker_env(rt),
+                              capture_output=True, text=True, timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+    raise AssertionError("queues never drained")
+
+
+def _subject(msg) -> str:  # type: ignore[no-untyped-def]
+    return str(make_header(decode_header(msg["Subject"])))
+
+
+def test_demo_story_travels_the_whole_chain(runtime, smtp) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.crawlers.sources import upsert_sources
+
+    # The whole story is already published: the site started an hour ago.
+    site = DemoSite(start=datetime.now(UTC) - timedelta(hours=1)).start()
+    try:
+        upsert_sources(runtime, site.sources())
+        with runtime.session() as s:
+            from yuqing.models import Source
+
+            source_ids = [src.id for src in s.scalars(select(Source))]
+        assert len(source_ids) == 3
+        for source_id in source_ids:
+            enqueue("crawl", "yuqing.crawlers.jobs.crawl_source", source_id)
+        _run_workers_until_idle(runtime)
+    finally:
+        site.stop()
+
+    with runtime.session() as s:
+        items = s.scalars(select(Item)).all()
+        assert len(items) >= 12, [i.title or i.text[:20] for i in items]
+        football = next(i for i in items if "中超" in i.text)
+        assert not football.in_remit
+        mine = [i for i in items if "透水" in (i.title + i.text)]
+        assert len(mine) >= 8
+        event_ids = {i.event_id for i in mine}
+        assert len(event_ids) == 1, "the flooding reports should form one event"
+        event = s.get(Event, event_ids.pop())
+        assert event.level in ("重大", "特别重大")
+        assert football.event_id != event.id
+
+        alert = s.scalars(select(Alert).where(Alert.event_id == event.id)).one()
+        assert alert.reasons
+
+        ticket = s.scalars(select(Ticket).where(Ticket.event_id == event.id)).one()
+        assert ticket.detected_at == event.first_seen_at
+        due = {d.kind: d.due_at for d in s.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id))}
+        assert due["first_response"] == event.first_seen_at + timedelta(hours=48)
+        assert due["authoritative_info"] == event.first_seen_at + timedelta(hours=5)
+        assert due["press_conference"] == event.first_seen_at + timedelta(hours=24)
+
+        referrals = {r.department_key: r for r in s.scalars(select(Referral).where(Referral.event_id == event.id))}
+        assert {"propaganda", "cyberspace"} <= set(referrals)
+
+    messages = smtp.wait_for(2, timeout=30)
+    by_rcpt: dict[str, list] = {}
+    for msg in messages:
+        for rcpt in msg["X-Envelope-To"].split(", "):
+            by_rcpt.setdefault(rcpt, []).append(msg)
+    for address in ("yqk@xcb.zezhou.example", "wxb@wxb.zezhou.example"):
+        assert address in by_rcpt, f"no referral e-mail to {address}; got {sorted(by_rcpt)}"
+        msg = by_rcpt[address][0]
+        assert "专报" in _subject(msg) or "报送" in _subject(msg)
+        docx_parts = [p for p in msg.walk() if (p.get_filename() or "").endswith(".docx")]
+        assert docx_parts, "the referral carries its special report"
+        text = "\n".join(p.text for p in Document(io.BytesIO(docx_parts[0].get_payload(decode=True))).paragraphs)
+        assert "透水" in text
