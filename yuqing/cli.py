@@ -146,7 +146,9 @@ _register_subsystems()
 
 def main() -> None:
     try:
-        app(standalone_mode=False)
+        code = app(standalone_mode=False)
+        # Without standalone mode click returns the code of typer.Exit instead of exiting.
+        sys.exit(code if isinstance(code, int) else 0)
     except YuqingError as exc:
         typer.echo(f"错误: {exc}", err=True)
         if exc.hint:
