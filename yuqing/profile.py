@@ -319,6 +319,8 @@ def load_profile(name_or_path: str | Path) -> Profile:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
             raise ProfileError(f"{path}: 画像文件不存在") from None
+        except UnicodeDecodeError as exc:
+            raise ProfileError(f"{path}: 文件不是 UTF-8 编码（第 {exc.start} 字节）") from None
         shown = str(path)
     else:
         res = resources.files("yuqing.profiles").joinpath(f"{name_or_path}.yaml")
