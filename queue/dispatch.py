@@ -8,6 +8,7 @@ named by their import path, taking ids; retries are chosen here, where they are 
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,11 @@ log = logging.getLogger(__name__)
 QUEUE_NAMES = ("crawl", "analyse", "respond", "notify")
 DEFAULT_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
+
+
+def safe_job_id(job_id: str) -> str:
+    """RQ accepts only letters, digits, underscores and dashes in job ids (``analyse:12`` → ``analyse-12``)."""
+    return re.sub(r"[^A-Za-z0-9_-]", "-", job_id)
 
 
 def get_queue(name: str) -> Queue:
@@ -45,6 +51,7 @@ def enqueue(
     """
     q = get_queue(queue)
     if job_id:
+        job_id = safe_job_id(job_id)
         existing = Job.fetch_many([job_id], connection=q.connection)[0]
         if existing is not None and existing.get_status(refresh=False) in _LIVE:
             return None

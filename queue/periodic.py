@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 import socket
 import threading
 
@@ -36,7 +37,13 @@ class SchedulerAlreadyRunning(RuntimeError):
     pass
 
 
+def _stop_on_sigterm(signum: int, _frame: object) -> None:
+    raise SystemExit(0)
+
+
 def run_scheduler() -> None:
+    # Until rq's scheduler installs its own handlers, a SIGTERM must still run our finally.
+    signal.signal(signal.SIGTERM, _stop_on_sigterm)
     rt = get_runtime()
     redis = rt.get_redis()
     me = f"{socket.gethostname()}:{os.getpid()}"
@@ -49,13 +56,15 @@ def run_scheduler() -> None:
         while not stop.wait(LOCK_TTL / 3):
             redis.set(LOCK_KEY, me, ex=LOCK_TTL)
 
-    threading.Thread(target=keep_lock, daemon=True, name="scheduler-lock").start()
-    cron = CronScheduler(connection=redis, logging_level=rt.settings.log_level)
-    for queue, func, interval in periodic_jobs(rt.settings.scheduler_tick, rt.settings.sweep_interval):
-        cron.register(import_attribute(func), queue_name=queue, interval=interval, job_timeout=600)
+    keeper = threading.Thread(target=keep_lock, daemon=True, name="scheduler-lock")
+    keeper.start()
     try:
+        cron = CronScheduler(connection=redis, logging_level=rt.settings.log_level)
+        for queue, func, interval in periodic_jobs(rt.settings.scheduler_tick, rt.settings.sweep_interval):
+            cron.register(import_attribute(func), queue_name=queue, interval=interval, job_timeout=600)
         cron.start()
     finally:
         stop.set()
+        keeper.join()
         if redis.get(LOCK_KEY) == me.encode():
             redis.delete(LOCK_KEY)
