@@ -1,0 +1,80 @@
+"""Run the benchmarks and rewrite the README's performance tables from what they print.
+
+    python bench/report.py                # every benchmark (takes a while)
+    python bench/report.py bench_analysis # only some; the other rows are kept
+
+Figures are never typed by hand: each row names the command that reproduces it and the date.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+README = HERE.parent / "README.md"
+RESULTS = HERE / "results.json"  # kept in git: the last figures of each benchmark
+START, END = "<!-- figures:start -->", "<!-- figures:end -->"
+
+BENCHES = {
+    "bench_crawl": [sys.executable, "bench/bench_crawl.py"],
+    "bench_analysis": [sys.executable, "bench/bench_analysis.py"],
+    "bench_web": [sys.executable, "bench/bench_web.py"],
+    "bench_load": [sys.executable, "bench/bench_load.py"],
+    "bench_latency": [sys.executable, "bench/bench_latency.py"],
+}
+
+
+def run(name: str) -> list[dict[str, str]]:
+    cmd = BENCHES[name]
+    print(f"== {' '.join(cmd[1:])}", flush=True)
+    proc = subprocess.run(cmd, cwd=HERE.parent, capture_output=True, text=True)
+    sys.stdout.write(proc.stdout[-4000:])
+    if proc.returncode != 0:
+        sys.stderr.write(proc.stderr[-4000:])
+        raise SystemExit(f"{name} failed with exit code {proc.returncode}")
+    rows = []
+    for line in proc.stdout.splitlines():
+        if line.startswith("FIGURE|"):
+            _, area, what, value, target = line.split("|", 4)
+            rows.append({"area": area, "what": what, "value": value, "target": target,
+                         "command": "python " + " ".join(cmd[1:]), "date": dt.date.today().isoformat()})
+    return rows
+
+
+def render(results: dict[str, list[dict[str, str]]]) -> str:
+    by_area: dict[str, list[dict[str, str]]] = {}
+    for rows in results.values():
+        for row in rows:
+            by_area.setdefault(row["area"], []).append(row)
+    out = [START]
+    for area in sorted(by_area):
+        out += [f"\n### {area}\n", "| figure | value | target | command | date |", "| --- | --- | --- | --- | --- |"]
+        out += [f"| {r['what']} | {r['value']} | {r['target']} | `{r['command']}` | {r['date']} |"
+                for r in by_area[area]]
+    out.append(END)
+    return "\n".join(out)
+
+
+def main() -> None:
+    names = sys.argv[1:] or list(BENCHES)
+    results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
+    for name in names:
+        results[name] = run(name)
+        RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1))
+    text = README.read_text(encoding="utf-8")
+    table = render(results)
+    if START in text:
+        head, rest = text.split(START, 1)
+        text = head + table + rest.split(END, 1)[1]
+    else:
+        text = text.rstrip() + "\n\n" + table + "\n"
+    README.write_text(text, encoding="utf-8")
+    print(f"README tables rewritten from {sum(len(v) for v in results.values())} figures")
+
+
+if __name__ == "__main__":
+    main()
