@@ -15,11 +15,11 @@ from .tickets import (
     TicketResponse,
     TicketState,
 )
-from .web import AuditEntry, ReviewLabel, Role, User
+from .web import AuditEntry, ItemSearch, ReviewLabel, Role, User
 
 __all__ = [
     "Alert", "AlertStatus", "AuditEntry", "Base", "Deadline", "DeadlineKind", "Delivery",
-    "DeliveryStatus", "Digest", "Event", "EventStatus", "Item", "Referral", "ReferralNote",
+    "DeliveryStatus", "Digest", "Event", "EventStatus", "Item", "ItemSearch", "Referral", "ReferralNote",
     "ReferralStatus", "ReviewLabel", "Role", "Silence", "Source", "SourceRun", "Ticket",
     "TicketChange", "TicketPause", "TicketResponse", "TicketState", "User", "UTCDateTime",
 ]

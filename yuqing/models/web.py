@@ -68,3 +68,17 @@ class ReviewLabel(Base):
     by: Mapped[str] = mapped_column(String(100))
     at: Mapped[datetime]
     used_in_model: Mapped[str] = mapped_column(String(50), default="")
+
+
+class ItemSearch(Base):
+    """全文检索词表: an item's title and text cut by jieba, kept for full-text search.
+
+    Maintained by ``yuqing.dashboards.search`` (incrementally, from Items); on SQLite an FTS5
+    index is built over it, on PostgreSQL ``to_tsvector('simple', tokens)`` is used.
+    """
+
+    __tablename__ = "item_search"
+
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id", ondelete="CASCADE"), primary_key=True)
+    tokens: Mapped[str] = mapped_column(Text, default="")
+    indexed_at: Mapped[datetime] = mapped_column(index=True)

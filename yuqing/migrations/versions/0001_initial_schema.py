@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:08:36.579653
+Create Date: 2026-11-21 17:23:16.820028
 """
 from alembic import op
 import sqlalchemy as sa
@@ -300,6 +300,16 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_deadlines_due_at'), ['due_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deadlines_ticket_id'), ['ticket_id'], unique=False)
 
+    op.create_table('item_search',
+    sa.Column('item_id', sa.Integer(), nullable=False),
+    sa.Column('tokens', sa.Text(), nullable=False),
+    sa.Column('indexed_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_item_search_item_id_items'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('item_id', name=op.f('pk_item_search'))
+    )
+    with op.batch_alter_table('item_search', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_item_search_indexed_at'), ['indexed_at'], unique=False)
+
     op.create_table('referrals',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=False),
@@ -439,6 +449,10 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_referrals_department_key'))
 
     op.drop_table('referrals')
+    with op.batch_alter_table('item_search', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_item_search_indexed_at'))
+
+    op.drop_table('item_search')
     with op.batch_alter_table('deadlines', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deadlines_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_deadlines_due_at'))
