@@ -44,6 +44,10 @@ class Alert(Base):
     rung: Mapped[int] = mapped_column(Integer, default=0)  # index into the escalation ladder
     rung_since: Mapped[datetime | None]
     inhibited: Mapped[bool] = mapped_column(Boolean, default=False)  # the event has a ticket
+    # The silence muting this alert now (shown on the dashboard); cleared when it expires.
+    silence_id: Mapped[int | None] = mapped_column(ForeignKey("silences.id", ondelete="SET NULL"))
+    last_notify_reason: Mapped[str] = mapped_column(Text, default="")
+    escalated_at: Mapped[datetime | None]  # when the ladder last climbed a rung
 
 
 class Silence(Base):
@@ -90,6 +94,12 @@ class Delivery(Base):
     last_error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime]
     sent_at: Mapped[datetime | None]
+    # A message split to the channel's size limit is sent part by part; parts already sent
+    # are never sent again when the job runs a second time.
+    parts_total: Mapped[int] = mapped_column(Integer, default=0)
+    parts_sent: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(index=True)  # back-off; None = now
+    claimed_until: Mapped[datetime | None]  # a running job's lease, so two runs never send at once
 
 
 class Digest(Base):

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:23:16.820028
+Create Date: 2026-11-21 17:23:57.586201
 """
 from alembic import op
 import sqlalchemy as sa
@@ -49,10 +49,15 @@ def upgrade() -> None:
     sa.Column('last_error', sa.Text(), nullable=False),
     sa.Column('created_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('sent_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('parts_total', sa.Integer(), nullable=False),
+    sa.Column('parts_sent', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claimed_until', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_deliveries')),
     sa.UniqueConstraint('idempotency_key', name=op.f('uq_deliveries_idempotency_key'))
     )
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_deliveries_next_attempt_at'), ['next_attempt_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_deliveries_status'), ['status'], unique=False)
 
     op.create_table('digests',
@@ -144,36 +149,6 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_users')),
     sa.UniqueConstraint('username', name=op.f('uq_users_username'))
     )
-    op.create_table('alerts',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('kind', sa.String(length=20), nullable=False),
-    sa.Column('event_id', sa.Integer(), nullable=True),
-    sa.Column('source_id', sa.Integer(), nullable=True),
-    sa.Column('status', sa.String(length=20), nullable=False),
-    sa.Column('level', sa.String(length=10), nullable=False),
-    sa.Column('title', sa.Text(), nullable=False),
-    sa.Column('reasons', sa.JSON(), nullable=False),
-    sa.Column('created_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('last_notified_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('notified_level', sa.String(length=10), nullable=False),
-    sa.Column('notified_volume', sa.Integer(), nullable=False),
-    sa.Column('notify_count', sa.Integer(), nullable=False),
-    sa.Column('acknowledged_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('acknowledged_by', sa.String(length=100), nullable=False),
-    sa.Column('rung', sa.Integer(), nullable=False),
-    sa.Column('rung_since', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
-    sa.Column('inhibited', sa.Boolean(), nullable=False),
-    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_alerts_event_id_events'), ondelete='CASCADE'),
-    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_alerts_source_id_sources'), ondelete='CASCADE'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
-    sa.UniqueConstraint('event_id', name=op.f('uq_alerts_event_id'))
-    )
-    with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_alerts_created_at'), ['created_at'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alerts_source_id'), ['source_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_alerts_status'), ['status'], unique=False)
-
     op.create_table('items',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('source_id', sa.Integer(), nullable=True),
@@ -282,6 +257,40 @@ def upgrade() -> None:
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_tickets_state'), ['state'], unique=False)
 
+    op.create_table('alerts',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=20), nullable=False),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('source_id', sa.Integer(), nullable=True),
+    sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('level', sa.String(length=10), nullable=False),
+    sa.Column('title', sa.Text(), nullable=False),
+    sa.Column('reasons', sa.JSON(), nullable=False),
+    sa.Column('created_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_notified_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('notified_level', sa.String(length=10), nullable=False),
+    sa.Column('notified_volume', sa.Integer(), nullable=False),
+    sa.Column('notify_count', sa.Integer(), nullable=False),
+    sa.Column('acknowledged_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('acknowledged_by', sa.String(length=100), nullable=False),
+    sa.Column('rung', sa.Integer(), nullable=False),
+    sa.Column('rung_since', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('inhibited', sa.Boolean(), nullable=False),
+    sa.Column('silence_id', sa.Integer(), nullable=True),
+    sa.Column('last_notify_reason', sa.Text(), nullable=False),
+    sa.Column('escalated_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_alerts_event_id_events'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['silence_id'], ['silences.id'], name=op.f('fk_alerts_silence_id_silences'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_alerts_source_id_sources'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_alerts')),
+    sa.UniqueConstraint('event_id', name=op.f('uq_alerts_event_id'))
+    )
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerts_created_at'), ['created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_source_id'), ['source_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_status'), ['status'], unique=False)
+
     op.create_table('deadlines',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -340,26 +349,6 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_referrals_status'), ['status'], unique=False)
         batch_op.create_index(batch_op.f('ix_referrals_ticket_id'), ['ticket_id'], unique=False)
 
-    op.create_table('review_labels',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('item_id', sa.Integer(), nullable=True),
-    sa.Column('event_id', sa.Integer(), nullable=True),
-    sa.Column('alert_id', sa.Integer(), nullable=True),
-    sa.Column('label', sa.String(length=20), nullable=False),
-    sa.Column('value', sa.String(length=20), nullable=False),
-    sa.Column('text', sa.Text(), nullable=False),
-    sa.Column('by', sa.String(length=100), nullable=False),
-    sa.Column('at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
-    sa.Column('used_in_model', sa.String(length=50), nullable=False),
-    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_review_labels_alert_id_alerts'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_review_labels_event_id_events'), ondelete='SET NULL'),
-    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_review_labels_item_id_items'), ondelete='SET NULL'),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_labels'))
-    )
-    with op.batch_alter_table('review_labels', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_review_labels_event_id'), ['event_id'], unique=False)
-        batch_op.create_index(batch_op.f('ix_review_labels_item_id'), ['item_id'], unique=False)
-
     op.create_table('ticket_changes',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('ticket_id', sa.Integer(), nullable=False),
@@ -416,11 +405,36 @@ def upgrade() -> None:
     with op.batch_alter_table('referral_notes', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_referral_notes_referral_id'), ['referral_id'], unique=False)
 
+    op.create_table('review_labels',
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('item_id', sa.Integer(), nullable=True),
+    sa.Column('event_id', sa.Integer(), nullable=True),
+    sa.Column('alert_id', sa.Integer(), nullable=True),
+    sa.Column('label', sa.String(length=20), nullable=False),
+    sa.Column('value', sa.String(length=20), nullable=False),
+    sa.Column('text', sa.Text(), nullable=False),
+    sa.Column('by', sa.String(length=100), nullable=False),
+    sa.Column('at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('used_in_model', sa.String(length=50), nullable=False),
+    sa.ForeignKeyConstraint(['alert_id'], ['alerts.id'], name=op.f('fk_review_labels_alert_id_alerts'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['event_id'], ['events.id'], name=op.f('fk_review_labels_event_id_events'), ondelete='SET NULL'),
+    sa.ForeignKeyConstraint(['item_id'], ['items.id'], name=op.f('fk_review_labels_item_id_items'), ondelete='SET NULL'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_review_labels'))
+    )
+    with op.batch_alter_table('review_labels', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_review_labels_event_id'), ['event_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_review_labels_item_id'), ['item_id'], unique=False)
+
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('review_labels', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_review_labels_item_id'))
+        batch_op.drop_index(batch_op.f('ix_review_labels_event_id'))
+
+    op.drop_table('review_labels')
     with op.batch_alter_table('referral_notes', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_referral_notes_referral_id'))
 
@@ -437,11 +451,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_ticket_changes_ticket_id'))
 
     op.drop_table('ticket_changes')
-    with op.batch_alter_table('review_labels', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_review_labels_item_id'))
-        batch_op.drop_index(batch_op.f('ix_review_labels_event_id'))
-
-    op.drop_table('review_labels')
     with op.batch_alter_table('referrals', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_referrals_ticket_id'))
         batch_op.drop_index(batch_op.f('ix_referrals_status'))
@@ -458,6 +467,12 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_deadlines_due_at'))
 
     op.drop_table('deadlines')
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alerts_status'))
+        batch_op.drop_index(batch_op.f('ix_alerts_source_id'))
+        batch_op.drop_index(batch_op.f('ix_alerts_created_at'))
+
+    op.drop_table('alerts')
     with op.batch_alter_table('tickets', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_tickets_state'))
 
@@ -481,12 +496,6 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_items_duplicate_of_id'))
 
     op.drop_table('items')
-    with op.batch_alter_table('alerts', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_alerts_status'))
-        batch_op.drop_index(batch_op.f('ix_alerts_source_id'))
-        batch_op.drop_index(batch_op.f('ix_alerts_created_at'))
-
-    op.drop_table('alerts')
     op.drop_table('users')
     op.drop_table('sources')
     with op.batch_alter_table('events', schema=None) as batch_op:
@@ -498,6 +507,7 @@ def downgrade() -> None:
     op.drop_table('digests')
     with op.batch_alter_table('deliveries', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_deliveries_status'))
+        batch_op.drop_index(batch_op.f('ix_deliveries_next_attempt_at'))
 
     op.drop_table('deliveries')
     with op.batch_alter_table('audit_log', schema=None) as batch_op:
