@@ -1,0 +1,78 @@
+"""Shipped and retrained linear models (模型): weights in .npz, metadata in JSON.
+
+Weights are plain arrays rather than pickled estimators, so a model loads under any
+scikit-learn version and cannot run code. Retrained remit models live in
+``<data_dir>/models/<name>-<version>.npz``; ``<data_dir>/models/active.json`` names the promoted
+one, which wins over the packaged model.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from dataclasses import dataclass
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+
+import numpy as np
+
+log = logging.getLogger(__name__)
+PACKAGED = Path(__file__).parent / "models"
+
+
+@dataclass
+class LinearModel:
+    """A logistic model over hashed features, with the decision threshold chosen in CV."""
+
+    name: str
+    version: str
+    coef: np.ndarray
+    intercept: float
+    threshold: float
+
+    def proba(self, X) -> np.ndarray:  # type: ignore[no-untyped-def]
+        z = X @ self.coef + self.intercept
+        return 1.0 / (1.0 + np.exp(-z))
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, coef=self.coef.astype(np.float32),
+                            meta=np.frombuffer(json.dumps({"name": self.name, "version": self.version,
+                                                          "intercept": self.intercept,
+                                                          "threshold": self.threshold}).encode(),
+                                               dtype=np.uint8))
+
+    @classmethod
+    def from_bytes(cls, raw: bytes) -> LinearModel:
+        with np.load(io.BytesIO(raw)) as data:
+            meta = json.loads(bytes(data["meta"]).decode())
+            return cls(meta["name"], meta["version"], data["coef"].astype(np.float64),
+                       float(meta["intercept"]), float(meta["threshold"]))
+
+
+def _packaged(filename: str) -> bytes | None:
+    res = resources.files("yuqing.analysis").joinpath(f"models/{filename}")
+    return res.read_bytes() if res.is_file() else None
+
+
+@lru_cache(maxsize=32)
+def load(name: str, data_dir: str | None = None) -> LinearModel | None:
+    """The active model called ``name`` (``emergency``, ``emotion``, ``rumor``), or None."""
+    if data_dir:
+        active = Path(data_dir) / "models" / "active.json"
+        if active.is_file():
+            chosen = json.loads(active.read_text(encoding="utf-8")).get(name)
+            if chosen and (Path(data_dir) / "models" / chosen).is_file():
+                return LinearModel.from_bytes((Path(data_dir) / "models" / chosen).read_bytes())
+    raw = _packaged(f"{name}.npz")
+    return LinearModel.from_bytes(raw) if raw else None
+
+
+def promote(data_dir: Path, name: str, filename: str) -> None:
+    active = data_dir / "models" / "active.json"
+    current = json.loads(active.read_text(encoding="utf-8")) if active.is_file() else {}
+    current[name] = filename
+    active.write_text(json.dumps(current, ensure_ascii=False, indent=1), encoding="utf-8")
+    load.cache_clear()
