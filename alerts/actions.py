@@ -1,0 +1,114 @@
+"""Functions the web app (and the CLI) call. Each takes ``rt`` first, records who, when and
+why in the audit log, and raises a clear error (one Chinese line) on an illegal change."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from yuqing.clock import fmt
+from yuqing.levels import Level
+from yuqing.models import Alert, AlertStatus, AuditEntry, Event, ReviewLabel, Silence
+from yuqing.runtime import Runtime
+
+from .exceptions import AlertNotFound, AlertsError, SilenceError, SilenceNotFound
+from .silences import validate_matchers
+
+REVIEW_ACTIONS = ("confirm", "dismiss", "level")
+
+
+def _audit(s: Session, rt: Runtime, by: str, action: str, target: str, target_id: int, **detail: Any) -> None:
+    s.add(AuditEntry(at=rt.now(), actor=by, action=action, target_type=target, target_id=target_id,
+                     detail=detail))
+
+
+def _alert(s: Session, alert_id: int) -> Alert:
+    alert = s.get(Alert, alert_id)
+    if alert is None:
+        raise AlertNotFound(f"预警 #{alert_id} 不存在")
+    return alert
+
+
+def acknowledge(rt: Runtime, alert_id: int, by: str) -> Alert:
+    """确认收到: stops the escalation ladder and the repeats."""
+    with rt.session() as s:
+        alert = _alert(s, alert_id)
+        if alert.status != AlertStatus.FIRING:
+            who = f"（{alert.acknowledged_by}，{fmt(alert.acknowledged_at)}）" if alert.acknowledged_by else ""
+            raise AlertsError(f"预警 #{alert_id} 当前状态为 {alert.status}{who}，无需再确认")
+        alert.status, alert.acknowledged_at, alert.acknowledged_by = AlertStatus.ACKNOWLEDGED, rt.now(), by
+        alert.updated_at = rt.now()
+        _audit(s, rt, by, "alert.acknowledge", "alert", alert_id, rung=alert.rung)
+        return alert
+
+
+def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None) -> Alert:
+    """研判: confirm (属实), dismiss (误报, a training label), or correct the level."""
+    if action not in REVIEW_ACTIONS:
+        raise AlertsError(f"未知研判操作 {action!r}，应为 confirm、dismiss 或 level")
+    with rt.session() as s:
+        alert = _alert(s, alert_id)
+        if alert.kind != "event" or alert.event_id is None:
+            raise AlertsError(f"预警 #{alert_id} 是系统告警，不能研判")
+        event = s.get(Event, alert.event_id)
+        now = rt.now()
+        value = ""
+        if action == "level":
+            if not level:
+                raise AlertsError("修改等级时须给出新等级（一般、较大、重大 或 特别重大）")
+            try:
+                value = Level.parse(level).value
+            except ValueError as exc:
+                raise AlertsError(str(exc)) from None
+            alert.level = value
+        else:
+            alert.status = AlertStatus.CONFIRMED if action == "confirm" else AlertStatus.DISMISSED
+        if not alert.acknowledged_at:
+            alert.acknowledged_at, alert.acknowledged_by = now, by  # a review is an acknowledgement
+        alert.updated_at = now
+        text = f"{event.title}\n{event.summary}" if event else alert.title
+        s.add(ReviewLabel(event_id=alert.event_id, alert_id=alert.id, label=action, value=value,
+                          text=text, by=by, at=now))
+        _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, level=value)
+        return alert
+
+
+def silence(rt: Runtime, by: str, comment: str, ends_at: datetime, event_id: int | None = None,
+            matchers: dict[str, Any] | None = None) -> Silence:
+    """静默: mute one event, or every event matching ``matchers``, until ``ends_at``."""
+    now = rt.now()
+    if not comment or not comment.strip():
+        raise SilenceError("静默须说明原因")
+    if ends_at.tzinfo is None:
+        raise SilenceError("静默结束时间须带时区")
+    if ends_at <= now:
+        raise SilenceError(f"静默结束时间 {fmt(ends_at)} 已过，应晚于当前时间 {fmt(now)}")
+    if (event_id is None) == (not matchers):
+        raise SilenceError("静默须指定一个事件，或一组匹配条件（二者选一）")
+    clean = validate_matchers(matchers) if matchers else {}
+    with rt.session() as s:
+        if event_id is not None and s.get(Event, event_id) is None:
+            raise SilenceError(f"事件 #{event_id} 不存在")
+        row = Silence(event_id=event_id, matchers=clean, starts_at=now, ends_at=ends_at,
+                      created_by=by, comment=comment.strip())
+        s.add(row)
+        s.flush()
+        _audit(s, rt, by, "silence.add", "silence", row.id, event_id=event_id, matchers=clean,
+               ends_at=ends_at.isoformat(), comment=row.comment)
+        return row
+
+
+def expire_silence(rt: Runtime, silence_id: int, by: str) -> Silence:
+    """End a silence now; its alerts speak again at the next sweep."""
+    with rt.session() as s:
+        row = s.get(Silence, silence_id)
+        if row is None:
+            raise SilenceNotFound(f"静默 #{silence_id} 不存在")
+        now = rt.now()
+        if row.ends_at <= now:
+            raise SilenceError(f"静默 #{silence_id} 已于 {fmt(row.ends_at)} 结束")
+        row.ends_at = now
+        _audit(s, rt, by, "silence.expire", "silence", silence_id)
+        return row

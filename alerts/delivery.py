@@ -1,0 +1,197 @@
+"""推送 (deliveries): create one consistently, send it once, retry with back-off, keep the log.
+
+A Delivery row is the record and the unit of work: the ``deliver`` job sends it through its
+channel (split to the channel's size limit, part by part), and the row says what happened
+(status, attempts, last_error, parts_sent). The database is the truth: the periodic sweep
+re-enqueues any pending delivery whose back-off has passed, so losing Redis delays a
+message but never loses it.
+
+Sending at most once. A job claims the row with a conditional UPDATE (a lease), so two runs
+of the same job never send concurrently; each part sent is committed at once, so a second run
+skips it; a finished row is never sent again. What remains is the crash window between a
+server's acceptance and our commit of that part: that one part may be sent again on retry.
+The e-mail Message-ID, the webhook's ``Idempotency-Key`` and the SMS gateway's ``id`` are
+stable across retries so receivers can drop such a repeat.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+from collections.abc import Iterable
+from datetime import timedelta
+from pathlib import Path
+
+from sqlalchemy import event as sa_event
+from sqlalchemy import or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yuqing.models import Delivery, DeliveryStatus
+from yuqing.runtime import Runtime, get_runtime
+
+from .channels import Outgoing, get_channel, resolve_target, scrub
+from .exceptions import ChannelError
+
+log = logging.getLogger(__name__)
+
+# Waits after failed attempts 1..5; the sixth failure is final.
+BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), timedelta(hours=1),
+           timedelta(hours=4))
+MAX_ATTEMPTS = len(BACKOFF) + 1
+LEASE = timedelta(minutes=5)
+DELIVER_JOB = "yuqing.alerts.jobs.deliver"
+_PENDING_KEY = "yuqing.alerts.pending_deliveries"
+
+
+def make_key(*parts: object) -> str:
+    """An idempotency key from its parts; long ones (URLs) are hashed to fit the column."""
+    key = ":".join(str(p) for p in parts)
+    if len(key) <= 200:
+        return key
+    return key[:150] + "#" + hashlib.sha256(key.encode()).hexdigest()[:40]
+
+
+def create_delivery(session: Session, *, purpose: str, channel: str, target: str, subject: str,
+                    body: str, html: str = "", attachments: Iterable[str | Path] = (),
+                    ref_type: str = "", ref_id: int | None = None, callback: str = "",
+                    key: str) -> Delivery | None:
+    """Add a pending Delivery and enqueue its ``deliver`` job once ``session`` commits.
+
+    Returns None when a delivery with this idempotency ``key`` already exists (so callers can
+    call this again safely). ``channel`` is email|wecom|dingtalk|webhook|sms; ``target`` is the
+    address (``Channel.to``): secrets and the SMS gateway are looked up in the profile at send
+    time, never stored here. ``callback`` names a job enqueued on the ``respond`` queue with
+    the delivery's id once it is finally sent or failed.
+    """
+    get_channel(channel)  # an unknown channel is a programming error: fail where it is made
+    if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
+        return None
+    now = get_runtime().now()
+    row = Delivery(idempotency_key=key, purpose=purpose, ref_type=ref_type, ref_id=ref_id,
+                   channel=channel, target=target, subject=subject, body=body, html=html,
+                   attachments=[str(a) for a in attachments], callback=callback,
+                   status=DeliveryStatus.PENDING, attempts=0, last_error="", created_at=now,
+                   parts_total=0, parts_sent=0)
+    try:
+        with session.begin_nested():
+            session.add(row)
+    except IntegrityError:  # another process created the same key in the meantime
+        return None
+    _enqueue_after_commit(session, row.id)
+    return row
+
+
+def _enqueue_after_commit(session: Session, delivery_id: int) -> None:
+    # Enqueueing before the commit would let a fast worker look for a row it cannot see yet.
+    pending = session.info.setdefault(_PENDING_KEY, [])
+    if not pending:
+        def after_commit(sess: Session) -> None:
+            ids = sess.info.pop(_PENDING_KEY, [])
+            for i in ids:
+                enqueue_delivery(i)
+
+        def after_rollback(sess: Session) -> None:
+            sess.info.pop(_PENDING_KEY, None)
+
+        sa_event.listen(session, "after_commit", after_commit, once=True)
+        sa_event.listen(session, "after_soft_rollback", lambda sess, prev: after_rollback(sess), once=True)
+    pending.append(delivery_id)
+
+
+def enqueue_delivery(delivery_id: int) -> None:
+    from yuqing.queue.dispatch import enqueue
+
+    try:
+        enqueue("notify", DELIVER_JOB, delivery_id, job_id=f"deliver-{delivery_id}")
+    except Exception as exc:  # noqa: BLE001 - Redis down: the sweep re-enqueues from the database
+        log.warning("could not enqueue delivery %s (%s); the sweep will pick it up", delivery_id, exc)
+
+
+def retry_due(rt: Runtime, limit: int = 500) -> int:
+    """Re-enqueue pending deliveries whose back-off has passed and no job holds (the retry driver)."""
+    now = rt.now()
+    with rt.session() as s:
+        ids = s.scalars(select(Delivery.id).where(
+            Delivery.status == DeliveryStatus.PENDING,
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
+        ).order_by(Delivery.id).limit(limit)).all()
+    for delivery_id in ids:
+        enqueue_delivery(delivery_id)
+    return len(ids)
+
+
+def _claim(rt: Runtime, delivery_id: int) -> bool:
+    now = rt.now()
+    with rt.session() as s:
+        result = s.execute(update(Delivery).where(
+            Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING,
+            or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
+            or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
+        ).values(claimed_until=now + LEASE, attempts=Delivery.attempts + 1))
+        return result.rowcount == 1
+
+
+def run(rt: Runtime, delivery_id: int) -> str:
+    """Send one delivery if it is due and unclaimed; returns sent|failed|retry|skipped."""
+    if not _claim(rt, delivery_id):
+        log.debug("delivery %s: not due, already done, or held by another run", delivery_id)
+        return "skipped"
+    with rt.session() as s:
+        d = s.get(Delivery, delivery_id)
+        assert d is not None
+        s.expunge(d)
+    if d.channel == "dashboard":  # the Alert row is the dashboard's notification
+        return _finish(rt, d, DeliveryStatus.SENT, "")
+    target = resolve_target(rt.profile, d.channel, d.target)
+    try:
+        module = get_channel(d.channel)
+        parts = module.split(d.subject, d.body)
+        _set(rt, d.id, parts_total=len(parts))
+        for index in range(d.parts_sent, len(parts)):
+            message = Outgoing(subject=d.subject, text=parts[index], html=d.html if index == 0 else "",
+                               attachments=[Path(a) for a in d.attachments] if index == 0 else [],
+                               key=f"{d.idempotency_key}#{index + 1}", part=index + 1, parts=len(parts),
+                               meta={"purpose": d.purpose, "ref_type": d.ref_type, "ref_id": d.ref_id})
+            module.send(target, message, rt.settings)
+            _set(rt, d.id, parts_sent=index + 1)  # committed at once: a rerun skips this part
+    except ChannelError as exc:
+        return _failed_attempt(rt, d, scrub(str(exc), target.secrets()), exc.permanent)
+    except Exception as exc:  # noqa: BLE001 - a bug or a broken file must not lose the message
+        log.exception("delivery %s crashed", d.id)
+        return _failed_attempt(rt, d, scrub(f"{type(exc).__name__}: {exc}", target.secrets()), False)
+    log.info("delivery %s (%s) sent via %s to %s in %d part(s)", d.id, d.purpose, d.channel,
+             target.shown, len(parts))
+    return _finish(rt, d, DeliveryStatus.SENT, "")
+
+
+def _set(rt: Runtime, delivery_id: int, **values: object) -> None:
+    with rt.session() as s:
+        s.execute(update(Delivery).where(Delivery.id == delivery_id).values(**values))
+
+
+def _failed_attempt(rt: Runtime, d: Delivery, error: str, permanent: bool) -> str:
+    attempts = d.attempts  # already counted by the claim
+    if permanent or attempts >= MAX_ATTEMPTS:
+        why = "不可重试" if permanent else f"已重试 {attempts} 次"
+        log.warning("delivery %s failed (%s): %s", d.id, why, error)
+        return _finish(rt, d, DeliveryStatus.FAILED, f"{error}（{why}）")
+    wait = BACKOFF[attempts - 1]
+    log.info("delivery %s attempt %d failed, retry in %s: %s", d.id, attempts, wait, error)
+    _set(rt, d.id, last_error=error, next_attempt_at=rt.now() + wait, claimed_until=None)
+    return "retry"
+
+
+def _finish(rt: Runtime, d: Delivery, status: DeliveryStatus, error: str) -> str:
+    values: dict[str, object] = {"status": status, "claimed_until": None, "next_attempt_at": None}
+    if status == DeliveryStatus.SENT:
+        values["sent_at"] = rt.now()
+    if error:
+        values["last_error"] = error
+    _set(rt, d.id, **values)
+    if d.callback:
+        from yuqing.queue.dispatch import enqueue
+
+        enqueue("respond", d.callback, d.id, job_id=f"delivery-callback-{d.id}")
+    return str(status)

@@ -1,0 +1,170 @@
+"""What a digest says: gathered from the store for one period, every claim with its items.
+
+Sections: escalated events (升级预警事件), open tickets with their clocks (未关闭工单及时限),
+breaches (超时事项), new major items (新增重大条目), and the volume trend. Nothing in any of
+the first four makes the period quiet (本期无重要舆情): the digest then says so briefly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from yuqing.clock import local
+from yuqing.levels import Level
+from yuqing.models import (
+    Alert,
+    AlertStatus,
+    Deadline,
+    DeadlineKind,
+    Event,
+    Item,
+    Ticket,
+    TicketState,
+)
+
+from .notify import evidence
+
+MAJOR = [Level.MAJOR.value, Level.GRAVE.value]
+
+
+@dataclass
+class Link:
+    title: str
+    url: str
+
+
+@dataclass
+class EventLine:
+    event_id: int
+    title: str
+    level: str
+    text: str  # one sentence: volume, sources, why it escalated
+    links: list[Link]
+
+
+@dataclass
+class Clock:
+    label: str
+    due_at: datetime
+    state: str  # "剩余 3.5 小时" / "已超时 2.0 小时" / "已完成"
+    overdue: bool
+
+
+@dataclass
+class TicketLine:
+    ticket_id: int
+    title: str
+    level: str
+    state: str
+    section: str
+    clocks: list[Clock]
+    links: list[Link]
+
+
+@dataclass
+class Content:
+    kind: str
+    title: str
+    period_start: datetime
+    period_end: datetime
+    bureau: str
+    total_items: int = 0
+    escalated: list[EventLine] = field(default_factory=list)
+    tickets: list[TicketLine] = field(default_factory=list)
+    breaches: list[TicketLine] = field(default_factory=list)
+    major_items: list[tuple[str, Link]] = field(default_factory=list)  # (level, link)
+    volume: list[tuple[datetime, int]] = field(default_factory=list)  # local hour → items
+    chart_path: str = ""
+    event_ids: list[int] = field(default_factory=list)
+
+    @property
+    def quiet(self) -> bool:
+        return not (self.escalated or self.tickets or self.breaches or self.major_items)
+
+
+def _links(session: Session, event_id: int, limit: int = 3) -> list[Link]:
+    return [Link(i.title or i.url, i.url) for i in evidence(session, event_id, limit)]
+
+
+def _hours(delta: timedelta) -> str:
+    return f"{abs(delta.total_seconds()) / 3600:.1f} 小时"
+
+
+def ticket_line(session: Session, ticket: Ticket, now: datetime) -> TicketLine:
+    clocks = []
+    for d in session.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id,
+                                                   Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at)):
+        label = DeadlineKind(d.kind).label if d.kind in DeadlineKind._value2member_map_ else d.kind
+        if d.met_at:
+            clocks.append(Clock(label, d.due_at, f"已完成（{'按时' if d.met_at <= d.due_at else '超时'}）", False))
+        elif d.due_at <= now:
+            clocks.append(Clock(label, d.due_at, f"已超时 {_hours(now - d.due_at)}", True))
+        else:
+            clocks.append(Clock(label, d.due_at, f"剩余 {_hours(d.due_at - now)}", False))
+    state = TicketState(ticket.state).label if ticket.state in TicketState._value2member_map_ else ticket.state
+    return TicketLine(ticket.id, ticket.title, ticket.level, state, ticket.section_name or "未分派",
+                      clocks, _links(session, ticket.event_id, 1))
+
+
+def volume(session: Session, start: datetime, end: datetime, tz: str,
+           event_ids: list[int] | None = None) -> list[tuple[datetime, int]]:
+    """Items fetched per local hour in [start, end)."""
+    query = select(Item.fetched_at).where(Item.fetched_at >= start, Item.fetched_at < end)
+    if event_ids is not None:
+        query = query.where(Item.event_id.in_(event_ids))
+    buckets: dict[datetime, int] = {}
+    first = local(start, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+    hour = first
+    while hour < local(end, tz):  # type: ignore[operator]
+        buckets[hour] = 0
+        hour += timedelta(hours=1)
+    for (fetched,) in session.execute(query):
+        key = local(fetched, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+        buckets[key] = buckets.get(key, 0) + 1
+    return sorted(buckets.items())
+
+
+def gather(session: Session, *, kind: str, title: str, bureau: str, start: datetime, end: datetime,
+           tz: str, event_ids: list[int] | None = None) -> Content:
+    """Collect a digest's content; ``event_ids`` narrows it to some events (要情专报)."""
+    c = Content(kind=kind, title=title, period_start=start, period_end=end, bureau=bureau)
+    count = select(func.count()).select_from(Item).where(Item.fetched_at >= start, Item.fetched_at < end)
+    if event_ids is not None:
+        count = count.where(Item.event_id.in_(event_ids))
+    c.total_items = session.scalar(count) or 0
+    alerts = select(Alert).where(Alert.kind == "event", Alert.status != AlertStatus.DISMISSED)
+    if event_ids is not None:
+        alerts = alerts.where(Alert.event_id.in_(event_ids))
+    else:
+        alerts = alerts.where(Alert.updated_at >= start, Alert.updated_at < end)
+    for alert in session.scalars(alerts.order_by(Alert.id)):
+        if alert.rung == 0 and Level.parse(alert.level) < Level.LARGER and event_ids is None:
+            continue  # 一般 and never escalated: the dashboard has it, the leaders need not
+        event = session.get(Event, alert.event_id)
+        if event is None:
+            continue
+        why = f"，已升级 {alert.rung} 级" if alert.rung else ""
+        text = (f"{event.item_count} 条、{event.source_count} 个来源，峰值 {event.peak_velocity:g} 条/小时{why}。"
+                f"{'；'.join(str(r) for r in alert.reasons[:3])}")
+        c.escalated.append(EventLine(event.id, event.title, alert.level, text, _links(session, event.id)))
+    tickets = select(Ticket).where(Ticket.state != TicketState.CLOSED)
+    if event_ids is not None:
+        tickets = tickets.where(Ticket.event_id.in_(event_ids))
+    for ticket in session.scalars(tickets.order_by(Ticket.detected_at)):
+        line = ticket_line(session, ticket, end)
+        c.tickets.append(line)
+        if any(clock.overdue for clock in line.clocks):
+            c.breaches.append(line)
+    items = select(Item).where(Item.level.in_(MAJOR), Item.fetched_at >= start, Item.fetched_at < end,
+                               Item.duplicate_of_id.is_(None))
+    if event_ids is not None:
+        items = items.where(Item.event_id.in_(event_ids))
+    for item in session.scalars(items.order_by(Item.fetched_at).limit(30)):
+        c.major_items.append((item.level or "", Link(item.title or item.url, item.url)))
+    c.volume = volume(session, start, end, tz, event_ids)
+    c.event_ids = sorted({e.event_id for e in c.escalated} | set(event_ids or []))
+    return c

@@ -1,0 +1,177 @@
+"""领导简报 (leadership digests): 舆情日报 at the profile's times, 要情专报 when an event
+reaches 重大. Each is archived (a Digest row, its DOCX and chart under data_dir/digests) and
+delivered to ``profile.digests`` channels and recipients: an HTML e-mail with the chart inline
+and the DOCX attached; IM channels get the text, split to their size limits.
+
+Idempotent: the Digest row's unique ``key`` (``daily:2026-11-21@08:30``,
+``major:<event id>:<level>``) is written in the same transaction as its deliveries, so a
+digest is made and sent once however often the periodic job runs.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import logging
+import re
+from datetime import datetime, time, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
+
+from yuqing.clock import fmt
+from yuqing.levels import Level
+from yuqing.models import Digest, Event
+from yuqing.runtime import Runtime
+
+from .charts import volume_chart
+from .delivery import create_delivery, make_key
+from .digest_content import Content, gather
+from .digest_docx import write_docx
+
+log = logging.getLogger(__name__)
+TITLES = {"daily": "舆情日报", "major": "要情专报"}
+
+
+def render_text(c: Content, tz: str) -> str:
+    """The digest as markdown-ish text (plain-text mail part, WeCom, DingTalk)."""
+    lines = [f"统计时段：{fmt(c.period_start, tz)} 至 {fmt(c.period_end, tz)}"]
+    if c.quiet:
+        return "\n".join([*lines, "**本期无重要舆情。**", f"本期共监测相关信息 {c.total_items} 条。"])
+    lines.append(f"本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；"
+                 f"未关闭工单 {len(c.tickets)} 件（超时 {len(c.breaches)} 件）；新增重大条目 {len(c.major_items)} 条。")
+    if c.escalated:
+        lines.append("**升级预警事件**")
+        for e in c.escalated:
+            lines.append(f"- 【{e.level}】{e.title}：{e.text}")
+            lines += [f"  依据：[{link.title}]({link.url})" for link in e.links]
+    if c.tickets:
+        lines.append("**未关闭工单及回应时限**")
+        for t in c.tickets:
+            clocks = "；".join(f"{k.label} {fmt(k.due_at, tz)} 到期，{k.state}" for k in t.clocks)
+            lines.append(f"- 【{t.level}】{t.title}（{t.state}，{t.section}）：{clocks}")
+            lines += [f"  依据：[{link.title}]({link.url})" for link in t.links]
+    if c.breaches:
+        lines.append("**超时事项**")
+        lines += [f"- {t.title}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
+                  for t in c.breaches]
+    if c.major_items:
+        lines.append("**新增重大舆情条目**")
+        lines += [f"- 【{level}】[{link.title}]({link.url})" for level, link in c.major_items]
+    return "\n".join(lines)
+
+
+def render_html(c: Content, text: str, chart_name: str) -> str:
+    esc = html_lib.escape
+    body = []
+    for line in text.splitlines():
+        s = esc(line.strip().removeprefix("- "))
+        s = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", s)
+        s = re.sub(r"\[(.+?)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', s)
+        style = ' style="margin-left:2em"' if line.startswith("  ") else ""
+        body.append(f"<p{style}>{s}</p>")
+    chart = f'<p><img src="cid:{chart_name}" alt="传播趋势" width="640"></p>' if chart_name else ""
+    return ('<html><body style="font-family:SimSun,serif">'
+            '<p style="font-weight:bold">内部资料　注意保存</p>'
+            f'<h1 style="color:#c00000;text-align:center">{esc(c.title)}</h1>'
+            f'<p style="text-align:center">{esc(c.bureau)}</p><hr style="border:1px solid #c00000">'
+            f"{body[0]}{chart}{''.join(body[1:])}</body></html>")
+
+
+def _targets(rt: Runtime) -> list[tuple[str, str]]:
+    d = rt.profile.digests
+    out = [(c.type, c.to) for c in d.channels]
+    out += [("email", r.email) for r in d.recipients if r.email and ("email", r.email) not in out]
+    return out
+
+
+def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, end: datetime,
+            event_ids: list[int] | None = None) -> str | None:
+    """Make, archive and deliver one digest; None if ``key`` was already made."""
+    tz = rt.settings.timezone
+    folder = Path(rt.settings.data_dir) / "digests" / re.sub(r"[^A-Za-z0-9_.@-]", "_", key)
+    with rt.session() as s:
+        if s.scalar(select(Digest.id).where(Digest.key == key)) is not None:
+            return None
+        content = gather(s, kind=kind, title=title, bureau=rt.profile.bureau.name, start=start, end=end,
+                         tz=tz, event_ids=event_ids)
+        attachments: list[Path] = []
+        chart_name = ""
+        if not content.quiet:
+            chart = volume_chart(content.volume, folder / "trend.png", f"{title} 传播趋势（条/小时）")
+            content.chart_path, chart_name = str(chart), chart.name
+        docx = write_docx(content, folder / f"{title}-{fmt(end, tz)[:10]}.docx", tz)
+        attachments = [docx] + ([Path(content.chart_path)] if content.chart_path else [])
+        text = render_text(content, tz)
+        html = render_html(content, text, chart_name)
+        subject = f"【{title}】{rt.profile.bureau.name} {fmt(start, tz)} 至 {fmt(end, tz)}"
+        digest = Digest(kind=kind, key=key, title=title, period_start=start, period_end=end,
+                        created_at=rt.now(), quiet=content.quiet, html=html, docx_path=str(docx),
+                        event_ids=content.event_ids)
+        try:
+            with s.begin_nested():
+                s.add(digest)
+        except IntegrityError:
+            return None
+        for channel, to in _targets(rt):
+            create_delivery(s, purpose="digest", channel=channel, target=to, subject=subject, body=text,
+                            html=html if channel == "email" else "",
+                            attachments=attachments if channel == "email" else (),
+                            ref_type="digest", ref_id=digest.id, key=make_key("digest", key, channel, to))
+    log.info("digest %s made (%s)", key, "quiet" if content.quiet else f"{len(content.event_ids)} events")
+    return key
+
+
+def due_slot(rt: Runtime) -> tuple[datetime, datetime, str] | None:
+    """The latest daily slot that has come today: (period start, slot, key)."""
+    zone = ZoneInfo(rt.settings.timezone)
+    now = rt.now().astimezone(zone)
+    slots = sorted(time.fromisoformat(t) for t in rt.profile.digests.daily_at)
+    if not slots:
+        return None
+    today = [datetime.combine(now.date(), t, zone) for t in slots]
+    past = [s for s in today if s <= now]
+    if not past:
+        return None
+    slot = past[-1]
+    previous = today[len(past) - 2] if len(past) > 1 else datetime.combine(
+        now.date() - timedelta(days=1), slots[-1], zone)
+    return previous, slot, f"daily:{slot:%Y-%m-%d@%H:%M}"
+
+
+def send_due(rt: Runtime) -> list[str]:
+    due = due_slot(rt)
+    if due is None:
+        return []
+    start, slot, key = due
+    made = publish(rt, kind="daily", key=key, title=TITLES["daily"], start=start, end=slot)
+    return [made] if made else []
+
+
+def send_daily_now(rt: Runtime) -> str | None:
+    """A 舆情日报 for the last 24 hours, now (``yuqing digest send --now``)."""
+    end = rt.now()
+    return publish(rt, kind="daily", key=f"daily:manual:{end:%Y-%m-%dT%H:%M:%S}", title=TITLES["daily"],
+                   start=end - timedelta(days=1), end=end)
+
+
+def send_major(rt: Runtime, event_id: int) -> str | None:
+    """要情专报 for one event at its current level (once per event and level)."""
+    with rt.session() as s:
+        event = s.get(Event, event_id)
+        if event is None or not Level.parse(event.level).is_major:
+            return None
+        level, start = event.level, event.first_seen_at
+    return publish(rt, kind="major", key=f"major:{event_id}:{level}", title=TITLES["major"],
+                   start=start, end=rt.now(), event_ids=[event_id])
+
+
+def send_major_now(rt: Runtime) -> str | None:
+    """要情专报 of every 重大/特别重大 event seen in the last 24 hours (``--kind major --now``)."""
+    end = rt.now()
+    with rt.session() as s:
+        ids = list(s.scalars(select(Event.id).where(Event.level.in_([Level.MAJOR.value, Level.GRAVE.value]),
+                                                    Event.last_seen_at >= end - timedelta(days=1))))
+    return publish(rt, kind="major", key=f"major:manual:{end:%Y-%m-%dT%H:%M:%S}", title=TITLES["major"],
+                   start=end - timedelta(days=1), end=end, event_ids=ids)

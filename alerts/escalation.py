@@ -1,0 +1,106 @@
+"""确认与升级 (acknowledgement and escalation), driven by the periodic sweep and ``rt.now()``.
+
+PagerDuty's ladder: an alert nobody acknowledges climbs one rung at a time (monitor →
+section head → supervising leader → principal leader), each rung waiting its own timeout;
+a rung whose ``min_level`` the alert does not reach (the principal leader: 特别重大 only) is
+skipped, and the ladder stops at its top. Independently, an unacknowledged alert is repeated
+to its current rungs every ``repeat_interval_minutes``. Silenced and inhibited alerts neither
+climb nor repeat; when a silence ends, the alert speaks again if it never did or if it grew.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+
+from yuqing.levels import Level
+from yuqing.models import Alert, AlertStatus, Event, Source, Ticket
+from yuqing.profile import Rung
+from yuqing.runtime import Runtime
+
+from . import silences
+from .grouping import renotify_reason, send
+from .notify import ROLE_LABELS
+
+log = logging.getLogger(__name__)
+
+
+def next_rung(ladder: list[Rung], current: int, level: str) -> int | None:
+    """The next rung above ``current`` that this level reaches, or None at the top."""
+    for index in range(current + 1, len(ladder)):
+        if Level.parse(level) >= ladder[index].min_level:
+            return index
+    return None
+
+
+def sweep(rt: Runtime) -> dict[str, int]:
+    """One pass over the open alerts: silence expiry, escalation, repeats. Returns counts."""
+    now = rt.now()
+    counts = {"escalated": 0, "repeated": 0, "unsilenced": 0}
+    with rt.session() as s:
+        alerts = s.scalars(select(Alert).where(
+            Alert.status.in_([AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED]))).all()
+        for alert in alerts:
+            if alert.kind == "source":
+                counts["repeated"] += _sweep_source(s, rt, alert, now)
+                continue
+            event = s.get(Event, alert.event_id) if alert.event_id else None
+            if event is None:
+                continue
+            counts_for = _sweep_event(s, rt, alert, event, now)
+            for key, value in counts_for.items():
+                counts[key] += value
+    return counts
+
+
+def _sweep_event(s, rt: Runtime, alert: Alert, event: Event, now: datetime) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    out = {"escalated": 0, "repeated": 0, "unsilenced": 0}
+    alert.inhibited = alert.inhibited or s.scalar(select(Ticket.id).where(Ticket.event_id == event.id)) is not None
+    silence = silences.silencing(s, event, now)
+    if silence is not None:
+        alert.silence_id = silence.id
+        return out
+    if alert.silence_id is not None:  # the silence ended by itself
+        alert.silence_id = None
+        alert.rung_since = now  # the ladder's clock restarts when the alert is heard again
+        why = renotify_reason(alert, event)
+        if why and not (alert.inhibited and alert.notify_count):
+            ladder = rt.profile.alerts.escalation
+            send(s, rt, alert, event, [r.role for r in ladder[: alert.rung + 1]], f"静默到期；{why}")
+            out["unsilenced"] = 1
+        return out
+    if alert.inhibited or alert.status != AlertStatus.FIRING or not alert.notify_count:
+        return out
+    ladder = rt.profile.alerts.escalation
+    since = alert.rung_since or alert.created_at
+    if alert.rung < len(ladder) and now - since >= timedelta(minutes=ladder[alert.rung].timeout_minutes):
+        target = next_rung(ladder, alert.rung, alert.level)
+        if target is not None:
+            waited = int((now - (alert.last_notified_at or alert.created_at)).total_seconds() // 60)
+            why = f"{waited} 分钟未确认，升级至{ROLE_LABELS[ladder[target].role]}"
+            alert.rung, alert.rung_since, alert.escalated_at = target, now, now
+            send(s, rt, alert, event, [ladder[target].role], why)
+            log.info("alert %s escalated to rung %d (%s)", alert.id, target, ladder[target].role)
+            out["escalated"] = 1
+            return out
+    repeat = timedelta(minutes=rt.profile.alerts.repeat_interval_minutes)
+    if alert.last_notified_at and now - alert.last_notified_at >= repeat:
+        send(s, rt, alert, event, [r.role for r in ladder[: alert.rung + 1]],
+             f"重复提醒：{rt.profile.alerts.repeat_interval_minutes} 分钟内无人确认")
+        out["repeated"] = 1
+    return out
+
+
+def _sweep_source(s, rt: Runtime, alert: Alert, now: datetime) -> int:  # type: ignore[no-untyped-def]
+    source = s.get(Source, alert.source_id) if alert.source_id else None
+    if source is None or source.healthy:
+        alert.status = AlertStatus.RESOLVED  # the source recovered (or was removed)
+        alert.updated_at = now
+        return 0
+    repeat = timedelta(minutes=rt.profile.alerts.repeat_interval_minutes)
+    if alert.status == AlertStatus.FIRING and alert.last_notified_at and now - alert.last_notified_at >= repeat:
+        send(s, rt, alert, None, ["monitor"], "重复提醒：信源仍未恢复")
+        return 1
+    return 0

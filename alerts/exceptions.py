@@ -1,0 +1,34 @@
+"""Errors of the alerts subsystem: each names what was wrong and where, in one Chinese line."""
+
+from yuqing.exceptions import NotFound, YuqingError
+
+
+class AlertsError(YuqingError):
+    """An illegal change to an alert, silence or digest (e.g. acknowledging a dismissed alert)."""
+
+    hint = "运行 `yuqing silence list` 或在监测台查看预警的当前状态。"
+
+
+class AlertNotFound(NotFound):
+    """No alert (预警) with that id."""
+
+
+class SilenceNotFound(NotFound):
+    """No silence (静默) with that id."""
+
+
+class SilenceError(AlertsError):
+    """A silence is missing its reason, its end, or has an unknown matcher key."""
+
+
+class ChannelError(Exception):
+    """A channel could not send one part of a delivery.
+
+    ``permanent`` errors (bad address, rejected signature, no SMTP server configured) fail
+    the delivery at once; the others are retried with back-off. The message must never
+    contain a secret: channels build it from masked values only.
+    """
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent

@@ -1,0 +1,133 @@
+"""通知 (notifications) of an alert: who each rung of the ladder is, and what they receive.
+
+Rungs (``profile.alerts.escalation``): monitor (值班监测员: the alert channels and the monitors'
+mail), section head (科室负责人: the head of the section whose remit covers the event, else the
+office), supervising leader (分管领导), principal leader (主要负责同志). Contacts are reached by
+e-mail, and by SMS too when the profile has an SMS gateway.
+"""
+
+from __future__ import annotations
+
+import html as html_lib
+import re
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yuqing.clock import fmt
+from yuqing.levels import Tier
+from yuqing.models import Alert, Event, Item
+from yuqing.profile import Contact, Profile
+from yuqing.runtime import Runtime
+
+from .delivery import create_delivery, make_key
+
+ROLE_LABELS = {"monitor": "值班监测员", "section_head": "科室负责人",
+               "supervising_leader": "分管领导", "principal_leader": "主要负责同志"}
+
+
+def _has_sms(profile: Profile) -> bool:
+    return any(c.type == "sms" for c in profile.alerts.channels)
+
+
+def contact_targets(contact: Contact, profile: Profile) -> list[tuple[str, str]]:
+    out = [("email", contact.email)] if contact.email else []
+    if contact.phone and _has_sms(profile):
+        out.append(("sms", contact.phone))
+    return out
+
+
+def admin_targets(profile: Profile) -> list[tuple[str, str]]:
+    """The administrator's channel: the profile's alert channels, or else the monitors."""
+    if profile.alerts.channels:
+        return [(c.type, c.to) for c in profile.alerts.channels]
+    return [t for m in profile.bureau.monitors for t in contact_targets(m, profile)]
+
+
+def rung_targets(profile: Profile, role: str, event: Event | None) -> list[tuple[str, str]]:
+    if role == "monitor":
+        return admin_targets(profile) + [t for m in profile.bureau.monitors if profile.alerts.channels
+                                         for t in contact_targets(m, profile)]
+    if role == "section_head":
+        topics = set(event.topics or []) if event else set()
+        heads = [s.head for s in profile.sections if topics & set(s.remits)] or [profile.coordinator.head]
+        return [t for h in heads for t in contact_targets(h, profile)]
+    if role == "supervising_leader":
+        return contact_targets(profile.bureau.supervising_leader, profile)
+    if role == "principal_leader":
+        return contact_targets(profile.bureau.principal_leader, profile)
+    raise ValueError(f"unknown rung role {role!r}")
+
+
+def evidence(session: Session, event_id: int, limit: int = 3) -> list[Item]:
+    """The stored items an alert rests on: highest tier first, then earliest."""
+    order = {t.value: i for i, t in enumerate(Tier)}
+    items = session.scalars(select(Item).where(Item.event_id == event_id, Item.duplicate_of_id.is_(None))
+                            .order_by(Item.fetched_at).limit(50)).all()
+    return sorted(items, key=lambda i: (order.get(i.tier, 9), i.fetched_at))[:limit]
+
+
+def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], why: str) -> tuple[str, str, str]:
+    """Subject, markdown-ish text (read as-is by mail, WeCom and DingTalk) and HTML."""
+    link = f"{rt.settings.base_url.rstrip('/')}/alerts/{alert.id}"
+    if event is None:
+        subject = f"【系统告警】{alert.title}"
+        lines = [f"**通知原因**：{why}", *[f"- {r}" for r in alert.reasons], f"**处理**：{link}"]
+    else:
+        subject = f"【舆情预警·{alert.level}】{event.title}"
+        lines = [
+            f"**等级**：{alert.level}　**相关度**：{event.relevance:.2f}　**风险**：{event.risk:.2f}",
+            f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
+            f"**首次发现**：{fmt(event.first_seen_at)}",
+            f"**通知原因**：{why}",
+            "**预警依据**：", *[f"- {r}" for r in alert.reasons],
+        ]
+        if items:
+            lines.append("**代表性报道**：")
+            lines += [f"- [{i.title or i.url}]({i.url})（{Tier(i.tier).label if i.tier in Tier._value2member_map_ else i.tier}）"
+                      for i in items]
+        lines.append(f"**确认与处理**：{link}")
+    text = "\n".join(lines)
+    return subject, text, markdown_to_html(subject, text)
+
+
+def markdown_to_html(title: str, text: str) -> str:
+    """The small markdown subset our messages use (bold, links, bullets) as escaped HTML."""
+    out = [f"<h2>{html_lib.escape(title)}</h2>"]
+    in_list = False
+    for line in text.splitlines():
+        body = html_lib.escape(line.removeprefix("- "))
+        body = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", body)
+        body = re.sub(r"\[(.+?)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', body)
+        if line.startswith("- "):
+            if not in_list:
+                out.append("<ul>")
+                in_list = True
+            out.append(f"<li>{body}</li>")
+            continue
+        if in_list:
+            out.append("</ul>")
+            in_list = False
+        out.append(f"<p>{body}</p>")
+    if in_list:
+        out.append("</ul>")
+    return "<html><body>" + "".join(out) + "</body></html>"
+
+
+def notify(session: Session, rt: Runtime, alert: Alert, event: Event | None, *, roles: list[str],
+           why: str, tag: str, purpose: str = "alert") -> int:
+    """Create one delivery per target of these rungs; ``tag`` makes the keys unique per round."""
+    items = evidence(session, event.id) if event else []
+    subject, text, html = compose(rt, alert, event, items, why)
+    seen: set[tuple[str, str]] = set()
+    count = 0
+    for role in roles:
+        for channel, to in rung_targets(rt.profile, role, event) if event else admin_targets(rt.profile):
+            if (channel, to) in seen:
+                continue
+            seen.add((channel, to))
+            made = create_delivery(session, purpose=purpose, channel=channel, target=to, subject=subject,
+                                   body=text, html=html, ref_type="alert", ref_id=alert.id,
+                                   key=make_key("alert", alert.id, tag, channel, to))
+            count += made is not None
+    return count

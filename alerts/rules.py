@@ -1,0 +1,58 @@
+"""预警规则 (alert rules) from ``profile.alerts``: which events deserve the monitor's attention.
+
+An event alerts when any rule holds; each rule that holds gives one reason (shown with the
+alert, kept for review):
+- relevance and level thresholds (``relevance_threshold``, ``min_level``);
+- a watch word (``profile.watch_words``) found in the event: always alerts;
+- a velocity spike: items in the last hour at least ``velocity_factor`` times the event's own
+  baseline (a baseline under one item an hour counts as one, so a new event's first few
+  items are not a "spike"), for an event that concerns the bureau;
+- a high-tier source (``high_tiers``, e.g. central media) reporting on the bureau: an item of
+  that tier in the bureau's jurisdiction and remit, or naming the bureau.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from yuqing.levels import Level
+from yuqing.models import Event, Item
+from yuqing.profile import Profile
+
+
+def _concerns_bureau(event: Event, profile: Profile) -> bool:
+    return bool(event.in_remit) or event.relevance >= profile.relevance.threshold
+
+
+def _names_bureau(item: Item, profile: Profile) -> bool:
+    names = [n for n in (profile.bureau.name, profile.bureau.short_name) if n]
+    text = f"{item.title}\n{item.text}"
+    return any(n in text for n in names)
+
+
+def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]:
+    """Reasons this event alerts (empty: it does not)."""
+    rules = profile.alerts
+    reasons: list[str] = []
+    level = Level.parse(event.level or Level.GENERAL)
+    if event.relevance >= rules.relevance_threshold and level >= rules.min_level:
+        reasons.append(f"相关度 {event.relevance:.2f} ≥ {rules.relevance_threshold:g}，等级 {level.value}")
+    words = set(event.watch_words or [])
+    words |= {w for w in profile.watch_words if w in event.title or w in (event.summary or "")}
+    if words:
+        reasons.append(f"命中关注词：{'、'.join(sorted(words))}")
+    baseline = max(event.baseline_velocity or 0.0, 1.0)
+    if _concerns_bureau(event, profile) and event.velocity >= baseline * rules.velocity_factor:
+        reasons.append(f"传播加速：近 1 小时 {event.velocity:g} 条，为基线 {baseline:g} 条/小时的 "
+                       f"{event.velocity / baseline:.1f} 倍（阈值 {rules.velocity_factor:g} 倍）")
+    tiers = {t.value for t in rules.high_tiers}
+    for item in items:
+        if item.tier not in tiers:
+            continue
+        ours = bool(item.in_jurisdiction and item.in_remit) or _names_bureau(item, profile)
+        if ours:
+            from yuqing.levels import Tier
+
+            reasons.append(f"{Tier(item.tier).label}报道：{item.title or item.url}")
+            break
+    return reasons
