@@ -139,9 +139,12 @@ class Item(Base):
     reasons: Mapped[list[Any]] = mapped_column(default=list)
     watch_words: Mapped[list[Any]] = mapped_column(default=list)
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    keywords: Mapped[list[Any]] = mapped_column(default=list)  # remit words found, for the event
+    casualties: Mapped[dict[str, Any]] = mapped_column(default=dict)  # deaths, injured, missing, trapped
 
     # folding (去重) and grouping (聚类)
     minhash: Mapped[bytes | None] = mapped_column(LargeBinary)
+    signature: Mapped[bytes | None] = mapped_column(LargeBinary)  # MinHash of salient words (events)
     duplicate_of_id: Mapped[int | None] = mapped_column(ForeignKey("items.id", ondelete="SET NULL"), index=True)
     duplicate_count: Mapped[int] = mapped_column(Integer, default=0)  # copies folded into this one
     event_id: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:23:57.586201
+Create Date: 2026-11-21 17:29:54.601105
 """
 from alembic import op
 import sqlalchemy as sa
@@ -181,7 +181,10 @@ def upgrade() -> None:
     sa.Column('reasons', sa.JSON(), nullable=False),
     sa.Column('watch_words', sa.JSON(), nullable=False),
     sa.Column('flags', sa.JSON(), nullable=False),
+    sa.Column('keywords', sa.JSON(), nullable=False),
+    sa.Column('casualties', sa.JSON(), nullable=False),
     sa.Column('minhash', sa.LargeBinary(), nullable=True),
+    sa.Column('signature', sa.LargeBinary(), nullable=True),
     sa.Column('duplicate_of_id', sa.Integer(), nullable=True),
     sa.Column('duplicate_count', sa.Integer(), nullable=False),
     sa.Column('event_id', sa.Integer(), nullable=True),

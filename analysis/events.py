@@ -1,0 +1,106 @@
+"""舆情事件归并 (grouping items into events), incrementally within a time window.
+
+Look-up per new item uses indexes, never a scan of the window:
+- a near-duplicate joins its original's event;
+- an inverted index of (place code, remit topic) keys finds events about the same kind of
+  incident at the same place (a town counts on its own; a county needs two shared keys);
+- an LSH over incident signatures (salient words) finds differently worded reports.
+The index lives in memory and is rebuilt from the database for the recent window
+(:meth:`Grouper.load` in :mod:`.jobs`), so every worker process sees the same state.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict, deque
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from datasketch import MinHash, MinHashLSH
+
+from .folding import NUM_PERM, FoldIndex
+
+WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
+QUIET_AFTER = timedelta(hours=12)  # a gap this long means the event went quiet; new items re-open it
+SIGNATURE_THRESHOLD = 0.3
+
+
+@dataclass
+class Entry:
+    item_id: int
+    at: datetime
+    event_id: int
+    keys: set[tuple[str, str]] = field(default_factory=set)
+
+
+def incident_keys(places: list[dict], topics: list[str]) -> set[tuple[str, str]]:
+    return {(p["code"], t) for p in places for t in topics}
+
+
+class Grouper:
+    """Folding and event look-up for the items of the recent window."""
+
+    def __init__(self, window: timedelta = WINDOW) -> None:
+        self.window = window
+        self.folds = FoldIndex()
+        self.signatures = MinHashLSH(threshold=SIGNATURE_THRESHOLD, num_perm=NUM_PERM)
+        self.sig: dict[int, MinHash] = {}
+        self.by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
+        self.entries: dict[int, Entry] = {}
+        self.order: deque[int] = deque()
+        self.event_seen: dict[int, datetime] = {}
+        self.last_item_id = 0
+
+    def __contains__(self, item_id: int) -> bool:
+        return item_id in self.entries
+
+    def assign(self, minhash: MinHash, signature: MinHash, keys: set[tuple[str, str]],
+               now: datetime) -> tuple[int | None, int | None]:
+        """``(duplicate_of, event_id)`` for a new item; event_id None means a new event."""
+        original = self.folds.find(minhash)
+        if original is not None and original in self.entries:
+            return original, self.entries[original].event_id
+        cutoff = now - self.window
+        votes: dict[int, float] = defaultdict(float)
+        for key in keys:
+            town = len(key[0]) > 6
+            for event_id in self.by_key.get(key, ()):
+                votes[event_id] += 2.0 if town else 1.0
+        for item_id in self.signatures.query(signature):
+            j = signature.jaccard(self.sig[item_id])
+            if j >= SIGNATURE_THRESHOLD:
+                votes[self.entries[item_id].event_id] += 2.0 * j
+        live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, cutoff) >= cutoff}
+        return original, (max(live, key=lambda e: (live[e], e)) if live else None)
+
+    def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash,
+            keys: set[tuple[str, str]], duplicate_of: int | None) -> None:
+        if item_id in self.entries:
+            return
+        self.entries[item_id] = Entry(item_id, at, event_id, keys)
+        self.order.append(item_id)
+        self.folds.add(item_id, minhash, at, duplicate_of)
+        if duplicate_of is None:  # copies add nothing new to the signature index
+            self.sig[item_id] = signature
+            self.signatures.insert(item_id, signature, check_duplication=False)
+        for key in keys:
+            self.by_key[key].add(event_id)
+        self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
+        self.last_item_id = max(self.last_item_id, item_id)
+
+    def evict(self, now: datetime) -> None:
+        """Forget items older than the window (their events stay in the store)."""
+        cutoff = now - self.window
+        self.folds.evict_before(cutoff)
+        while self.order and self.entries[self.order[0]].at < cutoff:
+            entry = self.entries.pop(self.order.popleft())
+            if entry.item_id in self.sig:
+                self.signatures.remove(entry.item_id)
+                del self.sig[entry.item_id]
+            for key in entry.keys:
+                if self.event_seen.get(entry.event_id, cutoff) < cutoff:
+                    self.by_key[key].discard(entry.event_id)
+
+
+def velocity(times: list[datetime], now: datetime) -> float:
+    """Items per hour over the last hour."""
+    return float(sum(1 for t in times if now - timedelta(hours=1) < t <= now))

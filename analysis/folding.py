@@ -1,0 +1,96 @@
+"""去重 (near-duplicate folding) and incident signatures, with datasketch MinHash-LSH.
+
+Two MinHashes per item: over character 3-grams of the normalised text (reposts, wire copies,
+small edits: Jaccard ≥ 0.7 folds) and over its salient words (places, remit words, content
+words: the incident signature that :mod:`.events` uses to group different reports of one
+incident). Both are stored on the item (``Item.minhash``, ``Item.signature``) so any worker can
+rebuild its in-memory index from the database.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import deque
+from datetime import datetime
+
+import numpy as np
+from datasketch import MinHash, MinHashLSH
+
+NUM_PERM = 64
+DUP_THRESHOLD = 0.7
+_NORMALISE = re.compile(r"[\s\W_]+|^(转发|转|RT)[:：]?")
+_STOP = {"一个", "我们", "他们", "你们", "这个", "那个", "什么", "没有", "已经", "目前", "记者", "发生",
+         "今天", "现在", "正在", "进行", "表示", "可以", "相关", "情况", "工作", "事件", "事故"}
+
+
+def normalise(text: str) -> str:
+    return _NORMALISE.sub("", text.replace("#", ""))
+
+
+def _minhash(tokens: list[bytes]) -> MinHash:
+    m = MinHash(num_perm=NUM_PERM, seed=1)
+    if tokens:
+        m.update_batch(tokens)
+    return m
+
+
+def text_minhash(text: str) -> MinHash:
+    norm = normalise(text)
+    grams = {norm[i:i + 3] for i in range(max(1, len(norm) - 2))}
+    return _minhash([g.encode() for g in grams])
+
+
+def signature_tokens(tokens: list[str], places: list[dict], keywords: list[str]) -> set[str]:
+    """Salient words of an item: places, remit words, content words of two or more characters."""
+    words = {t for t in tokens[:120] if len(t) >= 2 and not t.isdigit() and t not in _STOP
+             and re.match(r"^[\u4e00-\u9fa5]+$", t)}
+    return words | {p["code"] for p in places} | set(keywords)
+
+
+def signature_minhash(words: set[str]) -> MinHash:
+    return _minhash([w.encode() for w in sorted(words)])
+
+
+def to_bytes(m: MinHash) -> bytes:
+    return m.hashvalues.astype(np.uint64).tobytes()
+
+
+def from_bytes(raw: bytes) -> MinHash:
+    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64).copy())
+
+
+class FoldIndex:
+    """Near-duplicate index over a time window; finds the original a new item copies."""
+
+    def __init__(self, threshold: float = DUP_THRESHOLD) -> None:
+        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self.hashes: dict[int, MinHash] = {}
+        self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
+        self.order: deque[tuple[datetime, int]] = deque()
+
+    def __contains__(self, item_id: int) -> bool:
+        return item_id in self.hashes
+
+    def find(self, m: MinHash) -> int | None:
+        """The original (first publisher) of the closest near-duplicate, if any."""
+        best, best_j = None, 0.0
+        for key in self.lsh.query(m):
+            j = m.jaccard(self.hashes[key])
+            if j >= DUP_THRESHOLD and j > best_j:
+                best, best_j = key, j
+        return None if best is None else self.root.get(best, best)
+
+    def add(self, item_id: int, m: MinHash, at: datetime, duplicate_of: int | None) -> None:
+        if item_id in self.hashes:
+            return
+        self.hashes[item_id] = m
+        self.root[item_id] = duplicate_of or item_id
+        self.lsh.insert(item_id, m, check_duplication=False)
+        self.order.append((at, item_id))
+
+    def evict_before(self, cutoff: datetime) -> None:
+        while self.order and self.order[0][0] < cutoff:
+            _, item_id = self.order.popleft()
+            self.lsh.remove(item_id)
+            del self.hashes[item_id]
+            self.root.pop(item_id, None)
