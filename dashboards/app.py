@@ -1,0 +1,105 @@
+"""The web app factory: ``create_app(rt)`` builds the FastAPI app for one runtime.
+
+No import-time globals: everything the routes need hangs off ``app.state`` (the runtime and
+the templates), so tests build as many apps as they like. Pages are rendered on the server;
+the little JavaScript there is lives in /static (the CSP forbids inline scripts).
+"""
+
+from __future__ import annotations
+
+import logging
+from urllib.parse import quote
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.responses import JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from starlette.middleware.sessions import SessionMiddleware
+
+from yuqing.exceptions import YuqingError
+from yuqing.runtime import Runtime
+
+from .auth import SESSION_HOURS, LoginRequired
+from .csrf import CSRFMiddleware
+from .templating import STATIC, make_templates, render
+
+log = logging.getLogger(__name__)
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+       "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'none'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+# Paths anyone may reach; every other route carries a role check (a test walks the routes).
+PUBLIC_PATHS = ("/login", "/logout", "/ack/", "/healthz", "/static/")
+
+
+def create_app(rt: Runtime) -> FastAPI:
+    app = FastAPI(title="yuqing 舆情监测与回应处置 API", version="1", docs_url=None, redoc_url=None,
+                  openapi_url=None,
+                  description="舆情监测与回应处置系统的 JSON 接口。须先在 /login 登录（会话 Cookie）；"
+                              "修改类请求须带 X-CSRF-Token 头（值见页面 meta csrf-token）。")
+    app.state.rt = rt
+    app.state.templates = make_templates(rt.settings.timezone)
+    app.add_middleware(CSRFMiddleware)
+    app.add_middleware(SessionMiddleware, secret_key=rt.settings.secret(), session_cookie="yuqing_session",
+                       max_age=SESSION_HOURS * 3600, same_site="lax",
+                       https_only=rt.settings.base_url.startswith("https://"))
+
+    @app.middleware("http")
+    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
+        response: Response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["Referrer-Policy"] = "same-origin"
+        if not request.url.path.startswith("/static/"):
+            response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+    _install_error_pages(app)
+    app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
+    from .routes import (
+        admin,
+        api,
+        auth_pages,
+        events,
+        leader,
+        liaison,
+        monitor,
+        reports,
+        search,
+        tickets,
+    )
+
+    for module in (auth_pages, monitor, tickets, events, leader, liaison, admin, search, reports, api):
+        app.include_router(module.router)
+    app.include_router(api.health)
+    return app
+
+
+def _install_error_pages(app: FastAPI) -> None:
+    @app.exception_handler(LoginRequired)
+    async def login_required(request: Request, _exc: LoginRequired) -> Response:
+        target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def http_error(request: Request, exc: HTTPException) -> Response:
+        if request.url.path.startswith("/api/") or request.url.path == "/healthz":
+            return JSONResponse({"detail": exc.detail}, status_code=exc.status_code)
+        titles = {401: "请先登录", 403: "无权访问", 404: "没有找到", 429: "尝试过于频繁"}
+        return render(request, "error.html", status_code=exc.status_code,
+                      title=titles.get(exc.status_code, "出错了"), message=str(exc.detail))
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_input(request: Request, exc: RequestValidationError) -> Response:
+        problems = "；".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": f"输入有误：{problems}"}, status_code=422)
+        return render(request, "error.html", status_code=422, title="输入有误", message=problems)
+
+    @app.exception_handler(YuqingError)
+    async def domain_error(request: Request, exc: YuqingError) -> Response:
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=409)
+        return render(request, "error.html", status_code=409, title="操作未完成", message=str(exc))

@@ -1,0 +1,227 @@
+"""Read-side queries shared by the pages, the JSON API and the report.
+
+Only reads live here: every change goes through the owning subsystem's functions
+(``yuqing.alerts.actions``, ``yuqing.queue.tickets``, ``yuqing.queue.referrals``).
+Queries are shaped for the alert queue and the board to stay fast with 100,000 items:
+a bounded number of statements per page, window functions instead of per-row lookups.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from statistics import median
+from typing import Any
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from yuqing.clock import SHANGHAI, local
+from yuqing.models import (
+    Alert,
+    AlertStatus,
+    Deadline,
+    DeadlineKind,
+    Event,
+    Item,
+    Referral,
+    Source,
+    Ticket,
+    TicketState,
+)
+
+LEVEL_RANK = case({"一般": 0, "较大": 1, "重大": 2, "特别重大": 3}, value=Alert.level, else_=0)
+ACTIVE_ALERT = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED)
+AMBER = timedelta(hours=6)
+ITEMS_PER_ALERT = 6
+
+
+@dataclass
+class AlertCard:
+    alert: Alert
+    event: Event | None
+    items: list[Item] = field(default_factory=list)
+    first: Item | None = None
+    first_source: str = ""
+    ticket_id: int | None = None
+
+
+def alert_queue(s: Session, statuses: tuple[str, ...] = ACTIVE_ALERT, limit: int = 50) -> list[AlertCard]:
+    """预警队列: new (firing) first, then by level, newest first within a level."""
+    new_first = case((Alert.status == AlertStatus.FIRING, 0), else_=1)
+    rows = s.execute(
+        select(Alert, Event).outerjoin(Event, Alert.event_id == Event.id)
+        .where(Alert.status.in_(statuses), Alert.kind == "event")
+        .order_by(new_first, LEVEL_RANK.desc(), Alert.created_at.desc()).limit(limit)).all()
+    cards = [AlertCard(alert=a, event=e) for a, e in rows]
+    event_ids = [c.event.id for c in cards if c.event]
+    if not event_ids:
+        return cards
+    by_event = {c.event.id: c for c in cards if c.event}
+    for item in _top_items(s, event_ids, ITEMS_PER_ALERT):
+        by_event[item.event_id].items.append(item)
+    firsts = _first_items(s, event_ids)
+    names = _source_names(s, {i.source_id for i in firsts.values() if i.source_id})
+    for event_id, item in firsts.items():
+        by_event[event_id].first = item
+        by_event[event_id].first_source = names.get(item.source_id or 0, "")
+    tickets = dict(s.execute(select(Ticket.event_id, Ticket.id).where(Ticket.event_id.in_(event_ids))).all())
+    for c in cards:
+        c.ticket_id = tickets.get(c.event.id) if c.event else None
+    return cards
+
+
+def _top_items(s: Session, event_ids: list[int], n: int) -> list[Item]:
+    """Each event's leading items: originals only (copies are folded into duplicate_count)."""
+    rank = func.row_number().over(partition_by=Item.event_id,
+                                  order_by=(Item.duplicate_count.desc(), Item.published_at.asc())).label("rn")
+    sub = (select(Item.id, rank).where(Item.event_id.in_(event_ids), Item.duplicate_of_id.is_(None))
+           .subquery())
+    ids = select(sub.c.id).where(sub.c.rn <= n)
+    return list(s.scalars(select(Item).where(Item.id.in_(ids))
+                          .order_by(Item.duplicate_count.desc(), Item.published_at)))
+
+
+def _first_items(s: Session, event_ids: list[int]) -> dict[int, Item]:
+    """首发: the earliest published item of each event, copies included."""
+    rank = func.row_number().over(partition_by=Item.event_id,
+                                  order_by=(func.coalesce(Item.published_at, Item.fetched_at).asc(),
+                                            Item.id.asc())).label("rn")
+    sub = select(Item.id, rank).where(Item.event_id.in_(event_ids)).subquery()
+    items = s.scalars(select(Item).where(Item.id.in_(select(sub.c.id).where(sub.c.rn == 1))))
+    return {i.event_id: i for i in items if i.event_id is not None}
+
+
+def _source_names(s: Session, ids: set[int]) -> dict[int, str]:
+    if not ids:
+        return {}
+    return dict(s.execute(select(Source.id, Source.name).where(Source.id.in_(ids))).all())
+
+
+def queue_version(s: Session) -> dict[str, Any]:
+    """A cheap fingerprint of the queue, polled by the console to know when to refresh."""
+    row = s.execute(select(func.count(), func.max(Alert.updated_at))
+                    .where(Alert.status.in_(ACTIVE_ALERT), Alert.kind == "event")).one()
+    firing = s.scalar(select(func.count()).where(Alert.status == AlertStatus.FIRING,
+                                                 Alert.kind == "event")) or 0
+    stamp = row[1].isoformat() if row[1] else ""
+    return {"active": int(row[0] or 0), "firing": int(firing), "version": f"{row[0]}:{stamp}"}
+
+
+@dataclass
+class BoardCard:
+    ticket: Ticket
+    next_kind: str = ""
+    next_due: datetime | None = None
+    left: timedelta | None = None
+    colour: str = "green"  # green | amber | red
+
+
+def countdown_colour(left: timedelta | None) -> str:
+    """Green with time to spare, amber under 6 hours, red once breached."""
+    if left is None:
+        return "green"
+    if left.total_seconds() < 0:
+        return "red"
+    return "amber" if left < AMBER else "green"
+
+
+def ticket_board(s: Session, now: datetime) -> dict[str, list[BoardCard]]:
+    """Open tickets by state, each with its nearest open clock."""
+    tickets = list(s.scalars(select(Ticket).where(Ticket.state != TicketState.CLOSED)
+                             .order_by(Ticket.opened_at.desc()).limit(500)))
+    ids = [t.id for t in tickets]
+    nearest: dict[int, Deadline] = {}
+    if ids:
+        for d in s.scalars(select(Deadline).where(Deadline.ticket_id.in_(ids), Deadline.met_at.is_(None),
+                                                  Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at)):
+            nearest.setdefault(d.ticket_id, d)
+    board: dict[str, list[BoardCard]] = {st.value: [] for st in TicketState if st is not TicketState.CLOSED}
+    for t in tickets:
+        card = BoardCard(ticket=t)
+        d = nearest.get(t.id)
+        if d is not None:
+            card.next_kind, card.next_due, card.left = d.kind, d.due_at, d.due_at - now
+            card.colour = countdown_colour(card.left)
+        board.setdefault(t.state, []).append(card)
+    for cards in board.values():
+        cards.sort(key=lambda c: c.next_due or datetime.max.replace(tzinfo=now.tzinfo))
+    return board
+
+
+def event_stats(s: Session, event_id: int, tz: Any = SHANGHAI) -> dict[str, Any]:
+    """Volume per hour, sources and platforms, places, emotion per hour, key posts."""
+    rows = s.execute(select(Item.id, Item.published_at, Item.fetched_at, Item.source_id, Item.platform,
+                            Item.places, Item.emotion, Item.duplicate_of_id)
+                     .where(Item.event_id == event_id)).all()
+    volume: Counter[str] = Counter()
+    emotion: dict[str, list[float]] = defaultdict(list)
+    sources: Counter[int] = Counter()
+    platforms: Counter[str] = Counter()
+    places: Counter[str] = Counter()
+    for _id, published, fetched, source_id, platform, item_places, emo, _dup in rows:
+        hour = local(published or fetched, tz).strftime("%m-%d %H:00")
+        volume[hour] += 1
+        if emo is not None:
+            emotion[hour].append(emo)
+        if source_id:
+            sources[source_id] += 1
+        platforms[platform or "未知"] += 1
+        for place in item_places or []:
+            places[_place_name(place)] += 1
+    names = _source_names(s, set(sources))
+    hours = sorted(volume)
+    return {
+        "hours": hours,
+        "volume": [volume[h] for h in hours],
+        "emotion": [round(sum(emotion[h]) / len(emotion[h]), 3) if emotion[h] else None for h in hours],
+        "sources": [(names.get(k, f"信源 {k}"), n) for k, n in sources.most_common(10)],
+        "platforms": platforms.most_common(10),
+        "places": places.most_common(10),
+        "total": len(rows),
+    }
+
+
+def _place_name(place: Any) -> str:
+    if isinstance(place, dict):
+        return str(place.get("name") or place.get("code") or place)
+    return str(place)
+
+
+def key_posts(s: Session, event_id: int, limit: int = 10) -> list[Item]:
+    """重点帖文: originals with the most copies, then the most engagement, then the earliest."""
+    return list(s.scalars(select(Item).where(Item.event_id == event_id, Item.duplicate_of_id.is_(None))
+                          .order_by(Item.duplicate_count.desc(), Item.risk.desc().nulls_last(),
+                                    Item.published_at).limit(limit)))
+
+
+def leader_stats(s: Session, now: datetime) -> dict[str, Any]:
+    """领导看板: open major events, breaches, on-time rate, median time to first response."""
+    majors = list(s.execute(
+        select(Event, Ticket).outerjoin(Ticket, Ticket.event_id == Event.id)
+        .where(Event.level.in_(("重大", "特别重大")),
+               (Ticket.id.is_(None)) | (Ticket.state != TicketState.CLOSED))
+        .order_by(Event.last_seen_at.desc()).limit(50)).all())
+    breached = list(s.execute(
+        select(Deadline, Ticket).join(Ticket, Ticket.id == Deadline.ticket_id)
+        .where(Deadline.cancelled_at.is_(None),
+               ((Deadline.met_at.is_(None)) & (Deadline.due_at < now)) | (Deadline.met_at > Deadline.due_at))
+        .order_by(Deadline.due_at.desc()).limit(50)).all())
+    firsts = list(s.execute(select(Deadline.due_at, Deadline.met_at, Ticket.detected_at)
+                            .join(Ticket, Ticket.id == Deadline.ticket_id)
+                            .where(Deadline.kind == DeadlineKind.FIRST_RESPONSE,
+                                   Deadline.cancelled_at.is_(None))).all())
+    decided = [(due, met) for due, met, _ in firsts if met is not None or due < now]
+    on_time = sum(1 for due, met in decided if met is not None and met <= due)
+    lags = [(met - detected).total_seconds() for _due, met, detected in firsts if met is not None]
+    return {
+        "majors": majors,
+        "breached": breached,
+        "on_time_rate": on_time / len(decided) if decided else None,
+        "on_time": on_time,
+        "decided": len(decided),
+        "median_first_response": timedelta(seconds=median(lags)) if lags else None,
+        "open_referrals": s.scalar(select(func.count()).select_from(Referral)
+                                   .where(Referral.acknowledged_at.is_(None))) or 0,
+    }

@@ -1,0 +1,1 @@
+"""Routes, one module per page family; each router carries its role check."""

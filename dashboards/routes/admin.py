@@ -1,0 +1,79 @@
+"""系统管理 (administration): sources with health, the profile, departments, routing, users, audit log.
+
+Sources and the profile are shown, not edited here (they are configuration files checked by
+``yuqing config check``); accounts are managed here since they belong to the web app.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from yuqing.models import AuditEntry, Source, User
+
+from ..auth import AdminUser, audit, create_user, hash_password
+from ..templating import flash, render
+from ._util import back, rt_of
+
+router = APIRouter(include_in_schema=False)
+
+
+def _routes(route, depth: int = 0) -> list[tuple[int, dict, list[str], bool]]:  # type: ignore[no-untyped-def]
+    out = [(depth, route.match, route.receivers, route.continue_)]
+    for child in route.routes:
+        out += _routes(child, depth + 1)
+    return out
+
+
+@router.get("/admin")
+def admin_page(request: Request, user=AdminUser) -> Response:
+    rt = rt_of(request)
+    with rt.session() as s:
+        sources = list(s.scalars(select(Source).order_by(Source.healthy, Source.key)))
+        users = list(s.scalars(select(User).order_by(User.role, User.username)))
+        log = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100)))
+    return render(request, "admin.html", sources=sources, users=users, log=log, profile=rt.profile,
+                  routes=_routes(rt.profile.routing), settings=rt.settings.shown())
+
+
+@router.post("/admin/users")
+def add_user(request: Request, username: str = Form(..., max_length=100), display_name: str = Form("", max_length=100),
+             role: str = Form(...), department_key: str = Form(""), password: str = Form(..., max_length=200),
+             user=AdminUser) -> Response:
+    rt = rt_of(request)
+    new_id = create_user(rt, username, password, role, display_name.strip(), department_key, by=user.username)
+    audit(rt, request, user.username, "user.add", "user", new_id, username=username, role=role)
+    flash(request, f"已创建账号 {username}")
+    return back(request, "/admin#users")
+
+
+@router.post("/admin/users/{user_id}/active")
+def set_active(request: Request, user_id: int, active: bool = Form(...), user=AdminUser) -> Response:
+    rt = rt_of(request)
+    if user_id == user.id and not active:
+        raise HTTPException(422, "不能停用自己的账号")
+    with rt.session() as s:
+        row = s.get(User, user_id)
+        if row is None:
+            raise HTTPException(404, f"账号 {user_id} 不存在")
+        row.active = active
+        name = row.username
+    audit(rt, request, user.username, "user.enable" if active else "user.disable", "user", user_id)
+    flash(request, f"账号 {name} 已{'启用' if active else '停用'}")
+    return back(request, "/admin#users")
+
+
+@router.post("/admin/users/{user_id}/password")
+def reset_password(request: Request, user_id: int, password: str = Form(..., min_length=8, max_length=200),
+                   user=AdminUser) -> Response:
+    rt = rt_of(request)
+    with rt.session() as s:
+        row = s.get(User, user_id)
+        if row is None:
+            raise HTTPException(404, f"账号 {user_id} 不存在")
+        row.password_hash = hash_password(password)  # ends that user's sessions (fingerprint changes)
+        name = row.username
+    audit(rt, request, user.username, "user.password", "user", user_id)
+    flash(request, f"已重置 {name} 的密码")
+    return back(request, "/admin#users")

@@ -1,0 +1,46 @@
+"""舆情事件 (event page): volume, sources and platforms, places, emotion, key posts, timeline."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from yuqing.models import Alert, Event, Ticket
+
+from ..auth import StaffUser
+from ..queries import event_stats, key_posts
+from ..templating import render
+from ..timeline import event_timeline
+from ._util import rt_of
+
+router = APIRouter(include_in_schema=False)
+
+
+def event_context(rt, event_id: int) -> dict:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        event = s.get(Event, event_id)
+        if event is None:
+            raise HTTPException(404, f"事件 {event_id} 不存在")
+        ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
+        alert = s.scalar(select(Alert).where(Alert.event_id == event_id))
+        stats = event_stats(s, event_id, rt.settings.timezone)
+        posts = key_posts(s, event_id)
+        timeline = event_timeline(s, event, ticket)
+    return {"event": event, "ticket": ticket, "alert": alert, "stats": stats, "posts": posts,
+            "timeline": timeline}
+
+
+@router.get("/events/{event_id}")
+def event_page(request: Request, event_id: int, user=StaffUser) -> Response:
+    ctx = event_context(rt_of(request), event_id)
+    stats = ctx["stats"]
+    charts = {
+        "volume": {"type": "line", "title": "每小时条数", "x": stats["hours"], "y": stats["volume"]},
+        "emotion": {"type": "line", "title": "负面情绪（0–1）", "x": stats["hours"], "y": stats["emotion"]},
+        "sources": {"type": "bar", "title": "信源", "x": [n for n, _ in stats["sources"]],
+                    "y": [c for _, c in stats["sources"]]},
+        "platforms": {"type": "pie", "title": "平台", "x": [n for n, _ in stats["platforms"]],
+                      "y": [c for _, c in stats["platforms"]]},
+    }
+    return render(request, "event.html", charts=charts, **ctx)

@@ -1,0 +1,180 @@
+"""回应工单 (tickets): the board with countdowns and the ticket page with its actions.
+
+Every action calls ``yuqing.queue.tickets`` (which records who, when and why and refuses
+an illegal change with a clear error); this module only validates the form and audits.
+"""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import Response
+from sqlalchemy import select
+
+from yuqing.models import Deadline, DeadlineKind, Event, Referral, Ticket, TicketState
+
+from ..auth import MonitorUser, StaffUser, audit
+from ..queries import countdown_colour, ticket_board
+from ..templating import flash, render
+from ..timeline import event_timeline
+from ._util import back, parse_local_time, rt_of
+
+router = APIRouter(include_in_schema=False)
+
+CHANNELS = ["政府网站", "政务微博", "政务微信", "新闻发布会", "媒体采访", "情况通报", "其他"]
+
+
+@router.get("/tickets")
+def board(request: Request, user=StaffUser) -> Response:
+    rt = rt_of(request)
+    with rt.session() as s:
+        columns = ticket_board(s, rt.now())
+    return render(request, "tickets.html", columns=columns,
+                  states={st.value: st.label for st in TicketState})
+
+
+@router.get("/tickets/{ticket_id}")
+def ticket_page(request: Request, ticket_id: int, user=StaffUser) -> Response:
+    rt = rt_of(request)
+    now = rt.now()
+    with rt.session() as s:
+        ticket = s.get(Ticket, ticket_id)
+        if ticket is None:
+            raise HTTPException(404, f"工单 {ticket_id} 不存在")
+        event = s.get(Event, ticket.event_id)
+        deadlines = list(s.scalars(select(Deadline).where(Deadline.ticket_id == ticket_id)
+                                   .order_by(Deadline.due_at)))
+        clocks = [(d, (d.due_at - now) if not d.met_at and not d.cancelled_at else None,
+                   countdown_colour(d.due_at - now) if not d.met_at and not d.cancelled_at else
+                   ("green" if d.met_at and d.met_at <= d.due_at else "done-late" if d.met_at else "cancelled"))
+                  for d in deadlines]
+        referrals = list(s.scalars(select(Referral).where(Referral.event_id == ticket.event_id)))
+        timeline = event_timeline(s, event, ticket)
+    return render(request, "ticket.html", ticket=ticket, event=event, clocks=clocks, referrals=referrals,
+                  timeline=timeline, sections=rt.profile.sections, channels=CHANNELS,
+                  kinds=[(k.value, k.label) for k in DeadlineKind],
+                  default_time=now.astimezone(_tz(rt)).strftime("%Y-%m-%dT%H:%M"))
+
+
+def _tz(rt):  # type: ignore[no-untyped-def]
+    from zoneinfo import ZoneInfo
+
+    return ZoneInfo(rt.settings.timezone)
+
+
+def _ensure(rt, ticket_id: int) -> None:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        if s.get(Ticket, ticket_id) is None:
+            raise HTTPException(404, f"工单 {ticket_id} 不存在")
+
+
+@router.post("/tickets/{ticket_id}/assign")
+def assign(request: Request, ticket_id: int, section_key: str = Form(...), assignee: str = Form("", max_length=100),
+           user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    if section_key not in {sec.key for sec in rt.profile.sections}:
+        raise HTTPException(422, f"section_key: 未知科室 {section_key!r}")
+    tickets.assign(rt, ticket_id, section_key, user.username, assignee=assignee.strip())
+    audit(rt, request, user.username, "ticket.assign", "ticket", ticket_id, section_key=section_key,
+          assignee=assignee.strip())
+    flash(request, f"已分派给 {rt.profile.section(section_key).name} {assignee.strip()}")
+    return back(request, f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/respond")
+def respond(request: Request, ticket_id: int, kind: str = Form(...), channel: str = Form(..., min_length=1, max_length=100),
+            link: str = Form("", max_length=2000), text: str = Form("", max_length=20000),
+            responded_at: str = Form(...), user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    if kind not in {k.value for k in DeadlineKind}:
+        raise HTTPException(422, f"kind: 未知回应类型 {kind!r}")
+    if link and not link.startswith(("http://", "https://")):
+        raise HTTPException(422, "link: 链接应以 http:// 或 https:// 开头")
+    if not link.strip() and not text.strip():
+        raise HTTPException(422, "link/text: 回应须有链接或正文")
+    when = parse_local_time(responded_at, rt.settings.timezone, "responded_at")
+    if when > rt.now():
+        raise HTTPException(422, "responded_at: 回应时间不能晚于现在")
+    tickets.record_response(rt, ticket_id, user.username, kind, channel.strip(), link.strip(), text.strip(), when)
+    audit(rt, request, user.username, "ticket.respond", "ticket", ticket_id, kind=kind, channel=channel,
+          link=link, responded_at=when.isoformat())
+    flash(request, "已记录回应")
+    return back(request, f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/pause")
+def pause(request: Request, ticket_id: int, reason: str = Form(..., min_length=1, max_length=2000),
+          user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    if not reason.strip():
+        raise HTTPException(422, "reason: 暂停计时须写明原因")
+    tickets.pause(rt, ticket_id, user.username, reason.strip())
+    audit(rt, request, user.username, "ticket.pause", "ticket", ticket_id, reason=reason.strip())
+    flash(request, "已暂停计时")
+    return back(request, f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/resume")
+def resume(request: Request, ticket_id: int, user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    tickets.resume(rt, ticket_id, user.username)
+    audit(rt, request, user.username, "ticket.resume", "ticket", ticket_id)
+    flash(request, "已恢复计时")
+    return back(request, f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/transition")
+def transition(request: Request, ticket_id: int, to_state: str = Form(...), reason: str = Form("", max_length=2000),
+               user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    try:
+        target = TicketState(to_state)
+    except ValueError:
+        raise HTTPException(422, f"to_state: 未知状态 {to_state!r}") from None
+    tickets.transition(rt, ticket_id, target.value, user.username, reason=reason.strip())
+    audit(rt, request, user.username, "ticket.transition", "ticket", ticket_id, to_state=target.value,
+          reason=reason.strip())
+    flash(request, f"工单状态已改为 {target.label}")
+    return back(request, f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/close")
+def close(request: Request, ticket_id: int, reason: str = Form("", max_length=2000), user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    from ..reports import enqueue_report
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    tickets.close(rt, ticket_id, user.username, reason=reason.strip())
+    audit(rt, request, user.username, "ticket.close", "ticket", ticket_id, reason=reason.strip())
+    enqueue_report(rt, ticket_id)
+    flash(request, "工单已关闭，事后回应报告正在生成")
+    return back(request, f"/tickets/{ticket_id}")
+
+
+@router.post("/tickets/{ticket_id}/reopen")
+def reopen(request: Request, ticket_id: int, reason: str = Form(..., min_length=1, max_length=2000),
+           user=MonitorUser) -> Response:
+    from yuqing.queue import tickets
+
+    rt = rt_of(request)
+    _ensure(rt, ticket_id)
+    tickets.reopen(rt, ticket_id, user.username, reason.strip())
+    audit(rt, request, user.username, "ticket.reopen", "ticket", ticket_id, reason=reason.strip())
+    flash(request, "工单已重新打开")
+    return back(request, f"/tickets/{ticket_id}")

@@ -1,0 +1,93 @@
+"""The story of one event and its ticket as a list of dated entries (时间线).
+
+Used by the ticket page, the event page and the post-event report: first publication,
+first detection, alert, ticket, changes, pauses, referrals, acknowledgements, notes,
+responses, follow-ups and close, in time order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from yuqing.models import (
+    Alert,
+    DeadlineKind,
+    Event,
+    Referral,
+    ReferralNote,
+    Ticket,
+    TicketChange,
+    TicketPause,
+    TicketResponse,
+    TicketState,
+)
+
+
+@dataclass
+class Entry:
+    at: datetime
+    kind: str  # detect | alert | ticket | change | pause | referral | ack | note | response | close
+    title: str
+    detail: str = ""
+    by: str = ""
+    link: str = ""
+
+
+def _state(value: str) -> str:
+    try:
+        return TicketState(value).label
+    except ValueError:
+        return value or "—"
+
+
+def _kind(value: str) -> str:
+    try:
+        return DeadlineKind(value).label
+    except ValueError:
+        return value
+
+
+def event_timeline(s: Session, event: Event, ticket: Ticket | None) -> list[Entry]:
+    out: list[Entry] = []
+    if event.first_published_at:
+        out.append(Entry(event.first_published_at, "detect", "首条相关帖文发布"))
+    out.append(Entry(event.first_seen_at, "detect", "系统首次发现", f"事件：{event.title}"))
+    alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
+    if alert is not None:
+        out.append(Entry(alert.created_at, "alert", f"发出预警（{alert.level}）", alert.title))
+        if alert.acknowledged_at:
+            out.append(Entry(alert.acknowledged_at, "alert", "预警已签收", by=alert.acknowledged_by))
+    if ticket is not None:
+        out.append(Entry(ticket.opened_at, "ticket", f"开立回应工单 #{ticket.id}",
+                         f"回应主体：{ticket.section_name or '未分派'}"))
+        out += _ticket_entries(s, ticket)
+    for ref in s.scalars(select(Referral).where(Referral.event_id == event.id)):
+        out.append(Entry(ref.created_at, "referral", f"报送 {ref.department_name}", ref.suggestion))
+        if ref.sent_at:
+            out.append(Entry(ref.sent_at, "referral", f"专报已发送至 {ref.department_name}"))
+        if ref.acknowledged_at:
+            out.append(Entry(ref.acknowledged_at, "ack", f"{ref.department_name} 已签收", by=ref.acknowledged_by))
+        for note in s.scalars(select(ReferralNote).where(ReferralNote.referral_id == ref.id)):
+            out.append(Entry(note.at, "note", f"{ref.department_name} 备注", note.text, by=note.by))
+    out.sort(key=lambda e: e.at)
+    return out
+
+
+def _ticket_entries(s: Session, ticket: Ticket) -> list[Entry]:
+    out: list[Entry] = []
+    for ch in s.scalars(select(TicketChange).where(TicketChange.ticket_id == ticket.id)):
+        kind = "close" if ch.to_state == TicketState.CLOSED else "change"
+        out.append(Entry(ch.at, kind, f"{_state(ch.from_state)} → {_state(ch.to_state)}", ch.reason, by=ch.by))
+    for r in s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket.id)):
+        title = "持续发布" if r.kind == DeadlineKind.FOLLOW_UP else f"回应：{_kind(r.kind)}"
+        out.append(Entry(r.responded_at, "response", f"{title}（{r.channel}）", r.text, by=r.recorded_by,
+                         link=r.link))
+    for p in s.scalars(select(TicketPause).where(TicketPause.ticket_id == ticket.id)):
+        out.append(Entry(p.started_at, "pause", "暂停计时", p.reason, by=p.paused_by))
+        if p.ended_at:
+            out.append(Entry(p.ended_at, "pause", "恢复计时", by=p.resumed_by))
+    return out
