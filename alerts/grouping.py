@@ -79,7 +79,7 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
     if major_level:
         from yuqing.queue.dispatch import enqueue
 
-        enqueue("notify", MAJOR_DIGEST_JOB, event_id, job_id=f"major-digest-{event_id}-{major_level}")
+        enqueue("notify", MAJOR_DIGEST_JOB, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
     with rt.session() as s:
         return s.get(Alert, alert_id)
 

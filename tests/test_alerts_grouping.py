@@ -1,0 +1,118 @@
+"""Rules, grouping (one alert per event), re-notification, silences and inhibition."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from email.header import decode_header, make_header
+
+from rq import Queue
+from sqlalchemy import select
+from test_alerts_factory import deliveries, grow, make_event
+
+from yuqing.alerts import actions
+from yuqing.alerts.jobs import evaluate_event, sweep_alerts
+from yuqing.models import Alert, Ticket
+
+
+def _alerts(rt) -> list[Alert]:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return list(s.scalars(select(Alert)))
+
+
+def test_irrelevant_event_raises_no_alert(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, title="中超联赛 太原队主场取胜", relevance=0.1, in_remit=False,
+                          topics=(), velocity=30, baseline=1)
+    assert evaluate_event(event_id) is None
+    assert _alerts(runtime) == [] and deliveries(runtime) == []
+
+
+def test_each_rule_gives_its_reason(runtime) -> None:  # type: ignore[no-untyped-def]
+    watched = make_event(runtime, title="网友称泽州应急局不作为", relevance=0.3, level="一般",
+                         watch_words=["不作为"])
+    spiking = make_event(runtime, title="泽州县山林起火", relevance=0.55, velocity=12, baseline=2)
+    central = make_event(runtime, title="晋城一企业安全隐患被曝光", relevance=0.4, tier="central")
+    reasons = {eid: runtime and _reasons(runtime, evaluate_event(eid)) for eid in (watched, spiking, central)}
+    assert any("命中关注词：不作为" in r for r in reasons[watched])
+    assert any("传播加速" in r and "6.0 倍" in r for r in reasons[spiking])
+    assert any(r.startswith("中央媒体报道") for r in reasons[central])
+
+
+def _reasons(rt, alert_id: int) -> list[str]:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return list(s.get(Alert, alert_id).reasons)
+
+
+def test_one_alert_per_event_renotified_on_level_rise_and_doubled_volume(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, items=4)
+    first = evaluate_event(event_id)
+    assert [d.target for d in deliveries(runtime)] == ["zhiban@yjj.zezhou.example"]
+    grow(runtime, event_id, items=2)  # 6 items: not double of 4
+    assert evaluate_event(event_id) == first
+    assert len(deliveries(runtime)) == 1, "a few more reposts are not a new message"
+    grow(runtime, event_id, items=2)  # 8 = 2 × 4
+    evaluate_event(event_id)
+    assert "传播量翻倍：4 → 8 条" in deliveries(runtime)[-1].body
+    runtime.clock.advance(minutes=5)
+    grow(runtime, event_id, level="重大")
+    evaluate_event(event_id)
+    assert len(_alerts(runtime)) == 1
+    last = deliveries(runtime)[-1]
+    assert "等级由 较大 升至 重大" in last.body and "【舆情预警·重大】" in last.subject
+    # reaching 重大 queued the 要情专报 at once
+    jobs = [j.func_name for j in Queue("notify", connection=runtime.redis).get_jobs()]
+    assert "yuqing.alerts.jobs.send_major_digest" in jobs
+    drain()
+    assert len(smtp.wait_for(3 + 2)) >= 5  # 3 alert mails + the 专报 to two leaders
+    subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.messages]
+    assert sum("要情专报" in s for s in subjects) == 2
+
+
+def test_silence_mutes_until_it_expires_by_itself(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime)
+    silence = actions.silence(runtime, "赵值班", "已核实为演练，暂不推送", runtime.now() + timedelta(hours=1),
+                              event_id=event_id)
+    alert_id = evaluate_event(event_id)
+    assert deliveries(runtime) == []
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).silence_id == silence.id
+    runtime.clock.advance(minutes=59)
+    sweep_alerts()
+    assert deliveries(runtime) == [], "still silenced a minute before the end"
+    runtime.clock.advance(minutes=2)
+    sweep_alerts()
+    sent = deliveries(runtime)
+    assert len(sent) == 1 and "静默到期" in sent[0].body
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).silence_id is None
+
+
+def test_matcher_silence_mutes_matching_events_only(runtime) -> None:  # type: ignore[no-untyped-def]
+    actions.silence(runtime, "赵值班", "防火期例行通报", runtime.now() + timedelta(hours=2),
+                    matchers={"topic": ["fire"], "level": "较大"})
+    muted = make_event(runtime, title="泽州县山林起火", topics=("fire",))
+    loud = make_event(runtime, title="泽州县某煤矿透水")
+    evaluate_event(muted)
+    evaluate_event(loud)
+    assert [d.ref_id for d in deliveries(runtime)] == [_alert_of(runtime, loud)]
+
+
+def _alert_of(rt, event_id: int) -> int:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return s.scalar(select(Alert.id).where(Alert.event_id == event_id))
+
+
+def test_ticket_inhibits_further_alerts(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, items=2)
+    alert_id = evaluate_event(event_id)
+    assert len(deliveries(runtime)) == 1
+    now = runtime.now()
+    with runtime.session() as s:
+        s.add(Ticket(event_id=event_id, level="较大", title="透水", opened_at=now, detected_at=now, updated_at=now))
+    grow(runtime, event_id, items=10)
+    evaluate_event(event_id)
+    runtime.clock.advance(hours=5)
+    sweep_alerts()
+    assert len(deliveries(runtime)) == 1, "the ticket's clocks take over: no per-item alerts, no ladder"
+    with runtime.session() as s:
+        alert = s.get(Alert, alert_id)
+        assert alert.inhibited and alert.rung == 0
