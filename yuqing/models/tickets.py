@@ -79,6 +79,9 @@ class Deadline(Base):
     kind: Mapped[str] = mapped_column(String(30))
     seq: Mapped[int] = mapped_column(Integer, default=0)  # follow-ups count up
     due_at: Mapped[datetime] = mapped_column(index=True)
+    # When this clock started counting (first detection, a level rise, or the last response):
+    # warnings that would fall before it are skipped rather than sent late.
+    started_at: Mapped[datetime | None]
     met_at: Mapped[datetime | None]
     cancelled_at: Mapped[datetime | None]
     warnings_sent: Mapped[list[Any]] = mapped_column(default=list)  # hours-before already warned

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:29:54.601105
+Create Date: 2026-11-21 17:32:00.023682
 """
 from alembic import op
 import sqlalchemy as sa
@@ -300,6 +300,7 @@ def upgrade() -> None:
     sa.Column('kind', sa.String(length=30), nullable=False),
     sa.Column('seq', sa.Integer(), nullable=False),
     sa.Column('due_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('started_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('met_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancelled_at', yuqing.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('warnings_sent', sa.JSON(), nullable=False),
