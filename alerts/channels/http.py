@@ -12,6 +12,9 @@ from ..exceptions import ChannelError
 from . import mask_url, scrub
 
 log = logging.getLogger(__name__)
+# httpx logs every request's full URL at INFO, and robot URLs carry their keys: keep it quiet.
+logging.getLogger("httpx").setLevel(logging.WARNING)
+logging.getLogger("httpcore").setLevel(logging.WARNING)
 
 TIMEOUT = httpx.Timeout(15.0, connect=5.0)
 # Vendor errcodes worth retrying: -1 system busy (both), 45009 WeCom rate limit,

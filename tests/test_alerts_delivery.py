@@ -1,0 +1,171 @@
+"""Channels in their real formats at a loopback receiver and a real SMTP server; retries with
+back-off; at-most-once sending; size splitting; DingTalk signatures; secrets kept out of logs."""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import logging
+import threading
+from urllib.parse import parse_qs, urlsplit
+
+from pydantic import SecretStr
+from rq import Queue
+from test_alerts_factory import deliveries
+
+from yuqing.alerts.delivery import create_delivery
+from yuqing.alerts.jobs import deliver, sweep_alerts
+from yuqing.models import Delivery
+from yuqing.profile import Channel
+
+
+def _create(rt, channel: str, target: str, body: str = "泽州县某煤矿透水，3 人被困。", **kw) -> int:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        row = create_delivery(s, purpose="alert", channel=channel, target=target, subject="【舆情预警·较大】测试",
+                              body=body, key=kw.pop("key", f"test:{channel}:{target}:{len(body)}"), **kw)
+        return row.id
+
+
+def _row(rt, delivery_id: int) -> Delivery:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return s.get(Delivery, delivery_id)
+
+
+def test_email_has_plain_html_and_attachment(runtime, drain, smtp, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    report = tmp_path / "专报.docx"
+    report.write_bytes(b"PK fake docx")
+    delivery_id = _create(runtime, "email", "zhiban@yjj.zezhou.example", html="<p><b>透水</b></p>",
+                          attachments=[report])
+    drain()
+    msg = smtp.wait_for(1)[0]
+    types = [p.get_content_type() for p in msg.walk()]
+    assert {"text/plain", "text/html"} <= set(types)
+    assert any(p.get_filename() == "专报.docx" for p in msg.walk())
+    assert msg["X-Envelope-To"] == "zhiban@yjj.zezhou.example"
+    row = _row(runtime, delivery_id)
+    assert row.status == "sent" and row.attempts == 1 and row.sent_at == runtime.now()
+
+
+def test_create_delivery_is_idempotent_by_key(runtime) -> None:  # type: ignore[no-untyped-def]
+    with runtime.session() as s:
+        first = create_delivery(s, purpose="referral", channel="email", target="a@b.example", subject="x",
+                                body="y", key="referral:1:propaganda")
+        again = create_delivery(s, purpose="referral", channel="email", target="a@b.example", subject="x",
+                                body="y", key="referral:1:propaganda")
+        assert first is not None and again is None
+
+
+def test_wecom_markdown_split_to_4096_bytes(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
+    url = f"{receiver.url}/cgi-bin/webhook/send?key=WECOM-KEY-123"
+    body = "\n".join(f"- 第{i}条：泽州县某煤矿透水事故相关报道，网民关注救援进展。" for i in range(200))
+    delivery_id = _create(runtime, "wecom", url, body=body)
+    drain()
+    assert len(receiver.requests) >= 3
+    for req in receiver.requests:
+        data = req.json()
+        assert data["msgtype"] == "markdown"
+        assert len(data["markdown"]["content"].encode("utf-8")) <= 4096
+        assert req.path.endswith("key=WECOM-KEY-123")
+    joined = "".join(r.json()["markdown"]["content"] for r in receiver.requests)
+    assert "第0条" in joined and "第199条" in joined and f"（{len(receiver.requests)}/{len(receiver.requests)}）" in joined
+    row = _row(runtime, delivery_id)
+    assert row.parts_sent == row.parts_total == len(receiver.requests)
+
+
+def test_dingtalk_request_is_signed_and_the_receiver_verifies_it(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
+    url = f"{receiver.url}/robot/send?access_token=DT-TOKEN"
+    secret = "SEC0123456789abcdef"
+    runtime.profile.alerts.channels = [Channel(type="dingtalk", to=url, secret=SecretStr(secret))]
+    _create(runtime, "dingtalk", url)
+    drain()
+    [req] = receiver.requests
+    query = parse_qs(urlsplit(req.path).query)
+    timestamp = query["timestamp"][0]
+    expected = base64.b64encode(hmac.new(secret.encode(), f"{timestamp}\n{secret}".encode(),
+                                         hashlib.sha256).digest()).decode()
+    # parse_qs decoded the URL encoding once: what arrives is the base64 signature itself
+    assert query["sign"][0] == expected
+    data = req.json()
+    assert data["msgtype"] == "markdown" and data["markdown"]["title"].startswith("【舆情预警")
+    assert "3 人被困" in data["markdown"]["text"]
+
+
+def test_retries_with_backoff_after_receiver_fails_twice(runtime, drain, receiver, caplog) -> None:  # type: ignore[no-untyped-def]
+    caplog.set_level(logging.DEBUG)
+    url = f"{receiver.url}/hook?token=HOOK-SECRET-9"
+    receiver.fail_next(2)
+    delivery_id = _create(runtime, "webhook", url, callback="yuqing.queue.referrals.delivery_done")
+    drain(("notify",))
+    row = _row(runtime, delivery_id)
+    assert (row.status, row.attempts) == ("pending", 1) and "HTTP 500" in row.last_error
+    sweep_alerts()
+    drain(("notify",))
+    assert _row(runtime, delivery_id).attempts == 1, "back-off: not before its minute"
+    runtime.clock.advance(minutes=1)
+    sweep_alerts()
+    drain(("notify",))
+    assert _row(runtime, delivery_id).attempts == 2
+    runtime.clock.advance(minutes=5)
+    sweep_alerts()
+    drain(("notify",))
+    row = _row(runtime, delivery_id)
+    assert (row.status, row.attempts) == ("sent", 3)
+    [req] = receiver.requests
+    assert req.headers["Idempotency-Key"] == f"{row.idempotency_key}#1"
+    assert req.json()["text"] == row.body
+    respond = Queue("respond", connection=runtime.redis).get_jobs()
+    assert [(j.func_name, j.args) for j in respond] == [("yuqing.queue.referrals.delivery_done", (delivery_id,))]
+    logged = caplog.text + row.last_error
+    assert "HOOK-SECRET-9" not in logged
+    assert "token=<secret>" in logged
+
+
+def test_a_job_run_twice_or_at_once_sends_once(runtime, receiver) -> None:  # type: ignore[no-untyped-def]
+    url = f"{receiver.url}/hook"
+    delivery_id = _create(runtime, "webhook", url)
+    assert deliver(delivery_id) == "sent"
+    assert deliver(delivery_id) == "skipped"
+    other = _create(runtime, "webhook", url, key="test:concurrent")
+    results: list[str] = []
+    threads = [threading.Thread(target=lambda: results.append(deliver(other))) for _ in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sorted(results).count("sent") == 1
+    assert len(receiver.requests) == 2
+
+
+def test_resumed_delivery_skips_parts_already_sent(runtime, receiver) -> None:  # type: ignore[no-untyped-def]
+    url = f"{receiver.url}/cgi-bin/webhook/send?key=K"
+    body = "\n".join(f"第{i}行：" + "透水" * 40 for i in range(120))
+    delivery_id = _create(runtime, "wecom", url, body=body)
+    with runtime.session() as s:  # as if a worker died after sending two parts
+        s.get(Delivery, delivery_id).parts_sent = 2
+    assert deliver(delivery_id) == "sent"
+    row = _row(runtime, delivery_id)
+    assert len(receiver.requests) == row.parts_total - 2
+    assert receiver.requests[0].json()["markdown"]["content"].startswith("（3/")
+
+
+def test_sms_segments_of_70_characters_through_the_gateway(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
+    runtime.profile.alerts.channels = [Channel(type="sms", to="13800000009", gateway=f"{receiver.url}/sms",
+                                               secret=SecretStr("GW-TOKEN"))]
+    _create(runtime, "sms", "13800000009", body="泽州县某煤矿发生透水事故，" * 30)
+    drain()
+    assert len(receiver.requests) == 4
+    for req in receiver.requests:
+        data = req.json()
+        assert data["phone"] == "13800000009" and len(data["text"]) <= 70
+        assert req.headers["Authorization"] == "Bearer GW-TOKEN"
+    assert receiver.requests[-1].json()["text"].endswith("（详见舆情系统）")
+
+
+def test_unreachable_channel_fails_permanently_on_4xx(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
+    receiver.fail_next(1, status=404)
+    delivery_id = _create(runtime, "webhook", f"{receiver.url}/gone")
+    drain()
+    row = _row(runtime, delivery_id)
+    assert row.status == "failed" and "HTTP 404" in row.last_error and "不可重试" in row.last_error
+    assert deliveries(runtime, status="failed")[0].id == delivery_id
