@@ -1,0 +1,74 @@
+"""`yuqing model retrain`: fold the monitor's review labels into the remit model.
+
+confirm / level → in remit (1); dismiss → not in remit (0). A deterministic 20 % of the corpus
+groups (and of the review labels) is held back; the candidate trains on the rest plus the
+labels and is promoted only if its F1 on the held-back part is not worse than the current
+model's. Versions are kept side by side in ``<data_dir>/models``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from sklearn.metrics import f1_score
+from sqlalchemy import select
+
+from .corpora import Unit
+from .features import vectorize
+from .modelstore import LinearModel, load, promote
+from .train import _fit, _groups, remit_dataset, tokens_for
+
+
+@dataclass
+class RetrainResult:
+    version: str
+    labels: int
+    current_f1: float
+    candidate_f1: float
+    promoted: bool
+
+
+def _held_back(key: str) -> bool:
+    return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 5 == 0
+
+
+def retrain(rt, corpora: Path, now: datetime) -> RetrainResult:  # type: ignore[no-untyped-def]
+    from yuqing.models import ReviewLabel
+
+    name = rt.profile.remit.model
+    data_dir = Path(rt.settings.data_dir)
+    current = load(name, str(data_dir))
+    if current is None:
+        from yuqing.exceptions import YuqingError
+
+        raise YuqingError(f"没有名为「{name}」的职责模型可供再训练")
+    with rt.session() as s:
+        rows = s.scalars(select(ReviewLabel).where(ReviewLabel.text != "")).all()
+        labels = [(r.id, r.text, 0 if r.label == "dismiss" else 1) for r in rows]
+    ds = remit_dataset(corpora)
+    groups = _groups(ds.units)
+    units = list(ds.units) + [Unit("review", str(i), "review", t, {}) for i, t, _ in labels]
+    y = np.concatenate([ds.y, np.array([y for *_, y in labels], dtype=int)])
+    keys = [f"g{g}" for g in groups] + [f"r{i}" for i, *_ in labels]
+    test = np.array([_held_back(k) for k in keys])
+    X = vectorize(tokens_for(units))
+    cand = _fit(X[~test], y[~test], 16.0)
+    p_cand = cand.predict_proba(X[test])[:, 1]
+    cand_f1 = f1_score(y[test], p_cand >= current.threshold, zero_division=0)
+    cur_f1 = f1_score(y[test], current.proba(X[test]) >= current.threshold, zero_division=0)
+    version = now.strftime("%Y%m%d%H%M%S")
+    promoted = cand_f1 >= cur_f1
+    if promoted:
+        final = _fit(X, y, 16.0)
+        filename = f"{name}-{version}.npz"
+        LinearModel(name, version, final.coef_[0].astype(np.float32), float(final.intercept_[0]),
+                    current.threshold).save(data_dir / "models" / filename)
+        promote(data_dir, name, filename)
+        with rt.session() as s:
+            for r in s.scalars(select(ReviewLabel).where(ReviewLabel.id.in_([i for i, *_ in labels]))):
+                r.used_in_model = version
+    return RetrainResult(version, len(labels), float(cur_f1), float(cand_f1), promoted)

@@ -1,0 +1,160 @@
+"""Folding, events (re-open after quiet, velocity), idempotent analyse_item with real Redis/RQ."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import subprocess
+import sys
+from datetime import timedelta
+
+import pytest
+from sqlalchemy import select
+
+from yuqing.analysis import folding, jobs
+from yuqing.analysis.events import Grouper, incident_keys
+from yuqing.models import Event, Item
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():  # type: ignore[no-untyped-def]
+    jobs.reset()
+    yield
+    jobs.reset()
+
+
+def _item(rt, text: str, title: str = "", source_id=None, tier: str = "social") -> int:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        item = Item(url=f"https://example.test/{hashlib.sha1((title + text).encode()).hexdigest()}",
+                    url_hash=hashlib.sha256((title + text + str(rt.now())).encode()).hexdigest(),
+                    title=title, text=text, tier=tier, fetched_at=rt.now(), published_at=rt.now(),
+                    content_hash=hashlib.sha256(text.encode()).hexdigest(), source_id=source_id)
+        s.add(item)
+        s.flush()
+        return item.id
+
+
+def test_near_duplicates_fold_and_keep_first_publisher() -> None:
+    a = folding.text_minhash("泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，救援正在进行，愿平安！#泽州煤矿透水#")
+    b = folding.text_minhash("转发：泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，救援正在进行，愿平安。#泽州煤矿透水#")
+    c = folding.text_minhash("今晚这场比赛简直是一场事故！后卫连续失误送了两个球")
+    g = Grouper()
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    sig = folding.signature_minhash({"x"})
+    assert g.assign(a, sig, set(), now) == (None, None)
+    g.add(1, now, 10, a, sig, set(), None)
+    assert g.assign(b, sig, set(), now) == (1, 10)
+    g.add(2, now, 10, b, sig, set(), 1)
+    # a copy of a copy still names the first publisher
+    assert g.folds.find(b) == 1
+    assert g.assign(c, folding.signature_minhash({"比赛"}), set(), now) == (None, None)
+
+
+def test_same_incident_different_wording_one_event_and_index_lookup() -> None:
+    from datetime import UTC, datetime
+
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    g = Grouper()
+    town = [{"name": "巴公镇", "code": "140525108"}]
+    k = incident_keys(town, ["production_safety"])
+    g.add(1, now, 7, folding.text_minhash("一煤矿透水 8人被困"), folding.signature_minhash({"煤矿", "透水"}), k, None)
+    _, event = g.assign(folding.text_minhash("矿上说死了3个，是不是瞒报？家属聚集"),
+                        folding.signature_minhash({"瞒报", "家属"}), k, now)
+    assert event == 7
+    # outside the window the event no longer takes items
+    _, later = g.assign(folding.text_minhash("另一起透水"), folding.signature_minhash({"另一起"}), k,
+                        now + timedelta(days=8))
+    assert later is None
+
+
+def test_analyse_item_is_idempotent_and_groups_the_story(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.queue.dispatch import enqueue
+
+    first = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，应急管理部门组织搜救。",
+                  "泽州县巴公镇一煤矿发生透水事故 8名矿工被困", tier="local")
+    copy = _item(runtime, "转发：泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，应急管理部门组织搜救。",
+                 "泽州县巴公镇一煤矿发生透水事故 8名矿工被困")
+    angry = _item(runtime, "我爱人就在巴公镇那个煤矿井下！现在说死了3个，是不是瞒报？泽州县应急管理局为什么不公布？"
+                           "家属们已经聚集在矿门口要说法！")
+    football = _item(runtime, "今晚这场比赛简直是一场事故！后卫连续失误送了两个球，主教练必须下课。#中超#")
+    for item_id in (first, copy, angry, football):
+        enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id)
+    drain(("analyse",))
+    # run everything again: nothing may be counted twice
+    jobs.reset()
+    for item_id in (first, copy, angry, football):
+        enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"again-{item_id}")
+    drain(("analyse",))
+    with runtime.session() as s:
+        items = {i.id: i for i in s.scalars(select(Item))}
+        assert items[copy].duplicate_of_id == first
+        assert items[first].duplicate_count == 1
+        assert items[first].event_id == items[copy].event_id == items[angry].event_id
+        assert items[football].event_id != items[first].event_id
+        assert not items[football].in_remit
+        event = s.get(Event, items[first].event_id)
+        assert event.item_count == 3 and event.unique_count == 2
+        assert event.level == "较大"
+        assert event.flags["accusation"] == ["cover_up"] and event.flags["mobilisation"]
+        assert event.first_seen_at == items[first].fetched_at
+        assert event.velocity == 3.0 and event.peak_velocity == 3.0
+        assert "production_safety" in event.topics
+        assert {"name": "巴公镇", "code": "140525108"} in event.places
+    from rq import Queue
+
+    notify = Queue("notify", connection=runtime.get_redis())
+    assert any(j.func_name == "yuqing.alerts.jobs.evaluate_event" for j in notify.jobs)
+
+
+def test_event_reopens_after_quiet_spell(runtime, clock, drain) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.queue.dispatch import enqueue
+
+    a = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下。")
+    enqueue("analyse", "yuqing.analysis.jobs.analyse_item", a)
+    drain(("analyse",))
+    clock.advance(hours=20)
+    assert jobs.mark_quiet_events() == 1
+    b = _item(runtime, "巴公镇煤矿透水事故救援持续，泽州县通报最新进展：仍有矿工被困。")
+    enqueue("analyse", "yuqing.analysis.jobs.analyse_item", b)
+    drain(("analyse",))
+    with runtime.session() as s:
+        ia, ib = s.get(Item, a), s.get(Item, b)
+        assert ia.event_id == ib.event_id
+        event = s.get(Event, ia.event_id)
+        assert event.status == "active" and event.reopened_count == 1 and event.item_count == 2
+        assert event.velocity == 1.0
+
+
+def test_index_rebuilds_from_the_store_in_a_new_process(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.queue.dispatch import enqueue
+
+    a = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下。")
+    enqueue("analyse", "yuqing.analysis.jobs.analyse_item", a)
+    drain(("analyse",))
+    jobs.reset()  # as a freshly started worker: nothing in memory
+    b = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下！")
+    enqueue("analyse", "yuqing.analysis.jobs.analyse_item", b)
+    drain(("analyse",))
+    with runtime.session() as s:
+        assert s.get(Item, b).duplicate_of_id == a
+
+
+def test_score_cli_streams_and_reports_bad_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    src = tmp_path / "in.jsonl"
+    lines = [json.dumps({"id": 1, "text": "泽州县巴公镇煤矿透水，3人死亡"}, ensure_ascii=False), "{not json",
+             json.dumps({"id": 3}), json.dumps({"id": 4, "text": "今晚比赛太精彩"}, ensure_ascii=False)]
+    src.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    out = tmp_path / "out.jsonl"
+    done = subprocess.run([sys.executable, "-m", "yuqing", "score", "--profile", "zezhou-emergency",
+                           "--input", str(src), "--output", str(out)], capture_output=True, text=True)
+    assert done.returncode == 1
+    assert "2 行无法研判" in done.stderr
+    rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]
+    assert [r["id"] for r in rows] == [1, None, 3, 4]
+    assert rows[0]["level"] == "较大" and rows[0]["in_remit"]
+    assert rows[1] == {"id": None, "error": rows[1]["error"], "line": 2}
+    assert "第 2 行不是有效的 JSON" in rows[1]["error"]
+    assert rows[2]["error"] == "第 3 行缺少 text 字段或 text 不是字符串"
+    assert not rows[3]["in_remit"]
