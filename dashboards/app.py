@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from starlette.middleware.sessions import SessionMiddleware
 
-from yuqing.exceptions import YuqingError
+from yuqing.exceptions import NotFound, YuqingError
 from yuqing.runtime import Runtime
 
 from .auth import SESSION_HOURS, LoginRequired
@@ -100,6 +100,8 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(YuqingError)
     async def domain_error(request: Request, exc: YuqingError) -> Response:
+        status = 404 if isinstance(exc, NotFound) else 409
         if request.url.path.startswith("/api/"):
-            return JSONResponse({"detail": str(exc)}, status_code=409)
-        return render(request, "error.html", status_code=409, title="操作未完成", message=str(exc))
+            return JSONResponse({"detail": str(exc)}, status_code=status)
+        return render(request, "error.html", status_code=status,
+                      title="没有找到" if status == 404 else "操作未完成", message=str(exc))

@@ -89,9 +89,9 @@ def silence_alert(request: Request, alert_id: int, hours: float = Form(..., gt=0
     if not comment.strip():
         raise HTTPException(422, "comment: 静默须写明原因")
     ends_at = rt.now() + timedelta(hours=hours)
-    silence_id = silence(rt, user.username, comment.strip(), ends_at, event_id=alert.event_id)
+    made = silence(rt, user.username, comment.strip(), ends_at, event_id=alert.event_id)
     audit(rt, request, user.username, "alert.silence", "alert", alert_id, hours=hours,
-          comment=comment.strip(), silence_id=silence_id if isinstance(silence_id, int) else None)
+          comment=comment.strip(), silence_id=getattr(made, "id", None))
     flash(request, f"已静默该事件 {hours:g} 小时")
     return back(request, "/")
 

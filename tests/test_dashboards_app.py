@@ -1,0 +1,282 @@
+"""The web app in-process (FastAPI TestClient): sign-in, roles on every route, CSRF, escaping,
+the alert actions, the board's colours, the API and its OpenAPI description."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+from yuqing.dashboards.app import PUBLIC_PATHS, create_app
+from yuqing.dashboards.queries import countdown_colour
+from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
+
+from yuqing.models import Alert, AuditEntry, ReviewLabel, User
+
+
+@pytest.fixture
+def story(runtime):  # type: ignore[no-untyped-def]
+    seed_users(runtime)
+    return seed_story(runtime)
+
+
+@pytest.fixture
+def client(runtime, story):  # type: ignore[no-untyped-def]
+    with TestClient(create_app(runtime), follow_redirects=False) as c:
+        yield c
+
+
+def csrf_of(client: TestClient, path: str = "/login") -> str:
+    page = client.get(path, follow_redirects=True)
+    return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+def login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": token})
+    assert r.status_code == 303, r.text
+    return csrf_of(client, r.headers["location"])
+
+
+def test_pages_redirect_to_login_and_api_says_401(client) -> None:  # type: ignore[no-untyped-def]
+    for path in ("/", "/tickets", "/leader", "/liaison", "/admin", "/search", "/events/1"):
+        r = client.get(path)
+        assert r.status_code == 303 and r.headers["location"].startswith("/login?next="), path
+    assert client.get("/api/alerts").status_code == 401
+    assert client.get("/api/openapi.json").status_code == 401
+    assert client.get("/docs").status_code == 404  # Swagger UI would load from a CDN
+
+
+def _fill(path: str) -> str:
+    return re.sub(r"\{(\w+)\}", lambda m: "html" if m.group(1) == "fmt" else "1", path)
+
+
+def _routes(routes):  # type: ignore[no-untyped-def]
+    """Every route, looking inside included routers (FastAPI nests them)."""
+    for route in routes:
+        inner = getattr(route, "original_router", None)
+        if inner is not None:
+            yield from _routes(inner.routes)
+        else:
+            yield route
+
+
+def test_every_route_refuses_an_anonymous_caller(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_of(client)  # a valid anonymous CSRF token, so the role check itself is what refuses
+    checked = 0
+    for route in _routes(client.app.routes):
+        path = getattr(route, "path", "")
+        if not path or any(path.startswith(p) for p in PUBLIC_PATHS) or path.startswith("/static"):
+            continue
+        for method in route.methods - {"HEAD"}:
+            url = _fill(path)
+            if method == "GET":
+                r = client.get(url)
+            else:
+                r = client.request(method, url, data={"csrf_token": token}, headers={"X-CSRF-Token": token})
+            assert r.status_code in (303, 401), f"{method} {path} answered {r.status_code} without a login"
+            if r.status_code == 303:
+                assert r.headers["location"].startswith("/login")
+            checked += 1
+    assert checked >= 30
+
+
+@pytest.mark.parametrize("username, path, status", [
+    ("monitor", "/admin", 403), ("monitor", "/liaison", 403), ("monitor", "/leader", 403),
+    ("liaison_xcb", "/", 403), ("liaison_xcb", "/tickets", 403), ("liaison_xcb", "/api/alerts", 403),
+    ("leader", "/admin", 403), ("leader", "/leader", 200), ("leader", "/", 200),
+    ("admin", "/admin", 200), ("admin", "/liaison", 200), ("monitor", "/", 200),
+])
+def test_roles(client, username: str, path: str, status: int) -> None:  # type: ignore[no-untyped-def]
+    login(client, "xcb" if username == "liaison_xcb" else username)
+    assert client.get(path).status_code == status
+
+
+def test_leader_cannot_act_on_alerts(client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "leader")
+    r = client.post(f"/alerts/{story['alert_fire']}/review", data={"action": "dismiss", "csrf_token": token})
+    assert r.status_code == 403
+
+
+def test_forms_without_a_valid_csrf_token_are_refused(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    login(client, "monitor")
+    url = f"/alerts/{story['alert_fire']}/review"
+    assert client.post(url, data={"action": "dismiss"}).status_code == 403
+    r = client.post(url, data={"action": "dismiss", "csrf_token": "forged"})
+    assert r.status_code == 403 and "CSRF" in r.text
+    assert client.post("/login", data={"username": "monitor", "password": PASSWORD}).status_code == 403
+    with runtime.session() as s:
+        assert s.get(Alert, story["alert_fire"]).status == "firing"
+
+
+def test_dismiss_becomes_a_training_label_and_is_audited(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "monitor")
+    r = client.post(f"/alerts/{story['alert_fire']}/review?next=/", data={"action": "dismiss", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    page = client.get("/")
+    assert "已排除（误报/无关）：预警" in page.text
+    with runtime.session() as s:
+        assert s.get(Alert, story["alert_fire"]).status == "dismissed"
+        label = s.scalar(select(ReviewLabel).where(ReviewLabel.alert_id == story["alert_fire"]))
+        assert label.label == "dismiss" and label.by == "monitor"
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "alert.dismiss"))
+        assert entry.actor == "monitor" and entry.ip == "testclient" and entry.target_id == story["alert_fire"]
+
+
+def test_change_level_with_an_unknown_level_names_the_field(client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "monitor")
+    r = client.post(f"/alerts/{story['alert_fire']}/review", data={"action": "level", "level": "超大", "csrf_token": token})
+    assert r.status_code == 422 and "level" in r.text and "未知等级" in r.text
+
+
+def test_silence_needs_a_reason_and_lands_in_the_store(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.models import Silence
+
+    token = login(client, "monitor")
+    url = f"/alerts/{story['alert_fire']}/silence"
+    assert client.post(url, data={"hours": "4", "comment": "", "csrf_token": token}).status_code == 422
+    assert client.post(url, data={"hours": "4", "comment": "已核实为烧荒", "csrf_token": token}).status_code == 303
+    with runtime.session() as s:
+        row = s.scalar(select(Silence))
+        assert row.event_id == story["fire"] and row.comment == "已核实为烧荒"
+        assert row.ends_at - runtime.now() == timedelta(hours=4)
+
+
+def test_hostile_crawled_text_is_escaped_and_csp_forbids_inline_script(client, story) -> None:  # type: ignore[no-untyped-def]
+    login(client, "monitor")
+    for path in ("/", f"/events/{story['flood']}"):
+        r = client.get(path)
+        assert "&lt;script&gt;alert(" in r.text, path
+        assert HOSTILE not in r.text and "<img src=x" not in r.text
+        assert "&lt;b&gt;匿名&lt;/b&gt;" in r.text
+        csp = r.headers["content-security-policy"]
+        assert "script-src 'self'" in csp and "unsafe-inline" not in csp.split("script-src")[1].split(";")[0]
+    assert "<script>" not in re.sub(r'<script src="/static/[^"]+" defer></script>', "", client.get("/").text)
+
+
+def test_console_shows_reasons_folded_copies_and_first_publisher(client, story) -> None:  # type: ignore[no-untyped-def]
+    login(client, "monitor")
+    text = client.get("/").text
+    flood = text.index("泽州县某煤矿发生透水事故")
+    fire = text.index("山上冒烟疑似山火")
+    assert flood < fire, "a major alert comes before a larger one"
+    assert "伤亡：十余人被困（重大）" in text and "辖区：泽州县" in text  # reasons, text or dict
+    assert "另有 3 条相同转载" in text
+    assert "首发：泽州新闻网" in text
+
+
+def test_board_colours_by_time_left(client, story) -> None:  # type: ignore[no-untyped-def]
+    assert countdown_colour(timedelta(hours=7)) == "green"
+    assert countdown_colour(timedelta(hours=5, minutes=59)) == "amber"
+    assert countdown_colour(timedelta(seconds=-1)) == "red"
+    login(client, "monitor")
+    board = client.get("/tickets").text
+    card = re.search(rf'<a class="ticket-card (\w+)" href="/tickets/{story["ticket"]}"', board)
+    assert card and card.group(1) == "red"  # the 5-hour clock is long breached
+    page = client.get(f"/tickets/{story['ticket']}").text
+    assert 'class="cd amber"' in page and 'class="cd red"' in page  # 48 h clock: 4 h left
+
+
+def test_api_queue_and_openapi(client, story) -> None:  # type: ignore[no-untyped-def]
+    login(client, "monitor")
+    alerts = client.get("/api/alerts").json()
+    assert [a["id"] for a in alerts][:2] == [story["alert_flood"], story["alert_fire"]]
+    flood = alerts[0]
+    assert flood["first_publisher"] == "泽州新闻网" and flood["items"][0]["duplicate_count"] == 3
+    spec = client.get("/api/openapi.json").json()
+    for path in ("/api/alerts", "/api/alerts/{alert_id}/review", "/api/tickets", "/api/events/{event_id}",
+                 "/api/search", "/healthz"):
+        assert path in spec["paths"], path
+    tickets = client.get("/api/tickets").json()
+    assert tickets[0]["colour"] == "red"
+
+
+def test_api_review_needs_the_csrf_header(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "monitor")
+    url = f"/api/alerts/{story['alert_flood']}/review"
+    assert client.post(url, json={"action": "confirm"}).status_code == 403
+    r = client.post(url, json={"action": "level", "level": "特别重大"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 200 and r.json()["level"] == "特别重大"
+    r = client.post(url, json={"action": "promote"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422
+
+
+def test_login_is_rate_limited_per_username_and_ip(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_of(client)
+    for _ in range(5):
+        r = client.post("/login", data={"username": "monitor", "password": "wrong-password", "csrf_token": token})
+        assert r.status_code == 401 and "用户名或密码错误" in r.text
+    r = client.post("/login", data={"username": "monitor", "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 429 and "15 分钟" in r.text
+    # another account from the same address is not locked out
+    assert client.post("/login", data={"username": "leader", "password": PASSWORD, "csrf_token": token}).status_code == 303
+    runtime.clock.advance(minutes=16)
+    token = csrf_of(client)
+    client.post("/logout", data={"csrf_token": token})
+    token = csrf_of(client)
+    assert client.post("/login", data={"username": "monitor", "password": PASSWORD, "csrf_token": token}).status_code == 303
+
+
+def test_open_redirect_is_refused(client) -> None:  # type: ignore[no-untyped-def]
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": "monitor", "password": PASSWORD, "csrf_token": token,
+                                    "next": "//evil.example/"})
+    assert r.headers["location"] == "/"
+
+
+def test_session_survives_a_restart_and_ends_when_the_password_changes(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "monitor")
+    cookie = client.cookies.get("yuqing_session")
+    with TestClient(create_app(runtime), follow_redirects=False) as other:  # a new server process
+        other.cookies.set("yuqing_session", cookie)
+        assert other.get("/").status_code == 200
+        with runtime.session() as s:
+            user = s.scalar(select(User).where(User.username == "monitor"))
+            from yuqing.dashboards.auth import hash_password
+
+            user.password_hash = hash_password("another-password")
+        assert other.get("/").status_code == 303
+
+
+def test_session_cookie_flags(client) -> None:  # type: ignore[no-untyped-def]
+    r = client.get("/login")
+    cookie = r.headers["set-cookie"].lower()
+    assert "httponly" in cookie and "samesite=lax" in cookie
+
+
+def test_event_page_has_charts_from_static(client, story) -> None:  # type: ignore[no-untyped-def]
+    login(client, "leader")
+    page = client.get(f"/events/{story['flood']}").text
+    assert '<script src="/static/vendor/echarts.min.js" defer></script>' in page
+    assert "data-chart='" in page and "每小时条数" in page
+    assert client.get("/static/vendor/echarts.min.js").status_code == 200
+
+
+def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
+    body = client.get("/healthz").json()
+    assert body["database"] is True and body["redis"] is True and body["ok"] is True
+
+
+def test_admin_sees_unhealthy_sources_in_red_and_adds_a_user(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    token = login(client, "admin")
+    page = client.get("/admin").text
+    row = re.search(r'<tr class="red[^"]*">\s*<td><span class="dot red"></span>异常</td>\s*<td>城区论坛', page)
+    assert row, "the failing source is shown in red"
+    r = client.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "liaison",
+                                          "department_key": "", "password": "long-enough-1", "csrf_token": token})
+    assert r.status_code == 409 and "--department" in r.text
+    r = client.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "liaison",
+                                          "department_key": "police", "password": "long-enough-1", "csrf_token": token})
+    assert r.status_code == 303
+    with runtime.session() as s:
+        assert s.scalar(select(User.department_key).where(User.username == "zhang")) == "police"
+
+
+def test_templates_never_mark_text_safe() -> None:
+    from importlib import resources
+
+    folder = resources.files("yuqing.dashboards").joinpath("templates")
+    for tpl in folder.iterdir():
+        assert "|safe" not in tpl.read_text(encoding="utf-8").replace(" ", ""), tpl.name
