@@ -38,6 +38,7 @@ class Source(Base):
     last_item_count: Mapped[int] = mapped_column(Integer, default=0)
     total_items: Mapped[int] = mapped_column(Integer, default=0)
     healthy: Mapped[bool] = mapped_column(Boolean, default=True)
+    last_status: Mapped[str] = mapped_column(String(20), default="")  # status of the last SourceRun
 
 
 class SourceRun(Base):
@@ -49,12 +50,14 @@ class SourceRun(Base):
     source_id: Mapped[int] = mapped_column(ForeignKey("sources.id", ondelete="CASCADE"), index=True)
     started_at: Mapped[datetime]
     finished_at: Mapped[datetime | None]
-    status: Mapped[str] = mapped_column(String(20), default="running")  # ok|empty|failed|timeout
+    status: Mapped[str] = mapped_column(String(20), default="running")  # ok|partial|empty|failed|timeout
     pages: Mapped[int] = mapped_column(Integer, default=0)
     items_found: Mapped[int] = mapped_column(Integer, default=0)
     items_new: Mapped[int] = mapped_column(Integer, default=0)
     items_updated: Mapped[int] = mapped_column(Integer, default=0)
-    errors: Mapped[list[Any]] = mapped_column(default=list)
+    errors: Mapped[list[Any]] = mapped_column(default=list)  # [{url, reason}]
+    warnings: Mapped[list[Any]] = mapped_column(default=list)  # [{url, reason}]: survivable oddities
+    reason: Mapped[str] = mapped_column(Text, default="")  # one line: why this status
     stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
 

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-21 17:32:00.023682
+Create Date: 2026-11-21 17:35:17.310159
 """
 from alembic import op
 import sqlalchemy as sa
@@ -133,6 +133,7 @@ def upgrade() -> None:
     sa.Column('last_item_count', sa.Integer(), nullable=False),
     sa.Column('total_items', sa.Integer(), nullable=False),
     sa.Column('healthy', sa.Boolean(), nullable=False),
+    sa.Column('last_status', sa.String(length=20), nullable=False),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_sources')),
     sa.UniqueConstraint('key', name=op.f('uq_sources_key'))
     )
@@ -229,6 +230,8 @@ def upgrade() -> None:
     sa.Column('items_new', sa.Integer(), nullable=False),
     sa.Column('items_updated', sa.Integer(), nullable=False),
     sa.Column('errors', sa.JSON(), nullable=False),
+    sa.Column('warnings', sa.JSON(), nullable=False),
+    sa.Column('reason', sa.Text(), nullable=False),
     sa.Column('stats', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['source_id'], ['sources.id'], name=op.f('fk_source_runs_source_id_sources'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_source_runs'))
