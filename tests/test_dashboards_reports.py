@@ -1,0 +1,105 @@
+"""The post-event report (事后回应报告): HTML, DOCX and PDF with Chinese text and charts.
+
+The PDF is checked by rendering its first page to an image with pdftoppm (poppler-utils)
+and by extracting its text (pdftotext): Chinese glyphs must be embedded, not tofu."""
+
+from __future__ import annotations
+
+import io
+import shutil
+import subprocess
+
+import pytest
+from docx import Document
+from yuqing.dashboards import reports
+from yuqing.dashboards.seed import seed_story
+
+
+@pytest.fixture
+def story(runtime):  # type: ignore[no-untyped-def]
+    return seed_story(runtime)
+
+
+def test_report_has_every_section_and_escapes_crawled_text(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    data = reports.collect(runtime, story["ticket"])
+    html = reports.render_html(runtime, data)
+    for heading in ("一、概况", "二、处置时间线", "三、回应时限执行情况", "四、传播态势", "五、重点帖文", "六、报送与处置结果"):
+        assert heading in html
+    assert "发布权威信息" in html and "未完成" in html  # the breached 5-hour clock
+    assert "县委宣传部" in html and "建议由县应急管理局发布排水抢险进展" in html
+    assert html.count("data:image/png;base64,") == 3
+    assert "系统首次发现" in html and "开立回应工单" in html
+    flood = reports.collect(runtime, story["ticket"])  # same ticket again: deterministic
+    assert flood.summary == data.summary
+
+
+def test_report_escapes_hostile_posts(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.models import Ticket
+
+    with runtime.session() as s:
+        t = Ticket(event_id=story["flood"], level="重大", title="透水", opened_at=runtime.now(),
+                   detected_at=runtime.now(), updated_at=runtime.now())
+        s.add(t)
+        s.flush()
+        ticket_id = t.id
+    html = reports.render_html(runtime, reports.collect(runtime, ticket_id))
+    assert "&lt;script&gt;" in html and "<script>" not in html
+
+
+def test_charts_draw_chinese_without_missing_glyphs(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    # Warnings are errors in this suite: a missing CJK glyph warning from matplotlib fails here.
+    data = reports.collect(runtime, story["ticket"])
+    assert set(data.charts) == {"volume", "emotion", "sources"}
+    assert all(png.startswith(b"\x89PNG") and len(png) > 5000 for png in data.charts.values())
+
+
+def test_docx_has_chinese_text_tables_and_pictures(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    body = reports.render_docx(runtime, reports.collect(runtime, story["ticket"]))
+    doc = Document(io.BytesIO(body))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "事后回应报告：暴雨致城区道路积水" in text and "处置结果：" in text
+    cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
+    assert "发布权威信息" in cells and "县委宣传部" in cells
+    assert len(doc.inline_shapes) == 3
+
+
+@pytest.mark.slow
+def test_pdf_renders_chinese_and_charts(runtime, story, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    assert shutil.which("pdftoppm"), "poppler-utils is needed to check the PDF (apt-get install poppler-utils)"
+    pdf = reports.render_pdf(runtime, reports.collect(runtime, story["ticket"]))
+    assert pdf.startswith(b"%PDF")
+    path = tmp_path / "r.pdf"
+    path.write_bytes(pdf)
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "事后回应报告" in text and "回应时限执行情况" in text and "县委宣传部" in text
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    assert rows and all(r[-5] == "yes" for r in rows), "every font is embedded:\n" + fonts
+    subprocess.run(["pdftoppm", "-png", "-r", "50", "-f", "1", "-l", "1", str(path), str(tmp_path / "page")], check=True)
+    page = next(tmp_path.glob("page*.png"))
+    from PIL import Image
+
+    img = Image.open(page).convert("L")
+    dark = sum(1 for px in img.getdata() if px < 128)
+    assert dark > 2000, "the first page has text on it"
+    art = _artifacts()
+    shutil.copy(page, art / "report-page1.png")
+
+
+def _artifacts():  # type: ignore[no-untyped-def]
+    from pathlib import Path
+
+    folder = Path(__file__).parent / "artifacts" / "screenshots"
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
+
+
+def test_generate_report_job_writes_three_files(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    paths = reports.generate_report(story["ticket"])
+    assert sorted(p.rsplit(".", 1)[1] for p in paths) == ["docx", "html", "pdf"]
+    assert all(str(reports.report_folder(runtime, story["ticket"])) in p for p in paths)
+
+
+def test_missing_ticket_is_a_clear_error(runtime) -> None:  # type: ignore[no-untyped-def]
+    with pytest.raises(reports.ReportError, match="工单 999 不存在"):
+        reports.collect(runtime, 999)
