@@ -1,0 +1,230 @@
+"""Normalisation (规范化) of crawled fields, done once, at the pipeline.
+
+Canonical URLs without tracking parameters, plain text without markup and with full-width
+letters and digits folded (Chinese punctuation kept: NFKC would turn ，into , which is not
+safe for Chinese prose), publish times from Chinese and relative forms into aware UTC
+datetimes, engagement counts from forms like ``1.2万`` or ``10万+``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import html
+import re
+import unicodedata
+from datetime import UTC, datetime, timedelta
+from email.utils import parsedate_to_datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from zoneinfo import ZoneInfo
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+# Query parameters that only say how a reader arrived, never which page it is.
+TRACKING_PARAMS = frozenset({
+    "spm", "scm", "from", "fr", "share", "share_token", "share_from", "share_source", "shareid",
+    "share_medium", "share_plat", "share_tag", "isappinstalled", "wfr", "tt_from", "tt_medium",
+    "sharer_sharetime", "sharer_shareid", "sharer_sharetype", "vd_source", "fbclid", "gclid",
+    "timestamp", "clicktime", "enterid", "scene", "subscene", "sessionid", "xhsshare",
+    "appuid", "apptime", "source_from", "sourcefrom", "_wv", "wxshare_count", "pvid", "mpshare",
+})
+TRACKING_PREFIXES = ("utm_", "share_", "sharer_", "mc_")
+
+
+def _is_tracking(name: str) -> bool:
+    lowered = name.lower()
+    return lowered in TRACKING_PARAMS or lowered.startswith(TRACKING_PREFIXES)
+
+
+def canonical_url(url: str) -> str:
+    """Lower-case scheme and host, drop default ports, tracking parameters and plain anchors.
+
+    Query parameters keep their order (some sites care) minus the tracking ones. A fragment is
+    kept only when it carries state (``#!/post/1``, ``#/a``, ``#id=3``), not a page anchor.
+    """
+    url = url.strip()
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    host = (parts.hostname or "").lower()
+    port = parts.port
+    netloc = host
+    if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
+        netloc = f"{host}:{port}"
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    fragment = parts.fragment
+    if not (fragment.startswith(("!", "/")) or "=" in fragment):
+        fragment = ""
+    path = parts.path or "/"
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), fragment))
+
+
+def url_hash(url: str) -> str:
+    return hashlib.sha256(canonical_url(url).encode("utf-8")).hexdigest()
+
+
+# Full-width ASCII letters, digits and symbols that are not Chinese punctuation; folded by NFKC.
+_FOLD = {chr(c) for c in range(0xFF10, 0xFF1A)} | {chr(c) for c in range(0xFF21, 0xFF3B)} \
+    | {chr(c) for c in range(0xFF41, 0xFF5B)} | set("＃＄％＆＠＋－／＝＜＞＿｀｛｝｜～＼＾＊")
+_FOLD_TABLE = {ord(ch): unicodedata.normalize("NFKC", ch) for ch in _FOLD}
+_FOLD_TABLE.update({0x3000: " ", 0xA0: " ", 0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None,
+                    0x2028: "\n", 0x2029: "\n"})
+_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h[1-6]|/tr|/section|/article|/blockquote)\b[^>]*>")
+_DROP_BLOCKS = re.compile(r"(?is)<(script|style|noscript|template)\b.*?</\1\s*>")
+_TAG = re.compile(r"(?s)<[^>]+>")
+_LOOKS_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+_SPACES = re.compile(r"[ \t\r\f\v]+")
+_BLANK_LINES = re.compile(r"\n{3,}")
+
+
+def clean_text(value: Any) -> str:
+    """Plain text: markup removed (blocks become line breaks), entities decoded, full-width
+    letters/digits and the ideographic space folded, whitespace collapsed, paragraphs kept."""
+    if value is None:
+        return ""
+    text = str(value)
+    if _LOOKS_HTML.search(text):
+        text = _DROP_BLOCKS.sub(" ", text)
+        text = _BLOCK_TAGS.sub("\n", text)
+        text = _TAG.sub("", text)
+    text = html.unescape(text).translate(_FOLD_TABLE)
+    lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
+    return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
+
+
+def clean_line(value: Any) -> str:
+    """A one-line field (title, author): clean text on one line."""
+    return " ".join(clean_text(value).split())
+
+
+def content_hash(title: str, text: str) -> str:
+    """Detects edits: engagement counts are deliberately not part of it."""
+    return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
+
+
+_UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
+_COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*([万亿wWkK]?)")
+
+
+def parse_count(value: Any) -> int | None:
+    """``1.2万`` → 12000, ``10万+`` → 100000, ``1,234`` → 1234; None when there is no number."""
+    if value is None or isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return int(value) if value >= 0 else None
+    match = _COUNT.search(str(value).replace(",", "").replace("，", ""))
+    if not match:
+        return None
+    return int(float(match.group(1)) * _UNITS.get(match.group(2), 1))
+
+
+def parse_engagement(raw: Any) -> dict[str, int]:
+    if not isinstance(raw, dict):
+        return {}
+    out = {}
+    for key, value in raw.items():
+        count = parse_count(value)
+        if count is not None:
+            out[str(key)] = count
+    return out
+
+
+_CN_FULL = re.compile(
+    r"(\d{4})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})\s*[日号]?"
+    r"(?:\s*T?\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})?\s*(?:[:：分]\s*(\d{1,2}))?)?")
+_CN_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[月\-/]\s*(\d{1,2})\s*[日号]?(?:\s*(\d{1,2})\s*[:：]\s*(\d{1,2}))?$")
+_RELATIVE = re.compile(r"^(\d+)\s*(秒|分钟|分|小时|个?小时|天|日|周|星期)\s*前$")
+_DAY_WORDS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
+_DAY_WORD = re.compile(r"^(今天|今日|昨天|昨日|前天)\s*(\d{1,2})?\s*[:：]?\s*(\d{1,2})?")
+_ISO_ZONE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
+
+
+def _aware(value: datetime, tz: ZoneInfo) -> datetime:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=tz)
+    return value.astimezone(UTC)
+
+
+def _relative(text: str, local_now: datetime) -> datetime | None:
+    if text in ("刚刚", "刚才", "just now"):
+        return local_now
+    match = _RELATIVE.match(text)
+    if match:
+        n, unit = int(match.group(1)), match.group(2)
+        seconds = {"秒": 1, "分钟": 60, "分": 60, "小时": 3600, "个小时": 3600, "天": 86400,
+                   "日": 86400, "周": 604800, "星期": 604800}[unit]
+        return local_now - timedelta(seconds=n * seconds)
+    match = _DAY_WORD.match(text)
+    if match:
+        day = local_now - timedelta(days=_DAY_WORDS[match.group(1)])
+        hour, minute = int(match.group(2) or 0), int(match.group(3) or 0)
+        return day.replace(hour=hour, minute=minute, second=0, microsecond=0)
+    return None
+
+
+def _absolute(text: str, local_now: datetime, tz: ZoneInfo) -> datetime | None:
+    if _ISO_ZONE.search(text) or "T" in text:
+        try:
+            return datetime.fromisoformat(text.replace("Z", "+00:00"))
+        except ValueError:
+            pass
+    match = _CN_FULL.search(text)
+    if match:
+        y, mo, d, h, mi, s = (int(g) if g else 0 for g in match.groups())
+        try:
+            return datetime(y, mo, d, h, mi, s, tzinfo=tz)
+        except ValueError:
+            return None
+    match = _CN_MONTH_DAY.match(text)
+    if match:
+        mo, d, h, mi = (int(g) if g else 0 for g in match.groups())
+        try:
+            value = datetime(local_now.year, mo, d, h, mi, tzinfo=tz)
+        except ValueError:
+            return None
+        # "12月31日" read on 1 January is last year's.
+        return value.replace(year=value.year - 1) if value > local_now + timedelta(days=1) else value
+    try:  # RFC 822 (RSS) and the Weibo form "Tue Sep 15 12:00:00 +0800 2020"
+        return parsedate_to_datetime(text)
+    except (TypeError, ValueError, IndexError):
+        pass
+    try:
+        return datetime.strptime(text, "%a %b %d %H:%M:%S %z %Y")
+    except ValueError:
+        return None
+
+
+def _dateparser(text: str, local_now: datetime, tz: ZoneInfo) -> datetime | None:
+    import dateparser
+
+    return dateparser.parse(text, languages=["zh", "en"], settings={
+        "RELATIVE_BASE": local_now.replace(tzinfo=None), "TIMEZONE": str(tz),
+        "RETURN_AS_TIMEZONE_AWARE": True, "PREFER_DATES_FROM": "past"})
+
+
+def parse_time(value: Any, now: datetime, tz: ZoneInfo = SHANGHAI) -> datetime | None:
+    """Publish time as aware UTC, or None when it cannot be read or lies in the future.
+
+    ``now`` is the runtime clock's time (relative forms count back from it); times without a
+    zone are the site's local time (``tz``, Asia/Shanghai for Chinese sites).
+    """
+    if value is None or value == "":
+        return None
+    local_now = now.astimezone(tz)
+    if isinstance(value, datetime):
+        result: datetime | None = value
+    elif isinstance(value, int | float) and not isinstance(value, bool):
+        seconds = value / 1000 if value > 1e11 else value  # epoch in milliseconds
+        result = datetime.fromtimestamp(seconds, UTC)
+    else:
+        text = " ".join(str(value).replace("\u3000", " ").split())
+        if text.isdigit() and len(text) in (10, 13):
+            return parse_time(int(text), now, tz)
+        result = _relative(text, local_now) or _absolute(text, local_now, tz)
+        if result is None:
+            result = _dateparser(text, local_now, tz)
+    if result is None:
+        return None
+    result = _aware(result, tz)
+    if result > now + timedelta(days=1):
+        return None
+    return result

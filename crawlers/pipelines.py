@@ -1,0 +1,155 @@
+"""Item pipelines: normalise once, then store (the last pipeline) and enqueue analysis.
+
+Storing: a URL already stored (by the hash of its canonical URL) is written again only when
+its content hash changed (an edit) or, for sources whose items change, its engagement
+changed. Each new or changed item enqueues ``yuqing.analysis.jobs.analyse_item``. Items are
+written in small batches, one short transaction each (SQLite is shared by several processes).
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from scrapy.exceptions import DropItem, NotConfigured
+
+from .normalise import (
+    canonical_url,
+    clean_line,
+    clean_text,
+    content_hash,
+    parse_engagement,
+    parse_time,
+    url_hash,
+)
+
+log = logging.getLogger(__name__)
+
+BATCH_SIZE = 50
+BATCH_SECONDS = 1.0
+
+
+class NormalisePipeline:
+    """Canonical URL, plain text, one-line title/author, UTC publish time, counts, hash."""
+
+    def __init__(self, crawler: Any) -> None:
+        self.crawler = crawler
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> NormalisePipeline:
+        return cls(crawler)
+
+    def process_item(self, item: Any) -> dict[str, Any]:
+        spider = self.crawler.spider
+        now = spider.clock()
+        title = clean_line(item.get("title"))[:1000]
+        text = clean_text(item.get("text"))
+        if not title and not text:
+            self.crawler.stats.inc_value("yuqing/dropped_empty")
+            raise DropItem(f"no title and no text: {item.get('url')}")
+        url = canonical_url(item["url"])
+        return {
+            "url": url, "url_hash": url_hash(url), "title": title, "text": text,
+            "author": clean_line(item.get("author"))[:200],
+            "published_at": parse_time(item.get("published"), now),
+            "fetched_at": now, "engagement": parse_engagement(item.get("engagement")),
+            "platform": item.get("platform") or "", "raw_ref": item.get("raw_ref") or item["url"],
+            "content_hash": content_hash(title, text),
+        }
+
+
+class StorePipeline:
+    """Write items to the store and enqueue analysis for new and changed ones."""
+
+    def __init__(self, crawler: Any) -> None:
+        from yuqing.runtime import get_runtime
+
+        self.crawler = crawler
+        self.rt = get_runtime()
+        self.buffer: dict[str, dict[str, Any]] = {}
+        self.last_flush = time.monotonic()
+
+    @classmethod
+    def from_crawler(cls, crawler: Any) -> StorePipeline:
+        if not crawler.settings.getbool("YUQING_STORE", True):
+            raise NotConfigured("store disabled")
+        return cls(crawler)
+
+    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+        self.buffer[item["url_hash"]] = item  # the same URL twice in one batch: last wins
+        if len(self.buffer) >= BATCH_SIZE or time.monotonic() - self.last_flush >= BATCH_SECONDS:
+            self.flush()
+        return item
+
+    def close_spider(self) -> None:
+        self.flush()
+
+    def flush(self) -> None:
+        self.last_flush = time.monotonic()
+        if not self.buffer:
+            return
+        batch, self.buffer = list(self.buffer.values()), {}
+        spider = self.crawler.spider
+        try:
+            new, changed = store_items(self.rt, spider.source, batch)
+        except Exception as exc:  # noqa: BLE001 - recorded against the source, the crawl goes on
+            log.exception("storing %d items failed", len(batch))
+            spider.record_error(batch[0]["url"], f"入库失败：{type(exc).__name__}: {exc}")
+            return
+        stats = self.crawler.stats
+        stats.inc_value("yuqing/items_new", len(new))
+        stats.inc_value("yuqing/items_updated", len(changed))
+        stats.inc_value("yuqing/items_unchanged", len(batch) - len(new) - len(changed))
+        try:
+            _enqueue_analysis(new + changed)
+        except Exception as exc:  # noqa: BLE001 - items are stored; analysis finds unanalysed ones later
+            spider.record_error(batch[0]["url"], f"分析任务入队失败：{type(exc).__name__}: {exc}")
+
+
+def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
+    """Insert new items, update edited ones; return (new ids, changed ids)."""
+    from sqlalchemy import select
+
+    from yuqing.models import Item
+
+    item_changes = bool((source.get("settings") or {}).get("item_changes"))
+    new: list[Item] = []
+    changed: list[int] = []
+    with rt.session() as s:
+        hashes = [i["url_hash"] for i in batch]
+        existing = {it.url_hash: it for it in s.scalars(select(Item).where(Item.url_hash.in_(hashes)))}
+        for data in batch:
+            old = existing.get(data["url_hash"])
+            if old is None:
+                row = Item(source_id=source["id"], tier=source.get("tier") or "local", **data)
+                s.add(row)
+                new.append(row)
+            elif _apply_change(old, data, item_changes):
+                changed.append(old.id)
+        s.flush()
+        new_ids = [row.id for row in new]
+    return new_ids, changed
+
+
+def _apply_change(old: Any, data: dict[str, Any], item_changes: bool) -> bool:
+    edited = old.content_hash != data["content_hash"]
+    engaged = item_changes and data["engagement"] and old.engagement != data["engagement"]
+    if not (edited or engaged):
+        return False
+    if edited:
+        old.title, old.text, old.content_hash = data["title"], data["text"], data["content_hash"]
+        old.author = data["author"] or old.author
+        old.published_at = old.published_at or data["published_at"]
+    if data["engagement"]:
+        old.engagement = data["engagement"]
+    old.updated_at = data["fetched_at"]
+    old.raw_ref = data["raw_ref"]
+    return True
+
+
+def _enqueue_analysis(item_ids: list[int]) -> None:
+    from yuqing.queue.dispatch import enqueue
+
+    for item_id in item_ids:
+        enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"analyse-{item_id}")
