@@ -1,0 +1,204 @@
+"""回应时限 (response clocks): deadlines in the database, warnings before them, a breach notice after.
+
+The regulations behind the clocks, in wall-clock hours, 24/7, from the event's first detection:
+
+- 国办发〔2016〕61号《关于在政务公开工作中进一步做好政务舆情回应的通知》: 政务舆情 must be
+  answered at the latest within **48 hours**; for 特别重大/重大突发事件 a **press conference
+  within 24 hours**; afterwards authoritative information keeps being published as work
+  progresses (持续发布权威信息), so a ticket does not end at its first response.
+- 国办发〔2016〕80号《〈关于全面推进政务公开工作的意见〉实施细则》: for 特别重大/重大突发事件,
+  **authoritative information within 5 hours**.
+
+A clock pauses only with a logged reason and who paused it (:mod:`.tickets`); a resume moves
+every open due time on by the paused span. Reminders are RQ jobs scheduled at each warning
+time and at the due time; the periodic sweep re-checks every open deadline, so a lost job
+(Redis restarted, worker dead) costs at most one sweep interval. Firing is idempotent: the
+Delivery's unique key (deadline, warning) and ``warnings_sent``/``breached_at`` on the row mean
+a warning is recorded once however many jobs and sweeps look at it.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session
+
+from yuqing.clock import fmt
+from yuqing.levels import Level
+from yuqing.models import Deadline, DeadlineKind, Ticket, TicketState
+from yuqing.profile import Clocks, Contact, Profile
+from yuqing.runtime import Runtime, get_runtime
+
+from .deliveries import add_delivery, after_commit
+
+log = logging.getLogger(__name__)
+
+CHECK_JOB = "yuqing.queue.clocks.check_deadline"
+
+BASIS = {
+    DeadlineKind.FIRST_RESPONSE: "国办发〔2016〕61号：政务舆情最迟在 48 小时内回应",
+    DeadlineKind.AUTHORITATIVE_INFO: "国办发〔2016〕80号：特别重大、重大突发事件 5 小时内发布权威信息",
+    DeadlineKind.PRESS_CONFERENCE: "国办发〔2016〕61号：特别重大、重大突发事件 24 小时内举行新闻发布会",
+    DeadlineKind.FOLLOW_UP: "国办发〔2016〕61号：根据工作进展持续发布权威信息",
+}
+
+
+def required_clocks(level: str | Level, clocks: Clocks) -> list[tuple[DeadlineKind, float]]:
+    """The clocks an event of ``level`` runs: 48 h for every ticket, 5 h and 24 h for 重大 and above."""
+    out = [(DeadlineKind.FIRST_RESPONSE, clocks.first_response_hours)]  # 61号: 48 小时
+    if Level.parse(level).is_major:
+        out.append((DeadlineKind.AUTHORITATIVE_INFO, clocks.authoritative_info_hours))  # 80号: 5 小时
+        out.append((DeadlineKind.PRESS_CONFERENCE, clocks.press_conference_hours))  # 61号: 24 小时
+    return out
+
+
+def is_open(d: Deadline) -> bool:
+    return d.met_at is None and d.cancelled_at is None
+
+
+def add_missing(session: Session, ticket: Ticket, level: str, start: datetime, clocks: Clocks) -> list[Deadline]:
+    """Add the fixed clocks ``level`` needs and the ticket lacks, counting from ``start``."""
+    have = {d.kind for d in ticket.deadlines}
+    added = []
+    for kind, hours in required_clocks(level, clocks):
+        if kind in have:
+            continue
+        d = Deadline(kind=kind, seq=0, started_at=start, due_at=start + timedelta(hours=hours), warnings_sent=[])
+        ticket.deadlines.append(d)
+        added.append(d)
+    session.flush()
+    return added
+
+
+def add_follow_up(session: Session, ticket: Ticket, start: datetime, clocks: Clocks) -> Deadline | None:
+    """The next 持续发布 clock, unless one is already open."""
+    follow = [d for d in ticket.deadlines if d.kind == DeadlineKind.FOLLOW_UP]
+    if any(is_open(d) for d in follow):
+        return None
+    seq = max((d.seq for d in follow), default=0) + 1
+    d = Deadline(kind=DeadlineKind.FOLLOW_UP, seq=seq, started_at=start,
+                 due_at=start + timedelta(hours=clocks.follow_up_hours), warnings_sent=[])
+    ticket.deadlines.append(d)
+    session.flush()
+    return d
+
+
+def warning_marks(d: Deadline, clocks: Clocks) -> list[float]:
+    """Hours-before marks that apply to ``d``: those not before its clock started."""
+    marks = sorted({float(h) for h in clocks.warn_before_hours}, reverse=True)
+    if d.started_at is None:
+        return marks
+    return [h for h in marks if d.due_at - timedelta(hours=h) >= d.started_at]
+
+
+def due_warnings(d: Deadline, clocks: Clocks, now: datetime) -> list[float]:
+    sent = {float(h) for h in d.warnings_sent}
+    return [h for h in warning_marks(d, clocks) if h not in sent and d.due_at - timedelta(hours=h) <= now]
+
+
+def _h(hours: float) -> str:
+    return f"{hours:g}"
+
+
+def _section_head(profile: Profile, ticket: Ticket) -> Contact:
+    keys = {s.key for s in profile.sections}
+    section = profile.section(ticket.section_key) if ticket.section_key in keys else profile.coordinator
+    return section.head
+
+
+def leaders(profile: Profile, level: str) -> list[Contact]:
+    """Breach escalation: the supervising leader; for 特别重大 also the principal leader."""
+    out = [profile.bureau.supervising_leader]
+    if Level.parse(level) == Level.GRAVE:
+        out.append(profile.bureau.principal_leader)
+    return out
+
+
+def _notify(rt: Runtime, session: Session, d: Deadline, ticket: Ticket, tag: str, people: list[Contact],
+            subject: str, body: str, purpose: str) -> int:
+    sent = 0
+    for person in people:
+        if not person.email:
+            log.warning("deadline %s: %s has no e-mail in the profile; notice not sent", d.id, person.name)
+            continue
+        if add_delivery(session, key=f"deadline:{d.id}:{tag}:{person.email}", purpose=purpose, channel="email",
+                        target=person.email, subject=subject, body=body, now=rt.now(),
+                        ref_type="deadline", ref_id=d.id):
+            sent += 1
+    return sent
+
+
+def _body(rt: Runtime, d: Deadline, ticket: Ticket, lead: str) -> str:
+    zone = rt.settings.timezone
+    kind = DeadlineKind(d.kind)
+    return "\n".join([
+        lead,
+        f"事件：{ticket.title}（{ticket.level}）",
+        f"时限：{kind.label}，截止 {fmt(d.due_at, zone)}（北京时间）",
+        f"依据：{BASIS[kind]}",
+        f"首次发现：{fmt(ticket.detected_at, zone)}；回应主体：{ticket.section_name or '未分派'}",
+        f"工单：{rt.settings.base_url.rstrip('/')}/tickets/{ticket.id}",
+    ])
+
+
+def fire(rt: Runtime, session: Session, d: Deadline, now: datetime) -> str:
+    """Send whatever ``d`` owes at ``now``: a breach notice, else the most urgent due warning."""
+    ticket = d.ticket
+    if not is_open(d) or d.breached_at is not None or ticket.state == TicketState.CLOSED or ticket.paused_since:
+        return "none"
+    clocks = rt.profile.clocks
+    kind = DeadlineKind(d.kind)
+    if now >= d.due_at:
+        d.breached_at = now
+        d.warnings_sent = sorted({*map(float, d.warnings_sent), *warning_marks(d, clocks)}, reverse=True)
+        people = leaders(rt.profile, ticket.level)
+        subject = f"【回应超时】{ticket.title}：{kind.label}已逾期"
+        lead = f"工单 #{ticket.id} 的「{kind.label}」时限已过，尚未记录回应，请督办。"
+        _notify(rt, session, d, ticket, "breach", people, subject, _body(rt, d, ticket, lead), "breach")
+        log.warning("ticket %s: %s breached at %s", ticket.id, kind.value, now)
+        return "breach"
+    due = due_warnings(d, clocks, now)
+    if not due:
+        return "none"
+    urgent = min(due)  # after an outage only the most urgent warning is worth sending
+    d.warnings_sent = sorted({*map(float, d.warnings_sent), *due}, reverse=True)
+    subject = f"【回应时限预警】{ticket.title}：{kind.label}还剩不到 {_h(urgent)} 小时"
+    lead = f"工单 #{ticket.id} 的「{kind.label}」将于 {_h(urgent)} 小时内到期，请及时回应。"
+    _notify(rt, session, d, ticket, f"warn{_h(urgent)}", [_section_head(rt.profile, ticket)], subject,
+            _body(rt, d, ticket, lead), "deadline")
+    return f"warn{_h(urgent)}"
+
+
+def schedule(rt: Runtime, session: Session, deadlines: list[Deadline]) -> None:
+    """After commit, schedule a check job at each warning time and at each due time."""
+    plan: list[tuple[int, str, datetime]] = []
+    for d in deadlines:
+        if not is_open(d) or d.breached_at is not None:
+            continue
+        sent = {float(h) for h in d.warnings_sent}
+        for h in warning_marks(d, rt.profile.clocks):
+            if h not in sent:
+                plan.append((d.id, f"w{_h(h)}", d.due_at - timedelta(hours=h)))
+        plan.append((d.id, "due", d.due_at))
+    if plan:
+        after_commit(session, lambda: _enqueue_checks(plan))
+
+
+def _enqueue_checks(plan: list[tuple[int, str, datetime]]) -> None:
+    from yuqing.queue.dispatch import enqueue
+
+    for deadline_id, tag, at in plan:
+        # The due time is in the id: after a resume moves it, the new check is a new job.
+        enqueue("respond", CHECK_JOB, deadline_id, job_id=f"deadline-{deadline_id}-{tag}-{int(at.timestamp())}",
+                at=at, retry=None)
+
+
+def check_deadline(deadline_id: int) -> str:
+    """Job: fire what one deadline owes now (idempotent; the sweep does the same for all)."""
+    rt = get_runtime()
+    with rt.session() as s:
+        d = s.get(Deadline, int(deadline_id))
+        if d is None:
+            return "none"
+        return fire(rt, s, d, rt.now())

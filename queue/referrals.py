@@ -1,0 +1,214 @@
+"""报送 (referrals): an event routed to outside departments, each with a 专报 DOCX, delivered
+through the department's channels, tracked, acknowledged through a signed link, and reminded.
+
+One Referral per event and department (unique), however often the event is considered or
+however many workers consider it at once. Delivery outcome comes back through the Delivery's
+callback (:func:`on_delivery`, queue ``respond``); the sweep reminds unacknowledged referrals.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import datetime, timedelta
+
+from itsdangerous import BadSignature, URLSafeSerializer
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from yuqing.clock import fmt
+from yuqing.models import (
+    Delivery,
+    DeliveryStatus,
+    Event,
+    Item,
+    Referral,
+    ReferralNote,
+    ReferralStatus,
+    Ticket,
+)
+from yuqing.runtime import Runtime, get_runtime
+
+from . import special_report
+from .deliveries import add_delivery
+from .exceptions import InvalidAckLink, QueueError, ReferralNotFound
+from .routing import facts_for_event, route
+
+log = logging.getLogger(__name__)
+
+CALLBACK = "yuqing.queue.referrals.on_delivery"
+_SALT = "yuqing.referral.ack"
+
+
+def _serializer(rt: Runtime) -> URLSafeSerializer:
+    return URLSafeSerializer(rt.settings.secret(), salt=_SALT)
+
+
+def ack_url(rt: Runtime, referral_id: int) -> str:
+    """The signed link a department opens, without an account, to acknowledge (签收)."""
+    with rt.session() as s:
+        ref = s.get(Referral, int(referral_id))
+        if ref is None:
+            raise ReferralNotFound(f"报送 #{referral_id} 不存在")
+        return _ack_url(rt, ref)
+
+
+def _ack_url(rt: Runtime, ref: Referral) -> str:
+    token = _serializer(rt).dumps([ref.id, ref.department_key])
+    return f"{rt.settings.base_url.rstrip('/')}/ack/{token}"
+
+
+def refer_event(rt: Runtime, event_id: int) -> list[int]:
+    """Route the event's ticket to the departments its facts reach; ids of referrals made now."""
+    made: list[int] = []
+    with rt.session() as s:
+        event = s.get(Event, event_id)
+        ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
+        if event is None or ticket is None:
+            return made
+        tiers = list(s.scalars(select(Item.tier).where(Item.event_id == event_id).distinct()))
+        done = set(s.scalars(select(Referral.department_key).where(Referral.event_id == event_id)))
+        for key, match in route(rt.profile, facts_for_event(rt.profile, event, tiers)):
+            if key in done:
+                continue
+            ref = _create(rt, s, event, ticket, key, match.description)
+            if ref is not None:
+                made.append(ref.id)
+    return made
+
+
+def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why: str) -> Referral | None:
+    department = rt.profile.department(key)
+    now = rt.now()
+    ref = Referral(event_id=event.id, ticket_id=ticket.id, department_key=key, department_name=department.name,
+                   route=why, level=event.level, status=ReferralStatus.PENDING,
+                   suggestion=special_report.suggestion_for(department, event), created_at=now, remind_count=0)
+    try:
+        with s.begin_nested():
+            s.add(ref)
+    except IntegrityError:  # another worker referred this event to this department just now
+        return None
+    try:
+        path = special_report.build(s, rt.profile, ref, _ack_url(rt, ref), rt.settings.data_dir / "reports", now,
+                                   rt.settings.timezone)
+    except OSError as exc:
+        ref.status, ref.last_error = ReferralStatus.FAILED, f"专报生成失败：{exc}"
+        log.error("referral %s: report failed: %s", ref.id, exc)
+        return ref
+    ref.report_path = str(path)
+    _send(rt, s, ref, event, tag="send", purpose_line="现将我局监测到的舆情事件报送如下，详见附件专报。",
+          subject=f"【舆情专报】{event.title}（{event.level}）", callback=CALLBACK)
+    log.info("event %s referred to %s (%s)", event.id, key, why)
+    return ref
+
+
+def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, purpose_line: str, subject: str,
+          callback: str) -> int:
+    department = rt.profile.department(ref.department_key)
+    zone = rt.settings.timezone
+    body = "\n".join([
+        f"{department.name}：",
+        purpose_line,
+        f"事件：{event.title}",
+        f"等级：{event.level}　首次发现：{fmt(event.first_seen_at, zone)}",
+        f"处置建议：{ref.suggestion}",
+        f"请打开以下链接签收（无需登录）：{_ack_url(rt, ref)}",
+        f"{rt.profile.bureau.name}",
+    ])
+    count = 0
+    for index, channel in enumerate(department.channels):
+        if add_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
+                        target=channel.to, subject=subject, body=body, now=rt.now(), ref_type="referral",
+                        ref_id=ref.id, attachments=[ref.report_path] if ref.report_path else [],
+                        callback=callback):
+            count += 1
+    return count
+
+
+def on_delivery(delivery_id: int) -> str | None:
+    """Job (Delivery callback): a referral's message was finally sent or failed; its new status."""
+    rt = get_runtime()
+    with rt.session() as s:
+        d = s.get(Delivery, int(delivery_id))
+        if d is None or d.ref_type != "referral" or d.ref_id is None:
+            return None
+        ref = s.get(Referral, d.ref_id)
+        if ref is None:
+            return None
+        if d.status == DeliveryStatus.SENT and ref.status in (ReferralStatus.PENDING, ReferralStatus.FAILED):
+            ref.status, ref.sent_at, ref.last_error = ReferralStatus.SENT, d.sent_at or rt.now(), ""
+        elif d.status == DeliveryStatus.FAILED and ref.status == ReferralStatus.PENDING:
+            siblings = s.scalars(select(Delivery.status).where(Delivery.ref_type == "referral",
+                                                               Delivery.ref_id == ref.id, Delivery.id != d.id))
+            if DeliveryStatus.SENT not in set(siblings):
+                ref.status = ReferralStatus.FAILED
+                ref.last_error = f"{d.channel} {d.target}：{d.last_error}"
+        return str(ref.status)
+
+
+def acknowledge_by_token(rt: Runtime, token: str, by: str, note: str = "") -> int:
+    """签收 through the signed link; the referral id. A forged or damaged link is refused."""
+    try:
+        referral_id, department_key = _serializer(rt).loads(token)
+    except (BadSignature, ValueError, TypeError):
+        raise InvalidAckLink("签收链接无效：签名校验失败（链接不完整或被改动）") from None
+    with rt.session() as s:
+        ref = s.get(Referral, int(referral_id))
+        if ref is None or ref.department_key != department_key:
+            raise InvalidAckLink("签收链接无效：对应的报送已不存在")
+    return acknowledge(rt, int(referral_id), by, note)
+
+
+def acknowledge(rt: Runtime, referral_id: int, by: str, note: str = "") -> int:
+    """签收 (idempotent: a second acknowledgement keeps the first and only adds its note)."""
+    with rt.session() as s:
+        ref = s.get(Referral, int(referral_id))
+        if ref is None:
+            raise ReferralNotFound(f"报送 #{referral_id} 不存在")
+        now = rt.now()
+        if ref.acknowledged_at is None:
+            ref.status, ref.acknowledged_at, ref.acknowledged_by = ReferralStatus.ACKNOWLEDGED, now, by
+        if note.strip():
+            s.add(ReferralNote(referral_id=ref.id, at=now, by=by, text=f"签收备注：{note.strip()}"))
+        return ref.id
+
+
+def add_note(rt: Runtime, referral_id: int, by: str, text: str) -> int:
+    """A note on a referral (处置反馈); the note id."""
+    if not text.strip():
+        raise QueueError("备注不能为空")
+    with rt.session() as s:
+        if s.get(Referral, int(referral_id)) is None:
+            raise ReferralNotFound(f"报送 #{referral_id} 不存在")
+        note = ReferralNote(referral_id=int(referral_id), at=rt.now(), by=by, text=text.strip())
+        s.add(note)
+        s.flush()
+        return note.id
+
+
+def remind_unacknowledged(rt: Runtime, now: datetime) -> int:
+    """Remind every sent referral unacknowledged for ``referral_remind_hours`` since it was sent or last reminded."""
+    every = timedelta(hours=rt.profile.clocks.referral_remind_hours)
+    with rt.session() as s:
+        rows = s.execute(select(Referral.id, Referral.remind_count, Referral.sent_at, Referral.reminded_at).where(
+            Referral.acknowledged_at.is_(None),
+            Referral.status.in_([ReferralStatus.SENT, ReferralStatus.DELIVERED]))).all()
+    reminded = 0
+    for referral_id, count, sent_at, reminded_at in rows:
+        last = reminded_at or sent_at
+        if last is None or last + every > now:
+            continue
+        with rt.session() as s:
+            # Compare-and-set on the count: of two sweeps racing, only one sends this reminder.
+            won = s.execute(update(Referral).where(Referral.id == referral_id, Referral.remind_count == count)
+                            .values(remind_count=count + 1, reminded_at=now)).rowcount
+            if not won:
+                continue
+            ref = s.get(Referral, referral_id)
+            event = s.get(Event, ref.event_id)
+            hours = (now - (ref.sent_at or now)).total_seconds() / 3600
+            _send(rt, s, ref, event, tag=f"remind{count + 1}",
+                  purpose_line=f"我局于 {hours:.0f} 小时前报送的舆情事件尚未签收，请及时签收处置（第 {count + 1} 次提醒）。",
+                  subject=f"【报送提醒】{event.title}（{event.level}）尚未签收", callback="")
+            reminded += 1
+    return reminded

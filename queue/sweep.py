@@ -1,0 +1,61 @@
+"""The periodic deadline sweep (期限巡检, every minute, registered in queue/periodic.py).
+
+Scheduled RQ jobs fire reminders on time; this sweep reads the database, the source of truth,
+and fires whatever is owed by ``rt.now()``, so a Redis restart or a dead worker delays a
+warning, a breach notice or a referral reminder by at most one sweep interval and never loses
+it. Firing is idempotent (see :mod:`.clocks`), so a reminder is never sent twice.
+"""
+
+from __future__ import annotations
+
+import logging
+from datetime import timedelta
+
+from sqlalchemy import select
+
+from yuqing.models import Deadline, DeadlineKind, Event, Ticket, TicketState
+from yuqing.runtime import get_runtime
+
+from . import clocks
+from .referrals import remind_unacknowledged
+
+log = logging.getLogger(__name__)
+
+
+def sweep() -> dict[str, int]:
+    """Job: fire owed warnings and breaches, end follow-ups of quiet events, remind referrals."""
+    rt = get_runtime()
+    now = rt.now()
+    horizon = now + timedelta(hours=max(rt.profile.clocks.warn_before_hours, default=0))
+    counts = {"warnings": 0, "breaches": 0, "follow_ups_ended": 0, "referral_reminders": 0}
+    counts["follow_ups_ended"] = _end_quiet_follow_ups(rt, now)
+    with rt.session() as s:
+        ids = list(s.scalars(select(Deadline.id).join(Ticket).where(
+            Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None), Deadline.breached_at.is_(None),
+            Deadline.due_at <= horizon, Ticket.state != TicketState.CLOSED, Ticket.paused_since.is_(None),
+        ).order_by(Deadline.due_at)))
+    for deadline_id in ids:
+        with rt.session() as s:  # one short transaction per deadline
+            d = s.get(Deadline, deadline_id)
+            outcome = clocks.fire(rt, s, d, now) if d is not None else "none"
+        if outcome == "breach":
+            counts["breaches"] += 1
+        elif outcome.startswith("warn"):
+            counts["warnings"] += 1
+    counts["referral_reminders"] = remind_unacknowledged(rt, now)
+    if any(counts.values()):
+        log.info("sweep at %s: %s", now, counts)
+    return counts
+
+
+def _end_quiet_follow_ups(rt, now) -> int:  # type: ignore[no-untyped-def]
+    """持续发布 lasts while the event is active: a follow-up clock ends once it has been quiet
+    for the profile's cool-down, instead of breaching."""
+    quiet_before = now - timedelta(hours=rt.profile.clocks.cool_down_hours)
+    with rt.session() as s:
+        rows = list(s.scalars(select(Deadline).join(Ticket).join(Event, Event.id == Ticket.event_id).where(
+            Deadline.kind == DeadlineKind.FOLLOW_UP, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None),
+            Deadline.breached_at.is_(None), Event.last_seen_at <= quiet_before)))
+        for d in rows:
+            d.cancelled_at = now
+        return len(rows)
