@@ -85,12 +85,16 @@ class FoldIndex:
             return
         self.hashes[item_id] = m
         self.root[item_id] = duplicate_of or item_id
-        self.lsh.insert(item_id, m, check_duplication=False)
+        if duplicate_of is None:
+            # Only originals go into the LSH: a copy resolves to its original anyway, and keeping
+            # copies out stops a viral post's buckets from growing with every repost.
+            self.lsh.insert(item_id, m, check_duplication=False)
         self.order.append((at, item_id))
 
     def evict_before(self, cutoff: datetime) -> None:
         while self.order and self.order[0][0] < cutoff:
             _, item_id = self.order.popleft()
-            self.lsh.remove(item_id)
+            if self.root.get(item_id) == item_id:
+                self.lsh.remove(item_id)
             del self.hashes[item_id]
             self.root.pop(item_id, None)
