@@ -85,11 +85,11 @@ def add_follow_up(session: Session, ticket: Ticket, start: datetime, clocks: Clo
 
 
 def warning_marks(d: Deadline, clocks: Clocks) -> list[float]:
-    """Hours-before marks that apply to ``d``: those not before its clock started."""
+    """Hours-before marks that apply to ``d``: those after its clock started (none at the start itself)."""
     marks = sorted({float(h) for h in clocks.warn_before_hours}, reverse=True)
     if d.started_at is None:
         return marks
-    return [h for h in marks if d.due_at - timedelta(hours=h) >= d.started_at]
+    return [h for h in marks if d.due_at - timedelta(hours=h) > d.started_at]
 
 
 def due_warnings(d: Deadline, clocks: Clocks, now: datetime) -> list[float]:

@@ -11,9 +11,9 @@ from __future__ import annotations
 import logging
 from datetime import timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
-from yuqing.models import Deadline, DeadlineKind, Event, Ticket, TicketState
+from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
 from yuqing.runtime import get_runtime
 
 from . import clocks
@@ -49,13 +49,14 @@ def sweep() -> dict[str, int]:
 
 
 def _end_quiet_follow_ups(rt, now) -> int:  # type: ignore[no-untyped-def]
-    """持续发布 lasts while the event is active: a follow-up clock ends once it has been quiet
-    for the profile's cool-down, instead of breaching."""
+    """持续发布 lasts while the event is active: a follow-up clock ends, instead of breaching,
+    once analysis marks the event quiet or it has had no news for the profile's cool-down."""
     quiet_before = now - timedelta(hours=rt.profile.clocks.cool_down_hours)
     with rt.session() as s:
         rows = list(s.scalars(select(Deadline).join(Ticket).join(Event, Event.id == Ticket.event_id).where(
             Deadline.kind == DeadlineKind.FOLLOW_UP, Deadline.met_at.is_(None), Deadline.cancelled_at.is_(None),
-            Deadline.breached_at.is_(None), Event.last_seen_at <= quiet_before)))
+            Deadline.breached_at.is_(None),
+            or_(Event.status == EventStatus.QUIET, Event.last_seen_at <= quiet_before))))
         for d in rows:
             d.cancelled_at = now
         return len(rows)
