@@ -103,14 +103,14 @@ def make_templates(timezone: str) -> Jinja2Templates:
     return templates
 
 
-def render(request: Request, name: str, status_code: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+def render(request: Request, template: str, status_code: int = 200, **context: Any):  # type: ignore[no-untyped-def]
     """Render a page with the user, the CSRF token and one-shot flash messages."""
     templates: Jinja2Templates = request.app.state.templates
     user = getattr(request.state, "user", None)
     flashes = request.session.pop("flash", []) if "flash" in request.session else []
     ctx = {"user": user, "csrf": csrf_token(request), "flashes": flashes,
            "now": request.app.state.rt.now(), "path": request.url.path, **context}
-    return templates.TemplateResponse(request, name, ctx, status_code=status_code)
+    return templates.TemplateResponse(request, template, ctx, status_code=status_code)
 
 
 def flash(request: Request, message: str, kind: str = "ok") -> None:

@@ -1,0 +1,245 @@
+"""The web app in a real browser: Debian's headless Chromium driven by Playwright against the
+real uvicorn server on a loopback port. Screenshots of the main pages go to
+tests/artifacts/screenshots/ (gitignored) for the README."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from urllib.parse import urlsplit
+
+import pytest
+import uvicorn
+from servers import free_port
+from sqlalchemy import select
+from yuqing.dashboards.app import create_app
+from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
+
+from yuqing.models import Alert, Referral, Ticket
+
+pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+CHROMIUM = "/usr/bin/chromium"
+ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+        "--disable-sync", "--no-first-run"]
+SHOTS = Path(__file__).parent / "artifacts" / "screenshots"
+
+
+class Server:
+    """uvicorn serving create_app(runtime) in a thread, so the test's manual clock drives it."""
+
+    def __init__(self, runtime) -> None:  # type: ignore[no-untyped-def]
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=self.port,
+                                                    log_level="warning", lifespan="off"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def start(self) -> Server:
+        self.thread.start()
+        deadline = time.monotonic() + 20
+        while not self.server.started:
+            if time.monotonic() > deadline:
+                raise RuntimeError("uvicorn did not start")
+            time.sleep(0.05)
+        return self
+
+    def stop(self) -> None:
+        self.server.should_exit = True
+        self.thread.join(10)
+
+
+@pytest.fixture
+def story(runtime):  # type: ignore[no-untyped-def]
+    seed_users(runtime)
+    return seed_story(runtime)
+
+
+@pytest.fixture
+def server(runtime, story) -> Iterator[Server]:  # type: ignore[no-untyped-def]
+    srv = Server(runtime).start()
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def browser() -> Iterator[object]:
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as p:
+        b = p.chromium.launch(executable_path=CHROMIUM, args=ARGS, headless=True)
+        yield b
+        b.close()
+
+
+@pytest.fixture
+def page_for(browser, server):  # type: ignore[no-untyped-def]
+    """A signed-in page for a user; alert()/confirm() dialogs are recorded (and accepted)."""
+    contexts = []
+
+    def make(username: str):  # type: ignore[no-untyped-def]
+        ctx = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN",
+                                  timezone_id="Asia/Shanghai", accept_downloads=True)
+        contexts.append(ctx)
+        page = ctx.new_page()
+        page.dialogs = []
+
+        def on_dialog(d):  # type: ignore[no-untyped-def]
+            page.dialogs.append((d.type, d.message))
+            d.accept()
+
+        page.on("dialog", on_dialog)
+        page.goto(server.url + "/login")
+        page.fill("input[name=username]", username)
+        page.fill("input[name=password]", PASSWORD)
+        page.click("button[type=submit]")
+        page.wait_for_load_state()
+        return page
+
+    yield make
+    for ctx in contexts:
+        ctx.close()
+
+
+def shot(page, name: str) -> None:  # type: ignore[no-untyped-def]
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    page.screenshot(path=str(SHOTS / f"{name}.png"), full_page=True)
+
+
+def test_monitor_reviews_opens_a_ticket_responds_closes_and_downloads_the_report(
+        runtime, story, server, page_for, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("monitor")
+    assert page.url == server.url + "/"
+    assert page.locator("article[data-alert]").count() == 3
+    shot(page, "console")
+
+    # dismiss the hill-fire alert as irrelevant (a training label)
+    page.locator(f"#alert-{story['alert_fire']} button[data-key=x]").click()
+    page.wait_for_load_state()
+    assert "已排除（误报/无关）" in page.locator(".flash").inner_text()
+    with runtime.session() as s:
+        assert s.get(Alert, story["alert_fire"]).status == "dismissed"
+
+    # keyboard: j selects the first (major) alert, t opens its ticket
+    page.keyboard.press("j")
+    assert "selected" in page.locator(f"#alert-{story['alert_flood']}").get_attribute("class")
+    page.keyboard.press("t")
+    page.wait_for_url("**/tickets/*")
+    with runtime.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == story["flood"]))
+    assert page.url.endswith(f"/tickets/{ticket_id}")
+
+    # record the first response
+    form = page.locator("#respond-form")
+    form.locator("select[name=kind]").select_option("authoritative_info")
+    form.locator("select[name=channel]").select_option("政务微博")
+    form.locator("input[name=link]").fill("https://weibo.example/zezhou-yjj/1")
+    form.locator("textarea[name=text]").fill("县应急管理局：救援正在全力进行，被困人员家属已妥善安置。")
+    form.locator("button").click()
+    page.wait_for_load_state()
+    assert "已记录回应" in page.locator(".flash").inner_text()
+    assert page.locator("#ticket-state").inner_text() == "已回应"
+    assert "县应急管理局：救援正在全力进行" in page.locator("ol.timeline").inner_text()
+    shot(page, "ticket")
+
+    # three quiet days later the ticket may close (cool-down); the button asks first
+    runtime.clock.advance(hours=73)
+    page.reload()
+    assert "/login?next=" in page.url, "a 12-hour session has ended after three days"
+    page.fill("input[name=username]", "monitor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url(f"**/tickets/{ticket_id}")
+    page.locator("#close-form textarea").fill("救援结束，情况已通报，舆情平息。")
+    page.locator("#close-form button").click()
+    page.wait_for_load_state()
+    assert ("confirm", "确定关闭该工单？") in page.dialogs
+    assert page.locator("#ticket-state").inner_text() == "已关闭"
+
+    for fmt, magic in (("pdf", b"%PDF"), ("docx", b"PK")):
+        with page.expect_download() as info:
+            page.click(f"#report-{fmt}")
+        path = tmp_path / f"report.{fmt}"
+        info.value.save_as(str(path))
+        assert path.read_bytes().startswith(magic)
+        assert info.value.suggested_filename == f"事后回应报告-工单{ticket_id}.{fmt}"
+    report = page.context.new_page()
+    report.goto(f"{server.url}/tickets/{ticket_id}/report.html")
+    assert "救援结束，情况已通报，舆情平息。" in report.content()
+    shot(report, "report")
+
+    for path, name in (("/tickets", "tickets"), (f"/events/{story['flood']}", "event")):
+        page.goto(server.url + path)
+        page.wait_for_load_state("networkidle")
+        shot(page, name)
+    assert page.locator(".chart-box canvas").count() == 4, "ECharts drew the four charts from /static"
+
+
+def test_crawled_script_renders_as_text(story, page_for) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("monitor")
+    errors: list[str] = []
+    page.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    page.reload()
+    assert page.get_by_text('<script>alert("xss")</script>', exact=False).count() >= 1
+    assert page.dialogs == [], "no script from a crawled post ran"
+    assert page.locator("main script").count() == 0 and page.locator("img[src=x]").count() == 0
+    assert HOSTILE not in page.content()
+
+
+def test_liaison_acknowledges_a_referral_and_the_public_link_works(runtime, story, server, page_for,
+                                                                   browser) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("xcb")
+    assert page.url == server.url + "/liaison"
+    cards = page.locator("article.referral")
+    assert cards.count() == 1, "only the 宣传部's referral is listed"
+    shot(page, "liaison")
+    card = page.locator(f"#referral-{story['referral']}")
+    card.locator("input[name=note]").fill("已安排发布")
+    card.locator("button.primary").click()
+    page.wait_for_load_state()
+    assert "已签收报送" in page.locator(".flash").inner_text()
+    card = page.locator(f"#referral-{story['referral']}")
+    card.locator("input[name=text]").fill("新闻稿已审定")
+    card.locator("button", has_text="添加备注").click()
+    page.wait_for_load_state()
+    assert "新闻稿已审定" in page.locator(f"#referral-{story['referral']} ul.notes").inner_text()
+
+    # the 网信办 signs through the e-mailed link, without an account
+    from yuqing.queue.referrals import ack_url
+
+    link = urlsplit(ack_url(runtime, story["referral_other"]))
+    anon = browser.new_context().new_page()
+    anon.goto(f"{server.url}{link.path}?{link.query}" if link.query else f"{server.url}{link.path}")
+    anon.fill("input[name=name]", "网信办 王五")
+    anon.click("button.primary")
+    anon.wait_for_load_state()
+    assert "已签收" in anon.locator("#ack-done").inner_text()
+    with runtime.session() as s:
+        ref = s.get(Referral, story["referral"])
+        other = s.get(Referral, story["referral_other"])
+        assert ref.acknowledged_by == "xcb" and other.acknowledged_at is not None
+        assert "网信办 王五" in other.acknowledged_by
+
+
+def test_monitor_cannot_reach_admin_pages(server, page_for) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("monitor")
+    assert page.locator("a[href='/admin']").count() == 0
+    response = page.goto(server.url + "/admin")
+    assert response.status == 403
+    assert "无权访问" in page.locator("h1").inner_text()
+
+
+def test_leader_and_admin_pages(server, page_for) -> None:  # type: ignore[no-untyped-def]
+    leader = page_for("leader")
+    assert leader.url == server.url + "/leader"
+    assert leader.locator("#kpi-breaches").inner_text() == "1"
+    shot(leader, "leader")
+    admin = page_for("admin")
+    assert admin.url == server.url + "/admin"
+    assert "城区论坛" in admin.locator("#sources tr.red").inner_text()
+    shot(admin, "admin")
