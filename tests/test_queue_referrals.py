@@ -1,0 +1,134 @@
+"""Referrals: routed on consider, 专报 DOCX by real e-mail through yuqing.alerts.jobs.deliver to the
+loopback SMTP server, status from the delivery callback, signed acknowledgement, reminders."""
+
+from __future__ import annotations
+
+import io
+from datetime import timedelta
+from email.header import decode_header, make_header
+
+import pytest
+from docx import Document
+from sqlalchemy import select
+
+from queue_factory import make_event
+from yuqing.models import Delivery, Referral, ReferralNote
+from yuqing.queue import referrals, tickets
+from yuqing.queue.exceptions import InvalidAckLink
+from yuqing.queue.sweep import sweep
+
+
+def _subject(msg) -> str:  # type: ignore[no-untyped-def]
+    return str(make_header(decode_header(msg["Subject"])))
+
+
+def _text(msg) -> str:  # type: ignore[no-untyped-def]
+    part = next(p for p in msg.walk() if p.get_content_type() == "text/plain")
+    return part.get_payload(decode=True).decode(part.get_content_charset() or "utf-8")
+
+
+def _refs(rt) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return {r.department_key: r for r in s.scalars(select(Referral))}
+
+
+def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smtp) -> None:
+    event = make_event(runtime, level="重大", items=3)
+    tickets.consider_event(event)
+    tickets.consider_event(event)  # considered again: nothing doubles
+    refs = _refs(runtime)
+    assert set(refs) == {"propaganda", "cyberspace"}
+    assert refs["propaganda"].route == "routing.routes[0] {level: 重大|特别重大}（continue）"
+    assert refs["propaganda"].status == "pending"
+    drain()
+    messages = smtp.wait_for(2)
+    assert len(messages) == 2
+    by_to = {m["To"]: m for m in messages}
+    msg = by_to["yqk@xcb.zezhou.example"]
+    assert _subject(msg) == "【舆情专报】泽州县某煤矿发生透水事故（重大）"
+    body = _text(msg)
+    assert "请打开以下链接签收（无需登录）：http://127.0.0.1:8000/ack/" in body
+    attachment = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
+    doc = Document(io.BytesIO(attachment.get_payload(decode=True)))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    for expected in ("舆情专报", "一、事件概要", "事件：泽州县某煤矿发生透水事故", "二、传播情况",
+                     "共监测到相关信息 3 条", "三、重点信息", "链接：https://news.example/", "四、研判意见",
+                     "五、处置建议", "请协调主流媒体及时转发权威信息", "发布权威信息：2026-11-21 13:00 前",
+                     "报送对象：中共泽州县委宣传部"):
+        assert expected in text, expected
+    assert text.index("省级媒体") < text.index("地方媒体")  # the more authoritative post first
+    refs = _refs(runtime)  # the delivery callback ran on the respond queue
+    assert {r.status for r in refs.values()} == {"sent"}
+    assert refs["propaganda"].sent_at == runtime.now()
+
+
+def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, smtp, monkeypatch) -> None:
+    from yuqing.queue.referrals import on_delivery
+
+    event = make_event(runtime, level="一般", watch_words=["瞒报"], flags={"complaint": True})
+    tickets.consider_event(event)
+    ref = _refs(runtime)["petitions"]
+    with runtime.session() as s:
+        d = s.scalars(select(Delivery).where(Delivery.ref_id == ref.id)).one()
+        assert d.callback == "yuqing.queue.referrals.on_delivery"
+        assert d.attachments == [ref.report_path]
+        d.status, d.last_error = "failed", "收件人被拒绝: bxk@xfj.zezhou.example（不可重试）"
+    assert on_delivery(d.id) == "failed"
+    ref = _refs(runtime)["petitions"]
+    assert ref.last_error == "email bxk@xfj.zezhou.example：收件人被拒绝: bxk@xfj.zezhou.example（不可重试）"
+
+
+def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> None:
+    event = make_event(runtime, level="重大")
+    tickets.consider_event(event)
+    ref = _refs(runtime)["cyberspace"]
+    url = referrals.ack_url(runtime, ref.id)
+    token = url.rsplit("/", 1)[1]
+    assert url == f"http://127.0.0.1:8000/ack/{token}"
+    with pytest.raises(InvalidAckLink, match="^签收链接无效：签名校验失败（链接不完整或被改动）$"):
+        referrals.acknowledge_by_token(runtime, token[:-2] + "xx", "网信办 张三")
+    from itsdangerous import URLSafeSerializer
+
+    forged = URLSafeSerializer("another-secret", salt="yuqing.referral.ack").dumps([ref.id, "cyberspace"])
+    with pytest.raises(InvalidAckLink):
+        referrals.acknowledge_by_token(runtime, forged, "冒充者")
+    assert referrals.acknowledge_by_token(runtime, token, "网信办 张三", note="已安排处置") == ref.id
+    assert referrals.acknowledge_by_token(runtime, token, "网信办 李四") == ref.id
+    ref = _refs(runtime)["cyberspace"]
+    assert (ref.status, ref.acknowledged_by, ref.acknowledged_at) == ("acknowledged", "网信办 张三", runtime.now())
+    with runtime.session() as s:
+        notes = [n.text for n in s.scalars(select(ReferralNote).where(ReferralNote.referral_id == ref.id))]
+    assert notes == ["签收备注：已安排处置"]
+
+
+def test_unacknowledged_referrals_are_reminded_every_interval(runtime, drain, smtp, clock) -> None:
+    event = make_event(runtime, level="重大")
+    tickets.consider_event(event)
+    drain()
+    referrals.acknowledge(runtime, _refs(runtime)["cyberspace"].id, "网信办 张三")
+    clock.advance(hours=3, minutes=59)
+    assert sweep()["referral_reminders"] == 0
+    clock.advance(minutes=1)
+    assert sweep()["referral_reminders"] == 1
+    assert sweep()["referral_reminders"] == 0
+    smtp.messages.clear()
+    drain()
+    reminders = [m for m in smtp.messages if _subject(m).startswith("【报送提醒】")]
+    assert [m["To"] for m in reminders] == ["yqk@xcb.zezhou.example"]
+    assert "第 1 次提醒" in _text(reminders[0])
+    clock.advance(hours=4)
+    assert sweep()["referral_reminders"] == 1
+    assert _refs(runtime)["propaganda"].remind_count == 2
+
+
+def test_level_rise_adds_referrals_and_quiet_events_route_nothing(runtime, clock) -> None:
+    event = make_event(runtime, level="较大")
+    tickets.consider_event(event)
+    assert _refs(runtime) == {}
+    from queue_factory import touch_event
+
+    clock.advance(hours=1)
+    touch_event(runtime, event, level="重大", categories=["false_information"])
+    tickets.consider_event(event)
+    assert set(_refs(runtime)) == {"propaganda", "cyberspace", "police"}
+    assert timedelta(0) == _refs(runtime)["police"].created_at - runtime.now()
