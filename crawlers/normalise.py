@@ -132,9 +132,9 @@ _CN_FULL = re.compile(
     r"(\d{4})\s*[年/\-.]\s*(\d{1,2})\s*[月/\-.]\s*(\d{1,2})\s*[日号]?"
     r"(?:\s*T?\s*(\d{1,2})\s*[:：时点]\s*(\d{1,2})?\s*(?:[:：分]\s*(\d{1,2}))?)?")
 _CN_MONTH_DAY = re.compile(r"^(\d{1,2})\s*[月\-/]\s*(\d{1,2})\s*[日号]?(?:\s*(\d{1,2})\s*[:：]\s*(\d{1,2}))?$")
-_RELATIVE = re.compile(r"^(\d+)\s*(秒|分钟|分|小时|个?小时|天|日|周|星期)\s*前$")
+_RELATIVE = re.compile(r"(\d+)\s*(秒|分钟|分|小时|个小时|天|日|周|星期)\s*前")
 _DAY_WORDS = {"今天": 0, "今日": 0, "昨天": 1, "昨日": 1, "前天": 2}
-_DAY_WORD = re.compile(r"^(今天|今日|昨天|昨日|前天)\s*(\d{1,2})?\s*[:：]?\s*(\d{1,2})?")
+_DAY_WORD = re.compile(r"(今天|今日|昨天|昨日|前天)\s*(\d{1,2})?\s*[:：]?\s*(\d{1,2})?")
 _ISO_ZONE = re.compile(r"(Z|[+-]\d{2}:?\d{2})$")
 
 
@@ -145,15 +145,15 @@ def _aware(value: datetime, tz: ZoneInfo) -> datetime:
 
 
 def _relative(text: str, local_now: datetime) -> datetime | None:
-    if text in ("刚刚", "刚才", "just now"):
+    if text in ("刚刚", "刚才", "just now") or text.endswith(("刚刚", "刚才")):
         return local_now
-    match = _RELATIVE.match(text)
+    match = _RELATIVE.search(text)
     if match:
         n, unit = int(match.group(1)), match.group(2)
         seconds = {"秒": 1, "分钟": 60, "分": 60, "小时": 3600, "个小时": 3600, "天": 86400,
                    "日": 86400, "周": 604800, "星期": 604800}[unit]
         return local_now - timedelta(seconds=n * seconds)
-    match = _DAY_WORD.match(text)
+    match = _DAY_WORD.search(text)
     if match:
         day = local_now - timedelta(days=_DAY_WORDS[match.group(1)])
         hour, minute = int(match.group(2) or 0), int(match.group(3) or 0)

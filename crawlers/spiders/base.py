@@ -93,7 +93,8 @@ class SourceSpider(scrapy.Spider):
             yield self.request(url, self.parse, dont_filter=True)
 
     def wanted(self, url: str) -> bool:
-        """Count a found item; False when it is stored already and its items do not change."""
+        """Count a found item; False when fetching it again is not needed: it is stored
+        already and the source does not say its items change."""
         self.crawler.stats.inc_value("yuqing/found")
         if not self.item_changes and url_hash(url) in self.known:
             self.crawler.stats.inc_value("yuqing/skipped_known")

@@ -103,11 +103,12 @@ class FeedSpider(SourceSpider):
         published = _entry_time(entry)
         if not published:
             self.record_warning(link, f"条目缺少发布时间：《{title[:40]}》")
-        if not self.wanted(link):
-            return
+        fetch = self.wanted(link)  # a known entry's own text still goes to the store: edits show there
         item = CrawledItem(url=link, title=title, text=_entry_text(entry), author=entry.get("author") or "",
                            published=published, engagement={}, raw_ref=response.url)
         if self.cfg.get("follow"):
+            if not fetch:
+                return
             yield self.request(link, self.parse_article, errback=self.follow_failed, meta={"item": item})
         else:
             yield item

@@ -137,8 +137,7 @@ class JsonApiSpider(SourceSpider):
             plain = urlunsplit((parts.scheme, parts.netloc, parts.path, "", ""))
             url = self.cfg.get("url_template", "{base}#id={id}").format(id=got["id"], base=plain)
         url = response.urljoin(str(url))
-        if not self.wanted(url):
-            return None
+        self.wanted(url)  # counted; the post itself costs no fetch, the store compares it
         text = got.get("text") or ""
         reply = _reply_text(got.get("reply"))
         if reply:
