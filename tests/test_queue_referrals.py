@@ -9,13 +9,13 @@ from email.header import decode_header, make_header
 
 import pytest
 from docx import Document
-from sqlalchemy import select
-
 from queue_factory import make_event
-from yuqing.models import Delivery, Referral, ReferralNote
+from sqlalchemy import select
 from yuqing.queue import referrals, tickets
 from yuqing.queue.exceptions import InvalidAckLink
 from yuqing.queue.sweep import sweep
+
+from yuqing.models import Delivery, Referral, ReferralNote
 
 
 def _subject(msg) -> str:  # type: ignore[no-untyped-def]

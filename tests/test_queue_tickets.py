@@ -6,12 +6,12 @@ import multiprocessing
 from datetime import timedelta
 
 import pytest
-from sqlalchemy import select
-
 from queue_factory import make_event, touch_event
-from yuqing.models import Deadline, Referral, Ticket, TicketChange, TicketPause
+from sqlalchemy import select
 from yuqing.queue import tickets
 from yuqing.queue.exceptions import BadResponse, IllegalTransition, PauseError
+
+from yuqing.models import Deadline, Referral, Ticket, TicketChange, TicketPause
 
 
 def _ticket(rt, event_id):  # type: ignore[no-untyped-def]
