@@ -31,7 +31,7 @@ class ProxyMiddleware:
     def from_crawler(cls, crawler: Any) -> ProxyMiddleware:
         proxy = crawler.settings.get("YUQING_PROXY", "")
         if not proxy:
-            raise NotConfigured("no proxy")
+            raise NotConfigured  # no message: Scrapy would log a warning for every crawl
         return cls(proxy)
 
     def process_request(self, request: Request) -> None:

@@ -86,7 +86,7 @@ def crawl(rt: Any, source: dict[str, Any], known: list[str], clock: RunClock,
         redis_url = f"unix://{(embedded_folder(rt.settings) / 'redis.sock').resolve()}?db=0"
     settings.setdict(crawl_settings(rt.settings, obey_robots=obey, distributed=distributed,
                                     redis_url=redis_url), priority="cmdline")
-    process = CrawlerProcess(settings, install_root_handler=True)
+    process = CrawlerProcess(settings)
     spider_cls = load_object(SPIDERS[source["kind"]])
     crawler = process.create_crawler(spider_cls)
     process.crawl(crawler, source=source, known=known, clock=clock.now)

@@ -53,7 +53,7 @@ def test_health_turns_red_once_and_recovers(runtime: Runtime) -> None:
     now = runtime.now()
     assert judge(_report(found=2, errors=1)).status == "partial"
     assert judge(None, "崩溃").reason == "崩溃"
-    for n in range(2):
+    for _ in range(2):
         assert not record_run(runtime, flaky, judge(_report(errors=1)), now, now)
     assert notify.count == 0
     assert record_run(runtime, flaky, judge(_report(errors=2)), now, now)

@@ -1,0 +1,156 @@
+"""Benchmark: our listing spider (with its middlewares, normalising and storing pipelines)
+against a bare Scrapy spider that only fetches and extracts the same fields, on one local
+site of article pages, in the same run. Prints pages/s of each and the ratio (target ≥ 0.8).
+
+    python bench/bench_crawl.py [--articles 2000]
+
+Both run in their own child process with the same network settings (robots.txt,
+AutoThrottle, concurrency); rates come from each crawl's own Scrapy stats (elapsed time
+from engine start to finish), so process start-up is left out for both.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from redis import Redis
+
+SELECTORS = {"links": "ul.news a::attr(href)", "next": "a.next::attr(href)", "title": "h1::text",
+             "time": ".time::text", "author": ".author::text", "body": ".content"}
+PER_PAGE = 100
+
+
+def build_site(articles: int):  # type: ignore[no-untyped-def]
+    from yuqing.crawlers.testsite import Page, TestSite
+
+    site = TestSite({"/robots.txt": Page("User-agent: *\nAllow: /\n", content_type="text/plain")})
+    pages = (articles + PER_PAGE - 1) // PER_PAGE
+    for p in range(pages):
+        ids = range(p * PER_PAGE, min(articles, (p + 1) * PER_PAGE))
+        links = "".join(f'<li><a href="/a/{i}.html?spm=list">第{i}条</a></li>' for i in ids)
+        nxt = f'<a class="next" href="/list/{p + 1}.html">下一页</a>' if p + 1 < pages else ""
+        site.routes[f"/list/{p}.html"] = Page(f'<html><body><ul class="news">{links}</ul>{nxt}</body></html>')
+    para = "泽州县应急管理局组织开展安全生产大检查，检查组深入企业一线，查找隐患并督促整改落实。"
+    for i in range(articles):
+        site.routes[f"/a/{i}.html"] = Page(
+            f"<html><head><meta charset='utf-8'><title>新闻{i}</title></head><body><div class='nav'>首页</div>"
+            f"<h1>第{i}条新闻：巴公镇部署冬季安全工作</h1><div class='time'>2026-11-20 {i % 24:02d}:{i % 60:02d}</div>"
+            f"<div class='author'>记者{i % 7}</div><div class='content'>" + f"<p>{para}</p>" * 6
+            + "</div><div class='footer'>版权所有</div></body></html>")
+    return site.start()
+
+
+def run_bare(url: str, max_pages: int, out: str) -> None:
+    """The baseline: fetch list and article pages, extract the same fields, nothing else."""
+    import scrapy
+    from scrapy.crawler import CrawlerProcess
+    from yuqing.crawlers import settings as ours
+
+    class Bare(scrapy.Spider):
+        name = "bare"
+
+        async def start(self):  # type: ignore[no-untyped-def]
+            yield scrapy.Request(url, dont_filter=True)
+
+        def parse(self, response, page: int = 1):  # type: ignore[no-untyped-def]
+            for href in response.css(SELECTORS["links"]).getall():
+                yield response.follow(href, self.parse_article)
+            nxt = response.css(SELECTORS["next"]).get()
+            if nxt and page < max_pages:
+                yield response.follow(nxt, self.parse, cb_kwargs={"page": page + 1})
+
+        def parse_article(self, response):  # type: ignore[no-untyped-def]
+            yield {"url": response.url, "title": response.css(SELECTORS["title"]).get(),
+                   "time": response.css(SELECTORS["time"]).get(),
+                   "author": response.css(SELECTORS["author"]).get(),
+                   "body": "\n".join(response.css(SELECTORS["body"]).getall())}
+
+    same = {k: getattr(ours, k) for k in ("ROBOTSTXT_OBEY", "USER_AGENT", "CONCURRENT_REQUESTS",
+                                          "CONCURRENT_REQUESTS_PER_DOMAIN", "AUTOTHROTTLE_ENABLED",
+                                          "AUTOTHROTTLE_START_DELAY", "AUTOTHROTTLE_MAX_DELAY",
+                                          "AUTOTHROTTLE_TARGET_CONCURRENCY", "DOWNLOAD_TIMEOUT",
+                                          "RETRY_TIMES", "TELNETCONSOLE_ENABLED")}
+    process = CrawlerProcess({**same, "LOG_LEVEL": "WARNING"})
+    crawler = process.create_crawler(Bare)
+    process.crawl(crawler)
+    process.start()
+    stats = crawler.stats.get_stats()
+    Path(out).write_text(json.dumps({"pages": stats.get("downloader/response_count", 0),
+                                     "items": stats.get("item_scraped_count", 0),
+                                     "seconds": stats["elapsed_time_seconds"]}))
+
+
+def run_ours(site_url: str, max_pages: int, tmp: Path) -> dict:
+    from yuqing.crawlers.jobs import child_env
+    from yuqing.crawlers.sources import upsert_sources
+    from yuqing.queue.connection import redis_binary
+
+    from yuqing.profile import load_profile
+    from yuqing.runtime import Runtime, set_runtime
+    from yuqing.settings import load_settings
+    from yuqing.store import migrate
+
+    port = 6390 + os.getpid() % 500
+    redis = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+                              "--dir", str(tmp)], stdout=subprocess.DEVNULL)
+    try:
+        url = f"redis://127.0.0.1:{port}/0"
+        for _ in range(100):
+            try:
+                Redis.from_url(url).ping()
+                break
+            except Exception:  # noqa: BLE001
+                time.sleep(0.05)
+        settings = load_settings(environ={}, data_dir=tmp / "data", redis_url=url, log_level="WARNING")
+        migrate(settings.sqlalchemy_url)
+        rt = Runtime(settings=settings, profile=load_profile(settings.profile))
+        set_runtime(rt)
+        upsert_sources(rt, [{"key": "bench", "name": "基准", "kind": "listing", "tier": "local",
+                             "urls": [f"{site_url}/list/0.html"],
+                             "listing": {**SELECTORS, "max_pages": max_pages}}])
+        report = tmp / "ours.json"
+        subprocess.run([sys.executable, "-m", "yuqing.crawlers.run", "1", "--report", str(report)],
+                       env=child_env(settings), check=True)
+        stats = json.loads(report.read_text())["stats"]
+        return {"pages": stats.get("downloader/response_count", 0), "items": stats.get("yuqing/items_new", 0),
+                "seconds": stats["elapsed_time_seconds"]}
+    finally:
+        redis.terminate()
+        redis.wait()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--articles", type=int, default=2000)
+    parser.add_argument("--bare", nargs=3, metavar=("URL", "MAX_PAGES", "OUT"), help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.bare:
+        run_bare(args.bare[0], int(args.bare[1]), args.bare[2])
+        return
+    site = build_site(args.articles)
+    max_pages = (args.articles + PER_PAGE - 1) // PER_PAGE
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            out = Path(tmp) / "bare.json"
+            subprocess.run([sys.executable, __file__, "--bare", f"{site.url}/list/0.html", str(max_pages), str(out)],
+                           check=True)
+            bare = json.loads(out.read_text())
+            ours = run_ours(site.url, max_pages, Path(tmp))
+    finally:
+        site.stop()
+    for name, r in (("bare Scrapy spider", bare), ("yuqing listing spider", ours)):
+        r["rate"] = r["pages"] / r["seconds"]
+        print(f"{name:22} {r['pages']:5d} pages, {r['items']:5d} items, {r['seconds']:6.2f} s, {r['rate']:7.1f} pages/s")
+    assert ours["items"] == bare["items"] == args.articles, (ours, bare)
+    print(f"crawl_ratio (ours / bare pages per second): {ours['rate'] / bare['rate']:.2f}  (target ≥ 0.80)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,54 @@
+"""--distributed: two crawler processes share one source's request queue and duplicate filter
+through the one Redis (scrapy-redis); every article is fetched once and stored once."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import func, select
+from yuqing.crawlers.jobs import child_env
+from yuqing.crawlers.sources import upsert_sources
+from yuqing.crawlers.testsite import Page, TestSite
+
+from yuqing.models import Item, Source
+from yuqing.runtime import Runtime
+
+ARTICLES = 40
+
+
+def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
+    links = "".join(f'<li><a href="/a/{i}.html">{i}</a></li>' for i in range(ARTICLES))
+    site = TestSite({"/list.html": Page(f'<ul class="news">{links}</ul>')})
+    for i in range(ARTICLES):
+        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", delay=0.2)
+    site.start()
+    try:
+        upsert_sources(runtime, [{"key": "shared", "name": "共享队列", "kind": "listing", "tier": "local",
+                                  "urls": [f"{site.url}/list.html"], "obey_robots": False,
+                                  "listing": {"links": "ul.news a::attr(href)", "title": "h1::text", "body": ".c"}}])
+        with runtime.session() as s:
+            source_id = s.scalars(select(Source.id)).one()
+        env = child_env(runtime.settings)
+        reports = [tmp_path / f"r{n}.json" for n in range(2)]
+        procs = [subprocess.Popen([sys.executable, "-m", "yuqing.crawlers.run", str(source_id), "--distributed",
+                                   "--now", runtime.now().isoformat(), "--report", str(path)],
+                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+                 for path in reports]
+        for proc in procs:
+            _, err = proc.communicate(timeout=120)
+            assert proc.returncode == 0, err[-2000:]
+    finally:
+        site.stop()
+    stats = [json.loads(p.read_text())["stats"] for p in reports]
+    assert all(st.get("scheduler/enqueued/redis") for st in stats)  # both used the shared queue
+    fetched = [sum(1 for path in site.hits if path.startswith("/a/")) for _ in stats]
+    assert fetched[0] == ARTICLES
+    assert all(site.hits[f"/a/{i}.html"] == 1 for i in range(ARTICLES)), "an article was fetched twice"
+    per_process = [st.get("yuqing/items_new", 0) for st in stats]
+    assert sum(per_process) == ARTICLES and min(per_process) > 0, per_process  # the work was shared
+    with runtime.session() as s:
+        assert s.scalar(select(func.count()).select_from(Item)) == ARTICLES
+    assert runtime.redis.ttl("yuqing:crawl:listing-shared:dupefilter") > 0
