@@ -14,12 +14,15 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yuqing.exceptions import NotFound, YuqingError
 from yuqing.runtime import Runtime
 
 from .auth import SESSION_HOURS, LoginRequired
+from .cache import FragmentCache
 from .csrf import CSRFMiddleware
 from .templating import STATIC, make_templates, render
 
@@ -40,22 +43,13 @@ def create_app(rt: Runtime) -> FastAPI:
                               "修改类请求须带 X-CSRF-Token 头（值见页面 meta csrf-token）。")
     app.state.rt = rt
     app.state.templates = make_templates(rt.settings.timezone)
+    app.state.fragments = FragmentCache(seconds=5.0)
     app.add_middleware(CSRFMiddleware)
     app.add_middleware(SessionMiddleware, secret_key=rt.settings.secret(), session_cookie="yuqing_session",
                        max_age=SESSION_HOURS * 3600, same_site="lax",
                        https_only=rt.settings.base_url.startswith("https://"))
 
-    @app.middleware("http")
-    async def security_headers(request: Request, call_next):  # type: ignore[no-untyped-def]
-        response: Response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["Referrer-Policy"] = "same-origin"
-        if not request.url.path.startswith("/static/"):
-            response.headers.setdefault("Cache-Control", "no-store")
-        return response
-
+    app.add_middleware(SecurityHeaders)
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
     from .routes import (
@@ -75,6 +69,39 @@ def create_app(rt: Runtime) -> FastAPI:
         app.include_router(module.router)
     app.include_router(api.health)
     return app
+
+
+class SecurityHeaders:
+    """CSP (no inline script), nosniff, no framing; pages are not cached. Plain ASGI: cheap."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        static = scope["path"].startswith("/static/")
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = MutableHeaders(scope=message)
+                headers.setdefault("Content-Security-Policy", CSP)
+                headers["X-Content-Type-Options"] = "nosniff"
+                headers["X-Frame-Options"] = "DENY"
+                headers["Referrer-Policy"] = "same-origin"
+                if not static:
+                    headers.setdefault("Cache-Control", "no-store")
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
+def app_from_environment() -> FastAPI:
+    """Factory for uvicorn worker processes (``yuqing web --workers N``): settings from the environment."""
+    from yuqing.runtime import get_runtime
+
+    return create_app(get_runtime())
 
 
 def _install_error_pages(app: FastAPI) -> None:

@@ -57,8 +57,12 @@ def register(app: typer.Typer) -> None:
     @app.command()
     def web(config: ConfigOpt = None, profile: ProfileOpt = None,
             host: Annotated[str | None, typer.Option(help="监听地址（默认 settings.web_host）")] = None,
-            port: Annotated[int | None, typer.Option(help="端口（默认 settings.web_port）")] = None) -> None:
+            port: Annotated[int | None, typer.Option(help="端口（默认 settings.web_port）")] = None,
+            workers: Annotated[int, typer.Option(min=1, max=64, help="uvicorn 工作进程数（多核时可设为核数）")] = 1,
+            ) -> None:
         """启动 Web 服务（uvicorn）。"""
+        import os
+
         import uvicorn
 
         from yuqing.cli import runtime_from
@@ -66,9 +70,18 @@ def register(app: typer.Typer) -> None:
         from .app import create_app
 
         rt = runtime_from(config, profile)
-        uvicorn.run(create_app(rt), host=host or rt.settings.web_host,
-                    port=rt.settings.web_port if port is None else port,
-                    log_level=rt.settings.log_level.lower(), proxy_headers=False)
+        options = {"host": host or rt.settings.web_host, "port": rt.settings.web_port if port is None else port,
+                   "log_level": rt.settings.log_level.lower(), "proxy_headers": False}
+        if workers == 1:
+            uvicorn.run(create_app(rt), **options)
+            return
+        # Worker processes build their own app from the same settings, passed on by environment.
+        if config:
+            os.environ["YUQING_CONFIG"] = str(config)
+        if profile:
+            os.environ["YUQING_PROFILE"] = profile
+        os.environ.setdefault("YUQING_SECRET_KEY", rt.settings.secret())
+        uvicorn.run("yuqing.dashboards.app:app_from_environment", factory=True, workers=workers, **options)
 
     @search_app.command("reindex")
     def search_reindex(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:

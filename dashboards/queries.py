@@ -59,38 +59,39 @@ def alert_queue(s: Session, statuses: tuple[str, ...] = ACTIVE_ALERT, limit: int
     if not event_ids:
         return cards
     by_event = {c.event.id: c for c in cards if c.event}
-    for item in _top_items(s, event_ids, ITEMS_PER_ALERT):
-        by_event[item.event_id].items.append(item)
-    firsts = _first_items(s, event_ids)
-    names = _source_names(s, {i.source_id for i in firsts.values() if i.source_id})
-    for event_id, item in firsts.items():
-        by_event[event_id].first = item
-        by_event[event_id].first_source = names.get(item.source_id or 0, "")
+    top, firsts = _event_items(s, event_ids, ITEMS_PER_ALERT)
+    items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(top + list(firsts.values()))))}
+    for item_id in top:
+        by_event[items[item_id].event_id].items.append(items[item_id])
+    names = _source_names(s, {items[i].source_id for i in firsts.values() if items[i].source_id})
+    for event_id, item_id in firsts.items():
+        by_event[event_id].first = items[item_id]
+        by_event[event_id].first_source = names.get(items[item_id].source_id or 0, "")
     tickets = dict(s.execute(select(Ticket.event_id, Ticket.id).where(Ticket.event_id.in_(event_ids))).all())
     for c in cards:
         c.ticket_id = tickets.get(c.event.id) if c.event else None
     return cards
 
 
-def _top_items(s: Session, event_ids: list[int], n: int) -> list[Item]:
-    """Each event's leading items: originals only (copies are folded into duplicate_count)."""
-    rank = func.row_number().over(partition_by=Item.event_id,
-                                  order_by=(Item.duplicate_count.desc(), Item.published_at.asc())).label("rn")
-    sub = (select(Item.id, rank).where(Item.event_id.in_(event_ids), Item.duplicate_of_id.is_(None))
-           .subquery())
-    ids = select(sub.c.id).where(sub.c.rn <= n)
-    return list(s.scalars(select(Item).where(Item.id.in_(ids))
-                          .order_by(Item.duplicate_count.desc(), Item.published_at)))
+def _event_items(s: Session, event_ids: list[int], n: int) -> tuple[list[int], dict[int, int]]:
+    """Each event's leading originals (copies are folded into duplicate_count) and its 首发
+    (earliest published item, copies included), from one scan of light rows on the event index.
 
-
-def _first_items(s: Session, event_ids: list[int]) -> dict[int, Item]:
-    """首发: the earliest published item of each event, copies included."""
-    rank = func.row_number().over(partition_by=Item.event_id,
-                                  order_by=(func.coalesce(Item.published_at, Item.fetched_at).asc(),
-                                            Item.id.asc())).label("rn")
-    sub = select(Item.id, rank).where(Item.event_id.in_(event_ids)).subquery()
-    items = s.scalars(select(Item).where(Item.id.in_(select(sub.c.id).where(sub.c.rn == 1))))
-    return {i.event_id: i for i in items if i.event_id is not None}
+    Filtering copies in SQL made SQLite walk the duplicate_of_id index over the whole table;
+    a narrow scan by event and a pick in Python stays fast at 100,000 items."""
+    rows = s.execute(select(Item.id, Item.event_id, Item.duplicate_of_id, Item.duplicate_count,
+                            func.coalesce(Item.published_at, Item.fetched_at))
+                     .where(Item.event_id.in_(event_ids))).all()
+    by_event: dict[int, list[Any]] = defaultdict(list)
+    for row in rows:
+        by_event[row[1]].append(row)
+    top: list[int] = []
+    firsts: dict[int, int] = {}
+    for event_id, group in by_event.items():
+        firsts[event_id] = min(group, key=lambda r: (r[4], r[0]))[0]
+        originals = sorted((r for r in group if r[2] is None), key=lambda r: (-r[3], r[4], r[0]))
+        top.extend(r[0] for r in originals[:n])
+    return top, firsts
 
 
 def _source_names(s: Session, ids: set[int]) -> dict[int, str]:
@@ -100,13 +101,13 @@ def _source_names(s: Session, ids: set[int]) -> dict[int, str]:
 
 
 def queue_version(s: Session) -> dict[str, Any]:
-    """A cheap fingerprint of the queue, polled by the console to know when to refresh."""
-    row = s.execute(select(func.count(), func.max(Alert.updated_at))
+    """A cheap fingerprint of the queue (one aggregate statement), polled by the console to
+    know when to refresh and used to key the shared queue fragment."""
+    row = s.execute(select(func.count(), func.sum(case((Alert.status == AlertStatus.FIRING, 1), else_=0)),
+                           func.max(Alert.updated_at), func.max(Alert.id))
                     .where(Alert.status.in_(ACTIVE_ALERT), Alert.kind == "event")).one()
-    firing = s.scalar(select(func.count()).where(Alert.status == AlertStatus.FIRING,
-                                                 Alert.kind == "event")) or 0
-    stamp = row[1].isoformat() if row[1] else ""
-    return {"active": int(row[0] or 0), "firing": int(firing), "version": f"{row[0]}:{stamp}"}
+    stamp = row[2].isoformat() if row[2] else ""
+    return {"active": int(row[0] or 0), "firing": int(row[1] or 0), "version": f"{row[0]}:{row[3]}:{stamp}"}
 
 
 @dataclass
@@ -190,10 +191,17 @@ def _place_name(place: Any) -> str:
 
 
 def key_posts(s: Session, event_id: int, limit: int = 10) -> list[Item]:
-    """重点帖文: originals with the most copies, then the most engagement, then the earliest."""
-    return list(s.scalars(select(Item).where(Item.event_id == event_id, Item.duplicate_of_id.is_(None))
-                          .order_by(Item.duplicate_count.desc(), Item.risk.desc().nulls_last(),
-                                    Item.published_at).limit(limit)))
+    """重点帖文: originals with the most copies, then the riskiest, then the earliest.
+
+    Picked in Python from a narrow scan on the event index: with ``duplicate_of_id IS NULL``
+    in SQL, SQLite walked the duplicate index over the whole table (37 ms at 100,000 items)."""
+    rows = s.execute(select(Item.id, Item.duplicate_of_id, Item.duplicate_count, Item.risk,
+                            func.coalesce(Item.published_at, Item.fetched_at))
+                     .where(Item.event_id == event_id)).all()
+    originals = sorted((r for r in rows if r[1] is None), key=lambda r: (-r[2], -(r[3] or 0), r[4], r[0]))
+    ids = [r[0] for r in originals[:limit]]
+    items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(ids)))}
+    return [items[i] for i in ids if i in items]
 
 
 def leader_stats(s: Session, now: datetime) -> dict[str, Any]:

@@ -254,9 +254,14 @@ def test_event_page_has_charts_from_static(client, story) -> None:  # type: igno
     assert client.get("/static/vendor/echarts.min.js").status_code == 200
 
 
-def test_healthz(client) -> None:  # type: ignore[no-untyped-def]
+def test_healthz(runtime, client) -> None:  # type: ignore[no-untyped-def]
     body = client.get("/healthz").json()
     assert body["database"] is True and body["redis"] is True and body["ok"] is True
+    from redis import Redis
+
+    runtime.redis = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # nothing listens there
+    r = client.get("/healthz")
+    assert r.status_code == 503 and r.json()["redis"] is False and r.json()["database"] is True
 
 
 def test_admin_sees_unhealthy_sources_in_red_and_adds_a_user(runtime, client) -> None:  # type: ignore[no-untyped-def]

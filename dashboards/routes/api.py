@@ -10,6 +10,7 @@ from datetime import datetime
 from typing import Any, Literal
 
 from fastapi import APIRouter, HTTPException, Request
+from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
 
@@ -216,8 +217,8 @@ def openapi(request: Request, user=AnyUser) -> dict[str, Any]:
     return request.app.openapi()
 
 
-@health.get("/healthz", summary="健康检查：数据库与 Redis 是否可达")
-def healthz(request: Request) -> dict[str, Any]:
+@health.get("/healthz", summary="健康检查：数据库与 Redis 是否可达（不可达时 503）")
+def healthz(request: Request) -> JSONResponse:
     rt = rt_of(request)
     out: dict[str, Any] = {"database": False, "redis": False}
     try:
@@ -231,4 +232,4 @@ def healthz(request: Request) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001
         out["redis_error"] = type(exc).__name__
     out["ok"] = out["database"] and out["redis"]
-    return out
+    return JSONResponse(out, status_code=200 if out["ok"] else 503)

@@ -11,30 +11,55 @@ from datetime import timedelta
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy import select
 
 from yuqing.levels import Level
-from yuqing.models import Alert, AlertStatus, Ticket
+from yuqing.models import Alert, AlertStatus, Role, Ticket
 
 from ..auth import MonitorUser, StaffUser, audit
+from ..csrf import csrf_token
 from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
 from ._util import back, rt_of
 
 router = APIRouter(include_in_schema=False)
 
+QUEUE_LIMIT = 40
 VIEWS = {"active": ACTIVE_ALERT, "firing": (AlertStatus.FIRING,),
          "closed": (AlertStatus.DISMISSED, AlertStatus.RESOLVED)}
+
+
+CSRF_SLOT = "__CSRF_SLOT__"  # never a valid token; replaced per request
 
 
 @router.get("/")
 def console(request: Request, view: str = "active", user=StaffUser) -> Response:
     rt = rt_of(request)
-    statuses = VIEWS.get(view, ACTIVE_ALERT)
+    view = view if view in VIEWS else "active"
+    can_act = user.role in (Role.MONITOR, Role.ADMIN)
     with rt.session() as s:
-        cards = alert_queue(s, statuses)
         version = queue_version(s)
-    return render(request, "console.html", cards=cards, view=view, version=version)
+        fragment = _cached_queue(request, s, view, version["version"], can_act)
+    token = csrf_token(request)
+    return render(request, "console.html", view=view, version=version,
+                  queue_html=Markup(fragment.replace(CSRF_SLOT, token)))
+
+
+def _cached_queue(request: Request, s, view: str, version: str, can_act: bool) -> str:  # type: ignore[no-untyped-def]
+    """The queue's HTML, the same for every monitor: reused for a few seconds while the
+    queue's fingerprint is unchanged (a review, a new alert or a level change moves it, so
+    one's own action shows at once; new items of an event show within 5 seconds).
+
+    It is rendered by the autoescaping templates like every page (crawled text is escaped
+    there); only the session's CSRF token is put in afterwards."""
+    def build() -> str:
+        cards = alert_queue(s, VIEWS[view], limit=QUEUE_LIMIT)
+        env = request.app.state.templates.env
+        return env.get_template("_queue.html").render(cards=cards, can_act=can_act, csrf=CSRF_SLOT,
+                                                      LEVELS=env.globals["LEVELS"])
+
+    return request.app.state.fragments.get(f"queue:{view}:{can_act}", version, build)
 
 
 def _alert(rt, alert_id: int) -> Alert:  # type: ignore[no-untyped-def]

@@ -8,7 +8,8 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
-from sqlalchemy import select
+from markupsafe import Markup
+from sqlalchemy import func, select
 
 from yuqing.models import Deadline, DeadlineKind, Event, Referral, Ticket, TicketState
 
@@ -25,11 +26,24 @@ CHANNELS = ["政府网站", "政务微博", "政务微信", "新闻发布会", "
 
 @router.get("/tickets")
 def board(request: Request, user=StaffUser) -> Response:
+    return render(request, "tickets.html", board_html=Markup(_board_html(request)))
+
+
+def _board_html(request: Request) -> str:
+    """The board's HTML (no forms, the same for everyone), reused for a few seconds while no
+    open ticket changed within the same minute; countdowns move by minutes."""
     rt = rt_of(request)
     with rt.session() as s:
-        columns = ticket_board(s, rt.now())
-    return render(request, "tickets.html", columns=columns,
-                  states={st.value: st.label for st in TicketState})
+        stamp = s.execute(select(func.count(), func.max(Ticket.updated_at))
+                          .where(Ticket.state != TicketState.CLOSED)).one()
+        key = (stamp[0], stamp[1], rt.now().replace(second=0, microsecond=0))
+
+        def build() -> str:
+            columns = ticket_board(s, rt.now())
+            return request.app.state.templates.env.get_template("_board.html").render(
+                columns=columns, states={st.value: st.label for st in TicketState})
+
+        return request.app.state.fragments.get("board", key, build)
 
 
 @router.get("/tickets/{ticket_id}")
