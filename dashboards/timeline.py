@@ -51,13 +51,18 @@ def _kind(value: str) -> str:
         return value
 
 
-def event_timeline(s: Session, event: Event, ticket: Ticket | None) -> list[Entry]:
+_UNSET = object()
+
+
+def event_timeline(s: Session, event: Event, ticket: Ticket | None, alert: object = _UNSET) -> list[Entry]:
+    """The entries in time order; pass ``alert`` (or None) when the caller already loaded it."""
     out: list[Entry] = []
     if event.first_published_at:
         out.append(Entry(event.first_published_at, "detect", "首条相关帖文发布"))
     out.append(Entry(event.first_seen_at, "detect", "系统首次发现", f"事件：{event.title}"))
-    alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
-    if alert is not None:
+    if alert is _UNSET:
+        alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
+    if isinstance(alert, Alert):
         out.append(Entry(alert.created_at, "alert", f"发出预警（{alert.level}）", alert.title))
         if alert.acknowledged_at:
             out.append(Entry(alert.acknowledged_at, "alert", "预警已签收", by=alert.acknowledged_by))

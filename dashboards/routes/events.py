@@ -26,7 +26,7 @@ def event_context(rt, event_id: int) -> dict:  # type: ignore[no-untyped-def]
         alert = s.scalar(select(Alert).where(Alert.event_id == event_id))
         stats = event_stats(s, event_id, rt.settings.timezone)
         posts = key_posts(s, event_id)
-        timeline = event_timeline(s, event, ticket)
+        timeline = event_timeline(s, event, ticket, alert)
     return {"event": event, "ticket": ticket, "alert": alert, "stats": stats, "posts": posts,
             "timeline": timeline}
 

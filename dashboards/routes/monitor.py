@@ -25,7 +25,7 @@ from ._util import back, rt_of
 
 router = APIRouter(include_in_schema=False)
 
-QUEUE_LIMIT = 40
+QUEUE_LIMIT = 30  # a page a person can work; the rest follow as these are handled
 VIEWS = {"active": ACTIVE_ALERT, "firing": (AlertStatus.FIRING,),
          "closed": (AlertStatus.DISMISSED, AlertStatus.RESOLVED)}
 
@@ -42,7 +42,7 @@ def console(request: Request, view: str = "active", user=StaffUser) -> Response:
         version = queue_version(s)
         fragment = _cached_queue(request, s, view, version["version"], can_act)
     token = csrf_token(request)
-    return render(request, "console.html", view=view, version=version,
+    return render(request, "console.html", view=view, version=version, limit=QUEUE_LIMIT,
                   queue_html=Markup(fragment.replace(CSRF_SLOT, token)))
 
 
