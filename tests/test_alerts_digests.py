@@ -1,0 +1,97 @@
+"""Leadership digests: a quiet period says so briefly; a busy one carries every section, the
+chart and a DOCX laid out as a briefing; made once per slot at the profile's time."""
+
+from __future__ import annotations
+
+import io
+import zipfile
+from datetime import datetime, timedelta
+from email.header import decode_header, make_header
+from zoneinfo import ZoneInfo
+
+from docx import Document
+from sqlalchemy import select
+from test_alerts_factory import deliveries, make_event
+from yuqing.alerts.jobs import evaluate_event, send_due_digests, sweep_alerts
+
+from yuqing.models import Alert, Deadline, Digest, Ticket
+
+
+def _subject(msg) -> str:  # type: ignore[no-untyped-def]
+    return str(make_header(decode_header(msg["Subject"])))
+
+
+def test_nothing_before_the_daily_time_then_once_per_day(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    assert send_due_digests() == []  # 08:00 < 08:30
+    runtime.clock.advance(minutes=31)
+    assert send_due_digests() == ["daily:2026-11-21@08:30"]
+    assert send_due_digests() == []
+    runtime.clock.advance(hours=3)
+    assert send_due_digests() == []
+    drain()
+    msgs = smtp.wait_for(2)
+    assert sorted(m["X-Envelope-To"] for m in msgs) == ["fjz@yjj.zezhou.example", "juzhang@yjj.zezhou.example"]
+
+
+def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    runtime.clock.advance(minutes=30)
+    send_due_digests()
+    drain()
+    msg = smtp.wait_for(1)[0]
+    assert "舆情日报" in _subject(msg)
+    plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "本期无重要舆情" in plain and "升级预警事件" not in plain
+    assert not any(p.get_content_type() == "image/png" for p in msg.walk()), "no chart of nothing"
+    with runtime.session() as s:
+        digest = s.scalars(select(Digest)).one()
+        assert digest.quiet and digest.period_end - digest.period_start == timedelta(days=1)
+    text = "\n".join(p.text for p in Document(digest.docx_path).paragraphs)
+    assert "本期无重要舆情" in text and "内部资料" in text
+
+
+def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    runtime.clock.advance(hours=-10)  # the day before, 22:00
+    event_id = make_event(runtime, level="重大", items=6)
+    alert_id = evaluate_event(event_id)
+    now = runtime.now()
+    with runtime.session() as s:
+        ticket = Ticket(event_id=event_id, level="重大", title="泽州县某煤矿透水", opened_at=now, detected_at=now,
+                        section_key="safety", section_name="安全生产综合协调科", updated_at=now)
+        s.add(ticket)
+        s.flush()
+        s.add(Deadline(ticket_id=ticket.id, kind="authoritative_info", due_at=now + timedelta(hours=5)))
+        s.add(Deadline(ticket_id=ticket.id, kind="first_response", due_at=now + timedelta(hours=48)))
+    runtime.clock.advance(minutes=30)
+    sweep_alerts()  # not yet escalated: inhibited by the ticket
+    runtime.clock.set(datetime(2026, 11, 21, 8, 31, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert send_due_digests() == ["daily:2026-11-21@08:30"]
+    drain()
+    daily = [m for m in smtp.wait_for(6) if "舆情日报" in _subject(m)]
+    assert len(daily) == 2
+    msg = daily[0]
+    plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    for section in ("升级预警事件", "未关闭工单及回应时限", "超时事项", "新增重大舆情条目"):
+        assert section in plain, section
+    assert "发布权威信息 2026-11-21 03:00 到期，已超时 5.5 小时" in plain
+    assert f"https://news.example.cn/{event_id}/0.html" in html
+    assert '<img src="cid:trend.png"' in html
+    assert any(p.get_content_type() == "image/png" for p in msg.walk())
+    part = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
+    blob = part.get_payload(decode=True)
+    doc = Document(io.BytesIO(blob))
+    text = [p.text for p in doc.paragraphs]
+    assert text[0].startswith("内部资料")
+    assert text[1] == "舆情日报"
+    assert any(t.startswith("统计时段：2026-11-20 08:30 至 2026-11-21 08:30") for t in text)
+    assert any("泽州县某煤矿发生透水事故" in t for t in text)
+    assert doc.inline_shapes, "the volume chart is in the document"
+    links = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]
+    assert f"https://news.example.cn/{event_id}/0.html" in links
+    footer_xml = zipfile.ZipFile(io.BytesIO(blob)).read("word/footer1.xml").decode()
+    assert "PAGE" in footer_xml and 'w:fldCharType="begin"' in footer_xml
+    with runtime.session() as s:
+        digest = s.scalars(select(Digest).where(Digest.kind == "daily")).one()
+        assert not digest.quiet and event_id in digest.event_ids
+        assert s.get(Alert, alert_id).inhibited
+    assert {d.purpose for d in deliveries(runtime)} >= {"alert", "digest"}
