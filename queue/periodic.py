@@ -30,6 +30,8 @@ def periodic_jobs(tick: int, sweep: int) -> list[tuple[str, str, int]]:
         ("respond", "yuqing.queue.sweep.sweep", sweep),
         ("notify", "yuqing.alerts.jobs.sweep_alerts", sweep),
         ("notify", "yuqing.alerts.jobs.send_due_digests", sweep),
+        ("analyse", "yuqing.analysis.jobs.mark_quiet_events", 5 * sweep),
+        ("analyse", "yuqing.dashboards.search.index_new_items", sweep),
     ]
 
 

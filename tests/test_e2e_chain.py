@@ -74,7 +74,7 @@ def test_demo_story_travels_the_whole_chain(runtime, smtp) -> None:  # type: ign
         football = next(i for i in items if "中超" in i.text)
         assert not football.in_remit
         mine = [i for i in items if "透水" in (i.title + i.text)]
-        assert len(mine) >= 8
+        assert len(mine) >= 7  # s002 n002 s003 s004 r002 r003 s006
         event_ids = {i.event_id for i in mine}
         assert len(event_ids) == 1, "the flooding reports should form one event"
         event = s.get(Event, event_ids.pop())

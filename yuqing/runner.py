@@ -87,6 +87,9 @@ class Supervisor:
 def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = None,
         port: int | None = None, open_browser: bool = False) -> None:
     settings: Settings = rt.settings
+    # The console is for people: migration steps and SMTP chatter go to WARNING and above.
+    for noisy in ("alembic", "mail.log"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     migrate(settings.sqlalchemy_url)
     env = dict(os.environ)
     env["YUQING_DATA_DIR"] = str(settings.data_dir.resolve())
