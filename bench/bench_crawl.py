@@ -150,6 +150,11 @@ def main() -> None:
         print(f"{name:22} {r['pages']:5d} pages, {r['items']:5d} items, {r['seconds']:6.2f} s, {r['rate']:7.1f} pages/s")
     assert ours["items"] == bare["items"] == args.articles, (ours, bare)
     print(f"crawl_ratio (ours / bare pages per second): {ours['rate'] / bare['rate']:.2f}  (target ≥ 0.80)")
+    sys.path.insert(0, str(Path(__file__).resolve().parent))
+    from figures import figure
+
+    figure("crawl", f"listing spider vs bare Scrapy, pages/s ({args.articles:,} article pages)",
+           f"{ours['rate'] / bare['rate']:.2f}", ">= 0.80")
 
 
 if __name__ == "__main__":

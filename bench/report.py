@@ -23,8 +23,6 @@ BENCHES = {
     "bench_crawl": [sys.executable, "bench/bench_crawl.py"],
     "bench_analysis": [sys.executable, "bench/bench_analysis.py"],
     "bench_web": [sys.executable, "bench/bench_web.py"],
-    "bench_load": [sys.executable, "bench/bench_load.py"],
-    "bench_latency": [sys.executable, "bench/bench_latency.py"],
 }
 
 
