@@ -58,10 +58,10 @@ def main() -> None:
     args = parser.parse_args()
 
     import jieba
+
     from yuqing.analysis import tokenize
     from yuqing.analysis.events import Grouper
     from yuqing.analysis.scoring import Scorer
-
     from yuqing.profile import load_profile
 
     docs = texts(args.corpora, args.n)

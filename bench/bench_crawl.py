@@ -51,6 +51,7 @@ def run_bare(url: str, max_pages: int, out: str) -> None:
     """The baseline: fetch list and article pages, extract the same fields, nothing else."""
     import scrapy
     from scrapy.crawler import CrawlerProcess
+
     from yuqing.crawlers import settings as ours
 
     class Bare(scrapy.Spider):
@@ -90,9 +91,8 @@ def run_bare(url: str, max_pages: int, out: str) -> None:
 def run_ours(site_url: str, max_pages: int, tmp: Path) -> dict:
     from yuqing.crawlers.jobs import child_env
     from yuqing.crawlers.sources import upsert_sources
-    from yuqing.queue.connection import redis_binary
-
     from yuqing.profile import load_profile
+    from yuqing.queue.connection import redis_binary
     from yuqing.runtime import Runtime, set_runtime
     from yuqing.settings import load_settings
     from yuqing.store import migrate

@@ -39,10 +39,9 @@ def free_port() -> int:
 
 
 def prepare(folder: Path, items: int, events: int) -> dict[str, str]:
+    from yuqing.clock import ManualClock
     from yuqing.dashboards.auth import create_user
     from yuqing.dashboards.seed import seed_bulk
-
-    from yuqing.clock import ManualClock
     from yuqing.profile import load_profile
     from yuqing.runtime import Runtime
     from yuqing.settings import load_settings

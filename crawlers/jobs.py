@@ -103,9 +103,9 @@ def crawl_source(source_id: int, distributed: bool = False) -> dict[str, Any]:
 def enqueue_due_sources() -> int:
     """Periodic: enqueue a crawl for every enabled source that is due; returns how many."""
     from sqlalchemy import or_, select
-    from yuqing.queue.dispatch import enqueue
 
     from yuqing.models import Source
+    from yuqing.queue.dispatch import enqueue
     from yuqing.runtime import get_runtime
 
     rt = get_runtime()

@@ -13,9 +13,9 @@ from urllib.parse import parse_qs, urlsplit
 from pydantic import SecretStr
 from rq import Queue
 from test_alerts_factory import deliveries
+
 from yuqing.alerts.delivery import create_delivery
 from yuqing.alerts.jobs import deliver, sweep_alerts
-
 from yuqing.models import Delivery
 from yuqing.profile import Channel
 

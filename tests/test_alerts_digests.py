@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 from docx import Document
 from sqlalchemy import select
 from test_alerts_factory import deliveries, make_event
-from yuqing.alerts.jobs import evaluate_event, send_due_digests, sweep_alerts
 
+from yuqing.alerts.jobs import evaluate_event, send_due_digests, sweep_alerts
 from yuqing.models import Alert, Deadline, Digest, Ticket
 
 

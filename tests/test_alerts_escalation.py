@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 from test_alerts_factory import deliveries, make_event
+
 from yuqing.alerts import actions
 from yuqing.alerts.exceptions import AlertsError
 from yuqing.alerts.jobs import evaluate_event, source_unhealthy, sweep_alerts
-
 from yuqing.models import Alert, ReviewLabel, Source
 
 

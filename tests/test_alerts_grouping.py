@@ -8,9 +8,9 @@ from email.header import decode_header, make_header
 from rq import Queue
 from sqlalchemy import select
 from test_alerts_factory import deliveries, grow, make_event
+
 from yuqing.alerts import actions
 from yuqing.alerts.jobs import evaluate_event, sweep_alerts
-
 from yuqing.models import Alert, Ticket
 
 

@@ -10,9 +10,9 @@ from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
+
 from yuqing.analysis import folding, jobs
 from yuqing.analysis.events import Grouper, incident_keys
-
 from yuqing.models import Event, Item
 
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from yuqing.analysis import casualties
 from yuqing.analysis.scoring import Scorer
-
 from yuqing.levels import Category, Level
 from yuqing.profile import load_profile, parse_profile
 

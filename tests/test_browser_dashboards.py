@@ -14,9 +14,9 @@ import pytest
 import uvicorn
 from servers import free_port
 from sqlalchemy import select
+
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
-
 from yuqing.models import Alert, Referral, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

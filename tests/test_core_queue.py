@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from redis import Redis
 from rq import Queue
+
 from yuqing.queue.connection import EmbeddedRedis, RedisUnavailable, connect, embedded_folder
 from yuqing.queue.dispatch import enqueue
 from yuqing.queue.periodic import LOCK_KEY, SchedulerAlreadyRunning, periodic_jobs, run_scheduler
-
 from yuqing.settings import load_settings
 
 

@@ -9,10 +9,10 @@ import sys
 from pathlib import Path
 
 from sqlalchemy import func, select
+
 from yuqing.crawlers.jobs import child_env
 from yuqing.crawlers.sources import upsert_sources
 from yuqing.crawlers.testsite import Page, TestSite
-
 from yuqing.models import Item, Source
 from yuqing.runtime import Runtime
 

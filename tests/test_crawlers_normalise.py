@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import pytest
+
 from yuqing.crawlers.middlewares import best_encoding
 from yuqing.crawlers.normalise import canonical_url, clean_line, clean_text, parse_count, parse_time
 

@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+
 from yuqing.crawlers.exceptions import SourceError
 from yuqing.crawlers.sources import load_sources_into_store, upsert_sources
-
 from yuqing.demo import DemoSite
 from yuqing.models import Source
 from yuqing.runtime import Runtime

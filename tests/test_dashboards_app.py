@@ -9,10 +9,10 @@ from datetime import timedelta
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.queries import countdown_colour
 from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
-
 from yuqing.models import Alert, AuditEntry, ReviewLabel, User
 
 

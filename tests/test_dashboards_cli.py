@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
-from yuqing.dashboards.auth import AccountError, verify_password
 
 from yuqing.cli import app
+from yuqing.dashboards.auth import AccountError, verify_password
 from yuqing.models import AuditEntry, User
 from yuqing.runtime import set_runtime
 

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 from docx import Document
+
 from yuqing.dashboards import reports
 from yuqing.dashboards.seed import seed_story
 

@@ -6,9 +6,9 @@ import hashlib
 
 import pytest
 from sqlalchemy import select, text
+
 from yuqing.dashboards.search import ensure_fts, refresh_index, search_items, tokenize
 from yuqing.dashboards.seed import seed_story
-
 from yuqing.models import Item, ItemSearch
 
 

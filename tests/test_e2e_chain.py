@@ -15,10 +15,10 @@ import pytest
 from docx import Document
 from rq import Queue
 from sqlalchemy import select
-from yuqing.queue.dispatch import QUEUE_NAMES, enqueue
 
 from yuqing.demo import DemoSite
 from yuqing.models import Alert, Deadline, Event, Item, Referral, Ticket
+from yuqing.queue.dispatch import QUEUE_NAMES, enqueue
 
 pytestmark = pytest.mark.slow
 

@@ -9,11 +9,11 @@ from queue_factory import make_event
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
+
+from yuqing.models import Deadline, Delivery
 from yuqing.queue import tickets
 from yuqing.queue.clocks import check_deadline
 from yuqing.queue.sweep import sweep
-
-from yuqing.models import Deadline, Delivery
 
 
 def _deliveries(rt, purpose=None):  # type: ignore[no-untyped-def]

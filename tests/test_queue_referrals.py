@@ -11,11 +11,11 @@ import pytest
 from docx import Document
 from queue_factory import make_event
 from sqlalchemy import select
+
+from yuqing.models import Delivery, Referral, ReferralNote
 from yuqing.queue import referrals, tickets
 from yuqing.queue.exceptions import InvalidAckLink
 from yuqing.queue.sweep import sweep
-
-from yuqing.models import Delivery, Referral, ReferralNote
 
 
 def _subject(msg) -> str:  # type: ignore[no-untyped-def]

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from typer.testing import CliRunner
-from yuqing.queue.routing import Facts, route, walk
 
 from yuqing.profile import Route
+from yuqing.queue.routing import Facts, route, walk
 
 
 def _keys(profile, **facts) -> list[str]:  # type: ignore[no-untyped-def]
@@ -76,9 +76,9 @@ def test_route_test_command(profile) -> None:
 
 def test_tickets_list_shows_clocks_in_shanghai_time(runtime) -> None:
     from queue_factory import make_event
-    from yuqing.queue import tickets
 
     from yuqing.cli import app
+    from yuqing.queue import tickets
 
     tickets.consider_event(make_event(runtime, level="重大"))
     env = {"YUQING_DATA_DIR": str(runtime.settings.data_dir), "YUQING_REDIS_URL": runtime.settings.redis_url}

@@ -8,10 +8,10 @@ from datetime import timedelta
 import pytest
 from queue_factory import make_event, touch_event
 from sqlalchemy import select
-from yuqing.queue import tickets
-from yuqing.queue.exceptions import BadResponse, IllegalTransition, PauseError
 
 from yuqing.models import Deadline, Referral, Ticket, TicketChange, TicketPause
+from yuqing.queue import tickets
+from yuqing.queue.exceptions import BadResponse, IllegalTransition, PauseError
 
 
 def _ticket(rt, event_id):  # type: ignore[no-untyped-def]
