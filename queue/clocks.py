@@ -123,7 +123,7 @@ def _notify(rt: Runtime, session: Session, d: Deadline, ticket: Ticket, tag: str
             log.warning("deadline %s: %s has no e-mail in the profile; notice not sent", d.id, person.name)
             continue
         if add_delivery(session, key=f"deadline:{d.id}:{tag}:{person.email}", purpose=purpose, channel="email",
-                        target=person.email, subject=subject, body=body, now=rt.now(),
+                        target=person.email, subject=subject, body=body,
                         ref_type="deadline", ref_id=d.id):
             sent += 1
     return sent

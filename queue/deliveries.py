@@ -1,8 +1,8 @@
 """Messages the response workflow sends (推送): Delivery rows plus a ``deliver`` job, by contract.
 
-The alerts subsystem owns sending (``yuqing.alerts.jobs.deliver``); this module only writes
-the Delivery row (unique idempotency key: the same warning, breach or referral is never
-recorded twice, even by two workers at once) and enqueues its job once the row is committed.
+The alerts subsystem owns sending (``yuqing.alerts.jobs.deliver``) and the one way Delivery rows
+are written (``create_delivery``: unique idempotency key, so the same warning, breach or referral
+is never recorded twice, even by two workers at once, and its job enqueued once committed).
 If Redis is down the row stays pending and the alerts sweep re-enqueues it from the database.
 """
 
@@ -13,15 +13,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from sqlalchemy import event as sa_event
-from sqlalchemy import select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
-
-from yuqing.models import Delivery, DeliveryStatus
 
 log = logging.getLogger(__name__)
 
-DELIVER_JOB = "yuqing.alerts.jobs.deliver"
 _AFTER = "yuqing.queue.after_commit"
 
 
@@ -42,27 +37,17 @@ def after_commit(session: Session, fn: Callable[[], object]) -> None:
     pending.append(fn)
 
 
-def enqueue_delivery(delivery_id: int) -> None:
-    from yuqing.queue.dispatch import enqueue
-
-    enqueue("notify", DELIVER_JOB, delivery_id, job_id=f"deliver-{delivery_id}")
-
-
 def add_delivery(session: Session, *, key: str, purpose: str, channel: str, target: str, subject: str,
-                 body: str, now, ref_type: str = "", ref_id: int | None = None,  # type: ignore[no-untyped-def]
+                 body: str, ref_type: str = "", ref_id: int | None = None,
                  attachments: Iterable[str | Path] = (), callback: str = "") -> int | None:
-    """Record one message and enqueue its delivery after commit; None if ``key`` was recorded before."""
-    if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
-        return None
-    row = Delivery(idempotency_key=key, purpose=purpose, ref_type=ref_type, ref_id=ref_id, channel=channel,
-                   target=target, subject=subject, body=body, html="", attachments=[str(a) for a in attachments],
-                   callback=callback, status=DeliveryStatus.PENDING, attempts=0, last_error="", created_at=now,
-                   parts_total=0, parts_sent=0)
-    try:
-        with session.begin_nested():
-            session.add(row)
-    except IntegrityError:  # another worker recorded the same message a moment ago
-        return None
-    delivery_id = row.id
-    after_commit(session, lambda: enqueue_delivery(delivery_id))
-    return delivery_id
+    """Record one message and enqueue its delivery after commit; None if ``key`` was recorded before.
+
+    The alerts subsystem's public ``create_delivery`` does the work, so every Delivery row is
+    written (and its job enqueued) one way.
+    """
+    from yuqing.alerts.delivery import create_delivery
+
+    row = create_delivery(session, purpose=purpose, channel=channel, target=target, subject=subject,
+                          body=body, attachments=attachments, ref_type=ref_type, ref_id=ref_id,
+                          callback=callback, key=key)
+    return row.id if row is not None else None

@@ -118,7 +118,7 @@ def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, pur
     count = 0
     for index, channel in enumerate(department.channels):
         if add_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
-                        target=channel.to, subject=subject, body=body, now=rt.now(), ref_type="referral",
+                        target=channel.to, subject=subject, body=body, ref_type="referral",
                         ref_id=ref.id, attachments=[ref.report_path] if ref.report_path else [],
                         callback=callback):
             count += 1
