@@ -23,7 +23,7 @@ def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
     links = "".join(f'<li><a href="/a/{i}.html">{i}</a></li>' for i in range(ARTICLES))
     site = TestSite({"/list.html": Page(f'<ul class="news">{links}</ul>')})
     for i in range(ARTICLES):
-        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", delay=0.2)
+        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", delay=1.0)
     site.start()
     try:
         upsert_sources(runtime, [{"key": "shared", "name": "共享队列", "kind": "listing", "tier": "local",
