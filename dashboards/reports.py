@@ -1,7 +1,7 @@
 """事后回应报告 (post-event response report): HTML, DOCX and PDF with Chinese text and charts.
 
-Built from the store when a ticket closes (the job :func:`generate_report`, enqueued by the
-close action) and on demand from the ticket page.
+Built from the store when a ticket closes (the job :func:`generate_report`, enqueued by
+``yuqing.queue.tickets.close``) and on demand from the ticket page.
 
 * Charts: matplotlib (Agg) PNGs drawn with the Noto CJK font (Debian ``fonts-noto-cjk``),
   embedded as data: images in the HTML and as pictures in the DOCX.
@@ -242,15 +242,3 @@ def generate_report(ticket_id: int) -> list[str]:
         paths.append(str(path))
     log.info("report for ticket %s written to %s", ticket_id, folder)
     return paths
-
-
-def enqueue_report(rt: Runtime, ticket_id: int) -> None:
-    """Queue the report job after a close; a failure to queue never undoes the close."""
-    from yuqing.queue.dispatch import enqueue
-
-    try:
-        stamp = rt.now().strftime("%Y%m%d%H%M%S")
-        enqueue("respond", "yuqing.dashboards.reports.generate_report", ticket_id,
-                job_id=f"report-ticket-{ticket_id}-{stamp}")
-    except Exception as exc:  # noqa: BLE001 - the report can always be built on demand
-        log.warning("could not queue the report of ticket %s: %s", ticket_id, exc)

@@ -321,6 +321,21 @@ def close(rt: Runtime, ticket_id: int, by: str, reason: str = "") -> None:
                 d.cancelled_at = now
         ticket.closed_at = now
         _set_state(s, ticket, S.CLOSED, by, reason or "事件平息，回应完成", now)
+    _enqueue_report(rt, ticket_id)
+
+
+REPORT_JOB = "yuqing.dashboards.reports.generate_report"
+
+
+def _enqueue_report(rt: Runtime, ticket_id: int) -> None:
+    """事后回应报告 is generated whenever a ticket closes, however it was closed."""
+    from .dispatch import enqueue
+
+    try:
+        stamp = rt.now().strftime("%Y%m%d%H%M%S")
+        enqueue("respond", REPORT_JOB, ticket_id, job_id=f"report-ticket-{ticket_id}-{stamp}")
+    except Exception as exc:  # noqa: BLE001 - the close stands; the report can be built on demand
+        log.warning("could not queue the report of ticket %s: %s", ticket_id, exc)
 
 
 def reopen(rt: Runtime, ticket_id: int, by: str, reason: str) -> None:

@@ -7,6 +7,7 @@ from datetime import timedelta
 
 import pytest
 from queue_factory import make_event, touch_event
+from rq import Queue
 from sqlalchemy import select
 
 from yuqing.models import Deadline, Referral, Ticket, TicketChange, TicketPause
@@ -142,6 +143,9 @@ def test_every_illegal_change_is_refused_word_for_word(runtime, clock) -> None:
                                  "须平静满 72 小时（2026-11-24 08:00 之后）")
     clock.advance(hours=72)
     tickets.close(runtime, tid, "赵值班", "已平息")
+    queued = Queue("respond", connection=runtime.redis).get_jobs()
+    assert [(j.func_name, j.args) for j in queued if j.func_name.endswith("generate_report")] == [
+        ("yuqing.dashboards.reports.generate_report", (tid,))], "closing queues the post-event report"
     assert refused("assigned") == f"工单 #{tid} 不能从「已关闭」改为「已分派」：已关闭的工单须先重新打开"
     assert refused("closed") == f"工单 #{tid} 已关闭"
     with pytest.raises(IllegalTransition, match=f"^工单 #{tid} 已关闭，须先重新打开才能记录回应$"):

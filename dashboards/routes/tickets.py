@@ -170,13 +170,10 @@ def transition(request: Request, ticket_id: int, to_state: str = Form(...), reas
 def close(request: Request, ticket_id: int, reason: str = Form("", max_length=2000), user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
-    from ..reports import enqueue_report
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     tickets.close(rt, ticket_id, user.username, reason=reason.strip())
     audit(rt, request, user.username, "ticket.close", "ticket", ticket_id, reason=reason.strip())
-    enqueue_report(rt, ticket_id)
     flash(request, "工单已关闭，事后回应报告正在生成")
     return back(request, f"/tickets/{ticket_id}")
 
