@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from sqlalchemy import func, select
@@ -33,10 +34,19 @@ def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
             source_id = s.scalars(select(Source.id)).one()
         env = child_env(runtime.settings)
         reports = [tmp_path / f"r{n}.json" for n in range(2)]
-        procs = [subprocess.Popen([sys.executable, "-m", "yuqing.crawlers.run", str(source_id), "--distributed",
-                                   "--now", runtime.now().isoformat(), "--report", str(path)],
-                                  env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-                 for path in reports]
+        def crawler(path: Path) -> subprocess.Popen[bytes]:
+            return subprocess.Popen([sys.executable, "-m", "yuqing.crawlers.run", str(source_id), "--distributed",
+                                     "--now", runtime.now().isoformat(), "--report", str(path)],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        # The second node joins once the first has filled the shared queue and started on it, as a
+        # node joining a running crawl does; started together, one could find the queue still
+        # empty, go idle and close before the list page had been parsed.
+        procs = [crawler(reports[0])]
+        deadline = time.monotonic() + 60
+        while not any(path.startswith("/a/") for path in list(site.hits)) and time.monotonic() < deadline:
+            time.sleep(0.05)
+        procs.append(crawler(reports[1]))
         for proc in procs:
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err[-2000:]
