@@ -4,6 +4,9 @@ Scheduled RQ jobs fire reminders on time; this sweep reads the database, the sou
 and fires whatever is owed by ``rt.now()``, so a Redis restart or a dead worker delays a
 warning, a breach notice or a referral reminder by at most one sweep interval and never loses
 it. Firing is idempotent (see :mod:`.clocks`), so a reminder is never sent twice.
+
+It also hands jobs abandoned by dead workers back to their queues (:func:`.worker.recover_abandoned`),
+so a killed worker's job runs again within a minute rather than at RQ's next 10-minute maintenance.
 """
 
 from __future__ import annotations
@@ -45,7 +48,21 @@ def sweep() -> dict[str, int]:
     counts["referral_reminders"] = remind_unacknowledged(rt, now)
     if any(counts.values()):
         log.info("sweep at %s: %s", now, counts)
+    _recover_abandoned_jobs(rt)
     return counts
+
+
+def _recover_abandoned_jobs(rt) -> None:  # type: ignore[no-untyped-def]
+    # After the deadlines: those come from the database and must fire even with Redis down.
+    from .worker import recover_abandoned
+
+    try:
+        recovered = recover_abandoned(rt.get_redis())
+    except Exception as exc:  # noqa: BLE001 - Redis away: the deadlines above are what matter now
+        log.warning("sweep: could not check for abandoned jobs: %s", exc)
+        return
+    if any(recovered.values()):
+        log.warning("sweep: recovered from dead workers: %s", recovered)
 
 
 def _end_quiet_follow_ups(rt, now) -> int:  # type: ignore[no-untyped-def]

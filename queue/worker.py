@@ -1,11 +1,40 @@
-"""RQ workers. Loads jieba and the models once in the parent, so each forked job inherits them."""
+"""RQ workers. Loads jieba and the models once in the parent, so each forked job inherits them.
+
+A worker that dies (SIGKILL, the OOM killer, a power cut) leaves its job in RQ's
+StartedJobRegistry. RQ only notices after the job's heartbeat lapses (at most ``job
+monitoring interval + 60`` = 90 s) and only when some worker runs its maintenance (every 10
+minutes by default). Here that is made prompt and honest:
+
+* :func:`recover_abandoned` treats a worker registered on *this* host whose process is gone as
+  dead at once: its started jobs go through RQ's own abandoned-job handling (a job with
+  retries left is put back at the front of its queue, one without is failed), its scheduler
+  locks are released and it is unregistered, so ``yuqing status`` stops counting it. Workers
+  on other hosts are left to RQ's heartbeat expiry (at most 90 s after their last beat),
+  which the same call then handles. It runs when a worker starts (the supervisor restarts a
+  dead one within seconds) and from the periodic sweep (every minute).
+* Workers heartbeat every ~45 s while idle and run maintenance every minute, so a dead
+  worker's key expires within two minutes and a lost scheduler is taken over within about
+  one instead of ten.
+* The forked work horse and the scheduler process die with their worker: an orphaned horse
+  would go on running a job that :func:`recover_abandoned` has just handed to another worker.
+"""
 
 from __future__ import annotations
 
 import importlib
 import logging
+import os
+import socket
+import sys
+from typing import Any
 
-from rq import Worker
+from redis import Redis
+from rq import Queue, Worker
+from rq.exceptions import InvalidJobOperation, NoSuchJobError
+from rq.executions import Execution
+from rq.registry import ScheduledJobRegistry, StartedJobRegistry, clean_registries
+from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
+from rq.scripts import release_lock
 
 from yuqing.runtime import get_runtime
 
@@ -15,6 +44,8 @@ log = logging.getLogger(__name__)
 
 # Subsystems that want to load heavy state before the first fork name a ``preload()`` here.
 PRELOAD = ("yuqing.analysis.jobs",)
+WORKER_TTL = 60  # idle heartbeat every 45 s; a dead worker's key is gone 120 s after its last one
+MAINTENANCE_INTERVAL = 60  # registry cleanup and scheduler take-over every minute, not every 10
 
 
 def preload() -> None:
@@ -28,10 +59,188 @@ def preload() -> None:
             hook()
 
 
+def refresh() -> None:
+    """Bring preloaded state up to date in the parent, just before a fork (``before_fork()`` hooks).
+
+    A forked job's changes die with it, so without this each job would rebuild such state
+    (analysis: the window's folding/event index) from the store by itself, every time.
+    """
+    import sys
+
+    for name in PRELOAD:
+        hook = getattr(sys.modules.get(name), "before_fork", None)
+        if hook:
+            try:
+                hook()
+            except Exception:  # noqa: BLE001 - the job still runs; it syncs by itself
+                log.exception("%s.before_fork failed", name)
+
+
+class PreloadingWorker(Worker):
+    def fork_work_horse(self, job, queue):  # type: ignore[no-untyped-def]
+        refresh()
+        super().fork_work_horse(job, queue)
+
+
 def run_worker(queues: list[str] | None = None, burst: bool = False, name: str | None = None) -> bool:
     """Work the given queues (all by default) until stopped; with ``burst``, until empty."""
     rt = get_runtime()
+    redis = rt.get_redis()
+    recover_abandoned(redis)  # a worker this one replaces may have died holding a job
     preload()
-    worker = Worker(queues or list(QUEUE_NAMES), connection=rt.get_redis(), name=name)
+    _die_with_this_process()
+    worker = PreloadingWorker(queues or list(QUEUE_NAMES), connection=redis, name=name, worker_ttl=WORKER_TTL,
+                    maintenance_interval=MAINTENANCE_INTERVAL, exception_handlers=[log_database_error])
     # with_scheduler: delayed jobs (deadline reminders) and retry waits need a scheduler.
     return worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level)
+
+
+# ---- dying together ------------------------------------------------------------------------
+
+def _die_with_this_process() -> None:
+    """Ask Linux to SIGKILL this process's direct children (horse, scheduler) when it dies."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    parent = os.getpid()
+    try:
+        libc = ctypes.CDLL(None, use_errno=True)
+    except OSError:
+        return
+
+    def after_fork_in_child() -> None:
+        # Only our own children: a horse's children (e.g. a crawl) have their own rules.
+        if os.getppid() != parent:
+            return
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+        if os.getppid() != parent:  # the parent died before prctl took effect
+            os._exit(1)
+
+    os.register_at_fork(after_in_child=after_fork_in_child)
+
+
+# ---- finding dead workers ------------------------------------------------------------------
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    try:  # a killed process nobody has reaped yet (a zombie) still answers kill(0)
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].split()[0] not in (b"Z", b"X")
+    except (OSError, IndexError):
+        return True
+
+
+def _dead_here(hostname: str | None, pid: int | None) -> bool:
+    """A process registered on this host that no longer exists. Other hosts: unknown (False)."""
+    return bool(pid) and hostname == socket.gethostname() and not _alive(int(pid))  # type: ignore[arg-type]
+
+
+def live_workers(redis: Redis) -> list[Worker]:
+    """RQ's registered workers, less those on this host whose process is gone."""
+    return [w for w in Worker.all(connection=redis) if not _dead_here(w.hostname, w.pid)]
+
+
+def recover_abandoned(redis: Redis) -> dict[str, int]:
+    """Unregister dead local workers and hand every abandoned job back to RQ (see module doc).
+
+    Returns counts: dead workers, jobs found abandoned (re-enqueued if they had retries left,
+    else moved to the failed registry by RQ), scheduler locks released.
+    """
+    dead = [w for w in Worker.all(connection=redis) if _dead_here(w.hostname, w.pid)]
+    dead_names = {w.name for w in dead}
+    counts = {"dead_workers": len(dead), "abandoned_jobs": 0, "scheduler_locks": _release_dead_scheduler_locks(redis)}
+    for name in QUEUE_NAMES:
+        queue = Queue(name, connection=redis)
+        registry = StartedJobRegistry(name, connection=redis)
+        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+            try:
+                worker_name = Execution.fetch(execution_id, job_id, connection=redis).worker_name
+            except ValueError:  # its record expired: RQ's cleanup below sees it as expired too
+                continue
+            if worker_name in dead_names:
+                redis.zadd(registry.key, {f"{job_id}:{execution_id}": 0}, xx=True)  # expired now
+        abandoned = registry.get_expired_job_ids()
+        for job_id in abandoned:
+            log.warning("job %s on queue %s was abandoned by a dead worker; handing it back to RQ "
+                        "(re-run if it has retries left)", job_id, name)
+        counts["abandoned_jobs"] += len(abandoned)
+        clean_registries(queue)  # RQ's own handling: retry or fail, callbacks, dependents
+        # RQ schedules such a retry after the job's back-off, which needs a live scheduler (a
+        # dead worker may have taken it along). The job did nothing wrong: run it now.
+        scheduled = ScheduledJobRegistry(name, connection=redis)
+        for job_id in abandoned:
+            try:
+                scheduled.requeue(job_id, at_front=True)
+            except (InvalidJobOperation, NoSuchJobError):  # failed for good, or already enqueued
+                pass
+    for w in dead:
+        log.warning("worker %s (pid %s on %s) is gone; unregistered", w.name, w.pid, w.hostname)
+        w.register_death()
+    return counts
+
+
+def _release_dead_scheduler_locks(redis: Redis) -> int:
+    released = 0
+    for name in QUEUE_NAMES:
+        key = RQScheduler.get_locking_key(name)
+        holder = redis.get(key)
+        if holder is None:
+            continue
+        info = redis.hgetall(SCHEDULER_KEY_TEMPLATE % holder.decode())
+        pid = int(info.get(b"pid", b"0") or 0)
+        if _dead_here(info.get(b"hostname", b"").decode(), pid) and release_lock(redis, key, holder.decode()):
+            log.warning("scheduler lock for queue %s held by dead process %s; released", name, pid)
+            released += 1
+    return released
+
+
+# ---- failures the database causes ----------------------------------------------------------
+
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy",
+                     "unable to open database file", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database was locked, unreachable or restarting: the job is fine, try it later."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+    if isinstance(exc, (DisconnectionError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = getattr(exc, "orig", None)
+    if type(orig).__module__.startswith("sqlite3"):
+        # SQLite also says OperationalError for "no such table": a bug, not an outage.
+        return any(text in str(orig).lower() for text in _SQLITE_TRANSIENT)
+    return True  # PostgreSQL (psycopg): connection refused, shut down, serialization failure
+
+
+def log_database_error(job: Any, exc_type: type, exc: BaseException, _tb: Any) -> bool:
+    """Worker exception handler: one clear line for a database outage, and never give up on it.
+
+    RQ retries with the job's back-off (5 s, 30 s, 2 min, 10 min). A job that failed only
+    because the database was away keeps its last retry, so it is tried every 10 minutes until
+    the database is back instead of being dropped into the failed registry.
+    """
+    if not database_unavailable(exc):
+        return True
+    first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
+    if job.retries_left is not None and job.retries_left < 1 and job.retry_intervals:
+        job.retries_left = 1
+    if job.retries_left:
+        wait = job.get_retry_interval()
+        log.warning("database unavailable in job %s (%s): %s: %s; retrying in %s s (%s retries left)",
+                    job.id, job.func_name, exc_type.__name__, first_line, wait, job.retries_left - 1)
+    else:
+        log.error("database unavailable in job %s (%s): %s: %s; no retry configured (a periodic job "
+                  "runs again at its next interval)", job.id, job.func_name, exc_type.__name__, first_line)
+    return True

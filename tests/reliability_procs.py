@@ -1,0 +1,148 @@
+"""Real `yuqing worker` processes for the fault tests: start, find the work horse, SIGKILL.
+
+A worker is started in its own session, so its process group holds the worker and its
+scheduler process; the forked work horse puts itself in a group of its own (RQ calls
+setpgrp), which is how :meth:`WorkerProcess.horse` tells it apart.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from rq import Worker
+
+
+def worker_env(rt: Any, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
+    s = rt.settings
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env.update({
+        "YUQING_DATA_DIR": str(s.data_dir), "YUQING_DATABASE_URL": s.sqlalchemy_url,
+        "YUQING_REDIS_URL": s.redis_url, "YUQING_SMTP_HOST": s.smtp_host,
+        "YUQING_SMTP_PORT": str(s.smtp_port), "YUQING_SECRET_KEY": "test-secret",
+        "YUQING_PROFILE": "zezhou-emergency", "YUQING_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
+    })
+    env.update(extra)
+    return env
+
+
+def wait_for(what: str, check: Callable[[], Any], timeout: float = 60) -> Any:
+    """Poll ``check`` until it returns something truthy; fail naming ``what`` after ``timeout``."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        value = check()
+        if value:
+            return value
+        time.sleep(0.05)
+    raise AssertionError(f"timed out after {timeout:.0f} s waiting for {what}")
+
+
+def _stat(pid: int) -> list[str] | None:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            return f.read().rsplit(b")", 1)[1].decode().split()
+    except (OSError, IndexError):
+        return None
+
+
+def gone(pid: int) -> bool:
+    """No such process, or only a zombie left of it."""
+    fields = _stat(pid)
+    return fields is None or fields[0] in ("Z", "X")
+
+
+class WorkerProcess:
+    def __init__(self, env: dict[str, str], log: Path) -> None:
+        self.log = log
+        self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
+        self.proc = subprocess.Popen([sys.executable, "-m", "yuqing", "worker"], env=env, stdout=self._out,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        self.pid = self.proc.pid
+
+    def registered(self, redis: Any) -> bool:  # type: ignore[no-untyped-def]
+        return any(w.pid == self.pid for w in Worker.all(connection=redis))
+
+    def children(self) -> list[int]:
+        out = []
+        for entry in os.listdir("/proc"):
+            if entry.isdigit():
+                fields = _stat(int(entry))
+                if fields and int(fields[1]) == self.pid and fields[0] not in ("Z", "X"):
+                    out.append(int(entry))
+        return out
+
+    def horse(self) -> int | None:
+        """The work horse: the child that leads its own process group."""
+        for pid in self.children():
+            fields = _stat(pid)
+            if fields and int(fields[2]) == pid:
+                return pid
+        return None
+
+    def text(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def kill_horse(self) -> int:
+        horse = self.horse()
+        assert horse, "no work horse to kill"
+        os.kill(horse, signal.SIGKILL)
+        wait_for(f"horse {horse} to die", lambda: gone(horse), timeout=10)
+        return horse
+
+    def kill(self) -> list[int]:
+        """SIGKILL the worker, its scheduler and its horse at once (a cgroup kill, the OOM
+        killer taking everything); returns the pids that were killed."""
+        pids = [self.pid, *self.children()]
+        horse = self.horse()
+        os.killpg(self.pid, signal.SIGKILL)
+        if horse:
+            os.kill(horse, signal.SIGKILL)
+        self.proc.wait(10)
+        for pid in pids:
+            wait_for(f"process {pid} to die", lambda pid=pid: gone(pid), timeout=10)
+        self._out.close()
+        return pids
+
+    def stop(self) -> None:
+        """Warm shutdown (SIGTERM), the way the supervisor stops a worker; SIGKILL if it hangs."""
+        if self.proc.poll() is None:
+            os.kill(self.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.kill()
+        else:
+            self.proc.wait()
+        for pid in self.children():  # nothing may outlive a test
+            os.kill(pid, signal.SIGKILL)
+        self._out.close()
+
+
+class SqliteWriteLock:
+    """Another connection holding the database's write lock (BEGIN IMMEDIATE): every writer
+    waits on SQLite's busy timeout until :meth:`release`. Readers go on (WAL)."""
+
+    def __init__(self, url: str) -> None:
+        self.conn = sqlite3.connect(url.split("///", 1)[1], isolation_level=None, timeout=30)
+        self.conn.execute("BEGIN IMMEDIATE")
+
+    def release(self) -> None:
+        if self.conn.in_transaction:
+            self.conn.execute("ROLLBACK")
+        self.conn.close()
+
+
+def holds_file(pid: int, path: Path) -> bool:
+    """Whether process ``pid`` has ``path`` open (the horse has reached the database)."""
+    target = str(path.resolve())
+    try:
+        return any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd"))
+    except OSError:
+        return False
