@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException, Request
+from fastapi import HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 
 from yuqing.runtime import Runtime
+
+# Record ids are INTEGER columns (int4 on PostgreSQL). An id outside that range used to reach the
+# database and fail there (SQLite: "Python int too large", PostgreSQL: out of range) as a 500;
+# bounding it in the path type turns it into a 422 naming the parameter, on every route.
+MAX_ID = 2**31 - 1
+RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="记录编号（正整数）")]
 
 
 def rt_of(request: Request) -> Runtime:

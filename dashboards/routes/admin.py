@@ -14,7 +14,7 @@ from yuqing.models import AuditEntry, Source, User
 
 from ..auth import AdminUser, audit, create_user, hash_password
 from ..templating import flash, render
-from ._util import back, rt_of
+from ._util import RecordId, back, rt_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -49,7 +49,7 @@ def add_user(request: Request, username: str = Form(..., max_length=100), displa
 
 
 @router.post("/admin/users/{user_id}/active")
-def set_active(request: Request, user_id: int, active: bool = Form(...), user=AdminUser) -> Response:
+def set_active(request: Request, user_id: RecordId, active: bool = Form(...), user=AdminUser) -> Response:
     rt = rt_of(request)
     if user_id == user.id and not active:
         raise HTTPException(422, "不能停用自己的账号")
@@ -65,7 +65,7 @@ def set_active(request: Request, user_id: int, active: bool = Form(...), user=Ad
 
 
 @router.post("/admin/users/{user_id}/password")
-def reset_password(request: Request, user_id: int, password: str = Form(..., min_length=8, max_length=200),
+def reset_password(request: Request, user_id: RecordId, password: str = Form(..., min_length=8, max_length=200),
                    user=AdminUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:

@@ -7,9 +7,9 @@ are the same dependencies as the pages'.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, HTTPException, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select, text
@@ -20,7 +20,33 @@ from yuqing.models import Alert, Deadline, Event, Ticket
 from ..auth import AnyUser, MonitorUser, StaffUser, audit
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
-from ._util import rt_of
+from ._util import RecordId, rt_of
+
+
+class Problem(BaseModel):
+    """Every refusal from /api: a sentence in Chinese naming what was wrong (and which field)."""
+
+    detail: str = Field(description="出错原因，如「输入有误：alert_id: …」「工单 7 不存在」")
+
+
+_PROBLEM_TEXT = {
+    401: "未登录或会话已过期（先在 /login 登录）",
+    403: "当前账号的角色无权调用；修改类请求缺少或带错 X-CSRF-Token 头时也是 403（纯文本）",
+    404: "记录不存在",
+    409: "当前状态下不能这样操作",
+    422: "输入有误：说明哪个参数、错在哪里",
+}
+
+
+def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
+    """The refusals a route can answer, for its OpenAPI description. 422 replaces FastAPI's
+    default list-shaped HTTPValidationError: the app's handler answers ``{"detail": "..."}``."""
+    out: dict[int | str, dict[str, Any]] = {c: {"model": Problem, "description": _PROBLEM_TEXT[c]}
+                                            for c in (401, 403, *codes)}
+    # The CSRF middleware refuses before any route runs, as text/plain.
+    out[403]["content"] = {"text/plain": {"schema": {"type": "string"}}}
+    return out
+
 
 router = APIRouter(prefix="/api", tags=["api"])
 health = APIRouter(tags=["health"])
@@ -62,9 +88,24 @@ class QueueVersion(BaseModel):
     version: str
 
 
-class ReviewIn(BaseModel):
-    action: Literal["confirm", "dismiss", "level"]
-    level: str | None = Field(None, description="action=level 时的新等级：一般/较大/重大/特别重大")
+class ReviewDecision(BaseModel):
+    action: Literal["confirm", "dismiss"] = Field(description="confirm 属实；dismiss 误报/无关")
+
+
+class ReviewLevel(BaseModel):
+    action: Literal["level"]
+    level: Level = Field(description="新等级")
+
+
+# One of the two shapes, told apart by ``action``: a level change without a level used to be
+# valid by the schema and refused by the route.
+ReviewIn = Annotated[ReviewDecision | ReviewLevel, Field(discriminator="action")]
+
+
+class ReviewOut(BaseModel):
+    id: int
+    status: str
+    level: str
 
 
 class TicketCard(BaseModel):
@@ -123,13 +164,14 @@ def _item(i) -> ItemOut:  # type: ignore[no-untyped-def]
                    published_at=i.published_at, duplicate_count=i.duplicate_count)
 
 
-@router.get("/me", response_model=Me, summary="当前登录账号")
+@router.get("/me", response_model=Me, summary="当前登录账号", responses=problems())
 def me(user=AnyUser) -> Me:
     return Me(username=user.username, display_name=user.display_name, role=user.role.value,
               department_key=user.department_key)
 
 
-@router.get("/alerts", response_model=list[AlertOut], summary="预警队列（新预警在前，按等级）")
+@router.get("/alerts", response_model=list[AlertOut], summary="预警队列（新预警在前，按等级）",
+            responses=problems())
 def alerts(request: Request, user=StaffUser) -> list[AlertOut]:
     with rt_of(request).session() as s:
         cards = alert_queue(s)
@@ -140,34 +182,33 @@ def alerts(request: Request, user=StaffUser) -> list[AlertOut]:
                 for c in cards]
 
 
-@router.get("/alerts/version", response_model=QueueVersion, summary="预警队列指纹（值班台轮询用）")
+@router.get("/alerts/version", response_model=QueueVersion, summary="预警队列指纹（值班台轮询用）",
+            responses=problems())
 def alerts_version(request: Request, user=StaffUser) -> QueueVersion:
     with rt_of(request).session() as s:
         return QueueVersion(**queue_version(s))
 
 
-@router.post("/alerts/{alert_id}/review", summary="研判：确认、排除或调整等级（写入训练标注）")
-def review_alert(request: Request, alert_id: int, body: ReviewIn, user=MonitorUser) -> dict[str, Any]:
+@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(404, 409, 422),
+             summary="研判：确认、排除或调整等级（写入训练标注）")
+def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
+                 user=MonitorUser) -> ReviewOut:
     from yuqing.alerts.actions import review
 
     rt = rt_of(request)
     with rt.session() as s:
         if s.get(Alert, alert_id) is None:
             raise HTTPException(404, f"预警 {alert_id} 不存在")
-    level = None
-    if body.action == "level":
-        try:
-            level = Level.parse(body.level or "").value
-        except ValueError as exc:
-            raise HTTPException(422, f"level: {exc}") from None
+    level = body.level.value if isinstance(body, ReviewLevel) else None
     review(rt, alert_id, body.action, user.username, level=level)
     audit(rt, request, user.username, f"alert.{body.action}", "alert", alert_id, level=level or "", via="api")
     with rt.session() as s:
         alert = s.get(Alert, alert_id)
-        return {"id": alert_id, "status": alert.status if alert else "", "level": alert.level if alert else ""}
+        return ReviewOut(id=alert_id, status=alert.status if alert else "", level=alert.level if alert else "")
 
 
-@router.get("/tickets", response_model=list[TicketCard], summary="工单看板（未关闭工单及最近期限）")
+@router.get("/tickets", response_model=list[TicketCard], summary="工单看板（未关闭工单及最近期限）",
+            responses=problems())
 def tickets(request: Request, user=StaffUser) -> list[TicketCard]:
     rt = rt_of(request)
     with rt.session() as s:
@@ -178,8 +219,9 @@ def tickets(request: Request, user=StaffUser) -> list[TicketCard]:
             for cards in board.values() for c in cards]
 
 
-@router.get("/tickets/{ticket_id}", response_model=TicketOut, summary="工单详情与期限")
-def ticket(request: Request, ticket_id: int, user=StaffUser) -> TicketOut:
+@router.get("/tickets/{ticket_id}", response_model=TicketOut, summary="工单详情与期限",
+            responses=problems(404, 422))
+def ticket(request: Request, ticket_id: RecordId, user=StaffUser) -> TicketOut:
     with rt_of(request).session() as s:
         t = s.get(Ticket, ticket_id)
         if t is None:
@@ -192,8 +234,9 @@ def ticket(request: Request, ticket_id: int, user=StaffUser) -> TicketOut:
                                                 cancelled_at=d.cancelled_at) for d in deadlines])
 
 
-@router.get("/events/{event_id}", response_model=EventOut, summary="事件与统计（声量、信源、地点、情绪）")
-def event(request: Request, event_id: int, user=StaffUser) -> EventOut:
+@router.get("/events/{event_id}", response_model=EventOut, summary="事件与统计（声量、信源、地点、情绪）",
+            responses=problems(404, 422))
+def event(request: Request, event_id: RecordId, user=StaffUser) -> EventOut:
     rt = rt_of(request)
     with rt.session() as s:
         e = s.get(Event, event_id)
@@ -204,8 +247,12 @@ def event(request: Request, event_id: int, user=StaffUser) -> EventOut:
                         stats=event_stats(s, event_id, rt.settings.timezone))
 
 
-@router.get("/search", response_model=list[SearchHit], summary="全文检索（结巴分词）")
-def search(request: Request, q: str, limit: int = 50, user=StaffUser) -> list[SearchHit]:
+@router.get("/search", response_model=list[SearchHit], summary="全文检索（结巴分词）",
+            responses=problems(422))
+def search(request: Request,
+           q: Annotated[str, Query(description="检索词，空格分隔的词须全部出现；只取前 200 字")],
+           limit: Annotated[int, Query(description="最多返回条数，1–200，超出按边界计")] = 50,
+           user=StaffUser) -> list[SearchHit]:
     hits = search_items(rt_of(request), q.strip()[:200], limit=max(1, min(limit, 200)))
     return [SearchHit(id=h.item.id, title=h.item.title or h.item.text[:60], url=h.item.url,
                       published_at=h.item.published_at, event_id=h.item.event_id, snippet=h.snippet)
@@ -214,10 +261,32 @@ def search(request: Request, q: str, limit: int = 50, user=StaffUser) -> list[Se
 
 @router.get("/openapi.json", include_in_schema=False)
 def openapi(request: Request, user=AnyUser) -> dict[str, Any]:
-    return request.app.openapi()
+    spec = request.app.openapi()  # built once and cached by FastAPI; the additions are idempotent
+    # Say how callers authenticate: the session cookie from /login, and the CSRF header on changes.
+    spec.setdefault("components", {}).setdefault("securitySchemes", {}).update({
+        "session": {"type": "apiKey", "in": "cookie", "name": "yuqing_session",
+                    "description": "在 /login 登录后得到的会话 Cookie"},
+        "csrf": {"type": "apiKey", "in": "header", "name": "X-CSRF-Token",
+                 "description": "修改类请求（POST 等）须带；值见页面 meta csrf-token"},
+    })
+    for path, ops in spec.get("paths", {}).items():
+        if path.startswith("/api/"):
+            for method, op in ops.items():
+                op.setdefault("security", [{"session": [], "csrf": []}] if method == "post"
+                              else [{"session": []}])
+    return spec
 
 
-@health.get("/healthz", summary="健康检查：数据库与 Redis 是否可达（不可达时 503）")
+class Health(BaseModel):
+    ok: bool
+    database: bool
+    redis: bool
+    database_error: str | None = Field(None, description="数据库不可达时的异常类型")
+    redis_error: str | None = Field(None, description="Redis 不可达时的异常类型")
+
+
+@health.get("/healthz", summary="健康检查：数据库与 Redis 是否可达（不可达时 503）",
+            responses={200: {"model": Health}, 503: {"model": Health, "description": "有组件不可达"}})
 def healthz(request: Request) -> JSONResponse:
     rt = rt_of(request)
     out: dict[str, Any] = {"database": False, "redis": False}

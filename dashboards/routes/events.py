@@ -12,7 +12,7 @@ from ..auth import StaffUser
 from ..queries import event_stats, key_posts
 from ..templating import render
 from ..timeline import event_timeline
-from ._util import rt_of
+from ._util import RecordId, rt_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -32,7 +32,7 @@ def event_context(rt, event_id: int) -> dict:  # type: ignore[no-untyped-def]
 
 
 @router.get("/events/{event_id}")
-def event_page(request: Request, event_id: int, user=StaffUser) -> Response:
+def event_page(request: Request, event_id: RecordId, user=StaffUser) -> Response:
     ctx = event_context(rt_of(request), event_id)
     stats = ctx["stats"]
     charts = {

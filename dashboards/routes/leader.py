@@ -11,7 +11,7 @@ from yuqing.models import Digest
 from ..auth import LeaderUser, audit
 from ..queries import leader_stats
 from ..templating import render
-from ._util import rt_of
+from ._util import RecordId, rt_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -26,7 +26,7 @@ def leader_page(request: Request, user=LeaderUser) -> Response:
 
 
 @router.get("/digests/{digest_id}")
-def digest_page(request: Request, digest_id: int, user=LeaderUser) -> Response:
+def digest_page(request: Request, digest_id: RecordId, user=LeaderUser) -> Response:
     """The digest as it was sent. Its HTML was built by alerts/ with escaping; it is served as a
     document of its own (not inside a page) and the CSP still forbids any script in it."""
     rt = rt_of(request)

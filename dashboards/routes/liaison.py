@@ -11,7 +11,7 @@ from yuqing.models import Event, Referral, ReferralNote
 
 from ..auth import LiaisonUser, Role, audit, client_ip
 from ..templating import flash, render
-from ._util import back, rt_of
+from ._util import RecordId, back, rt_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -44,7 +44,7 @@ def _mine(rt, user, referral_id: int) -> Referral:  # type: ignore[no-untyped-de
 
 
 @router.post("/referrals/{referral_id}/ack")
-def acknowledge(request: Request, referral_id: int, note: str = Form("", max_length=2000),
+def acknowledge(request: Request, referral_id: RecordId, note: str = Form("", max_length=2000),
                 user=LiaisonUser) -> Response:
     from yuqing.queue import referrals
 
@@ -57,7 +57,7 @@ def acknowledge(request: Request, referral_id: int, note: str = Form("", max_len
 
 
 @router.post("/referrals/{referral_id}/notes")
-def add_note(request: Request, referral_id: int, text: str = Form(..., min_length=1, max_length=5000),
+def add_note(request: Request, referral_id: RecordId, text: str = Form(..., min_length=1, max_length=5000),
              user=LiaisonUser) -> Response:
     from yuqing.queue import referrals
 

@@ -21,7 +21,7 @@ from ..auth import MonitorUser, StaffUser, audit
 from ..csrf import csrf_token
 from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
-from ._util import back, rt_of
+from ._util import RecordId, back, rt_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -71,7 +71,7 @@ def _alert(rt, alert_id: int) -> Alert:  # type: ignore[no-untyped-def]
 
 
 @router.post("/alerts/{alert_id}/review")
-def review_alert(request: Request, alert_id: int, action: str = Form(...), level: str = Form(""),
+def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), level: str = Form(""),
                  user=MonitorUser) -> Response:
     from yuqing.alerts.actions import review
 
@@ -93,7 +93,7 @@ def review_alert(request: Request, alert_id: int, action: str = Form(...), level
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack_alert(request: Request, alert_id: int, user=MonitorUser) -> Response:
+def ack_alert(request: Request, alert_id: RecordId, user=MonitorUser) -> Response:
     from yuqing.alerts.actions import acknowledge
 
     rt = rt_of(request)
@@ -105,7 +105,7 @@ def ack_alert(request: Request, alert_id: int, user=MonitorUser) -> Response:
 
 
 @router.post("/alerts/{alert_id}/silence")
-def silence_alert(request: Request, alert_id: int, hours: float = Form(..., gt=0, le=24 * 30),
+def silence_alert(request: Request, alert_id: RecordId, hours: float = Form(..., gt=0, le=24 * 30),
                   comment: str = Form(..., min_length=1, max_length=500), user=MonitorUser) -> Response:
     from yuqing.alerts.actions import silence
 
@@ -122,7 +122,7 @@ def silence_alert(request: Request, alert_id: int, hours: float = Form(..., gt=0
 
 
 @router.post("/events/{event_id}/ticket")
-def open_ticket(request: Request, event_id: int, user=MonitorUser) -> Response:
+def open_ticket(request: Request, event_id: RecordId, user=MonitorUser) -> Response:
     from yuqing.queue.tickets import open_ticket_for_event
 
     rt = rt_of(request)

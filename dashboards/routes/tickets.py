@@ -17,7 +17,7 @@ from ..auth import MonitorUser, StaffUser, audit
 from ..queries import countdown_colour, ticket_board
 from ..templating import flash, render
 from ..timeline import event_timeline
-from ._util import back, parse_local_time, rt_of
+from ._util import RecordId, back, parse_local_time, rt_of
 
 router = APIRouter(include_in_schema=False)
 
@@ -47,7 +47,7 @@ def _board_html(request: Request) -> str:
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_page(request: Request, ticket_id: int, user=StaffUser) -> Response:
+def ticket_page(request: Request, ticket_id: RecordId, user=StaffUser) -> Response:
     rt = rt_of(request)
     now = rt.now()
     with rt.session() as s:
@@ -82,7 +82,7 @@ def _ensure(rt, ticket_id: int) -> None:  # type: ignore[no-untyped-def]
 
 
 @router.post("/tickets/{ticket_id}/assign")
-def assign(request: Request, ticket_id: int, section_key: str = Form(...), assignee: str = Form("", max_length=100),
+def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), assignee: str = Form("", max_length=100),
            user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
@@ -98,7 +98,7 @@ def assign(request: Request, ticket_id: int, section_key: str = Form(...), assig
 
 
 @router.post("/tickets/{ticket_id}/respond")
-def respond(request: Request, ticket_id: int, kind: str = Form(...), channel: str = Form(..., min_length=1, max_length=100),
+def respond(request: Request, ticket_id: RecordId, kind: str = Form(...), channel: str = Form(..., min_length=1, max_length=100),
             link: str = Form("", max_length=2000), text: str = Form("", max_length=20000),
             responded_at: str = Form(...), user=MonitorUser) -> Response:
     from yuqing.queue import tickets
@@ -122,7 +122,7 @@ def respond(request: Request, ticket_id: int, kind: str = Form(...), channel: st
 
 
 @router.post("/tickets/{ticket_id}/pause")
-def pause(request: Request, ticket_id: int, reason: str = Form(..., min_length=1, max_length=2000),
+def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
           user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
@@ -137,7 +137,7 @@ def pause(request: Request, ticket_id: int, reason: str = Form(..., min_length=1
 
 
 @router.post("/tickets/{ticket_id}/resume")
-def resume(request: Request, ticket_id: int, user=MonitorUser) -> Response:
+def resume(request: Request, ticket_id: RecordId, user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -149,7 +149,7 @@ def resume(request: Request, ticket_id: int, user=MonitorUser) -> Response:
 
 
 @router.post("/tickets/{ticket_id}/transition")
-def transition(request: Request, ticket_id: int, to_state: str = Form(...), reason: str = Form("", max_length=2000),
+def transition(request: Request, ticket_id: RecordId, to_state: str = Form(...), reason: str = Form("", max_length=2000),
                user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
@@ -167,7 +167,7 @@ def transition(request: Request, ticket_id: int, to_state: str = Form(...), reas
 
 
 @router.post("/tickets/{ticket_id}/close")
-def close(request: Request, ticket_id: int, reason: str = Form("", max_length=2000), user=MonitorUser) -> Response:
+def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_length=2000), user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -179,7 +179,7 @@ def close(request: Request, ticket_id: int, reason: str = Form("", max_length=20
 
 
 @router.post("/tickets/{ticket_id}/reopen")
-def reopen(request: Request, ticket_id: int, reason: str = Form(..., min_length=1, max_length=2000),
+def reopen(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
            user=MonitorUser) -> Response:
     from yuqing.queue import tickets
 
