@@ -137,14 +137,9 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def _dead_here(hostname: str | None, pid: int | None) -> bool:
+def dead_here(hostname: str | None, pid: int | None) -> bool:
     """A process registered on this host that no longer exists. Other hosts: unknown (False)."""
     return bool(pid) and hostname == socket.gethostname() and not _alive(int(pid))  # type: ignore[arg-type]
-
-
-def live_workers(redis: Redis) -> list[Worker]:
-    """RQ's registered workers, less those on this host whose process is gone."""
-    return [w for w in Worker.all(connection=redis) if not _dead_here(w.hostname, w.pid)]
 
 
 def recover_abandoned(redis: Redis) -> dict[str, int]:
@@ -153,7 +148,7 @@ def recover_abandoned(redis: Redis) -> dict[str, int]:
     Returns counts: dead workers, jobs found abandoned (re-enqueued if they had retries left,
     else moved to the failed registry by RQ), scheduler locks released.
     """
-    dead = [w for w in Worker.all(connection=redis) if _dead_here(w.hostname, w.pid)]
+    dead = [w for w in Worker.all(connection=redis) if dead_here(w.hostname, w.pid)]
     dead_names = {w.name for w in dead}
     counts = {"dead_workers": len(dead), "abandoned_jobs": 0, "scheduler_locks": _release_dead_scheduler_locks(redis)}
     for name in QUEUE_NAMES:
@@ -195,7 +190,7 @@ def _release_dead_scheduler_locks(redis: Redis) -> int:
             continue
         info = redis.hgetall(SCHEDULER_KEY_TEMPLATE % holder.decode())
         pid = int(info.get(b"pid", b"0") or 0)
-        if _dead_here(info.get(b"hostname", b"").decode(), pid) and release_lock(redis, key, holder.decode()):
+        if dead_here(info.get(b"hostname", b"").decode(), pid) and release_lock(redis, key, holder.decode()):
             log.warning("scheduler lock for queue %s held by dead process %s; released", name, pid)
             released += 1
     return released
@@ -234,13 +229,14 @@ def log_database_error(job: Any, exc_type: type, exc: BaseException, _tb: Any) -
     if not database_unavailable(exc):
         return True
     first_line = (str(getattr(exc, "orig", None) or exc).strip().splitlines() or [""])[0]
-    if job.retries_left is not None and job.retries_left < 1 and job.retry_intervals:
-        job.retries_left = 1
-    if job.retries_left:
-        wait = job.get_retry_interval()
-        log.warning("database unavailable in job %s (%s): %s: %s; retrying in %s s (%s retries left)",
-                    job.id, job.func_name, exc_type.__name__, first_line, wait, job.retries_left - 1)
+    what = f"database unavailable in job {job.id} ({job.func_name}): {exc_type.__name__}: {first_line}"
+    if job.retries_left is not None and job.retries_left < 1 and max(job.retry_intervals or [0]) > 0:
+        job.retries_left = 1  # RQ takes it for this retry; we give it back next time
+        log.warning("%s; retries used up, retrying every %s s until the database is back",
+                    what, job.get_retry_interval())
+    elif job.retries_left:
+        log.warning("%s; retrying in %s s (%s retries left after that)", what, job.get_retry_interval(),
+                    job.retries_left - 1)
     else:
-        log.error("database unavailable in job %s (%s): %s: %s; no retry configured (a periodic job "
-                  "runs again at its next interval)", job.id, job.func_name, exc_type.__name__, first_line)
+        log.error("%s; no retry configured (a periodic job runs again at its next interval)", what)
     return True

@@ -59,11 +59,14 @@ def _queue_status(rt: Runtime) -> dict[str, Any]:
     from rq.cron import CronScheduler
 
     from yuqing.queue.dispatch import QUEUE_NAMES
+    from yuqing.queue.worker import dead_here
 
     redis = rt.get_redis()
     queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
-    workers = Worker.all(connection=redis)
-    schedulers = CronScheduler.all(connection=redis)
+    # Redis forgets a killed worker only when its key expires (up to 2 minutes); one on this
+    # host whose process is gone is reported gone at once.
+    workers = [w for w in Worker.all(connection=redis) if not dead_here(w.hostname, w.pid)]
+    schedulers = [c for c in CronScheduler.all(connection=redis) if not dead_here(c.hostname, c.pid)]
     return {"queues": queues, "workers": len(workers), "schedulers": len(schedulers)}
 
 
