@@ -26,6 +26,7 @@ import logging
 import os
 import socket
 import sys
+import time
 from typing import Any
 
 from redis import Redis
@@ -137,9 +138,32 @@ def _alive(pid: int) -> bool:
         return True
 
 
-def dead_here(hostname: str | None, pid: int | None) -> bool:
-    """A process registered on this host that no longer exists. Other hosts: unknown (False)."""
-    return bool(pid) and hostname == socket.gethostname() and not _alive(int(pid))  # type: ignore[arg-type]
+# Containers may share a host name (host networking) while each has its own process ids: a
+# pid from another container is "gone" here without being dead. Workers record their pid
+# namespace under the host name; pids are trusted only while every worker announced under
+# this host name lives in ours.
+_NAMESPACES = "yuqing:pid-namespaces:{}"
+
+
+def _pid_namespace() -> str:
+    try:
+        return os.readlink("/proc/self/ns/pid")
+    except OSError:
+        return "?"
+
+
+def announce_pid_namespace(redis: Redis) -> None:
+    key = _NAMESPACES.format(socket.gethostname())
+    redis.sadd(key, _pid_namespace())
+    redis.expire(key, 24 * 3600)  # refreshed by every sweep while workers run
+
+
+def dead_here(redis: Redis, hostname: str | None, pid: int | None) -> bool:
+    """A worker process registered on this host that no longer exists. Elsewhere, or when this
+    host name is shared by several pid namespaces: unknown (False), left to RQ's heartbeats."""
+    if not pid or hostname != socket.gethostname() or _alive(int(pid)):
+        return False
+    return {m.decode() for m in redis.smembers(_NAMESPACES.format(hostname))} == {_pid_namespace()}
 
 
 def recover_abandoned(redis: Redis) -> dict[str, int]:
@@ -148,37 +172,57 @@ def recover_abandoned(redis: Redis) -> dict[str, int]:
     Returns counts: dead workers, jobs found abandoned (re-enqueued if they had retries left,
     else moved to the failed registry by RQ), scheduler locks released.
     """
-    dead = [w for w in Worker.all(connection=redis) if dead_here(w.hostname, w.pid)]
-    dead_names = {w.name for w in dead}
+    announce_pid_namespace(redis)
+    dead = [w for w in Worker.all(connection=redis) if dead_here(redis, w.hostname, w.pid)]
     counts = {"dead_workers": len(dead), "abandoned_jobs": 0, "scheduler_locks": _release_dead_scheduler_locks(redis)}
     for name in QUEUE_NAMES:
         queue = Queue(name, connection=redis)
-        registry = StartedJobRegistry(name, connection=redis)
-        for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
-            try:
-                worker_name = Execution.fetch(execution_id, job_id, connection=redis).worker_name
-            except ValueError:  # its record expired: RQ's cleanup below sees it as expired too
-                continue
-            if worker_name in dead_names:
-                redis.zadd(registry.key, {f"{job_id}:{execution_id}": 0}, xx=True)  # expired now
-        abandoned = registry.get_expired_job_ids()
-        for job_id in abandoned:
-            log.warning("job %s on queue %s was abandoned by a dead worker; handing it back to RQ "
-                        "(re-run if it has retries left)", job_id, name)
-        counts["abandoned_jobs"] += len(abandoned)
-        clean_registries(queue)  # RQ's own handling: retry or fail, callbacks, dependents
-        # RQ schedules such a retry after the job's back-off, which needs a live scheduler (a
-        # dead worker may have taken it along). The job did nothing wrong: run it now.
-        scheduled = ScheduledJobRegistry(name, connection=redis)
-        for job_id in abandoned:
-            try:
-                scheduled.requeue(job_id, at_front=True)
-            except (InvalidJobOperation, NoSuchJobError):  # failed for good, or already enqueued
-                pass
+        # RQ's maintenance lock: two cleanups at once could each re-enqueue the same job.
+        if not _maintenance_lock(queue):
+            log.info("queue %s is being cleaned by another process; the next sweep looks again", name)
+            continue
+        try:
+            counts["abandoned_jobs"] += _recover_queue(redis, queue, {w.name for w in dead})
+        finally:
+            queue.release_maintenance_lock()
     for w in dead:
         log.warning("worker %s (pid %s on %s) is gone; unregistered", w.name, w.pid, w.hostname)
         w.register_death()
     return counts
+
+
+def _maintenance_lock(queue: Queue, wait: float = 3.0) -> bool:
+    deadline = time.monotonic() + wait
+    while not queue.acquire_maintenance_lock():
+        if time.monotonic() > deadline:
+            return False
+        time.sleep(0.05)
+    return True
+
+
+def _recover_queue(redis: Redis, queue: Queue, dead_names: set[str]) -> int:
+    registry = StartedJobRegistry(queue.name, connection=redis)
+    for job_id, execution_id in registry.get_job_and_execution_ids(cleanup=False):
+        try:
+            worker_name = Execution.fetch(execution_id, job_id, connection=redis).worker_name
+        except ValueError:  # its record expired: RQ's cleanup below sees it as expired too
+            continue
+        if worker_name in dead_names:
+            redis.zadd(registry.key, {f"{job_id}:{execution_id}": 0}, xx=True)  # expired now
+    abandoned = registry.get_expired_job_ids()
+    for job_id in abandoned:
+        log.warning("job %s on queue %s was abandoned by a dead worker; handing it back to RQ "
+                    "(re-run if it has retries left)", job_id, queue.name)
+    clean_registries(queue)  # RQ's own handling: retry or fail, callbacks, dependents
+    # RQ schedules such a retry after the job's back-off, which needs a live scheduler (a dead
+    # worker may have taken it along). The job did nothing wrong: run it now.
+    scheduled = ScheduledJobRegistry(queue.name, connection=redis)
+    for job_id in abandoned:
+        try:
+            scheduled.requeue(job_id, at_front=True)
+        except (InvalidJobOperation, NoSuchJobError):  # failed for good, or already enqueued
+            pass
+    return len(abandoned)
 
 
 def _release_dead_scheduler_locks(redis: Redis) -> int:
@@ -190,7 +234,7 @@ def _release_dead_scheduler_locks(redis: Redis) -> int:
             continue
         info = redis.hgetall(SCHEDULER_KEY_TEMPLATE % holder.decode())
         pid = int(info.get(b"pid", b"0") or 0)
-        if dead_here(info.get(b"hostname", b"").decode(), pid) and release_lock(redis, key, holder.decode()):
+        if dead_here(redis, info.get(b"hostname", b"").decode(), pid) and release_lock(redis, key, holder.decode()):
             log.warning("scheduler lock for queue %s held by dead process %s; released", name, pid)
             released += 1
     return released

@@ -156,6 +156,29 @@ def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> N
     assert [w.pid for w in Worker.all(connection=runtime.redis)] == [survivor.pid]
 
 
+def test_pids_are_trusted_only_when_no_other_container_shares_the_host_name(runtime) -> None:  # type: ignore[no-untyped-def]
+    import socket
+    import subprocess
+    import sys
+
+    from rq import Worker
+
+    from yuqing.queue.worker import recover_abandoned
+
+    exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(exited.stdout)
+    ghost = Worker(["respond"], connection=runtime.redis)
+    ghost.register_birth()
+    runtime.redis.hset(ghost.key, "pid", dead_pid)  # as if it had been that process, now gone
+    # A second pid namespace under our host name: that pid may be alive in the other one.
+    runtime.redis.sadd(f"yuqing:pid-namespaces:{socket.gethostname()}", "pid:[another container]")
+    assert recover_abandoned(runtime.redis)["dead_workers"] == 0
+    assert ghost.name in [w.name for w in Worker.all(connection=runtime.redis)]
+    runtime.redis.delete(f"yuqing:pid-namespaces:{socket.gethostname()}")
+    assert recover_abandoned(runtime.redis)["dead_workers"] == 1
+    assert ghost.name not in [w.name for w in Worker.all(connection=runtime.redis)]
+
+
 def _sent(rt) -> int:  # type: ignore[no-untyped-def]
     with rt.session() as s:
         return s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "sent")) or 0

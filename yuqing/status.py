@@ -65,8 +65,8 @@ def _queue_status(rt: Runtime) -> dict[str, Any]:
     queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
     # Redis forgets a killed worker only when its key expires (up to 2 minutes); one on this
     # host whose process is gone is reported gone at once.
-    workers = [w for w in Worker.all(connection=redis) if not dead_here(w.hostname, w.pid)]
-    schedulers = [c for c in CronScheduler.all(connection=redis) if not dead_here(c.hostname, c.pid)]
+    workers = [w for w in Worker.all(connection=redis) if not dead_here(redis, w.hostname, w.pid)]
+    schedulers = CronScheduler.all(connection=redis)
     return {"queues": queues, "workers": len(workers), "schedulers": len(schedulers)}
 
 
