@@ -49,6 +49,7 @@ class Grouper:
         self.order: deque[int] = deque()
         self.event_seen: dict[int, datetime] = {}
         self.last_item_id = 0
+        self.synced_upto = 0  # every item id up to this has been read from the store (jobs.py)
 
     def __contains__(self, item_id: int) -> bool:
         return item_id in self.entries
@@ -86,6 +87,21 @@ class Grouper:
             self.by_key[key].add(event_id)
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
         self.last_item_id = max(self.last_item_id, item_id)
+
+    def rename_event(self, old: int, new: int, item_ids: list[int]) -> None:
+        """Give an event its real id once stored (``item_ids``: the items added under ``old``)."""
+        for item_id in item_ids:
+            entry = self.entries.get(item_id)
+            if entry is None or entry.event_id != old:
+                continue
+            entry.event_id = new
+            for key in entry.keys:
+                ids = self.by_key.get(key)
+                if ids is not None and old in ids:
+                    ids.discard(old)
+                    ids.add(new)
+        if old in self.event_seen:
+            self.event_seen[new] = self.event_seen.pop(old)
 
     def evict(self, now: datetime) -> None:
         """Forget items older than the window (their events stay in the store)."""

@@ -27,8 +27,13 @@ def normalise(text: str) -> str:
     return _NORMALISE.sub("", text.replace("#", ""))
 
 
+# datasketch draws a MinHash's permutations from a seeded RNG at every construction, which cost
+# more than the hashing itself; one shared copy gives identical hash values at a fraction.
+_PERMUTATIONS = MinHash(num_perm=NUM_PERM, seed=1).permutations
+
+
 def _minhash(tokens: list[bytes]) -> MinHash:
-    m = MinHash(num_perm=NUM_PERM, seed=1)
+    m = MinHash(num_perm=NUM_PERM, seed=1, permutations=_PERMUTATIONS)
     if tokens:
         m.update_batch(tokens)
     return m
@@ -56,7 +61,8 @@ def to_bytes(m: MinHash) -> bytes:
 
 
 def from_bytes(raw: bytes) -> MinHash:
-    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64).copy())
+    return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64).copy(),
+                   permutations=_PERMUTATIONS)
 
 
 class FoldIndex:

@@ -1,0 +1,102 @@
+"""analyse_items: a batch groups exactly as its items would one at a time, hands each touched
+event on once, and a second worker's out-of-order batch still reaches the first one's index."""
+
+from __future__ import annotations
+
+import hashlib
+
+import pytest
+from rq import Queue
+from sqlalchemy import select
+
+from yuqing.analysis import jobs
+from yuqing.models import Event, Item
+
+STORY = [
+    ("泽州县巴公镇一煤矿发生透水事故 8名矿工被困", "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，应急管理部门组织搜救。"),
+    ("泽州县巴公镇一煤矿发生透水事故 8名矿工被困", "转发：泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，应急管理部门组织搜救。"),
+    ("", "我爱人就在巴公镇那个煤矿井下！现在说死了3个，是不是瞒报？泽州县应急管理局为什么不公布？家属们已经聚集在矿门口要说法！"),
+    ("", "今晚这场比赛简直是一场事故！后卫连续失误送了两个球，主教练必须下课。#中超#"),
+    ("", "高平市一化工厂凌晨起火，消防正在处置，暂无人员伤亡报告。"),
+    ("", "转发：高平市一化工厂凌晨起火，消防正在处置，暂无人员伤亡报告！"),
+]
+
+
+@pytest.fixture(autouse=True)
+def fresh_index():  # type: ignore[no-untyped-def]
+    jobs.reset()
+    yield
+    jobs.reset()
+
+
+def _items(rt, story=STORY, tag: str = "") -> list[int]:  # type: ignore[no-untyped-def]
+    ids = []
+    with rt.session() as s:
+        for n, (title, text) in enumerate(story):
+            url = f"https://example.test/{tag}{n}"
+            item = Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title=title, text=text,
+                        tier="social", fetched_at=rt.now(), published_at=rt.now(),
+                        content_hash=hashlib.sha256(text.encode()).hexdigest())
+            s.add(item)
+            s.flush()
+            ids.append(item.id)
+    return ids
+
+
+def _grouping(rt, ids: list[int]) -> list[tuple[int | None, int | None]]:  # type: ignore[no-untyped-def]
+    """Each item as (index of the first item of its event, index of its original)."""
+    with rt.session() as s:
+        items = [s.get(Item, i) for i in ids]
+        first = {}
+        for n, it in enumerate(items):
+            first.setdefault(it.event_id, n)
+        return [(first[it.event_id], ids.index(it.duplicate_of_id) if it.duplicate_of_id else None) for it in items]
+
+
+def test_a_batch_groups_as_one_at_a_time_and_hands_each_event_on_once(runtime) -> None:  # type: ignore[no-untyped-def]
+    single = _items(runtime, tag="a")
+    for item_id in single:
+        jobs.analyse_item(item_id)
+    runtime.get_redis().flushall()
+    jobs.reset()
+    runtime.clock.advance(days=30)  # out of the first story's window: it must group on its own
+    batch = _items(runtime, tag="b")
+    assigned = jobs.analyse_items(list(reversed(batch)))  # the order given does not matter
+    assert _grouping(runtime, batch) == _grouping(runtime, single)
+    assert _grouping(runtime, batch) == [(0, None), (0, 0), (0, None), (3, None), (4, None), (4, 4)]
+    assert set(assigned) == set(batch)
+    with runtime.session() as s:
+        mine = {s.get(Item, i).event_id for i in batch}
+        assert not mine & {s.get(Item, i).event_id for i in single}
+        mine_story = s.get(Event, assigned[batch[0]])
+        assert mine_story.item_count == 3 and mine_story.unique_count == 2 and mine_story.level == "较大"
+        assert s.get(Item, batch[0]).duplicate_count == 1
+    evaluate = Queue("notify", connection=runtime.get_redis()).jobs
+    assert sorted(j.args[0] for j in evaluate) == sorted(mine)  # one per event, not one per item
+    assert len(Queue("respond", connection=runtime.get_redis()).jobs) == len(mine)
+
+
+def test_running_a_batch_again_counts_nothing_twice(runtime) -> None:  # type: ignore[no-untyped-def]
+    ids = _items(runtime)
+    first = jobs.analyse_items(ids)
+    jobs.reset()
+    assert jobs.analyse_items(ids) == first
+    with runtime.session() as s:
+        assert s.scalar(select(Event.item_count).where(Event.id == first[ids[0]])) == 3
+        assert len(s.scalars(select(Event)).all()) == 3
+
+
+def test_an_out_of_order_batch_from_another_worker_reaches_the_index(runtime) -> None:  # type: ignore[no-untyped-def]
+    early = _items(runtime, STORY[:1], tag="early")  # its job is slow: another worker goes first
+    later = _items(runtime, STORY[3:4], tag="later")
+    jobs.analyse_items(later)  # this worker has now seen a higher id than `early`
+    jobs.analyse_items(_items(runtime, STORY[4:5], tag="other"))  # and synced past it
+    mine = jobs._grouper
+    jobs._grouper = None  # the other worker's process, with its own index
+    jobs.analyse_items(early)
+    jobs._grouper = mine
+    copy = _items(runtime, STORY[1:2], tag="copy")
+    jobs.analyse_items(copy)
+    with runtime.session() as s:
+        assert s.get(Item, copy[0]).duplicate_of_id == early[0]
+        assert s.get(Item, copy[0]).event_id == s.get(Item, early[0]).event_id
