@@ -73,8 +73,11 @@ def refresh() -> None:
         if hook:
             try:
                 hook()
-            except Exception:  # noqa: BLE001 - the job still runs; it syncs by itself
-                log.exception("%s.before_fork failed", name)
+            except Exception as exc:  # noqa: BLE001 - the job still runs; it syncs by itself
+                if database_unavailable(exc):  # one line per job during an outage, not a traceback
+                    log.warning("%s.before_fork: database unavailable (%s)", name, type(exc).__name__)
+                else:
+                    log.exception("%s.before_fork failed", name)
 
 
 class PreloadingWorker(Worker):

@@ -125,6 +125,35 @@ class WorkerProcess:
         self._out.close()
 
 
+class WorkerPool:
+    """Worker processes started by one test, all stopped at its end (``stop_all``)."""
+
+    def __init__(self, folder: Path, rt: Any = None) -> None:
+        self.folder, self.rt, self.started = folder, rt, []  # type: ignore[var-annotated]
+
+    def start(self, rt: Any = None, **env: str) -> WorkerProcess:
+        rt = rt or self.rt
+        w = WorkerProcess(worker_env(rt, **env), self.folder / f"worker-{len(self.started) + 1}.log")
+        self.started.append(w)
+        wait_for("the worker to register", lambda: w.registered(rt.redis) or w.proc.poll() is not None)
+        assert w.proc.poll() is None, w.text()[-3000:]
+        return w
+
+    def stop_all(self) -> None:
+        for w in self.started:
+            w.stop()
+
+
+def job_status(rt: Any, job_id: str) -> str:
+    from rq.job import Job
+
+    return Job.fetch(job_id, connection=rt.redis).get_status(refresh=True).value
+
+
+def db_file(rt: Any) -> Path:
+    return Path(rt.settings.sqlalchemy_url.split("///", 1)[1])
+
+
 class SqliteWriteLock:
     """Another connection holding the database's write lock (BEGIN IMMEDIATE): every writer
     waits on SQLite's busy timeout until :meth:`release`. Readers go on (WAL)."""
@@ -146,3 +175,62 @@ def holds_file(pid: int, path: Path) -> bool:
         return any(os.readlink(f"/proc/{pid}/fd/{fd}") == target for fd in os.listdir(f"/proc/{pid}/fd"))
     except OSError:
         return False
+
+
+# ---- PostgreSQL ---------------------------------------------------------------------------
+
+def pg_database(pg_server: Any, name: str) -> str:  # type: ignore[no-untyped-def]
+    """A fresh, migrated database on the session's PostgreSQL server; its URL."""
+    from sqlalchemy import create_engine, text
+
+    from yuqing.store import migrate
+
+    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+        conn.execute(text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    url = pg_server.url.rsplit("/", 1)[0] + f"/{name}"
+    migrate(url)
+    return url
+
+
+def _pg_ctl(server: Any, *args: str) -> None:
+    from servers import _pg_bin
+
+    server._run([_pg_bin("pg_ctl"), "-D", str(server.folder / "data"), *args])
+
+
+def pg_stop(server: Any) -> None:
+    _pg_ctl(server, "-m", "fast", "-w", "stop")
+
+
+def pg_start(server: Any) -> None:
+    # The options PostgresServer.start used, on the same data folder.
+    _pg_ctl(server, "-w", "-l", str(server.folder / "pg.log"), "-o",
+            f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
+
+
+class PgWriteLock:
+    """Another session holding ``LOCK TABLE ... IN EXCLUSIVE MODE``: reads go on, every write
+    to the table waits (PostgreSQL has no busy timeout: it waits until :meth:`release`)."""
+
+    def __init__(self, url: str, table: str) -> None:
+        from sqlalchemy import create_engine, text
+
+        self.engine = create_engine(url)
+        self.conn = self.engine.connect()
+        self.conn.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
+
+    def waiters(self) -> int:
+        """Sessions waiting on a lock, i.e. jobs stuck at their write."""
+        from sqlalchemy import text
+
+        with self.engine.connect() as other:
+            return other.scalar(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock'"
+                                     " AND datname = current_database()")) or 0
+
+    def release(self) -> None:
+        self.conn.rollback()
+        self.conn.close()
+        self.engine.dispose()

@@ -11,10 +11,18 @@ from pathlib import Path
 
 import pytest
 from queue_factory import make_event
-from reliability_procs import SqliteWriteLock, WorkerProcess, holds_file, wait_for, worker_env
+from reliability_procs import (
+    SqliteWriteLock,
+    WorkerPool,
+    holds_file,
+    job_status,
+    pg_database,
+    pg_start,
+    pg_stop,
+    wait_for,
+)
 from rq import Retry, Worker
 from rq.job import Job
-from servers import _pg_bin
 from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
@@ -22,29 +30,15 @@ from yuqing.models import Ticket
 from yuqing.queue.dispatch import enqueue
 from yuqing.queue.worker import database_unavailable
 from yuqing.runtime import Runtime, set_runtime
-from yuqing.store import migrate
 
 pytestmark = pytest.mark.slow
 
 
 @pytest.fixture
 def workers(tmp_path: Path):  # type: ignore[no-untyped-def]
-    started: list[WorkerProcess] = []
-
-    def start(rt, **env: str) -> WorkerProcess:  # type: ignore[no-untyped-def]
-        w = WorkerProcess(worker_env(rt, **env), tmp_path / f"worker-{len(started) + 1}.log")
-        started.append(w)
-        wait_for("the worker to register", lambda: w.registered(rt.redis) or w.proc.poll() is not None)
-        assert w.proc.poll() is None, w.text()[-3000:]
-        return w
-
-    yield start
-    for w in started:
-        w.stop()
-
-
-def _status(rt, job_id: str) -> str:  # type: ignore[no-untyped-def]
-    return Job.fetch(job_id, connection=rt.redis).get_status(refresh=True).value
+    pool = WorkerPool(tmp_path)
+    yield pool.start
+    pool.stop_all()
 
 
 def test_sqlite_errors_are_told_apart(tmp_path: Path) -> None:
@@ -78,7 +72,7 @@ def test_a_briefly_locked_sqlite_database_is_waited_out(runtime, workers) -> Non
         wait_for("the job to reach the database", lambda: holds_file(horse, db))
     finally:
         lock.release()  # well inside SQLite's 30 s busy timeout
-    wait_for("the job to finish", lambda: _status(runtime, job.id) == "finished", timeout=60)
+    wait_for("the job to finish", lambda: job_status(runtime, job.id) == "finished", timeout=60)
     assert Job.fetch(job.id, connection=runtime.redis).retries_left == 4  # on its first attempt
     assert "database unavailable" not in worker.text()
     with runtime.session() as s:
@@ -87,29 +81,9 @@ def test_a_briefly_locked_sqlite_database_is_waited_out(runtime, workers) -> Non
 
 # ---- PostgreSQL stopped and started again ----------------------------------------------------
 
-def _pg_ctl(server, *args: str) -> None:  # type: ignore[no-untyped-def]
-    server._run([_pg_bin("pg_ctl"), "-D", str(server.folder / "data"), *args])
-
-
-def _pg_stop(server) -> None:  # type: ignore[no-untyped-def]
-    _pg_ctl(server, "-m", "fast", "-w", "stop")
-
-
-def _pg_start(server) -> None:  # type: ignore[no-untyped-def]
-    # The options PostgresServer.start used, on the same data folder.
-    _pg_ctl(server, "-w", "-l", str(server.folder / "pg.log"), "-o",
-            f"-p {server.port} -k {server.folder} -c listen_addresses=127.0.0.1 -c fsync=off", "start")
-
-
 @pytest.fixture
 def pg_runtime(pg_server, settings, profile, clock, redis):  # type: ignore[no-untyped-def]
-    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS yuqing_faults"))
-        conn.execute(text("CREATE DATABASE yuqing_faults"))
-    admin.dispose()
-    url = pg_server.url.rsplit("/", 1)[0] + "/yuqing_faults"
-    migrate(url)
+    url = pg_database(pg_server, "yuqing_faults")
     rt = Runtime(settings=settings.model_copy(update={"database_url": url}), profile=profile, clock=clock,
                  redis=redis)
     set_runtime(rt)
@@ -123,14 +97,14 @@ def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, w
     rt = pg_runtime
     first, second = make_event(rt, level="重大"), make_event(rt, level="较大", title="泽州县某化工厂起火")
     rt.engine.dispose()
-    _pg_stop(pg_server)
+    pg_stop(pg_server)
     try:
         worker = workers(rt)
         normal = enqueue("respond", "yuqing.queue.tickets.consider_event", first, job_id=f"consider-{first}")
         # A job whose own retries would run out long before the database is back.
         short = enqueue("respond", "yuqing.queue.tickets.consider_event", second, job_id=f"consider-{second}",
                         retry=Retry(max=1, interval=1))
-        wait_for("the first failure to be rescheduled", lambda: _status(rt, normal.id) == "scheduled")
+        wait_for("the first failure to be rescheduled", lambda: job_status(rt, normal.id) == "scheduled")
         wait_for("the short job to outlive its retries",
                  lambda: worker.text().count(f"database unavailable in job {short.id}") >= 3)
         log = worker.text()
@@ -138,11 +112,11 @@ def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, w
                 "OperationalError: connection failed") in log
         assert "retrying in 5 s (3 retries left after that)" in log
         assert "retries used up, retrying every 1 s until the database is back" in log
-        assert _status(rt, short.id) in ("scheduled", "queued", "started")  # not failed
+        assert job_status(rt, short.id) in ("scheduled", "queued", "started")  # not failed
     finally:
-        _pg_start(pg_server)
+        pg_start(pg_server)
     for job in (normal, short):
-        wait_for(f"{job.id} to succeed", lambda job=job: _status(rt, job.id) == "finished", timeout=60)
+        wait_for(f"{job.id} to succeed", lambda job=job: job_status(rt, job.id) == "finished", timeout=60)
     with rt.session() as s:
         assert sorted(t.event_id for t in s.scalars(select(Ticket))) == [first, second]
 

@@ -17,11 +17,11 @@ from pathlib import Path
 
 import pytest
 from queue_factory import make_event
-from reliability_procs import SqliteWriteLock, WorkerProcess, holds_file, wait_for, worker_env
+from reliability_procs import SqliteWriteLock, WorkerPool, db_file, holds_file, job_status, wait_for
 from rq.job import Job
 from sqlalchemy import func, select
 
-from yuqing.models import Deadline, Delivery, Event, Item, Referral, Ticket
+from yuqing.models import Delivery, Event, Item, Ticket
 from yuqing.queue.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
@@ -29,28 +29,9 @@ pytestmark = pytest.mark.slow
 
 @pytest.fixture
 def workers(runtime, tmp_path: Path):  # type: ignore[no-untyped-def]
-    """Start real worker processes; whatever is still running is stopped at the end."""
-    started: list[WorkerProcess] = []
-
-    def start(**env: str) -> WorkerProcess:
-        w = WorkerProcess(worker_env(runtime, **env), tmp_path / f"worker-{len(started) + 1}.log")
-        started.append(w)
-        wait_for("the worker to register", lambda: w.registered(runtime.redis) or w.proc.poll() is not None)
-        assert w.proc.poll() is None, w.text()[-3000:]
-        return w
-
-    yield start
-    for w in started:
-        w.stop()
-
-
-def _status(rt, job_id: str) -> str:  # type: ignore[no-untyped-def]
-    job = Job.fetch(job_id, connection=rt.redis)
-    return job.get_status(refresh=True).value
-
-
-def _db_file(rt) -> Path:  # type: ignore[no-untyped-def]
-    return Path(rt.settings.sqlalchemy_url.split("///", 1)[1])
+    pool = WorkerPool(tmp_path, runtime)
+    yield pool.start
+    pool.stop_all()
 
 
 def _item(rt) -> int:  # type: ignore[no-untyped-def]
@@ -72,7 +53,7 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers) -
         job = enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"analyse-{item_id}")
         # Scored and inside the grouping lock: its next step is a write, which cannot happen.
         wait_for("the job to take the grouping lock", lambda: runtime.redis.exists("yuqing:analysis:group"))
-        assert _status(runtime, job.id) == "started"
+        assert job_status(runtime, job.id) == "started"
         killed = first.kill()
     finally:
         lock.release()
@@ -86,7 +67,7 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers) -
     runtime.redis.pexpire("yuqing:analysis:group", 1)
 
     second = workers()  # on start it finds the dead worker and hands its job back to RQ
-    wait_for("the analysis job to run again", lambda: _status(runtime, job.id) == "finished", timeout=90)
+    wait_for("the analysis job to run again", lambda: job_status(runtime, job.id) == "finished", timeout=90)
     assert f"job {job.id} on queue analyse was abandoned by a dead worker" in second.text()
     with runtime.session() as s:
         item = s.get(Item, item_id)
@@ -94,40 +75,7 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers) -
         events = s.scalars(select(Event)).all()
         assert [(e.id, e.item_count) for e in events] == [(item.event_id, 1)]
     # What it hands on is enqueued once and runs once.
-    wait_for("the ticket job", lambda: Job.fetch(f"consider-{item.event_id}-{item_id}", connection=runtime.redis)
-             .get_status(refresh=True) == "finished")
-
-
-def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(runtime, workers, smtp) -> None:  # type: ignore[no-untyped-def]
-    event_id = make_event(runtime, level="重大", topics=["production_safety"])
-    worker = workers()
-    lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
-    try:
-        job = enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
-        horse = wait_for("a work horse", worker.horse)
-        wait_for("the horse to open the database", lambda: holds_file(horse, _db_file(runtime)))
-        assert _status(runtime, job.id) == "started"
-        worker.kill_horse()
-        # The worker itself saw its horse die and scheduled the retry (5 s back-off).
-        wait_for("the retry to be scheduled", lambda: _status(runtime, job.id) == "scheduled")
-        assert "Work-horse terminated unexpectedly" in worker.text()
-        with runtime.session() as s:
-            assert s.scalar(select(func.count()).select_from(Ticket)) == 0
-    finally:
-        lock.release()
-    wait_for("the ticket job to run again", lambda: _status(runtime, job.id) == "finished", timeout=60)
-    with runtime.session() as s:
-        tickets = s.scalars(select(Ticket)).all()
-        assert [t.event_id for t in tickets] == [event_id]
-        kinds = sorted(s.scalars(select(Deadline.kind).where(Deadline.ticket_id == tickets[0].id)))
-        assert kinds == sorted(set(kinds))  # each clock once
-        referrals = s.scalars(select(Referral)).all()
-        assert referrals and len({r.department_key for r in referrals}) == len(referrals)
-        mails = s.scalars(select(Delivery).where(Delivery.channel == "email")).all()
-    assert mails
-    wait_for("every e-mail to be sent", lambda: _sent(runtime) == len(mails))
-    wait_for("the sink to receive them", lambda: len(smtp.messages) >= len(mails))
-    assert sorted(m["To"] for m in smtp.messages) == sorted(d.target for d in mails)  # one each
+    wait_for("the ticket job", lambda: job_status(runtime, f"consider-{item.event_id}-{item_id}") == "finished")
 
 
 def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> None:  # type: ignore[no-untyped-def]
@@ -139,15 +87,15 @@ def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> N
     try:
         job = enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
         horse = wait_for("a work horse", doomed.horse)
-        wait_for("the horse to open the database", lambda: holds_file(horse, _db_file(runtime)))
+        wait_for("the horse to open the database", lambda: holds_file(horse, db_file(runtime)))
         # A second worker, started while the first still held the scheduler: it has none.
         survivor = workers()
         doomed.kill()
     finally:
         lock.release()
-    assert _status(runtime, job.id) == "started"  # what RQ believes until the heartbeat lapses
+    assert job_status(runtime, job.id) == "started"  # what RQ believes until the heartbeat lapses
     sweep()  # the periodic sweep (every minute) notices at once and puts the job back
-    wait_for("the survivor to run the job", lambda: _status(runtime, job.id) == "finished", timeout=60)
+    wait_for("the survivor to run the job", lambda: job_status(runtime, job.id) == "finished", timeout=60)
     assert "abandoned by a dead worker" not in survivor.text()  # the sweep did it, not a start-up
     with runtime.session() as s:
         assert [t.event_id for t in s.scalars(select(Ticket))] == [event_id]
@@ -177,11 +125,6 @@ def test_pids_are_trusted_only_when_no_other_container_shares_the_host_name(runt
     runtime.redis.delete(f"yuqing:pid-namespaces:{socket.gethostname()}")
     assert recover_abandoned(runtime.redis)["dead_workers"] == 1
     assert ghost.name not in [w.name for w in Worker.all(connection=runtime.redis)]
-
-
-def _sent(rt) -> int:  # type: ignore[no-untyped-def]
-    with rt.session() as s:
-        return s.scalar(select(func.count()).select_from(Delivery).where(Delivery.status == "sent")) or 0
 
 
 class StallingSmtp:
@@ -246,7 +189,7 @@ def test_delivery_killed_mid_send_is_sent_exactly_once_after_its_lease(runtime, 
         # A fresh worker re-runs the abandoned job; the lease is still held, so it sends nothing.
         second = workers(YUQING_SMTP_PORT=str(sink.port))
         job = Job.fetch(f"deliver-{delivery_id}", connection=runtime.redis)
-        wait_for("the deliver job to run again", lambda: _status(runtime, job.id) == "finished", timeout=60)
+        wait_for("the deliver job to run again", lambda: job_status(runtime, job.id) == "finished", timeout=60)
         assert Job.fetch(job.id, connection=runtime.redis).return_value() == "skipped"
         second.stop()
         assert sink.messages == []
