@@ -110,6 +110,15 @@ class WorkerProcess:
         self._out.close()
         return pids
 
+    def kill_worker_only(self) -> list[int]:
+        """SIGKILL the worker process alone (the OOM killer's pick); returns its children, which
+        must not outlive it (an orphaned horse would go on with a job handed to someone else)."""
+        children = self.children()
+        os.kill(self.pid, signal.SIGKILL)
+        self.proc.wait(10)
+        self._out.close()
+        return children
+
     def stop(self) -> None:
         """Warm shutdown (SIGTERM), the way the supervisor stops a worker; SIGKILL if it hangs."""
         if self.proc.poll() is None:

@@ -17,7 +17,15 @@ from pathlib import Path
 
 import pytest
 from queue_factory import make_event
-from reliability_procs import SqliteWriteLock, WorkerPool, db_file, holds_file, job_status, wait_for
+from reliability_procs import (
+    SqliteWriteLock,
+    WorkerPool,
+    db_file,
+    gone,
+    holds_file,
+    job_status,
+    wait_for,
+)
 from rq.job import Job
 from sqlalchemy import func, select
 
@@ -90,7 +98,10 @@ def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> N
         wait_for("the horse to open the database", lambda: holds_file(horse, db_file(runtime)))
         # A second worker, started while the first still held the scheduler: it has none.
         survivor = workers()
-        doomed.kill()
+        orphans = doomed.kill_worker_only()
+        assert horse in orphans and len(orphans) == 2  # the horse and the worker's scheduler
+        for pid in orphans:
+            wait_for(f"child {pid} to die with its worker", lambda pid=pid: gone(pid), timeout=10)
     finally:
         lock.release()
     assert job_status(runtime, job.id) == "started"  # what RQ believes until the heartbeat lapses
