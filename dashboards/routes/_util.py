@@ -6,7 +6,7 @@ from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from fastapi import HTTPException, Path, Request
+from fastapi import Depends, HTTPException, Path, Request
 from fastapi.responses import RedirectResponse
 
 from yuqing.runtime import Runtime
@@ -16,6 +16,27 @@ from yuqing.runtime import Runtime
 # bounding it in the path type turns it into a 422 naming the parameter, on every route.
 MAX_ID = 2**31 - 1
 RecordId = Annotated[int, Path(ge=1, le=MAX_ID, description="记录编号（正整数）")]
+
+
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
+
+
+async def refuse_nul(request: Request) -> None:
+    """Refuse a NUL character (\\x00) in any path, query or form value, naming the field.
+
+    PostgreSQL text cannot hold one: psycopg raised on the INSERT or even on a lookup (a login
+    name, a comment) and the request ended as a 500. Nobody types one, so it is refused up front
+    rather than silently dropped. Every router carries this as a dependency (``NO_NUL``).
+    """
+    values = [*request.path_params.items(), *request.query_params.multi_items()]
+    if request.headers.get("content-type", "").startswith(FORM_TYPES):
+        values += (await request.form()).multi_items()  # Starlette caches the parsed form
+    for name, value in values:
+        if isinstance(value, str) and "\x00" in value:
+            raise HTTPException(422, f"{name}: 含有空字符（NUL，\\x00），请删除后重试")
+
+
+NO_NUL = [Depends(refuse_nul)]
 
 
 def rt_of(request: Request) -> Runtime:

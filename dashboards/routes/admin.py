@@ -14,9 +14,9 @@ from yuqing.models import AuditEntry, Source, User
 
 from ..auth import AdminUser, audit, create_user, hash_password
 from ..templating import flash, render
-from ._util import RecordId, back, rt_of
+from ._util import NO_NUL, RecordId, back, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 def _routes(route, depth: int = 0) -> list[tuple[int, dict, list[str], bool]]:  # type: ignore[no-untyped-def]

@@ -20,7 +20,7 @@ from yuqing.models import Alert, Deadline, Event, Ticket
 from ..auth import AnyUser, MonitorUser, StaffUser, audit
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
-from ._util import RecordId, rt_of
+from ._util import NO_NUL, RecordId, rt_of
 
 
 class Problem(BaseModel):
@@ -34,7 +34,7 @@ _PROBLEM_TEXT = {
     403: "当前账号的角色无权调用；修改类请求缺少或带错 X-CSRF-Token 头时也是 403（纯文本）",
     404: "记录不存在",
     409: "当前状态下不能这样操作",
-    422: "输入有误：说明哪个参数、错在哪里",
+    422: "输入有误：说明哪个参数、错在哪里（任何参数含空字符 NUL 也是 422）",
 }
 
 
@@ -42,13 +42,13 @@ def problems(*codes: int) -> dict[int | str, dict[str, Any]]:
     """The refusals a route can answer, for its OpenAPI description. 422 replaces FastAPI's
     default list-shaped HTTPValidationError: the app's handler answers ``{"detail": "..."}``."""
     out: dict[int | str, dict[str, Any]] = {c: {"model": Problem, "description": _PROBLEM_TEXT[c]}
-                                            for c in (401, 403, *codes)}
+                                            for c in (401, 403, 422, *codes)}
     # The CSRF middleware refuses before any route runs, as text/plain.
     out[403]["content"] = {"text/plain": {"schema": {"type": "string"}}}
     return out
 
 
-router = APIRouter(prefix="/api", tags=["api"])
+router = APIRouter(prefix="/api", tags=["api"], dependencies=NO_NUL)
 health = APIRouter(tags=["health"])
 
 
@@ -189,7 +189,7 @@ def alerts_version(request: Request, user=StaffUser) -> QueueVersion:
         return QueueVersion(**queue_version(s))
 
 
-@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(404, 409, 422),
+@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(404, 409),
              summary="研判：确认、排除或调整等级（写入训练标注）")
 def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
                  user=MonitorUser) -> ReviewOut:
@@ -220,7 +220,7 @@ def tickets(request: Request, user=StaffUser) -> list[TicketCard]:
 
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut, summary="工单详情与期限",
-            responses=problems(404, 422))
+            responses=problems(404))
 def ticket(request: Request, ticket_id: RecordId, user=StaffUser) -> TicketOut:
     with rt_of(request).session() as s:
         t = s.get(Ticket, ticket_id)
@@ -235,7 +235,7 @@ def ticket(request: Request, ticket_id: RecordId, user=StaffUser) -> TicketOut:
 
 
 @router.get("/events/{event_id}", response_model=EventOut, summary="事件与统计（声量、信源、地点、情绪）",
-            responses=problems(404, 422))
+            responses=problems(404))
 def event(request: Request, event_id: RecordId, user=StaffUser) -> EventOut:
     rt = rt_of(request)
     with rt.session() as s:
@@ -248,12 +248,12 @@ def event(request: Request, event_id: RecordId, user=StaffUser) -> EventOut:
 
 
 @router.get("/search", response_model=list[SearchHit], summary="全文检索（结巴分词）",
-            responses=problems(422))
+            responses=problems())
 def search(request: Request,
            q: Annotated[str, Query(description="检索词，空格分隔的词须全部出现；只取前 200 字")],
-           limit: Annotated[int, Query(description="最多返回条数，1–200，超出按边界计")] = 50,
+           limit: Annotated[int, Query(ge=1, le=200, description="最多返回条数")] = 50,
            user=StaffUser) -> list[SearchHit]:
-    hits = search_items(rt_of(request), q.strip()[:200], limit=max(1, min(limit, 200)))
+    hits = search_items(rt_of(request), q.strip()[:200], limit=limit)
     return [SearchHit(id=h.item.id, title=h.item.title or h.item.text[:60], url=h.item.url,
                       published_at=h.item.published_at, event_id=h.item.event_id, snippet=h.snippet)
             for h in hits]

@@ -9,9 +9,9 @@ from yuqing.models import Role
 
 from ..auth import audit, authenticate, client_ip, load_user, login_blocked, start_session
 from ..templating import render
-from ._util import rt_of, safe_next
+from ._util import NO_NUL, rt_of, safe_next
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 HOME = {Role.MONITOR: "/", Role.LEADER: "/leader", Role.LIAISON: "/liaison", Role.ADMIN: "/admin"}
 

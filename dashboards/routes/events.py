@@ -12,9 +12,9 @@ from ..auth import StaffUser
 from ..queries import event_stats, key_posts
 from ..templating import render
 from ..timeline import event_timeline
-from ._util import RecordId, rt_of
+from ._util import NO_NUL, RecordId, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 def event_context(rt, event_id: int) -> dict:  # type: ignore[no-untyped-def]

@@ -11,9 +11,9 @@ from yuqing.models import Digest
 from ..auth import LeaderUser, audit
 from ..queries import leader_stats
 from ..templating import render
-from ._util import RecordId, rt_of
+from ._util import NO_NUL, RecordId, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 @router.get("/leader")

@@ -11,9 +11,9 @@ from yuqing.models import Event, Referral, ReferralNote
 
 from ..auth import LiaisonUser, Role, audit, client_ip
 from ..templating import flash, render
-from ._util import RecordId, back, rt_of
+from ._util import NO_NUL, RecordId, back, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 @router.get("/liaison")

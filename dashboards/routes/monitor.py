@@ -21,9 +21,9 @@ from ..auth import MonitorUser, StaffUser, audit
 from ..csrf import csrf_token
 from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
-from ._util import RecordId, back, rt_of
+from ._util import NO_NUL, RecordId, back, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 QUEUE_LIMIT = 30  # a page a person can work; the rest follow as these are handled
 VIEWS = {"active": ACTIVE_ALERT, "firing": (AlertStatus.FIRING,),

@@ -8,9 +8,9 @@ from fastapi.responses import Response
 from ..auth import StaffUser
 from ..search import search_items
 from ..templating import render
-from ._util import rt_of
+from ._util import NO_NUL, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 @router.get("/search")

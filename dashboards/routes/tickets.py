@@ -17,9 +17,9 @@ from ..auth import MonitorUser, StaffUser, audit
 from ..queries import countdown_colour, ticket_board
 from ..templating import flash, render
 from ..timeline import event_timeline
-from ._util import RecordId, back, parse_local_time, rt_of
+from ._util import NO_NUL, RecordId, back, parse_local_time, rt_of
 
-router = APIRouter(include_in_schema=False)
+router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 CHANNELS = ["政府网站", "政务微博", "政务微信", "新闻发布会", "媒体采访", "情况通报", "其他"]
 
