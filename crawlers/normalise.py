@@ -10,15 +10,20 @@ from __future__ import annotations
 
 import hashlib
 import html
+import math
 import re
 import unicodedata
 from datetime import UTC, datetime, timedelta
 from email.utils import parsedate_to_datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
+# A publish time this far ahead of the clock is still taken (a site's clock or zone slightly
+# off; "今天 23:00" on a listing); beyond it the value is not a publish time.
+FUTURE_TOLERANCE = timedelta(days=1)
+MAX_TIME_TEXT = 200  # characters of a time string that are read
 
 # Query parameters that only say how a reader arrived, never which page it is.
 TRACKING_PARAMS = frozenset({
@@ -29,6 +34,8 @@ TRACKING_PARAMS = frozenset({
     "appuid", "apptime", "source_from", "sourcefrom", "_wv", "wxshare_count", "pvid", "mpshare",
 })
 TRACKING_PREFIXES = ("utm_", "share_", "sharer_", "mc_")
+_SURROGATES = re.compile("[\ud800-\udfff]")  # lone halves (JSON "\\ud800"): not encodable text
+_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]")
 
 
 def _is_tracking(name: str) -> bool:
@@ -39,23 +46,38 @@ def _is_tracking(name: str) -> bool:
 def canonical_url(url: str) -> str:
     """Lower-case scheme and host, drop default ports, tracking parameters and plain anchors.
 
-    Query parameters keep their order (some sites care) minus the tracking ones. A fragment is
-    kept only when it carries state (``#!/post/1``, ``#/a``, ``#id=3``), not a page anchor.
+    Query parameters keep their order (some sites care) minus the tracking ones, and their
+    bytes: a GBK-encoded ``?q=%D6%D0`` stays as it is (decoding it as UTF-8 would fold every
+    GBK query into the same URL). A fragment is kept only when it carries state (``#!/post/1``,
+    ``#/a``, ``#id=3``), not a page anchor. Control characters and spaces are percent-encoded,
+    so the result is idempotent and safe to store. Raises ValueError (in Chinese, naming the
+    URL) when the URL cannot be parsed at all, e.g. ``http://[::1``.
     """
-    url = url.strip()
-    parts = urlsplit(url)
+    url = _SURROGATES.sub("\ufffd", str(url).strip())
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ValueError(f"无法解析的网址（{exc}）：{url[:200]!r}") from None
     scheme = parts.scheme.lower()
     host = (parts.hostname or "").lower()
-    port = parts.port
+    if ":" in host:
+        host = f"[{host}]"  # IPv6 literal: hostname drops the brackets the netloc needs
+    try:
+        port = parts.port
+    except ValueError:  # out of range or not a number: keep it as written, it is not ours to fix
+        port, host = None, f"{host}:{parts.netloc.rpartition(':')[2].lower()}"
     netloc = host
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         netloc = f"{host}:{port}"
-    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True) if not _is_tracking(k)]
+    query = [(k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True, errors="surrogateescape")
+             if not _is_tracking(k)]
     fragment = parts.fragment
     if not (fragment.startswith(("!", "/")) or "=" in fragment):
         fragment = ""
     path = parts.path or "/"
-    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True), fragment))
+    out = urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, errors="surrogateescape"),
+                      fragment))
+    return _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), out)
 
 
 def url_hash(url: str) -> str:
@@ -67,23 +89,52 @@ _FOLD = {chr(c) for c in range(0xFF10, 0xFF1A)} | {chr(c) for c in range(0xFF21,
     | {chr(c) for c in range(0xFF41, 0xFF5B)} | set("＃＄％＆＠＋－／＝＜＞＿｀｛｝｜～＼＾＊")
 _FOLD_TABLE = {ord(ch): unicodedata.normalize("NFKC", ch) for ch in _FOLD}
 _FOLD_TABLE.update({0x3000: " ", 0xA0: " ", 0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None,
-                    0x2028: "\n", 0x2029: "\n"})
-_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h[1-6]|/tr|/section|/article|/blockquote)\b[^>]*>")
-_DROP_BLOCKS = re.compile(r"(?is)<(script|style|noscript|template)\b.*?</\1\s*>")
-_TAG = re.compile(r"(?s)<[^>]+>")
-_LOOKS_HTML = re.compile(r"<\s*/?\s*[a-zA-Z][^>]*>")
+                    0x2028: "\n", 0x2029: "\n", 0x85: "\n"})
+# Control characters (they break PostgreSQL text, JSON consumers and terminals), bidi overrides
+# (they make a title display reversed) go; lone surrogates (not encodable) become U+FFFD.
+_FOLD_TABLE.update({c: None for c in [*range(0x00, 0x09), *range(0x0E, 0x20), *range(0x7F, 0x85),
+                                      *range(0x86, 0xA0), *range(0x202A, 0x202F), *range(0x2066, 0x206A)]})
+_FOLD_TABLE.update({c: "\ufffd" for c in range(0xD800, 0xE000)})
+# Every pattern below runs in linear time: a tag body stops at the next "<" as well as at ">",
+# so a hostile "<<<<..." or "<script>" * 10**5 cannot make a post take minutes to clean.
+_BLOCK_TAGS = re.compile(r"(?i)<\s*(br|/p|/div|/li|/h[1-6]|/tr|/section|/article|/blockquote)\b[^<>]*>")
+_DROP_OPEN = re.compile(r"(?i)<(script|style|noscript|template)\b|<!--")
+_DROP_CLOSE = {name: re.compile(rf"(?i)</{name}\s*>") for name in ("script", "style", "noscript", "template")}
+_COMMENT_CLOSE = re.compile("-->")
+_TAG = re.compile(r"<[^<>]+>")
+_LOOKS_HTML = re.compile(r"<\s*(?:/\s*)?[a-zA-Z][^<>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
 
 
+def _drop_blocks(text: str) -> str:
+    """Remove scripts, styles and comments with their content. One forward pass: a block whose
+    closing tag never comes loses only its opening tag (its text stays, as before)."""
+    out, pos, unclosed = [], 0, set()
+    while (m := _DROP_OPEN.search(text, pos)) is not None:
+        name = (m.group(1) or "--").lower()
+        close = None if name in unclosed else (_DROP_CLOSE.get(name) or _COMMENT_CLOSE).search(text, m.end())
+        if close is None:
+            unclosed.add(name)  # no closing tag after here: never search for one again
+            out.append(text[pos:m.end()] if name != "--" else text[pos:m.start()])
+            pos = m.end()
+            continue
+        out.append(text[pos:m.start()])
+        out.append(" ")
+        pos = close.end()
+    out.append(text[pos:])
+    return "".join(out)
+
+
 def clean_text(value: Any) -> str:
     """Plain text: markup removed (blocks become line breaks), entities decoded, full-width
-    letters/digits and the ideographic space folded, whitespace collapsed, paragraphs kept."""
+    letters/digits and the ideographic space folded, control characters dropped, whitespace
+    collapsed, paragraphs kept."""
     if value is None:
         return ""
     text = str(value)
     if _LOOKS_HTML.search(text):
-        text = _DROP_BLOCKS.sub(" ", text)
+        text = _drop_blocks(text)
         text = _BLOCK_TAGS.sub("\n", text)
         text = _TAG.sub("", text)
     text = html.unescape(text).translate(_FOLD_TABLE)
@@ -101,20 +152,26 @@ def content_hash(title: str, text: str) -> str:
     return hashlib.sha256(f"{title}\n{text}".encode()).hexdigest()
 
 
+MAX_COUNT = 10**12  # more reposts than people on earth: garbage, not a count
 _UNITS = {"万": 10_000, "w": 10_000, "W": 10_000, "亿": 100_000_000, "k": 1_000, "K": 1_000}
 _COUNT = re.compile(r"(\d+(?:\.\d+)?)\s*([万亿wWkK]?)")
 
 
 def parse_count(value: Any) -> int | None:
-    """``1.2万`` → 12000, ``10万+`` → 100000, ``1,234`` → 1234; None when there is no number."""
+    """``1.2万`` → 12000, ``10万+`` → 100000, ``1,234`` → 1234; None when there is no number, or
+    none that can be a count (negative, not finite, beyond :data:`MAX_COUNT`)."""
     if value is None or isinstance(value, bool):
         return None
-    if isinstance(value, int | float):
-        return int(value) if value >= 0 else None
-    match = _COUNT.search(str(value).replace(",", "").replace("，", ""))
-    if not match:
-        return None
-    return int(float(match.group(1)) * _UNITS.get(match.group(2), 1))
+    if isinstance(value, int):
+        return value if 0 <= value <= MAX_COUNT else None
+    if isinstance(value, float):
+        number = value
+    else:
+        match = _COUNT.search(str(value).replace(",", "").replace("，", ""))
+        if not match:
+            return None
+        number = float(match.group(1)) * _UNITS.get(match.group(2), 1)
+    return int(number) if math.isfinite(number) and 0 <= number <= MAX_COUNT else None
 
 
 def parse_engagement(raw: Any) -> dict[str, int]:
@@ -152,7 +209,9 @@ def _relative(text: str, local_now: datetime) -> datetime | None:
         n, unit = int(match.group(1)), match.group(2)
         seconds = {"秒": 1, "分钟": 60, "分": 60, "小时": 3600, "个小时": 3600, "天": 86400,
                    "日": 86400, "周": 604800, "星期": 604800}[unit]
-        return local_now - timedelta(seconds=n * seconds)
+        # Elapsed time, so counted in UTC: wall-clock arithmetic in a zone with daylight
+        # saving (Shanghai until 1991, any foreign site's zone) is an hour out across a change.
+        return local_now.astimezone(UTC) - timedelta(seconds=n * seconds)
     match = _DAY_WORD.search(text)
     if match:
         day = local_now - timedelta(days=_DAY_WORDS[match.group(1)])
@@ -202,29 +261,43 @@ def _dateparser(text: str, local_now: datetime, tz: ZoneInfo) -> datetime | None
 
 
 def parse_time(value: Any, now: datetime, tz: ZoneInfo = SHANGHAI) -> datetime | None:
-    """Publish time as aware UTC, or None when it cannot be read or lies in the future.
+    """Publish time as aware UTC, or None when it cannot be read or lies in the future
+    (beyond :data:`FUTURE_TOLERANCE`).
 
     ``now`` is the runtime clock's time (relative forms count back from it); times without a
-    zone are the site's local time (``tz``, Asia/Shanghai for Chinese sites).
+    zone are the site's local time (``tz``, Asia/Shanghai for Chinese sites). Never raises:
+    out-of-range parts ("昨天 25:00", "99999天前", year 0, an epoch of 1e20) read as None.
     """
     if value is None or value == "":
         return None
+    try:
+        result = _read_time(value, now, tz)
+        if result is None:
+            return None
+        result = _aware(result, tz)
+    except (ValueError, OverflowError, OSError):  # datetime/timedelta refuse the parts
+        return None
+    if result > now + FUTURE_TOLERANCE:
+        return None
+    return result
+
+
+def _read_time(value: Any, now: datetime, tz: ZoneInfo) -> datetime | None:
     local_now = now.astimezone(tz)
     if isinstance(value, datetime):
-        result: datetime | None = value
-    elif isinstance(value, int | float) and not isinstance(value, bool):
+        return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
         seconds = value / 1000 if value > 1e11 else value  # epoch in milliseconds
-        result = datetime.fromtimestamp(seconds, UTC)
-    else:
-        text = " ".join(str(value).replace("\u3000", " ").split())
-        if text.isdigit() and len(text) in (10, 13):
-            return parse_time(int(text), now, tz)
-        result = _relative(text, local_now) or _absolute(text, local_now, tz)
-        if result is None:
-            result = _dateparser(text, local_now, tz)
+        return datetime.fromtimestamp(seconds, UTC)
+    # A publish time is short; the head of a long string is where it would be, and the
+    # regular expressions and dateparser must not see megabytes of garbage.
+    text = " ".join(str(value)[:MAX_TIME_TEXT].replace("\u3000", " ").split())
+    if text.isascii() and text.isdecimal() and len(text) in (10, 13):
+        return _read_time(int(text), now, tz)
+    result = _relative(text, local_now) or _absolute(text, local_now, tz)
     if result is None:
-        return None
-    result = _aware(result, tz)
-    if result > now + timedelta(days=1):
-        return None
+        try:
+            result = _dateparser(text, local_now, tz)
+        except Exception:  # noqa: BLE001 - third-party heuristics on untrusted text: unreadable
+            return None
     return result
