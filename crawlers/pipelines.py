@@ -48,13 +48,21 @@ class NormalisePipeline:
         if not title and not text:
             self.crawler.stats.inc_value("yuqing/dropped_empty")
             raise DropItem(f"no title and no text: {item.get('url')}")
-        url = canonical_url(item["url"])
+        try:
+            url = canonical_url(item.get("url") or "")
+        except ValueError as exc:  # a hostile or broken link: this item goes, the crawl goes on
+            spider.record_error(str(item.get("url"))[:200], str(exc))
+            raise DropItem(str(exc)) from None
+        if not url.startswith(("http://", "https://")):
+            reason = f"条目网址不是 http(s) 地址，已丢弃：{url[:200]}"
+            spider.record_error(url[:200], reason)
+            raise DropItem(reason)
         return {
             "url": url, "url_hash": url_hash(url), "title": title, "text": text,
             "author": clean_line(item.get("author"))[:200],
             "published_at": parse_time(item.get("published"), now),
             "fetched_at": now, "engagement": parse_engagement(item.get("engagement")),
-            "platform": item.get("platform") or "", "raw_ref": item.get("raw_ref") or item["url"],
+            "platform": clean_line(item.get("platform"))[:50], "raw_ref": str(item.get("raw_ref") or url),
             "content_hash": content_hash(title, text),
         }
 

@@ -34,8 +34,15 @@ def _meta(response: Any, names: tuple[str, ...]) -> str:
 
 def _trafilatura(response: Any) -> dict[str, str]:
     import trafilatura
+    from lxml import etree
 
-    doc = trafilatura.bare_extraction(response.text, url=response.url, with_metadata=True,
+    tree = trafilatura.load_html(response.text)
+    if tree is None:
+        return {}
+    # trafilatura drops scripts from the body but reads the title from the raw tree, where
+    # <h1>标题<script>…</script></h1> gives the script's code as part of the title.
+    etree.strip_elements(tree, "script", "style", "noscript", "template", with_tail=False)
+    doc = trafilatura.bare_extraction(tree, url=response.url, with_metadata=True,
                                       include_comments=False, favor_precision=True)
     if doc is None:
         return {}

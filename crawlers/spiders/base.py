@@ -8,7 +8,7 @@ the hashes of URLs already stored; the last pipeline stores.
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -118,6 +118,15 @@ class SourceSpider(scrapy.Spider):
     def record_warning(self, url: str, reason: str) -> None:
         """Something odd but survivable (an entry without a date, an empty page)."""
         self._append("yuqing/warnings", url, reason)
+
+    def guarded(self, url: str, what: str, produce: Iterator[Any]) -> Iterator[Any]:
+        """What one entry of a page produces. An entry that cannot be read (a link such as
+        ``http://[::1``, a date in year 0) is recorded against the source and skipped, so the
+        page's other entries are not lost with it."""
+        try:
+            yield from produce
+        except Exception as exc:  # noqa: BLE001 - recorded, with the entry's page, as a source error
+            self.record_error(url, f"{what}无法解析，已跳过：{type(exc).__name__}: {str(exc)[:200]}")
 
     def failed(self, failure: Any) -> None:
         request = failure.request

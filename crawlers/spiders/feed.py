@@ -14,6 +14,7 @@ Settings under ``feed:`` (all optional):
 from __future__ import annotations
 
 import calendar
+import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
@@ -24,12 +25,28 @@ from ..items import CrawledItem
 from .article import extract_article
 from .base import SourceSpider
 
+_CHAR_REF = re.compile(rb"&#(?:[xX]([0-9a-fA-F]+)|([0-9]+));")
+
+
+def _valid_char_refs(body: bytes) -> bytes:
+    """Character references to no character (``&#xD800;``, ``&#99999999;``) become U+FFFD:
+    feedparser's loose parser raises on them and would lose the whole feed."""
+    def fix(m: re.Match[bytes]) -> bytes:
+        digits = m.group(1) or m.group(2)
+        code = -1 if len(digits) > 8 else int(digits, 16) if m.group(1) else int(digits)
+        return m.group() if 0 < code <= 0x10FFFF and not 0xD800 <= code <= 0xDFFF else b"&#xFFFD;"
+
+    return _CHAR_REF.sub(fix, body)
+
 
 def _entry_time(entry: Any) -> Any:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
         if parsed:
-            return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            try:
+                return datetime.fromtimestamp(calendar.timegm(parsed), UTC)
+            except (ValueError, OverflowError, OSError):  # feedparser reads "0000-00-00" as year -1
+                continue
     return entry.get("published") or entry.get("updated") or ""
 
 
@@ -79,8 +96,12 @@ class FeedSpider(SourceSpider):
         if response.status == 304:
             self.crawler.stats.inc_value("yuqing/not_modified")
             return
-        parsed = feedparser.parse(response.body, response_headers={
-            "content-type": response.headers.get("Content-Type", b"").decode("latin-1")})
+        try:
+            parsed = feedparser.parse(_valid_char_refs(response.body), response_headers={
+                "content-type": response.headers.get("Content-Type", b"").decode("latin-1")})
+        except Exception as exc:  # noqa: BLE001 - feedparser's loose parser has its own crashes
+            self.record_error(response.url, f"订阅源无法解析：{type(exc).__name__}: {str(exc)[:200]}")
+            return
         entries = parsed.get("entries") or []
         if parsed.get("bozo") and not entries:
             self.record_error(response.url, f"订阅源格式错误，无法解析：{parsed.get('bozo_exception')}")
@@ -91,7 +112,7 @@ class FeedSpider(SourceSpider):
         if not entries:
             self.record_warning(response.url, "订阅源没有任何条目")
         for entry in entries:
-            yield from self._entry(response, entry)
+            yield from self.guarded(response.url, "订阅源条目", self._entry(response, entry))
 
     def _entry(self, response: Any, entry: Any) -> Iterator[Any]:
         title = entry.get("title") or ""

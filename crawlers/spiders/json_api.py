@@ -108,9 +108,7 @@ class JsonApiSpider(SourceSpider):
             self.record_warning(response.url, "接口返回的列表为空")
         for post in posts:
             if isinstance(post, dict):
-                item = self._item(response, base or response.url, post)
-                if item is not None:
-                    yield item
+                yield from self.guarded(response.url, "接口条目", self._items(response, base or response.url, post))
         yield from self._next(response, data, base, page, count, bool(posts))
 
     def _next(self, response: Any, data: Any, base: str, page: int | None, count: int,
@@ -125,6 +123,11 @@ class JsonApiSpider(SourceSpider):
         elif self.paging.get("param") and page is not None:
             yield self.request(self._page_url(base, page + 1), self.parse,
                                cb_kwargs={**kwargs, "page": page + 1})
+
+    def _items(self, response: Any, base: str, post: dict[str, Any]) -> Iterator[CrawledItem]:
+        item = self._item(response, base, post)
+        if item is not None:
+            yield item
 
     def _item(self, response: Any, base: str, post: dict[str, Any]) -> CrawledItem | None:
         got = {k: path.search(post) for k, path in self.paths.items()}

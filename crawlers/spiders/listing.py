@@ -49,15 +49,18 @@ class ListingSpider(SourceSpider):
         if not links:
             self.record_warning(response.url, f"列表页未找到文章链接（选择器 {self.cfg['links']}）")
         for href in links:
-            url = response.urljoin(href)
-            if not url.startswith(("http://", "https://")) or (self.allow and not self.allow.search(url)):
-                continue
-            if self.wanted(url):
-                yield self.request(url, self.parse_article, meta={"listing": response.url})
+            yield from self.guarded(response.url, f"文章链接 {href[:100]!r} ", self._link(response, href))
         if self.cfg.get("next") and page < self.max_pages:
             nxt = hrefs(response, self.cfg["next"])
             if nxt:
                 yield self.request(response.urljoin(nxt[0]), self.parse, cb_kwargs={"page": page + 1})
+
+    def _link(self, response: Any, href: str) -> Iterator[Any]:
+        url = response.urljoin(href)
+        if not url.startswith(("http://", "https://")) or (self.allow and not self.allow.search(url)):
+            return
+        if self.wanted(url):
+            yield self.request(url, self.parse_article, meta={"listing": response.url})
 
     def parse_article(self, response: Any) -> Iterator[CrawledItem]:
         art = extract_article(response, self.cfg)

@@ -67,7 +67,10 @@ class SitemapSpider(SourceSpider, ScrapySitemapSpider):
             return
         parser = etree.XMLParser(recover=True, remove_comments=True, resolve_entities=False,
                                  no_network=True, huge_tree=False)
-        root = etree.fromstring(body, parser=parser)
+        try:
+            root = etree.fromstring(body, parser=parser)
+        except etree.XMLSyntaxError:  # even the recovering parser gives up (an empty document)
+            root = None
         if root is None:
             self.record_error(response.url, "站点地图 XML 无法解析")
             return
@@ -89,20 +92,23 @@ class SitemapSpider(SourceSpider, ScrapySitemapSpider):
             if not loc:
                 continue
             entries += 1
-            url = response.urljoin(loc)
-            if self.allow and not self.allow.search(url):
-                continue
-            date = _child(el, "news", "publication_date") or _child(el, "lastmod")
-            when = parse_time(date, self.clock()) if date else None
-            if when is not None and when < self.since:
-                continue
-            if self.queued >= self.max_items or not self.wanted(url):
-                continue
-            self.queued += 1
-            hint = {"title": _child(el, "news", "title"), "time": date}
-            yield self.request(url, self.parse_article, meta={"hint": hint})
+            yield from self.guarded(response.url, f"站点地图条目 {loc[:100]!r} ", self._url(response, el, loc))
         if not entries:
             self.record_warning(response.url, "站点地图没有任何 URL")
+
+    def _url(self, response: Any, el: Any, loc: str) -> Iterator[Any]:
+        url = response.urljoin(loc)
+        if self.allow and not self.allow.search(url):
+            return
+        date = _child(el, "news", "publication_date") or _child(el, "lastmod")
+        when = parse_time(date, self.clock()) if date else None
+        if when is not None and when < self.since:
+            return
+        if self.queued >= self.max_items or not self.wanted(url):
+            return
+        self.queued += 1
+        hint = {"title": _child(el, "news", "title"), "time": date}
+        yield self.request(url, self.parse_article, meta={"hint": hint})
 
     def parse_article(self, response: Any) -> Iterator[CrawledItem]:
         hint = response.meta.get("hint") or {}
