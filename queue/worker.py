@@ -94,7 +94,7 @@ def run_worker(queues: list[str] | None = None, burst: bool = False, name: str |
     preload()
     _die_with_this_process()
     worker = PreloadingWorker(queues or list(QUEUE_NAMES), connection=redis, name=name, worker_ttl=WORKER_TTL,
-                    maintenance_interval=MAINTENANCE_INTERVAL, exception_handlers=[log_database_error])
+                              maintenance_interval=MAINTENANCE_INTERVAL, exception_handlers=[log_database_error])
     # with_scheduler: delayed jobs (deadline reminders) and retry waits need a scheduler.
     return worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level)
 
