@@ -34,7 +34,9 @@ def score(
     from .stream import score_stream
 
     prof = load_profile(profile)
-    src = input.open(encoding="utf-8") if input else sys.stdin
+    # Bytes, decoded line by line in score_stream: one line of invalid UTF-8 is that line's
+    # error, not a crash that loses every line after it.
+    src = input.open("rb") if input else sys.stdin.buffer
     dst = output.open("w", encoding="utf-8") if output else sys.stdout
     try:
         bad = score_stream(prof, src, dst, progress=sys.stderr.isatty())

@@ -49,11 +49,19 @@ def risk_level(risk: float) -> Level:
     return Level.GENERAL
 
 
+MAX_REACH = 10**12  # caps absurd counts so the sum stays a finite number
+
+
 def reach(engagement: dict[str, Any] | None) -> int:
+    """Reposts + comments + likes + views + shares; negative, non-finite and non-numbers count 0."""
     if not isinstance(engagement, dict):
         return 0
-    return int(sum(v for k, v in engagement.items()
-                   if k in ("reposts", "comments", "likes", "views", "shares") and isinstance(v, int | float)))
+    total = 0
+    for key, value in engagement.items():
+        if key in ("reposts", "comments", "likes", "views", "shares") and isinstance(value, int | float) \
+                and not isinstance(value, bool) and math.isfinite(value) and value > 0:
+            total += int(min(value, MAX_REACH))
+    return min(total, MAX_REACH)
 
 
 class Scorer:
@@ -98,6 +106,8 @@ class Scorer:
         return 0.0
 
     def score_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        if not records:  # the hashing vectoriser raises StopIteration on an empty batch
+            return []
         texts = [((r.get("title") or "") + "。" + (r.get("text") or "")).strip("。") for r in records]
         X = vectorize([tokenize.lcut(t) for t in texts])
         remit_p = self.remit_model.proba(X) if self.remit_model else None

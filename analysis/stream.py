@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import sys
 import time
 from collections.abc import Iterable
@@ -11,55 +12,86 @@ from typing import IO, Any
 BATCH = 256
 
 
-def _check(line_no: int, raw: str) -> tuple[dict[str, Any] | None, str]:
+OPTIONAL_TEXT = ("title", "published_at", "source", "tier")  # a string or null when present
+
+
+def _check(line_no: int, raw: str | bytes) -> tuple[dict[str, Any] | None, str, str, Any]:
+    """(record, error, field at fault, the line's id as far as it can be read)."""
+    if isinstance(raw, bytes):
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            return None, f"第 {line_no} 行不是有效的 UTF-8（第 {exc.start + 1} 字节）", "", None
+    if line_no == 1:
+        raw = raw.removeprefix("\ufeff")  # a byte-order mark from Windows editors
     try:
         record = json.loads(raw)
     except json.JSONDecodeError as exc:
-        return None, f"第 {line_no} 行不是有效的 JSON：{exc.msg}（第 {exc.colno} 列）"
+        return None, f"第 {line_no} 行不是有效的 JSON：{exc.msg}（第 {exc.colno} 列）", "", None
+    except (ValueError, RecursionError):  # a 5000-digit number, arrays nested 100k deep
+        return None, f"第 {line_no} 行不是可读的 JSON（数字过长或嵌套过深）", "", None
     if not isinstance(record, dict):
-        return None, f"第 {line_no} 行应为 JSON 对象，而不是 {type(record).__name__}"
+        return None, f"第 {line_no} 行应为 JSON 对象，而不是 {type(record).__name__}", "", None
+    raw_id = record.get("id")
+    if isinstance(raw_id, dict | list):
+        return None, f"第 {line_no} 行 id 应为字符串或数字", "id", None
     if "id" not in record:
-        return None, f"第 {line_no} 行缺少 id 字段"
+        return None, f"第 {line_no} 行缺少 id 字段", "id", None
     if not isinstance(record.get("text"), str):
-        return None, f"第 {line_no} 行缺少 text 字段或 text 不是字符串"
-    if record.get("title") is not None and not isinstance(record["title"], str):
-        return None, f"第 {line_no} 行 title 不是字符串"
-    return record, ""
+        return None, f"第 {line_no} 行缺少 text 字段或 text 不是字符串", "text", raw_id
+    for key in OPTIONAL_TEXT:
+        if record.get(key) is not None and not isinstance(record[key], str):
+            return None, f"第 {line_no} 行 {key} 不是字符串", key, raw_id
+    engagement = record.get("engagement")
+    if engagement is not None:
+        if not isinstance(engagement, dict):
+            return None, f"第 {line_no} 行 engagement 应为对象（如 {{\"likes\": 3}}）", "engagement", raw_id
+        for key, value in engagement.items():
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value) or value < 0:
+                return (None, f"第 {line_no} 行 engagement.{key} 应为非负数，而不是 {json.dumps(value)[:40]}",
+                        f"engagement.{key}", raw_id)
+    return record, "", "", raw_id
 
 
-def _id_of(raw: str) -> Any:
+def _dump(out: dict[str, Any]) -> str:
+    line = json.dumps(out, ensure_ascii=False)
     try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        return None
-    return value.get("id") if isinstance(value, dict) else None
+        line.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate ("\ud800") in an id: escape it, stay valid UTF-8
+        line = json.dumps(out)
+    return line
 
 
-def score_stream(profile, src: Iterable[str], dst: IO[str], progress: bool = False) -> int:  # type: ignore[no-untyped-def]
-    """Score each line of ``src`` into ``dst``; returns the number of bad lines."""
+def score_stream(profile, src: Iterable[str | bytes], dst: IO[str], progress: bool = False) -> int:  # type: ignore[no-untyped-def]
+    """Score each line of ``src`` (text, or bytes read as UTF-8 line by line, so one bad line
+    cannot stop the rest) into ``dst``; returns the number of bad lines. A bad line becomes
+    ``{"id", "error", "line"}``, plus ``"field"`` when one field is at fault."""
     from .scoring import Scorer
 
     scorer = Scorer(profile)
     bad = done = 0
     started = time.monotonic()
-    batch: list[tuple[int, dict[str, Any] | None, str, Any]] = []
+    batch: list[tuple[int, dict[str, Any] | None, str, str, Any]] = []
 
     def flush() -> None:
-        good = [rec for _, rec, _, _ in batch if rec is not None]
+        good = [rec for _, rec, _, _, _ in batch if rec is not None]
         scored = iter(scorer.score_many(good))
-        for line_no, rec, err, raw_id in batch:
-            out = next(scored) if rec is not None else {"id": raw_id, "error": err, "line": line_no}
-            dst.write(json.dumps(out, ensure_ascii=False) + "\n")
+        for line_no, rec, err, field, raw_id in batch:
+            if rec is not None:
+                out = next(scored)
+            else:
+                out = {"id": raw_id, "error": err, "line": line_no, **({"field": field} if field else {})}
+            dst.write(_dump(out) + "\n")
         batch.clear()
 
     for line_no, raw in enumerate(src, start=1):
         if not raw.strip():
             continue
-        record, err = _check(line_no, raw)
-        raw_id = _id_of(raw)
+        record, err, field, raw_id = _check(line_no, raw)
         if record is None:
             bad += 1
-        batch.append((line_no, record, err, raw_id))
+        batch.append((line_no, record, err, field, raw_id))
         if len(batch) >= BATCH:
             flush()
             done += BATCH
