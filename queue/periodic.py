@@ -39,6 +39,31 @@ class SchedulerAlreadyRunning(RuntimeError):
     pass
 
 
+# Replace the holder only if it is still the one we found dead (two restarts at once: one wins).
+_TAKE_OVER = """
+if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('set', KEYS[1], ARGV[2], 'EX', ARGV[3]) end
+return false
+"""
+
+
+def _take_over_from_dead(redis, me: str) -> bool:  # type: ignore[no-untyped-def]
+    """The lock's holder was a scheduler on this host whose process is gone (killed): take its
+    lock now rather than refuse until the lock expires, so the supervisor's restart succeeds."""
+    from .worker import announce_pid_namespace, dead_here
+
+    holder = redis.get(LOCK_KEY)
+    if holder is None:
+        return bool(redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL))
+    host, _, pid = holder.decode().rpartition(":")
+    announce_pid_namespace(redis)
+    if not pid.isdigit() or not dead_here(redis, host, int(pid)):
+        return False
+    if not redis.eval(_TAKE_OVER, 1, LOCK_KEY, holder, me, LOCK_TTL):
+        return False
+    log.warning("scheduler %s is gone without releasing its lock; taking over", holder.decode())
+    return True
+
+
 def _stop_on_sigterm(signum: int, _frame: object) -> None:
     raise SystemExit(0)
 
@@ -49,7 +74,7 @@ def run_scheduler() -> None:
     rt = get_runtime()
     redis = rt.get_redis()
     me = f"{socket.gethostname()}:{os.getpid()}"
-    if not redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL):
+    if not redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL) and not _take_over_from_dead(redis, me):
         holder = redis.get(LOCK_KEY)
         raise SchedulerAlreadyRunning(f"调度器已在运行（{holder.decode() if holder else '?'}），只能运行一个")
     stop = threading.Event()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 import time
@@ -58,6 +59,22 @@ def test_unknown_queue_is_refused(runtime) -> None:  # type: ignore[no-untyped-d
 def test_only_one_scheduler_runs(runtime) -> None:  # type: ignore[no-untyped-def]
     runtime.redis.set(LOCK_KEY, "otherhost:42", ex=30)
     with pytest.raises(SchedulerAlreadyRunning, match="otherhost:42"):
+        run_scheduler()
+
+
+def test_a_dead_schedulers_lock_is_taken_over(runtime) -> None:  # type: ignore[no-untyped-def]
+    """A scheduler killed on this host leaves its lock for 30 s; its restart takes it over at once."""
+    dead = subprocess.Popen([sys.executable, "-c", "pass"])
+    dead.wait()
+    runtime.redis.set(LOCK_KEY, f"{socket.gethostname()}:{dead.pid}", ex=30)
+    from yuqing.queue.periodic import _take_over_from_dead
+
+    assert _take_over_from_dead(runtime.redis, "me:1")
+    assert runtime.redis.get(LOCK_KEY) == b"me:1"
+    # A live holder (this very process) keeps its lock.
+    runtime.redis.set(LOCK_KEY, f"{socket.gethostname()}:{os.getpid()}", ex=30)
+    assert not _take_over_from_dead(runtime.redis, "me:2")
+    with pytest.raises(SchedulerAlreadyRunning):
         run_scheduler()
 
 
