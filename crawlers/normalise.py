@@ -105,6 +105,9 @@ _TAG = re.compile(r"<[^<>]+>")
 _LOOKS_HTML = re.compile(r"<\s*(?:/\s*)?[a-zA-Z][^<>]*>")
 _SPACES = re.compile(r"[ \t\r\f\v]+")
 _BLANK_LINES = re.compile(r"\n{3,}")
+# A reference with 9+ significant digits names no character; html.unescape would call int()
+# on it and raise past 4300 digits ("&#" + "9" * 5000 + ";").
+_HUGE_CHAR_REF = re.compile(r"&#(?:[xX]0*[0-9a-fA-F]{9,}|0*[0-9]{9,});?")
 
 
 def _drop_blocks(text: str) -> str:
@@ -137,7 +140,7 @@ def clean_text(value: Any) -> str:
         text = _drop_blocks(text)
         text = _BLOCK_TAGS.sub("\n", text)
         text = _TAG.sub("", text)
-    text = html.unescape(text).translate(_FOLD_TABLE)
+    text = html.unescape(_HUGE_CHAR_REF.sub("\ufffd", text)).translate(_FOLD_TABLE)
     lines = (_SPACES.sub(" ", line).strip() for line in text.split("\n"))
     return _BLANK_LINES.sub("\n\n", "\n".join(lines)).strip()
 

@@ -130,6 +130,7 @@ def _no_controls(text: str) -> None:
 @FUZZ
 @given(any_text | st.builds(lambda a, b: f"<p>{a}</p><br/>{b}", any_text, any_text))
 @example("a\x00b\x07c\x1b[31m\x7f\x85d\ud800e\u202ef").via("controls, a lone surrogate, a bidi override")
+@example("&#" + "9" * 5000 + ";&#x" + "f" * 5000 + ";&#00000065;").via("html.unescape raised on 4300+ digits")
 def test_clean_text_and_line_leave_no_control_characters(value: str) -> None:
     text = clean_text(value)
     _no_controls(text)

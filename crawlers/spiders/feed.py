@@ -39,6 +39,34 @@ def _valid_char_refs(body: bytes) -> bytes:
     return _CHAR_REF.sub(fix, body)
 
 
+_XML_ENCODING = re.compile(rb"""^\s*<\?xml[^>]{0,200}?encoding\s*=\s*["']([A-Za-z0-9._-]+)""")
+_CHARSET = re.compile(r"charset\s*=\s*[\"']?([A-Za-z0-9._-]+)", re.I)
+
+
+def _readable(body: bytes, content_type: str) -> bytes:
+    """A feed that says UTF-8 (or nothing, which means UTF-8) as valid UTF-8. feedparser reads
+    the whole feed as windows-1252 when one byte is not UTF-8, turning every entry into
+    mojibake: a few stray bytes become U+FFFD instead, and a GB18030 feed that does not say so
+    is transcoded."""
+    m = _XML_ENCODING.match(body[:300])
+    declared = m.group(1).decode("ascii") if m else ((_CHARSET.search(content_type) or [None, ""])[1])
+    if declared and declared.lower().replace("_", "-") not in ("utf-8", "utf8"):
+        return body  # a declared GBK or other charset: feedparser decodes it
+    try:
+        body.decode("utf-8")
+        return body
+    except UnicodeDecodeError:
+        pass
+    text = body.decode("utf-8", errors="replace")
+    non_ascii = sum(1 for ch in text if ord(ch) > 127)
+    if text.count("\ufffd") * 100 <= non_ascii + 100:  # at most ~1 % of the text is broken
+        return text.encode("utf-8")
+    try:
+        return body.decode("gb18030").encode("utf-8")
+    except UnicodeDecodeError:
+        return body
+
+
 def _entry_time(entry: Any) -> Any:
     for key in ("published_parsed", "updated_parsed", "created_parsed"):
         parsed = entry.get(key)
@@ -96,9 +124,10 @@ class FeedSpider(SourceSpider):
         if response.status == 304:
             self.crawler.stats.inc_value("yuqing/not_modified")
             return
+        content_type = response.headers.get("Content-Type", b"").decode("latin-1")
         try:
-            parsed = feedparser.parse(_valid_char_refs(response.body), response_headers={
-                "content-type": response.headers.get("Content-Type", b"").decode("latin-1")})
+            parsed = feedparser.parse(_valid_char_refs(_readable(response.body, content_type)),
+                                      response_headers={"content-type": content_type})
         except Exception as exc:  # noqa: BLE001 - feedparser's loose parser has its own crashes
             self.record_error(response.url, f"订阅源无法解析：{type(exc).__name__}: {str(exc)[:200]}")
             return
