@@ -53,7 +53,9 @@ def canonical_url(url: str) -> str:
     so the result is idempotent and safe to store. Raises ValueError (in Chinese, naming the
     URL) when the URL cannot be parsed at all, e.g. ``http://[::1``.
     """
-    url = _SURROGATES.sub("\ufffd", str(url).strip())
+    # Percent-encode control characters and spaces first, so that lower-casing the host
+    # below cannot turn the "%1B" of a later pass into "%1b" (canonical URLs must be stable).
+    url = _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), _SURROGATES.sub("\ufffd", str(url).strip()))
     try:
         parts = urlsplit(url)
     except ValueError as exc:
@@ -65,7 +67,9 @@ def canonical_url(url: str) -> str:
     try:
         port = parts.port
     except ValueError:  # out of range or not a number: keep it as written, it is not ours to fix
-        port, host = None, f"{host}:{parts.netloc.rpartition(':')[2].lower()}"
+        hostport = parts.netloc.rpartition("@")[2]
+        written = hostport.partition("]")[2][1:] if hostport.startswith("[") else hostport.partition(":")[2]
+        port, host = None, f"{host}:{written}"
     netloc = host
     if port and not ((scheme == "http" and port == 80) or (scheme == "https" and port == 443)):
         netloc = f"{host}:{port}"
@@ -75,9 +79,8 @@ def canonical_url(url: str) -> str:
     if not (fragment.startswith(("!", "/")) or "=" in fragment):
         fragment = ""
     path = parts.path or "/"
-    out = urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, errors="surrogateescape"),
-                      fragment))
-    return _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), out)
+    return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, errors="surrogateescape"),
+                       fragment))
 
 
 def url_hash(url: str) -> str:

@@ -272,3 +272,24 @@ def test_no_control_characters_survive_a_feed() -> None:
     items, _ = h.run(h.spider.parse(XmlResponse(f"{BASE}/rss.xml", body=body)))
     for item in items:
         assert all(unicodedata.category(c) != "Cc" for c in item["title"] + item["author"])
+
+
+@pytest.mark.parametrize("declared", ["", ' encoding="utf-8"'])
+def test_one_stray_byte_does_not_garble_the_whole_feed(declared: str) -> None:
+    """feedparser read the whole feed as windows-1252 when one byte was not UTF-8."""
+    entry = "<item><title>{t}</title><link>/{n}.html</link></item>"
+    body = (f'<?xml version="1.0"{declared}?><rss><channel>'.encode()
+            + entry.format(t="泽州县寒潮预警", n=1).encode()
+            + entry.format(t="坏字节", n=2).encode().replace("字".encode(), b"\xff\xfe")
+            + b"</channel></rss>")
+    h = Harness(FeedSpider)
+    items, _ = h.run(h.spider.parse(XmlResponse(f"{BASE}/rss.xml", body=body)))
+    assert [i["title"] for i in items] == ["泽州县寒潮预警", "坏\ufffd\ufffd节"]
+
+
+def test_undeclared_gbk_feed_is_read_as_gbk() -> None:
+    body = ("<rss><channel><item><title>泽州县发布寒潮预警</title><link>/1.html</link>"
+            "<description>预计未来三天气温明显下降。</description></item></channel></rss>").encode("gbk")
+    h = Harness(FeedSpider)
+    items, _ = h.run(h.spider.parse(XmlResponse(f"{BASE}/rss.xml", body=body)))
+    assert [(i["title"], i["text"]) for i in items] == [("泽州县发布寒潮预警", "预计未来三天气温明显下降。")]

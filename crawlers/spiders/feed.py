@@ -58,8 +58,8 @@ def _readable(body: bytes, content_type: str) -> bytes:
     except UnicodeDecodeError:
         pass
     text = body.decode("utf-8", errors="replace")
-    non_ascii = sum(1 for ch in text if ord(ch) > 127)
-    if text.count("\ufffd") * 100 <= non_ascii + 100:  # at most ~1 % of the text is broken
+    bad = text.count("\ufffd")
+    if bad * 4 <= sum(1 for ch in text if ord(ch) > 127) - bad:  # mostly good UTF-8, a few stray bytes
         return text.encode("utf-8")
     try:
         return body.decode("gb18030").encode("utf-8")
