@@ -25,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any
 from urllib.parse import quote
+from zoneinfo import ZoneInfo
 
 import pytest
 import requests
@@ -217,7 +218,7 @@ def baseline(site: Site) -> dict[str, str]:
     with rt.session() as s:
         leader_id = s.scalar(select(User.id).where(User.username == "leader"))
         digest_id = s.scalar(select(Digest.id))
-    local = (rt.now() - timedelta(hours=1)).astimezone(rt.now().tzinfo)
+    local = (rt.now() - timedelta(hours=1)).astimezone(ZoneInfo(rt.settings.timezone))
     return {
         "alert_id": str(story["alert_fire"]), "event_id": str(story["flood"]), "ticket_id": str(story["ticket"]),
         "referral_id": str(story["referral"]), "user_id": str(leader_id), "digest_id": str(digest_id),
@@ -262,7 +263,8 @@ def _shown(r: requests.Response) -> set[str]:
 
         def walk(v: Any) -> None:
             if isinstance(v, dict):
-                ids.update(f"id:{v['id']}" for _ in [0] if "id" in v)
+                if "id" in v:
+                    ids.add(f"id:{v['id']}")
                 for x in v.values():
                     walk(x)
             elif isinstance(v, list):
@@ -323,6 +325,8 @@ def sweep(site: Site, full: set[str] | None = None, short: list[str] | None = No
     for op in ops:
         plain = send(site, op, values)  # GETs change nothing, so one plain answer serves all
         assert plain.status_code < 500, f"baseline {op.method} {op.path} -> {plain.status_code}"
+        if op.method == "GET":  # the baseline really reaches the page, so the payloads do too
+            assert plain.status_code == 200, f"baseline {op.path} -> {plain.status_code}: {plain.text[:200]}"
         search = op.path in ("/search", "/api/search")
         for p in op.params:
             payloads = TYPED_PAYLOADS if p.typed else PAYLOADS

@@ -37,6 +37,7 @@ async def refuse_nul(request: Request) -> None:
 
 
 NO_NUL = [Depends(refuse_nul)]
+NO_NUL_PATTERN = r"^[^\x00]*$"  # the same rule, said in an API parameter's schema
 
 
 def rt_of(request: Request) -> Runtime:

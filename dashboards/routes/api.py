@@ -20,7 +20,7 @@ from yuqing.models import Alert, Deadline, Event, Ticket
 from ..auth import AnyUser, MonitorUser, StaffUser, audit
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
-from ._util import NO_NUL, RecordId, rt_of
+from ._util import NO_NUL, NO_NUL_PATTERN, RecordId, rt_of
 
 
 class Problem(BaseModel):
@@ -30,6 +30,7 @@ class Problem(BaseModel):
 
 
 _PROBLEM_TEXT = {
+    400: "请求体无法解析（不是 UTF-8 编码的 JSON）",
     401: "未登录或会话已过期（先在 /login 登录）",
     403: "当前账号的角色无权调用；修改类请求缺少或带错 X-CSRF-Token 头时也是 403（纯文本）",
     404: "记录不存在",
@@ -189,7 +190,7 @@ def alerts_version(request: Request, user=StaffUser) -> QueueVersion:
         return QueueVersion(**queue_version(s))
 
 
-@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(404, 409),
+@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(400, 404, 409),
              summary="研判：确认、排除或调整等级（写入训练标注）")
 def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
                  user=MonitorUser) -> ReviewOut:
@@ -250,7 +251,8 @@ def event(request: Request, event_id: RecordId, user=StaffUser) -> EventOut:
 @router.get("/search", response_model=list[SearchHit], summary="全文检索（结巴分词）",
             responses=problems())
 def search(request: Request,
-           q: Annotated[str, Query(description="检索词，空格分隔的词须全部出现；只取前 200 字")],
+           q: Annotated[str, Query(pattern=NO_NUL_PATTERN,
+                                   description="检索词，空格分隔的词须全部出现；只取前 200 字")],
            limit: Annotated[int, Query(ge=1, le=200, description="最多返回条数")] = 50,
            user=StaffUser) -> list[SearchHit]:
     hits = search_items(rt_of(request), q.strip()[:200], limit=limit)
