@@ -107,11 +107,12 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     records = [{"id": r.id, "title": r.title, "text": r.text, "tier": r.tier, "engagement": r.engagement}
                for r in rows]
     prepared = []  # scoring and hashing outside the lock: parallel workers overlap here
-    for record, result in zip(records, scorer.score_many(records) if records else [], strict=True):
+    tokens: list[list[str]] = []  # the scorer's, not cut a second time
+    results = scorer.score_many(records, tokens_out=tokens)
+    for record, result, words in zip(records, results, tokens, strict=True):
         text = (record["title"] or "") + "。" + (record["text"] or "")
         minhash = folding.text_minhash(text)
-        signature = folding.signature_minhash(folding.signature_tokens(
-            tokenize.lcut(text), result["places"], result["keywords"]))
+        signature = folding.signature_minhash(folding.signature_tokens(words, result["places"], result["keywords"]))
         prepared.append((record["id"], result, minhash, signature,
                          incident_keys(result["places"], result["topics"])))
     if not prepared:

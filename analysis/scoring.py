@@ -105,11 +105,16 @@ class Scorer:
             return 0.6
         return 0.0
 
-    def score_many(self, records: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    def score_many(self, records: list[dict[str, Any]],
+                   tokens_out: list[list[str]] | None = None) -> list[dict[str, Any]]:
+        """``tokens_out``: a list to receive each record's tokens (analysis reuses them)."""
         if not records:  # the hashing vectoriser raises StopIteration on an empty batch
             return []
         texts = [((r.get("title") or "") + "。" + (r.get("text") or "")).strip("。") for r in records]
-        X = vectorize([tokenize.lcut(t) for t in texts])
+        tokens = [tokenize.lcut(t) for t in texts]
+        if tokens_out is not None:
+            tokens_out.extend(tokens)
+        X = vectorize(tokens)
         remit_p = self.remit_model.proba(X) if self.remit_model else None
         emo_p = self.emotion_model.proba(X) if self.emotion_model else np.zeros(len(records))
         rum_p = self.rumor_model.proba(X) if self.rumor_model else np.zeros(len(records))
