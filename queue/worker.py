@@ -85,6 +85,15 @@ class PreloadingWorker(Worker):
         refresh()
         super().fork_work_horse(job, queue)
 
+    def run_maintenance_tasks(self) -> None:
+        # RQ restarts a dead scheduler process here, but its locks (61 s) would refuse it: a
+        # scheduler killed by a Redis restart would leave retries and reminders waiting a minute more.
+        try:
+            _release_dead_scheduler_locks(self.connection)
+        except Exception:  # noqa: BLE001 - maintenance goes on; the locks expire by themselves
+            log.exception("could not check the scheduler locks")
+        super().run_maintenance_tasks()
+
 
 def run_worker(queues: list[str] | None = None, burst: bool = False, name: str | None = None) -> bool:
     """Work the given queues (all by default) until stopped; with ``burst``, until empty."""
