@@ -1,0 +1,320 @@
+"""Load benchmark: 1,000,000 items through analysis (研判) on this machine, with memory watched.
+
+The real stage: the items are stored as the crawl pipeline stores them, one
+``yuqing.analysis.jobs.analyse_items`` job per batch of 50 (the pipeline's batch) goes on the
+``analyse`` queue of a real redis-server, and ``--workers`` real RQ workers (the product's
+``run_worker``: preload, a fork per job) score, fold, group into events and write SQLite (WAL).
+
+Items cycle the corpus texts (/work/shared/corpora) with variations: a new URL and source, a
+different lead-in on each pass (so a pass is partly new text, partly near-duplicates of the last
+one), and ``fetched_at`` advancing so that ``--window-items`` items fill the 7-day event window:
+the window slides through the run, which is what keeps memory flat. The workers' clock follows
+the feed (a replay clock read from Redis; the product's workers read the wall clock, on which a
+20-minute run could never slide a 7-day window). The feeder stays at most ``--ahead`` items in
+front of the workers, as a crawler would be.
+
+Memory: the PSS (shared pages counted once) of the worker processes and their forked jobs is
+sampled every 1% of the items; printed at 10%, 50% and 100%, with the growth from the first
+sample after warm-up (two windows' worth of items) to the end. Peak: the highest sample, and
+the largest RSS of any single worker process (getrusage). Baseline in the same run: bare
+``jieba.lcut`` over the same texts on one core, and the rate of the first 10% against the last.
+
+    python bench/bench_load.py [--items 1000000] [--workers 2] [--batch 50]
+    python bench/bench_load.py --items 20000      # a quick check
+
+The store and Redis live in a temporary folder that is deleted at the end (``--keep`` keeps it).
+Downstream jobs the analysis enqueues (alert evaluation, ticket consideration) are counted and
+dropped, not run: this measures analysis.
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import multiprocessing as mp
+import os
+import random
+import resource
+import shutil
+import signal
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from figures import figure  # noqa: E402
+
+CLOCK_KEY = "yuqing:bench:now"
+LEADS = ["", "转发：", "【快讯】", "据网友反映，", "今天上午，", "有网友爆料：", "最新消息：", "现场视频："]
+PLATFORMS = ["微博", "网站", "论坛", "微信", "新闻客户端"]
+TIERS = ["social", "social", "forum", "local", "provincial", "central", "government"]
+
+
+class ReplayClock:
+    """``now()`` is the feed's time, which the feeder keeps in Redis."""
+
+    def __init__(self, url: str) -> None:
+        from redis import Redis
+
+        self.redis = Redis.from_url(url)
+
+    def now(self) -> datetime:
+        return datetime.fromtimestamp(float(self.redis.get(CLOCK_KEY)), UTC)
+
+
+def worker_main(env: dict[str, str], name: str) -> None:
+    """A worker process: the product's worker on the analyse queue, on the replay clock."""
+    os.environ.update(env)
+    from yuqing.profile import load_profile
+    from yuqing.queue.worker import run_worker
+    from yuqing.runtime import Runtime, set_runtime
+    from yuqing.settings import load_settings
+
+    settings = load_settings()
+    set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile),
+                        clock=ReplayClock(settings.redis_url)))
+    run_worker(["analyse"], name=name)
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
+    from redis import Redis
+
+    from yuqing.queue.connection import redis_binary
+
+    port = free_port()
+    proc = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
+                             "--save", "", "--appendonly", "no"], stdout=subprocess.DEVNULL)
+    url = f"redis://127.0.0.1:{port}/0"
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        try:
+            Redis.from_url(url).ping()
+            return proc, url
+        except Exception:  # noqa: BLE001
+            time.sleep(0.05)
+    raise SystemExit("redis-server did not start")
+
+
+def memory(pids: list[int]) -> tuple[float, float]:
+    """(PSS, RSS) in MB of these processes and their children (the forked jobs)."""
+    import psutil
+
+    pss = rss = 0
+    for pid in pids:
+        try:
+            parent = psutil.Process(pid)
+            procs = [parent, *parent.children(recursive=True)]
+        except psutil.NoSuchProcess:
+            continue
+        for p in procs:
+            try:
+                info = p.memory_full_info()
+            except psutil.NoSuchProcess:
+                continue
+            pss += info.pss
+            rss += info.rss
+    return pss / 2**20, rss / 2**20
+
+
+def h(value: str) -> str:
+    return hashlib.sha256(value.encode()).hexdigest()
+
+
+def make_rows(docs: list[str], first: int, count: int, start: datetime, step: timedelta,
+              rnd: random.Random, sources: int) -> list[dict]:
+    rows = []
+    for n in range(first, first + count):
+        text = LEADS[(n // len(docs)) % len(LEADS)] + docs[n % len(docs)]
+        source = n % sources + 1
+        url = f"http://load.example/{source}/{n}"
+        fetched = start + step * n
+        rows.append({"id": n + 1, "source_id": source, "url": url, "url_hash": h(url), "title": "",
+                     "text": text, "author": f"作者{rnd.randrange(5000)}", "tier": TIERS[source % len(TIERS)],
+                     "platform": PLATFORMS[source % len(PLATFORMS)], "content_hash": h(text),
+                     "published_at": fetched - timedelta(minutes=rnd.randrange(180)), "fetched_at": fetched,
+                     "engagement": {"reposts": rnd.randrange(50), "comments": rnd.randrange(50),
+                                    "likes": rnd.randrange(200)}, "raw_ref": url})
+    return rows
+
+
+def bare_jieba(docs: list[str]) -> float:
+    import jieba
+
+    jieba.initialize()
+    t0 = time.perf_counter()
+    for d in docs:
+        jieba.lcut(d)
+    return len(docs) / (time.perf_counter() - t0)
+
+
+def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one piece
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--batch", type=int, default=50, help="items per analysis job (the pipeline's batch)")
+    parser.add_argument("--window-items", type=int, default=0, help="items per 7-day window (default items/10)")
+    parser.add_argument("--ahead", type=int, default=2000, help="items the feeder may be ahead of the workers")
+    parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
+    parser.add_argument("--keep", action="store_true", help="keep the temporary store")
+    args = parser.parse_args()
+
+    from bench_analysis import texts
+    from redis import Redis
+    from rq import Queue
+    from rq.registry import FailedJobRegistry, StartedJobRegistry
+    from sqlalchemy import func, insert, select
+
+    from yuqing.analysis.events import WINDOW
+    from yuqing.models import Event, Item, Source
+    from yuqing.profile import load_profile
+    from yuqing.queue.dispatch import enqueue
+    from yuqing.runtime import Runtime, set_runtime
+    from yuqing.settings import load_settings
+    from yuqing.store import engine_for, migrate
+
+    n_items, batch = args.items, args.batch
+    window_items = args.window_items or max(1000, n_items // 10)
+    step = WINDOW / window_items
+    docs = texts(args.corpora, 50_000)
+    jieba_rate = bare_jieba(docs)
+    print(f"baseline: bare jieba.lcut {jieba_rate:,.0f} items/s on one core ({len(docs):,} corpus texts)", flush=True)
+
+    folder = Path(tempfile.mkdtemp(prefix="yuqing-load-"))
+    redis_proc, redis_url = start_redis(folder)
+    workers: list[mp.Process] = []
+    try:
+        env = {"YUQING_DATA_DIR": str(folder / "data"), "YUQING_REDIS_URL": redis_url,
+               "YUQING_SECRET_KEY": "bench-secret", "YUQING_LOG_LEVEL": "WARNING",
+               "YUQING_PROFILE": "zezhou-emergency"}
+        settings = load_settings(environ=env)
+        migrate(settings.sqlalchemy_url)
+        engine = engine_for(settings.sqlalchemy_url)
+        start = datetime(2026, 1, 1, tzinfo=UTC)
+        sources = 40
+        with engine.begin() as conn:
+            conn.execute(insert(Source), [{"id": i + 1, "key": f"load-{i}", "name": f"信源{i}", "kind": "feed",
+                                           "urls": [], "tier": TIERS[(i + 1) % len(TIERS)], "created_at": start}
+                                          for i in range(sources)])
+        redis = Redis.from_url(redis_url)
+        redis.set(CLOCK_KEY, start.timestamp())
+        set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile), clock=ReplayClock(redis_url),
+                            redis=redis))  # the feeder enqueues through the product's dispatch
+        ctx = mp.get_context("spawn")
+        workers = [ctx.Process(target=worker_main, args=(env, f"load-{k}")) for k in range(args.workers)]
+        for w in workers:
+            w.start()
+        analyse, notify, respond = (Queue(q, connection=redis) for q in ("analyse", "notify", "respond"))
+        started_reg = StartedJobRegistry("analyse", connection=redis)
+
+        def backlog() -> int:
+            return (analyse.count + started_reg.count) * batch
+
+        rnd = random.Random(8)
+        chunk = batch * 10
+        inserted = dropped = 0
+        samples: list[tuple[int, float, float, float]] = []  # (analysed items, seconds, PSS MB, RSS MB)
+        every = max(batch, n_items // 100)
+        next_sample = every
+        t0 = time.perf_counter()
+
+        def sample(analysed: int) -> None:
+            nonlocal dropped
+            dropped += (notify.empty() or 0) + (respond.empty() or 0)
+            pss, rss = memory([w.pid for w in workers])
+            samples.append((analysed, time.perf_counter() - t0, pss, rss))
+            pct = 100 * analysed / n_items
+            rate = analysed / max(1e-9, time.perf_counter() - t0)
+            print(f"  {pct:5.1f}%  {analysed:>9,} items  {rate:7.0f} items/s  workers PSS {pss:7.0f} MB"
+                  f"  RSS {rss:7.0f} MB", flush=True)
+
+        while inserted < n_items or backlog() > 0:
+            if inserted < n_items and backlog() <= args.ahead:
+                count = min(chunk, n_items - inserted)
+                rows = make_rows(docs, inserted, count, start, step, rnd, sources)
+                with engine.begin() as conn:
+                    conn.execute(insert(Item), rows)
+                redis.set(CLOCK_KEY, rows[-1]["fetched_at"].timestamp())
+                for i in range(0, count, batch):
+                    ids = [r["id"] for r in rows[i:i + batch]]
+                    enqueue("analyse", "yuqing.analysis.jobs.analyse_items", ids, job_id=f"analyse-{ids[0]}-{ids[-1]}")
+                inserted += count
+            else:
+                time.sleep(0.02)
+            analysed = inserted - backlog()
+            if analysed >= next_sample:
+                sample(analysed)
+                next_sample += every
+            for w in workers:
+                if not w.is_alive():
+                    raise SystemExit(f"worker {w.name} exited with {w.exitcode}")
+        elapsed = time.perf_counter() - t0
+        if not samples or samples[-1][0] < n_items:
+            sample(n_items)
+        failed = FailedJobRegistry("analyse", connection=redis).count
+        with engine.connect() as conn:
+            done = conn.scalar(select(func.count()).select_from(Item).where(Item.event_id.is_not(None)))
+            events = conn.scalar(select(func.count()).select_from(Event))
+            dups = conn.scalar(select(func.count()).select_from(Item).where(Item.duplicate_of_id.is_not(None)))
+            biggest = conn.scalar(select(func.max(Event.item_count)))
+        for w in workers:
+            os.kill(w.pid, signal.SIGTERM)  # warm shutdown: RQ finishes the job in hand
+        for w in workers:
+            w.join(60)
+        peak_single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
+        db_mb = sum(p.stat().st_size for p in (folder / "data").glob("*.db*")) / 2**20
+    finally:
+        for w in workers:
+            if w.is_alive():
+                w.kill()
+        redis_proc.terminate()
+        redis_proc.wait(10)
+        if not args.keep:
+            shutil.rmtree(folder, ignore_errors=True)
+        else:
+            print(f"store kept in {folder}")
+
+    if done != n_items or failed:
+        raise SystemExit(f"only {done:,} of {n_items:,} items were analysed ({failed} failed jobs)")
+    rate = n_items / elapsed
+
+    def at(fraction: float) -> tuple[int, float, float, float]:
+        return min(samples, key=lambda s: abs(s[0] - fraction * n_items))
+
+    def span_rate(lo: float, hi: float) -> float:
+        a, b = at(lo), at(hi)
+        return (b[0] - a[0]) / max(1e-9, b[1] - a[1])
+
+    warm = at(2 * window_items / n_items)
+    growth = 100 * (samples[-1][2] - warm[2]) / warm[2]
+    peak_pss = max(s[2] for s in samples)
+    first, last = at(0.1)[0] / at(0.1)[1], span_rate(0.9, 1.0)
+    print(f"items: {n_items:,} in batches of {batch}, {args.workers} workers, window {window_items:,} items "
+          f"(7 days); {events:,} events (largest {biggest:,} items), {dups:,} folded as duplicates")
+    print(f"analysis: {rate:,.0f} items/s over {elapsed / 60:.1f} min = {rate / jieba_rate:.2f}× bare jieba (one core)")
+    print(f"rate first 10%: {first:,.0f} items/s, last 10%: {last:,.0f} items/s (last/first {last / first:.2f})")
+    for frac in (0.1, 0.5, 1.0):
+        s = at(frac)
+        print(f"workers' memory at {frac:4.0%}: PSS {s[2]:,.0f} MB (RSS {s[3]:,.0f} MB)")
+    print(f"memory growth after warm-up ({warm[0]:,} items) to the end: {growth:+.1f}%  (target < 10%)")
+    print(f"peak: PSS {peak_pss:,.0f} MB summed over workers and jobs; largest single process RSS {peak_single:,.0f} MB")
+    print(f"store: {db_mb:,.0f} MB of SQLite; downstream jobs enqueued and dropped: {dropped:,}")
+    size = f"{n_items:,} items, {args.workers} workers"
+    figure("load", f"analysis throughput ({size})", f"{rate:,.0f} items/s ({rate / jieba_rate:.2f}× bare jieba, "
+           f"last/first 10% {last / first:.2f})", "")
+    figure("load", f"peak memory, workers and their jobs, PSS ({size})", f"{peak_pss:,.0f} MB", "")
+    figure("load", f"memory growth after warm-up to the end ({size})", f"{growth:+.1f}%", "< 10%")
+
+
+if __name__ == "__main__":
+    main()
