@@ -289,6 +289,9 @@ def parse_profile(data: Any, path: str) -> Profile:
     """Validate already-parsed YAML; ``path`` names the file in errors."""
     if not isinstance(data, dict):
         raise ProfileError(f"{path}: 画像文件应为 YAML 映射（键: 值），而不是 {type(data).__name__}")
+    odd = [k for k in data if not isinstance(k, str)]
+    if odd:  # Profile(**data) would raise a bare TypeError on them
+        raise ProfileError(f"{path}: 顶层的键应为字段名（字符串），而不是 {odd[0]!r}")
     try:
         profile = Profile(**data)
     except ValidationError as exc:
