@@ -79,6 +79,8 @@ def canonical_url(url: str) -> str:
     if not (fragment.startswith(("!", "/")) or "=" in fragment):
         fragment = ""
     path = parts.path or "/"
+    if not netloc and path.startswith("//"):  # written back, "//x" would read as host x next time
+        path = "/" + path.lstrip("/")
     return urlunsplit((scheme, netloc, path, urlencode(query, doseq=True, errors="surrogateescape"),
                        fragment))
 

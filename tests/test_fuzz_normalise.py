@@ -200,6 +200,8 @@ url_values = st.one_of(
 @given(url_values)
 @example("//[::1]:99d xmlns='http://www.w3.org/2005/Atom'>").via("atheris: an invalid port written back unstably")
 @example("http://A\x1bB/x").via("a control character in the host, lower-cased after quoting")
+@example("////tm_").via("atheris: an empty host and a path that reads as one next time")
+@example("http:////x")
 def test_canonical_url_is_idempotent_clean_and_drops_tracking(url: str) -> None:
     try:
         out = canonical_url(url)
