@@ -13,7 +13,7 @@ from sqlalchemy import select
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.queries import countdown_colour
 from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
-from yuqing.models import Alert, AuditEntry, ReviewLabel, User
+from yuqing.models import Alert, AuditEntry, ReviewLabel, Source, User
 
 
 @pytest.fixture
@@ -255,8 +255,27 @@ def test_event_page_has_charts_from_static(client, story) -> None:  # type: igno
 
 
 def test_healthz(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    from rq import Worker
+    from rq.cron import CronScheduler
+
+    # Nothing runs the jobs yet: a quiet system and a dead one must not look alike.
+    r = client.get("/healthz")
+    body = r.json()
+    assert r.status_code == 503 and body["database"] is True and body["redis"] is True
+    assert body["workers"] == 0 and "没有运行中的 worker" in body["problems"] and "调度器未运行" in body["problems"]
+    # A worker and a scheduler registered by this (live) process: all well.
+    worker = Worker(["analyse"], connection=runtime.redis)
+    worker.register_birth()
+    cron = CronScheduler(connection=runtime.redis)
+    cron.register_birth()
     body = client.get("/healthz").json()
-    assert body["database"] is True and body["redis"] is True and body["ok"] is True
+    assert body["problems"] == ["1 个信源长时间未成功采集"] and body["stale_sources"] == 1
+    with runtime.session() as s:  # the source is crawled again
+        for source in s.scalars(select(Source)):
+            source.last_success_at = runtime.now()
+    body = client.get("/healthz").json()
+    assert body["problems"] == [] and body["ok"] is True and body["workers"] == 1 and body["schedulers"] == 1
+    assert "counts" not in body and "items" not in str(body)  # public: nothing about the store's content
     from redis import Redis
 
     runtime.redis = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # nothing listens there

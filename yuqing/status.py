@@ -98,6 +98,35 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
     return report
 
 
+def health(rt: Runtime) -> dict[str, Any]:
+    """What the public ``/healthz`` tells a load balancer or an outside monitor: the same checks
+    as :func:`collect_status`, without the store's counts, source names or exception texts."""
+    out: dict[str, Any] = {"database": False, "redis": False, "workers": None, "schedulers": None,
+                           "stale_sources": None, "backlogged_queues": [], "problems": []}
+    try:
+        out["stale_sources"] = len(_stale_sources(rt))
+        out["database"] = True
+        if out["stale_sources"]:
+            out["problems"].append(f"{out['stale_sources']} 个信源长时间未成功采集")
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+        out["database_error"] = type(exc).__name__
+        out["problems"].append("数据库不可用")
+    try:
+        queues = _queue_status(rt)
+        out.update(redis=True, workers=queues["workers"], schedulers=queues["schedulers"])
+        out["backlogged_queues"] = [q for q, size in queues["queues"].items() if size > QUEUE_BACKLOG_LIMIT]
+        if not out["workers"]:
+            out["problems"].append("没有运行中的 worker")
+        if not out["schedulers"]:
+            out["problems"].append("调度器未运行")
+        out["problems"] += [f"队列 {q} 积压" for q in out["backlogged_queues"]]
+    except Exception as exc:  # noqa: BLE001
+        out["redis_error"] = type(exc).__name__
+        out["problems"].append("Redis 不可用")
+    out["ok"] = not out["problems"]
+    return out
+
+
 LABELS = {"items": "条目", "events": "事件", "alerts": "预警", "alerts_firing": "待处理预警",
           "open_tickets": "未关闭工单", "referrals": "报送", "sources": "信源",
           "sources_unhealthy": "异常信源"}

@@ -12,10 +12,11 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Body, HTTPException, Query, Request
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
-from sqlalchemy import select, text
+from sqlalchemy import select
 
 from yuqing.levels import Level
 from yuqing.models import Alert, Deadline, Event, Ticket
+from yuqing.status import health as status_health
 
 from ..auth import AnyUser, MonitorUser, StaffUser, audit
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
@@ -283,24 +284,17 @@ class Health(BaseModel):
     ok: bool
     database: bool
     redis: bool
+    workers: int | None = Field(None, description="运行中的 worker 数（Redis 不可达时为空）")
+    schedulers: int | None = Field(None, description="运行中的调度器数（Redis 不可达时为空）")
+    stale_sources: int | None = Field(None, description="长时间未成功采集的信源数（数据库不可达时为空）")
+    backlogged_queues: list[str] = Field(description="积压超过上限的队列")
+    problems: list[str] = Field(description="哪里出了问题（中文）；正常时为空")
     database_error: str | None = Field(None, description="数据库不可达时的异常类型")
     redis_error: str | None = Field(None, description="Redis 不可达时的异常类型")
 
 
-@health.get("/healthz", summary="健康检查：数据库与 Redis 是否可达（不可达时 503）",
-            responses={200: {"model": Health}, 503: {"model": Health, "description": "有组件不可达"}})
+@health.get("/healthz", summary="健康检查：数据库、Redis、worker、调度器、信源、队列（有问题时 503）",
+            responses={200: {"model": Health}, 503: {"model": Health, "description": "有组件停止或异常"}})
 def healthz(request: Request) -> JSONResponse:
-    rt = rt_of(request)
-    out: dict[str, Any] = {"database": False, "redis": False}
-    try:
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        out["database"] = True
-    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
-        out["database_error"] = type(exc).__name__
-    try:
-        out["redis"] = bool(rt.get_redis().ping())
-    except Exception as exc:  # noqa: BLE001
-        out["redis_error"] = type(exc).__name__
-    out["ok"] = out["database"] and out["redis"]
+    out = status_health(rt_of(request))
     return JSONResponse(out, status_code=200 if out["ok"] else 503)
