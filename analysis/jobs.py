@@ -10,6 +10,9 @@ create two events for one incident.
 from __future__ import annotations
 
 import logging
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime, timedelta
 
 from sqlalchemy import case, func, select
@@ -118,8 +121,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     if not prepared:
         return {}
     now = rt.now()
-    # redis-py polls a held lock every 0.1 s by default, longer than a batch holds it.
-    with rt.get_redis().lock(LOCK_KEY, timeout=120, sleep=0.005, blocking_timeout=120), rt.session() as s:
+    with _group_lock(rt.get_redis()), rt.session() as s:
         try:
             joined = _group(s, prepared, scorer.version, now)
         except BaseException:
@@ -133,6 +135,40 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     enqueue_many("respond", "yuqing.queue.tickets.consider_event",
                  [((e,), f"consider-{e}-{i}") for e, i in last.items()])
     return {it.id: event_id for event_id, members in joined.items() for it in members}
+
+
+LOCK_TTL = 15  # a holder killed mid-batch holds up every other analysis job at most this long
+
+
+@contextmanager
+def _group_lock(redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
+    """The grouping lock, kept alive every few seconds while its holder works (a batch can wait
+    on a locked database for longer than the TTL); a SIGKILLed holder's lock lapses in LOCK_TTL s."""
+    # redis-py polls a held lock every 0.1 s by default, longer than a batch holds it.
+    # thread_local=False: the token must be visible to the renewing thread.
+    lock = redis.lock(LOCK_KEY, timeout=LOCK_TTL, sleep=0.005, blocking_timeout=120, thread_local=False)
+    if not lock.acquire():
+        raise TimeoutError(f"analysis grouping lock {LOCK_KEY} still held after 120 s")
+    done = threading.Event()
+
+    def renew() -> None:
+        while not done.wait(LOCK_TTL / 3):
+            try:
+                lock.reacquire()
+            except Exception:  # noqa: BLE001 - Redis away for a moment: try again next tick
+                log.warning("could not renew the analysis grouping lock", exc_info=True)
+
+    keeper = threading.Thread(target=renew, daemon=True, name="analysis-group-lock")
+    keeper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        keeper.join()
+        try:
+            lock.release()
+        except Exception:  # noqa: BLE001 - it lapsed (Redis restarted): nothing left to release
+            log.warning("analysis grouping lock had lapsed before release")
 
 
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones

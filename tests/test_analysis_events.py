@@ -158,3 +158,21 @@ def test_score_cli_streams_and_reports_bad_lines(tmp_path) -> None:  # type: ign
     assert "第 2 行不是有效的 JSON" in rows[1]["error"]
     assert rows[2]["error"] == "第 3 行缺少 text 字段或 text 不是字符串"
     assert not rows[3]["in_remit"]
+
+
+def test_grouping_lock_lives_while_its_holder_works_and_lapses_without_it(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Redis's own clock decides a lock's expiry, so this one waits real (short) time."""
+    import time
+
+    from yuqing.analysis import jobs
+
+    monkeypatch.setattr(jobs, "LOCK_TTL", 0.3)
+    with jobs._group_lock(runtime.redis):
+        time.sleep(1.0)  # three lifetimes: renewed, still held
+        assert runtime.redis.exists(jobs.LOCK_KEY)
+    assert not runtime.redis.exists(jobs.LOCK_KEY)
+    # A holder that dies stops renewing: its lock lapses by itself (the SIGKILL drill checks the TTL).
+    lock = runtime.redis.lock(jobs.LOCK_KEY, timeout=0.3)
+    assert lock.acquire(blocking=False)
+    time.sleep(0.6)
+    assert not runtime.redis.exists(jobs.LOCK_KEY)
