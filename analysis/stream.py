@@ -54,13 +54,18 @@ def _check(line_no: int, raw: str | bytes) -> tuple[dict[str, Any] | None, str, 
     return record, "", "", raw_id
 
 
+_LINE_BREAKS = str.maketrans({"\u2028": "\\u2028", "\u2029": "\\u2029", "\x85": "\\u0085"})
+
+
 def _dump(out: dict[str, Any]) -> str:
+    """One output line. Characters that some readers take for line breaks (str.splitlines,
+    older JavaScript) are escaped, so an echoed id cannot split a result over two lines."""
     line = json.dumps(out, ensure_ascii=False)
     try:
         line.encode("utf-8")
     except UnicodeEncodeError:  # a lone surrogate ("\ud800") in an id: escape it, stay valid UTF-8
         line = json.dumps(out)
-    return line
+    return line.translate(_LINE_BREAKS)
 
 
 def score_stream(profile, src: Iterable[str | bytes], dst: IO[str], progress: bool = False) -> int:  # type: ignore[no-untyped-def]

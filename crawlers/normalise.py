@@ -35,7 +35,10 @@ TRACKING_PARAMS = frozenset({
 })
 TRACKING_PREFIXES = ("utm_", "share_", "sharer_", "mc_")
 _SURROGATES = re.compile("[\ud800-\udfff]")  # lone halves (JSON "\\ud800"): not encodable text
-_URL_UNSAFE = re.compile(r"[\x00-\x20\x7f-\x9f]")
+# Controls, every character str.strip() would take for whitespace (NBSP, U+3000...), and the
+# invisible ones (zero-width, bidi overrides) that make a link display as another.
+_URL_UNSAFE = re.compile("[\x00-\x20\x7f-\xa0\u061c\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f"
+                         "\u3000\ufeff]")
 
 
 def _is_tracking(name: str) -> bool:
