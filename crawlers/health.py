@@ -82,7 +82,13 @@ def record_run(rt: Any, source_id: int, run: RunReport, started: datetime, finis
                         stats={k: v for k, v in run.stats.items() if not k.startswith("yuqing/http_cache")}))
         src.last_run_at = started
         src.last_status = run.status
-        src.next_run_at = started + timedelta(minutes=src.interval_minutes)
+        # Count from when this run was due, not from when it started: a crawl starts on the
+        # scheduler's next tick plus queueing, so counting from the start stretched every
+        # interval by up to a tick (a 1-minute source was polled every 75 s). A run long
+        # overdue counts from its start, so there is no burst of catch-up runs.
+        interval = timedelta(minutes=src.interval_minutes)
+        due = src.next_run_at if src.next_run_at and src.next_run_at <= started else started
+        src.next_run_at = due + interval if due + interval > started else started + interval
         if run.http_cache:
             src.http_cache = {**(src.http_cache or {}), **run.http_cache}
         if run.errors:
