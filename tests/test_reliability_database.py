@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -93,7 +94,7 @@ def pg_runtime(pg_server, settings, profile, clock, redis):  # type: ignore[no-u
 
 
 @pytest.mark.postgres
-def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, workers) -> None:  # type: ignore[no-untyped-def]
+def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, workers, record_property) -> None:  # type: ignore[no-untyped-def]
     rt = pg_runtime
     first, second = make_event(rt, level="重大"), make_event(rt, level="较大", title="泽州县某化工厂起火")
     rt.engine.dispose()
@@ -115,8 +116,10 @@ def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, w
         assert job_status(rt, short.id) in ("scheduled", "queued", "started")  # not failed
     finally:
         pg_start(pg_server)
+        back = time.monotonic()
     for job in (normal, short):
         wait_for(f"{job.id} to succeed", lambda job=job: job_status(rt, job.id) == "finished", timeout=60)
+    record_property("recovered_s", round(time.monotonic() - back, 1))
     with rt.session() as s:
         assert sorted(t.event_id for t in s.scalars(select(Ticket))) == [first, second]
 

@@ -8,6 +8,7 @@ write lock from its own connection, so the job waits at its first write with not
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -57,7 +58,7 @@ def store(request, runtime):  # type: ignore[no-untyped-def]
     rt.engine.dispose()
 
 
-def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(store, workers, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(store, workers, smtp, record_property) -> None:  # type: ignore[no-untyped-def]
     rt, write_lock, reached = store
     event_id = make_event(rt, level="重大", topics=["production_safety"])
     worker = workers(rt)
@@ -68,6 +69,7 @@ def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(store, worker
         wait_for("the job to reach its write", lambda: reached(lock, horse))
         assert job_status(rt, job.id) == "started"
         worker.kill_horse()
+        killed = time.monotonic()
         # The worker itself saw its horse die and scheduled the retry (5 s back-off).
         wait_for("the retry to be scheduled", lambda: job_status(rt, job.id) == "scheduled")
         assert "Work-horse terminated unexpectedly" in worker.text()
@@ -76,6 +78,7 @@ def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(store, worker
     finally:
         lock.release()
     wait_for("the ticket job to run again", lambda: job_status(rt, job.id) == "finished", timeout=60)
+    record_property("recovered_s", round(time.monotonic() - killed, 1))  # includes the 5 s back-off
     with rt.session() as s:
         tickets = s.scalars(select(Ticket)).all()
         assert [t.event_id for t in tickets] == [event_id]

@@ -324,8 +324,10 @@ def sweep(site: Site, full: set[str] | None = None, short: list[str] | None = No
     sent = 0
     for op in ops:
         plain = send(site, op, values)  # GETs change nothing, so one plain answer serves all
-        assert plain.status_code < 500, f"baseline {op.method} {op.path} -> {plain.status_code}"
-        if op.method == "GET":  # the baseline really reaches the page, so the payloads do too
+        # /healthz answers its documented 503 here: no worker or scheduler runs in this test.
+        fine = 504 if op.path == "/healthz" else 500
+        assert plain.status_code < fine, f"baseline {op.method} {op.path} -> {plain.status_code}"
+        if op.method == "GET" and op.path != "/healthz":  # the baseline really reaches the page, so the payloads do too
             assert plain.status_code == 200, f"baseline {op.path} -> {plain.status_code}: {plain.text[:200]}"
         search = op.path in ("/search", "/api/search")
         for p in op.params:
@@ -336,7 +338,7 @@ def sweep(site: Site, full: set[str] | None = None, short: list[str] | None = No
                 r = send(site, op, {**values, p.name: payload})
                 sent += 1
                 where = f"{op.method} {op.path} {p.where}:{p.name}={payload[:40]!r}"
-                assert r.status_code < 500, f"{where} -> {r.status_code}: {r.text[:300]}"
+                assert r.status_code < fine, f"{where} -> {r.status_code}: {r.text[:300]}"
                 if payload == "\x00" and p.declared and p.where != "json":
                     assert r.status_code == 422 and f"{p.name}: 含有空字符" in r.text, f"{where}: {r.text[:200]}"
                 if p.typed and not (p.type == "boolean" and payload == "0"):
@@ -400,7 +402,10 @@ def test_no_query_text_breaks_the_fts5_match(runtime, story, query: str) -> None
     # Each jieba word goes into MATCH as a quoted string, so FTS5 operators are only words:
     # whatever is typed, the search answers (never an FTS5 syntax error) with genuine matches.
     # (The fixtures are set up once for all the examples: searching changes nothing.)
+    # FTS5's unicode61 tokenizer splits a word at punctuation ("1%" is the token "1"), on the
+    # query and the index alike, so a genuine match holds every such piece.
     words = list(dict.fromkeys(tokenize(runtime, query, for_query=True)))[:12]
+    pieces = [p for w in words for p in re.split(r"[\W_]+", w) if p]
     for hit in search_items(runtime, query):
         body = f"{hit.item.title}\n{hit.item.text}".lower()
-        assert all(w in body for w in words), (query, hit.item.id)
+        assert all(p in body for p in pieces), (query, hit.item.id)
