@@ -48,6 +48,7 @@ class Grouper:
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
         self.event_seen: dict[int, datetime] = {}
+        self.seen_order: deque[tuple[datetime, int]] = deque()  # to forget events gone quiet
         self.last_item_id = 0
         self.synced_upto = 0  # every item id up to this has been read from the store (jobs.py)
 
@@ -70,7 +71,7 @@ class Grouper:
             j = signature.jaccard(self.sig[item_id])
             if j >= SIGNATURE_THRESHOLD:
                 votes[self.entries[item_id].event_id] += 2.0 * j
-        live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, cutoff) >= cutoff}
+        live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff}
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
 
     def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash,
@@ -86,6 +87,7 @@ class Grouper:
         for key in keys:
             self.by_key[key].add(event_id)
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
+        self.seen_order.append((at, event_id))
         self.last_item_id = max(self.last_item_id, item_id)
 
     def rename_event(self, old: int, new: int, item_ids: list[int]) -> None:
@@ -102,6 +104,7 @@ class Grouper:
                     ids.add(new)
         if old in self.event_seen:
             self.event_seen[new] = self.event_seen.pop(old)
+            self.seen_order.append((self.event_seen[new], new))
 
     def evict(self, now: datetime) -> None:
         """Forget items older than the window (their events stay in the store)."""
@@ -115,6 +118,14 @@ class Grouper:
             for key in entry.keys:
                 if self.event_seen.get(entry.event_id, cutoff) < cutoff:
                     self.by_key[key].discard(entry.event_id)
+                    if not self.by_key[key]:
+                        del self.by_key[key]
+        # Events seen last before the window: their items are gone, so is their last-seen time
+        # (kept, it grew by one entry per event for as long as the worker ran).
+        while self.seen_order and self.seen_order[0][0] < cutoff:
+            _, event_id = self.seen_order.popleft()
+            if self.event_seen.get(event_id, cutoff) < cutoff:
+                del self.event_seen[event_id]
 
 
 def velocity(times: list[datetime], now: datetime) -> float:

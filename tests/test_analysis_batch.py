@@ -100,3 +100,26 @@ def test_an_out_of_order_batch_from_another_worker_reaches_the_index(runtime) ->
     with runtime.session() as s:
         assert s.get(Item, copy[0]).duplicate_of_id == early[0]
         assert s.get(Item, copy[0]).event_id == s.get(Item, early[0]).event_id
+
+
+def test_the_index_forgets_what_left_the_window() -> None:
+    """Memory stays flat on a long stream: nothing of an item or its event outlives the window."""
+    from datetime import UTC, datetime, timedelta
+
+    from yuqing.analysis import folding
+    from yuqing.analysis.events import Grouper, incident_keys
+
+    g = Grouper(window=timedelta(hours=1))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    town = incident_keys([{"code": "140525108", "name": "巴公镇"}], ["fire"])
+    for n in range(1, 3001):  # one item a minute, each its own event (a stand-in id as jobs uses)
+        at = start + timedelta(minutes=n)
+        mh = folding.text_minhash(f"第{n}条 互不相干的帖文 {n * 7919}")
+        sig = folding.signature_minhash({f"词{n}", f"字{n * 3}"})
+        event = 10**15 + n
+        g.add(n, at, event, mh, sig, town if n % 10 == 0 else set(), None)
+        g.rename_event(event, n, [n])
+        g.evict(at)
+    assert len(g.entries) <= 61 and len(g.folds.hashes) <= 61 and len(g.sig) <= 61
+    assert len(g.event_seen) <= 61 and len(g.seen_order) <= 2 * 61
+    assert all(len(ids) <= 7 for ids in g.by_key.values())
