@@ -23,7 +23,7 @@ BENCHES = {
     "bench_crawl": [sys.executable, "bench/bench_crawl.py"],
     "bench_analysis": [sys.executable, "bench/bench_analysis.py"],
     "bench_web": [sys.executable, "bench/bench_web.py"],
-    "bench_load": [sys.executable, "bench/bench_load.py"],  # about 40 min: 1,000,000 items
+    "bench_load": [sys.executable, "bench/bench_load.py"],  # 1,000,000 items: 60-110 min on 2 busy cores
     "bench_latency": [sys.executable, "bench/bench_latency.py"],  # about 10 min: 200 posts, real processes
 }
 
