@@ -2,6 +2,7 @@
 
     python bench/report.py                # every benchmark (takes a while)
     python bench/report.py bench_analysis # only some; the other rows are kept
+    python bench/report.py bench_load=out.log  # the FIGURE lines of a saved run of that benchmark
 
 Figures are never typed by hand: each row names the command that reproduces it and the date.
 """
@@ -38,12 +39,26 @@ def run(name: str) -> list[dict[str, str]]:
     if proc.returncode != 0:
         sys.stderr.write(proc.stderr[-4000:])
         raise SystemExit(f"{name} failed with exit code {proc.returncode}")
+    return figures(name, proc.stdout, dt.date.today())
+
+
+def from_output(name: str, path: Path) -> list[dict[str, str]]:
+    """The figures of a run of the same command saved earlier (``bench_load=run.log``): an hour-long
+    benchmark need not be run a second time to reach the README. Dated by the file's time."""
+    day = dt.datetime.fromtimestamp(path.stat().st_mtime, dt.UTC).date()
+    rows = figures(name, path.read_text(encoding="utf-8"), day)
+    if not rows:
+        raise SystemExit(f"{path}: no FIGURE lines; is it the output of {' '.join(BENCHES[name][1:])}?")
+    return rows
+
+
+def figures(name: str, output: str, day: dt.date) -> list[dict[str, str]]:
     rows = []
-    for line in proc.stdout.splitlines():
+    for line in output.splitlines():
         if line.startswith("FIGURE|"):
             _, area, what, value, target = line.split("|", 4)
             rows.append({"area": area, "what": what, "value": value, "target": target,
-                         "command": "python " + " ".join(cmd[1:]), "date": dt.date.today().isoformat()})
+                         "command": "python " + " ".join(BENCHES[name][1:]), "date": day.isoformat()})
     return rows
 
 
@@ -63,9 +78,13 @@ def render(results: dict[str, list[dict[str, str]]]) -> str:
 
 def main() -> None:
     names = sys.argv[1:] or list(BENCHES)
+    unknown = [n for n in names if n.partition("=")[0] not in BENCHES]
+    if unknown:
+        raise SystemExit(f"unknown benchmark {unknown[0]!r}; expected one of {', '.join(BENCHES)}")
     results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-    for name in names:
-        results[name] = run(name)
+    for arg in names:
+        name, _, saved = arg.partition("=")
+        results[name] = from_output(name, Path(saved)) if saved else run(name)
         RESULTS.write_text(json.dumps(results, ensure_ascii=False, indent=1))
     text = README.read_text(encoding="utf-8")
     table = render(results)
