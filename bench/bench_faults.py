@@ -58,7 +58,9 @@ DRILLS: list[tuple[str, str, list[str]]] = [
 
 
 def run(nodes: list[str], report: Path) -> int:
-    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", f"--junitxml={report}", *nodes]
+    # xunit1: the JUnit flavour that carries record_property values
+    cmd = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "-o", "junit_family=xunit1",
+           f"--junitxml={report}", *nodes]
     return subprocess.run(cmd, cwd=HERE.parent, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL).returncode
 
 
@@ -69,8 +71,9 @@ def cases(report: Path) -> list[dict]:
         outcome = "failed" if case.find("failure") is not None or case.find("error") is not None else (
             "skipped" if case.find("skipped") is not None else "passed")
         props = {p.get("name"): p.get("value") for p in case.iter("property")}
+        bad = case.find("failure") if case.find("failure") is not None else case.find("error")
         out.append({"id": f"{path}::{case.get('name')}", "time": float(case.get("time", 0)),
-                    "outcome": outcome, "props": props})
+                    "outcome": outcome, "props": props, "why": "" if bad is None else bad.get("message", "")})
     return out
 
 
@@ -101,6 +104,9 @@ def main() -> None:
             value = f"passed {passed} of {len(mine)} in {seconds:.0f} s" + (f"; {'; '.join(recovered)}"
                                                                                    if recovered else "")
         print(f"{fault:64} {value}", flush=True)
+        for c in mine:
+            if c["why"]:
+                print(f"    {c['id']}: {c['why'][:400]}", flush=True)
         figure("reliability", fault, value, expected)
 
 
