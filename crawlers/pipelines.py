@@ -2,7 +2,7 @@
 
 Storing: a URL already stored (by the hash of its canonical URL) is written again only when
 its content hash changed (an edit) or, for sources whose items change, its engagement
-changed. Each new or changed item enqueues ``yuqing.analysis.jobs.analyse_item``. Items are
+changed. Each stored batch of new or changed items enqueues one ``yuqing.analysis.jobs.analyse_items``. Items are
 written in small batches, one short transaction each (SQLite is shared by several processes).
 """
 
@@ -157,7 +157,11 @@ def _apply_change(old: Any, data: dict[str, Any], item_changes: bool) -> bool:
 
 
 def _enqueue_analysis(item_ids: list[int]) -> None:
+    """One analysis job per stored batch: ``analyse_items`` scores the batch at once and takes the
+    grouping lock once, which is what keeps analysis up with volume (bench/bench_load.py)."""
     from yuqing.queue.dispatch import enqueue
 
-    for item_id in item_ids:
-        enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"analyse-{item_id}")
+    if not item_ids:
+        return
+    ids = sorted(item_ids)
+    enqueue("analyse", "yuqing.analysis.jobs.analyse_items", ids, job_id=f"analyse-{ids[0]}-{ids[-1]}-{len(ids)}")

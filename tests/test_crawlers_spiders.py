@@ -268,11 +268,12 @@ def test_every_kind_and_every_bad_case(rt: Runtime, site: TestSite) -> None:
     assert _run(rt, "robots").reason.startswith("robots.txt 禁止抓取")
     assert set(_items(rt, "own-site")) == {"a.html"}
 
-    # Every new item waits for analysis.
+    # Every new item waits for analysis, once, in its stored batch's job.
     analyse = Queue("analyse", connection=rt.redis)
     with rt.session() as s:
-        total = s.scalar(select(func.count()).select_from(Item))
-    assert analyse.count == total
+        all_ids = sorted(s.scalars(select(Item.id)))
+    assert sorted(i for job in analyse.jobs for i in job.args[0]) == all_ids
+    assert {job.func_name for job in analyse.jobs} == {"yuqing.analysis.jobs.analyse_items"}
 
     analyse.empty()  # as if analysed
 
@@ -285,7 +286,7 @@ def test_every_kind_and_every_bad_case(rt: Runtime, site: TestSite) -> None:
     rt.clock.advance(hours=1)
     again = _crawl_all(rt)
     with rt.session() as s:
-        assert s.scalar(select(func.count()).select_from(Item)) == total
+        assert s.scalar(select(func.count()).select_from(Item)) == len(all_ids)
     assert site.hits["/gov/gbk_article.html"] == 1 and site.hits["/news/a1.html?spm=1.2&utm_medium=x"] == 1
     assert again["gov-gbk"] == {**again["gov-gbk"], "status": "ok", "found": 3, "new": 0}
     assert again["rss"]["updated"] == 1 and _items(rt, "rss")["1.html?id=1"].text == "会议再次强调 安全生产。"
@@ -301,4 +302,4 @@ def test_every_kind_and_every_bad_case(rt: Runtime, site: TestSite) -> None:
         assert broken.last_error.startswith("订阅源格式错误")
         assert broken.next_run_at == rt.now() + timedelta(minutes=30)
     changed = {_items(rt, "rss")["1.html?id=1"].id, _items(rt, "weibo")["4551234567890123"].id}
-    assert sorted(analyse.job_ids) == sorted(f"analyse-{i}" for i in changed)
+    assert sorted(i for job in analyse.jobs for i in job.args[0]) == sorted(changed)
