@@ -4,9 +4,10 @@ clock so tests move time instead of sleeping."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -93,6 +94,17 @@ def runtime(settings: Settings, profile: Profile, clock: ManualClock, redis: Red
     yield rt
     set_runtime(None)
     rt.engine.dispose()
+
+
+@pytest.fixture
+def workers(tmp_path: Path) -> Iterator[Callable[..., Any]]:
+    """``workers(rt, **env)`` starts a real `yuqing worker` process on ``rt``'s store and Redis
+    (tests/reliability_procs.py); every one still running is stopped at the test's end."""
+    from reliability_procs import WorkerPool
+
+    pool = WorkerPool(tmp_path)
+    yield pool.start
+    pool.stop_all()
 
 
 @pytest.fixture

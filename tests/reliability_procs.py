@@ -137,11 +137,11 @@ class WorkerProcess:
 class WorkerPool:
     """Worker processes started by one test, all stopped at its end (``stop_all``)."""
 
-    def __init__(self, folder: Path, rt: Any = None) -> None:
-        self.folder, self.rt, self.started = folder, rt, []  # type: ignore[var-annotated]
+    def __init__(self, folder: Path) -> None:
+        self.folder, self.started = folder, []  # type: ignore[var-annotated]
 
-    def start(self, rt: Any = None, **env: str) -> WorkerProcess:
-        rt = rt or self.rt
+    def start(self, rt: Any, **env: str) -> WorkerProcess:
+        """A worker on ``rt``'s store and Redis, once it has registered."""
         w = WorkerProcess(worker_env(rt, **env), self.folder / f"worker-{len(self.started) + 1}.log")
         self.started.append(w)
         wait_for("the worker to register", lambda: w.registered(rt.redis) or w.proc.poll() is not None)
@@ -187,22 +187,6 @@ def holds_file(pid: int, path: Path) -> bool:
 
 
 # ---- PostgreSQL ---------------------------------------------------------------------------
-
-def pg_database(pg_server: Any, name: str) -> str:  # type: ignore[no-untyped-def]
-    """A fresh, migrated database on the session's PostgreSQL server; its URL."""
-    from sqlalchemy import create_engine, text
-
-    from yuqing.store import migrate
-
-    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
-        conn.execute(text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    url = pg_server.url.rsplit("/", 1)[0] + f"/{name}"
-    migrate(url)
-    return url
-
 
 def _pg_ctl(server: Any, *args: str) -> None:
     from servers import _pg_bin

@@ -121,6 +121,21 @@ class PostgresServer:
         self._run([_pg_bin("createdb"), "-h", "127.0.0.1", "-p", str(self.port), "-U", "yuqing", "yuqing"])
         return self
 
+    def migrated_database(self, name: str) -> str:
+        """A fresh database of that name on this server, migrated; its URL."""
+        from sqlalchemy import create_engine, text
+
+        from yuqing.store import migrate
+
+        admin = create_engine(self.url, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"DROP DATABASE IF EXISTS {name}"))
+            conn.execute(text(f"CREATE DATABASE {name}"))
+        admin.dispose()
+        url = self.url.rsplit("/", 1)[0] + f"/{name}"
+        migrate(url)
+        return url
+
     def stop(self) -> None:
         try:
             self._run([_pg_bin("pg_ctl"), "-D", str(self.folder / "data"), "-m", "immediate", "stop"])

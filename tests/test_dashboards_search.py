@@ -45,18 +45,9 @@ def test_query_syntax_is_not_injected(runtime) -> None:  # type: ignore[no-untyp
 
 @pytest.mark.postgres
 def test_postgres_matches_whole_tokens(pg_server, settings, profile, clock, redis) -> None:  # type: ignore[no-untyped-def]
-    from sqlalchemy import create_engine
-
     from yuqing.runtime import Runtime
-    from yuqing.store import migrate
 
-    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS yuqing_search"))
-        conn.execute(text("CREATE DATABASE yuqing_search"))
-    admin.dispose()
-    url = pg_server.url.rsplit("/", 1)[0] + "/yuqing_search"
-    migrate(url)
+    url = pg_server.migrated_database("yuqing_search")
     rt = Runtime(settings=settings.model_copy(update={"database_url": url}), profile=profile, clock=clock, redis=redis)
     with rt.session() as s:
         for n, body in enumerate(["煤矿透水事故救援", "水透明度检测", "透水混凝土路面"]):

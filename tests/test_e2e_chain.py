@@ -5,7 +5,6 @@ regulation's clocks, and referred by e-mail to the 宣传部 and 网信办 throu
 from __future__ import annotations
 
 import io
-import os
 import subprocess
 import sys
 from datetime import UTC, datetime, timedelta
@@ -13,6 +12,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from docx import Document
+from reliability_procs import worker_env
 from rq import Queue
 from sqlalchemy import select
 
@@ -23,16 +23,6 @@ from yuqing.queue.dispatch import QUEUE_NAMES, enqueue
 pytestmark = pytest.mark.slow
 
 
-def _worker_env(rt) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    s = rt.settings
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
-    env.update({
-        "YUQING_DATA_DIR": str(s.data_dir), "YUQING_DATABASE_URL": s.sqlalchemy_url,
-        "YUQING_REDIS_URL": s.redis_url, "YUQING_SMTP_HOST": s.smtp_host,
-        "YUQING_SMTP_PORT": str(s.smtp_port), "YUQING_SECRET_KEY": "test-secret",
-        "YUQING_PROFILE": "zezhou-emergency", "YUQING_LOG_LEVEL": "WARNING",
-    })
-    return env
 
 
 def _run_workers_until_idle(rt, rounds: int = 12) -> None:  # type: ignore[no-untyped-def]
@@ -40,7 +30,7 @@ def _run_workers_until_idle(rt, rounds: int = 12) -> None:  # type: ignore[no-un
     for _ in range(rounds):
         if not any(Queue(q, connection=rt.redis).count for q in QUEUE_NAMES):
             return
-        done = subprocess.run([sys.executable, "-m", "yuqing", "worker", "--burst"], env=_worker_env(rt),
+        done = subprocess.run([sys.executable, "-m", "yuqing", "worker", "--burst"], env=worker_env(rt, YUQING_LOG_LEVEL="WARNING"),
                               capture_output=True, text=True, timeout=600)
         assert done.returncode == 0, done.stderr[-3000:]
     raise AssertionError("queues never drained")

@@ -54,9 +54,8 @@ def store(request, runtime: Runtime):  # type: ignore[no-untyped-def]
     if request.param == "sqlite":
         yield runtime
         return
-    from reliability_procs import pg_database
 
-    url = pg_database(request.getfixturevalue("pg_server"), "yuqing_fuzz_store")
+    url = request.getfixturevalue("pg_server").migrated_database("yuqing_fuzz_store")
     rt = Runtime(settings=runtime.settings.model_copy(update={"database_url": url}), profile=runtime.profile,
                  clock=runtime.clock, redis=runtime.redis)
     set_runtime(rt)

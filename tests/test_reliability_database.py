@@ -14,10 +14,8 @@ import pytest
 from queue_factory import make_event
 from reliability_procs import (
     SqliteWriteLock,
-    WorkerPool,
     holds_file,
     job_status,
-    pg_database,
     pg_start,
     pg_stop,
     wait_for,
@@ -33,13 +31,6 @@ from yuqing.queue.worker import database_unavailable
 from yuqing.runtime import Runtime, set_runtime
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def workers(tmp_path: Path):  # type: ignore[no-untyped-def]
-    pool = WorkerPool(tmp_path)
-    yield pool.start
-    pool.stop_all()
 
 
 def test_sqlite_errors_are_told_apart(tmp_path: Path) -> None:
@@ -84,7 +75,7 @@ def test_a_briefly_locked_sqlite_database_is_waited_out(runtime, workers) -> Non
 
 @pytest.fixture
 def pg_runtime(pg_server, settings, profile, clock, redis):  # type: ignore[no-untyped-def]
-    url = pg_database(pg_server, "yuqing_faults")
+    url = pg_server.migrated_database("yuqing_faults")
     rt = Runtime(settings=settings.model_copy(update={"database_url": url}), profile=profile, clock=clock,
                  redis=redis)
     set_runtime(rt)

@@ -14,13 +14,11 @@ import threading
 import time
 from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
-from pathlib import Path
 
 import pytest
 from queue_factory import make_event
 from reliability_procs import (
     SqliteWriteLock,
-    WorkerPool,
     db_file,
     gone,
     holds_file,
@@ -36,13 +34,6 @@ from yuqing.queue.dispatch import enqueue
 pytestmark = pytest.mark.slow
 
 
-@pytest.fixture
-def workers(runtime, tmp_path: Path):  # type: ignore[no-untyped-def]
-    pool = WorkerPool(tmp_path, runtime)
-    yield pool.start
-    pool.stop_all()
-
-
 def _item(rt) -> int:  # type: ignore[no-untyped-def]
     text = "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，救援正在进行。"
     with rt.session() as s:
@@ -56,7 +47,7 @@ def _item(rt) -> int:  # type: ignore[no-untyped-def]
 
 def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, record_property) -> None:  # type: ignore[no-untyped-def]
     item_id = _item(runtime)
-    first = workers()
+    first = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:
         job = enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"analyse-{item_id}")
@@ -76,7 +67,7 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, r
     assert 0 < runtime.redis.pttl("yuqing:analysis:group") <= LOCK_TTL * 1000
 
     started = time.monotonic()
-    second = workers()  # on start it finds the dead worker and hands its job back to RQ
+    second = workers(runtime)  # on start it finds the dead worker and hands its job back to RQ
     wait_for("the analysis job to run again", lambda: job_status(runtime, job.id) == "finished", timeout=90)
     # bench/bench_faults.py reports it: how long after a replacement worker started the job was done
     record_property("recovered_s", round(time.monotonic() - started, 1))
@@ -94,14 +85,14 @@ def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> N
     from yuqing.queue.sweep import sweep
 
     event_id = make_event(runtime, level="重大")
-    doomed = workers()
+    doomed = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:
         job = enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
         horse = wait_for("a work horse", doomed.horse)
         wait_for("the horse to open the database", lambda: holds_file(horse, db_file(runtime)))
         # A second worker, started while the first still held the scheduler: it has none.
-        survivor = workers()
+        survivor = workers(runtime)
         orphans = doomed.kill_worker_only()
         assert horse in orphans and len(orphans) == 2  # the horse and the worker's scheduler
         for pid in orphans:
@@ -186,7 +177,7 @@ def test_delivery_killed_mid_send_is_sent_exactly_once_after_its_lease(runtime, 
     try:
         runtime.settings = runtime.settings.model_copy(update={"smtp_port": sink.port})
         sink.stall.set()
-        first = workers(YUQING_SMTP_PORT=str(sink.port))
+        first = workers(runtime, YUQING_SMTP_PORT=str(sink.port))
         with runtime.session() as s:
             delivery_id = create_delivery(s, purpose="alert", channel="email", target="zhiban@yjj.zezhou.example",
                                           subject="【预警】泽州县某煤矿发生透水事故", body="正文", key="kill-test").id
@@ -202,7 +193,7 @@ def test_delivery_killed_mid_send_is_sent_exactly_once_after_its_lease(runtime, 
         assert held_until - killed_at <= LEASE
 
         # A fresh worker re-runs the abandoned job; the lease is still held, so it sends nothing.
-        second = workers(YUQING_SMTP_PORT=str(sink.port))
+        second = workers(runtime, YUQING_SMTP_PORT=str(sink.port))
         job = Job.fetch(f"deliver-{delivery_id}", connection=runtime.redis)
         wait_for("the deliver job to run again", lambda: job_status(runtime, job.id) == "finished", timeout=60)
         assert Job.fetch(job.id, connection=runtime.redis).return_value() == "skipped"

@@ -11,10 +11,9 @@ from __future__ import annotations
 import hashlib
 import time
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from reliability_procs import SqliteWriteLock, WorkerPool, job_status, wait_for
+from reliability_procs import SqliteWriteLock, job_status, wait_for
 from rq import Queue
 from sqlalchemy import select
 
@@ -29,13 +28,6 @@ POSTS = [
     ("高都镇客车侧翻", "泽州县高都镇一辆客车侧翻，造成3人死亡，多人受伤送医。"),
     ("川底乡山体滑坡", "泽州县川底乡发生山体滑坡，掩埋民房两间，1人失联，搜救正在进行。"),
 ]
-
-
-@pytest.fixture
-def workers(runtime, tmp_path: Path):  # type: ignore[no-untyped-def]
-    pool = WorkerPool(tmp_path, runtime)
-    yield pool.start
-    pool.stop_all()
 
 
 def _items(rt) -> list[int]:  # type: ignore[no-untyped-def]
@@ -53,7 +45,7 @@ def _items(rt) -> list[int]:  # type: ignore[no-untyped-def]
 
 def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_server, workers, record_property) -> None:  # type: ignore[no-untyped-def]
     ids = _items(runtime)
-    worker = workers()
+    worker = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)  # the first job stops at its first write
     try:
         jobs = [enqueue("analyse", "yuqing.analysis.jobs.analyse_item", i, job_id=f"analyse-{i}") for i in ids]
@@ -69,7 +61,7 @@ def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_se
 
     def done() -> bool:
         if worker.proc.poll() is not None:  # what the runner's supervisor does for a dead worker
-            workers()
+            workers(runtime)
         return all(job_status(runtime, j.id) == "finished" for j in jobs)
 
     wait_for("every analysis job to finish after the restart", done, timeout=120)

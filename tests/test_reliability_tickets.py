@@ -9,18 +9,15 @@ write lock from its own connection, so the job waits at its first write with not
 from __future__ import annotations
 
 import time
-from pathlib import Path
 
 import pytest
 from queue_factory import make_event
 from reliability_procs import (
     PgWriteLock,
     SqliteWriteLock,
-    WorkerPool,
     db_file,
     holds_file,
     job_status,
-    pg_database,
     wait_for,
 )
 from sqlalchemy import func, select
@@ -29,13 +26,6 @@ from yuqing.models import Deadline, Delivery, Referral, Ticket
 from yuqing.queue.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
-
-
-@pytest.fixture
-def workers(runtime, tmp_path: Path):  # type: ignore[no-untyped-def]
-    pool = WorkerPool(tmp_path, runtime)
-    yield pool.start
-    pool.stop_all()
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -49,7 +39,7 @@ def store(request, runtime):  # type: ignore[no-untyped-def]
         return
     from yuqing.runtime import Runtime, set_runtime
 
-    url = pg_database(request.getfixturevalue("pg_server"), "yuqing_kill")
+    url = request.getfixturevalue("pg_server").migrated_database("yuqing_kill")
     rt = Runtime(settings=runtime.settings.model_copy(update={"database_url": url}), profile=runtime.profile,
                  clock=runtime.clock, redis=runtime.redis)
     set_runtime(rt)

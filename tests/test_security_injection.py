@@ -35,14 +35,13 @@ from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from servers import free_port
-from sqlalchemy import create_engine, func, inspect, select, text
+from sqlalchemy import func, inspect, select, text
 
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import Digest, Item, User
 from yuqing.runtime import Runtime, set_runtime
-from yuqing.store import migrate
 
 TIMEOUT = 30
 
@@ -195,13 +194,7 @@ def site(runtime, cheap_argon2) -> Iterator[Site]:  # type: ignore[no-untyped-de
 
 @pytest.fixture
 def pg_site(pg_server, settings, profile, clock, redis, cheap_argon2) -> Iterator[Site]:  # type: ignore[no-untyped-def]
-    admin = create_engine(pg_server.url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text("DROP DATABASE IF EXISTS yuqing_injection"))
-        conn.execute(text("CREATE DATABASE yuqing_injection"))
-    admin.dispose()
-    url = pg_server.url.rsplit("/", 1)[0] + "/yuqing_injection"
-    migrate(url)
+    url = pg_server.migrated_database("yuqing_injection")
     rt = Runtime(settings=settings.model_copy(update={"database_url": url}), profile=profile, clock=clock,
                  redis=redis)
     set_runtime(rt)
