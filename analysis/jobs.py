@@ -40,19 +40,10 @@ def get_scorer(rt) -> Scorer:  # type: ignore[no-untyped-def]
 
 
 def preload() -> None:
-    """Load jieba's dictionary and the models in the worker's parent process (before forks)."""
+    """Load jieba's dictionary and the models once, when a worker starts."""
     rt = get_runtime()
     tokenize.warm(rt.profile)
     get_scorer(rt)
-
-
-def before_fork() -> None:
-    """In a worker's parent before each job: sync the index here, so each forked job starts warm
-    and reads only what changed since (a job's own additions die with it)."""
-    rt = get_runtime()
-    with rt.session() as s:
-        _grouper_synced(s, rt.now())
-    rt.engine.dispose()  # no SQLite connection may cross a fork
 
 
 def reset() -> None:
@@ -121,12 +112,12 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     if not prepared:
         return {}
     now = rt.now()
-    with _group_lock(rt.get_redis()), rt.session() as s:
-        try:
+    try:
+        with _group_lock(rt.get_redis()), rt.session() as s:
             joined = _group(s, prepared, scorer.version, now)
-        except BaseException:
-            reset()  # the index may hold what the store will not: rebuild it from the store
-            raise
+    except BaseException:  # the commit included: the index may hold what the store does not
+        reset()  # rebuilt from the store by the next job
+        raise
     from yuqing.queue.dispatch import enqueue_many
 
     last = {event_id: max(it.id for it in members) for event_id, members in joined.items()}

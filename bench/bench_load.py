@@ -3,7 +3,8 @@
 The real stage: the items are stored as the crawl pipeline stores them, one
 ``yuqing.analysis.jobs.analyse_items`` job per batch of 50 (the pipeline's batch) goes on the
 ``analyse`` queue of a real redis-server, and ``--workers`` real RQ workers (the product's
-``run_worker``: preload, a fork per job) score, fold, group into events and write SQLite (WAL).
+``run_worker``: preload, analysis jobs in the worker's own process) score, fold, group into
+events and write SQLite (WAL).
 
 Items cycle the corpus texts (/work/shared/corpora) with variations: a new URL and source, a
 different lead-in on each pass (so a pass is partly new text, partly near-duplicates of the last
@@ -14,8 +15,8 @@ the feed (a replay clock read from Redis; the product's workers read the wall cl
 front of the workers, as a crawler would be.
 
 Memory: the anonymous PSS (shared pages counted once; the store's memory-mapped file left out,
-as the OS's file cache) of the worker processes and their forked jobs is sampled every 1% of the items; printed at 10%, 50% and 100%, with the growth of the workers'
-own anonymous RSS (the index they keep between jobs) from warm-up (two windows' worth of items) to
+as the OS's file cache) of the worker processes and any children is sampled every 1% of the
+items; printed at 10%, 50% and 100%, with the growth of the workers' own anonymous RSS (the index they keep between jobs) from warm-up (two windows' worth of items) to
 the end, each point the median of five samples. Peak: the highest sample, and
 the largest RSS of any single worker process (getrusage). Baseline in the same run: bare
 ``jieba.lcut`` over the same texts on one core, and the rate of the first 10% against the last.

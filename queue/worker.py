@@ -1,4 +1,11 @@
-"""RQ workers. Loads jieba and the models once in the parent, so each forked job inherits them.
+"""RQ workers. Loads jieba and the models once, before the first job.
+
+Analysis jobs run in the worker's own process (no fork): the window's folding/event index
+lives there between jobs, kept current by each job itself. A forked horse would have to bring
+a copy of it up to date from the store before every job, and the fork itself copies on write
+whatever the job and the garbage collector touch of a process that holds a gigabyte of index
+at volume; the load benchmark ran at a third of the speed that way. Every other queue's jobs
+fork as RQ does (crawls run Scrapy's reactor, which cannot be restarted in one process).
 
 A worker that dies (SIGKILL, the OOM killer, a power cut) leaves its job in RQ's
 StartedJobRegistry. RQ only notices after the job's heartbeat lapses (at most ``job
@@ -31,11 +38,13 @@ from typing import Any
 
 from redis import Redis
 from rq import Queue, Worker
+from rq.defaults import DEFAULT_WORKER_TTL
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.executions import Execution
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry, clean_registries
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
+from rq.worker import WorkerStatus
 
 from yuqing.runtime import get_runtime
 
@@ -43,7 +52,7 @@ from .dispatch import QUEUE_NAMES
 
 log = logging.getLogger(__name__)
 
-# Subsystems that want to load heavy state before the first fork name a ``preload()`` here.
+# Subsystems that want to load heavy state before the first job name a ``preload()`` here.
 PRELOAD = ("yuqing.analysis.jobs",)
 WORKER_TTL = 60  # idle heartbeat every 45 s; a dead worker's key is gone 120 s after its last one
 MAINTENANCE_INTERVAL = 60  # registry cleanup and scheduler take-over every minute, not every 10
@@ -60,29 +69,28 @@ def preload() -> None:
             hook()
 
 
-def refresh() -> None:
-    """Bring preloaded state up to date in the parent, just before a fork (``before_fork()`` hooks).
-
-    A forked job's changes die with it, so without this each job would rebuild such state
-    (analysis: the window's folding/event index) from the store by itself, every time.
-    """
-    import sys
-
-    for name in PRELOAD:
-        hook = getattr(sys.modules.get(name), "before_fork", None)
-        if hook:
-            try:
-                hook()
-            except Exception as exc:  # noqa: BLE001 - the job still runs; it syncs by itself
-                if database_unavailable(exc):  # one line per job during an outage, not a traceback
-                    log.warning("%s.before_fork: database unavailable (%s)", name, type(exc).__name__)
-                else:
-                    log.exception("%s.before_fork failed", name)
+IN_PROCESS = {"analyse"}  # queues whose jobs run in the worker itself (see module doc)
 
 
 class PreloadingWorker(Worker):
+    def execute_job(self, job, queue):  # type: ignore[no-untyped-def]
+        if queue.name not in IN_PROCESS:
+            return super().execute_job(job, queue)
+        # RQ's SimpleWorker.execute_job: the job's timeout still holds (SIGALRM in this process).
+        self.prepare_execution(job)
+        self.heartbeat(self.get_heartbeat_ttl(job))  # no monitor loop beats for it meanwhile
+        self.perform_job(job, queue)
+        self.set_state(WorkerStatus.IDLE)
+        return None
+
+    def get_heartbeat_ttl(self, job):  # type: ignore[no-untyped-def]
+        if job.origin in IN_PROCESS:  # one beat must cover the whole job
+            return int(job.timeout or DEFAULT_WORKER_TTL) + 60
+        return super().get_heartbeat_ttl(job)
+
     def fork_work_horse(self, job, queue):  # type: ignore[no-untyped-def]
-        refresh()
+        # No pooled database connection may cross a fork (the in-process jobs opened some).
+        get_runtime().engine.dispose()
         super().fork_work_horse(job, queue)
 
     def run_maintenance_tasks(self) -> None:
