@@ -15,6 +15,7 @@ from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
+import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from .folding import NUM_PERM, FoldIndex
@@ -43,7 +44,7 @@ class Grouper:
         self.window = window
         self.folds = FoldIndex()
         self.signatures = MinHashLSH(threshold=SIGNATURE_THRESHOLD, num_perm=NUM_PERM)
-        self.sig: dict[int, MinHash] = {}
+        self.sig: dict[int, np.ndarray] = {}  # the hash values: all an estimate needs
         self.by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
@@ -67,10 +68,12 @@ class Grouper:
             town = len(key[0]) > 6
             for event_id in self.by_key.get(key, ()):
                 votes[event_id] += 2.0 if town else 1.0
-        for item_id in self.signatures.query(signature):
-            j = signature.jaccard(self.sig[item_id])
-            if j >= SIGNATURE_THRESHOLD:
-                votes[self.entries[item_id].event_id] += 2.0 * j
+        candidates = self.signatures.query(signature)
+        if candidates:  # Jaccard estimates of all candidates at once (one call each cost 3x)
+            same = np.stack([self.sig[i] for i in candidates]) == signature.hashvalues
+            for item_id, j in zip(candidates, (same.sum(axis=1) / NUM_PERM).tolist(), strict=True):
+                if j >= SIGNATURE_THRESHOLD:
+                    votes[self.entries[item_id].event_id] += 2.0 * j
         live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff}
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
 
@@ -82,7 +85,7 @@ class Grouper:
         self.order.append(item_id)
         self.folds.add(item_id, minhash, at, duplicate_of)
         if duplicate_of is None:  # copies add nothing new to the signature index
-            self.sig[item_id] = signature
+            self.sig[item_id] = signature.hashvalues
             self.signatures.insert(item_id, signature, check_duplication=False)
         for key in keys:
             self.by_key[key].add(event_id)

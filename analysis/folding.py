@@ -70,7 +70,7 @@ class FoldIndex:
 
     def __init__(self, threshold: float = DUP_THRESHOLD) -> None:
         self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
-        self.hashes: dict[int, MinHash] = {}
+        self.hashes: dict[int, np.ndarray] = {}  # hash values: all a Jaccard estimate needs
         self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
         self.order: deque[tuple[datetime, int]] = deque()
 
@@ -79,17 +79,19 @@ class FoldIndex:
 
     def find(self, m: MinHash) -> int | None:
         """The original (first publisher) of the closest near-duplicate, if any."""
-        best, best_j = None, 0.0
-        for key in self.lsh.query(m):
-            j = m.jaccard(self.hashes[key])
-            if j >= DUP_THRESHOLD and j > best_j:
-                best, best_j = key, j
-        return None if best is None else self.root.get(best, best)
+        candidates = self.lsh.query(m)
+        if not candidates:
+            return None
+        same = (np.stack([self.hashes[key] for key in candidates]) == m.hashvalues).sum(axis=1) / NUM_PERM
+        best = int(np.argmax(same))  # the first of the closest, as one at a time found it
+        if same[best] < DUP_THRESHOLD:
+            return None
+        return self.root.get(candidates[best], candidates[best])
 
     def add(self, item_id: int, m: MinHash, at: datetime, duplicate_of: int | None) -> None:
         if item_id in self.hashes:
             return
-        self.hashes[item_id] = m
+        self.hashes[item_id] = m.hashvalues
         self.root[item_id] = duplicate_of or item_id
         if duplicate_of is None:
             # Only originals go into the LSH: a copy resolves to its original anyway, and keeping

@@ -1,7 +1,8 @@
 """RQ jobs of analysis (研判): score an item, fold it, group it into an event, hand on.
 
 ``analyse_item(item_id)`` is idempotent: scores are overwritten, an item keeps the event it was
-given, and every event count is recomputed from the store, so a second run never double-counts.
+given, and counts grow only by the items that got their event in the same transaction, so a
+second run never double-counts.
 The folding/event index is per process and brought up to date from the store at the start of
 each job (only rows newer than those it has seen), under a Redis lock so two workers never
 create two events for one incident.
@@ -11,11 +12,12 @@ from __future__ import annotations
 
 import logging
 import threading
+from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, func, select
+from sqlalchemy import func, select, tuple_
 
 from yuqing.levels import max_level
 from yuqing.models import Event, Item
@@ -166,12 +168,15 @@ NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT giv
 
 
 def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Item]]:  # type: ignore[no-untyped-def]
-    """Write the scores, fold and group (under the lock); ``{event id: the batch's items in it}``."""
+    """Write the scores, fold and group (under the lock); ``{event id: the batch's items in it}``.
+
+    The lock serialises every worker here, so the store is asked once per batch, not per item:
+    one read of the events joined, one INSERT of the new ones, two indexed look-ups for the counts."""
     items = {it.id: it for it in s.scalars(select(Item).where(Item.id.in_([p[0] for p in prepared])))}
     grouper = _grouper_synced(s, now)
     joined: dict[int, list[Item]] = {}
-    events: dict[int, Event] = {}  # held here: the session keeps clean objects only weakly
     fresh: dict[int, Event] = {}  # stand-in id -> new event
+    assigned: set[int] = set()  # items given an event by this run (not a re-run's earlier one)
     for item_id, result, minhash, signature, keys in prepared:
         item = items.get(item_id)
         if item is None:
@@ -180,39 +185,49 @@ def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Ite
         key = item.event_id
         if key is None:
             duplicate_of, key = grouper.assign(minhash, signature, keys, now)
-            if key is not None and key not in events:
-                found = s.get(Event, key)
-                if found is None:
-                    key = None  # deleted meanwhile: the item starts a new one
-                else:
-                    events[key] = found
             if key is None:  # stand-ins are above every real id, so ties still go to the newest
                 key = NEW_EVENT + len(fresh)
-                fresh[key] = events[key] = _new_event(item, now)
+                fresh[key] = _new_event(item, now)
             item.duplicate_of_id = duplicate_of
             grouper.add(item.id, item.fetched_at, key, minhash, signature, keys, duplicate_of)
-        elif key not in events:
-            events[key] = s.get(Event, key)
+            assigned.add(item.id)
         joined.setdefault(key, []).append(item)
+    known = [key for key in joined if key not in fresh]
+    # held here: the session keeps clean objects only weakly
+    events: dict[int, Event] = {e.id: e for e in s.scalars(select(Event).where(Event.id.in_(known)))} if known else {}
+    for key in known:
+        if key not in events:  # deleted meanwhile: its new items start a new one, the others stay out
+            moved = [it for it in joined.pop(key) if it.id in assigned]
+            if moved:
+                stand_in = NEW_EVENT + len(fresh)
+                fresh[stand_in] = _new_event(moved[0], now)
+                grouper.rename_event(key, stand_in, [it.id for it in moved])
+                joined[stand_in] = moved
     s.add_all(fresh.values())
     s.flush()  # one INSERT for all the batch's new events
     for key, event in fresh.items():
         grouper.rename_event(key, event.id, [it.id for it in joined[key]])
+        events[key] = event
     out: dict[int, list[Item]] = {}
     for key, members in joined.items():
-        event = events[key]
-        if event is None:  # the item's event was deleted meanwhile
-            continue
         for it in members:
-            it.event_id = event.id
-        _update_event(s, event, members, now, new=key in fresh)
-        out[event.id] = members
-    originals = {it.duplicate_of_id for it in items.values() if it.duplicate_of_id}
-    if originals:
-        counts = dict(s.execute(select(Item.duplicate_of_id, func.count()).where(
-            Item.duplicate_of_id.in_(originals)).group_by(Item.duplicate_of_id)).all())
-        for original in s.scalars(select(Item).where(Item.id.in_(originals))):
-            original.duplicate_count = counts.get(original.id, 0)
+            it.event_id = events[key].id
+        out[events[key].id] = members
+    hour_ago = now - timedelta(hours=1)
+    stored = {events[key].id: [it for it in members if it.id in assigned]
+              for key, members in joined.items() if key not in fresh}
+    last_hour = _last_hour(s, list(stored), hour_ago)
+    reported = _sources_reported(s, stored, assigned)
+    for key, members in joined.items():
+        event = events[key]
+        if key in fresh:  # its items are all it has
+            _update_event(event, members, members, now, sum(it.fetched_at > hour_ago for it in members), set())
+        else:
+            _update_event(event, members, stored[event.id], now, last_hour.get(event.id, 0), reported)
+    copies = Counter(items[i].duplicate_of_id for i in assigned if items[i].duplicate_of_id)
+    if copies:
+        for original in s.scalars(select(Item).where(Item.id.in_(copies))):
+            original.duplicate_count = (original.duplicate_count or 0) + copies[original.id]
     return out
 
 
@@ -242,44 +257,59 @@ def _union(*lists) -> list:  # type: ignore[no-untyped-def]
     return out
 
 
-def _update_event(s, event: Event, items: list[Item], now: datetime, new: bool = False) -> None:  # type: ignore[no-untyped-def]
-    """Recompute the event's counts from the store and merge the items' evidence (idempotent).
+def _last_hour(s, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:  # type: ignore[no-untyped-def]
+    """Each event's items fetched in the last hour (the batch's included: the query flushes them)."""
+    if not event_ids:
+        return {}
+    return dict(s.execute(select(Item.event_id, func.count()).where(
+        Item.event_id.in_(event_ids), Item.fetched_at > hour_ago).group_by(Item.event_id)).all())
 
-    ``new``: the event was created for these items, which are then all it has: counted here."""
+
+def _sources_reported(s, added: dict[int, list[Item]], assigned: set[int]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """Which of ``(event id, source id)`` of the items just added were already in the store."""
+    pairs = {(event_id, it.source_id) for event_id, items in added.items() for it in items if it.source_id is not None}
+    if not pairs:
+        return set()
+    return {(r[0], r[1]) for r in s.execute(select(Item.event_id, Item.source_id).distinct().where(
+        tuple_(Item.event_id, Item.source_id).in_(sorted(pairs)), Item.id.not_in(assigned)))}
+
+
+def _update_event(event: Event, members: list[Item], added: list[Item], now: datetime, last_hour: int,  # noqa: PLR0913
+                  reported: set[tuple[int, int]]) -> None:
+    """Count the items ``added`` to the event by this run, and merge the evidence of all the
+    batch's ``members`` (idempotent: a re-run adds nothing, as its items already had the event).
+
+    Counts are added up, not recounted from the store: a recount read every item of the event
+    per batch, so a big event made analysis ever slower. ``last_hour``: the event's items fetched
+    in the last hour; ``reported``: (event, source) pairs already in the store."""
     last_seen = event.last_seen_at
-    for item in items:  # in id order, as if they had come one at a time
+    for item in members:  # in id order, as if they had come one at a time
         if last_seen and item.fetched_at - last_seen > QUIET_AFTER or event.status == "quiet":
             if item.fetched_at > last_seen:
                 event.status = "active"
                 event.reopened_count += 1
                 event.quiet_since = None
         last_seen = max(last_seen, item.fetched_at) if last_seen else item.fetched_at
+    if added:
+        event.item_count = (event.item_count or 0) + len(added)
+        event.unique_count = (event.unique_count or 0) + sum(it.duplicate_of_id is None for it in added)
+        sources = {it.source_id for it in added if it.source_id is not None}
+        event.source_count = (event.source_count or 0) + len({x for x in sources if (event.id, x) not in reported})
+        fetched = [it.fetched_at for it in added]
+        event.first_seen_at = min(fetched + [event.first_seen_at] * bool(event.first_seen_at))
+        event.last_seen_at = max(fetched + [event.last_seen_at] * bool(event.last_seen_at))
+        published = [it.published_at for it in added if it.published_at]
+        if event.first_published_at:
+            published.append(event.first_published_at)
+        event.first_published_at = min(published) if published else None
     hour_ago = now - timedelta(hours=1)
-    members = Item.event_id == event.id
-    # One pass over the event's items for every count (three separate scans cost 3x on big events).
-    agg = _counts(items, hour_ago) if new else s.execute(select(func.count(), func.count(func.distinct(Item.source_id)),
-                           func.min(Item.fetched_at), func.max(Item.fetched_at), func.min(Item.published_at),
-                           func.sum(case((Item.duplicate_of_id.is_(None), 1), else_=0)),
-                           func.sum(case((Item.fetched_at > hour_ago, 1), else_=0))).where(members)).one()
-    event.item_count, event.source_count = agg[0], agg[1]
-    event.first_seen_at, event.last_seen_at, event.first_published_at = agg[2], agg[3], agg[4]
-    event.unique_count = agg[5] or 0
-    event.velocity = float(agg[6] or 0)
+    event.velocity = float(last_hour)
     event.peak_velocity = max(event.peak_velocity or 0.0, event.velocity)
     earlier_hours = max(1.0, (hour_ago - event.first_seen_at).total_seconds() / 3600)
     event.baseline_velocity = max(0.0, event.item_count - event.velocity) / earlier_hours
-    for item in items:
+    for item in members:
         _merge_item(event, item)
     event.updated_at = now
-
-
-def _counts(items: list[Item], hour_ago: datetime) -> tuple:
-    """The aggregate query of :func:`_update_event`, over items known to be all the event's."""
-    published = [it.published_at for it in items if it.published_at]
-    return (len(items), len({it.source_id for it in items if it.source_id is not None}),
-            min(it.fetched_at for it in items), max(it.fetched_at for it in items),
-            min(published) if published else None, sum(it.duplicate_of_id is None for it in items),
-            sum(it.fetched_at > hour_ago for it in items))
 
 
 def _merge_item(event: Event, item: Item) -> None:

@@ -4,6 +4,7 @@ event on once, and a second worker's out-of-order batch still reaches the first 
 from __future__ import annotations
 
 import hashlib
+from datetime import timedelta
 
 import pytest
 from rq import Queue
@@ -123,3 +124,50 @@ def test_the_index_forgets_what_left_the_window() -> None:
     assert len(g.entries) <= 61 and len(g.folds.hashes) <= 61 and len(g.sig) <= 61
     assert len(g.event_seen) <= 61 and len(g.seen_order) <= 2 * 61
     assert all(len(ids) <= 7 for ids in g.by_key.values())
+
+
+def _recount(s, event_id: int) -> tuple:  # type: ignore[no-untyped-def]
+    """The event's counts as the store has them, counted from scratch."""
+    items = s.scalars(select(Item).where(Item.event_id == event_id)).all()
+    published = [it.published_at for it in items if it.published_at]
+    return (len(items), len({it.source_id for it in items if it.source_id}), sum(not it.duplicate_of_id for it in items),
+            min(it.fetched_at for it in items), max(it.fetched_at for it in items), min(published) if published else None)
+
+
+def test_counts_added_batch_by_batch_equal_a_recount_from_the_store(runtime) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.models import Source
+
+    with runtime.session() as s:
+        sources = [Source(key=f"s{n}", name=f"信源{n}", kind="feed", urls=[], tier="local", created_at=runtime.now())
+                   for n in range(3)]
+        s.add_all(sources)
+        s.flush()
+        source_ids = [src.id for src in sources]
+    batches = []
+    for round_ in range(4):  # the same story from several sources, an hour apart, in batches
+        ids = _items(runtime, STORY, tag=f"r{round_}-")
+        with runtime.session() as s:
+            for n, item_id in enumerate(ids):
+                item = s.get(Item, item_id)
+                item.source_id = source_ids[(n + round_) % 3] if n % 4 else None
+                item.published_at = runtime.now() - timedelta(minutes=10 * n + round_)
+        batches.append(ids)
+        jobs.analyse_items(ids[:3])
+        jobs.analyse_items(ids[3:])
+        jobs.analyse_items(ids[1:4])  # a retried job: nothing counted twice
+        runtime.clock.advance(minutes=40)
+    jobs.reset()
+    jobs.analyse_items(batches[0] + batches[-1])  # and after a restart
+    with runtime.session() as s:
+        events = s.scalars(select(Event)).all()
+        assert any(e.item_count >= 8 and e.source_count == 3 for e in events)  # the story grew across batches
+        for e in events:
+            assert (e.item_count, e.source_count, e.unique_count, e.first_seen_at, e.last_seen_at,
+                    e.first_published_at) == _recount(s, e.id), e.title
+            hour_ago = runtime.now() - timedelta(hours=1)
+            in_last_hour = s.scalars(select(Item).where(Item.event_id == e.id, Item.fetched_at > hour_ago)).all()
+            if e.updated_at == runtime.now():  # touched by the last run: its velocity is current
+                assert e.velocity == len(in_last_hour)
+        for original in s.scalars(select(Item).where(Item.duplicate_count > 0)):
+            copies = s.scalars(select(Item).where(Item.duplicate_of_id == original.id)).all()
+            assert original.duplicate_count == len(copies)

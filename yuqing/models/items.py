@@ -107,7 +107,10 @@ class Item(Base):
     """帖文/稿件: one crawled post or article, normalised once at the pipeline."""
 
     __tablename__ = "items"
-    __table_args__ = (Index("ix_items_event_published", "event_id", "published_at"),)
+    # An event's earliest report, its last hour and its sources, without reading all its items.
+    __table_args__ = (Index("ix_items_event_published", "event_id", "published_at"),
+                      Index("ix_items_event_fetched", "event_id", "fetched_at"),
+                      Index("ix_items_event_source", "event_id", "source_id"))
 
     id: Mapped[int] = mapped_column(primary_key=True)
     source_id: Mapped[int | None] = mapped_column(ForeignKey("sources.id", ondelete="SET NULL"), index=True)
