@@ -28,6 +28,7 @@ minutes by default). Here that is made prompt and honest:
 
 from __future__ import annotations
 
+import gc
 import importlib
 import logging
 import os
@@ -91,7 +92,13 @@ class PreloadingWorker(Worker):
     def fork_work_horse(self, job, queue):  # type: ignore[no-untyped-def]
         # No pooled database connection may cross a fork (the in-process jobs opened some).
         get_runtime().engine.dispose()
-        super().fork_work_horse(job, queue)
+        # Frozen objects are left alone by the horse's garbage collector, which would otherwise
+        # write to every object of the analysis index and so copy all of its pages.
+        gc.freeze()
+        try:
+            super().fork_work_horse(job, queue)
+        finally:
+            gc.unfreeze()
 
     def run_maintenance_tasks(self) -> None:
         # RQ restarts a dead scheduler process here, but its locks (61 s) would refuse it: a
