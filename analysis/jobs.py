@@ -17,7 +17,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, tuple_
+from sqlalchemy import exists, func, literal, select, union_all
 
 from yuqing.levels import max_level
 from yuqing.models import Event, Item
@@ -203,6 +203,8 @@ def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Ite
                 fresh[stand_in] = _new_event(moved[0], now)
                 grouper.rename_event(key, stand_in, [it.id for it in moved])
                 joined[stand_in] = moved
+    reported = _sources_reported(s, {key: [it for it in joined[key] if it.id in assigned]
+                                     for key in joined if key not in fresh})
     s.add_all(fresh.values())
     s.flush()  # one INSERT for all the batch's new events
     for key, event in fresh.items():
@@ -217,7 +219,6 @@ def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Ite
     stored = {events[key].id: [it for it in members if it.id in assigned]
               for key, members in joined.items() if key not in fresh}
     last_hour = _last_hour(s, list(stored), hour_ago)
-    reported = _sources_reported(s, stored, assigned)
     for key, members in joined.items():
         event = events[key]
         if key in fresh:  # its items are all it has
@@ -265,13 +266,18 @@ def _last_hour(s, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:  
         Item.event_id.in_(event_ids), Item.fetched_at > hour_ago).group_by(Item.event_id)).all())
 
 
-def _sources_reported(s, added: dict[int, list[Item]], assigned: set[int]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
-    """Which of ``(event id, source id)`` of the items just added were already in the store."""
-    pairs = {(event_id, it.source_id) for event_id, items in added.items() for it in items if it.source_id is not None}
-    if not pairs:
-        return set()
-    return {(r[0], r[1]) for r in s.execute(select(Item.event_id, Item.source_id).distinct().where(
-        tuple_(Item.event_id, Item.source_id).in_(sorted(pairs)), Item.id.not_in(assigned)))}
+def _sources_reported(s, added: dict[int, list[Item]]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+    """Which ``(event id, source id)`` of the items being added the store already has. Asked
+    before the batch's items are written with their events, one index look-up per pair (a
+    row-value IN made SQLite scan the whole index)."""
+    pairs = sorted({(event_id, it.source_id) for event_id, items in added.items() for it in items
+                    if it.source_id is not None})
+    found: set[tuple[int, int]] = set()
+    for start in range(0, len(pairs), 200):  # SQLite allows 500 terms in one compound SELECT
+        query = union_all(*[select(literal(e), literal(src)).where(
+            exists().where(Item.event_id == e, Item.source_id == src)) for e, src in pairs[start:start + 200]])
+        found |= {(r[0], r[1]) for r in s.execute(query)}
+    return found
 
 
 def _update_event(event: Event, members: list[Item], added: list[Item], now: datetime, last_hour: int,  # noqa: PLR0913

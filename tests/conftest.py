@@ -96,6 +96,21 @@ def runtime(settings: Settings, profile: Profile, clock: ManualClock, redis: Red
     rt.engine.dispose()
 
 
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store(request: pytest.FixtureRequest, runtime: Runtime) -> Iterator[Runtime]:
+    """``runtime`` on SQLite, then on a freshly migrated PostgreSQL database of its own."""
+    if request.param == "sqlite":
+        yield runtime
+        return
+    url = request.getfixturevalue("pg_server").migrated_database(f"yuqing_{request.module.__name__}")
+    rt = Runtime(settings=runtime.settings.model_copy(update={"database_url": url}), profile=runtime.profile,
+                 clock=runtime.clock, redis=runtime.redis)
+    set_runtime(rt)
+    yield rt
+    set_runtime(runtime)
+    rt.engine.dispose()
+
+
 @pytest.fixture
 def workers(tmp_path: Path) -> Iterator[Callable[..., Any]]:
     """``workers(rt, **env)`` starts a real `yuqing worker` process on ``rt``'s store and Redis

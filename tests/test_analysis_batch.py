@@ -134,9 +134,10 @@ def _recount(s, event_id: int) -> tuple:  # type: ignore[no-untyped-def]
             min(it.fetched_at for it in items), max(it.fetched_at for it in items), min(published) if published else None)
 
 
-def test_counts_added_batch_by_batch_equal_a_recount_from_the_store(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_counts_added_batch_by_batch_equal_a_recount_from_the_store(store) -> None:  # type: ignore[no-untyped-def]
     from yuqing.models import Source
 
+    runtime = store
     with runtime.session() as s:
         sources = [Source(key=f"s{n}", name=f"信源{n}", kind="feed", urls=[], tier="local", created_at=runtime.now())
                    for n in range(3)]

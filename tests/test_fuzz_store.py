@@ -22,7 +22,7 @@ from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import PASSWORD, seed_users
 from yuqing.models import Item, Source
-from yuqing.runtime import Runtime, set_runtime
+from yuqing.runtime import Runtime
 
 MINE = "泽州县巴公镇一煤矿发生透水事故，井下8名矿工被困，应急管理部门赶赴现场组织搜救。"
 HUGE = MINE * 6_000  # about 250 KB of text, far beyond any excerpt on a page
@@ -47,21 +47,6 @@ def _feed(base: str) -> bytes:
         item(8, "脚本链接".encode(), MINE.encode(), b"javascript:alert(1)"),
         b"</channel></rss>",
     ])
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
-def store(request, runtime: Runtime):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        yield runtime
-        return
-
-    url = request.getfixturevalue("pg_server").migrated_database("yuqing_fuzz_store")
-    rt = Runtime(settings=runtime.settings.model_copy(update={"database_url": url}), profile=runtime.profile,
-                 clock=runtime.clock, redis=runtime.redis)
-    set_runtime(rt)
-    yield rt
-    set_runtime(runtime)
-    rt.engine.dispose()
 
 
 def _controls(text: str) -> list[str]:
