@@ -56,7 +56,7 @@ class Grouper:
     def __contains__(self, item_id: int) -> bool:
         return item_id in self.entries
 
-    def assign(self, minhash: MinHash, signature: MinHash, keys: set[tuple[str, str]],
+    def assign(self, minhash: MinHash, signature: MinHash | None, keys: set[tuple[str, str]],
                now: datetime) -> tuple[int | None, int | None]:
         """``(duplicate_of, event_id)`` for a new item; event_id None means a new event."""
         original = self.folds.find(minhash)
@@ -68,7 +68,7 @@ class Grouper:
             town = len(key[0]) > 6
             for event_id in self.by_key.get(key, ()):
                 votes[event_id] += 2.0 if town else 1.0
-        candidates = self.signatures.query(signature)
+        candidates = self.signatures.query(signature) if signature is not None else []
         if candidates:  # Jaccard estimates of all candidates at once (one call each cost 3x)
             same = np.stack([self.sig[i] for i in candidates]) == signature.hashvalues
             for item_id, j in zip(candidates, (same.sum(axis=1) / NUM_PERM).tolist(), strict=True):
@@ -77,14 +77,14 @@ class Grouper:
         live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff}
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
 
-    def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash,
+    def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash | None,
             keys: set[tuple[str, str]], duplicate_of: int | None) -> None:
         if item_id in self.entries:
             return
         self.entries[item_id] = Entry(item_id, at, event_id, keys)
         self.order.append(item_id)
         self.folds.add(item_id, minhash, at, duplicate_of)
-        if duplicate_of is None:  # copies add nothing new to the signature index
+        if duplicate_of is None and signature is not None:  # copies add nothing new to it
             self.sig[item_id] = signature.hashvalues
             self.signatures.insert(item_id, signature, check_duplication=False)
         for key in keys:

@@ -20,7 +20,8 @@ NUM_PERM = 64
 DUP_THRESHOLD = 0.7
 _NORMALISE = re.compile(r"[\s\W_]+|^(转发|转|RT)[:：]?")
 _STOP = {"一个", "我们", "他们", "你们", "这个", "那个", "什么", "没有", "已经", "目前", "记者", "发生",
-         "今天", "现在", "正在", "进行", "表示", "可以", "相关", "情况", "工作", "事件", "事故"}
+         "今天", "现在", "正在", "进行", "表示", "可以", "相关", "情况", "工作", "事件", "事故",
+         "转发", "微博", "哈哈", "哈哈哈", "评论", "回复", "分享", "图片", "视频", "链接", "网页"}
 
 
 def normalise(text: str) -> str:
@@ -52,15 +53,25 @@ def signature_tokens(tokens: list[str], places: list[dict], keywords: list[str])
     return words | {p["code"] for p in places} | set(keywords)
 
 
-def signature_minhash(words: set[str]) -> MinHash:
+# Fewer salient words than this is no incident signature: "转发微博", "哈哈" or an empty post
+# would share one with every other such post, and signatures alone would merge them all into one
+# giant event (25,772 unrelated posts in the 1M load before this).
+MIN_SIGNATURE_WORDS = 3
+
+
+def signature_minhash(words: set[str]) -> MinHash | None:
+    if len(words) < MIN_SIGNATURE_WORDS:
+        return None
     return _minhash([w.encode() for w in sorted(words)])
 
 
-def to_bytes(m: MinHash) -> bytes:
-    return m.hashvalues.astype(np.uint64).tobytes()
+def to_bytes(m: MinHash | None) -> bytes | None:
+    return None if m is None else m.hashvalues.astype(np.uint64).tobytes()
 
 
-def from_bytes(raw: bytes) -> MinHash:
+def from_bytes(raw: bytes | None) -> MinHash | None:
+    if raw is None:
+        return None
     return MinHash(num_perm=NUM_PERM, seed=1, hashvalues=np.frombuffer(raw, dtype=np.uint64).copy(),
                    permutations=_PERMUTATIONS)
 

@@ -116,7 +116,7 @@ def test_the_index_forgets_what_left_the_window() -> None:
     for n in range(1, 3001):  # one item a minute, each its own event (a stand-in id as jobs uses)
         at = start + timedelta(minutes=n)
         mh = folding.text_minhash(f"第{n}条 互不相干的帖文 {n * 7919}")
-        sig = folding.signature_minhash({f"词{n}", f"字{n * 3}"})
+        sig = folding.signature_minhash({f"词{n}", f"字{n * 3}", f"句{n * 5}"})
         event = 10**15 + n
         g.add(n, at, event, mh, sig, town if n % 10 == 0 else set(), None)
         g.rename_event(event, n, [n])

@@ -52,6 +52,22 @@ def test_near_duplicates_fold_and_keep_first_publisher() -> None:
     assert g.assign(c, folding.signature_minhash({"比赛"}), set(), now) == (None, None)
 
 
+def test_posts_without_salient_words_never_merge_by_signature() -> None:
+    from datetime import UTC, datetime
+
+    from yuqing.analysis import tokenize
+
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    g = Grouper()
+    for n, text in enumerate(["转发微博", "哈哈哈，转发", "#NAME?", "转发有爱", "[哈哈]//@某某: 转发"], start=1):
+        sig = folding.signature_minhash(folding.signature_tokens(tokenize.lcut(text), [], []))
+        assert sig is None  # too few salient words for an incident signature
+        duplicate_of, event = g.assign(folding.text_minhash(text), sig, set(), now)
+        assert (duplicate_of, event) == (None, None), text  # each its own event, not one giant one
+        g.add(n, now, n, folding.text_minhash(text), sig, set(), None)
+    assert not g.sig
+
+
 def test_same_incident_different_wording_one_event_and_index_lookup() -> None:
     from datetime import UTC, datetime
 
