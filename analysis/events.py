@@ -11,6 +11,7 @@ The index lives in memory and is rebuilt from the database for the recent window
 
 from __future__ import annotations
 
+import heapq
 from collections import defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -23,6 +24,9 @@ from .folding import NUM_PERM, FoldIndex
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
 QUIET_AFTER = timedelta(hours=12)  # a gap this long means the event went quiet; new items re-open it
 SIGNATURE_THRESHOLD = 0.3
+# Signature candidates weighed per item at most: words common to many posts can make one LSH
+# bucket hold much of the window, and weighing all of it cost more than the rest of analysis.
+MAX_CANDIDATES = 1000
 
 
 @dataclass
@@ -69,11 +73,12 @@ class Grouper:
             for event_id in self.by_key.get(key, ()):
                 votes[event_id] += 2.0 if town else 1.0
         candidates = self.signatures.query(signature) if signature is not None else []
+        if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
+            candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
         if candidates:  # Jaccard estimates of all candidates at once (one call each cost 3x)
-            same = np.stack([self.sig[i] for i in candidates]) == signature.hashvalues
-            for item_id, j in zip(candidates, (same.sum(axis=1) / NUM_PERM).tolist(), strict=True):
-                if j >= SIGNATURE_THRESHOLD:
-                    votes[self.entries[item_id].event_id] += 2.0 * j
+            j = (np.stack([self.sig[i] for i in candidates]) == signature.hashvalues).sum(axis=1) / NUM_PERM
+            for k in np.flatnonzero(j >= SIGNATURE_THRESHOLD).tolist():
+                votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
         live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff}
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
 
