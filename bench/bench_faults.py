@@ -23,7 +23,7 @@ from figures import figure  # noqa: E402
 
 T = "tests/"
 DRILLS: list[tuple[str, str, list[str]]] = [
-    ("worker SIGKILLed mid analysis job (worker, scheduler, horse)", "runs again once; nothing half-written",
+    ("worker SIGKILLed mid analysis job (with its scheduler)", "runs again once; nothing half-written",
      [T + "test_reliability_faults.py::test_analysis_job_killed_with_its_worker_runs_again_once"]),
     ("work horse SIGKILLed mid ticket job (SQLite, PostgreSQL)", "retried; one ticket, one e-mail each",
      [T + "test_reliability_tickets.py"]),

@@ -70,6 +70,19 @@ def _queue_status(rt: Runtime) -> dict[str, Any]:
     return {"queues": queues, "workers": len(workers), "schedulers": len(schedulers)}
 
 
+def _queue_problems(q: dict[str, Any]) -> list[tuple[str, str]]:
+    """What the queues show wrong: ``(short wording for /healthz, full wording for the status)``."""
+    out = []
+    if not q["workers"]:
+        out.append(("没有运行中的 worker", "没有运行中的 worker：采集、研判、工单、推送都不会进行"))
+    if not q["schedulers"]:
+        out.append(("调度器未运行", "调度器未运行：定时采集、期限巡检、日报都不会触发"))
+    for name, size in q["queues"].items():
+        if size > QUEUE_BACKLOG_LIMIT:
+            out.append((f"队列 {name} 积压", f"队列 {name} 积压 {size} 个任务"))
+    return out
+
+
 def collect_status(rt: Runtime) -> dict[str, Any]:
     report: dict[str, Any] = {"ok": True, "problems": [], "checked_at": rt.now().isoformat()}
     try:
@@ -84,13 +97,7 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
     try:
         report.update(_queue_status(rt))
         report["redis"] = "up"
-        if not report["workers"]:
-            report["problems"].append("没有运行中的 worker：采集、研判、工单、推送都不会进行")
-        if not report["schedulers"]:
-            report["problems"].append("调度器未运行：定时采集、期限巡检、日报都不会触发")
-        for name, size in report["queues"].items():
-            if size > QUEUE_BACKLOG_LIMIT:
-                report["problems"].append(f"队列 {name} 积压 {size} 个任务")
+        report["problems"] += [full for _, full in _queue_problems(report)]
     except Exception as exc:  # noqa: BLE001
         report["redis"] = f"down: {exc}"
         report["problems"].append(f"Redis 不可用: {exc}")
@@ -115,11 +122,7 @@ def health(rt: Runtime) -> dict[str, Any]:
         queues = _queue_status(rt)
         out.update(redis=True, workers=queues["workers"], schedulers=queues["schedulers"])
         out["backlogged_queues"] = [q for q, size in queues["queues"].items() if size > QUEUE_BACKLOG_LIMIT]
-        if not out["workers"]:
-            out["problems"].append("没有运行中的 worker")
-        if not out["schedulers"]:
-            out["problems"].append("调度器未运行")
-        out["problems"] += [f"队列 {q} 积压" for q in out["backlogged_queues"]]
+        out["problems"] += [short for short, _ in _queue_problems(queues)]
     except Exception as exc:  # noqa: BLE001
         out["redis_error"] = type(exc).__name__
         out["problems"].append("Redis 不可用")
