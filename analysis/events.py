@@ -19,7 +19,7 @@ from datetime import datetime, timedelta
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-from .folding import NUM_PERM, FoldIndex
+from .folding import NUM_PERM, FoldIndex, jaccards
 
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
 QUIET_AFTER = timedelta(hours=12)  # a gap this long means the event went quiet; new items re-open it
@@ -75,8 +75,8 @@ class Grouper:
         candidates = self.signatures.query(signature) if signature is not None else []
         if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
-        if candidates:  # Jaccard estimates of all candidates at once (one call each cost 3x)
-            j = (np.stack([self.sig[i] for i in candidates]) == signature.hashvalues).sum(axis=1) / NUM_PERM
+        if candidates:
+            j = jaccards([self.sig[i] for i in candidates], signature)
             for k in np.flatnonzero(j >= SIGNATURE_THRESHOLD).tolist():
                 votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
         live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff}

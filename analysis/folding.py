@@ -79,6 +79,12 @@ def from_bytes(raw: bytes | None) -> MinHash | None:
                    permutations=_PERMUTATIONS)
 
 
+def jaccards(stored: list[np.ndarray], m: MinHash) -> np.ndarray:
+    """MinHash estimates of the Jaccard similarity of ``m`` with each of ``stored`` (hash
+    values), in one numpy call: one MinHash.jaccard call per candidate cost three times more."""
+    return (np.stack(stored) == m.hashvalues).sum(axis=1) / NUM_PERM
+
+
 class FoldIndex:
     """Near-duplicate index over a time window; finds the original a new item copies."""
 
@@ -96,7 +102,7 @@ class FoldIndex:
         candidates = self.lsh.query(m)
         if not candidates:
             return None
-        same = (np.stack([self.hashes[key] for key in candidates]) == m.hashvalues).sum(axis=1) / NUM_PERM
+        same = jaccards([self.hashes[key] for key in candidates], m)
         best = int(np.argmax(same))  # the first of the closest, as one at a time found it
         if same[best] < DUP_THRESHOLD:
             return None

@@ -203,8 +203,9 @@ def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Ite
                 fresh[stand_in] = _new_event(moved[0], now)
                 grouper.rename_event(key, stand_in, [it.id for it in moved])
                 joined[stand_in] = moved
-    reported = _sources_reported(s, {key: [it for it in joined[key] if it.id in assigned]
-                                     for key in joined if key not in fresh})
+    # The items this run adds to events already stored (their keys are those events' ids).
+    stored = {key: [it for it in members if it.id in assigned] for key, members in joined.items() if key not in fresh}
+    reported = _sources_reported(s, stored)
     s.add_all(fresh.values())
     s.flush()  # one INSERT for all the batch's new events
     for key, event in fresh.items():
@@ -216,8 +217,6 @@ def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Ite
             it.event_id = events[key].id
         out[events[key].id] = members
     hour_ago = now - timedelta(hours=1)
-    stored = {events[key].id: [it for it in members if it.id in assigned]
-              for key, members in joined.items() if key not in fresh}
     last_hour = _last_hour(s, list(stored), hour_ago)
     for key, members in joined.items():
         event = events[key]
@@ -302,12 +301,10 @@ def _update_event(event: Event, members: list[Item], added: list[Item], now: dat
         sources = {it.source_id for it in added if it.source_id is not None}
         event.source_count = (event.source_count or 0) + len({x for x in sources if (event.id, x) not in reported})
         fetched = [it.fetched_at for it in added]
-        event.first_seen_at = min(fetched + [event.first_seen_at] * bool(event.first_seen_at))
-        event.last_seen_at = max(fetched + [event.last_seen_at] * bool(event.last_seen_at))
+        event.first_seen_at = min(fetched + [t for t in (event.first_seen_at,) if t])
+        event.last_seen_at = max(fetched + [t for t in (event.last_seen_at,) if t])
         published = [it.published_at for it in added if it.published_at]
-        if event.first_published_at:
-            published.append(event.first_published_at)
-        event.first_published_at = min(published) if published else None
+        event.first_published_at = min(published + [t for t in (event.first_published_at,) if t], default=None)
     hour_ago = now - timedelta(hours=1)
     event.velocity = float(last_hour)
     event.peak_velocity = max(event.peak_velocity or 0.0, event.velocity)

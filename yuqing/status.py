@@ -70,6 +70,10 @@ def _queue_status(rt: Runtime) -> dict[str, Any]:
     return {"queues": queues, "workers": len(workers), "schedulers": len(schedulers)}
 
 
+def _backlogged(q: dict[str, Any]) -> list[str]:
+    return [name for name, size in q["queues"].items() if size > QUEUE_BACKLOG_LIMIT]
+
+
 def _queue_problems(q: dict[str, Any]) -> list[tuple[str, str]]:
     """What the queues show wrong: ``(short wording for /healthz, full wording for the status)``."""
     out = []
@@ -77,9 +81,7 @@ def _queue_problems(q: dict[str, Any]) -> list[tuple[str, str]]:
         out.append(("没有运行中的 worker", "没有运行中的 worker：采集、研判、工单、推送都不会进行"))
     if not q["schedulers"]:
         out.append(("调度器未运行", "调度器未运行：定时采集、期限巡检、日报都不会触发"))
-    for name, size in q["queues"].items():
-        if size > QUEUE_BACKLOG_LIMIT:
-            out.append((f"队列 {name} 积压", f"队列 {name} 积压 {size} 个任务"))
+    out += [(f"队列 {name} 积压", f"队列 {name} 积压 {q['queues'][name]} 个任务") for name in _backlogged(q)]
     return out
 
 
@@ -121,7 +123,7 @@ def health(rt: Runtime) -> dict[str, Any]:
     try:
         queues = _queue_status(rt)
         out.update(redis=True, workers=queues["workers"], schedulers=queues["schedulers"])
-        out["backlogged_queues"] = [q for q, size in queues["queues"].items() if size > QUEUE_BACKLOG_LIMIT]
+        out["backlogged_queues"] = _backlogged(queues)
         out["problems"] += [short for short, _ in _queue_problems(queues)]
     except Exception as exc:  # noqa: BLE001
         out["redis_error"] = type(exc).__name__
