@@ -12,7 +12,7 @@ The index lives in memory and is rebuilt from the database for the recent window
 from __future__ import annotations
 
 import heapq
-from collections import defaultdict, deque
+from collections import Counter, defaultdict, deque
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -50,6 +50,10 @@ class Grouper:
         self.signatures = MinHashLSH(threshold=SIGNATURE_THRESHOLD, num_perm=NUM_PERM)
         self.sig: dict[int, np.ndarray] = {}  # the hash values: all an estimate needs
         self.by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
+        # (key, event) -> the window's items that put the event under the key: the event leaves
+        # the key with the last of them, not with the first (keys of a long event's first items
+        # stayed behind for good when they left while the event was still being reported)
+        self.key_items: Counter[tuple[tuple[str, str], int]] = Counter()
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
         self.event_seen: dict[int, datetime] = {}
@@ -93,7 +97,7 @@ class Grouper:
             self.sig[item_id] = signature.hashvalues
             self.signatures.insert(item_id, signature, check_duplication=False)
         for key in keys:
-            self.by_key[key].add(event_id)
+            self._index(key, event_id)
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
         self.seen_order.append((at, event_id))
         self.last_item_id = max(self.last_item_id, item_id)
@@ -106,13 +110,23 @@ class Grouper:
                 continue
             entry.event_id = new
             for key in entry.keys:
-                ids = self.by_key.get(key)
-                if ids is not None and old in ids:
-                    ids.discard(old)
-                    ids.add(new)
+                self._unindex(key, old)
+                self._index(key, new)
         if old in self.event_seen:
             self.event_seen[new] = self.event_seen.pop(old)
             self.seen_order.append((self.event_seen[new], new))
+
+    def _index(self, key: tuple[str, str], event_id: int) -> None:
+        self.by_key[key].add(event_id)
+        self.key_items[key, event_id] += 1
+
+    def _unindex(self, key: tuple[str, str], event_id: int) -> None:
+        self.key_items[key, event_id] -= 1
+        if self.key_items[key, event_id] <= 0:
+            del self.key_items[key, event_id]
+            self.by_key[key].discard(event_id)
+            if not self.by_key[key]:
+                del self.by_key[key]
 
     def evict(self, now: datetime) -> None:
         """Forget items older than the window (their events stay in the store)."""
@@ -124,10 +138,7 @@ class Grouper:
                 self.signatures.remove(entry.item_id)
                 del self.sig[entry.item_id]
             for key in entry.keys:
-                if self.event_seen.get(entry.event_id, cutoff) < cutoff:
-                    self.by_key[key].discard(entry.event_id)
-                    if not self.by_key[key]:
-                        del self.by_key[key]
+                self._unindex(key, entry.event_id)
         # Events seen last before the window: their items are gone, so is their last-seen time
         # (kept, it grew by one entry per event for as long as the worker ran).
         while self.seen_order and self.seen_order[0][0] < cutoff:

@@ -126,6 +126,28 @@ def test_the_index_forgets_what_left_the_window() -> None:
     assert all(len(ids) <= 7 for ids in g.by_key.values())
 
 
+def test_an_events_place_keys_leave_the_index_with_the_items_that_named_them() -> None:
+    """An event reported for longer than the window, each item from another town: the towns of
+    items that left the window leave the index (they stayed for good while the event lived on)."""
+    from datetime import UTC, datetime, timedelta
+
+    from yuqing.analysis import folding
+    from yuqing.analysis.events import Grouper, incident_keys
+
+    g = Grouper(window=timedelta(hours=1))
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(1, 181):  # one event, an item a minute for three hours, each from another town
+        at = start + timedelta(minutes=n)
+        keys = incident_keys([{"code": f"140525{n:03d}", "name": f"镇{n}"}], ["fire"])
+        g.add(n, at, 7, folding.text_minhash(f"第{n}条 {n * 7919}"), None, keys, None)
+        g.evict(at)
+        assert len(g.by_key) <= 61  # only the towns of the items still in the window
+    _, event = g.assign(folding.text_minhash("又一条"), None, keys, start + timedelta(minutes=181))
+    assert event == 7  # the latest town still finds the live event
+    g.evict(start + timedelta(hours=5))  # the event went quiet and left the window
+    assert not g.by_key and not g.key_items and not g.event_seen and not g.entries
+
+
 def _recount(s, event_id: int) -> tuple:  # type: ignore[no-untyped-def]
     """The event's counts as the store has them, counted from scratch."""
     items = s.scalars(select(Item).where(Item.event_id == event_id)).all()
