@@ -7,8 +7,8 @@ The real stage: the items are stored as the crawl pipeline stores them, one
 events and write SQLite (WAL).
 
 Items cycle the corpus texts (/work/shared/corpora) with variations: a new URL and source, a
-different lead-in on each pass (so a pass is partly new text, partly near-duplicates of the last
-one), and ``fetched_at`` advancing so that ``--window-items`` items fill the 7-day event window:
+lead-in drawn at random for each item (so some copies are near-duplicates of an earlier one,
+some new text), and ``fetched_at`` advancing so that ``--window-items`` items fill the 7-day event window:
 the window slides through the run, which is what keeps memory flat. The workers' clock follows
 the feed (a replay clock read from Redis; the product's workers read the wall clock, on which a
 20-minute run could never slide a 7-day window). The feeder stays at most ``--ahead`` items in
@@ -146,7 +146,11 @@ def make_rows(docs: list[str], first: int, count: int, start: datetime, step: ti
               rnd: random.Random, sources: int) -> list[dict]:
     rows = []
     for n in range(first, first + count):
-        text = LEADS[(n // len(docs)) % len(LEADS)] + docs[n % len(docs)]
+        # Drawn per item, not fixed per pass over the corpus: the mix of originals and copies is
+        # then the same in every window. A lead-in fixed per pass made the share of originals in
+        # the window (and the index's memory with it) swing from pass to pass, so a memory curve
+        # showed the feed's cycle, not the workers' steady state.
+        text = rnd.choice(LEADS) + docs[n % len(docs)]
         source = n % sources + 1
         url = f"http://load.example/{source}/{n}"
         fetched = start + step * n
