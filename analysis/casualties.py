@@ -22,6 +22,11 @@ _INJURED = r"(?:受伤|受重伤|重伤|轻伤|伤)"
 _MISSING = r"(?:失联|失踪)"
 _TRAPPED = r"(?:被困)"
 
+_WORDS = {"deaths": r"(?:死亡|遇难|身亡|罹难|丧生|殒命|死|亡)", "injured": _INJURED, "missing": _MISSING,
+          "trapped": _TRAPPED}
+# Every pattern of a kind needs its word: a text without it skips the kind's five scans, which
+# most texts do (parsing was a tenth of analysis in the load benchmark before this).
+_MENTIONED = {kind: re.compile(word) for kind, word in _WORDS.items()}
 _PATTERNS = {
     kind: [
         re.compile(rf"({NUM}){_APPROX}(?:名|人|位)[\u4e00-\u9fa5]{{0,4}}?{word}"),   # 3人死亡, 8名矿工被困
@@ -30,8 +35,7 @@ _PATTERNS = {
         re.compile(rf"{word}了({NUM}){_APPROX}(?:个|名|人)"),  # 死了3个
         re.compile(rf"({NUM}){word}(?=\d|[一二两三四五六七八九十]|[伤死，,。；、 ]|$)"),  # 2死2伤
     ]
-    for kind, word in (("deaths", r"(?:死亡|遇难|身亡|罹难|丧生|殒命|死|亡)"),
-                       ("injured", _INJURED), ("missing", _MISSING), ("trapped", _TRAPPED))
+    for kind, word in _WORDS.items()
 }
 
 
@@ -90,6 +94,8 @@ def parse(text: str) -> Casualties:
     found = Casualties()
     for kind, patterns in _PATTERNS.items():
         best = 0
+        if not _MENTIONED[kind].search(text):
+            continue
         for pattern in patterns:
             for match in pattern.finditer(text):
                 value = cn_number(next(g for g in match.groups() if g))
