@@ -51,6 +51,10 @@ def judge(report: dict[str, Any] | None, crash: str = "", timed_out: bool = Fals
         new=int(st.get("yuqing/items_new", 0)), updated=int(st.get("yuqing/items_updated", 0)),
         errors=list(st.get("yuqing/errors") or []), warnings=list(st.get("yuqing/warnings") or []),
         http_cache=dict(st.get("yuqing/http_cache") or {}), stats=st)
+    if st.get("yuqing/items_not_stored"):
+        # Keep the old ETag/Last-Modified: with the new ones the feed would answer 304 next
+        # time and the items the store refused (the database away) would never come again.
+        run.http_cache = {}
     not_modified = int(st.get("yuqing/not_modified", 0))
     if run.found or not_modified:
         run.status = "partial" if run.errors else "ok"

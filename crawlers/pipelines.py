@@ -14,6 +14,8 @@ from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
 
+from yuqing.store import database_unavailable
+
 from .normalise import (
     canonical_url,
     clean_line,
@@ -98,21 +100,46 @@ class StorePipeline:
         if not self.buffer:
             return
         batch, self.buffer = list(self.buffer.values()), {}
-        spider = self.crawler.spider
-        try:
-            new, changed = store_items(self.rt, spider.source, batch)
-        except Exception as exc:  # noqa: BLE001 - recorded against the source, the crawl goes on
-            log.exception("storing %d items failed", len(batch))
-            spider.record_error(batch[0]["url"], f"入库失败：{type(exc).__name__}: {exc}")
-            return
+        new, changed, lost = self._store(batch)
         stats = self.crawler.stats
         stats.inc_value("yuqing/items_new", len(new))
         stats.inc_value("yuqing/items_updated", len(changed))
-        stats.inc_value("yuqing/items_unchanged", len(batch) - len(new) - len(changed))
+        stats.inc_value("yuqing/items_unchanged", len(batch) - len(new) - len(changed) - len(lost))
+        if lost:  # the run is judged with them: the feed's cache is not advanced (health.judge)
+            stats.inc_value("yuqing/items_not_stored", len(lost))
         try:
             _enqueue_analysis(new + changed)
         except Exception as exc:  # noqa: BLE001 - items are stored; analysis finds unanalysed ones later
-            spider.record_error(batch[0]["url"], f"分析任务入队失败：{type(exc).__name__}: {exc}")
+            self.crawler.spider.record_error(batch[0]["url"], f"分析任务入队失败：{type(exc).__name__}: {exc}")
+
+    def _store(self, batch: list[dict[str, Any]]) -> tuple[list[int], list[int], list[dict[str, Any]]]:
+        """``(new ids, changed ids, items not stored)``. A batch the store refuses is tried an
+        item at a time, so one bad row costs only itself; with the database away, nothing
+        can be stored and the batch waits for the next run (recorded against the source)."""
+        spider = self.crawler.spider
+        try:
+            return (*store_items(self.rt, spider.source, batch), [])
+        except Exception as exc:  # noqa: BLE001 - recorded against the source, the crawl goes on
+            if len(batch) == 1 or database_unavailable(exc):
+                log.exception("storing %d items failed", len(batch))
+                spider.record_error(batch[0]["url"], f"入库失败（{len(batch)} 条，下次采集重试）："
+                                                     f"{type(exc).__name__}: {str(exc)[:300]}")
+                return [], [], batch
+        new: list[int] = []
+        changed: list[int] = []
+        lost: list[dict[str, Any]] = []
+        for data in batch:
+            try:
+                one_new, one_changed = store_items(self.rt, spider.source, [data])
+            except Exception as exc:  # noqa: BLE001 - this item only, named by its URL
+                log.exception("storing %s failed", data.get("url"))
+                spider.record_error(str(data.get("url"))[:200], f"条目入库失败，已跳过：{type(exc).__name__}: "
+                                                                f"{str(exc)[:300]}")
+                lost.append(data)
+                continue
+            new += one_new
+            changed += one_changed
+        return new, changed, lost
 
 
 def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]]) -> tuple[list[int], list[int]]:

@@ -48,6 +48,7 @@ from rq.scripts import release_lock
 from rq.worker import WorkerStatus
 
 from yuqing.runtime import get_runtime
+from yuqing.store import database_unavailable
 
 from .dispatch import QUEUE_NAMES
 
@@ -268,27 +269,6 @@ def _release_dead_scheduler_locks(redis: Redis) -> int:
 
 
 # ---- failures the database causes ----------------------------------------------------------
-
-_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy",
-                     "unable to open database file", "disk i/o error")
-
-
-def database_unavailable(exc: BaseException) -> bool:
-    """The database was locked, unreachable or restarting: the job is fine, try it later."""
-    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-
-    if isinstance(exc, (DisconnectionError, InterfaceError)):
-        return True
-    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
-        return True
-    if not isinstance(exc, OperationalError):
-        return False
-    orig = getattr(exc, "orig", None)
-    if type(orig).__module__.startswith("sqlite3"):
-        # SQLite also says OperationalError for "no such table": a bug, not an outage.
-        return any(text in str(orig).lower() for text in _SQLITE_TRANSIENT)
-    return True  # PostgreSQL (psycopg): connection refused, shut down, serialization failure
-
 
 def log_database_error(job: Any, exc_type: type, exc: BaseException, _tb: Any) -> bool:
     """Worker exception handler: one clear line for a database outage, and never give up on it.

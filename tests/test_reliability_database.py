@@ -27,8 +27,8 @@ from sqlalchemy.exc import OperationalError
 
 from yuqing.models import Ticket
 from yuqing.queue.dispatch import enqueue
-from yuqing.queue.worker import database_unavailable
 from yuqing.runtime import Runtime, set_runtime
+from yuqing.store import database_unavailable
 
 pytestmark = pytest.mark.slow
 

@@ -97,3 +97,24 @@ def dispose_all() -> None:
     """Drop pooled connections inherited across a fork, without closing the parent's."""
     for engine in _ENGINES.values():
         engine.dispose(close=False)
+
+
+_SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database is busy",
+                     "unable to open database file", "disk i/o error")
+
+
+def database_unavailable(exc: BaseException) -> bool:
+    """The database was locked, unreachable or restarting: the job is fine, try it later."""
+    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
+
+    if isinstance(exc, (DisconnectionError, InterfaceError)):
+        return True
+    if isinstance(exc, DBAPIError) and exc.connection_invalidated:
+        return True
+    if not isinstance(exc, OperationalError):
+        return False
+    orig = getattr(exc, "orig", None)
+    if type(orig).__module__.startswith("sqlite3"):
+        # SQLite also says OperationalError for "no such table": a bug, not an outage.
+        return any(text in str(orig).lower() for text in _SQLITE_TRANSIENT)
+    return True  # PostgreSQL (psycopg): connection refused, shut down, serialization failure
