@@ -38,6 +38,8 @@ DRILLS: list[tuple[str, str, list[str]]] = [
     ("SQLite write-locked; PostgreSQL stopped and started", "jobs retry with back-off and succeed",
      [T + "test_reliability_database.py::test_a_briefly_locked_sqlite_database_is_waited_out",
       T + "test_reliability_database.py::test_postgres_down_then_back_jobs_retry_and_succeed"]),
+    ("crawl storing: a row the store refuses; the store away", "only that row lost; the rest fetched next run",
+     [T + "test_crawlers_pipelines.py"]),
     ("source that hangs, floods or returns garbage", "only that source marked unhealthy",
      [T + "test_crawlers_spiders.py::test_every_kind_and_every_bad_case",
       T + "test_crawlers_jobs.py::test_hanging_crawl_is_killed_at_its_timeout",
