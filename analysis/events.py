@@ -49,11 +49,10 @@ class Grouper:
         self.folds = FoldIndex()
         self.signatures = MinHashLSH(threshold=SIGNATURE_THRESHOLD, num_perm=NUM_PERM)
         self.sig: dict[int, np.ndarray] = {}  # the hash values: all an estimate needs
-        self.by_key: dict[tuple[str, str], set[int]] = defaultdict(set)
-        # (key, event) -> the window's items that put the event under the key: the event leaves
-        # the key with the last of them, not with the first (keys of a long event's first items
-        # stayed behind for good when they left while the event was still being reported)
-        self.key_items: Counter[tuple[tuple[str, str], int]] = Counter()
+        # key -> {event: the window's items that put it under the key}: an event leaves a key
+        # with the last of them, not with the first (keys of a long event's first items stayed
+        # behind for good when they left while the event was still being reported)
+        self.by_key: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
         self.event_seen: dict[int, datetime] = {}
@@ -117,15 +116,14 @@ class Grouper:
             self.seen_order.append((self.event_seen[new], new))
 
     def _index(self, key: tuple[str, str], event_id: int) -> None:
-        self.by_key[key].add(event_id)
-        self.key_items[key, event_id] += 1
+        self.by_key[key][event_id] += 1
 
     def _unindex(self, key: tuple[str, str], event_id: int) -> None:
-        self.key_items[key, event_id] -= 1
-        if self.key_items[key, event_id] <= 0:
-            del self.key_items[key, event_id]
-            self.by_key[key].discard(event_id)
-            if not self.by_key[key]:
+        events = self.by_key[key]
+        events[event_id] -= 1
+        if events[event_id] <= 0:
+            del events[event_id]
+            if not events:
                 del self.by_key[key]
 
     def evict(self, now: datetime) -> None:

@@ -145,7 +145,7 @@ def test_an_events_place_keys_leave_the_index_with_the_items_that_named_them() -
     _, event = g.assign(folding.text_minhash("又一条"), None, keys, start + timedelta(minutes=181))
     assert event == 7  # the latest town still finds the live event
     g.evict(start + timedelta(hours=5))  # the event went quiet and left the window
-    assert not g.by_key and not g.key_items and not g.event_seen and not g.entries
+    assert not g.by_key and not g.event_seen and not g.entries
 
 
 def _recount(s, event_id: int) -> tuple:  # type: ignore[no-untyped-def]
