@@ -8,16 +8,17 @@ events and write SQLite (WAL).
 
 Items cycle the corpus texts (/work/shared/corpora) with variations: a new URL and source, a
 lead-in drawn at random for each item (so some copies are near-duplicates of an earlier one,
-some new text), and ``fetched_at`` advancing so that ``--window-items`` items fill the 7-day event window:
-the window slides through the run, which is what keeps memory flat. The workers' clock follows
+some new text), and ``fetched_at`` advancing so that ``--window-items`` items fill the 7-day
+event window: the window slides through the run, which is what keeps memory flat. The workers' clock follows
 the feed (a replay clock read from Redis; the product's workers read the wall clock, on which a
 20-minute run could never slide a 7-day window). The feeder stays at most ``--ahead`` items in
 front of the workers, as a crawler would be.
 
 Memory: the anonymous PSS (shared pages counted once; the store's memory-mapped file left out,
 as the OS's file cache) of the worker processes and any children is sampled every 1% of the
-items; printed at 10%, 50% and 100%, with the growth of the workers' own anonymous RSS (the index they keep between jobs) from warm-up (two windows' worth of items) to
-the end, each point the median of five samples. Peak: the highest sample, and
+items; printed at 10%, 50% and 100%, with the growth of the workers' own anonymous RSS (the
+index they keep between jobs) from warm-up (two windows' worth of items) to the end, each point
+the median of five samples. Peak: the highest sample, and
 the largest RSS of any single worker process (getrusage). Baseline in the same run: bare
 ``jieba.lcut`` over the same texts on one core, and the rate of the first 10% against the last.
 
