@@ -19,10 +19,10 @@ from dataclasses import dataclass
 import pytest
 import requests
 import schemathesis
-from schemathesis import GenerationMode
 import uvicorn
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
+from schemathesis import GenerationMode
 from schemathesis.checks import not_a_server_error, unsupported_method
 from schemathesis.config import SchemathesisConfig
 from servers import free_port
