@@ -135,9 +135,10 @@ def _register_subsystems() -> None:
     from yuqing.analysis import cli as analysis_cli
     from yuqing.crawlers import cli as crawlers_cli
     from yuqing.dashboards import cli as dashboards_cli
+    from yuqing.foresight import cli as foresight_cli
     from yuqing.queue import cli as queue_cli
 
-    for module in (crawlers_cli, analysis_cli, alerts_cli, queue_cli, dashboards_cli):
+    for module in (crawlers_cli, analysis_cli, alerts_cli, queue_cli, dashboards_cli, foresight_cli):
         module.register(app)
 
 

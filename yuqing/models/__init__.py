@@ -2,6 +2,7 @@
 
 from .alerts import Alert, AlertStatus, Delivery, DeliveryStatus, Digest, Silence
 from .base import Base, UTCDateTime
+from .foresight import Assessment, AssessmentRevision, AssessmentState
 from .items import Event, EventStatus, Item, Source, SourceRun
 from .tickets import (
     Deadline,
@@ -18,7 +19,7 @@ from .tickets import (
 from .web import AuditEntry, ItemSearch, ReviewLabel, Role, User
 
 __all__ = [
-    "Alert", "AlertStatus", "AuditEntry", "Base", "Deadline", "DeadlineKind", "Delivery",
+    "Alert", "AlertStatus", "Assessment", "AssessmentRevision", "AssessmentState", "AuditEntry", "Base", "Deadline", "DeadlineKind", "Delivery",
     "DeliveryStatus", "Digest", "Event", "EventStatus", "Item", "ItemSearch", "Referral", "ReferralNote",
     "ReferralStatus", "ReviewLabel", "Role", "Silence", "Source", "SourceRun", "Ticket",
     "TicketChange", "TicketPause", "TicketResponse", "TicketState", "User", "UTCDateTime",
