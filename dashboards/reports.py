@@ -78,7 +78,8 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
     with rt.session() as s:
         ticket = s.get(Ticket, ticket_id)
         if ticket is None:
-            raise ReportError(f"工单 {ticket_id} 不存在，无法生成报告")
+            raise ReportError(f"工单 {ticket_id} 不存在，无法生成报告",
+                              hint="运行 `yuqing tickets list` 查看工单编号。")
         event = s.get(Event, ticket.event_id)
         alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
         deadlines = list(s.scalars(select(Deadline).where(Deadline.ticket_id == ticket_id).order_by(Deadline.due_at)))

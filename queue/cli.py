@@ -44,7 +44,7 @@ def route_test(
     from .exceptions import RouteTestError
     from .routing import Facts, route
 
-    rt = runtime_from(config, profile)
+    rt = runtime_from(config, profile, store=False)  # a dry run over the profile alone
     try:
         shown_level = Level.parse(level).value
     except ValueError as exc:

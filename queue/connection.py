@@ -17,13 +17,16 @@ from pathlib import Path
 
 from redis import Redis
 
+from yuqing.exceptions import YuqingError
 from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)
 
 
-class RedisUnavailable(RuntimeError):
-    pass
+class RedisUnavailable(YuqingError, RuntimeError):
+    """Redis cannot be reached or started; the command line prints it as one line."""
+
+    hint = "`yuqing run` 启动内嵌 Redis；生产环境设置 YUQING_REDIS_URL 指向 Redis 服务。"
 
 
 def redis_binary() -> str:
@@ -72,7 +75,11 @@ class EmbeddedRedis:
             "--daemonize", "no",
             "--logfile", str(self.folder / "redis.log"),
         ]
-        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        # Its own session: Ctrl-C in the terminal signals the whole foreground process group, and
+        # a Redis that stopped at once would leave workers and the RQ scheduler failing on their
+        # way out (a traceback in every worker log). The owner stops it last, in stop().
+        self.process = subprocess.Popen(args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                                        start_new_session=True)
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:

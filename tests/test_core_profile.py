@@ -47,7 +47,7 @@ def test_load_by_path(tmp_path: Path) -> None:
 @pytest.mark.parametrize("mutate, message", [
     (lambda d: d["bureau"].pop("level"), "字段 bureau.level: 缺少必填字段"),
     (lambda d: d["bureau"].update(level="village"),
-     "字段 bureau.level: 应为 'national', 'province', 'city', 'county' or 'town'"),
+     "字段 bureau.level: 应为 'national', 'province', 'city', 'county' 或 'town'"),
     (lambda d: d.update(colour="red"), "字段 colour: 未知字段（拼写错误？）"),
     (lambda d: d["jurisdiction"].update(codes=["999999"]),
      "字段 jurisdiction.codes[0]: 区划代码 '999999' 不在区划表中"),

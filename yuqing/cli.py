@@ -24,13 +24,23 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
 
 
-def runtime_from(config: Path | None = None, profile: str | None = None):  # type: ignore[no-untyped-def]
-    """Load settings and profile, install them as this process's runtime."""
+def runtime_from(config: Path | None = None, profile: str | None = None,  # type: ignore[no-untyped-def]
+                 store: bool = True):
+    """Load settings and profile, install them as this process's runtime.
+
+    With ``store`` (every command that reads or writes records) the database must have been
+    made by ``yuqing init`` first: say so in one line rather than fail on "no such table" and
+    leave an empty yuqing.db behind.
+    """
+    from .exceptions import NotInitialised
     from .profile import load_profile
     from .runtime import Runtime, get_runtime, set_runtime
     from .settings import load_settings
+    from .store import schema_ready
 
     settings = load_settings(config, profile=profile)
+    if store and not schema_ready(settings.sqlalchemy_url):
+        raise NotInitialised()
     set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile)))
     logging.basicConfig(level=settings.log_level,
                         format="%(asctime)s %(levelname)s %(name)s: %(message)s")
@@ -40,7 +50,7 @@ def runtime_from(config: Path | None = None, profile: str | None = None):  # typ
 @config_app.command("check")
 def config_check(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """检查设置与单位画像；打印全部设置（密钥显示为 <secret>）。"""
-    rt = runtime_from(config, profile)
+    rt = runtime_from(config, profile, store=False)
     for name, value in rt.settings.shown().items():
         typer.echo(f"{name:20} = {value}")
     p = rt.profile
@@ -54,13 +64,27 @@ def init(config: ConfigOpt = None, profile: ProfileOpt = None,
     """创建或升级数据库，载入单位画像及其信源。"""
     from .store import migrate
 
-    rt = runtime_from(config, profile)
+    rt = runtime_from(config, profile, store=False)
     migrate(rt.settings.sqlalchemy_url)
     typer.echo(f"数据库就绪: {rt.settings.sqlalchemy_url}")
     from yuqing.crawlers.sources import load_sources_into_store
 
     count = load_sources_into_store(rt, sources or rt.settings.sources or None)
-    typer.echo(f"画像: {rt.profile.bureau.name}；信源 {count} 个")
+    enabled = _enabled_sources(rt)
+    typer.echo(f"画像: {rt.profile.bureau.name}；载入信源 {count} 个，库中已启用 {enabled} 个")
+    if not enabled:
+        typer.echo(f"启用信源：把画像 {rt.profile.source_path} 的 sources 中核对过的条目改为 enabled: true 后"
+                   "重新运行 yuqing init；\n新增信源：写入信源 YAML 文件（顶层 sources: 列表），"
+                   "运行 yuqing sources load 文件.yaml；yuqing sources list 查看全部信源。")
+
+
+def _enabled_sources(rt) -> int:  # type: ignore[no-untyped-def]
+    from sqlalchemy import func, select
+
+    from .models import Source
+
+    with rt.session() as s:
+        return int(s.scalar(select(func.count()).select_from(Source).where(Source.enabled.is_(True))) or 0)
 
 
 @app.command()
@@ -126,7 +150,7 @@ def run(config: ConfigOpt = None, profile: ProfileOpt = None,
     """一键运行：内嵌 Redis、worker、调度器与 Web 服务（Ctrl-C 停止）。"""
     from .runner import run as run_all
 
-    rt = runtime_from(config, profile)
+    rt = runtime_from(config, profile, store=False)  # it migrates the store itself
     run_all(rt, demo=demo, speed=speed, host=host, port=port)
 
 
@@ -151,19 +175,37 @@ def main() -> None:
         # Without standalone mode click returns the code of typer.Exit instead of exiting.
         sys.exit(code if isinstance(code, int) else 0)
     except YuqingError as exc:
-        typer.echo(f"错误: {exc}", err=True)
-        if exc.hint:
-            typer.echo(f"提示: {exc.hint}", err=True)
-        sys.exit(2)
+        _fail(str(exc), exc.hint)
     except (typer.Abort, KeyboardInterrupt):
         typer.echo("已中止", err=True)
         sys.exit(130)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except Exception as exc:  # click usage errors carry their own exit code
-        import click
+    except Exception as exc:
+        _other_error(exc)
 
-        if isinstance(exc, click.ClickException):
-            exc.show()
-            sys.exit(exc.exit_code)
-        raise
+
+def _fail(message: str, hint: str = "", code: int = 2) -> None:
+    typer.echo(f"错误: {message}", err=True)
+    if hint:
+        typer.echo(f"提示: {hint}", err=True)
+    sys.exit(code)
+
+
+def _other_error(exc: Exception) -> None:
+    """Usage errors of typer's bundled click, and a store that is down: one line, no traceback."""
+    from .cli_errors import NoArgsIsHelpError, is_usage_error, usage_line
+    from .store import database_unavailable
+
+    if isinstance(exc, NoArgsIsHelpError):
+        exc.show()  # a group named without its subcommand: its help is the answer
+        sys.exit(exc.exit_code)
+    if is_usage_error(exc):
+        from typer.main import get_command
+
+        _fail(usage_line(exc, get_command(app), sys.argv[1:]))  # type: ignore[arg-type]
+    if database_unavailable(exc):
+        _fail(f"数据库不可用：{getattr(exc, 'orig', exc)}", "检查 YUQING_DATABASE_URL 所指的数据库是否在运行。", 1)
+    if isinstance(exc, OSError) and exc.filename:
+        _fail(f"{exc.filename}: {exc.strerror}", code=1)
+    raise exc

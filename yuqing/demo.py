@@ -25,6 +25,7 @@ from typing import Any
 import yaml
 
 from .clock import SHANGHAI
+from .exceptions import YuqingError
 
 log = logging.getLogger(__name__)
 
@@ -164,6 +165,40 @@ class DemoSite:
                           "author": "author", "published_at": "published_at",
                           "engagement": {"reposts": "reposts", "comments": "comments", "likes": "likes"}}},
         ]
+
+
+STATE_FILE = "demo-state.json"
+
+
+def resume_site(data_dir: Path, speed: float = 1.0) -> tuple[DemoSite, bool]:
+    """The demo site of this data folder, and whether it continues an earlier run.
+
+    The posts' addresses carry the site's port and their times the story's start: a second
+    run on a fresh port and clock would publish every post again under new URLs (12 items
+    become 22). So the first run records its port, start and speed in the data folder, and
+    later runs serve the same story at the same addresses; deleting the data folder starts over.
+    """
+    path = data_dir / STATE_FILE
+    state: dict[str, Any] = {}
+    if path.is_file():
+        try:
+            state = json.loads(path.read_text(encoding="utf-8"))
+        except ValueError:
+            state = {}
+    if state:
+        try:
+            site = DemoSite(port=int(state["port"]), speed=float(state["speed"]),
+                            start=datetime.fromisoformat(state["started"]))
+        except OSError as exc:
+            raise YuqingError(f"演示站点原用端口 {state['port']} 已被占用（{exc.strerror}），无法接续上次的演示",
+                              hint="先停止占用该端口的程序；或删除数据目录（或其中的 "
+                                   f"{STATE_FILE} 与 yuqing.db）重新开始演示。") from None
+        return site, True
+    site = DemoSite(speed=speed)
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"port": site.port, "speed": speed, "started": site.started.isoformat()}),
+                    encoding="utf-8")
+    return site, False
 
 
 def _page(title: str, body: str) -> str:

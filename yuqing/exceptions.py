@@ -6,6 +6,11 @@ class YuqingError(Exception):
 
     hint: str = ""
 
+    def __init__(self, message: str = "", hint: str | None = None) -> None:
+        super().__init__(message)
+        if hint is not None:  # a hint that fits this error rather than the class's default
+            self.hint = hint
+
 
 class SettingsError(YuqingError):
     """A setting from the environment or the TOML file is missing or invalid."""
@@ -21,3 +26,10 @@ class ProfileError(YuqingError):
 
 class NotFound(YuqingError):
     """A record asked for by id does not exist."""
+
+
+class NotInitialised(YuqingError):
+    """The database has no schema yet: every command but ``init`` needs it."""
+
+    def __init__(self) -> None:
+        super().__init__("数据库尚未初始化：先运行 yuqing init", hint="")

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 from .exceptions import ProfileError
 from .gazetteer import Division, load_gazetteer
 from .levels import Category, Level, Tier
+from .validation import explain
 
 DEPARTMENT_KINDS = ("宣传部", "网信办", "应急", "政务公开办", "公安", "纪检", "信访", "其他")
 RUNG_ROLES = ("monitor", "section_head", "supervising_leader", "principal_leader")
@@ -209,20 +210,6 @@ class Profile(Strict):
         return next((s for s in self.sections if s.coordinator), self.sections[0])
 
 
-_TRANSLATE = {
-    "missing": "缺少必填字段",
-    "extra_forbidden": "未知字段（拼写错误？）",
-    "string_type": "应为文本",
-    "int_parsing": "应为整数",
-    "float_parsing": "应为数字",
-    "bool_parsing": "应为 true 或 false",
-    "list_type": "应为列表",
-    "dict_type": "应为映射（键: 值）",
-    "model_type": "应为映射（键: 值）",
-    "too_short": "至少需要一项",
-}
-
-
 def _where(loc: tuple[Any, ...]) -> str:
     out = ""
     for part in loc:
@@ -231,16 +218,6 @@ def _where(loc: tuple[Any, ...]) -> str:
         else:
             out += ("." if out else "") + str(part)
     return out or "（根）"
-
-
-def _explain(err: dict[str, Any]) -> str:
-    kind = err["type"]
-    if kind == "literal_error":
-        return f"应为 {err['ctx']['expected']}"
-    if kind in _TRANSLATE:
-        return _TRANSLATE[kind]
-    msg = str(err["msg"])
-    return msg.removeprefix("Value error, ")
 
 
 def _check_references(profile: Profile, fail) -> None:
@@ -298,7 +275,7 @@ def parse_profile(data: Any, path: str) -> Profile:
         err = exc.errors()[0]
         more = len(exc.errors()) - 1
         tail = f"（另有 {more} 处错误）" if more else ""
-        raise ProfileError(f"{path}: 字段 {_where(err['loc'])}: {_explain(err)}{tail}") from None
+        raise ProfileError(f"{path}: 字段 {_where(err['loc'])}: {explain(err)}{tail}") from None
 
     def fail(where: str, what: str) -> None:
         raise ProfileError(f"{path}: 字段 {where}: {what}")
@@ -321,14 +298,16 @@ def load_profile(name_or_path: str | Path) -> Profile:
         try:
             text = path.read_text(encoding="utf-8")
         except FileNotFoundError:
-            raise ProfileError(f"{path}: 画像文件不存在") from None
+            raise ProfileError(f"{path}: 画像文件不存在", hint="用 --profile 或 YUQING_PROFILE 给出内置画像名称（如 zezhou-emergency）或现有 YAML 文件的路径。") from None
         except UnicodeDecodeError as exc:
-            raise ProfileError(f"{path}: 文件不是 UTF-8 编码（第 {exc.start} 字节）") from None
+            raise ProfileError(f"{path}: 文件不是 UTF-8 编码（第 {exc.start} 字节）",
+                               hint="用 UTF-8 编码重新保存该文件。") from None
         shown = str(path)
     else:
         res = resources.files("yuqing.profiles").joinpath(f"{name_or_path}.yaml")
         if not res.is_file():
-            raise ProfileError(f"{name_or_path}: 没有这个内置画像，可选: {', '.join(builtin_profiles())}")
+            raise ProfileError(f"{name_or_path}: 没有这个内置画像，可选: {', '.join(builtin_profiles())}",
+                               hint="或给出画像 YAML 文件的路径（以 .yaml 结尾）。")
         text = res.read_text(encoding="utf-8")
         shown = f"profiles/{name_or_path}.yaml"
     try:
@@ -336,5 +315,6 @@ def load_profile(name_or_path: str | Path) -> Profile:
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""
-        raise ProfileError(f"{shown}: YAML 语法错误 {at}: {getattr(exc, 'problem', exc)}") from None
+        raise ProfileError(f"{shown}: YAML 语法错误 {at}: {getattr(exc, 'problem', exc)}",
+                           hint="检查该行的缩进、冒号与引号。") from None
     return parse_profile(data, shown)

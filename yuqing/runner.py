@@ -68,11 +68,22 @@ class Supervisor:
                 child.restarts += 1
                 self._start(child)
 
-    def stop(self, timeout: float = 20) -> None:
+    def stop(self, timeout: float = 20, signalled: bool = False) -> None:
+        """Stop every child; the caller stops Redis only after this returns.
+
+        ``signalled``: Ctrl-C already reached the children (the terminal signals the whole
+        process group); a second signal would make RQ kill the job in hand (cold shutdown), so
+        they get the first half of the time to finish on their own.
+        """
         self.stopping = True
+        if signalled:
+            self._wait(timeout / 2, kill=False)
         for child in self.children:
             if child.process and child.process.poll() is None:
                 child.process.send_signal(signal.SIGTERM)
+        self._wait(timeout / 2 if signalled else timeout, kill=True)
+
+    def _wait(self, timeout: float, kill: bool) -> None:
         deadline = time.monotonic() + timeout
         for child in self.children:
             if child.process is None:
@@ -80,6 +91,8 @@ class Supervisor:
             try:
                 child.process.wait(max(0.1, deadline - time.monotonic()))
             except subprocess.TimeoutExpired:
+                if not kill:
+                    return
                 child.process.kill()
                 child.process.wait()
 
@@ -119,10 +132,10 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
         sup.start()
         url = env.get("YUQING_BASE_URL", f"http://{web_host}:{web_port}")
         print(f"\nyuqing 已启动：{url}\n  日志目录 {sup.log_dir}\n  按 Ctrl-C 停止\n", flush=True)
-        stop = {"flag": False}
+        stop = {"flag": False, "signum": 0}
 
         def on_signal(signum: int, _frame: object) -> None:
-            stop["flag"] = True
+            stop["flag"], stop["signum"] = True, signum
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
@@ -130,7 +143,7 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
             sup.watch_once()
             time.sleep(0.5)
         print("正在停止……", flush=True)
-        sup.stop()
+        sup.stop(signalled=stop["signum"] == signal.SIGINT)
     finally:
         for thing in reversed(owned):
             thing.stop()  # type: ignore[attr-defined]
@@ -142,9 +155,11 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
 def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
     from yuqing.crawlers.sources import upsert_sources
 
-    from .demo import DemoSite, MailSink
+    from .clock import fmt
+    from .demo import MailSink, resume_site
 
-    site = DemoSite(speed=speed).start()
+    site, resumed = resume_site(rt.settings.data_dir, speed)
+    site.start()
     sink = MailSink(rt.settings.data_dir / "demo-mail").start()
     env["YUQING_SMTP_HOST"] = "127.0.0.1"
     env["YUQING_SMTP_PORT"] = str(sink.port)
@@ -154,7 +169,11 @@ def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
     print(f"演示邮箱：SMTP 127.0.0.1:{sink.port}，邮件存于 {sink.folder}")
     print("演示账号（密码均为 " + password + "）：monitor 值班监测员 / leader 领导 / "
           "xcb 宣传部联络员 / admin 管理员")
-    print("帖文将在几分钟内陆续出现：煤矿透水事故逐步升级为重大舆情。")
+    if resumed:
+        print(f"接续上次的演示（开始于 {fmt(site.started)}，帖文地址不变，不会重复采集）；"
+              "删除数据目录可重新开始。")
+    else:
+        print("帖文将在几分钟内陆续出现：煤矿透水事故逐步升级为重大舆情。")
     return [site, sink]
 
 

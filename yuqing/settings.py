@@ -16,6 +16,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from .exceptions import SettingsError
+from .validation import explain, given
 
 ENV_PREFIX = "YUQING_"
 CONFIG_ENV = "YUQING_CONFIG"
@@ -155,4 +156,4 @@ def load_settings(
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
         where = origin.get(name, "参数")
-        raise SettingsError(f"{where}: 设置项 {name} 无效: {err['msg']}") from exc
+        raise SettingsError(f"{where}: 设置项 {name} 无效：{explain(err)}{given(err)}") from None

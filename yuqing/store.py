@@ -93,6 +93,22 @@ def migrate(url: str, revision: str = "head") -> None:
     command.upgrade(alembic_config(url), revision)
 
 
+def schema_ready(url: str) -> bool:
+    """Whether ``yuqing init`` has made this database; never creates a file or a folder."""
+    from sqlalchemy import inspect
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        path = parsed.database or ""
+        if path and path != ":memory:" and not Path(path).is_file():
+            return False  # connecting would leave an empty yuqing.db behind
+    try:
+        return inspect(engine_for(url)).has_table("alembic_version")
+    except Exception:  # noqa: BLE001 - unreachable is the caller's next error, not "not initialised"
+        return True
+
+
 def dispose_all() -> None:
     """Drop pooled connections inherited across a fork, without closing the parent's."""
     for engine in _ENGINES.values():
