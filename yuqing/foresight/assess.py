@@ -148,7 +148,7 @@ def _sections(draft: Draft, topics: list[str], profile) -> list[dict[str, str]]:
         why = "主管草案所涉职责"
     if not chosen:
         chosen, why = [profile.coordinator], "草案未涉及各科室职责话题，由办公室统筹"
-    return [{"key": s.key, "name": s.name, "head": f"{s.head.name}（{s.head.title}）" if s.head.title else s.head.name,
+    return [{"key": s.key, "name": s.name, "head": f"{s.head.name}，{s.head.title}" if s.head.title else s.head.name,
              "why": why} for s in chosen]
 
 

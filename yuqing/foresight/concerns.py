@@ -17,6 +17,7 @@ QUOTE_CHARS = 80  # a post's sentence is quoted up to this long, around its cue
 ANSWER_CHARS = 150
 MAX_EVIDENCE = 3
 _SENTENCE = re.compile(r"[^。！？!?；;\n]+[。！？!?；;]?")
+_CLAUSE = re.compile(r"[^，,：:]+[，,：:]?")
 
 
 @dataclass
@@ -25,6 +26,7 @@ class Evidence:
     title: str
     quote: str  # verbatim from the post's title or text
     cue: str
+    url: str = ""
 
 
 @dataclass
@@ -47,18 +49,27 @@ def sentences(text: str) -> list[str]:
 
 
 def _quote(sentence: str, cue: str) -> str:
+    """The sentence, or in a long one the clauses around the cue (cut at commas, not mid-word)."""
     if len(sentence) <= QUOTE_CHARS:
         return sentence
-    at = sentence.find(cue)
-    start = max(0, min(at - QUOTE_CHARS // 3, len(sentence) - QUOTE_CHARS))
-    return sentence[start:start + QUOTE_CHARS]
+    clauses = _CLAUSE.findall(sentence)
+    at = next(i for i, c in enumerate(clauses) if cue in c) if any(cue in c for c in clauses) else 0
+    lo = hi = at
+    while True:
+        grown = False
+        for lo2, hi2 in ((lo, hi + 1), (lo - 1, hi)):
+            if 0 <= lo2 and hi2 < len(clauses) and len("".join(clauses[lo2:hi2 + 1])) <= QUOTE_CHARS:
+                lo, hi, grown = lo2, hi2, True
+        if not grown:
+            break
+    return "".join(clauses[lo:hi + 1])[:QUOTE_CHARS * 2]
 
 
 def evidence_in(item: Item, kind: ConcernKind) -> Evidence | None:
     for sentence in sentences(f"{item.title or ''}\n{item.text or ''}"):
         cue = next((c for c in kind.cues if c in sentence), None)
         if cue:
-            return Evidence(item.id, item.title or "", _quote(sentence, cue), cue)
+            return Evidence(item.id, item.title or "", _quote(sentence, cue), cue, item.url or "")
     return None
 
 
