@@ -19,6 +19,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import exists, func, literal, select, union_all
 
+from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
 from yuqing.models import Event, Item
 from yuqing.runtime import get_runtime
@@ -105,6 +106,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     prepared = []  # scoring and hashing outside the lock: parallel workers overlap here
     tokens: list[list[str]] = []  # the scorer's, not cut a second time
     results = scorer.score_many(records, tokens_out=tokens)
+    _temporary_watches(rt, records, results)
     for record, result, words in zip(records, results, tokens, strict=True):
         text = (record["title"] or "") + "。" + (record["text"] or "")
         minhash = folding.text_minhash(text)
@@ -128,6 +130,15 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     enqueue_many("respond", "yuqing.queue.tickets.consider_event",
                  [((e,), f"consider-{e}-{i}") for e, i in last.items()])
     return {it.id: event_id for event_id, members in joined.items() for it in members}
+
+
+def _temporary_watches(rt, records: list[dict], results: list[dict]) -> None:  # type: ignore[no-untyped-def]
+    """临时关注: items about a policy in its watch after release carry its words (yuqing.foresight)."""
+    with rt.session() as s:
+        watches = active_watches(s, rt.now())
+    if watches:
+        texts = [(r["title"] or "") + "。" + (r["text"] or "") for r in records]
+        apply_watches(results, texts, watches, rt.settings.timezone)
 
 
 LOCK_TTL = 15  # a holder killed mid-batch holds up every other analysis job at most this long
