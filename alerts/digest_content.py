@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import local
+from yuqing.documents.account import event_account
 from yuqing.levels import Level
 from yuqing.models import (
     Alert,
@@ -147,10 +148,12 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
         event = session.get(Event, alert.event_id)
         if event is None:
             continue
-        why = f"，已升级 {alert.rung} 级" if alert.rung else ""
-        text = (f"{event.item_count} 条、{event.source_count} 个来源，峰值 {event.peak_velocity:g} 条/小时{why}。"
-                f"{'；'.join(str(r) for r in alert.reasons[:3])}")
-        c.escalated.append(EventLine(event.id, event.title, alert.level, text, _links(session, event.id)))
+        account = event_account(session, event.id)
+        why = f"，预警已逐级上报 {alert.rung} 次" if alert.rung else ""
+        text = (f"共 {event.item_count} 条信息、{event.source_count} 个来源，每小时最多 {event.peak_velocity:g} 条{why}。"
+                + (account.casualty_sentence(tz) + "。" if account.figures else "")
+                + f"按国家突发公共事件分类属{account.national_category}。")
+        c.escalated.append(EventLine(event.id, account.title, alert.level, text, _links(session, event.id)))
     tickets = select(Ticket).where(Ticket.state != TicketState.CLOSED)
     if event_ids is not None:
         tickets = tickets.where(Ticket.event_id.in_(event_ids))

@@ -17,66 +17,99 @@ from datetime import datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
-from yuqing.clock import fmt
+from yuqing.documents.charts import spread_chart
+from yuqing.documents.dates import cn_short
+from yuqing.documents.register import issue
+from yuqing.documents.wording import clip
 from yuqing.levels import Level
-from yuqing.models import Digest, Event
+from yuqing.models import Digest, Event, Source
 from yuqing.runtime import Runtime
 
-from .charts import volume_chart
 from .delivery import create_delivery, make_key
-from .digest_content import Content, gather
-from .digest_docx import write_docx
+from .digest_content import Content, Link, gather
+from .digest_docx import compose, period_line, write_docx
 
 log = logging.getLogger(__name__)
 TITLES = {"daily": "舆情日报", "major": "要情专报"}
 
 
 def render_text(c: Content, tz: str) -> str:
-    """The digest as markdown-ish text (plain-text mail part, WeCom, DingTalk)."""
-    lines = [f"统计时段：{fmt(c.period_start, tz)} 至 {fmt(c.period_end, tz)}"]
+    """The digest as plain text (the mail's plain part, WeCom, DingTalk): no Markdown syntax."""
+    lines = [period_line(c, tz)]
     if c.quiet:
-        return "\n".join([*lines, "**本期无重要舆情。**", f"本期共监测相关信息 {c.total_items} 条。"])
+        return "\n".join([*lines, "本期无重要舆情。", f"本期共监测相关信息 {c.total_items} 条。"])
     lines.append(f"本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；"
-                 f"未关闭工单 {len(c.tickets)} 件（超时 {len(c.breaches)} 件）；新增重大条目 {len(c.major_items)} 条。")
+                 f"未关闭工单 {len(c.tickets)} 件（超时 {len(c.breaches)} 件）；新增重大舆情信息 {len(c.major_items)} 条。")
+    numerals = iter("一二三四")
     if c.escalated:
-        lines.append("**升级预警事件**")
-        for e in c.escalated:
-            lines.append(f"- 【{e.level}】{e.title}：{e.text}")
-            lines += [f"  依据：[{link.title}]({link.url})" for link in e.links]
+        lines.append(f"{next(numerals)}、升级预警事件")
+        for n, e in enumerate(c.escalated, 1):
+            lines.append(f"{n}. 【{e.level}】{e.title}：{e.text}")
+            lines += [f"   依据：{link.title} {link.url}" for link in e.links]
     if c.tickets:
-        lines.append("**未关闭工单及回应时限**")
-        for t in c.tickets:
-            clocks = "；".join(f"{k.label} {fmt(k.due_at, tz)} 到期，{k.state}" for k in t.clocks)
-            lines.append(f"- 【{t.level}】{t.title}（{t.state}，{t.section}）：{clocks}")
-            lines += [f"  依据：[{link.title}]({link.url})" for link in t.links]
+        lines.append(f"{next(numerals)}、未关闭工单及回应时限")
+        for n, t in enumerate(c.tickets, 1):
+            clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
+            lines.append(f"{n}. 【{t.level}】{t.title}（{t.state}，{t.section}）：{clocks}")
+            lines += [f"   依据：{link.title} {link.url}" for link in t.links]
     if c.breaches:
-        lines.append("**超时事项**")
-        lines += [f"- {t.title}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
-                  for t in c.breaches]
+        lines.append(f"{next(numerals)}、超时事项")
+        lines += [f"{n}. {t.title}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
+                  for n, t in enumerate(c.breaches, 1)]
     if c.major_items:
-        lines.append("**新增重大舆情条目**")
-        lines += [f"- 【{level}】[{link.title}]({link.url})" for level, link in c.major_items]
+        lines.append(f"{next(numerals)}、新增重大舆情信息")
+        lines += [f"{n}. 【{level}】{link.title} {link.url}" for n, (level, link) in enumerate(c.major_items, 1)]
     return "\n".join(lines)
 
 
-def render_html(c: Content, text: str, chart_name: str) -> str:
+def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str:
+    """The digest as the mail's HTML part: the same sections, every item a working link."""
     esc = html_lib.escape
-    body = []
-    for line in text.splitlines():
-        s = esc(line.strip().removeprefix("- "))
-        s = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", s)
-        s = re.sub(r"\[(.+?)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', s)
-        style = ' style="margin-left:2em"' if line.startswith("  ") else ""
-        body.append(f"<p{style}>{s}</p>")
-    chart = f'<p><img src="cid:{chart_name}" alt="传播趋势" width="640"></p>' if chart_name else ""
-    return ('<html><body style="font-family:SimSun,serif">'
-            '<p style="font-weight:bold">内部资料　注意保存</p>'
-            f'<h1 style="color:#c00000;text-align:center">{esc(c.title)}</h1>'
-            f'<p style="text-align:center">{esc(c.bureau)}</p><hr style="border:1px solid #c00000">'
-            f"{body[0]}{chart}{''.join(body[1:])}</body></html>")
+
+    def a(link: Link) -> str:
+        return f'<a href="{esc(link.url)}">{esc(clip(link.title, 40))}</a>'
+
+    body = [f"<p>{esc(period_line(c, tz))}</p>"]
+    if chart_name:
+        body.append(f'<p><img src="cid:{chart_name}" alt="传播走势" width="640"></p>')
+    if c.quiet:
+        body += ["<p><b>本期无重要舆情。</b></p>", f"<p>本期共监测相关信息 {c.total_items} 条。</p>"]
+    else:
+        body.append(f"<p>本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；未关闭工单 "
+                    f"{len(c.tickets)} 件（超时 {len(c.breaches)} 件）；新增重大舆情信息 {len(c.major_items)} 条。</p>")
+    if c.escalated:
+        body.append("<h3>升级预警事件</h3>")
+        for e in c.escalated:
+            body.append(f"<p>【{esc(e.level)}】{esc(e.title)}：{esc(e.text)}</p>")
+            body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in e.links]
+    if c.tickets:
+        body.append("<h3>未关闭工单及回应时限</h3>")
+        for t in c.tickets:
+            clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
+            body.append(f"<p>【{esc(t.level)}】{esc(t.title)}（{esc(t.state)}，{esc(t.section)}）：{esc(clocks)}</p>")
+            body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in t.links]
+    if c.breaches:
+        body.append("<h3>超时事项</h3>")
+        body += [f'<p style="color:#c00000">{esc(t.title)}：'
+                 + esc("；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)) + "</p>" for t in c.breaches]
+    if c.major_items:
+        body.append("<h3>新增重大舆情信息</h3>")
+        body += [f"<p>【{esc(level)}】{a(link)}</p>" for level, link in c.major_items]
+    if page_url:
+        body.append(f'<p><a href="{esc(page_url)}">在系统中查看</a></p>')
+    return ('<html><body style="font-family:FangSong,SimSun,serif">'
+            f'<p style="font-weight:bold">内部资料　注意保存</p>'
+            f'<h1 style="color:#c00000;text-align:center">{esc(c.bureau)}{esc(c.title)}</h1>'
+            f'<hr style="border:1px solid #c00000">{"".join(body)}</body></html>')
+
+
+def monitoring_began(s: Session) -> datetime | None:
+    """When monitoring began: the first source's creation (a 日报 must not cover time before it)."""
+    return s.scalar(select(func.min(Source.created_at)))
 
 
 def _targets(rt: Runtime) -> list[tuple[str, str]]:
@@ -96,16 +129,21 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
             return None
         content = gather(s, kind=kind, title=title, bureau=rt.profile.bureau.name, start=start, end=end,
                          tz=tz, event_ids=event_ids)
-        attachments: list[Path] = []
         chart_name = ""
         if not content.quiet:
-            chart = volume_chart(content.volume, folder / "trend.png", f"{title} 传播趋势（条/小时）")
+            chart = folder / "trend.png"
+            chart.parent.mkdir(parents=True, exist_ok=True)
+            chart.write_bytes(spread_chart(content.volume, f"{title}传播走势（每小时信息条数）"))
             content.chart_path, chart_name = str(chart), chart.name
-        docx = write_docx(content, folder / f"{title}-{fmt(end, tz)[:10]}.docx", tz)
+        record = issue(s, series=title, kind=kind, now=end, tz=tz, title=title)
+        doc = compose(content, rt.profile, tz, number=record.number, copy_no=record.id)
+        docx = write_docx(doc, folder / doc.file_name(record.year, "docx"))
+        record.path = str(docx)
         attachments = [docx] + ([Path(content.chart_path)] if content.chart_path else [])
         text = render_text(content, tz)
-        html = render_html(content, text, chart_name)
-        subject = f"【{title}】{rt.profile.bureau.name} {fmt(start, tz)} 至 {fmt(end, tz)}"
+        page = f"{rt.settings.base_url.rstrip('/')}/events/{event_ids[0]}" if event_ids and len(event_ids) == 1 else ""
+        html = render_html(content, tz, chart_name, page)
+        subject = f"【{title}】{rt.profile.bureau.name} {cn_short(start, tz)}至{cn_short(end, tz)}"
         digest = Digest(kind=kind, key=key, title=title, period_start=start, period_end=end,
                         created_at=rt.now(), quiet=content.quiet, html=html, docx_path=str(docx),
                         event_ids=content.event_ids)
@@ -113,6 +151,7 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
             with s.begin_nested():
                 s.add(digest)
         except IntegrityError:
+            s.delete(record)  # another worker made this digest: its number goes back
             return None
         for channel, to in _targets(rt):
             create_delivery(s, purpose="digest", channel=channel, target=to, subject=subject, body=text,
@@ -145,6 +184,11 @@ def send_due(rt: Runtime) -> list[str]:
     if due is None:
         return []
     start, slot, key = due
+    with rt.session() as s:
+        began = monitoring_began(s)
+    if began is None or began > start:
+        log.info("digest %s skipped: monitoring began %s, after the period's start", key, began)
+        return []
     made = publish(rt, kind="daily", key=key, title=TITLES["daily"], start=start, end=slot)
     return [made] if made else []
 

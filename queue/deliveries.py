@@ -39,7 +39,7 @@ def after_commit(session: Session, fn: Callable[[], object]) -> None:
 
 def add_delivery(session: Session, *, key: str, purpose: str, channel: str, target: str, subject: str,
                  body: str, ref_type: str = "", ref_id: int | None = None,
-                 attachments: Iterable[str | Path] = (), callback: str = "") -> int | None:
+                 attachments: Iterable[str | Path] = (), callback: str = "", html: str = "") -> int | None:
     """Record one message and enqueue its delivery after commit; None if ``key`` was recorded before.
 
     The alerts subsystem's public ``create_delivery`` does the work, so every Delivery row is
@@ -48,6 +48,6 @@ def add_delivery(session: Session, *, key: str, purpose: str, channel: str, targ
     from yuqing.alerts.delivery import create_delivery
 
     row = create_delivery(session, purpose=purpose, channel=channel, target=target, subject=subject,
-                          body=body, attachments=attachments, ref_type=ref_type, ref_id=ref_id,
+                          body=body, html=html, attachments=attachments, ref_type=ref_type, ref_id=ref_id,
                           callback=callback, key=key)
     return row.id if row is not None else None

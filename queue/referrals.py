@@ -8,6 +8,7 @@ callback (:func:`on_delivery`, queue ``respond``); the sweep reminds unacknowled
 
 from __future__ import annotations
 
+import html as html_lib
 import logging
 from datetime import datetime, timedelta
 
@@ -16,11 +17,14 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from yuqing.clock import fmt
+from yuqing.documents.account import event_account
+from yuqing.documents.dates import cn_datetime
+from yuqing.documents.register import AlreadyIssued
 from yuqing.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    IssuedDocument,
     Item,
     Referral,
     ReferralNote,
@@ -68,16 +72,94 @@ def refer_event(rt: Runtime, event_id: int) -> list[int]:
             return made
         tiers = list(s.scalars(select(Item.tier).where(Item.event_id == event_id).distinct()))
         done = set(s.scalars(select(Referral.department_key).where(Referral.event_id == event_id)))
-        for key, match in route(rt.profile, facts_for_event(rt.profile, event, tiers)):
+        matches = route(rt.profile, facts_for_event(rt.profile, event, tiers))
+        everyone = list(dict.fromkeys([*sorted(done), *(key for key, _ in matches)]))
+        for key, match in matches:
             if key in done:
                 continue
-            ref = _create(rt, s, event, ticket, key, match.description)
+            others = [rt.profile.department(k).name for k in everyone if k != key]
+            ref = _create(rt, s, event, ticket, key, match.description, others)
             if ref is not None:
                 made.append(ref.id)
+        _follow_up(rt, s, event, exclude=set(made))
     return made
 
 
-def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why: str) -> Referral | None:
+def _others(s: Session, event_id: int, key: str) -> list[str]:
+    """The other departments this event went to (the 抄送 of each one's 专报)."""
+    return list(s.scalars(select(Referral.department_name).where(Referral.event_id == event_id,
+                                                                Referral.department_key != key)
+                          .order_by(Referral.id)))
+
+
+def _last_fingerprint(s: Session, ref: Referral) -> str | None:
+    return s.scalar(select(IssuedDocument.fingerprint).where(
+        IssuedDocument.referral_id == ref.id, IssuedDocument.kind.in_(["special", "followup"]))
+        .order_by(IssuedDocument.id.desc()).limit(1))
+
+
+def _follow_up(rt: Runtime, s: Session, event: Event, exclude: set[int]) -> int:
+    """续报 to every department already referred when the level rose or the figures changed (once each)."""
+    refs = [r for r in s.scalars(select(Referral).where(Referral.event_id == event.id).order_by(Referral.id))
+            if r.id not in exclude and r.report_path]
+    if not refs:
+        return 0
+    fingerprint = event_account(s, event.id).fingerprint
+    sent = 0
+    for ref in refs:
+        last = _last_fingerprint(s, ref)
+        if last is None or last == fingerprint:
+            continue
+        if _issue_and_send(rt, s, ref, event, kind="followup"):
+            sent += 1
+    return sent
+
+
+def send_final_reports(rt: Runtime, ticket_id: int) -> int:
+    """终报 to every department referred, once, when the ticket closes; how many were sent."""
+    sent = 0
+    with rt.session() as s:
+        ticket = s.get(Ticket, ticket_id)
+        event = s.get(Event, ticket.event_id) if ticket else None
+        if event is None:
+            return 0
+        for ref in s.scalars(select(Referral).where(Referral.event_id == event.id).order_by(Referral.id)):
+            if _issue_and_send(rt, s, ref, event, kind="final"):
+                sent += 1
+    return sent
+
+
+def final_reports(ticket_id: int) -> int:
+    """Job (queue ``respond``, enqueued when a ticket closes): the 终报 of every referral."""
+    return send_final_reports(get_runtime(), int(ticket_id))
+
+
+_SUBJECTS = {"followup": "【舆情续报】", "final": "【舆情终报】"}
+_PURPOSE = {"followup": "我局前期报送的舆情事件有新进展，现续报如下，详见附件。",
+            "final": "我局前期报送的舆情事件已处置完毕，现将最终情况报告如下，详见附件。"}
+
+
+def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kind: str) -> bool:
+    now = rt.now()
+    try:
+        with s.begin_nested():
+            issued = special_report.build(s, rt.profile, ref, _ack_url(rt, ref), rt.settings.data_dir / "reports",
+                                          now, rt.settings.timezone, kind=kind,
+                                          others=_others(s, event.id, ref.department_key))
+    except AlreadyIssued:
+        return False  # another worker sent this very 续报 just now
+    except OSError as exc:
+        log.error("referral %s: %s failed: %s", ref.id, kind, exc)
+        return False
+    title = event_account(s, event.id).title
+    _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[kind],
+          subject=f"{_SUBJECTS[kind]}{title}（{event.level}）", callback="", attachment=str(issued.path))
+    log.info("event %s: %s %s to %s", event.id, kind, issued.number, ref.department_key)
+    return True
+
+
+def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why: str,
+            others: list[str]) -> Referral | None:
     department = rt.profile.department(key)
     now = rt.now()
     ref = Referral(event_id=event.id, ticket_id=ticket.id, department_key=key, department_name=department.name,
@@ -89,38 +171,48 @@ def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why
     except IntegrityError:  # another worker referred this event to this department just now
         return None
     try:
-        path = special_report.build(s, rt.profile, ref, _ack_url(rt, ref), rt.settings.data_dir / "reports", now,
-                                   rt.settings.timezone)
-    except OSError as exc:
+        issued = special_report.build(s, rt.profile, ref, _ack_url(rt, ref), rt.settings.data_dir / "reports", now,
+                                      rt.settings.timezone, others=others)
+    except (OSError, AlreadyIssued) as exc:
         ref.status, ref.last_error = ReferralStatus.FAILED, f"专报生成失败：{exc}"
         log.error("referral %s: report failed: %s", ref.id, exc)
         return ref
-    ref.report_path = str(path)
+    ref.report_path = str(issued.path)
+    title = event_account(s, event.id).title
     _send(rt, s, ref, event, tag="send", purpose_line="现将我局监测到的舆情事件报送如下，详见附件专报。",
-          subject=f"【舆情专报】{event.title}（{event.level}）", callback=CALLBACK)
+          subject=f"【舆情专报】{title}（{event.level}）", callback=CALLBACK)
     log.info("event %s referred to %s (%s)", event.id, key, why)
     return ref
 
 
-def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, purpose_line: str, subject: str,
-          callback: str) -> int:
+def _message(rt: Runtime, ref: Referral, event: Event, purpose_line: str) -> tuple[str, str]:
+    """The referral message as plain text (no Markdown) and as HTML with a working 签收 link."""
     department = rt.profile.department(ref.department_key)
     zone = rt.settings.timezone
-    body = "\n".join([
-        f"{department.name}：",
-        purpose_line,
-        f"事件：{event.title}",
-        f"等级：{event.level}　首次发现：{fmt(event.first_seen_at, zone)}",
-        f"处置建议：{ref.suggestion}",
-        f"请打开以下链接签收（无需登录）：{_ack_url(rt, ref)}",
-        f"{rt.profile.bureau.name}",
-    ])
+    link = _ack_url(rt, ref)
+    lines = [f"{department.name}：", purpose_line, f"事件：{event.title}",
+             f"等级：{event.level}　首次发现：{cn_datetime(event.first_seen_at, zone)}",
+             f"处置建议：{ref.suggestion}"]
+    esc = html_lib.escape
+    html = ("<html><body style=\"font-family:FangSong,serif;font-size:16px\">"
+            + "".join(f"<p>{esc(line)}</p>" for line in lines)
+            + f'<p>请打开以下链接签收（无需登录）：<a href="{esc(link)}">签收</a></p>'
+            + f"<p>{esc(rt.profile.bureau.name)}</p></body></html>")
+    text = "\n".join([*lines, f"请打开以下链接签收（无需登录）：{link}", rt.profile.bureau.name])
+    return text, html
+
+
+def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, purpose_line: str, subject: str,
+          callback: str, attachment: str = "") -> int:
+    department = rt.profile.department(ref.department_key)
+    body, html = _message(rt, ref, event, purpose_line)
+    attached = attachment or ref.report_path
     count = 0
     for index, channel in enumerate(department.channels):
         if add_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
                         target=channel.to, subject=subject, body=body, ref_type="referral",
-                        ref_id=ref.id, attachments=[ref.report_path] if ref.report_path else [],
-                        callback=callback):
+                        ref_id=ref.id, attachments=[attached] if attached else [],
+                        callback=callback, html=html if channel.type == "email" else ""):
             count += 1
     return count
 

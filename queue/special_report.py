@@ -1,30 +1,45 @@
-"""舆情专报 (special report, DOCX) that travels with each referral: summary, spread, key posts with
-links, the bureau's assessment (研判意见) and a suggested response (处置建议)."""
+"""舆情专报 / 续报 / 终报 (special reports) that travel with each referral (报送).
+
+Gathered from the event's one current account (:func:`yuqing.documents.account.event_account`)
+and the ticket, laid out by the core's document renderer (GB/T 9704-2012). Sections: 事件概况,
+舆情态势 (volume, sources by tier, the spread chart, key posts with links), 研判 (level and why,
+rumour with its evidence, the public's concerns), 处置建议 for that department, 我局回应
+(deadlines and what is done), 联系人, and 签收.
+"""
 
 from __future__ import annotations
 
-from collections import Counter
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from pathlib import Path
 
-from docx import Document
-from docx.shared import Pt
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yuqing.clock import fmt
-from yuqing.levels import Category, Level, Tier
-from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket
+from yuqing.clock import local
+from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture
+from yuqing.documents.account import EventAccount, event_account, tier_label
+from yuqing.documents.charts import spread_chart
+from yuqing.documents.dates import cn_datetime, cn_short
+from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.register import issue
+from yuqing.documents.wording import clip
+from yuqing.levels import Level, Tier
+from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
 from yuqing.profile import Department, Profile
 
-KEY_POSTS = 10
+KEY_POSTS = 8
+SERIES = "舆情专报"
 TIER_ORDER = {t.value: i for i, t in enumerate(Tier)}
+KINDS = {"special": "专报", "followup": "续报", "final": "终报"}
 
 SUGGESTIONS = {
     "宣传部": "请协调主流媒体及时转发权威信息，加强网上正面引导；我局将按时限发布权威信息并配合做好新闻发布。",
     "网信办": "请加强网上巡查与舆情研判，对不实信息依法依规处置，协助扩大权威信息传播。",
     "应急": "事件超出我局职责或涉及多个部门，请上级应急管理部门统筹协调相关部门共同回应。",
     "政务公开办": "请协调相关部门通过政府网站、政务新媒体及时发布权威信息，回应社会关切。",
-    "公安": "疑似不实信息扰乱公共秩序，请核查信息来源，依法处置造谣传谣线索。",
+    "公安": "网上出现疑似不实信息，可能扰乱公共秩序，请核查信息来源，依法处置造谣传谣线索。",
     "纪检": "信息涉及对公职人员的违纪违法指控，请按程序核查处置。",
     "信访": "信息反映群众诉求与投诉，请按信访工作程序受理、转办并跟踪回复。",
     "其他": "请结合职责研判处置，并将处置情况反馈我局。",
@@ -35,15 +50,21 @@ def suggestion_for(department: Department, event: Event) -> str:
     """处置建议 for one department, by its kind and the event's grade."""
     text = SUGGESTIONS.get(department.kind, SUGGESTIONS["其他"])
     if Level.parse(event.level).is_major:
-        text += "该事件为" + event.level + "级，须在 5 小时内发布权威信息、24 小时内举行新闻发布会（国办发〔2016〕80号、61号）。"
+        text += (f"该事件为{event.level}舆情，按国办发〔2016〕80号、61号文件要求，我局须在 5 小时内发布权威信息、"
+                 "24 小时内举行新闻发布会，恳请给予支持。")
     return text
 
 
-def _label(value: str, kind: type) -> str:
-    try:
-        return kind(value).label
-    except ValueError:
-        return value
+@dataclass
+class Issued:
+    """A 专报 as written: the file, its 期号 and what it reported."""
+
+    path: Path
+    number: int
+    year: int
+    kind: str
+    fingerprint: str
+    title: str
 
 
 def key_posts(s: Session, event_id: int, limit: int = KEY_POSTS) -> list[Item]:
@@ -58,67 +79,155 @@ def key_posts(s: Session, event_id: int, limit: int = KEY_POSTS) -> list[Item]:
     return items[:limit]
 
 
-def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folder: Path, now, zone: str) -> Path:  # type: ignore[no-untyped-def]
-    """Write the report for ``referral`` under ``folder`` and return its path."""
+def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datetime, int]]:
+    """Items per local hour from the first report to now (at most two days, the latest)."""
+    start = max(event.first_published_at or event.first_seen_at, now - timedelta(hours=48))
+    first = local(start, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+    buckets: dict[datetime, int] = {}
+    hour = first
+    while hour <= local(now, tz):  # type: ignore[operator]
+        buckets[hour] = 0
+        hour += timedelta(hours=1)
+    for when in s.scalars(select(Item.published_at).where(Item.event_id == event.id)):
+        if when is None:
+            continue
+        key = local(when, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+        if key in buckets:
+            buckets[key] += 1
+    return sorted(buckets.items())
+
+
+def _overview(a: EventAccount, tz: str) -> list[Paragraph]:
+    where = "、".join(a.places)
+    first = (f"{cn_datetime(a.first_published_at, tz)}，{a.first_source}（{tier_label(a.first_tier)}）首先发布消息，"
+             if a.first_published_at else "")
+    out = [Paragraph.of(f"{first}{where + '发生' if where else ''}“{a.title}”相关情况，"
+                        f"我局于{cn_datetime(a.first_seen_at, tz)}监测发现。")]
+    if a.figures:
+        line = a.casualty_sentence(tz) + "。"
+        steps = a.progression_sentence(tz)
+        if steps:
+            line += f"伤亡数字变化：{steps}。"
+        out.append(Paragraph.of(line))
+    kinds = f"，按国办发〔2016〕61号文件属{'、'.join(a.categories)}类政务舆情" if a.categories else ""
+    out.append(Paragraph.of(f"该事件按国家突发公共事件分类属{a.national_category}{kinds}。"))
+    if a.summary:
+        out.append(Paragraph.of(f"网上反映的主要情况：{a.summary}"))
+    return out
+
+
+def _spread(s: Session, event: Event, a: EventAccount, now: datetime, tz: str) -> list[Heading | Paragraph | Picture]:
+    tiers = "，".join(f"{name} {n} 条" for name, n in a.tiers.items())
+    out: list[Heading | Paragraph | Picture] = [Paragraph.of(
+        f"截至{cn_datetime(now, tz)}，共监测到相关信息 {a.item_count} 条（去除转载重复后 {a.unique_count} 条），"
+        f"来自 {a.source_count} 个信息来源" + (f"，其中{tiers}" if tiers else "") + "。"
+        + (f"近一小时新增 {event.velocity:g} 条，每小时最多 {event.peak_velocity:g} 条；" if event.peak_velocity else "")
+        + f"最近一条发布于{cn_short(event.last_seen_at, tz)}。")]
+    out.append(Picture(spread_chart(_hours(s, event, now, tz), "传播走势（每小时信息条数）"), "图 1　传播走势"))
+    out.append(Heading("重点信息", 2))
+    for n, item in enumerate(key_posts(s, event.id), 1):
+        title = clip(item.title or item.text, 40)
+        out.append(Paragraph.of(f"{n}. ", Link(title, item.url),
+                                f"（{tier_label(item.tier)}，{cn_short(item.published_at or item.fetched_at, tz)}）"))
+    return out
+
+
+def _assessment(event: Event, a: EventAccount, profile: Profile, tz: str) -> list[Paragraph]:
+    why = []
+    if a.figures:
+        why.append(a.casualty_sentence(tz))
+    if event.in_jurisdiction:
+        why.append("事发地在我局辖区")
+    if event.in_remit:
+        why.append("属我局职责范围")
+    high = [t for t in (Tier.CENTRAL, Tier.PROVINCIAL) if tier_label(t) in a.tiers]
+    if high:
+        why.append(f"{'、'.join(tier_label(t) for t in high)}已报道，关注度高")
+    if event.peak_velocity and event.baseline_velocity and event.peak_velocity > 2 * event.baseline_velocity:
+        why.append("传播速度明显加快")
+    out = [Paragraph.of(f"综合研判，该事件为{event.level}舆情" + (f"：{'；'.join(why)}。" if why else "。"))]
+    if a.rumour_cues:
+        cues = "、".join(f"“{c}”" for c in a.rumour_cues)
+        out.append(Paragraph.of(f"网上出现{cues}等未经证实的说法（见重点信息），存在不实信息传播风险，需及时发布权威信息予以澄清。"))
+    if a.concerns:
+        grouped = "；".join(f"{c.label}（{c.count} 条）" for c in a.concerns)
+        out.append(Paragraph.of(f"网民关切主要集中在：{grouped}。"))
+    return out
+
+
+def _our_response(s: Session, ticket: Ticket | None, tz: str) -> list[Paragraph]:
+    if ticket is None:
+        return [Paragraph.of("我局已安排专人跟踪监测，将按规定时限回应。")]
+    lead = f"，由{ticket.lead_leader}牵头" if ticket.lead_leader else ""
+    out = [Paragraph.of(f"我局已明确由{ticket.section_name or '办公室'}负责回应{lead}。")]
+    for d in s.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id, Deadline.cancelled_at.is_(None))
+                       .order_by(Deadline.due_at)):
+        label = DeadlineKind(d.kind).label if d.kind in DeadlineKind._value2member_map_ else "回应"
+        done = f"，已于{cn_short(d.met_at, tz)}完成" if d.met_at else ""
+        out.append(Paragraph.of(f"{label}：{cn_short(d.due_at, tz)}前{done}。"))
+    for r in s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket.id)
+                       .order_by(TicketResponse.responded_at)):
+        text = clip(r.text, 60) if r.text else "发布回应"
+        parts: list[str | Link] = [f"{cn_short(r.responded_at, tz)}，通过{r.channel}：{text}"]
+        if r.link:
+            parts += ["（", Link("原文", r.link), "）"]
+        out.append(Paragraph(parts + ["。"]))
+    return out
+
+
+def _contact(profile: Profile) -> str:
+    c = profile.documents.contact or (profile.bureau.monitors[0] if profile.bureau.monitors else None)
+    if c is None:
+        return f"{profile.bureau.name}办公室"
+    reach = "，".join(x for x in (f"电话 {c.phone}" if c.phone else "", f"邮箱 {c.email}" if c.email else "") if x)
+    return f"{c.name}（{c.title}）" + (f"，{reach}" if reach else "")
+
+
+def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now: datetime, tz: str, *,
+            kind: str = "special", others: Sequence[str] = ()) -> tuple[OfficialDocument, EventAccount]:
+    """The 专报 (or 续报, 终报) for ``referral`` as a document record, with the account it tells."""
     event = s.get(Event, referral.event_id)
     assert event is not None
+    a = event_account(s, event.id)
     department = profile.department(referral.department_key)
-    doc = Document()
-    style = doc.styles["Normal"]
-    style.font.size = Pt(11)
-    doc.add_heading("舆情专报", level=0)
-    doc.add_paragraph(f"报送单位：{profile.bureau.name}　　报送时间：{fmt(now, zone)}")
-    doc.add_paragraph(f"报送对象：{department.name}　　报送依据：{referral.route}")
-
-    doc.add_heading("一、事件概要", level=1)
-    doc.add_paragraph(f"事件：{event.title}")
-    doc.add_paragraph(f"等级：{event.level}　　首次发现：{fmt(event.first_seen_at, zone)}"
-                      + (f"　　最早发布：{fmt(event.first_published_at, zone)}" if event.first_published_at else ""))
-    if event.summary:
-        doc.add_paragraph(event.summary)
-    places = "、".join(p.get("name", "") if isinstance(p, dict) else str(p) for p in event.places or [])
-    if places:
-        doc.add_paragraph(f"涉及地点：{places}")
-
-    doc.add_heading("二、传播情况", level=1)
-    tiers = Counter(s.scalars(select(Item.tier).where(Item.event_id == event.id)))
-    spread = "，".join(f"{_label(t, Tier)} {n} 条" for t, n in sorted(tiers.items(), key=lambda x: TIER_ORDER.get(x[0], 99)))
-    doc.add_paragraph(f"共监测到相关信息 {event.item_count} 条（去重后 {event.unique_count} 条），来自 {event.source_count} 个信源；"
-                      f"近一小时 {event.velocity:g} 条，峰值每小时 {event.peak_velocity:g} 条；"
-                      f"最近一条于 {fmt(event.last_seen_at, zone)}。")
-    if spread:
-        doc.add_paragraph(f"信源分布：{spread}。")
-
-    doc.add_heading("三、重点信息", level=1)
-    for n, item in enumerate(key_posts(s, event.id), 1):
-        when = fmt(item.published_at or item.fetched_at, zone)
-        title = item.title or item.text[:60]
-        doc.add_paragraph(f"{n}. {title}（{_label(item.tier, Tier)}，{when}）")
-        doc.add_paragraph(f"链接：{item.url}")
-
-    doc.add_heading("四、研判意见", level=1)
-    remit = "属本局职责范围" if event.in_remit else "超出本局职责范围"
-    cats = "、".join(_label(c, Category) for c in event.categories or []) or "无"
-    doc.add_paragraph(f"研判等级：{event.level}；风险值 {event.risk:.2f}；疑似不实信息概率 {event.rumor:.2f}；{remit}；"
-                      f"类别：{cats}。")
-    reasons: list[str] = []
-    for item in key_posts(s, event.id):
-        reasons += [str(r) for r in item.reasons or [] if str(r) not in reasons]
-    for reason in reasons[:8]:
-        doc.add_paragraph(reason, style="List Bullet")
-
-    doc.add_heading("五、处置建议", level=1)
-    doc.add_paragraph(referral.suggestion)
     ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
-    if ticket is not None:
-        doc.add_paragraph(f"我局回应主体：{ticket.section_name}" + (f"；牵头领导：{ticket.lead_leader}" if ticket.lead_leader else ""))
-        for d in s.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id).order_by(Deadline.due_at)):
-            doc.add_paragraph(f"{DeadlineKind(d.kind).label}：{fmt(d.due_at, zone)} 前", style="List Bullet")
+    blocks: list = [Heading("报送单位与对象"),
+                    Paragraph.of(f"报送单位：{profile.bureau.name}。报送对象：{department.name}。"
+                                 f"报送时间：{cn_datetime(now, tz)}。")]
+    if kind == "followup":
+        blocks.append(Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。"))
+    if kind == "final":
+        closed = ticket.closed_at if ticket else now
+        blocks.append(Paragraph.of(f"该事件舆情已趋平息，我局回应工作于{cn_short(closed, tz)}完成，现将最终情况报告如下。"))
+    blocks += [Heading("事件概况"), *_overview(a, tz)]
+    blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
+    blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
+    blocks += [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event))]
+    blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
+    blocks += [Heading("联系人"), Paragraph.of(_contact(profile) + "。")]
+    blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]
+    level = Level.parse(event.level)
+    label = {"special": "", "followup": "（续报）", "final": "（终报）"}[kind]
+    doc = OfficialDocument(
+        series=SERIES, issuer=profile.bureau.name, title=f"关于“{clip(a.title, 30)}”相关舆情的专报{label}",
+        issued_at=now, blocks=blocks, secrecy=profile.documents.secrecy,
+        urgency={Level.GRAVE: "特急", Level.MAJOR: "加急"}.get(level, "") if kind != "final" else "",
+        signer=profile.documents.signer, addressee=department.name, cc=list(profile.documents.cc) + list(others),
+        printer=profile.documents.printer or f"{profile.bureau.name}办公室", printed_at=now, timezone=tz)
+    return doc, a
 
-    doc.add_heading("签收", level=1)
-    doc.add_paragraph(f"请打开以下链接签收（无需登录）：{ack_link}")
 
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / f"special-report-event{event.id}-{referral.department_key}-{referral.id}.docx"
-    doc.save(str(path))
-    return path
+def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folder: Path, now: datetime, tz: str, *,
+          kind: str = "special", others: Sequence[str] = ()) -> Issued:
+    """Register, number and write the 专报 for ``referral`` under ``folder``; what was issued."""
+    doc, account = compose(s, profile, referral, ack_link, now, tz, kind=kind, others=others)
+    record = issue(s, series=SERIES, kind=kind, now=now, tz=tz, event_id=referral.event_id,
+                   department_key=referral.department_key, referral_id=referral.id,
+                   fingerprint=account.fingerprint if kind != "final" else "final", title=doc.title)
+    doc.number, doc.copy_no = record.number, record.id
+    target = folder / f"referral-{referral.id}" / f"{record.kind}-{record.number}"
+    target.mkdir(parents=True, exist_ok=True)
+    path = target / doc.file_name(record.year, "docx")
+    path.write_bytes(write_docx(doc))
+    record.path = str(path)
+    return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)

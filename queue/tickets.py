@@ -325,15 +325,17 @@ def close(rt: Runtime, ticket_id: int, by: str, reason: str = "") -> None:
 
 
 REPORT_JOB = "yuqing.dashboards.reports.generate_report"
+FINAL_JOB = "yuqing.queue.referrals.final_reports"
 
 
 def _enqueue_report(rt: Runtime, ticket_id: int) -> None:
-    """事后回应报告 is generated whenever a ticket closes, however it was closed."""
+    """事后回应报告 is generated, and the 终报 sent to the departments, whenever a ticket closes."""
     from .dispatch import enqueue
 
     try:
         stamp = rt.now().strftime("%Y%m%d%H%M%S")
         enqueue("respond", REPORT_JOB, ticket_id, job_id=f"report-ticket-{ticket_id}-{stamp}")
+        enqueue("respond", FINAL_JOB, ticket_id, job_id=f"final-ticket-{ticket_id}-{stamp}")
     except Exception as exc:  # noqa: BLE001 - the close stands; the report can be built on demand
         log.warning("could not queue the report of ticket %s: %s", ticket_id, exc)
 

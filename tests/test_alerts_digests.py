@@ -9,12 +9,26 @@ from datetime import datetime, timedelta
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
+import pytest
 from docx import Document
 from sqlalchemy import select
 from test_alerts_factory import deliveries, make_event
 
 from yuqing.alerts.jobs import evaluate_event, send_due_digests, sweep_alerts
-from yuqing.models import Alert, Deadline, Digest, Ticket
+from yuqing.documents.wording import machine_text
+from yuqing.models import Alert, Deadline, Digest, Item, Source, Ticket
+
+
+def _monitoring_since(rt, when) -> None:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        s.add(Source(key="since", name="泽州新闻网", kind="feed", urls=["http://news.example/rss"], tier="local",
+                     created_at=when))
+
+
+@pytest.fixture(autouse=True)
+def monitoring(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Monitoring began two days before the clock, so a whole day's period is there to report."""
+    _monitoring_since(runtime, runtime.now() - timedelta(days=2))
 
 
 def _subject(msg) -> str:  # type: ignore[no-untyped-def]
@@ -33,6 +47,16 @@ def test_nothing_before_the_daily_time_then_once_per_day(runtime, drain, smtp) -
     assert sorted(m["X-Envelope-To"] for m in msgs) == ["fjz@yjj.zezhou.example", "juzhang@yjj.zezhou.example"]
 
 
+def test_no_daily_for_a_period_before_monitoring_began(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    with runtime.session() as s:
+        s.query(Source).delete()
+    _monitoring_since(runtime, runtime.now() - timedelta(hours=1))  # started at 07:00 today
+    runtime.clock.advance(minutes=31)
+    assert send_due_digests() == [], "no empty 日报 at start-up for a period mostly before monitoring"
+    runtime.clock.advance(days=1)
+    assert send_due_digests() == ["daily:2026-11-22@08:30"]
+
+
 def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
     runtime.clock.advance(minutes=30)
     send_due_digests()
@@ -40,13 +64,15 @@ def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # ty
     msg = smtp.wait_for(1)[0]
     assert "舆情日报" in _subject(msg)
     plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
-    assert "本期无重要舆情" in plain and "升级预警事件" not in plain
+    assert "本期无重要舆情" in plain and "升级预警事件" not in plain and "**" not in plain
     assert not any(p.get_content_type() == "image/png" for p in msg.walk()), "no chart of nothing"
     with runtime.session() as s:
         digest = s.scalars(select(Digest)).one()
         assert digest.quiet and digest.period_end - digest.period_start == timedelta(days=1)
     text = "\n".join(p.text for p in Document(digest.docx_path).paragraphs)
     assert "本期无重要舆情" in text and "内部资料" in text
+    assert "统计时段：2026年11月20日 8时30分至2026年11月21日 8时30分" in text
+    assert digest.docx_path.endswith("泽州县应急管理局舆情日报〔2026〕第1期.docx")
 
 
 def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
@@ -71,19 +97,26 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
     msg = daily[0]
     plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
-    for section in ("升级预警事件", "未关闭工单及回应时限", "超时事项", "新增重大舆情条目"):
+    for section in ("升级预警事件", "未关闭工单及回应时限", "超时事项", "新增重大舆情信息"):
         assert section in plain, section
-    assert "发布权威信息 2026-11-21 03:00 到期，已超时 5.5 小时" in plain
+    assert "发布权威信息11月21日3时00分到期，已超时 5.5 小时" in plain
+    assert "**" not in plain and "](" not in plain
     assert f"https://news.example.cn/{event_id}/0.html" in html
     assert '<img src="cid:trend.png"' in html
     assert any(p.get_content_type() == "image/png" for p in msg.walk())
     part = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
     blob = part.get_payload(decode=True)
     doc = Document(io.BytesIO(blob))
-    text = [p.text for p in doc.paragraphs]
-    assert text[0].startswith("内部资料")
-    assert text[1] == "舆情日报"
-    assert any(t.startswith("统计时段：2026-11-20 08:30 至 2026-11-21 08:30") for t in text)
+    assert part.get_filename() == "泽州县应急管理局舆情日报〔2026〕第1期.docx"
+    text = [p.text for p in doc.paragraphs if p.text.strip()]
+    assert text[0] == "000001" and text[1].startswith("内部资料")
+    assert text[2] == "泽州县应急管理局舆情日报" and text[3] == "〔2026〕第 1 期"
+    assert text[4] == "舆情日报（11月21日）"
+    assert any(t.startswith("统计时段：2026年11月20日 8时30分至2026年11月21日 8时30分") for t in text)
+    with runtime.session() as s:
+        quoted = [x for row in s.execute(select(Item.title, Item.text)).all() for x in row if x]
+    assert machine_text("\n".join(text), quoted) == []
+    assert machine_text(plain, quoted) == []
     assert any("泽州县某煤矿发生透水事故" in t for t in text)
     assert doc.inline_shapes, "the volume chart is in the document"
     links = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]

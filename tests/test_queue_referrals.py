@@ -45,17 +45,23 @@ def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smt
     assert len(messages) == 2
     by_to = {m["To"]: m for m in messages}
     msg = by_to["yqk@xcb.zezhou.example"]
-    assert _subject(msg) == "【舆情专报】泽州县某煤矿发生透水事故（重大）"
+    assert _subject(msg) == "【舆情专报】煤矿透水 报道0（重大）"  # the provincial report names it
     body = _text(msg)
     assert "请打开以下链接签收（无需登录）：http://127.0.0.1:8000/ack/" in body
+    assert "routing" not in body and "**" not in body
+    html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    assert '<a href="http://127.0.0.1:8000/ack/' in html
     attachment = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
+    assert attachment.get_filename() == "泽州县应急管理局舆情专报〔2026〕第1期.docx"
     doc = Document(io.BytesIO(attachment.get_payload(decode=True)))
     text = "\n".join(p.text for p in doc.paragraphs)
-    for expected in ("舆情专报", "一、事件概要", "事件：泽州县某煤矿发生透水事故", "二、传播情况",
-                     "共监测到相关信息 3 条", "三、重点信息", "链接：https://news.example/", "四、研判意见",
-                     "五、处置建议", "请协调主流媒体及时转发权威信息", "发布权威信息：2026-11-21 13:00 前",
-                     "报送对象：中共泽州县委宣传部"):
+    for expected in ("泽州县应急管理局舆情专报", "〔2026〕第 1 期", "一、报送单位与对象", "二、事件概况",
+                     "三、舆情态势", "共监测到相关信息 3 条", "（一）重点信息", "四、研判", "五、处置建议",
+                     "请协调主流媒体及时转发权威信息", "六、我局回应", "发布权威信息：11月21日13时00分前",
+                     "七、联系人", "报送对象：中共泽州县委宣传部", "抄送：县人民政府办公室，泽州县委网信办。"):
         assert expected in text, expected
+    links = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]
+    assert any(link.startswith("https://news.example/") for link in links)
     assert text.index("省级媒体") < text.index("地方媒体")  # the more authoritative post first
     refs = _refs(runtime)  # the delivery callback ran on the respond queue
     assert {r.status for r in refs.values()} == {"sent"}

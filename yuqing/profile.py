@@ -170,6 +170,16 @@ class Digests(Strict):
         return value
 
 
+class Documents(Strict):
+    """公文版式 (GB/T 9704-2012) of the documents the bureau sends: 专报, 续报, 终报, 日报, reports."""
+
+    secrecy: str = Field("内部资料　注意保存", description="密级和保密期限，或「内部资料」标注；留空则不标")
+    signer: str = Field("", description="签发人（上行文标注）；留空则不标")
+    printer: str = Field("", description="版记中的印发机关；留空则为「单位名称＋办公室」")
+    cc: list[str] = Field(default_factory=list, description="版记中的抄送机关")
+    contact: Contact | None = Field(None, description="专报中的联系人；留空则为值班监测员")
+
+
 class Profile(Strict):
     """单位画像."""
 
@@ -184,6 +194,7 @@ class Profile(Strict):
     routing: Route
     clocks: Clocks = Field(default_factory=Clocks)
     digests: Digests = Field(default_factory=Digests)
+    documents: Documents = Field(default_factory=Documents)
     sources: list[dict[str, Any]] = Field(default_factory=list, description="信源（见 sources 说明）")
 
     source_path: str = Field("", exclude=True)

@@ -2,6 +2,7 @@
 
 from .alerts import Alert, AlertStatus, Delivery, DeliveryStatus, Digest, Silence
 from .base import Base, UTCDateTime
+from .documents import IssuedDocument
 from .foresight import Assessment, AssessmentRevision, AssessmentState
 from .items import Event, EventStatus, Item, Source, SourceRun
 from .tickets import (
@@ -20,7 +21,7 @@ from .web import AuditEntry, ItemSearch, ReviewLabel, Role, User
 
 __all__ = [
     "Alert", "AlertStatus", "Assessment", "AssessmentRevision", "AssessmentState", "AuditEntry", "Base", "Deadline", "DeadlineKind", "Delivery",
-    "DeliveryStatus", "Digest", "Event", "EventStatus", "Item", "ItemSearch", "Referral", "ReferralNote",
+    "DeliveryStatus", "Digest", "Event", "EventStatus", "IssuedDocument", "Item", "ItemSearch", "Referral", "ReferralNote",
     "ReferralStatus", "ReviewLabel", "Role", "Silence", "Source", "SourceRun", "Ticket",
     "TicketChange", "TicketPause", "TicketResponse", "TicketState", "User", "UTCDateTime",
 ]

@@ -1,0 +1,166 @@
+"""The document renderer (GB/T 9704-2012): a 专报 from a seeded story rendered to DOCX and PDF.
+
+Checked from outside, as a reader's tools see it: the DOCX section properties (A4, 天头 37 mm,
+订口 28 mm, 版心 156 × 225 mm), the East-Asian font names, the 份号/密级/期号 lines, Chinese
+dates, no machine text; the PDF's pages, text and embedded fonts through pdftotext/pdffonts."""
+
+from __future__ import annotations
+
+import io
+import re
+import subprocess
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+import pytest
+from documents_story import toll_story
+from docx import Document
+from docx.oxml.ns import qn
+from sqlalchemy import select
+
+from yuqing.documents.account import event_account
+from yuqing.documents.dates import cn_date, cn_datetime
+from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.pdf import write_pdf
+from yuqing.documents.register import issue
+from yuqing.documents.wording import clip, machine_text
+from yuqing.models import Item, Referral
+from yuqing.queue import special_report
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def story(runtime):  # type: ignore[no-untyped-def]
+    runtime.clock.set(datetime(2026, 12, 1, 17, 0, tzinfo=SHANGHAI))
+    return toll_story(runtime)
+
+
+def crawled(rt) -> list[str]:  # type: ignore[no-untyped-def]
+    """The outside world's words (titles, texts, authors): not the document's own text."""
+    with rt.session() as s:
+        rows = s.execute(select(Item.title, Item.text, Item.author)).all()
+    return [piece for row in rows for piece in row if piece]
+
+
+def docx_text(blob: bytes) -> str:
+    doc = Document(io.BytesIO(blob))
+    cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
+    return "\n".join([p.text for p in doc.paragraphs] + cells)
+
+
+def special(rt, story, kind: str = "special"):  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        ref = s.get(Referral, story["flood_referral"])
+        doc, account = special_report.compose(s, rt.profile, ref, "http://127.0.0.1:8000/ack/token", rt.now(),
+                                              rt.settings.timezone, kind=kind, others=["泽州县委网信办"])
+        doc.number, doc.copy_no = 3, 17
+        return doc, account
+
+
+def test_chinese_dates_have_no_leading_zeros() -> None:
+    at = datetime(2026, 12, 1, 6, 5, tzinfo=ZoneInfo("UTC"))
+    assert cn_date(at) == "2026年12月1日"
+    assert cn_datetime(at) == "2026年12月1日 14时05分"
+    assert clip("一二三四五", 4) == "一二三…" and clip("一二三", 4) == "一二三"
+
+
+def test_docx_page_fonts_and_marks_follow_gbt_9704(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    doc, _ = special(runtime, story)
+    blob = write_docx(doc)
+    d = Document(io.BytesIO(blob))
+    section = d.sections[0]
+    mm = [round(v / 36000, 1) for v in (section.page_width, section.page_height, section.top_margin,
+                                          section.left_margin, section.right_margin, section.bottom_margin)]
+    assert mm == [210.0, 297.0, 37.0, 28.0, 26.0, 35.0]
+    assert 210 - 28 - 26 == 156 and 297 - 37 - 35 == 225  # the 版心
+    grid = section._sectPr.find(qn("w:docGrid"))
+    assert grid.get(qn("w:type")) == "linesAndChars" and grid.get(qn("w:linePitch")) == "580"  # 22 lines
+    paragraphs = [p for p in d.paragraphs if p.text.strip()]
+    texts = [p.text for p in paragraphs]
+    assert texts[0] == "000017"  # 份号
+    assert texts[1] == "内部资料　注意保存"
+    assert texts[2] == "加急"  # 重大
+    assert texts[3] == "泽州县应急管理局舆情专报"
+    assert texts[4].startswith("〔2026〕第 3 期") and texts[4].endswith("签发人：王建国")
+    assert texts[5] == "关于“泽州县巴公镇煤矿透水事故死亡人数升至12人”相关舆情的专报"
+
+    def east_asia(p) -> set[str]:  # type: ignore[no-untyped-def]
+        return {r._element.rPr.rFonts.get(qn("w:eastAsia")) for r in p.runs if r.text.strip()}
+
+    masthead = paragraphs[3]
+    assert east_asia(masthead) == {"方正小标宋简体"} and masthead.runs[0].font.color.rgb == (0xC0, 0x00, 0x00)
+    assert masthead.runs[0].font.size.pt > 22
+    assert paragraphs[4]._p.pPr.find(qn("w:pBdr")).find(qn("w:bottom")).get(qn("w:color")) == "C00000"  # red rule
+    assert east_asia(paragraphs[5]) == {"方正小标宋简体"} and paragraphs[5].runs[0].font.size.pt == 22  # 2号
+    by_text = {p.text: p for p in paragraphs}
+    assert east_asia(by_text["一、报送单位与对象"]) == {"黑体"}
+    assert east_asia(by_text["（一）重点信息"]) == {"楷体_GB2312"}
+    body = next(p for p in paragraphs if p.text.startswith("报送单位："))
+    assert east_asia(body) == {"仿宋_GB2312"} and body.runs[0].font.size.pt == 16  # 3号仿宋
+    assert by_text["一、报送单位与对象"].paragraph_format.keep_with_next  # never stranded at a page foot
+    assert texts[-2].startswith("抄送：县人民政府办公室，泽州县委网信办")
+    assert texts[-1] == "泽州县应急管理局办公室\t2026年12月1日印发"
+    footer = section.footer.paragraphs[0]
+    assert footer.text.replace("1", "").strip() == "—  —" and "PAGE" in footer._p.xml
+    text = docx_text(blob)
+    assert "2026年12月1日" in text and not re.search(r"\d{4}-\d{2}-\d{2}", text)
+    assert machine_text(text, crawled(runtime)) == []
+
+
+def test_every_figure_in_the_special_report_is_the_event_accounts(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    doc, account = special(runtime, story)
+    text = docx_text(write_docx(doc))
+    with runtime.session() as s:
+        assert event_account(s, story["flood"]).fingerprint == account.fingerprint
+    assert account.national_category == "事故灾难"  # a coal-mine flooding is an accident, not a flood
+    assert account.places == ["巴公镇"]
+    assert {k: f.value for k, f in account.figures.items()} == {"deaths": 12, "missing": 5}
+    assert "3 人死亡（14:14 山西日报） → 12 人死亡（16:16 山西日报）" in text
+    assert "据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、5 人失联" in text
+    figures = {int(n) for n in re.findall(r"(\d+) 人(?:死亡|失联|被困|受伤)", text)}
+    reported = {f.value for steps in account.progressions.values() for f in steps}
+    assert figures == reported, "no figure in the 专报 that the account does not hold"
+    assert "死亡 3 人" not in text and "按国家突发公共事件分类属事故灾难" in text
+    assert "质疑瞒报、谎报" in text and "关注救援进展" in text
+
+
+@pytest.mark.slow
+def test_pdf_is_a4_with_embedded_cjk_fonts_and_page_numbers(runtime, story, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    doc, _ = special(runtime, story)
+    path = tmp_path / "zb.pdf"
+    path.write_bytes(write_pdf(doc))
+    (tmp_path.parent / "zb-last.pdf").write_bytes(path.read_bytes())
+    info = subprocess.run(["pdfinfo", str(path)], capture_output=True, text=True, check=True).stdout
+    assert re.search(r"Page size:\s+59[45]\.\d* x 841\.\d* pts \(A4\)", info), info
+    pages = int(re.search(r"Pages:\s+(\d+)", info).group(1))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    for expected in ("〔2026〕第 3 期", "内部资料", "一、报送单位与对象", "2026年12月1日印发"):
+        assert expected in text, expected
+    bare = re.sub(r"\s", "", text)
+    assert all(f"—{n}—" in bare for n in range(1, pages + 1)), "every page is numbered"
+    assert "泽州县应急管理局舆情专报" in bare.split("〔2026〕")[0], "the masthead on one line"
+    fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
+    rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
+    # Skia writes Noto CJK's CFF outlines as Type 3 glyphs: embedded, with a Unicode map (searchable).
+    assert rows and all(r[-5] == "yes" and r[-3] == "yes" for r in rows), fonts
+    assert machine_text(text, crawled(runtime)) == []
+
+
+def test_issue_numbers_count_per_series_and_year(runtime) -> None:  # type: ignore[no-untyped-def]
+    tz = runtime.settings.timezone
+    with runtime.session() as s:
+        first = issue(s, series="舆情专报", kind="special", now=runtime.now(), tz=tz)
+        second = issue(s, series="舆情专报", kind="special", now=runtime.now(), tz=tz)
+        daily = issue(s, series="舆情日报", kind="daily", now=runtime.now(), tz=tz)
+        next_year = issue(s, series="舆情专报", kind="special", now=datetime(2027, 1, 1, 0, 30, tzinfo=SHANGHAI), tz=tz)
+        assert [first.number, second.number, daily.number, next_year.number] == [1, 2, 1, 1]
+        assert next_year.year == 2027
+
+
+def test_machine_text_is_caught() -> None:
+    assert machine_text("报送依据：routing.routes[0] {level: 重大}（continue）")
+    assert machine_text("信源层级：provincial") and machine_text("相关度 1.00 ≥ 0.6")
+    assert machine_text("**等级**") and machine_text("签收：127.0.0.1")
+    assert machine_text("详见 https://news.example/a_b?x=1 。泽州县应急管理局") == []
+    assert machine_text("网友说 hello", quoted=["网友说 hello"]) == []

@@ -1,0 +1,126 @@
+"""An :class:`OfficialDocument` as print HTML: the same marks, blocks and page as the DOCX,
+for Chromium to print to PDF (CSS ``@page`` with its margin box for ``— 1 —``)."""
+
+from __future__ import annotations
+
+import base64
+import html
+
+from . import layout as L
+from .dates import cn_date
+from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table
+
+esc = html.escape
+
+
+def _css() -> str:
+    f = L.CSS_FAMILY
+    return f"""
+@page {{ size: A4; margin: {L.TOP_MM}mm {L.RIGHT_MM}mm {L.BOTTOM_MM}mm {L.LEFT_MM}mm;
+  @bottom-center {{ content: "— " counter(page) " —"; font-family: {f[L.SONGTI]}; font-size: {L.SIZE_4}pt;
+                    vertical-align: top; padding-top: 7mm; }} }}
+html {{ -webkit-print-color-adjust: exact; print-color-adjust: exact; }}
+body {{ margin: 0; font-family: {f[L.FANGSONG]}; font-size: {L.SIZE_3}pt; line-height: {L.LINE_PT:.2f}pt;
+        text-align: justify; color: #000; }}
+p {{ margin: 0; }}
+.indent {{ text-indent: 2em; }}
+.mark {{ font-family: {f[L.HEITI]}; }}
+.masthead {{ font-family: {f[L.XIAOBIAOSONG]}; line-height: 1.4; color: #{L.RED_HEX};
+             text-align: center; font-weight: bold; white-space: nowrap; }}
+.number {{ text-align: center; padding-bottom: 4mm; border-bottom: 2px solid #{L.RED_HEX}; margin-bottom: {L.LINE_PT:.2f}pt; }}
+.number.signed {{ display: flex; justify-content: space-between; }}
+.signer {{ font-family: {f[L.KAITI]}; }}
+h1 {{ font-family: {f[L.XIAOBIAOSONG]}; font-size: {L.SIZE_2}pt; line-height: 1.5; text-align: center; font-weight: bold;
+      margin: 0 0 {L.LINE_PT:.2f}pt; }}
+h2, h3, h4 {{ font-size: {L.SIZE_3}pt; margin: 0; text-indent: 2em; break-after: avoid; }}
+h2 {{ font-family: {f[L.HEITI]}; font-weight: normal; }}
+h3 {{ font-family: {f[L.KAITI]}; font-weight: normal; }}
+h4 {{ font-family: {f[L.FANGSONG]}; font-weight: bold; }}
+a {{ color: #0563c1; word-break: break-all; }}
+.red {{ color: #{L.RED_HEX}; }}
+figure {{ margin: 0.5em 0; text-align: center; break-inside: avoid; }}
+figure img {{ width: 100%; }}
+figcaption, caption {{ font-size: {L.SIZE_S4}pt; line-height: 1.5; }}
+caption {{ font-family: {f[L.HEITI]}; }}
+table {{ width: 100%; border-collapse: collapse; table-layout: fixed; font-size: {L.SIZE_S4}pt; line-height: 1.5;
+         margin: 0.3em 0; }}
+th, td {{ border: 1px solid #000; padding: 1mm 1.5mm; vertical-align: top; word-break: break-word; text-align: left; }}
+th {{ font-family: {f[L.HEITI]}; font-weight: normal; text-align: center; }}
+tr {{ break-inside: avoid; }}
+thead {{ display: table-header-group; }}
+.signature {{ text-align: right; padding-right: 4em; margin-top: {L.LINE_PT:.2f}pt; }}
+.record {{ margin-top: {L.LINE_PT * 2:.2f}pt; font-size: {L.SIZE_4}pt; break-inside: avoid; }}
+.record p {{ padding: 0 1em; border-bottom: 1px solid #000; }}
+.record p:first-child {{ border-top: 2px solid #000; }}
+.record p:last-child {{ border-bottom: 2px solid #000; display: flex; justify-content: space-between; }}
+"""
+
+
+def _parts(parts: list[str | Link]) -> str:
+    return "".join(f'<a href="{esc(p.url)}">{esc(p.text)}</a>' if isinstance(p, Link) else esc(p) for p in parts)
+
+
+def _table(t: Table) -> str:
+    total = sum(t.widths)
+    cols = "".join(f'<col style="width:{100 * w / total:.1f}%">' for w in t.widths)
+    head = "".join(f"<th>{esc(h)}</th>" for h in t.header)
+    rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in t.rows)
+    caption = f"<caption>{esc(t.caption)}</caption>" if t.caption else ""
+    return f"<table>{caption}<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+
+
+def _body(d: OfficialDocument) -> str:
+    out: list[str] = []
+    counters = {1: 0, 2: 0, 3: 0}
+    for block in d.blocks:
+        if isinstance(block, Heading):
+            counters[block.level] += 1
+            for deeper in range(block.level + 1, 4):
+                counters[deeper] = 0
+            tag = f"h{min(block.level, 3) + 1}"
+            out.append(f"<{tag}>{L.heading_number(block.level, counters[block.level])}{esc(block.text)}</{tag}>")
+        elif isinstance(block, Paragraph):
+            cls = " ".join(c for c, on in (("indent", block.indent), ("red", block.red)) if on)
+            text = _parts(block.parts)
+            out.append(f'<p class="{cls}">' + (f"<b>{text}</b>" if block.bold else text) + "</p>")
+        elif isinstance(block, Table):
+            out.append(_table(block))
+        elif isinstance(block, Picture):
+            src = "data:image/png;base64," + base64.b64encode(block.png).decode()
+            caption = f"<figcaption>{esc(block.caption)}</figcaption>" if block.caption else ""
+            out.append(f'<figure><img src="{src}" alt="{esc(block.caption)}">{caption}</figure>')
+    return "\n".join(out)
+
+
+def _head(d: OfficialDocument) -> str:
+    marks = []
+    if d.copy_no is not None:
+        marks.append(f'<p class="mark">{L.copy_number(d.copy_no)}</p>')
+    if d.secrecy:
+        marks.append(f'<p class="mark">{esc(d.secrecy)}</p>')
+    if d.urgency:
+        marks.append(f'<p class="mark">{esc(d.urgency)}</p>')
+    number = esc(d.issue_line(d.issued_at.year))
+    if d.signer:
+        line = f'<p class="number signed"><span>{number}</span><span>签发人：<span class="signer">{esc(d.signer)}</span></span></p>'
+    else:
+        line = f'<p class="number">{number}</p>'
+    addressee = f"<p>{esc(d.addressee)}：</p>" if d.addressee else ""
+    return "".join(marks) + f'<p class="masthead" style="font-size:{L.masthead_size(d.masthead)}pt">{esc(d.masthead)}</p>{line}<h1>{esc(d.title)}</h1>{addressee}'
+
+
+def _tail(d: OfficialDocument) -> str:
+    signature = f'<div class="signature"><p>{esc(d.issuer)}</p><p>{cn_date(d.issued_at, d.timezone)}</p></div>'
+    if not (d.cc or d.printer):
+        return signature
+    rows = []
+    if d.cc:
+        rows.append(f"<p>抄送：{esc('，'.join(d.cc))}。</p>")
+    rows.append(f"<p><span>{esc(d.printer)}</span><span>{cn_date(d.printed_at or d.issued_at, d.timezone)}印发</span></p>")
+    return signature + f'<div class="record">{"".join(rows)}</div>'
+
+
+def to_html(d: OfficialDocument) -> str:
+    """The whole document as one HTML page (UTF-8, no outside resources)."""
+    return (f'<!doctype html><html lang="zh-CN"><head><meta charset="utf-8"><title>{esc(d.title)}</title>'
+            f"<style>{_css()}</style></head><body>{_head(d)}{_body(d)}{_tail(d)}</body></html>")

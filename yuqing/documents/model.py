@@ -1,0 +1,101 @@
+"""The plain record every official document is gathered into, before any layout.
+
+Headings are numbered by the renderer (一、 / （一） / 1.), so no document writes numerals.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+
+@dataclass
+class Link:
+    """A hyperlink: its visible text (crawled text, shown as text) and its address."""
+
+    text: str
+    url: str
+
+
+@dataclass
+class Heading:
+    """标题层次: 1 → 一、（黑体）, 2 → （一）（楷体）, 3 → 1.（仿宋加粗）."""
+
+    text: str
+    level: int = 1
+
+
+@dataclass
+class Paragraph:
+    """A body paragraph (3号仿宋, first line indented two characters) of text and links."""
+
+    parts: list[str | Link]
+    bold: bool = False
+    indent: bool = True
+    red: bool = False
+
+    @classmethod
+    def of(cls, *parts: str | Link, **kw: bool) -> Paragraph:
+        return cls(list(parts), **kw)
+
+    @property
+    def text(self) -> str:
+        return "".join(p if isinstance(p, str) else p.text for p in self.parts)
+
+
+@dataclass
+class Table:
+    """A table across the 版心; ``widths`` are relative column widths (they decide the fit)."""
+
+    header: list[str]
+    rows: list[list[str]]
+    widths: list[float]
+    caption: str = ""
+
+
+@dataclass
+class Picture:
+    """A chart (PNG) across the 版心 with its caption below."""
+
+    png: bytes
+    caption: str = ""
+
+
+Block = Heading | Paragraph | Table | Picture
+
+
+@dataclass
+class OfficialDocument:
+    """One 公文: the 版头 marks, the 主体 blocks, the 版记.
+
+    ``series`` is the 期号's series (舆情专报, 舆情日报 ...), ``number`` its place in the year.
+    """
+
+    series: str
+    issuer: str
+    title: str
+    issued_at: datetime
+    blocks: list[Block] = field(default_factory=list)
+    copy_no: int | None = None        # 份号, printed as 6 digits
+    secrecy: str = "内部资料　注意保存"  # 密级 or 内部资料
+    urgency: str = ""                 # 紧急程度: 特急 / 加急
+    number: int | None = None         # 期号: 〔2026〕第 3 期
+    signer: str = ""                  # 签发人
+    addressee: str = ""               # 主送机关
+    cc: list[str] = field(default_factory=list)  # 抄送
+    printer: str = ""                 # 印发机关
+    printed_at: datetime | None = None
+    timezone: str = "Asia/Shanghai"
+
+    @property
+    def masthead(self) -> str:
+        """发文机关标志: the issuer's name and the series (泽州县应急管理局舆情专报)."""
+        return f"{self.issuer}{self.series}"
+
+    def issue_line(self, year: int) -> str:
+        return f"〔{year}〕第 {self.number} 期" if self.number is not None else ""
+
+    def file_name(self, year: int, ext: str) -> str:
+        """泽州县应急管理局舆情专报〔2026〕第3期.docx."""
+        number = f"〔{year}〕第{self.number}期" if self.number is not None else ""
+        return f"{self.masthead}{number}.{ext}"

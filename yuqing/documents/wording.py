@@ -1,0 +1,44 @@
+"""No machine text in what leaves the building: the words a reader in the 宣传部 must never see.
+
+:func:`machine_text` lists what in a document's or message's text is internal (route paths,
+model names, thresholds, scores with ≥, English enum values, Markdown syntax, a loopback
+address). Crawled text is the outside world's and is passed as ``quoted`` to be left out.
+"""
+
+from __future__ import annotations
+
+import re
+
+from yuqing.levels import Category, Tier
+
+INTERNAL_WORDS = (
+    "routing", "routes[", "continue", "receivers", "match", "≥", "≤", "阈值", "职责模型", "谣言模型", "模型",
+    "相关度", "风险值", "概率", "信源层级", "score", "None", "null", "True", "False", "127.0.0.1", "localhost",
+    "**", "](", "__", "{", "}", "event_id", "ticket", "referral",
+    *(t.value for t in Tier), *(c.value for c in Category),
+    "production_safety", "flood_drought", "earthquake_geology", "disaster_relief", "traffic_accident",
+    "first_response", "authoritative_info", "press_conference", "follow_up",
+    "propaganda", "cyberspace", "pending", "acknowledged", "delivered", "following_up", "responding",
+)
+_URL = re.compile(r"(?:https?|mailto)://[^\s）)，。；、\"'<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+_IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# Plain words an official document may contain in Latin letters.
+ALLOWED_ASCII = {"DOCX", "PDF", "PNG", "HTML", "APP", "App", "PAGE"}
+
+
+def machine_text(text: str, quoted: list[str] | tuple[str, ...] = ()) -> list[str]:
+    """What in ``text`` is machine text (empty when the text reads as an official document)."""
+    for piece in sorted((" ".join(q.split()) for q in quoted if q.strip()), key=len, reverse=True):
+        text = text.replace(piece, " ")
+        if len(piece) > 8:  # the same text cut with an ellipsis (see clip)
+            text = re.sub(re.escape(piece[:8]) + r"[^\n…]*…", " ", text)
+    text = _URL.sub(" ", text)
+    found = [w for w in INTERNAL_WORDS if w in text]
+    found += [w for w in _IDENTIFIER.findall(text) if w not in ALLOWED_ASCII and w not in found]
+    return found
+
+
+def clip(text: str, limit: int) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis where it was cut (never silently)."""
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1] + "…"
