@@ -23,6 +23,7 @@ from yuqing.documents.account import EventAccount, event_account, tier_label
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.dates import cn_datetime, cn_short
 from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.narrative import overview
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
@@ -95,25 +96,6 @@ def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datet
         if key in buckets:
             buckets[key] += 1
     return sorted(buckets.items())
-
-
-def _overview(a: EventAccount, tz: str) -> list[Paragraph]:
-    where = "、".join(a.places)
-    first = (f"{cn_datetime(a.first_published_at, tz)}，{a.first_source}（{tier_label(a.first_tier)}）首先发布消息，"
-             if a.first_published_at else "")
-    out = [Paragraph.of(f"{first}{where + '发生' if where else ''}“{a.title}”相关情况，"
-                        f"我局于{cn_datetime(a.first_seen_at, tz)}监测发现。")]
-    if a.figures:
-        line = a.casualty_sentence(tz) + "。"
-        steps = a.progression_sentence(tz)
-        if steps:
-            line += f"伤亡数字变化：{steps}。"
-        out.append(Paragraph.of(line))
-    kinds = f"，按国办发〔2016〕61号文件属{'、'.join(a.categories)}类政务舆情" if a.categories else ""
-    out.append(Paragraph.of(f"该事件按国家突发公共事件分类属{a.national_category}{kinds}。"))
-    if a.summary:
-        out.append(Paragraph.of(f"网上反映的主要情况：{a.summary}"))
-    return out
 
 
 def _spread(s: Session, event: Event, a: EventAccount, now: datetime, tz: str) -> list[Heading | Paragraph | Picture]:
@@ -199,7 +181,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     if kind == "final":
         closed = ticket.closed_at if ticket else now
         blocks.append(Paragraph.of(f"该事件舆情已趋平息，我局回应工作于{cn_short(closed, tz)}完成，现将最终情况报告如下。"))
-    blocks += [Heading("事件概况"), *_overview(a, tz)]
+    blocks += [Heading("事件概况"), *overview(a, tz)]
     blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
     blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
     blocks += [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event))]

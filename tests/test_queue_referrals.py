@@ -138,3 +138,49 @@ def test_level_rise_adds_referrals_and_quiet_events_route_nothing(runtime, clock
     tickets.consider_event(event)
     assert set(_refs(runtime)) == {"propaganda", "cyberspace", "police"}
     assert timedelta(0) == _refs(runtime)["police"].created_at - runtime.now()
+
+
+def _issued(rt) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
+    from yuqing.models import IssuedDocument
+
+    with rt.session() as s:
+        return [(d.kind, d.department_key, d.number) for d in s.scalars(select(IssuedDocument).order_by(IssuedDocument.id))]
+
+
+def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtime, drain, smtp) -> None:
+    import hashlib
+
+    from queue_factory import touch_event
+
+    from yuqing.models import Item
+
+    event = make_event(runtime, level="较大", categories=["false_information"])
+    tickets.consider_event(event)
+    assert {k for k, d, _ in _issued(runtime) if k == "special"} == {"special"}
+    assert sorted(d for _, d, _ in _issued(runtime)) == ["cyberspace", "police"]
+    touch_event(runtime, event, level="重大")
+    tickets.consider_event(event)
+    tickets.consider_event(event)  # the same rise seen again: no second 续报
+    issued = _issued(runtime)
+    assert sorted(d for k, d, _ in issued if k == "special") == ["cyberspace", "police", "propaganda"]
+    assert sorted(d for k, d, _ in issued if k == "followup") == ["cyberspace", "police"]  # 网信办 gets the 重大 one
+    assert [n for _, _, n in issued] == [1, 2, 3, 4, 5]  # one 舆情专报 series
+    with runtime.session() as s:  # new figures arrive: 续报 again, to all three
+        url = "https://sxrb.example/1.html"
+        s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
+                   text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
+                   content_hash="x", event_id=event, casualties={"deaths": 3}))
+    tickets.consider_event(event)
+    tickets.consider_event(event)
+    assert sorted(d for k, d, _ in _issued(runtime) if k == "followup") == [
+        "cyberspace", "cyberspace", "police", "police", "propaganda"]
+    drain()
+    subjects = [_subject(m) for m in smtp.messages]
+    assert sum(s.startswith("【舆情续报】") for s in subjects) == 5
+    followup = next(m for m in smtp.messages if _subject(m).startswith("【舆情续报】") and m["To"] == "wxb@wxb.zezhou.example")
+    part = next(p for p in followup.walk() if (p.get_filename() or "").endswith(".docx"))
+    text = "\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs)
+    assert "（续报）" in text and "现将最新情况续报如下" in text
+    assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 3
+    assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 0  # 终报 once
+    assert sorted(d for k, d, _ in _issued(runtime) if k == "final") == ["cyberspace", "police", "propaganda"]
