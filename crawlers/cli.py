@@ -34,6 +34,8 @@ def crawl(keys: Annotated[list[str] | None, typer.Argument(help="信源 key（�
           distributed: Annotated[bool, typer.Option("--distributed",
                                                     help="经 Redis 与其他采集节点共享请求队列与去重")] = False,
           parallel: Annotated[int, typer.Option(help="同时采集的信源数")] = 2,
+          wait: Annotated[bool, typer.Option("--wait", help="等待本次入库条目分析完成；无法完成时退出码为 1")] = False,
+          wait_timeout: Annotated[int, typer.Option(help="--wait 的最长等待时间（秒）")] = 300,
           config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """立即在前台采集信源，并打印每个信源的结果。"""
     from concurrent.futures import ThreadPoolExecutor
@@ -63,14 +65,49 @@ def crawl(keys: Annotated[list[str] | None, typer.Argument(help="信源 key（�
         record_run(rt, source_id, run, started, rt.now())
         return key, name, run
 
-    failed = 0
+    failed = deferred = 0
     with ThreadPoolExecutor(max(1, parallel)) as pool:
         for key, name, run in pool.map(one, chosen):
             failed += run.status in ("failed", "timeout")
+            deferred += int(run.stats.get("yuqing/analysis_deferred", 0))
             line = (f"{key:24} {name}  {STATUS_CN.get(run.status, run.status)}  页面 {run.pages}  "
                     f"发现 {run.found}  新增 {run.new}  更新 {run.updated}")
             typer.echo(line + (f"  原因：{run.reason}" if run.reason else ""))
     typer.echo(f"共采集 {len(chosen)} 个信源，失败 {failed} 个")
+    if deferred:
+        typer.echo(f"分析任务未能入队（Redis 不可用）：已入库的 {deferred} 条将在分析进程（yuqing run 或 "
+                   "yuqing worker）启动后自动分析")
+    if wait:
+        _wait_for_analysis(rt, [source_id for source_id, _, _ in chosen], deferred, wait_timeout)
+
+
+def _wait_for_analysis(rt: Any, source_ids: list[int], deferred: int, timeout: int) -> None:
+    """--wait: until every item of these sources is analysed; exit 1 when that cannot be."""
+    import time
+
+    from sqlalchemy import func, select
+
+    from yuqing.models import Item
+
+    if deferred:
+        raise typer.Exit(1)  # no queue to wait on: the line above said why
+    try:
+        rt.get_redis().ping()
+    except Exception as exc:  # noqa: BLE001 - any failure to reach Redis means the same here
+        typer.echo(f"无法等待分析（Redis 不可用：{type(exc).__name__}）：条目已入库，将在分析进程启动后自动分析")
+        raise typer.Exit(1) from None
+    deadline = time.monotonic() + timeout
+    while True:
+        with rt.session() as s:
+            left = s.scalar(select(func.count(Item.id)).where(Item.source_id.in_(source_ids),
+                                                              Item.analysed_at.is_(None))) or 0
+        if not left:
+            typer.echo("本次入库条目已全部分析")
+            return
+        if time.monotonic() >= deadline:
+            typer.echo(f"等待 {timeout} 秒后仍有 {left} 条未分析（分析进程是否在运行？）")
+            raise typer.Exit(1)
+        time.sleep(1)
 
 
 @sources_app.command("load")

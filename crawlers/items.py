@@ -10,6 +10,8 @@ class CrawledItem(scrapy.Item):
     title = scrapy.Field()
     text = scrapy.Field()  # plain text or HTML; the pipeline strips tags
     author = scrapy.Field()
+    source_unit = scrapy.Field()  # 来源单位 (ContentSource, the 来源 line): not the author
+    column = scrapy.Field()  # 栏目 (ColumnName)
     published = scrapy.Field()  # raw time text, an epoch number, or a datetime
     engagement = scrapy.Field()  # {reposts, comments, likes, views}: numbers or text like "1.2万"
     platform = scrapy.Field()

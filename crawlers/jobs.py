@@ -16,6 +16,7 @@ import signal
 import subprocess
 import sys
 import tempfile
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -119,4 +120,40 @@ def enqueue_due_sources() -> int:
                       job_id=f"crawl-source-{source_id}", retry=None,
                       timeout=rt.settings.crawl_job_timeout + 120)
         count += job is not None
+    return count
+
+
+ANALYSE_AFTER = timedelta(minutes=1)  # an item unanalysed this long was stored and forgotten
+SWEEP_BATCH = 200  # items per analysis job, bucketed by id so a bucket's job id is stable
+SWEEP_MAX_BATCHES = 50  # per sweep: a store-wide backlog is worked off over several sweeps
+
+
+def enqueue_unanalysed() -> int:
+    """Periodic (补排分析): enqueue analysis for items stored more than :data:`ANALYSE_AFTER`
+    ago and never analysed (their enqueue failed: Redis away, a crawl run without workers).
+
+    Items go in id buckets of :data:`SWEEP_BATCH`, one job id per bucket, so a sweep that
+    finds the same items again while their job waits enqueues nothing; analysing an item twice
+    is harmless (analysis keeps its event). Returns how many jobs were enqueued."""
+    from sqlalchemy import select
+
+    from yuqing.models import Item
+    from yuqing.queue.dispatch import enqueue
+    from yuqing.runtime import get_runtime
+
+    rt = get_runtime()
+    before = rt.now() - ANALYSE_AFTER
+    with rt.session() as s:
+        ids = list(s.scalars(select(Item.id).where(Item.analysed_at.is_(None), Item.fetched_at <= before)
+                             .order_by(Item.id).limit(SWEEP_BATCH * SWEEP_MAX_BATCHES)))
+    buckets: dict[int, list[int]] = {}
+    for item_id in ids:
+        buckets.setdefault(item_id // SWEEP_BATCH, []).append(item_id)
+    count = 0
+    for bucket, members in buckets.items():
+        job = enqueue("analyse", "yuqing.analysis.jobs.analyse_items", members,
+                      job_id=f"analyse-sweep-{bucket}")
+        count += job is not None
+    if count:
+        log.info("enqueued analysis for %d unanalysed items in %d jobs", len(ids), count)
     return count

@@ -312,3 +312,24 @@ def _read_time(value: Any, now: datetime, tz: ZoneInfo) -> datetime | None:
         except Exception:  # noqa: BLE001 - third-party heuristics on untrusted text: unreadable
             return None
     return result
+
+
+TITLE_FROM_TEXT = 40  # characters of a post's first sentence that make its title
+_TOPIC = re.compile(r"#([^#\n]{2,40})#")
+_SENTENCE_END = re.compile(r"[。！？!?；;\n]")
+
+
+def title_from_text(text: str) -> str:
+    """A title for a post that has none (微博, 留言): its #话题# when it opens with one or has
+    nothing else to say, else its first sentence, cut at :data:`TITLE_FROM_TEXT` characters."""
+    text = text.strip()
+    if not text:
+        return ""
+    topic = _TOPIC.search(text)
+    if topic and text.startswith(topic.group()):
+        return topic.group()
+    first = _SENTENCE_END.split(_TOPIC.sub(r"\1", text), maxsplit=1)[0].strip()
+    if len(first) < 4 and topic:
+        return topic.group()
+    first = first or text
+    return first if len(first) <= TITLE_FROM_TEXT else first[:TITLE_FROM_TEXT] + "…"

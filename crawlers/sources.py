@@ -32,6 +32,7 @@ class ArticleSelectors(Strict):
     title: str | None = None
     time: str | None = None
     author: str | None = None
+    source_unit: str | None = None  # 来源单位
     body: str | None = None
     headers: dict[str, str] = Field(default_factory=dict)
     cookies: dict[str, str] = Field(default_factory=dict)

@@ -31,6 +31,7 @@ def periodic_jobs(tick: int, sweep: int) -> list[tuple[str, str, int]]:
         ("notify", "yuqing.alerts.jobs.sweep_alerts", sweep),
         ("notify", "yuqing.alerts.jobs.send_due_digests", sweep),
         ("analyse", "yuqing.analysis.jobs.mark_quiet_events", 5 * sweep),
+        ("analyse", "yuqing.crawlers.jobs.enqueue_unanalysed", sweep),
         ("analyse", "yuqing.dashboards.search.index_new_items", sweep),
         ("respond", "yuqing.foresight.watch.review_due", 5 * sweep),  # 出台后关注期满的复盘
     ]

@@ -1,22 +1,33 @@
-"""Article pages (稿件页面): configured selectors first, a main-text extractor (trafilatura)
-for whatever no selector gives. Shared by the listing, feed (follow) and sitemap spiders.
+"""Article pages (稿件页面): configured selectors first, then what the page says of itself
+(the 政府网站 meta tags), the government CMS content containers, a main-text extractor
+(trafilatura), and the densest text block. Shared by the listing, feed (follow) and sitemap
+spiders.
 
-Selector keys (all optional): ``title``, ``time``, ``author``, ``body``. A selector is CSS
-(``h1::text``, ``.content``) or XPath (starting with ``/`` or ``(``). A body selector that
-matches elements keeps their HTML; the pipeline turns it into plain text.
+Selector keys (all optional): ``title``, ``time``, ``author``, ``source_unit`` (来源),
+``body``. A selector is CSS (``h1::text``, ``.content``) or XPath (starting with ``/`` or
+``(``). A body selector that matches elements keeps their HTML; the pipeline turns it into
+plain text. Whatever no selector gives comes from the page, with or without selectors:
+
+- title: ``ArticleTitle`` / ``og:title`` meta, trafilatura, ``<title>`` without its
+  site and column suffixes;
+- time: ``PubDate`` and the other time metas when they read as a time (not empty, not
+  0000-00-00, not in the future), the page's 发布时间 line, trafilatura;
+- source unit (来源单位): ``ContentSource`` meta, the page's 来源 line; never the author;
+- column (栏目): ``ColumnName`` meta;
+- body: CMS containers (:data:`.govsite.CMS_CONTAINERS`), trafilatura, the densest block;
+  an extraction that is only boilerplate is rejected, the ``Description`` meta is the last
+  resort.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
+from . import govsite
 from .base import select
 
-ARTICLE_KEYS = ("title", "time", "author", "body")
-# Meta tags Chinese news and government sites use for the publish time.
-_TIME_META = ("article:published_time", "PubDate", "pubdate", "publishdate", "publish_date",
-              "firstpublishedtime", "og:release_date", "weibo:article:create_at", "date")
-_AUTHOR_META = ("author", "article:author", "Author", "ContentSource", "source")
+ARTICLE_KEYS = ("title", "time", "author", "source_unit", "body")
 
 
 def _texts(sel: Any) -> str:
@@ -24,16 +35,8 @@ def _texts(sel: Any) -> str:
     return "\n".join(s.strip() for s in sel.getall() if s and s.strip())
 
 
-def _meta(response: Any, names: tuple[str, ...]) -> str:
-    for name in names:
-        value = response.xpath(f'//meta[@name="{name}" or @property="{name}"]/@content').get()
-        if value and value.strip():
-            return value.strip()
-    return ""
-
-
 def _trafilatura(response: Any) -> dict[str, str]:
-    import trafilatura
+    import trafilatura  # heavy: loaded by the crawl child only
     from lxml import etree
 
     tree = trafilatura.load_html(response.text)
@@ -51,22 +54,42 @@ def _trafilatura(response: Any) -> dict[str, str]:
             "time": get("date") or ""}
 
 
-def extract_article(response: Any, cfg: dict[str, Any]) -> dict[str, str]:
-    """Title, time, author and body (text or HTML) of an article page."""
+def _page_text(response: Any) -> str:
+    return " ".join(response.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall())
+
+
+def extract_article(response: Any, cfg: dict[str, Any], now: datetime | None = None) -> dict[str, str]:
+    """Title, time, author, source unit, column and body (text or HTML) of an article page.
+    ``now`` (the run's clock) tells a publish time from an absurd one."""
+    now = now or datetime.now(UTC)
     out = {key: _texts(select(response, cfg[key])) if cfg.get(key) else "" for key in ARTICLE_KEYS}
-    if not out["time"]:
-        out["time"] = _meta(response, _TIME_META)
-    if not out["author"]:
-        out["author"] = _meta(response, _AUTHOR_META)
-    if not out["title"]:
-        out["title"] = _meta(response, ("og:title",)) or (response.css("title::text").get() or "").strip()
+    site, column = govsite.meta(response, govsite.META_SITE), govsite.meta(response, govsite.META_COLUMN)
+    out["column"], out["site"] = column, site
+    out["title"] = out["title"] or govsite.meta(response, govsite.META_TITLE)
+    out["time"] = out["time"] or next(
+        (t for name in govsite.META_TIME if (t := govsite.usable_time(govsite.meta(response, (name,)), now))), "")
+    out["source_unit"] = out["source_unit"] or govsite.meta(response, govsite.META_SOURCE_UNIT)
+    out["author"] = out["author"] or govsite.meta(response, govsite.META_AUTHOR)
+    page_title = govsite.strip_title(response.css("title::text").get() or "", site, column)
+    if not out["time"] or not out["source_unit"]:  # the page's own 发布时间/来源 line
+        text = _page_text(response)
+        out["time"] = out["time"] or govsite.usable_time(govsite.time_in_text(text), now)
+        out["source_unit"] = out["source_unit"] or govsite.source_unit_in_text(text)
     if not out["body"]:
+        out["body"] = govsite.cms_container(response, out["title"] or page_title)
+    if not out["body"] or not out["title"] or not out["time"]:
         extracted = _trafilatura(response)
-        out["body"] = extracted.get("text", "")
-        out["time"] = out["time"] or extracted.get("time", "")
+        if not out["body"]:
+            out["body"] = govsite.content_text(extracted.get("text", ""), out["title"] or page_title)
+        out["time"] = out["time"] or govsite.usable_time(extracted.get("time", ""), now)
         out["author"] = out["author"] or extracted.get("author", "")
-        if extracted.get("title") and not cfg.get("title"):
-            out["title"] = extracted["title"]
+        if not out["title"] and extracted.get("title"):
+            out["title"] = govsite.strip_title(extracted["title"], site, column)
+    if not out["body"]:
+        out["body"] = govsite.densest_block(response, out["title"] or page_title)
+    out["body"] = out["body"] or govsite.meta(response, govsite.META_DESCRIPTION)
     # A title selector such as "h1::text" may match several nodes; keep the first line.
-    out["title"] = out["title"].split("\n")[0]
+    out["title"] = (out["title"] or page_title).split("\n")[0]
+    if out["author"] == out["source_unit"]:
+        out["author"] = ""  # trafilatura reads 来源 as the author: it is the unit, said once
     return out

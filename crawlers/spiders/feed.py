@@ -22,6 +22,7 @@ from typing import Any
 import feedparser
 
 from ..items import CrawledItem
+from ..normalise import clean_text
 from .article import extract_article
 from .base import SourceSpider
 
@@ -88,10 +89,11 @@ def _entry_link(entry: Any) -> str:
 
 
 def _entry_text(entry: Any) -> str:
-    content = entry.get("content") or []
-    if content and content[0].get("value"):
-        return content[0]["value"]
-    return entry.get("summary") or entry.get("description") or ""
+    """The entry's fullest text: ``content:encoded`` and the description both, whichever says
+    more (an ill-formed feed's content may be an image or blank beside a full description)."""
+    candidates = [c.get("value") or "" for c in entry.get("content") or []]
+    candidates += [entry.get("summary") or "", entry.get("description") or ""]
+    return max(candidates, key=lambda value: len(clean_text(value)))
 
 
 class FeedSpider(SourceSpider):
@@ -165,13 +167,15 @@ class FeedSpider(SourceSpider):
 
     def parse_article(self, response: Any) -> Iterator[CrawledItem]:
         item = response.meta["item"]
-        art = extract_article(response, self.cfg)
+        art = extract_article(response, self.cfg, self.clock())
         if art["body"]:
             item["text"] = art["body"]
             item["raw_ref"] = response.url
         item["title"] = item.get("title") or art["title"]
         item["author"] = item.get("author") or art["author"]
         item["published"] = item.get("published") or art["time"]
+        item["source_unit"] = art["source_unit"]
+        item["column"] = art["column"]
         yield item
 
     def follow_failed(self, failure: Any) -> Iterator[CrawledItem]:

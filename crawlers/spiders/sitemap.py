@@ -112,11 +112,12 @@ class SitemapSpider(SourceSpider, ScrapySitemapSpider):
 
     def parse_article(self, response: Any) -> Iterator[CrawledItem]:
         hint = response.meta.get("hint") or {}
-        art = extract_article(response, self.cfg)
+        art = extract_article(response, self.cfg, self.clock())
         title = hint.get("title") or art["title"]
         if not title and not art["body"]:
             self.record_error(response.url, "文章页未提取到标题和正文（页面结构可能已改变）")
             return
         url = response.meta.get("redirect_urls", [response.url])[0]
         yield CrawledItem(url=url, title=title, text=art["body"], author=art["author"],
+                          source_unit=art["source_unit"], column=art["column"],
                           published=hint.get("time") or art["time"], engagement={}, raw_ref=response.url)

@@ -2,6 +2,7 @@
 
 from .alerts import Alert, AlertStatus, Delivery, DeliveryStatus, Digest, Silence
 from .base import Base, UTCDateTime
+from .crawl import CrawlSignal, HotlistEntry, HotlistRank, PageSnapshot
 from .documents import IssuedDocument
 from .foresight import Assessment, AssessmentRevision, AssessmentState
 from .items import Event, EventStatus, Item, Source, SourceRun
@@ -20,8 +21,9 @@ from .tickets import (
 from .web import AuditEntry, ItemSearch, ReviewLabel, Role, User
 
 __all__ = [
-    "Alert", "AlertStatus", "Assessment", "AssessmentRevision", "AssessmentState", "AuditEntry", "Base", "Deadline", "DeadlineKind", "Delivery",
-    "DeliveryStatus", "Digest", "Event", "EventStatus", "IssuedDocument", "Item", "ItemSearch", "Referral", "ReferralNote",
+    "Alert", "AlertStatus", "Assessment", "AssessmentRevision", "AssessmentState", "AuditEntry", "Base",
+    "CrawlSignal", "Deadline", "DeadlineKind", "Delivery", "DeliveryStatus", "Digest", "Event", "EventStatus",
+    "HotlistEntry", "HotlistRank", "IssuedDocument", "Item", "ItemSearch", "PageSnapshot", "Referral", "ReferralNote",
     "ReferralStatus", "ReviewLabel", "Role", "Silence", "Source", "SourceRun", "Ticket",
     "TicketChange", "TicketPause", "TicketResponse", "TicketState", "User", "UTCDateTime",
 ]

@@ -119,6 +119,8 @@ class Item(Base):
     title: Mapped[str] = mapped_column(Text, default="")
     text: Mapped[str] = mapped_column(Text, default="")
     author: Mapped[str] = mapped_column(String(200), default="")
+    source_unit: Mapped[str] = mapped_column(String(200), default="")  # 来源 (ContentSource), not the author
+    column_name: Mapped[str] = mapped_column(String(200), default="")  # 栏目 (ColumnName)
     tier: Mapped[str] = mapped_column(String(20), default="local")
     platform: Mapped[str] = mapped_column(String(50), default="")
     published_at: Mapped[datetime | None] = mapped_column(index=True)
@@ -127,9 +129,11 @@ class Item(Base):
     content_hash: Mapped[str] = mapped_column(String(64))
     engagement: Mapped[dict[str, Any]] = mapped_column(default=dict)  # reposts, comments, likes, views
     raw_ref: Mapped[str] = mapped_column(Text, default="")  # where the raw fetch is kept, for audit
+    page_state: Mapped[str] = mapped_column(String(10), default="")  # "" | deleted (已删除) | modified (已修改)
+    page_state_at: Mapped[datetime | None]
 
     # analysis (研判)
-    analysed_at: Mapped[datetime | None]
+    analysed_at: Mapped[datetime | None] = mapped_column(index=True)  # NULL: the sweep's to enqueue
     model_version: Mapped[str] = mapped_column(String(50), default="")
     remit: Mapped[float | None] = mapped_column(Float)
     in_remit: Mapped[bool | None] = mapped_column(Boolean)
