@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -38,8 +39,7 @@ def digest_send(config: ConfigOpt = None, profile: ProfileOpt = None,
     typer.echo("已生成: " + "、".join(keys) if keys else "没有到期未发的简报")
 
 
-def _parse_when(value: str, tz: str):  # type: ignore[no-untyped-def]
-    from datetime import datetime
+def _parse_when(value: str, tz: str) -> datetime:
     from zoneinfo import ZoneInfo
 
     from .exceptions import SilenceError

@@ -21,9 +21,10 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from pathlib import Path
+from typing import Any, cast
 
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy import event as sa_event
-from sqlalchemy import or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -125,11 +126,11 @@ def retry_due(rt: Runtime, limit: int = 500) -> int:
 def _claim(rt: Runtime, delivery_id: int) -> bool:
     now = rt.now()
     with rt.session() as s:
-        result = s.execute(update(Delivery).where(
+        result = cast(CursorResult[Any], s.execute(update(Delivery).where(
             Delivery.id == delivery_id, Delivery.status == DeliveryStatus.PENDING,
             or_(Delivery.next_attempt_at.is_(None), Delivery.next_attempt_at <= now),
             or_(Delivery.claimed_until.is_(None), Delivery.claimed_until <= now),
-        ).values(claimed_until=now + LEASE, attempts=Delivery.attempts + 1))
+        ).values(claimed_until=now + LEASE, attempts=Delivery.attempts + 1)))  # an UPDATE's result
         return result.rowcount == 1
 
 

@@ -118,13 +118,13 @@ def volume(session: Session, start: datetime, end: datetime, tz: str,
     if event_ids is not None:
         query = query.where(Item.event_id.in_(event_ids))
     buckets: dict[datetime, int] = {}
-    first = local(start, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+    first = local(start, tz).replace(minute=0, second=0, microsecond=0)
     hour = first
-    while hour < local(end, tz):  # type: ignore[operator]
+    while hour < local(end, tz):
         buckets[hour] = 0
         hour += timedelta(hours=1)
     for (fetched,) in session.execute(query):
-        key = local(fetched, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+        key = local(fetched, tz).replace(minute=0, second=0, microsecond=0)
         buckets[key] = buckets.get(key, 0) + 1
     return sorted(buckets.items())
 

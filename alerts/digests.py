@@ -114,7 +114,7 @@ def monitoring_began(s: Session) -> datetime | None:
 
 def _targets(rt: Runtime) -> list[tuple[str, str]]:
     d = rt.profile.digests
-    out = [(c.type, c.to) for c in d.channels]
+    out: list[tuple[str, str]] = [(c.type, c.to) for c in d.channels]
     out += [("email", r.email) for r in d.recipients if r.email and ("email", r.email) not in out]
     return out
 

@@ -14,6 +14,7 @@ import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yuqing.levels import Level
 from yuqing.models import Alert, AlertStatus, Event, Source, Ticket
@@ -55,7 +56,7 @@ def sweep(rt: Runtime) -> dict[str, int]:
     return counts
 
 
-def _sweep_event(s, rt: Runtime, alert: Alert, event: Event, now: datetime) -> dict[str, int]:  # type: ignore[no-untyped-def]
+def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datetime) -> dict[str, int]:
     out = {"escalated": 0, "repeated": 0, "unsilenced": 0}
     alert.inhibited = alert.inhibited or s.scalar(select(Ticket.id).where(Ticket.event_id == event.id)) is not None
     silence = silences.silencing(s, event, now)
@@ -93,7 +94,7 @@ def _sweep_event(s, rt: Runtime, alert: Alert, event: Event, now: datetime) -> d
     return out
 
 
-def _sweep_source(s, rt: Runtime, alert: Alert, now: datetime) -> int:  # type: ignore[no-untyped-def]
+def _sweep_source(s: Session, rt: Runtime, alert: Alert, now: datetime) -> int:
     source = s.get(Source, alert.source_id) if alert.source_id else None
     if source is None or source.healthy:
         alert.status = AlertStatus.RESOLVED  # the source recovered (or was removed)

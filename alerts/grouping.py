@@ -12,9 +12,11 @@ event reaching 重大 triggers a 要情专报 at once.
 from __future__ import annotations
 
 import logging
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
 
 from yuqing.levels import Level, max_level
 from yuqing.models import Alert, AlertStatus, Event, Item, Ticket
@@ -84,7 +86,7 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         return s.get(Alert, alert_id)
 
 
-def send(s, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], why: str) -> None:  # type: ignore[no-untyped-def]
+def send(s: Session, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], why: str) -> None:
     """Notify ``roles`` and record the round on the alert (its count makes the keys unique)."""
     now = rt.now()
     alert.notify_count += 1
@@ -97,7 +99,7 @@ def send(s, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], wh
         alert.notified_volume = event.item_count
 
 
-def _create(s, event: Event, reasons: list[str], now) -> Alert:  # type: ignore[no-untyped-def]
+def _create(s: Session, event: Event, reasons: list[str], now: datetime) -> Alert:
     alert = Alert(kind="event", event_id=event.id, status=AlertStatus.FIRING, level=event.level,
                   title=event.title, reasons=reasons, created_at=now, updated_at=now, rung=0,
                   rung_since=now, notify_count=0, notified_volume=0, notified_level="",
@@ -106,5 +108,7 @@ def _create(s, event: Event, reasons: list[str], now) -> Alert:  # type: ignore[
         with s.begin_nested():
             s.add(alert)
     except IntegrityError:  # a concurrent evaluation made it first: use theirs
-        alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
+        theirs = s.scalar(select(Alert).where(Alert.event_id == event.id))
+        assert theirs is not None  # the row whose insert beat ours
+        alert = theirs
     return alert

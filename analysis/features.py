@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import HashingVectorizer
 
 N_FEATURES = 2**18
@@ -22,7 +23,7 @@ def terms(tokens: list[str]) -> list[str]:
     return words + [a + "_" + b for a, b in zip(words, words[1:], strict=False)] + marks
 
 
-def _identity(doc):  # type: ignore[no-untyped-def]
+def _identity(doc: list[str]) -> list[str]:
     return doc
 
 
@@ -30,6 +31,6 @@ VECTORIZER = HashingVectorizer(n_features=N_FEATURES, analyzer=_identity, altern
                                norm="l2")
 
 
-def vectorize(token_lists: list[list[str]]):  # type: ignore[no-untyped-def]
+def vectorize(token_lists: list[list[str]]) -> csr_matrix:
     """Sparse matrix (n, N_FEATURES) from token lists."""
     return VECTORIZER.transform([terms(t) for t in token_lists])

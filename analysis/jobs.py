@@ -16,26 +16,33 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
+from datasketch import MinHash
+from redis import Redis
 from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy.orm import Session
 
 from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
 from yuqing.models import Event, Item
-from yuqing.runtime import get_runtime
+from yuqing.runtime import Runtime, get_runtime
 
 from . import folding, tokenize
 from .events import QUIET_AFTER, Grouper, incident_keys
 from .scoring import Scorer, _noisy_or, risk_level
 
 log = logging.getLogger(__name__)
+
+# (item id, its scores, text MinHash, signature MinHash, incident keys): scored outside the lock
+Prepared = tuple[int, dict[str, Any], MinHash, MinHash | None, set[tuple[str, str]]]
 LOCK_KEY = "yuqing:analysis:group"
 _scorers: dict[int, Scorer] = {}
 _grouper: Grouper | None = None
 SYNC_LAG = 5000  # ids
 
 
-def get_scorer(rt) -> Scorer:  # type: ignore[no-untyped-def]
+def get_scorer(rt: Runtime) -> Scorer:
     key = id(rt.profile)
     if key not in _scorers:
         _scorers[key] = Scorer(rt.profile, str(rt.settings.data_dir))
@@ -55,7 +62,7 @@ def reset() -> None:
     _grouper = None
 
 
-def _grouper_synced(session, now: datetime) -> Grouper:  # type: ignore[no-untyped-def]
+def _grouper_synced(session: Session, now: datetime) -> Grouper:
     global _grouper
     if _grouper is None:
         _grouper = Grouper()
@@ -103,7 +110,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
         log.warning("analyse_items: items %s are gone", sorted(gone))
     records = [{"id": r.id, "title": r.title, "text": r.text, "tier": r.tier, "engagement": r.engagement}
                for r in rows]
-    prepared = []  # scoring and hashing outside the lock: parallel workers overlap here
+    prepared: list[Prepared] = []  # scoring and hashing outside the lock: parallel workers overlap here
     tokens: list[list[str]] = []  # the scorer's, not cut a second time
     results = scorer.score_many(records, tokens_out=tokens)
     _temporary_watches(rt, records, results)
@@ -145,7 +152,7 @@ LOCK_TTL = 15  # a holder killed mid-batch holds up every other analysis job at 
 
 
 @contextmanager
-def _group_lock(redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _group_lock(redis: Redis) -> Iterator[None]:
     """The grouping lock, kept alive every few seconds while its holder works (a batch can wait
     on a locked database for longer than the TTL); a SIGKILLed holder's lock lapses in LOCK_TTL s."""
     # redis-py polls a held lock every 0.1 s by default, longer than a batch holds it.
@@ -178,7 +185,7 @@ def _group_lock(redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones
 
 
-def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Item]]:  # type: ignore[no-untyped-def]
+def _group(s: Session, prepared: list[Prepared], version: str, now: datetime) -> dict[int, list[Item]]:
     """Write the scores, fold and group (under the lock); ``{event id: the batch's items in it}``.
 
     The lock serialises every worker here, so the store is asked once per batch, not per item:
@@ -242,7 +249,8 @@ def _group(s, prepared: list, version: str, now: datetime) -> dict[int, list[Ite
     return out
 
 
-def _write_scores(item: Item, r: dict, version: str, now: datetime, minhash, signature) -> None:  # type: ignore[no-untyped-def]
+def _write_scores(item: Item, r: dict[str, Any], version: str, now: datetime, minhash: MinHash,
+                  signature: MinHash | None) -> None:
     for field in ("remit", "in_remit", "relevance", "risk", "level", "rumor", "emotion",
                   "in_jurisdiction", "places", "categories", "topics", "reasons", "watch_words",
                   "flags", "keywords", "casualties"):
@@ -259,8 +267,8 @@ def _new_event(item: Item, now: datetime) -> Event:
                  updated_at=now, level="一般")
 
 
-def _union(*lists) -> list:  # type: ignore[no-untyped-def]
-    out: list = []
+def _union(*lists: list[Any] | None) -> list[Any]:
+    out: list[Any] = []
     for values in lists:
         for v in values or []:
             if v not in out:
@@ -268,15 +276,16 @@ def _union(*lists) -> list:  # type: ignore[no-untyped-def]
     return out
 
 
-def _last_hour(s, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:
     """Each event's items fetched in the last hour (the batch's included: the query flushes them)."""
     if not event_ids:
         return {}
-    return dict(s.execute(select(Item.event_id, func.count()).where(
-        Item.event_id.in_(event_ids), Item.fetched_at > hour_ago).group_by(Item.event_id)).all())
+    rows = s.execute(select(Item.event_id, func.count()).where(
+        Item.event_id.in_(event_ids), Item.fetched_at > hour_ago).group_by(Item.event_id)).all()
+    return {event_id: n for event_id, n in rows if event_id is not None}  # in_() lets no NULL through
 
 
-def _sources_reported(s, added: dict[int, list[Item]]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+def _sources_reported(s: Session, added: dict[int, list[Item]]) -> set[tuple[int, int]]:
     """Which ``(event id, source id)`` of the items being added the store already has. Asked
     before the batch's items are written with their events, one index look-up per pair (a
     row-value IN made SQLite scan the whole index)."""

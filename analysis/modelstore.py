@@ -17,6 +17,7 @@ from importlib import resources
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix
 
 log = logging.getLogger(__name__)
 PACKAGED = Path(__file__).parent / "models"
@@ -32,7 +33,7 @@ class LinearModel:
     intercept: float
     threshold: float
 
-    def proba(self, X) -> np.ndarray:  # type: ignore[no-untyped-def]
+    def proba(self, X: csr_matrix | np.ndarray) -> np.ndarray:
         z = X @ self.coef + self.intercept
         return 1.0 / (1.0 + np.exp(-z))
 

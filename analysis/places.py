@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 
 from yuqing.gazetteer import load_gazetteer
+from yuqing.profile import Profile
 
 CONTEXT_SPAN = 60  # characters either side in which a context word must appear
 
@@ -37,7 +38,7 @@ def _national_counts() -> tuple[Counter, Counter]:
 class PlaceMatcher:
     """Finds the jurisdiction's places in text; built once per profile."""
 
-    def __init__(self, profile) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, profile: Profile) -> None:
         gaz = load_gazetteer()
         names, shorts = _national_counts()
         own = set(profile.jurisdiction.codes)

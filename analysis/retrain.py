@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.metrics import f1_score
 from sqlalchemy import select
 
+from yuqing.runtime import Runtime
+
 from .corpora import Unit
 from .features import vectorize
 from .modelstore import LinearModel, load, promote
@@ -36,7 +38,7 @@ def _held_back(key: str) -> bool:
     return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 5 == 0
 
 
-def retrain(rt, corpora: Path, now: datetime) -> RetrainResult:  # type: ignore[no-untyped-def]
+def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
     from yuqing.models import ReviewLabel
 
     name = rt.profile.remit.model

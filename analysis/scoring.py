@@ -14,11 +14,14 @@ from typing import Any
 import numpy as np
 
 from yuqing.levels import Category, Level, max_level
+from yuqing.profile import Profile
 
 from . import casualties, rules, tokenize
+from .casualties import Casualties
 from .features import vectorize
 from .modelstore import LinearModel, load
 from .places import PlaceMatcher
+from .rules import RuleHits
 
 TIER_WEIGHT = {"central": 0.25, "provincial": 0.15, "government": 0.1, "local": 0.05,
                "social": 0.0, "forum": 0.0}
@@ -67,7 +70,7 @@ def reach(engagement: dict[str, Any] | None) -> int:
 class Scorer:
     """Scores records for one profile; build once per process (it holds the matchers and models)."""
 
-    def __init__(self, profile, data_dir: str | None = None) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, profile: Profile, data_dir: str | None = None) -> None:
         self.profile = profile
         tokenize.warm(profile)
         self.places = PlaceMatcher(profile)
@@ -97,7 +100,8 @@ class Scorer:
         score = min(0.95, 0.6 + 0.1 * (len(topic_words) - 1))
         return max(0.1, score - 0.3) if not_ours else score
 
-    def _remit_floor(self, topic_keys, topic_words, not_ours, text) -> float:  # type: ignore[no-untyped-def]
+    def _remit_floor(self, topic_keys: list[str], topic_words: list[str], not_ours: list[str],
+                     text: str) -> float:
         """Colloquial posts the model under-rates: several remit topics, or casualties with one."""
         if not_ours or not topic_words:
             return 0.0
@@ -176,7 +180,8 @@ class Scorer:
             "keywords": topic_words[:10],
         }
 
-    def _risk(self, record, cas, hits, emo, reasons) -> tuple[float, Level]:  # type: ignore[no-untyped-def]
+    def _risk(self, record: dict[str, Any], cas: Casualties, hits: RuleHits, emo: float,
+              reasons: list[str]) -> tuple[float, Level]:
         evidence: list[float] = []
         cas_level = cas.level
         if cas.any:
@@ -208,7 +213,7 @@ class Scorer:
         risk = _noisy_or(evidence)
         return risk, max_level(cas_level, risk_level(risk))
 
-    def _rumor(self, record, hits, model_p, reasons) -> float:  # type: ignore[no-untyped-def]
+    def _rumor(self, record: dict[str, Any], hits: RuleHits, model_p: float, reasons: list[str]) -> float:
         score = model_p
         if hits.rumour_cues:
             score = _noisy_or([score, 0.2 * len(hits.rumour_cues)])
@@ -224,8 +229,9 @@ class Scorer:
             reasons.append(f"谣言模型：{score:.2f}")
         return score
 
-    def _categories(self, in_remit, topic_keys, cas, hits, rumor) -> list[str]:  # type: ignore[no-untyped-def]
-        out = []
+    def _categories(self, in_remit: bool, topic_keys: list[str], cas: Casualties, hits: RuleHits,
+                    rumor: float) -> list[str]:
+        out: list[Category] = []
         if hits.policy:
             out.append(Category.POLICY)
         if hits.complaint or hits.mobilisation:

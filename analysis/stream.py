@@ -9,6 +9,8 @@ import time
 from collections.abc import Iterable
 from typing import IO, Any
 
+from yuqing.profile import Profile
+
 BATCH = 256
 
 
@@ -68,7 +70,7 @@ def _dump(out: dict[str, Any]) -> str:
     return line.translate(_LINE_BREAKS)
 
 
-def score_stream(profile, src: Iterable[str | bytes], dst: IO[str], progress: bool = False) -> int:  # type: ignore[no-untyped-def]
+def score_stream(profile: Profile, src: Iterable[str | bytes], dst: IO[str], progress: bool = False) -> int:
     """Score each line of ``src`` (text, or bytes read as UTF-8 line by line, so one bad line
     cannot stop the rest) into ``dst``; returns the number of bad lines. A bad line becomes
     ``{"id", "error", "line"}``, plus ``"field"`` when one field is at fault."""

@@ -14,6 +14,8 @@ from collections.abc import Iterable
 
 import jieba
 
+from yuqing.profile import Profile
+
 jieba.setLogLevel(logging.WARNING)  # jieba logs its dictionary build at INFO on stderr
 log = logging.getLogger(__name__)
 
@@ -42,7 +44,7 @@ def add_words(words: Iterable[str]) -> None:
                 _added.add(word)
 
 
-def profile_words(profile) -> list[str]:  # type: ignore[no-untyped-def]
+def profile_words(profile: Profile) -> list[str]:
     """The profile's places (full names and short forms), topic keywords and watch words."""
     words: list[str] = []
     for div in profile.places:
@@ -57,7 +59,7 @@ def profile_words(profile) -> list[str]:  # type: ignore[no-untyped-def]
     return words
 
 
-def warm(profile=None) -> None:  # type: ignore[no-untyped-def]
+def warm(profile: Profile | None = None) -> None:
     """Load the dictionary now (and the profile's words), instead of in the first job."""
     _get()
     if profile is not None:

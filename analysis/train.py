@@ -15,9 +15,12 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from scipy.sparse import csr_matrix
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
+
+from yuqing.profile import Profile
 
 from . import tokenize
 from .corpora import Unit, all_units, ced_posts, emotion_posts
@@ -78,7 +81,7 @@ def _groups(units: list[Unit]) -> np.ndarray:
     return np.array([index.setdefault(k, len(index)) for k in keys])
 
 
-def _fit(X, y, C: float) -> LogisticRegression:  # type: ignore[no-untyped-def]
+def _fit(X: csr_matrix, y: np.ndarray, C: float) -> LogisticRegression:
     return LogisticRegression(C=C, solver="liblinear", class_weight="balanced", max_iter=200).fit(X, y)
 
 
@@ -99,7 +102,8 @@ class CVResult:
     metrics: dict
 
 
-def cross_validate(X, y: np.ndarray, groups: np.ndarray, Cs=(1.0, 4.0, 16.0)) -> CVResult:  # type: ignore[no-untyped-def]
+def cross_validate(X: csr_matrix, y: np.ndarray, groups: np.ndarray,
+                   Cs: tuple[float, ...] = (1.0, 4.0, 16.0)) -> CVResult:
     folds = list(StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED).split(X, y, groups))
     best: CVResult | None = None
     for C in Cs:
@@ -116,7 +120,7 @@ def cross_validate(X, y: np.ndarray, groups: np.ndarray, Cs=(1.0, 4.0, 16.0)) ->
     return best
 
 
-def keyword_baseline(profile) -> Callable[[str], bool]:  # type: ignore[no-untyped-def]
+def keyword_baseline(profile: Profile) -> Callable[[str], bool]:
     words = [w for t in profile.remit.topics for w in t.keywords]
     pattern = re.compile("|".join(map(re.escape, words)))
     return lambda text: bool(pattern.search(text))
@@ -139,7 +143,7 @@ def tokens_for(units: list[Unit]) -> list[list[str]]:
     return [tokenize.lcut(u.text) for u in units]
 
 
-def train_one(ds: Dataset, version: str, progress: Callable[[str], None]):  # type: ignore[no-untyped-def]
+def train_one(ds: Dataset, version: str, progress: Callable[[str], None]) -> tuple[LinearModel, CVResult, csr_matrix]:
     progress(f"{ds.name}: 分词 {len(ds.units)} 条")
     X = vectorize(tokens_for(ds.units))
     groups = _groups(ds.units)

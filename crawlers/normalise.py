@@ -95,7 +95,7 @@ def url_hash(url: str) -> str:
 # Full-width ASCII letters, digits and symbols that are not Chinese punctuation; folded by NFKC.
 _FOLD = {chr(c) for c in range(0xFF10, 0xFF1A)} | {chr(c) for c in range(0xFF21, 0xFF3B)} \
     | {chr(c) for c in range(0xFF41, 0xFF5B)} | set("＃＄％＆＠＋－／＝＜＞＿｀｛｝｜～＼＾＊")
-_FOLD_TABLE = {ord(ch): unicodedata.normalize("NFKC", ch) for ch in _FOLD}
+_FOLD_TABLE: dict[int, str | None] = {ord(ch): unicodedata.normalize("NFKC", ch) for ch in _FOLD}
 _FOLD_TABLE.update({0x3000: " ", 0xA0: " ", 0x200B: None, 0x200C: None, 0x200D: None, 0xFEFF: None,
                     0x2028: "\n", 0x2029: "\n", 0x85: "\n"})
 # Control characters (they break PostgreSQL text, JSON consumers and terminals), bidi overrides

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from typing import Any
@@ -183,7 +184,7 @@ class LoginRequired(Exception):
     """Raised by the role check for a page when nobody is signed in: the app redirects to /login."""
 
 
-def require(*roles: Role):  # type: ignore[no-untyped-def]
+def require(*roles: Role) -> Callable[[Request], CurrentUser]:
     """A dependency: the signed-in user, who must hold one of ``roles`` (admin always may)."""
     allowed = {*roles, Role.ADMIN}
 

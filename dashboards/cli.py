@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -70,7 +70,7 @@ def register(app: typer.Typer) -> None:
         from .app import create_app
 
         rt = runtime_from(config, profile)
-        options = {"host": host or rt.settings.web_host, "port": rt.settings.web_port if port is None else port,
+        options: dict[str, Any] = {"host": host or rt.settings.web_host, "port": rt.settings.web_port if port is None else port,
                    "log_level": rt.settings.log_level.lower(), "proxy_headers": False}
         if workers == 1:
             uvicorn.run(create_app(rt), **options)

@@ -12,7 +12,7 @@ from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from statistics import median
-from typing import Any
+from typing import Any, Literal, cast
 
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
@@ -34,6 +34,7 @@ from yuqing.models import (
 LEVEL_RANK = case({"一般": 0, "较大": 1, "重大": 2, "特别重大": 3}, value=Alert.level, else_=0)
 ACTIVE_ALERT = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED)
 AMBER = timedelta(hours=6)
+Colour = Literal["green", "amber", "red"]  # a countdown's colour on the board
 ITEMS_PER_ALERT = 6
 
 
@@ -58,12 +59,12 @@ def alert_queue(s: Session, statuses: tuple[str, ...] = ACTIVE_ALERT, limit: int
     event_ids = [c.event.id for c in cards if c.event]
     if not event_ids:
         return cards
-    by_event = {c.event.id: c for c in cards if c.event}
+    by_event: dict[int | None, AlertCard] = {c.event.id: c for c in cards if c.event}
     top, firsts = _event_items(s, event_ids, ITEMS_PER_ALERT)
     items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(top + list(firsts.values()))))}
     for item_id in top:
         by_event[items[item_id].event_id].items.append(items[item_id])
-    names = _source_names(s, {items[i].source_id for i in firsts.values() if items[i].source_id})
+    names = _source_names(s, {sid for i in firsts.values() if (sid := items[i].source_id)})
     for event_id, item_id in firsts.items():
         by_event[event_id].first = items[item_id]
         by_event[event_id].first_source = names.get(items[item_id].source_id or 0, "")
@@ -84,7 +85,7 @@ def _event_items(s: Session, event_ids: list[int], n: int) -> tuple[list[int], d
                      .where(Item.event_id.in_(event_ids))).all()
     by_event: dict[int, list[Any]] = defaultdict(list)
     for row in rows:
-        by_event[row[1]].append(row)
+        by_event[cast(int, row[1])].append(row)  # in_() lets no NULL event through
     top: list[int] = []
     firsts: dict[int, int] = {}
     for event_id, group in by_event.items():
@@ -116,10 +117,10 @@ class BoardCard:
     next_kind: str = ""
     next_due: datetime | None = None
     left: timedelta | None = None
-    colour: str = "green"  # green | amber | red
+    colour: Colour = "green"
 
 
-def countdown_colour(left: timedelta | None) -> str:
+def countdown_colour(left: timedelta | None) -> Colour:
     """Green with time to spare, amber under 6 hours, red once breached."""
     if left is None:
         return "green"
@@ -141,9 +142,9 @@ def ticket_board(s: Session, now: datetime) -> dict[str, list[BoardCard]]:
     board: dict[str, list[BoardCard]] = {st.value: [] for st in TicketState if st is not TicketState.CLOSED}
     for t in tickets:
         card = BoardCard(ticket=t)
-        d = nearest.get(t.id)
-        if d is not None:
-            card.next_kind, card.next_due, card.left = d.kind, d.due_at, d.due_at - now
+        near = nearest.get(t.id)
+        if near is not None:
+            card.next_kind, card.next_due, card.left = near.kind, near.due_at, near.due_at - now
             card.colour = countdown_colour(card.left)
         board.setdefault(t.state, []).append(card)
     for cards in board.values():

@@ -6,12 +6,17 @@ import io
 from typing import TYPE_CHECKING
 
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from docx.shared import Cm, Pt
+from docx.styles.style import CharacterStyle
 
 from yuqing.clock import fmt
 
 if TYPE_CHECKING:
+    from docx.document import Document as DocumentObject
+    from docx.styles.style import BaseStyle
+
     from yuqing.runtime import Runtime
 
     from .reports import ReportData
@@ -19,13 +24,14 @@ if TYPE_CHECKING:
 EAST_ASIA_FONT = "宋体"  # what the bureau's Word has; LibreOffice maps it to Noto CJK
 
 
-def _cjk(style) -> None:  # type: ignore[no-untyped-def]
+def _cjk(style: BaseStyle) -> None:
+    assert isinstance(style, CharacterStyle)  # the four styles set are paragraph styles
     style.font.name = "Times New Roman"
     rpr = style.element.get_or_add_rPr()
     rpr.get_or_add_rFonts().set(qn("w:eastAsia"), EAST_ASIA_FONT)
 
 
-def _table(doc, header: list[str], rows: list[list[str]]) -> None:  # type: ignore[no-untyped-def]
+def _table(doc: DocumentObject, header: list[str], rows: list[list[str]]) -> None:
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
@@ -63,7 +69,7 @@ def build_docx(rt: Runtime, d: ReportData) -> bytes:
     for key, caption in (("volume", "声量曲线"), ("emotion", "负面情绪走势"), ("sources", "信源与地点")):
         if key in d.charts:
             doc.add_picture(io.BytesIO(d.charts[key]), width=Cm(16))
-            doc.add_paragraph(caption).alignment = 1
+            doc.add_paragraph(caption).alignment = WD_ALIGN_PARAGRAPH.CENTER
 
     doc.add_heading("五、重点帖文", level=1)
     _table(doc, ["发布时间", "标题", "作者/平台", "转载", "链接"],

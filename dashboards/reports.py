@@ -21,7 +21,8 @@ import subprocess
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
@@ -42,6 +43,9 @@ from yuqing.runtime import Runtime, get_runtime
 from .queries import event_stats, key_posts
 from .templating import deadline_label, duration, make_templates, state_label
 from .timeline import Entry, event_timeline
+
+if TYPE_CHECKING:
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -81,6 +85,7 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
             raise ReportError(f"工单 {ticket_id} 不存在，无法生成报告",
                               hint="运行 `yuqing tickets list` 查看工单编号。")
         event = s.get(Event, ticket.event_id)
+        assert event is not None  # a ticket's event goes only with the ticket (foreign key)
         alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
         deadlines = list(s.scalars(select(Deadline).where(Deadline.ticket_id == ticket_id).order_by(Deadline.due_at)))
         close = s.scalar(select(TicketChange).where(TicketChange.ticket_id == ticket_id,
@@ -136,7 +141,7 @@ def _deadline(d: Deadline, tz: str) -> dict[str, str]:
     return {"kind": name, "due": fmt(d.due_at, tz), "met": fmt(d.met_at, tz) or "—", "verdict": verdict}
 
 
-def _pyplot():  # type: ignore[no-untyped-def]
+def _pyplot() -> ModuleType:
     import matplotlib
 
     matplotlib.use("Agg")
@@ -155,7 +160,7 @@ def draw_charts(stats: dict[str, Any]) -> dict[str, bytes]:
     hours = stats["hours"] or ["—"]
     ticks = max(1, len(hours) // 8)
 
-    def save(fig, name: str) -> None:  # type: ignore[no-untyped-def]
+    def save(fig: Figure, name: str) -> None:
         buf = io.BytesIO()
         fig.tight_layout()
         fig.savefig(buf, format="png", dpi=110)

@@ -25,6 +25,7 @@ import logging
 import re
 import threading
 from dataclasses import dataclass
+from types import ModuleType
 
 from sqlalchemy import Engine, and_, delete, func, insert, or_, select, text
 from sqlalchemy.exc import OperationalError
@@ -42,7 +43,7 @@ _jieba_ready: set[str] = set()
 _fts_ready: dict[str, bool] = {}
 
 
-def _jieba(rt: Runtime):  # type: ignore[no-untyped-def]
+def _jieba(rt: Runtime) -> ModuleType:
     import jieba
 
     with _jieba_lock:

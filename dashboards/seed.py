@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import random
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from sqlalchemy import insert
@@ -119,7 +119,7 @@ def seed_story(rt: Runtime) -> dict[str, Any]:
     return ids
 
 
-def _story_items(now, flood: Event, fire: Event, old: Event, sources: list[Source]) -> list[Item]:  # type: ignore[no-untyped-def]
+def _story_items(now: datetime, flood: Event, fire: Event, old: Event, sources: list[Source]) -> list[Item]:
     out = []
 
     def item(event: Event, n: int, title: str, text: str, author: str, src: Source, minutes: int, **kw: Any) -> Item:
@@ -182,7 +182,7 @@ def seed_bulk(rt: Runtime, items: int = 100_000, events: int = 2_000, seed: int 
                 rows = []
         if rows:
             conn.execute(insert(Item), rows)
-        tickets = [{"id": t + 1, "event_id": t * 5 + 1, "state": rnd.choice(["new", "assigned", "responding", "responded"]),
+        tickets: list[dict[str, Any]] = [{"id": t + 1, "event_id": t * 5 + 1, "state": rnd.choice(["new", "assigned", "responding", "responded"]),
                     "level": "较大", "title": f"工单 {t}", "opened_at": now - timedelta(hours=10),
                     "detected_at": now - timedelta(hours=rnd.randrange(1, 60)), "updated_at": now}
                    for t in range(events // 5)]

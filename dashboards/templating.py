@@ -11,6 +11,7 @@ from importlib import resources
 from typing import Any
 
 from fastapi import Request
+from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
@@ -103,7 +104,7 @@ def make_templates(timezone: str) -> Jinja2Templates:
     return templates
 
 
-def render(request: Request, template: str, status_code: int = 200, **context: Any):  # type: ignore[no-untyped-def]
+def render(request: Request, template: str, status_code: int = 200, **context: Any) -> Response:
     """Render a page with the user, the CSRF token and one-shot flash messages."""
     templates: Jinja2Templates = request.app.state.templates
     user = getattr(request.state, "user", None)

@@ -59,7 +59,8 @@ def enqueue(
                                "result_ttl": 3600, "failure_ttl": 7 * 24 * 3600}
     if at is not None:
         return q.enqueue_at(at, func, *args, **options)
-    return q.enqueue(func, *args, **options)
+    # rq types func as a TypeVar constrained to str or a callable, so a union of both is refused.
+    return q.enqueue(func, *args, **options)  # type: ignore[type-var]
 
 
 def enqueue_many(queue: str, func: str, calls: list[tuple[tuple[Any, ...], str]], timeout: int = 300) -> int:

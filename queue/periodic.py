@@ -11,7 +11,9 @@ import os
 import signal
 import socket
 import threading
+from typing import cast
 
+from redis import Redis
 from rq.cron import CronScheduler
 from rq.utils import import_attribute
 
@@ -48,12 +50,12 @@ return false
 """
 
 
-def _take_over_from_dead(redis, me: str) -> bool:  # type: ignore[no-untyped-def]
+def _take_over_from_dead(redis: Redis, me: str) -> bool:
     """The lock's holder was a scheduler on this host whose process is gone (killed): take its
     lock now rather than refuse until the lock expires, so the supervisor's restart succeeds."""
     from .worker import announce_pid_namespace, dead_here
 
-    holder = redis.get(LOCK_KEY)
+    holder = cast(bytes | None, redis.get(LOCK_KEY))  # a sync client's reply
     if holder is None:
         return bool(redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL))
     host, _, pid = holder.decode().rpartition(":")
@@ -77,7 +79,7 @@ def run_scheduler() -> None:
     redis = rt.get_redis()
     me = f"{socket.gethostname()}:{os.getpid()}"
     if not redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL) and not _take_over_from_dead(redis, me):
-        holder = redis.get(LOCK_KEY)
+        holder = cast(bytes | None, redis.get(LOCK_KEY))
         raise SchedulerAlreadyRunning(f"调度器已在运行（{holder.decode() if holder else '?'}），只能运行一个")
     stop = threading.Event()
 

@@ -11,9 +11,10 @@ from __future__ import annotations
 import html as html_lib
 import logging
 from datetime import datetime, timedelta
+from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import select, update
+from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -292,12 +293,15 @@ def remind_unacknowledged(rt: Runtime, now: datetime) -> int:
             continue
         with rt.session() as s:
             # Compare-and-set on the count: of two sweeps racing, only one sends this reminder.
-            won = s.execute(update(Referral).where(Referral.id == referral_id, Referral.remind_count == count)
-                            .values(remind_count=count + 1, reminded_at=now)).rowcount
+            won = cast(CursorResult[Any], s.execute(
+                update(Referral).where(Referral.id == referral_id, Referral.remind_count == count)
+                .values(remind_count=count + 1, reminded_at=now))).rowcount
             if not won:
                 continue
             ref = s.get(Referral, referral_id)
+            assert ref is not None  # the update above just found it
             event = s.get(Event, ref.event_id)
+            assert event is not None  # a referral's event goes only with the referral (foreign key)
             hours = (now - (ref.sent_at or now)).total_seconds() / 3600
             _send(rt, s, ref, event, tag=f"remind{count + 1}",
                   purpose_line=f"我局于 {hours:.0f} 小时前报送的舆情事件尚未签收，请及时签收处置（第 {count + 1} 次提醒）。",

@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from yuqing.levels import Level
+from yuqing.models import Event
 from yuqing.profile import Profile, Route
 
 RUMOR_THRESHOLD = 0.5
@@ -112,7 +113,7 @@ def sections_for(profile: Profile, topics: list[str]) -> list[str]:
     return [s.key for s in profile.sections if not s.coordinator and wanted & set(s.remits)]
 
 
-def facts_for_event(profile: Profile, event, tiers: list[str]) -> Facts:  # type: ignore[no-untyped-def]
+def facts_for_event(profile: Profile, event: Event, tiers: list[str]) -> Facts:
     flags = event.flags or {}
     places: list[str] = []
     for p in event.places or []:

@@ -83,16 +83,16 @@ def key_posts(s: Session, event_id: int, limit: int = KEY_POSTS) -> list[Item]:
 def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datetime, int]]:
     """Items per local hour from the first report to now (at most two days, the latest)."""
     start = max(event.first_published_at or event.first_seen_at, now - timedelta(hours=48))
-    first = local(start, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+    first = local(start, tz).replace(minute=0, second=0, microsecond=0)
     buckets: dict[datetime, int] = {}
     hour = first
-    while hour <= local(now, tz):  # type: ignore[operator]
+    while hour <= local(now, tz):
         buckets[hour] = 0
         hour += timedelta(hours=1)
     for when in s.scalars(select(Item.published_at).where(Item.event_id == event.id)):
         if when is None:
             continue
-        key = local(when, tz).replace(minute=0, second=0, microsecond=0)  # type: ignore[union-attr]
+        key = local(when, tz).replace(minute=0, second=0, microsecond=0)
         if key in buckets:
             buckets[key] += 1
     return sorted(buckets.items())

@@ -12,12 +12,12 @@ so a killed worker's job runs again within a minute rather than at RQ's next 10-
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
 from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
-from yuqing.runtime import get_runtime
+from yuqing.runtime import Runtime, get_runtime
 
 from . import clocks
 from .referrals import remind_unacknowledged
@@ -52,7 +52,7 @@ def sweep() -> dict[str, int]:
     return counts
 
 
-def _recover_abandoned_jobs(rt) -> None:  # type: ignore[no-untyped-def]
+def _recover_abandoned_jobs(rt: Runtime) -> None:
     # After the deadlines: those come from the database and must fire even with Redis down.
     from .worker import recover_abandoned
 
@@ -65,7 +65,7 @@ def _recover_abandoned_jobs(rt) -> None:  # type: ignore[no-untyped-def]
         log.warning("sweep: recovered from dead workers: %s", recovered)
 
 
-def _end_quiet_follow_ups(rt, now) -> int:  # type: ignore[no-untyped-def]
+def _end_quiet_follow_ups(rt: Runtime, now: datetime) -> int:
     """持续发布 lasts while the event is active: a follow-up clock ends, instead of breaching,
     once analysis marks the event quiet or it has had no news for the profile's cool-down."""
     quiet_before = now - timedelta(hours=rt.profile.clocks.cool_down_hours)

@@ -35,13 +35,14 @@ import os
 import socket
 import sys
 import time
-from typing import Any
+from typing import Any, cast
 
 from redis import Redis
 from rq import Queue, Worker
 from rq.defaults import DEFAULT_WORKER_TTL
 from rq.exceptions import InvalidJobOperation, NoSuchJobError
 from rq.executions import Execution
+from rq.job import Job
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry, clean_registries
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
@@ -75,7 +76,7 @@ IN_PROCESS = {"analyse"}  # queues whose jobs run in the worker itself (see modu
 
 
 class PreloadingWorker(Worker):
-    def execute_job(self, job, queue):  # type: ignore[no-untyped-def]
+    def execute_job(self, job: Job, queue: Queue) -> None:
         if queue.name not in IN_PROCESS:
             return super().execute_job(job, queue)
         # RQ's SimpleWorker.execute_job: the job's timeout still holds (SIGALRM in this process).
@@ -85,12 +86,12 @@ class PreloadingWorker(Worker):
         self.set_state(WorkerStatus.IDLE)
         return None
 
-    def get_heartbeat_ttl(self, job):  # type: ignore[no-untyped-def]
+    def get_heartbeat_ttl(self, job: Job) -> int:
         if job.origin in IN_PROCESS:  # one beat must cover the whole job
             return int(job.timeout or DEFAULT_WORKER_TTL) + 60
         return super().get_heartbeat_ttl(job)
 
-    def fork_work_horse(self, job, queue):  # type: ignore[no-untyped-def]
+    def fork_work_horse(self, job: Job, queue: Queue) -> None:
         # No pooled database connection may cross a fork (the in-process jobs opened some).
         get_runtime().engine.dispose()
         # Frozen objects are left alone by the horse's garbage collector, which would otherwise
@@ -191,7 +192,8 @@ def dead_here(redis: Redis, hostname: str | None, pid: int | None) -> bool:
     host name is shared by several pid namespaces: unknown (False), left to RQ's heartbeats."""
     if not pid or hostname != socket.gethostname() or _alive(int(pid)):
         return False
-    return {m.decode() for m in redis.smembers(_NAMESPACES.format(hostname))} == {_pid_namespace()}
+    members = cast(set[bytes], redis.smembers(_NAMESPACES.format(hostname)))  # a sync client's reply
+    return {m.decode() for m in members} == {_pid_namespace()}
 
 
 def recover_abandoned(redis: Redis) -> dict[str, int]:
@@ -257,10 +259,10 @@ def _release_dead_scheduler_locks(redis: Redis) -> int:
     released = 0
     for name in QUEUE_NAMES:
         key = RQScheduler.get_locking_key(name)
-        holder = redis.get(key)
+        holder = cast(bytes | None, redis.get(key))  # a sync client's replies
         if holder is None:
             continue
-        info = redis.hgetall(SCHEDULER_KEY_TEMPLATE % holder.decode())
+        info = cast(dict[bytes, bytes], redis.hgetall(SCHEDULER_KEY_TEMPLATE % holder.decode()))
         pid = int(info.get(b"pid", b"0") or 0)
         if dead_here(redis, info.get(b"hostname", b"").decode(), pid) and release_lock(redis, key, holder.decode()):
             log.warning("scheduler lock for queue %s held by dead process %s; released", name, pid)

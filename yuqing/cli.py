@@ -9,11 +9,14 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from .exceptions import YuqingError
+
+if TYPE_CHECKING:
+    from .runtime import Runtime
 
 app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                   help="yuqing 舆情监测与回应处置系统")
@@ -24,8 +27,8 @@ ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配
 ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
 
 
-def runtime_from(config: Path | None = None, profile: str | None = None,  # type: ignore[no-untyped-def]
-                 store: bool = True):
+def runtime_from(config: Path | None = None, profile: str | None = None,
+                 store: bool = True) -> Runtime:
     """Load settings and profile, install them as this process's runtime.
 
     With ``store`` (every command that reads or writes records) the database must have been

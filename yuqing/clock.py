@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import threading
 from datetime import UTC, datetime, timedelta
-from typing import Protocol
+from typing import Protocol, overload
 from zoneinfo import ZoneInfo
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -56,6 +56,12 @@ def utc(value: datetime) -> datetime:
     return value.astimezone(UTC)
 
 
+@overload
+def local(value: datetime, tz: str | ZoneInfo = ...) -> datetime: ...
+@overload
+def local(value: None, tz: str | ZoneInfo = ...) -> None: ...
+@overload
+def local(value: datetime | None, tz: str | ZoneInfo = ...) -> datetime | None: ...
 def local(value: datetime | None, tz: str | ZoneInfo = SHANGHAI) -> datetime | None:
     """Convert a stored UTC datetime to the display zone."""
     if value is None:

@@ -20,12 +20,15 @@ from email.utils import format_datetime
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
 
 import yaml
 
 from .clock import SHANGHAI
 from .exceptions import YuqingError
+
+if TYPE_CHECKING:
+    from aiosmtpd.smtp import Envelope
 
 log = logging.getLogger(__name__)
 
@@ -221,10 +224,11 @@ class MailSink:
         sink = self
 
         class Handler:
-            async def handle_DATA(self, server, session, envelope):  # noqa: N802
+            async def handle_DATA(self, server: object, session: object, envelope: Envelope) -> str:  # noqa: N802
                 name = f"{time.time_ns()}.eml"
-                (sink.folder / name).write_bytes(envelope.content)
-                msg = message_from_bytes(envelope.content)
+                content = cast(bytes, envelope.content)  # bytes: the controller does not decode
+                (sink.folder / name).write_bytes(content)
+                msg = message_from_bytes(content)
                 subject = str(make_header(decode_header(msg.get("Subject", ""))))
                 print(f"[演示邮箱] 收到邮件 → {', '.join(envelope.rcpt_tos)}：{subject}", flush=True)
                 return "250 OK"

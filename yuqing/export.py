@@ -9,6 +9,7 @@ columns left out.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from datetime import datetime
 from typing import IO, Any
 
@@ -18,7 +19,7 @@ from .exceptions import YuqingError
 from .models import Event, Item, Source, Ticket
 from .runtime import Runtime
 
-KINDS = {"items": Item, "events": Event, "tickets": Ticket}
+KINDS: dict[str, type[Item] | type[Event] | type[Ticket]] = {"items": Item, "events": Event, "tickets": Ticket}
 BATCH = 1000
 # Item fields as exported, in order. Keep the README's list (导出字段) in step.
 ITEM_FIELDS = (
@@ -70,7 +71,7 @@ def export_jsonl(rt: Runtime, kind: str, out: IO[str]) -> int:
     count, last_id = 0, 0
     while True:  # keyset pages: constant memory, however large the store
         with rt.session() as s:
-            rows = s.scalars(select(model).where(model.id > last_id).order_by(model.id).limit(BATCH)).all()
+            rows: Sequence[Any] = s.scalars(select(model).where(model.id > last_id).order_by(model.id).limit(BATCH)).all()
             for row in rows:
                 data = _item_row(row, sources) if model is Item else _row(row)
                 out.write(json.dumps(data, ensure_ascii=False) + "\n")

@@ -40,16 +40,16 @@ class Level(StrEnum):
                 return aliases[value]
             raise ValueError(f"未知等级 {value!r}，应为 一般、较大、重大 或 特别重大") from None
 
-    def __ge__(self, other: object) -> bool:  # type: ignore[override]
+    def __ge__(self, other: object) -> bool:
         return self.rank >= Level.parse(other).rank  # type: ignore[arg-type]
 
-    def __gt__(self, other: object) -> bool:  # type: ignore[override]
+    def __gt__(self, other: object) -> bool:
         return self.rank > Level.parse(other).rank  # type: ignore[arg-type]
 
-    def __le__(self, other: object) -> bool:  # type: ignore[override]
+    def __le__(self, other: object) -> bool:
         return self.rank <= Level.parse(other).rank  # type: ignore[arg-type]
 
-    def __lt__(self, other: object) -> bool:  # type: ignore[override]
+    def __lt__(self, other: object) -> bool:
         return self.rank < Level.parse(other).rank  # type: ignore[arg-type]
 
 

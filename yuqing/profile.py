@@ -8,6 +8,7 @@ route's receivers, jurisdiction codes) are checked at load. A bad profile raises
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -150,7 +151,7 @@ class Clocks(Strict):
     authoritative_info_hours: float = Field(5, gt=0, description="80号: 重大以上 5 小时内发布权威信息")
     press_conference_hours: float = Field(24, gt=0, description="61号: 重大以上 24 小时内举行发布会")
     follow_up_hours: float = Field(24, gt=0, description="持续发布权威信息的间隔")
-    warn_before_hours: list[float] = Field(default_factory=lambda: [24, 6, 1])
+    warn_before_hours: list[float] = Field(default_factory=lambda: list[float]([24, 6, 1]))
     cool_down_hours: float = Field(72, ge=0, description="关闭工单前事件须平静的时长")
     ticket_min_level: Level = Field(Level.LARGER, description="达到该等级即开工单")
     referral_remind_hours: float = Field(4, gt=0, description="报送未签收的提醒间隔")
@@ -231,7 +232,7 @@ def _where(loc: tuple[Any, ...]) -> str:
     return out or "（根）"
 
 
-def _check_references(profile: Profile, fail) -> None:
+def _check_references(profile: Profile, fail: Callable[[str, str], None]) -> None:
     gaz = load_gazetteer()
     for i, code in enumerate(profile.jurisdiction.codes):
         if code not in gaz.by_code:

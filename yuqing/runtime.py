@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import logging
 import threading
+from contextlib import AbstractContextManager
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine
@@ -38,14 +40,14 @@ class Runtime:
     def engine(self) -> Engine:
         return engine_for(self.settings.sqlalchemy_url)
 
-    def session(self):  # type: ignore[no-untyped-def]
+    def session(self) -> AbstractContextManager[Session]:
         """``with rt.session() as s:`` a short transaction that commits on success."""
         return session_scope(self.engine)
 
     def new_session(self) -> Session:
         return Session(self.engine, expire_on_commit=False)
 
-    def now(self):  # type: ignore[no-untyped-def]
+    def now(self) -> datetime:
         return self.clock.now()
 
     def get_redis(self) -> Redis:

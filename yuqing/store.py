@@ -11,9 +11,14 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
+
+if TYPE_CHECKING:
+    from alembic.config import Config
+    from sqlalchemy.engine.interfaces import DBAPIConnection
 
 log = logging.getLogger(__name__)
 
@@ -21,7 +26,7 @@ SQLITE_BUSY_MS = 30_000
 SQLITE_MMAP_BYTES = 2**31 - 2**16  # SQLite's default build caps the map just under 2 GiB
 
 
-def _sqlite_pragmas(dbapi_conn, _record) -> None:  # type: ignore[no-untyped-def]
+def _sqlite_pragmas(dbapi_conn: DBAPIConnection, _record: object) -> None:
     # Several processes (web, workers, scheduler) share one file: WAL lets readers run
     # beside a writer, and the busy timeout makes a writer wait instead of failing.
     cur = dbapi_conn.cursor()
@@ -75,7 +80,7 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
-def alembic_config(url: str):  # type: ignore[no-untyped-def]
+def alembic_config(url: str) -> Config:
     from alembic.config import Config
 
     folder = resources.files("yuqing").joinpath("migrations")

@@ -6,6 +6,7 @@ Chinese, so each error type we meet is said here once, with the limits it carrie
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 _PLAIN = {
@@ -39,7 +40,7 @@ _BOUNDS = {
 }
 
 
-def explain(err: dict[str, Any]) -> str:
+def explain(err: Mapping[str, Any]) -> str:
     """One pydantic error (an item of ``ValidationError.errors()``) as a Chinese phrase."""
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
@@ -53,7 +54,7 @@ def explain(err: dict[str, Any]) -> str:
     return str(err.get("msg", "")).removeprefix("Value error, ")
 
 
-def given(err: dict[str, Any]) -> str:
+def given(err: Mapping[str, Any]) -> str:
     """The offending value as the user wrote it, for "（实际为 …）", or "" when there is none."""
     value = err.get("input")
     if err.get("type") in ("missing", "extra_forbidden") or isinstance(value, (dict, list)) or value is None:

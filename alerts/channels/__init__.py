@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 import json
 import re
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
@@ -121,7 +122,8 @@ def json_bytes(text: str) -> int:
     return len(json.dumps(text, ensure_ascii=False).encode("utf-8")) - 2
 
 
-def split_text(text: str, limit: int, measure=len, label: str = "（{i}/{n}）") -> list[str]:  # type: ignore[no-untyped-def]
+def split_text(text: str, limit: int, measure: Callable[[str], int] = len,
+               label: str = "（{i}/{n}）") -> list[str]:
     """Cut ``text`` into parts each at most ``limit`` by ``measure``, at line ends if possible.
 
     From the second part on each part carries ``label`` so readers see the order. The label's
@@ -153,7 +155,7 @@ def split_text(text: str, limit: int, measure=len, label: str = "（{i}/{n}）")
             for i, chunk in enumerate(chunks, 1)]
 
 
-def _fit(line: str, room: int, measure) -> int:  # type: ignore[no-untyped-def]
+def _fit(line: str, room: int, measure: Callable[[str], int]) -> int:
     lo, hi = 1, len(line)
     while lo < hi:  # the longest prefix that fits
         mid = (lo + hi + 1) // 2

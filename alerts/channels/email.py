@@ -13,6 +13,7 @@ import smtplib
 import ssl
 from email.message import EmailMessage
 from email.utils import formatdate
+from typing import cast
 
 from yuqing.settings import Settings
 
@@ -40,7 +41,7 @@ def build(target: Target, message: Outgoing, settings: Settings) -> EmailMessage
     inline = []
     if message.html:
         msg.add_alternative(message.html, subtype="html")
-        html_part = msg.get_payload()[-1]
+        html_part = cast(list[EmailMessage], msg.get_payload())[-1]  # the alternative just added
         for path in message.attachments:
             if f"cid:{path.name}" in message.html:
                 maintype, subtype = (mimetypes.guess_type(path.name)[0] or "image/png").split("/")

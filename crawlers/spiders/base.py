@@ -10,7 +10,7 @@ from __future__ import annotations
 import logging
 from collections.abc import AsyncIterator, Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, Self
 
 import scrapy
 from scrapy import signals
@@ -75,7 +75,7 @@ class SourceSpider(scrapy.Spider):
         self.clock = clock or (lambda: datetime.now(UTC))
 
     @classmethod
-    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> SourceSpider:
+    def from_crawler(cls, crawler: Any, *args: Any, **kwargs: Any) -> Self:
         spider = super().from_crawler(crawler, *args, **kwargs)
         crawler.signals.connect(spider._dropped, signal=signals.request_dropped)
         return spider

@@ -6,20 +6,23 @@ Sources and the profile are shown, not edited here (they are configuration files
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from yuqing.models import AuditEntry, Source, User
+from yuqing.profile import Route
 
-from ..auth import AdminUser, audit, create_user, hash_password
+from ..auth import AdminUser, CurrentUser, audit, create_user, hash_password
 from ..templating import flash, render
 from ._util import NO_NUL, RecordId, back, rt_of
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
-def _routes(route, depth: int = 0) -> list[tuple[int, dict, list[str], bool]]:  # type: ignore[no-untyped-def]
+def _routes(route: Route, depth: int = 0) -> list[tuple[int, dict[Any, list[str]], list[str], bool]]:
     out = [(depth, route.match, route.receivers, route.continue_)]
     for child in route.routes:
         out += _routes(child, depth + 1)
@@ -27,7 +30,7 @@ def _routes(route, depth: int = 0) -> list[tuple[int, dict, list[str], bool]]:  
 
 
 @router.get("/admin")
-def admin_page(request: Request, user=AdminUser) -> Response:
+def admin_page(request: Request, user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         sources = list(s.scalars(select(Source).order_by(Source.healthy, Source.key)))
@@ -40,7 +43,7 @@ def admin_page(request: Request, user=AdminUser) -> Response:
 @router.post("/admin/users")
 def add_user(request: Request, username: str = Form(..., max_length=100), display_name: str = Form("", max_length=100),
              role: str = Form(...), department_key: str = Form(""), password: str = Form(..., max_length=200),
-             user=AdminUser) -> Response:
+             user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
     new_id = create_user(rt, username, password, role, display_name.strip(), department_key, by=user.username)
     audit(rt, request, user.username, "user.add", "user", new_id, username=username, role=role)
@@ -49,7 +52,7 @@ def add_user(request: Request, username: str = Form(..., max_length=100), displa
 
 
 @router.post("/admin/users/{user_id}/active")
-def set_active(request: Request, user_id: RecordId, active: bool = Form(...), user=AdminUser) -> Response:
+def set_active(request: Request, user_id: RecordId, active: bool = Form(...), user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
     if user_id == user.id and not active:
         raise HTTPException(422, "不能停用自己的账号")
@@ -66,7 +69,7 @@ def set_active(request: Request, user_id: RecordId, active: bool = Form(...), us
 
 @router.post("/admin/users/{user_id}/password")
 def reset_password(request: Request, user_id: RecordId, password: str = Form(..., min_length=8, max_length=200),
-                   user=AdminUser) -> Response:
+                   user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         row = s.get(User, user_id)

@@ -15,10 +15,10 @@ from pydantic import BaseModel, Field
 from sqlalchemy import select
 
 from yuqing.levels import Level
-from yuqing.models import Alert, Deadline, Event, Ticket
+from yuqing.models import Alert, Deadline, Event, Item, Ticket
 from yuqing.status import health as status_health
 
-from ..auth import AnyUser, MonitorUser, StaffUser, audit
+from ..auth import AnyUser, CurrentUser, MonitorUser, StaffUser, audit
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
 from ._util import NO_NUL, NO_NUL_PATTERN, RecordId, rt_of
@@ -161,20 +161,20 @@ class SearchHit(BaseModel):
     snippet: str
 
 
-def _item(i) -> ItemOut:  # type: ignore[no-untyped-def]
+def _item(i: Item) -> ItemOut:
     return ItemOut(id=i.id, title=i.title or i.text[:60], url=i.url, author=i.author, platform=i.platform,
                    published_at=i.published_at, duplicate_count=i.duplicate_count)
 
 
 @router.get("/me", response_model=Me, summary="当前登录账号", responses=problems())
-def me(user=AnyUser) -> Me:
+def me(user: CurrentUser = AnyUser) -> Me:
     return Me(username=user.username, display_name=user.display_name, role=user.role.value,
               department_key=user.department_key)
 
 
 @router.get("/alerts", response_model=list[AlertOut], summary="预警队列（新预警在前，按等级）",
             responses=problems())
-def alerts(request: Request, user=StaffUser) -> list[AlertOut]:
+def alerts(request: Request, user: CurrentUser = StaffUser) -> list[AlertOut]:
     with rt_of(request).session() as s:
         cards = alert_queue(s)
         return [AlertOut(id=c.alert.id, status=c.alert.status, level=c.alert.level, title=c.alert.title,
@@ -186,7 +186,7 @@ def alerts(request: Request, user=StaffUser) -> list[AlertOut]:
 
 @router.get("/alerts/version", response_model=QueueVersion, summary="预警队列指纹（值班台轮询用）",
             responses=problems())
-def alerts_version(request: Request, user=StaffUser) -> QueueVersion:
+def alerts_version(request: Request, user: CurrentUser = StaffUser) -> QueueVersion:
     with rt_of(request).session() as s:
         return QueueVersion(**queue_version(s))
 
@@ -194,7 +194,7 @@ def alerts_version(request: Request, user=StaffUser) -> QueueVersion:
 @router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(400, 404, 409),
              summary="研判：确认、排除或调整等级（写入训练标注）")
 def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
-                 user=MonitorUser) -> ReviewOut:
+                 user: CurrentUser = MonitorUser) -> ReviewOut:
     from yuqing.alerts.actions import review
 
     rt = rt_of(request)
@@ -211,7 +211,7 @@ def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn,
 
 @router.get("/tickets", response_model=list[TicketCard], summary="工单看板（未关闭工单及最近期限）",
             responses=problems())
-def tickets(request: Request, user=StaffUser) -> list[TicketCard]:
+def tickets(request: Request, user: CurrentUser = StaffUser) -> list[TicketCard]:
     rt = rt_of(request)
     with rt.session() as s:
         board = ticket_board(s, rt.now())
@@ -223,7 +223,7 @@ def tickets(request: Request, user=StaffUser) -> list[TicketCard]:
 
 @router.get("/tickets/{ticket_id}", response_model=TicketOut, summary="工单详情与期限",
             responses=problems(404))
-def ticket(request: Request, ticket_id: RecordId, user=StaffUser) -> TicketOut:
+def ticket(request: Request, ticket_id: RecordId, user: CurrentUser = StaffUser) -> TicketOut:
     with rt_of(request).session() as s:
         t = s.get(Ticket, ticket_id)
         if t is None:
@@ -238,7 +238,7 @@ def ticket(request: Request, ticket_id: RecordId, user=StaffUser) -> TicketOut:
 
 @router.get("/events/{event_id}", response_model=EventOut, summary="事件与统计（声量、信源、地点、情绪）",
             responses=problems(404))
-def event(request: Request, event_id: RecordId, user=StaffUser) -> EventOut:
+def event(request: Request, event_id: RecordId, user: CurrentUser = StaffUser) -> EventOut:
     rt = rt_of(request)
     with rt.session() as s:
         e = s.get(Event, event_id)
@@ -255,7 +255,7 @@ def search(request: Request,
            q: Annotated[str, Query(pattern=NO_NUL_PATTERN,
                                    description="检索词，空格分隔的词须全部出现；只取前 200 字")],
            limit: Annotated[int, Query(ge=1, le=200, description="最多返回条数")] = 50,
-           user=StaffUser) -> list[SearchHit]:
+           user: CurrentUser = StaffUser) -> list[SearchHit]:
     hits = search_items(rt_of(request), q.strip()[:200], limit=limit)
     return [SearchHit(id=h.item.id, title=h.item.title or h.item.text[:60], url=h.item.url,
                       published_at=h.item.published_at, event_id=h.item.event_id, snippet=h.snippet)
@@ -263,7 +263,7 @@ def search(request: Request,
 
 
 @router.get("/openapi.json", include_in_schema=False)
-def openapi(request: Request, user=AnyUser) -> dict[str, Any]:
+def openapi(request: Request, user: CurrentUser = AnyUser) -> dict[str, Any]:
     spec = request.app.openapi()  # built once and cached by FastAPI; the additions are idempotent
     # Say how callers authenticate: the session cookie from /login, and the CSRF header on changes.
     spec.setdefault("components", {}).setdefault("securitySchemes", {}).update({

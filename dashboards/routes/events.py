@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
 from yuqing.models import Alert, Event, Ticket
+from yuqing.runtime import Runtime
 
-from ..auth import StaffUser
+from ..auth import CurrentUser, StaffUser
 from ..queries import event_stats, key_posts
 from ..templating import render
 from ..timeline import event_timeline
@@ -17,7 +20,7 @@ from ._util import NO_NUL, RecordId, rt_of
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
-def event_context(rt, event_id: int) -> dict:  # type: ignore[no-untyped-def]
+def event_context(rt: Runtime, event_id: int) -> dict[str, Any]:
     with rt.session() as s:
         event = s.get(Event, event_id)
         if event is None:
@@ -32,7 +35,7 @@ def event_context(rt, event_id: int) -> dict:  # type: ignore[no-untyped-def]
 
 
 @router.get("/events/{event_id}")
-def event_page(request: Request, event_id: RecordId, user=StaffUser) -> Response:
+def event_page(request: Request, event_id: RecordId, user: CurrentUser = StaffUser) -> Response:
     ctx = event_context(rt_of(request), event_id)
     stats = ctx["stats"]
     charts = {

@@ -8,7 +8,7 @@ from sqlalchemy import select
 
 from yuqing.models import Digest
 
-from ..auth import LeaderUser, audit
+from ..auth import CurrentUser, LeaderUser, audit
 from ..queries import leader_stats
 from ..templating import render
 from ._util import NO_NUL, RecordId, rt_of
@@ -17,7 +17,7 @@ router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 @router.get("/leader")
-def leader_page(request: Request, user=LeaderUser) -> Response:
+def leader_page(request: Request, user: CurrentUser = LeaderUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         stats = leader_stats(s, rt.now())
@@ -26,7 +26,7 @@ def leader_page(request: Request, user=LeaderUser) -> Response:
 
 
 @router.get("/digests/{digest_id}")
-def digest_page(request: Request, digest_id: RecordId, user=LeaderUser) -> Response:
+def digest_page(request: Request, digest_id: RecordId, user: CurrentUser = LeaderUser) -> Response:
     """The digest as it was sent. Its HTML was built by alerts/ with escaping; it is served as a
     document of its own (not inside a page) and the CSP still forbids any script in it."""
     rt = rt_of(request)

@@ -8,8 +8,9 @@ from fastapi.responses import Response
 from sqlalchemy import select
 
 from yuqing.models import Event, Referral, ReferralNote
+from yuqing.runtime import Runtime
 
-from ..auth import LiaisonUser, Role, audit, client_ip
+from ..auth import CurrentUser, LiaisonUser, Role, audit, client_ip
 from ..templating import flash, render
 from ._util import NO_NUL, RecordId, back, rt_of
 
@@ -17,7 +18,7 @@ router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
 
 @router.get("/liaison")
-def liaison_page(request: Request, user=LiaisonUser) -> Response:
+def liaison_page(request: Request, user: CurrentUser = LiaisonUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         stmt = select(Referral, Event).join(Event, Event.id == Referral.event_id).order_by(Referral.created_at.desc())
@@ -34,7 +35,7 @@ def liaison_page(request: Request, user=LiaisonUser) -> Response:
     return render(request, "liaison.html", rows=rows, notes=notes, department=department)
 
 
-def _mine(rt, user, referral_id: int) -> Referral:  # type: ignore[no-untyped-def]
+def _mine(rt: Runtime, user: CurrentUser, referral_id: int) -> Referral:
     with rt.session() as s:
         ref = s.get(Referral, referral_id)
     if ref is None or (user.role is Role.LIAISON and ref.department_key != user.department_key):
@@ -45,7 +46,7 @@ def _mine(rt, user, referral_id: int) -> Referral:  # type: ignore[no-untyped-de
 
 @router.post("/referrals/{referral_id}/ack")
 def acknowledge(request: Request, referral_id: RecordId, note: str = Form("", max_length=2000),
-                user=LiaisonUser) -> Response:
+                user: CurrentUser = LiaisonUser) -> Response:
     from yuqing.queue import referrals
 
     rt = rt_of(request)
@@ -58,7 +59,7 @@ def acknowledge(request: Request, referral_id: RecordId, note: str = Form("", ma
 
 @router.post("/referrals/{referral_id}/notes")
 def add_note(request: Request, referral_id: RecordId, text: str = Form(..., min_length=1, max_length=5000),
-             user=LiaisonUser) -> Response:
+             user: CurrentUser = LiaisonUser) -> Response:
     from yuqing.queue import referrals
 
     rt = rt_of(request)

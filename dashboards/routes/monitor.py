@@ -13,11 +13,13 @@ from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
+from sqlalchemy.orm import Session
 
 from yuqing.levels import Level
 from yuqing.models import Alert, AlertStatus, Role, Ticket
+from yuqing.runtime import Runtime
 
-from ..auth import MonitorUser, StaffUser, audit
+from ..auth import CurrentUser, MonitorUser, StaffUser, audit
 from ..csrf import csrf_token
 from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
@@ -34,7 +36,7 @@ CSRF_SLOT = "__CSRF_SLOT__"  # never a valid token; replaced per request
 
 
 @router.get("/")
-def console(request: Request, view: str = "active", user=StaffUser) -> Response:
+def console(request: Request, view: str = "active", user: CurrentUser = StaffUser) -> Response:
     rt = rt_of(request)
     view = view if view in VIEWS else "active"
     can_act = user.role in (Role.MONITOR, Role.ADMIN)
@@ -46,7 +48,7 @@ def console(request: Request, view: str = "active", user=StaffUser) -> Response:
                   queue_html=Markup(fragment.replace(CSRF_SLOT, token)))
 
 
-def _cached_queue(request: Request, s, view: str, version: str, can_act: bool) -> str:  # type: ignore[no-untyped-def]
+def _cached_queue(request: Request, s: Session, view: str, version: str, can_act: bool) -> str:
     """The queue's HTML, the same for every monitor: reused for a few seconds while the
     queue's fingerprint is unchanged (a review, a new alert or a level change moves it, so
     one's own action shows at once; new items of an event show within 5 seconds).
@@ -62,7 +64,7 @@ def _cached_queue(request: Request, s, view: str, version: str, can_act: bool) -
     return request.app.state.fragments.get(f"queue:{view}:{can_act}", version, build)
 
 
-def _alert(rt, alert_id: int) -> Alert:  # type: ignore[no-untyped-def]
+def _alert(rt: Runtime, alert_id: int) -> Alert:
     with rt.session() as s:
         alert = s.get(Alert, alert_id)
         if alert is None:
@@ -72,7 +74,7 @@ def _alert(rt, alert_id: int) -> Alert:  # type: ignore[no-untyped-def]
 
 @router.post("/alerts/{alert_id}/review")
 def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), level: str = Form(""),
-                 user=MonitorUser) -> Response:
+                 user: CurrentUser = MonitorUser) -> Response:
     from yuqing.alerts.actions import review
 
     rt = rt_of(request)
@@ -93,7 +95,7 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
 
 
 @router.post("/alerts/{alert_id}/ack")
-def ack_alert(request: Request, alert_id: RecordId, user=MonitorUser) -> Response:
+def ack_alert(request: Request, alert_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
     from yuqing.alerts.actions import acknowledge
 
     rt = rt_of(request)
@@ -106,7 +108,7 @@ def ack_alert(request: Request, alert_id: RecordId, user=MonitorUser) -> Respons
 
 @router.post("/alerts/{alert_id}/silence")
 def silence_alert(request: Request, alert_id: RecordId, hours: float = Form(..., gt=0, le=24 * 30),
-                  comment: str = Form(..., min_length=1, max_length=500), user=MonitorUser) -> Response:
+                  comment: str = Form(..., min_length=1, max_length=500), user: CurrentUser = MonitorUser) -> Response:
     from yuqing.alerts.actions import silence
 
     rt = rt_of(request)
@@ -122,7 +124,7 @@ def silence_alert(request: Request, alert_id: RecordId, hours: float = Form(...,
 
 
 @router.post("/events/{event_id}/ticket")
-def open_ticket(request: Request, event_id: RecordId, user=MonitorUser) -> Response:
+def open_ticket(request: Request, event_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue.tickets import open_ticket_for_event
 
     rt = rt_of(request)

@@ -7,7 +7,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
-from ..auth import StaffUser, audit
+from ..auth import CurrentUser, StaffUser, audit
 from ._util import NO_NUL, RecordId, rt_of
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
@@ -17,7 +17,7 @@ TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
 
 
 @router.get("/tickets/{ticket_id}/report.{fmt}")
-def report(request: Request, ticket_id: RecordId, fmt: str, user=StaffUser) -> Response:
+def report(request: Request, ticket_id: RecordId, fmt: str, user: CurrentUser = StaffUser) -> Response:
     from .. import reports
 
     if fmt not in TYPES:

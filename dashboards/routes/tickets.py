@@ -6,14 +6,17 @@ an illegal change with a clear error); this module only validates the form and a
 
 from __future__ import annotations
 
+from zoneinfo import ZoneInfo
+
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
 from yuqing.models import Deadline, DeadlineKind, Event, Referral, Ticket, TicketState
+from yuqing.runtime import Runtime
 
-from ..auth import MonitorUser, StaffUser, audit
+from ..auth import CurrentUser, MonitorUser, StaffUser, audit
 from ..queries import countdown_colour, ticket_board
 from ..templating import flash, render
 from ..timeline import event_timeline
@@ -25,7 +28,7 @@ CHANNELS = ["政府网站", "政务微博", "政务微信", "新闻发布会", "
 
 
 @router.get("/tickets")
-def board(request: Request, user=StaffUser) -> Response:
+def board(request: Request, user: CurrentUser = StaffUser) -> Response:
     return render(request, "tickets.html", board_html=Markup(_board_html(request)))
 
 
@@ -47,7 +50,7 @@ def _board_html(request: Request) -> str:
 
 
 @router.get("/tickets/{ticket_id}")
-def ticket_page(request: Request, ticket_id: RecordId, user=StaffUser) -> Response:
+def ticket_page(request: Request, ticket_id: RecordId, user: CurrentUser = StaffUser) -> Response:
     rt = rt_of(request)
     now = rt.now()
     with rt.session() as s:
@@ -62,6 +65,7 @@ def ticket_page(request: Request, ticket_id: RecordId, user=StaffUser) -> Respon
                    ("green" if d.met_at and d.met_at <= d.due_at else "done-late" if d.met_at else "cancelled"))
                   for d in deadlines]
         referrals = list(s.scalars(select(Referral).where(Referral.event_id == ticket.event_id)))
+        assert event is not None  # a ticket's event goes only with the ticket (foreign key)
         timeline = event_timeline(s, event, ticket)
     return render(request, "ticket.html", ticket=ticket, event=event, clocks=clocks, referrals=referrals,
                   timeline=timeline, sections=rt.profile.sections, channels=CHANNELS,
@@ -69,13 +73,11 @@ def ticket_page(request: Request, ticket_id: RecordId, user=StaffUser) -> Respon
                   default_time=now.astimezone(_tz(rt)).strftime("%Y-%m-%dT%H:%M"))
 
 
-def _tz(rt):  # type: ignore[no-untyped-def]
-    from zoneinfo import ZoneInfo
-
+def _tz(rt: Runtime) -> ZoneInfo:
     return ZoneInfo(rt.settings.timezone)
 
 
-def _ensure(rt, ticket_id: int) -> None:  # type: ignore[no-untyped-def]
+def _ensure(rt: Runtime, ticket_id: int) -> None:
     with rt.session() as s:
         if s.get(Ticket, ticket_id) is None:
             raise HTTPException(404, f"工单 {ticket_id} 不存在")
@@ -83,7 +85,7 @@ def _ensure(rt, ticket_id: int) -> None:  # type: ignore[no-untyped-def]
 
 @router.post("/tickets/{ticket_id}/assign")
 def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), assignee: str = Form("", max_length=100),
-           user=MonitorUser) -> Response:
+           user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -100,7 +102,7 @@ def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), 
 @router.post("/tickets/{ticket_id}/respond")
 def respond(request: Request, ticket_id: RecordId, kind: str = Form(...), channel: str = Form(..., min_length=1, max_length=100),
             link: str = Form("", max_length=2000), text: str = Form("", max_length=20000),
-            responded_at: str = Form(...), user=MonitorUser) -> Response:
+            responded_at: str = Form(...), user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -123,7 +125,7 @@ def respond(request: Request, ticket_id: RecordId, kind: str = Form(...), channe
 
 @router.post("/tickets/{ticket_id}/pause")
 def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
-          user=MonitorUser) -> Response:
+          user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -137,7 +139,7 @@ def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_len
 
 
 @router.post("/tickets/{ticket_id}/resume")
-def resume(request: Request, ticket_id: RecordId, user=MonitorUser) -> Response:
+def resume(request: Request, ticket_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -150,7 +152,7 @@ def resume(request: Request, ticket_id: RecordId, user=MonitorUser) -> Response:
 
 @router.post("/tickets/{ticket_id}/transition")
 def transition(request: Request, ticket_id: RecordId, to_state: str = Form(...), reason: str = Form("", max_length=2000),
-               user=MonitorUser) -> Response:
+               user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -167,7 +169,7 @@ def transition(request: Request, ticket_id: RecordId, to_state: str = Form(...),
 
 
 @router.post("/tickets/{ticket_id}/close")
-def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_length=2000), user=MonitorUser) -> Response:
+def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_length=2000), user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)
@@ -180,7 +182,7 @@ def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_leng
 
 @router.post("/tickets/{ticket_id}/reopen")
 def reopen(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
-           user=MonitorUser) -> Response:
+           user: CurrentUser = MonitorUser) -> Response:
     from yuqing.queue import tickets
 
     rt = rt_of(request)

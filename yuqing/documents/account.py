@@ -24,7 +24,7 @@ from yuqing.models import Event, Item, Source
 from .dates import clock_time, cn_short
 
 FIGURE_KINDS = (("deaths", "死亡"), ("missing", "失联"), ("trapped", "被困"), ("injured", "受伤"))
-TIER_RANK = {Tier.CENTRAL: 0, Tier.GOVERNMENT: 1, Tier.PROVINCIAL: 2, Tier.LOCAL: 3, Tier.SOCIAL: 4, Tier.FORUM: 5}
+TIER_RANK: dict[str, int] = {Tier.CENTRAL: 0, Tier.GOVERNMENT: 1, Tier.PROVINCIAL: 2, Tier.LOCAL: 3, Tier.SOCIAL: 4, Tier.FORUM: 5}
 RECENT = timedelta(hours=6)  # "recent" for the title: reports within six hours of the latest
 
 # 国家突发公共事件总体应急预案 §1.3, checked in this order: a coal-mine flooding (透水) is an

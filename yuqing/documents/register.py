@@ -33,7 +33,7 @@ def issue(s: Session, *, series: str, kind: str, now: datetime, tz: str | ZoneIn
     Raises :class:`AlreadyIssued` if the same kind, event, department and fingerprint exist
     (a 续报 is sent once per rise, however many workers look at the event).
     """
-    year = local(now, tz).year  # type: ignore[union-attr]
+    year = local(now, tz).year
     if fingerprint and s.scalar(select(IssuedDocument.id).where(
             IssuedDocument.kind == kind, IssuedDocument.event_id == event_id,
             IssuedDocument.department_key == department_key, IssuedDocument.fingerprint == fingerprint)):

@@ -61,7 +61,7 @@ class History:
     events: list[EventMatch]
 
 
-def _candidates(s: Session) -> list:  # type: ignore[type-arg]
+def _candidates(s: Session) -> list:
     return list(s.execute(
         select(Item.id, Item.title, Item.text, Item.url, Item.published_at, Item.fetched_at, Item.event_id)
         .where(Item.event_id.is_not(None), Item.duplicate_of_id.is_(None))

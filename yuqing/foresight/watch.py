@@ -14,7 +14,7 @@ import logging
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
@@ -45,7 +45,7 @@ def active_watches(s: Session, now: datetime) -> list[Watch]:
     rows = s.scalars(select(Assessment).where(Assessment.watch_starts_at <= now, Assessment.watch_ends_at > now,
                                               Assessment.state != AssessmentState.REVIEWED))
     return [Watch(a.id, a.title, tuple(a.watch_words or ()), tuple(p["name"] for p in a.watch_places or ()),
-                  utc(a.watch_ends_at)) for a in rows if a.watch_words]
+                  utc(cast(datetime, a.watch_ends_at))) for a in rows if a.watch_words]  # selected by its end
 
 
 def matched_words(watch: Watch, text: str) -> list[str]:
@@ -73,7 +73,7 @@ def apply_watches(results: list[dict[str, Any]], texts: list[str], watches: list
 
 def _items(s: Session, a: Assessment) -> list[Item]:
     watch = Watch(a.id, a.title, tuple(a.watch_words or ()), tuple(p["name"] for p in a.watch_places or ()),
-                  utc(a.watch_ends_at))
+                  utc(cast(datetime, a.watch_ends_at)))  # only watched assessments are evaluated
     if not watch.words:
         return []
     like = [Item.title.contains(w) for w in watch.words] + [Item.text.contains(w) for w in watch.words]

@@ -1,6 +1,7 @@
 """Alembic environment: runs the migrations against the URL set by yuqing.store.migrate."""
 
 from alembic import context
+from sqlalchemy import Connection
 
 from yuqing.models import Base
 from yuqing.store import make_engine
@@ -19,7 +20,7 @@ def run_migrations_offline() -> None:
 def run_migrations_online() -> None:
     connectable = config.attributes.get("connection")
     if connectable is None:
-        engine = make_engine(config.get_main_option("sqlalchemy.url"))
+        engine = make_engine(config.get_main_option("sqlalchemy.url", ""))
         with engine.connect() as connection:
             _run(connection)
         engine.dispose()
@@ -27,7 +28,7 @@ def run_migrations_online() -> None:
         _run(connectable)
 
 
-def _run(connection) -> None:  # type: ignore[no-untyped-def]
+def _run(connection: Connection) -> None:
     # render_as_batch: SQLite cannot ALTER most things; batch mode recreates the table.
     context.configure(connection=connection, target_metadata=target_metadata, render_as_batch=True,
                       compare_type=True)
