@@ -28,6 +28,7 @@ from yuqing.documents.wording import clip
 from yuqing.levels import Level
 from yuqing.models import Digest, Event, Source
 from yuqing.runtime import Runtime
+from yuqing.sanitise import link_target, plain
 
 from .delivery import create_delivery, make_key
 from .digest_content import Content, Link, gather
@@ -48,21 +49,22 @@ def render_text(c: Content, tz: str) -> str:
     if c.escalated:
         lines.append(f"{next(numerals)}、升级预警事件")
         for n, e in enumerate(c.escalated, 1):
-            lines.append(f"{n}. 【{e.level}】{e.title}：{e.text}")
-            lines += [f"   依据：{link.title} {link.url}" for link in e.links]
+            lines.append(f"{n}. 【{e.level}】{plain(e.title)}：{plain(e.text)}")
+            lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in e.links]
     if c.tickets:
         lines.append(f"{next(numerals)}、未关闭工单及回应时限")
         for n, t in enumerate(c.tickets, 1):
             clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
-            lines.append(f"{n}. 【{t.level}】{t.title}（{t.state}，{t.section}）：{clocks}")
-            lines += [f"   依据：{link.title} {link.url}" for link in t.links]
+            lines.append(f"{n}. 【{t.level}】{plain(t.title)}（{t.state}，{t.section}）：{clocks}")
+            lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in t.links]
     if c.breaches:
         lines.append(f"{next(numerals)}、超时事项")
-        lines += [f"{n}. {t.title}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
+        lines += [f"{n}. {plain(t.title)}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
                   for n, t in enumerate(c.breaches, 1)]
     if c.major_items:
         lines.append(f"{next(numerals)}、新增重大舆情信息")
-        lines += [f"{n}. 【{level}】{link.title} {link.url}" for n, (level, link) in enumerate(c.major_items, 1)]
+        lines += [f"{n}. 【{level}】{plain(link.title)} {link_target(link.url)}"
+                  for n, (level, link) in enumerate(c.major_items, 1)]
     return "\n".join(lines)
 
 
@@ -71,7 +73,8 @@ def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str
     esc = html_lib.escape
 
     def a(link: Link) -> str:
-        return f'<a href="{esc(link.url)}">{esc(clip(link.title, 40))}</a>'
+        # Only the item's own http(s) source; crawled text is escaped, never markup.
+        return f'<a href="{esc(link_target(link.url))}">{esc(clip(link.title, 40))}</a>'
 
     body = [f"<p>{esc(period_line(c, tz))}</p>"]
     if chart_name:

@@ -19,6 +19,7 @@ from yuqing.levels import Tier
 from yuqing.models import Alert, Event, Item
 from yuqing.profile import Contact, Profile
 from yuqing.runtime import Runtime
+from yuqing.sanitise import html_links, link_target, plain
 
 from .delivery import create_delivery, make_key
 
@@ -74,31 +75,36 @@ def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], w
         subject = f"【系统告警】{alert.title}"
         lines = [f"**通知原因**：{why}", *[f"- {r}" for r in alert.reasons], f"**处理**：{link}"]
     else:
-        subject = f"【舆情预警·{alert.level}】{event.title}"
+        subject = f"【舆情预警·{alert.level}】{plain(event.title)}"
         lines = [
             f"**等级**：{alert.level}　**相关度**：{event.relevance:.2f}　**风险**：{event.risk:.2f}",
             f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
             f"**首次发现**：{fmt(event.first_seen_at)}",
             f"**通知原因**：{why}",
-            "**预警依据**：", *[f"- {r}" for r in alert.reasons],
+            "**预警依据**：", *[f"- {plain(r)}" for r in alert.reasons],
         ]
         if items:
             lines.append("**代表性报道**：")
-            lines += [f"- [{i.title or i.url}]({i.url})（{Tier(i.tier).label if i.tier in Tier._value2member_map_ else i.tier}）"
-                      for i in items]
+            lines += [f"- [{plain(i.title or i.url)}]({link_target(i.url)})"
+                      f"（{Tier(i.tier).label if i.tier in Tier._value2member_map_ else i.tier}）" for i in items]
         lines.append(f"**确认与处理**：{link}")
     text = "\n".join(lines)
-    return subject, text, markdown_to_html(subject, text)
+    allowed = {link, *(link_target(i.url) for i in items)}
+    return subject, text, markdown_to_html(subject, text, allowed)
 
 
-def markdown_to_html(title: str, text: str) -> str:
-    """The small markdown subset our messages use (bold, links, bullets) as escaped HTML."""
+def markdown_to_html(title: str, text: str, allowed: set[str] | None = None) -> str:
+    """The small markdown subset our messages use (bold, links, bullets) as escaped HTML.
+
+    Crawled text reaches here already made inert (:func:`yuqing.sanitise.plain`); as a second
+    guard a link is made only to a URL in ``allowed`` (the app and the items' own sources).
+    """
     out = [f"<h2>{html_lib.escape(title)}</h2>"]
     in_list = False
     for line in text.splitlines():
         body = html_lib.escape(line.removeprefix("- "))
         body = re.sub(r"\*\*(.+?)\*\*", r"<b>\1</b>", body)
-        body = re.sub(r"\[(.+?)\]\((https?://[^)\s]+)\)", r'<a href="\2">\1</a>', body)
+        body = html_links(body, allowed)
         if line.startswith("- "):
             if not in_list:
                 out.append("<ul>")

@@ -17,6 +17,8 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from yuqing.yamlload import load_config_yaml
+
 from .exceptions import SourceError
 
 log = logging.getLogger(__name__)
@@ -180,7 +182,7 @@ def validate_sources(raw: Any, origin: str) -> list[SourceSpec]:
 def read_sources_file(path: str | Path) -> list[SourceSpec]:
     path = Path(path)
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_config_yaml(path.read_text(encoding="utf-8"))
     except FileNotFoundError as exc:
         raise SourceError(f"{path}: 信源文件不存在") from exc
     except UnicodeDecodeError as exc:

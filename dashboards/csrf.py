@@ -59,7 +59,8 @@ class CSRFMiddleware:
             given = parse_qs(body.decode("utf-8", "replace")).get(FIELD, [""])[0]
         elif not given and headers.get("content-type", "").startswith("multipart/form-data"):
             given = _multipart_field(body, FIELD)
-        if not expected or not given or not hmac.compare_digest(expected, given):
+        # As bytes: compare_digest raises TypeError on a non-ASCII str (a 500 instead of a 403).
+        if not expected or not given or not hmac.compare_digest(expected.encode(), given.encode("utf-8", "replace")):
             response = PlainTextResponse("表单已过期或来源不明（CSRF 校验失败），请刷新页面后重试。", 403)
             await response(scope, receive, send)
             return

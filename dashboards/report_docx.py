@@ -12,6 +12,7 @@ from docx.shared import Cm, Pt
 from docx.styles.style import CharacterStyle
 
 from yuqing.clock import fmt
+from yuqing.sanitise import safe_document, xml_safe
 
 if TYPE_CHECKING:
     from docx.document import Document as DocumentObject
@@ -35,18 +36,18 @@ def _table(doc: DocumentObject, header: list[str], rows: list[list[str]]) -> Non
     table = doc.add_table(rows=1, cols=len(header))
     table.style = "Table Grid"
     for cell, text in zip(table.rows[0].cells, header, strict=True):
-        cell.text = text
+        cell.text = xml_safe(text)
         for run in cell.paragraphs[0].runs:
             run.bold = True
     for row in rows:
         cells = table.add_row().cells
         for cell, text in zip(cells, row, strict=True):
-            cell.text = text
+            cell.text = xml_safe(text)
 
 
 def build_docx(rt: Runtime, d: ReportData) -> bytes:
     tz = rt.settings.timezone
-    doc = Document()
+    doc = safe_document(Document())
     for name in ("Normal", "Title", "Heading 1", "Heading 2"):
         _cjk(doc.styles[name])
     doc.styles["Normal"].font.size = Pt(10.5)

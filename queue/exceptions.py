@@ -41,5 +41,9 @@ class InvalidAckLink(QueueError):
     hint = "请使用报送邮件中的原始签收链接，或联系报送单位值班室。"
 
 
+class AlreadyAcknowledged(QueueError):
+    """A 签收 link used again after the referral was acknowledged (签收链接只能使用一次)."""
+
+
 class RouteTestError(QueueError):
     """Bad input to `yuqing route test`."""

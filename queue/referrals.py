@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import html as html_lib
 import logging
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, cast
 
@@ -33,16 +34,18 @@ from yuqing.models import (
     Ticket,
 )
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.sanitise import clean_note
 
 from . import special_report
 from .deliveries import add_delivery
-from .exceptions import InvalidAckLink, QueueError, ReferralNotFound
+from .exceptions import AlreadyAcknowledged, InvalidAckLink, QueueError, ReferralNotFound
 from .routing import facts_for_event, route
 
 log = logging.getLogger(__name__)
 
 CALLBACK = "yuqing.queue.referrals.on_delivery"
 _SALT = "yuqing.referral.ack"
+NOTE_MAX = 500  # a 签收备注 from the public page: a line or two, not a document
 
 
 def _serializer(rt: Runtime) -> URLSafeSerializer:
@@ -59,8 +62,40 @@ def ack_url(rt: Runtime, referral_id: int) -> str:
 
 
 def _ack_url(rt: Runtime, ref: Referral) -> str:
-    token = _serializer(rt).dumps([ref.id, ref.department_key])
+    # The link is a bearer token sent by mail: it names its referral and department and ends
+    # ``ack_link_hours`` after it was made (each reminder carries a fresh one).
+    expires = int((rt.now() + timedelta(hours=rt.profile.clocks.ack_link_hours)).timestamp())
+    token = _serializer(rt).dumps([ref.id, ref.department_key, expires])
     return f"{rt.settings.base_url.rstrip('/')}/ack/{token}"
+
+
+@dataclass(frozen=True)
+class AckState:
+    """What the public 签收 page shows for a valid link: the referral, and who signed it if anyone."""
+
+    referral_id: int
+    department_name: str
+    event_title: str
+    acknowledged_by: str
+    acknowledged_at: datetime | None
+
+
+def check_ack_token(rt: Runtime, token: str) -> AckState:
+    """The referral a 签收 link is for; :class:`InvalidAckLink` if forged, damaged, expired or gone."""
+    try:
+        referral_id, department_key, expires = _serializer(rt).loads(token)
+        referral_id, expires = int(referral_id), int(expires)
+    except (BadSignature, ValueError, TypeError, OverflowError):
+        raise InvalidAckLink("签收链接无效：签名校验失败（链接不完整、被改动或为旧版链接）") from None
+    if rt.now().timestamp() > expires:
+        raise InvalidAckLink("签收链接已过期：请使用最近一次报送或提醒邮件中的链接，或联系报送单位值班室")
+    with rt.session() as s:
+        ref = s.get(Referral, referral_id)
+        if ref is None or ref.department_key != department_key:
+            raise InvalidAckLink("签收链接无效：对应的报送已不存在")
+        event = s.get(Event, ref.event_id)
+        return AckState(ref.id, ref.department_name, event.title if event else "", ref.acknowledged_by,
+                        ref.acknowledged_at)
 
 
 def refer_event(rt: Runtime, event_id: int) -> list[int]:
@@ -240,20 +275,36 @@ def on_delivery(delivery_id: int) -> str | None:
 
 
 def acknowledge_by_token(rt: Runtime, token: str, by: str, note: str = "") -> int:
-    """签收 through the signed link; the referral id. A forged or damaged link is refused."""
-    try:
-        referral_id, department_key = _serializer(rt).loads(token)
-    except (BadSignature, ValueError, TypeError):
-        raise InvalidAckLink("签收链接无效：签名校验失败（链接不完整或被改动）") from None
+    """签收 through the signed link, once; the referral id.
+
+    A forged, damaged or expired link is refused; so is a second use after the referral was
+    acknowledged (:class:`AlreadyAcknowledged` names who signed and when): a link that leaked
+    from a mailbox cannot add notes under any name it likes.
+    """
+    state = check_ack_token(rt, token)
+    note = clean_note(note, NOTE_MAX)
     with rt.session() as s:
-        ref = s.get(Referral, int(referral_id))
-        if ref is None or ref.department_key != department_key:
-            raise InvalidAckLink("签收链接无效：对应的报送已不存在")
-    return acknowledge(rt, int(referral_id), by, note)
+        now = rt.now()
+        # Compare-and-set: of two visits racing, exactly one signs.
+        won = s.execute(update(Referral).where(Referral.id == state.referral_id, Referral.acknowledged_at.is_(None))
+                        .values(status=ReferralStatus.ACKNOWLEDGED, acknowledged_at=now,
+                                acknowledged_by=by[:100])).rowcount
+        if not won:
+            ref = s.get(Referral, state.referral_id)
+            assert ref is not None
+            raise AlreadyAcknowledged(_signed_line(rt, ref.acknowledged_by, ref.acknowledged_at))
+        if note:
+            s.add(ReferralNote(referral_id=state.referral_id, at=now, by=by[:100], text=f"签收备注：{note}"))
+    return state.referral_id
+
+
+def _signed_line(rt: Runtime, by: str, at: datetime | None) -> str:
+    return f"该报送已于{cn_datetime(at, rt.settings.timezone) if at else '此前'}由{by or '联络员'}签收，无需重复签收"
 
 
 def acknowledge(rt: Runtime, referral_id: int, by: str, note: str = "") -> int:
-    """签收 (idempotent: a second acknowledgement keeps the first and only adds its note)."""
+    """签收 by a signed-in liaison (idempotent: a second acknowledgement keeps the first and only adds its note)."""
+    note = clean_note(note, 2000)
     with rt.session() as s:
         ref = s.get(Referral, int(referral_id))
         if ref is None:
@@ -261,19 +312,20 @@ def acknowledge(rt: Runtime, referral_id: int, by: str, note: str = "") -> int:
         now = rt.now()
         if ref.acknowledged_at is None:
             ref.status, ref.acknowledged_at, ref.acknowledged_by = ReferralStatus.ACKNOWLEDGED, now, by
-        if note.strip():
-            s.add(ReferralNote(referral_id=ref.id, at=now, by=by, text=f"签收备注：{note.strip()}"))
+        if note:
+            s.add(ReferralNote(referral_id=ref.id, at=now, by=by, text=f"签收备注：{note}"))
         return ref.id
 
 
 def add_note(rt: Runtime, referral_id: int, by: str, text: str) -> int:
     """A note on a referral (处置反馈); the note id."""
-    if not text.strip():
+    text = clean_note(text, 5000)
+    if not text:
         raise QueueError("备注不能为空")
     with rt.session() as s:
         if s.get(Referral, int(referral_id)) is None:
             raise ReferralNotFound(f"报送 #{referral_id} 不存在")
-        note = ReferralNote(referral_id=int(referral_id), at=rt.now(), by=by, text=text.strip())
+        note = ReferralNote(referral_id=int(referral_id), at=rt.now(), by=by, text=text)
         s.add(note)
         s.flush()
         return note.id

@@ -14,7 +14,7 @@ from sqlalchemy import select
 
 from yuqing.models import Delivery, Referral, ReferralNote
 from yuqing.queue import referrals, tickets
-from yuqing.queue.exceptions import InvalidAckLink
+from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
 from yuqing.queue.sweep import sweep
 
 
@@ -91,7 +91,7 @@ def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> Non
     url = referrals.ack_url(runtime, ref.id)
     token = url.rsplit("/", 1)[1]
     assert url == f"http://127.0.0.1:8000/ack/{token}"
-    with pytest.raises(InvalidAckLink, match="^签收链接无效：签名校验失败（链接不完整或被改动）$"):
+    with pytest.raises(InvalidAckLink, match="^签收链接无效：签名校验失败（链接不完整、被改动或为旧版链接）$"):
         referrals.acknowledge_by_token(runtime, token[:-2] + "xx", "网信办 张三")
     from itsdangerous import URLSafeSerializer
 
@@ -99,7 +99,8 @@ def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> Non
     with pytest.raises(InvalidAckLink):
         referrals.acknowledge_by_token(runtime, forged, "冒充者")
     assert referrals.acknowledge_by_token(runtime, token, "网信办 张三", note="已安排处置") == ref.id
-    assert referrals.acknowledge_by_token(runtime, token, "网信办 李四") == ref.id
+    with pytest.raises(AlreadyAcknowledged, match="^该报送已于.*由网信办 张三签收，无需重复签收$"):
+        referrals.acknowledge_by_token(runtime, token, "网信办 李四", note="冒名备注")
     ref = _refs(runtime)["cyberspace"]
     assert (ref.status, ref.acknowledged_by, ref.acknowledged_at) == ("acknowledged", "网信办 张三", runtime.now())
     with runtime.session() as s:

@@ -12,15 +12,17 @@ from collections.abc import Callable
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import Strict as PydanticStrict
 
 from .exceptions import ProfileError
 from .gazetteer import Division, load_gazetteer
 from .levels import Category, Level, Tier
 from .validation import explain
+from .yamlload import load_config_yaml
 
 DEPARTMENT_KINDS = ("宣传部", "网信办", "应急", "政务公开办", "公安", "纪检", "信访", "其他")
 RUNG_ROLES = ("monitor", "section_head", "supervising_leader", "principal_leader")
@@ -144,17 +146,25 @@ class Route(Strict):
     routes: list[Route] = Field(default_factory=list)
 
 
+# An hour count: a number (``true`` is not 1 hour), positive, at most a year. 1e308 hours used
+# to pass and overflow the first datetime arithmetic (OverflowError in every ticket).
+MAX_HOURS = 24 * 366
+Hours = Annotated[float, PydanticStrict(), Field(gt=0, le=MAX_HOURS)]
+
+
 class Clocks(Strict):
     """回应时限 (国办发〔2016〕61号, 80号). Wall-clock hours, 24/7."""
 
-    first_response_hours: float = Field(48, gt=0, description="61号: 48 小时内回应")
-    authoritative_info_hours: float = Field(5, gt=0, description="80号: 重大以上 5 小时内发布权威信息")
-    press_conference_hours: float = Field(24, gt=0, description="61号: 重大以上 24 小时内举行发布会")
-    follow_up_hours: float = Field(24, gt=0, description="持续发布权威信息的间隔")
-    warn_before_hours: list[float] = Field(default_factory=lambda: list[float]([24, 6, 1]))
-    cool_down_hours: float = Field(72, ge=0, description="关闭工单前事件须平静的时长")
+    first_response_hours: Hours = Field(48, description="61号: 48 小时内回应")
+    authoritative_info_hours: Hours = Field(5, description="80号: 重大以上 5 小时内发布权威信息")
+    press_conference_hours: Hours = Field(24, description="61号: 重大以上 24 小时内举行发布会")
+    follow_up_hours: Hours = Field(24, description="持续发布权威信息的间隔")
+    warn_before_hours: list[Hours] = Field(default_factory=lambda: list[float]([24, 6, 1]))
+    cool_down_hours: Annotated[float, PydanticStrict(), Field(ge=0, le=MAX_HOURS)] = Field(
+        72, description="关闭工单前事件须平静的时长")
     ticket_min_level: Level = Field(Level.LARGER, description="达到该等级即开工单")
-    referral_remind_hours: float = Field(4, gt=0, description="报送未签收的提醒间隔")
+    referral_remind_hours: Hours = Field(4, description="报送未签收的提醒间隔")
+    ack_link_hours: Hours = Field(120, description="签收链接有效期（自发出起）：48 小时回应时限再留余量；每次提醒发新链接")
 
 
 class Digests(Strict):
@@ -323,7 +333,7 @@ def load_profile(name_or_path: str | Path) -> Profile:
         text = res.read_text(encoding="utf-8")
         shown = f"profiles/{name_or_path}.yaml"
     try:
-        data = yaml.safe_load(text)
+        data = load_config_yaml(text)
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         at = f"第 {mark.line + 1} 行第 {mark.column + 1} 列" if mark else ""

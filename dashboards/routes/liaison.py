@@ -74,17 +74,35 @@ def add_note(request: Request, referral_id: RecordId, text: str = Form(..., min_
 
 @router.get("/ack/{token}")
 def ack_page(request: Request, token: str) -> Response:
-    return render(request, "ack.html", token=token, done=False)
+    from yuqing.queue import referrals
+    from yuqing.queue.exceptions import InvalidAckLink
+
+    rt = rt_of(request)
+    try:
+        state = referrals.check_ack_token(rt, token)
+    except InvalidAckLink as exc:
+        return render(request, "ack.html", status_code=403, token="", state=None, error=str(exc))
+    return render(request, "ack.html", token=token, state=state, done=state.acknowledged_at is not None)
 
 
 @router.post("/ack/{token}")
 def ack_by_token(request: Request, token: str, name: str = Form(..., min_length=1, max_length=100),
                  note: str = Form("", max_length=2000)) -> Response:
     from yuqing.queue import referrals
+    from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
+    from yuqing.sanitise import clean_note
 
     rt = rt_of(request)
-    by = f"{name.strip()}（签收链接，{client_ip(request)}）"[:100]
-    result = referrals.acknowledge_by_token(rt, token, by, note=note.strip())
-    referral_id = result if isinstance(result, int) else getattr(result, "id", None)
-    audit(rt, request, name.strip()[:100], "referral.acknowledge_by_link", "referral", referral_id)
-    return render(request, "ack.html", token=token, done=True, name=name.strip())
+    name = clean_note(name, 50).replace("\n", " ")
+    if not name:
+        raise HTTPException(422, "name: 请填写签收人姓名")
+    by = f"{name}（签收链接，{client_ip(request)}）"[:100]
+    try:
+        referral_id = referrals.acknowledge_by_token(rt, token, by, note=note)
+    except InvalidAckLink as exc:
+        return render(request, "ack.html", status_code=403, token="", state=None, error=str(exc))
+    except AlreadyAcknowledged:
+        state = referrals.check_ack_token(rt, token)
+        return render(request, "ack.html", status_code=409, token="", state=state, done=True, again=True)
+    audit(rt, request, name, "referral.acknowledge_by_link", "referral", referral_id)
+    return render(request, "ack.html", token="", state=referrals.check_ack_token(rt, token), done=True)

@@ -13,6 +13,8 @@ from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
 
+from yuqing.sanitise import xml_safe_record
+
 from . import layout as L
 from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table
 
@@ -242,6 +244,7 @@ def _record(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
 
 def write_docx(d: OfficialDocument) -> bytes:
     """The document as DOCX bytes."""
+    d = xml_safe_record(d)  # one ESC from a note or a post must not make the document a 500
     doc = Document()
     _page(doc)
     _head(doc, d)
