@@ -195,7 +195,7 @@ def test_a_crawled_title_cannot_put_a_link_into_the_daily_digest(runtime) -> Non
     c.escalated.append(EventLine(1, f"事件{EVIL}", "重大", f"摘要{EVIL}",
                                  [Link(f"报道{EVIL}", "https://news.example/b")]))
     text = render_text(c, runtime.settings.timezone)
-    html = render_html(c, text, "")
+    html = render_html(c, runtime.settings.timezone, "")
     assert re.findall(r'href="([^"]+)"', html) == ["https://news.example/b"]
     assert "](http://evil" not in text
 
