@@ -6,6 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import fmt
@@ -63,6 +64,8 @@ def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None =
             except ValueError as exc:
                 raise AlertsError(str(exc)) from None
             alert.level = value
+            if event is not None:
+                _judge_level(event, value, by, now)
         else:
             alert.status = AlertStatus.CONFIRMED if action == "confirm" else AlertStatus.DISMISSED
         if not alert.acknowledged_at:
@@ -73,6 +76,26 @@ def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None =
                           text=text, by=by, at=now))
         _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, level=value)
         return alert
+
+
+def _judge_level(event: Event, value: str, by: str, now: datetime) -> None:
+    """人工研判: the monitor's level is the event's level, whoever raised it before.
+
+    Analysis only ever raises an event's level (the highest so far), so a level set here stays
+    unless later evidence is graver; who set it and when are kept on the event for the card,
+    the timeline and the notification that follows."""
+    before = event.level
+    event.level = value
+    flags = dict(event.flags or {})
+    flags["manual_level"] = {"level": value, "from": before, "by": by, "at": now.isoformat()}
+    event.flags = flags
+    event.updated_at = now
+
+
+def manual_level(event: Event | None) -> dict[str, Any] | None:
+    """The monitor's judgement of the event's level, when there is one (level, from, by, at)."""
+    judged = (event.flags or {}).get("manual_level") if event is not None else None
+    return judged if isinstance(judged, dict) else None
 
 
 def silence(rt: Runtime, by: str, comment: str, ends_at: datetime, event_id: int | None = None,
@@ -95,6 +118,9 @@ def silence(rt: Runtime, by: str, comment: str, ends_at: datetime, event_id: int
                       created_by=by, comment=comment.strip())
         s.add(row)
         s.flush()
+        if event_id is not None:  # the card shows the silence at once, not at the next evaluation
+            for alert in s.scalars(select(Alert).where(Alert.event_id == event_id)):
+                alert.silence_id, alert.updated_at = row.id, now
         _audit(s, rt, by, "silence.add", "silence", row.id, event_id=event_id, matchers=clean,
                ends_at=ends_at.isoformat(), comment=row.comment)
         return row

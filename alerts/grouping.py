@@ -19,10 +19,11 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Level, max_level
-from yuqing.models import Alert, AlertStatus, Event, Item, Ticket
+from yuqing.models import Alert, AlertStatus, AuditEntry, Event, Item, Ticket
 from yuqing.runtime import Runtime
 
 from . import rules, silences
+from .actions import manual_level
 from .notify import notify
 
 log = logging.getLogger(__name__)
@@ -33,13 +34,32 @@ def renotify_reason(alert: Alert, event: Event) -> str:
     """Why the alert should be sent again now, or "" (level rise, volume doubled)."""
     if alert.notify_count == 0:
         return "首次预警"
-    if alert.notified_level and Level.parse(alert.level) > Level.parse(alert.notified_level):
-        return f"等级由 {alert.notified_level} 升至 {alert.level}"
+    if level_rose(alert):
+        judged = manual_level(event)
+        who = f"（{judged['by']} 人工研判）" if judged and judged.get("level") == alert.level else ""
+        return f"等级由{alert.notified_level}升至{alert.level}{who}"
     if alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
         return ""  # the monitor judged it; only a level rise speaks again
     if alert.notified_volume and event.item_count >= 2 * alert.notified_volume:
         return f"传播量翻倍：{alert.notified_volume} → {event.item_count} 条"
     return ""
+
+
+def level_rose(alert: Alert) -> bool:
+    """The level is above the one last sent: a rise always speaks (inhibition never stops it)."""
+    return bool(alert.notified_level) and Level.parse(alert.level) > Level.parse(alert.notified_level)
+
+
+def rise_roles(rt: Runtime, alert: Alert) -> list[str]:
+    """Who hears a notification: the rungs reached so far and, for a rise to 重大 or above,
+    every rung whose ``min_level`` the level meets (the leaders learn of it at once; a first
+    alert climbs the ladder by its timeouts)."""
+    ladder = rt.profile.alerts.escalation
+    roles = [r.role for r in ladder[: alert.rung + 1]]
+    level = Level.parse(alert.level)
+    if level.is_major and level_rose(alert):
+        roles += [r.role for r in ladder if r.min_level <= level and r.role not in roles]
+    return roles
 
 
 def evaluate(rt: Runtime, event_id: int) -> Alert | None:
@@ -67,11 +87,12 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         silence = silences.silencing(s, event, now)
         alert.silence_id = silence.id if silence else None
         why = renotify_reason(alert, event)
-        if why and not silence and not (alert.inhibited and alert.notify_count):
+        # Inhibition (a ticket exists) stops repeats, never a level rise.
+        inhibited = alert.inhibited and alert.notify_count and not level_rose(alert)
+        if why and not silence and not inhibited:
             if alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
                 alert.status = AlertStatus.FIRING  # a level rise reopens a dismissed alert
-            roles = [r.role for r in rt.profile.alerts.escalation[: alert.rung + 1]]
-            send(s, rt, alert, event, roles, why)
+            send(s, rt, alert, event, rise_roles(rt, alert), why)
         elif why:
             log.info("alert %s not sent (%s): %s", alert.id, "silenced" if silence else "inhibited", why)
         if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
@@ -94,6 +115,10 @@ def send(s: Session, rt: Runtime, alert: Alert, event: Event | None, roles: list
            purpose="alert" if event else "admin")
     alert.last_notified_at = now
     alert.last_notify_reason = why
+    # The record of what was sent, at which level and why (the timeline reads it): the alert's
+    # own level moves on, this does not.
+    s.add(AuditEntry(at=now, actor="系统", action="alert.notify", target_type="alert", target_id=alert.id,
+                     detail={"level": alert.level, "why": why, "round": alert.notify_count, "roles": roles}))
     alert.notified_level = alert.level
     if event is not None:
         alert.notified_volume = event.item_count

@@ -26,6 +26,7 @@ from yuqing.models import (
     Event,
     Item,
     Referral,
+    Silence,
     Source,
     Ticket,
     TicketState,
@@ -46,16 +47,40 @@ class AlertCard:
     first: Item | None = None
     first_source: str = ""
     ticket_id: int | None = None
+    ticket_state: str = ""
+    deadlines: list[Deadline] = field(default_factory=list)  # the ticket's running clocks, nearest first
+    silence: Silence | None = None
+    judged: dict[str, Any] | None = None  # 人工研判 of the level: level, from, by, at
+
+    @property
+    def nearest_due(self) -> datetime | None:
+        return self.deadlines[0].due_at if self.deadlines else None
 
 
-def alert_queue(s: Session, statuses: tuple[str, ...] = ACTIVE_ALERT, limit: int = 50) -> list[AlertCard]:
-    """预警队列: new (firing) first, then by level, newest first within a level."""
+_LEVEL_ORDER = {"一般": 0, "较大": 1, "重大": 2, "特别重大": 3}
+
+
+def urgency(card: AlertCard) -> tuple[Any, ...]:
+    """紧急程度: the graver level first, then the nearest running deadline, then new before seen,
+    then the newest."""
+    due = card.nearest_due
+    return (-_LEVEL_ORDER.get(card.alert.level, 0), due is None, due.timestamp() if due else 0,
+            card.alert.status != AlertStatus.FIRING, -card.alert.created_at.timestamp())
+
+
+def alert_queue(s: Session, statuses: tuple[str, ...] = ACTIVE_ALERT, limit: int = 50,
+                now: datetime | None = None) -> list[AlertCard]:
+    """预警队列 by urgency (:func:`urgency`); each card with its clocks, silence and judgement."""
     new_first = case((Alert.status == AlertStatus.FIRING, 0), else_=1)
     rows = s.execute(
         select(Alert, Event).outerjoin(Event, Alert.event_id == Event.id)
         .where(Alert.status.in_(statuses), Alert.kind == "event")
-        .order_by(new_first, LEVEL_RANK.desc(), Alert.created_at.desc()).limit(limit)).all()
+        .order_by(LEVEL_RANK.desc(), new_first, Alert.created_at.desc()).limit(limit)).all()
     cards = [AlertCard(alert=a, event=e) for a, e in rows]
+    _add_silences(s, cards, now)
+    for c in cards:
+        judged = (c.event.flags or {}).get("manual_level") if c.event is not None else None
+        c.judged = judged if isinstance(judged, dict) else None
     event_ids = [c.event.id for c in cards if c.event]
     if not event_ids:
         return cards
@@ -68,10 +93,35 @@ def alert_queue(s: Session, statuses: tuple[str, ...] = ACTIVE_ALERT, limit: int
     for event_id, item_id in firsts.items():
         by_event[event_id].first = items[item_id]
         by_event[event_id].first_source = names.get(items[item_id].source_id or 0, "")
-    tickets = dict(s.execute(select(Ticket.event_id, Ticket.id).where(Ticket.event_id.in_(event_ids))).all())
+    tickets = {e: (t, st) for e, t, st in s.execute(select(Ticket.event_id, Ticket.id, Ticket.state)
+                                                    .where(Ticket.event_id.in_(event_ids))).all()}
+    running = _running_deadlines(s, [t for t, _st in tickets.values()])
     for c in cards:
-        c.ticket_id = tickets.get(c.event.id) if c.event else None
+        if c.event and c.event.id in tickets:
+            c.ticket_id, c.ticket_state = tickets[c.event.id]
+            c.deadlines = running.get(c.ticket_id, [])
+    cards.sort(key=urgency)
     return cards
+
+
+def _running_deadlines(s: Session, ticket_ids: list[int]) -> dict[int, list[Deadline]]:
+    out: dict[int, list[Deadline]] = defaultdict(list)
+    if ticket_ids:
+        for d in s.scalars(select(Deadline).where(Deadline.ticket_id.in_(ticket_ids), Deadline.met_at.is_(None),
+                                                  Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at)):
+            out[d.ticket_id].append(d)
+    return out
+
+
+def _add_silences(s: Session, cards: list[AlertCard], now: datetime | None) -> None:
+    ids = {c.alert.silence_id for c in cards if c.alert.silence_id}
+    if not ids:
+        return
+    rows = {r.id: r for r in s.scalars(select(Silence).where(Silence.id.in_(ids)))}
+    for c in cards:
+        row = rows.get(c.alert.silence_id or 0)
+        if row is not None and (now is None or row.ends_at > now):
+            c.silence = row
 
 
 def _event_items(s: Session, event_ids: list[int], n: int) -> tuple[list[int], dict[int, int]]:

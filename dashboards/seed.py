@@ -114,7 +114,7 @@ def seed_story(rt: Runtime) -> dict[str, Any]:
                      period_end=now, created_at=now - timedelta(hours=1), html="<h1>舆情日报</h1><p>平稳。</p>"))
         s.flush()
         ids.update(flood=flood.id, fire=fire.id, old=old.id, ticket=ticket.id, alert_flood=alerts[0].id,
-                   alert_fire=alerts[1].id, referral=refs[0].id, referral_other=refs[1].id,
+                   alert_fire=alerts[1].id, alert_old=alerts[2].id, referral=refs[0].id, referral_other=refs[1].id,
                    hostile_item=items[-1].id, sources=[x.id for x in sources])
     return ids
 

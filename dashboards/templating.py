@@ -85,6 +85,16 @@ def safe_url(value: str | None) -> str:
     return value if value.lower().startswith(("http://", "https://")) else "#"
 
 
+def _parse_iso(value: Any) -> datetime | None:
+    """Times kept in JSON (an event's 人工研判) are ISO text."""
+    if isinstance(value, datetime):
+        return value
+    try:
+        return datetime.fromisoformat(str(value))
+    except ValueError:
+        return None
+
+
 def make_templates(timezone: str) -> Jinja2Templates:
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                       autoescape=select_autoescape(default=True, default_for_string=True))
@@ -99,6 +109,8 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["referral_status"] = lambda v: REFERRAL_STATUS.get(v, v)
     env.filters["url"] = safe_url
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
+    env.filters["iso"] = lambda v: v.isoformat() if isinstance(v, datetime) else ""
+    env.filters["dt_text"] = lambda v: fmt(_parse_iso(v), timezone)
     env.globals["LEVELS"] = [lv.value for lv in Level]
     templates = Jinja2Templates(env=env)
     return templates

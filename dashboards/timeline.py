@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.models import (
     Alert,
+    AuditEntry,
     DeadlineKind,
     Event,
     Referral,
@@ -63,7 +64,7 @@ def event_timeline(s: Session, event: Event, ticket: Ticket | None, alert: objec
     if alert is _UNSET:
         alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
     if isinstance(alert, Alert):
-        out.append(Entry(alert.created_at, "alert", f"发出预警（{alert.level}）", alert.title))
+        out += _alert_entries(s, alert)
         if alert.acknowledged_at:
             out.append(Entry(alert.acknowledged_at, "alert", "预警已签收", by=alert.acknowledged_by))
     if ticket is not None:
@@ -82,11 +83,43 @@ def event_timeline(s: Session, event: Event, ticket: Ticket | None, alert: objec
     return out
 
 
+REVIEW_TITLES = {"alert.review.confirm": "研判：确认属实", "alert.review.dismiss": "研判：排除（无关/误报）"}
+
+
+def _alert_entries(s: Session, alert: Alert) -> list[Entry]:
+    """Each notification at the level it was sent at, and each judgement with who made it.
+
+    The alert's own level moves on; the record of what was sent (``alert.notify``) and of the
+    monitor's review (``alert.review.*``) does not, so the timeline says what happened then."""
+    rows = list(s.scalars(select(AuditEntry).where(
+        AuditEntry.target_type == "alert", AuditEntry.target_id == alert.id,
+        AuditEntry.action.in_(["alert.notify", "alert.review.level", *REVIEW_TITLES]))
+        .order_by(AuditEntry.at, AuditEntry.id)))
+    sent = [r for r in rows if r.action == "alert.notify"]
+    out: list[Entry] = []
+    if not sent:  # stored before notifications were recorded: all that is known
+        out.append(Entry(alert.created_at, "alert", f"发出预警（{alert.level}）", alert.title))
+    for n, row in enumerate(sent):
+        detail = row.detail or {}
+        title = "发出预警" if n == 0 else "再次通知"
+        out.append(Entry(row.at, "alert", f"{title}（{detail.get('level', '')}）", str(detail.get("why", ""))))
+    for row in rows:
+        if row.action == "alert.review.level":
+            level = (row.detail or {}).get("level", "")
+            out.append(Entry(row.at, "alert", f"人工研判：等级定为{level}", by=row.actor))
+        elif row.action in REVIEW_TITLES:
+            out.append(Entry(row.at, "alert", REVIEW_TITLES[row.action], by=row.actor))
+    return out
+
+
 def _ticket_entries(s: Session, ticket: Ticket) -> list[Entry]:
     out: list[Entry] = []
     for ch in s.scalars(select(TicketChange).where(TicketChange.ticket_id == ticket.id)):
         kind = "close" if ch.to_state == TicketState.CLOSED else "change"
-        out.append(Entry(ch.at, kind, f"{_state(ch.from_state)} → {_state(ch.to_state)}", ch.reason, by=ch.by))
+        if ch.from_state == ch.to_state:  # a level rise, a reassignment, a pause: the fact, not "X → X"
+            out.append(Entry(ch.at, kind, ch.reason, by=ch.by))
+        else:
+            out.append(Entry(ch.at, kind, f"{_state(ch.from_state)} → {_state(ch.to_state)}", ch.reason, by=ch.by))
     for r in s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket.id)):
         title = "持续发布" if r.kind == DeadlineKind.FOLLOW_UP else f"回应：{_kind(r.kind)}"
         out.append(Entry(r.responded_at, "response", f"{title}（{r.channel}）", r.text, by=r.recorded_by,

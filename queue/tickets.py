@@ -72,6 +72,41 @@ def open_ticket_for_event(rt: Runtime, event_id: int, by: str) -> int:
     return ticket_id
 
 
+def follow_judgement(rt: Runtime, event_id: int, by: str) -> int | None:
+    """After the monitor set the event's level (人工研判): the same path as an automatic rise.
+
+    Opens the ticket if the level now qualifies, or raises the ticket's level with the tighter
+    clocks counting from now, then routes the referrals (and their 续报) exactly as
+    :func:`consider_event` does; the change is recorded under the monitor's name. The ticket id.
+    """
+    ticket_id = _upsert(rt, int(event_id), by=by, force=False)
+    if ticket_id is not None:
+        from .referrals import refer_event
+
+        refer_event(rt, int(event_id))
+    return ticket_id
+
+
+def close_dismissed(rt: Runtime, ticket_id: int, by: str, reason: str) -> None:
+    """关闭 the ticket of an event the monitor dismissed (排除): a false alarm has nothing to
+    answer, so the response and cool-down rules do not apply; the reason is required and kept."""
+    if not reason.strip():
+        raise IllegalTransition("排除事件并关闭工单须写明原因")
+    with rt.session() as s:
+        ticket = _load(s, ticket_id)
+        if ticket.state == S.CLOSED:
+            return
+        now = rt.now()
+        if ticket.paused_since:
+            _end_pause(s, ticket, by, now)
+            ticket.paused_since = None
+        for d in ticket.deadlines:
+            if clocks.is_open(d):
+                d.cancelled_at = now
+        ticket.closed_at = now
+        _set_state(s, ticket, S.CLOSED, by, f"事件经研判排除：{reason.strip()}", now)
+
+
 def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
     for _attempt in range(3):
         try:
@@ -88,7 +123,7 @@ def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
                         return None
                     ticket = _open(rt, s, event, by)
                 else:
-                    _follow_event(rt, s, ticket, event)
+                    _follow_event(rt, s, ticket, event, by)
                 return ticket.id
         except IntegrityError:
             # Another worker opened this event's ticket between our look and our insert:
@@ -132,7 +167,7 @@ def _open(rt: Runtime, s: Session, event: Event, by: str) -> Ticket:
     return ticket
 
 
-def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event) -> None:
+def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event, by: str = SYSTEM) -> None:
     now = rt.now()
     if ticket.state == S.CLOSED and ticket.closed_at and event.last_seen_at > ticket.closed_at:
         _reopen(rt, s, ticket, SYSTEM, f"事件再次发酵：{fmt(event.last_seen_at, rt.settings.timezone)} 出现新信息")
@@ -147,8 +182,9 @@ def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event) -> None
             ticket.lead_leader = lead
             ticket.assignment_reason += f"；升为特别重大，由主要负责同志（{lead}）牵头"
         extra = "、".join(f"{DeadlineKind(d.kind).label}（{fmt(d.due_at, rt.settings.timezone)} 前）" for d in added)
-        _record(s, ticket, SYSTEM, ticket.state, ticket.state,
-                f"等级由{old.value}升为{new.value}" + (f"，新增时限：{extra}" if extra else ""), now)
+        how = "（人工研判）" if by != SYSTEM else ""
+        _record(s, ticket, by, ticket.state, ticket.state,
+                f"等级由{old.value}升为{new.value}{how}" + (f"，新增时限：{extra}" if extra else ""), now)
         if ticket.state != S.CLOSED:
             clocks.schedule(rt, s, added)
     if event.title and event.title != ticket.title:

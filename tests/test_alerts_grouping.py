@@ -57,7 +57,7 @@ def test_one_alert_per_event_renotified_on_level_rise_and_doubled_volume(runtime
     evaluate_event(event_id)
     assert len(_alerts(runtime)) == 1
     last = deliveries(runtime)[-1]
-    assert "等级由 较大 升至 重大" in last.body and "【舆情预警·重大】" in last.subject
+    assert "等级由较大升至重大" in last.body and "【舆情预警·重大】" in last.subject
     # reaching 重大 queued the 要情专报 at once
     jobs = [j.func_name for j in Queue("notify", connection=runtime.redis).get_jobs()]
     assert "yuqing.alerts.jobs.send_major_digest" in jobs

@@ -248,9 +248,9 @@ def test_lost_race_on_insert_takes_the_update_path(runtime, monkeypatch) -> None
     real = tickets._follow_event
     calls = {"n": 0}
 
-    def blind_scalar(rt, s, ticket, ev):  # type: ignore[no-untyped-def]
+    def blind_scalar(rt, s, ticket, ev, *args):  # type: ignore[no-untyped-def]
         calls["n"] += 1
-        return real(rt, s, ticket, ev)
+        return real(rt, s, ticket, ev, *args)
 
     import sqlalchemy.orm
 

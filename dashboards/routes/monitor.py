@@ -56,7 +56,7 @@ def _cached_queue(request: Request, s: Session, view: str, version: str, can_act
     It is rendered by the autoescaping templates like every page (crawled text is escaped
     there); only the session's CSRF token is put in afterwards."""
     def build() -> str:
-        cards = alert_queue(s, VIEWS[view], limit=QUEUE_LIMIT)
+        cards = alert_queue(s, VIEWS[view], limit=QUEUE_LIMIT, now=rt_of(request).now())
         env = request.app.state.templates.env
         return env.get_template("_queue.html").render(cards=cards, can_act=can_act, csrf=CSRF_SLOT,
                                                       LEVELS=env.globals["LEVELS"])
@@ -72,13 +72,17 @@ def _alert(rt: Runtime, alert_id: int) -> Alert:
         return alert
 
 
+TICKET_CHOICES = {"close": "关闭工单", "keep": "保留工单"}
+
+
 @router.post("/alerts/{alert_id}/review")
 def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), level: str = Form(""),
+                 ticket: str = Form(""), reason: str = Form("", max_length=500),
                  user: CurrentUser = MonitorUser) -> Response:
     from yuqing.alerts.actions import review
 
     rt = rt_of(request)
-    _alert(rt, alert_id)
+    alert = _alert(rt, alert_id)
     if action not in ("confirm", "dismiss", "level"):
         raise HTTPException(422, f"action: 应为 confirm、dismiss 或 level，而不是 {action!r}")
     new_level = None
@@ -87,11 +91,53 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
             new_level = Level.parse(level).value
         except ValueError as exc:
             raise HTTPException(422, f"level: {exc}") from None
+    open_ticket = _open_ticket(rt, alert.event_id) if action == "dismiss" else None
+    if open_ticket is not None:
+        # Never silently: a dismissed event's open ticket is closed or kept by the monitor's choice.
+        if ticket not in TICKET_CHOICES:
+            raise HTTPException(422, f"事件已有未关闭的回应工单 #{open_ticket}：排除时须选择关闭或保留该工单")
+        if not reason.strip():
+            raise HTTPException(422, f"事件已有未关闭的回应工单 #{open_ticket}：排除时须写明原因")
     review(rt, alert_id, action, user.username, level=new_level)
-    audit(rt, request, user.username, f"alert.{action}", "alert", alert_id, level=new_level or "")
+    audit(rt, request, user.username, f"alert.{action}", "alert", alert_id, level=new_level or "",
+          reason=reason.strip())
     words = {"confirm": "已确认预警", "dismiss": "已排除（误报/无关）", "level": f"已调整等级为 {new_level}"}
-    flash(request, f"{words[action]}：预警 #{alert_id}")
+    message = f"{words[action]}：预警 #{alert_id}"
+    if action == "level" and alert.event_id is not None:
+        message += _carry_judgement(rt, alert.event_id, user.username)
+    if open_ticket is not None:
+        message += _settle_ticket(rt, request, open_ticket, ticket, reason.strip(), user.username)
+    flash(request, message)
     return back(request, "/")
+
+
+def _open_ticket(rt: Runtime, event_id: int | None) -> int | None:
+    if event_id is None:
+        return None
+    with rt.session() as s:
+        return s.scalar(select(Ticket.id).where(Ticket.event_id == event_id, Ticket.state != "closed"))
+
+
+def _carry_judgement(rt: Runtime, event_id: int, by: str) -> str:
+    """The monitor's level goes the whole way, as an automatic rise does: notifications (a
+    rise is never inhibited), the ticket and its clocks, the referrals and their 续报."""
+    from yuqing.alerts.grouping import evaluate
+    from yuqing.queue.tickets import follow_judgement
+
+    evaluate(rt, event_id)
+    ticket_id = follow_judgement(rt, event_id, by)
+    return f"；工单 #{ticket_id} 已按新等级计时" if ticket_id else ""
+
+
+def _settle_ticket(rt: Runtime, request: Request, ticket_id: int, choice: str, reason: str, by: str) -> str:
+    from yuqing.queue.tickets import close_dismissed
+
+    if choice == "close":
+        close_dismissed(rt, ticket_id, by, reason)
+        audit(rt, request, by, "ticket.close", "ticket", ticket_id, reason=reason)
+        return f"；工单 #{ticket_id} 已关闭"
+    audit(rt, request, by, "ticket.keep", "ticket", ticket_id, reason=reason)
+    return f"；工单 #{ticket_id} 保留办理"
 
 
 @router.post("/alerts/{alert_id}/ack")

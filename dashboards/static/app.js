@@ -72,4 +72,20 @@
     });
   }
   if (document.querySelector(".cd[data-due]") && !document.body.dataset.frozen) { setInterval(tick, 60000); }
+
+  // Running clocks on the alert cards: the time left to each deadline, red under an hour,
+  // marked once breached; set at once (the queue's HTML is shared and cached) and every 30 s.
+  function span(seconds) {
+    var abs = Math.abs(seconds), h = Math.floor(abs / 3600), m = Math.floor((abs % 3600) / 60);
+    return h >= 24 ? Math.floor(h / 24) + " 天 " + (h % 24) + " 小时" : h ? h + " 小时 " + m + " 分" : m + " 分";
+  }
+  function clocks() {
+    document.querySelectorAll(".clock[data-due]").forEach(function (el) {
+      var left = (new Date(el.dataset.due) - new Date()) / 1000;
+      el.classList.toggle("breached", left < 0);
+      el.classList.toggle("red", left >= 0 && left < 3600);
+      el.querySelector(".left").textContent = left < 0 ? "已超时 " + span(left) : "剩余 " + span(left);
+    });
+  }
+  if (document.querySelector(".clock[data-due]")) { clocks(); setInterval(clocks, 30000); }
 })();

@@ -1,0 +1,166 @@
+"""A person's judgement goes the whole way: a level set on the console is the event's level,
+starts the clocks and the routes as an automatic rise does; dismissing an event with an open
+ticket asks what becomes of the ticket; silences and reviews show on the card; the timeline
+keeps what happened then."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import func, select
+
+from yuqing.clock import fmt
+from yuqing.dashboards.app import create_app
+from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
+from yuqing.models import (
+    Alert,
+    AuditEntry,
+    Deadline,
+    Delivery,
+    Event,
+    Referral,
+    Ticket,
+    TicketChange,
+)
+
+
+@pytest.fixture
+def story(runtime):  # type: ignore[no-untyped-def]
+    seed_users(runtime)
+    ids = seed_story(runtime)
+    with runtime.session() as s:  # as if each alert's first notification had gone out at its level
+        for alert in s.scalars(select(Alert)):
+            alert.notify_count, alert.notified_level = 1, alert.level
+            s.add(AuditEntry(at=alert.created_at, actor="系统", action="alert.notify", target_type="alert",
+                             target_id=alert.id, detail={"level": alert.level, "why": "首次预警"}))
+    return ids
+
+
+@pytest.fixture
+def client(runtime, story):  # type: ignore[no-untyped-def]
+    with TestClient(create_app(runtime), follow_redirects=False) as c:
+        yield c
+
+
+def login(client: TestClient, username: str = "monitor") -> str:
+    page = client.get("/login")
+    token = re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": token})
+    assert r.status_code == 303, r.text
+    page = client.get(r.headers["location"])
+    return re.search(r'name="csrf-token" content="([^"]+)"', page.text).group(1)
+
+
+def _card(html: str, alert_id: int) -> str:
+    start = html.index(f'id="alert-{alert_id}"')
+    end = html.find("<article", start)
+    return html[start:end if end > 0 else None]
+
+
+def test_level_set_by_the_monitor_opens_the_ticket_with_its_clocks_and_referrals(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client)
+    runtime.clock.advance(minutes=1)  # a person acts a moment after the page was seen
+    r = client.post(f"/alerts/{story['alert_fire']}/review?next=/",
+                    data={"action": "level", "level": "重大", "csrf_token": token})
+    assert r.status_code == 303
+    with runtime.session() as s:
+        event = s.get(Event, story["fire"])
+        assert event.level == "重大"
+        assert event.flags["manual_level"]["by"] == "monitor" and event.flags["manual_level"]["from"] == "较大"
+        ticket = s.scalar(select(Ticket).where(Ticket.event_id == story["fire"]))
+        assert ticket is not None and ticket.level == "重大"
+        kinds = {d.kind for d in s.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id))}
+        assert kinds == {"first_response", "authoritative_info", "press_conference"}
+        # 重大: the routes reach the propaganda and cyberspace departments, as an automatic rise does.
+        departments = set(s.scalars(select(Referral.department_key).where(Referral.event_id == story["fire"])))
+        assert {"propaganda", "cyberspace"} <= departments
+        sent = s.scalars(select(Delivery).where(Delivery.ref_type == "alert",
+                                                Delivery.ref_id == story["alert_fire"])).all()
+        assert sent, "the rise is notified"
+        assert all("重大" in d.subject for d in sent)
+        assert "fjz@yjj.zezhou.example" in {d.target for d in sent}, "from 重大 the leaders hear at once"
+        assert any("monitor 人工研判" in d.body for d in sent)
+    card = _card(client.get("/").text, story["alert_fire"])
+    assert "人工研判：monitor" in card
+    assert 'class="clock" data-due=' in card and "发布权威信息" in card
+
+
+def test_a_rise_on_an_event_with_a_ticket_is_never_inhibited(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    with runtime.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == story["old"]))
+        before = s.scalar(select(func.count()).select_from(Delivery))
+    token = login(client)
+    alert_id = _alert_of(runtime, story["old"])
+    runtime.clock.advance(minutes=1)
+    client.post(f"/alerts/{alert_id}/review", data={"action": "level", "level": "重大", "csrf_token": token})
+    with runtime.session() as s:
+        assert s.get(Ticket, ticket_id).level == "重大"
+        rise = s.scalar(select(TicketChange).where(TicketChange.ticket_id == ticket_id,
+                                                   TicketChange.reason.like("等级由较大升为重大%")))
+        assert rise.by == "monitor" and "人工研判" in rise.reason and "新闻发布会" in rise.reason
+        assert s.scalar(select(func.count()).select_from(Delivery)) > before
+        assert s.get(Alert, alert_id).notified_level == "重大"
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert "已分派 → 已分派" not in page
+    assert "等级由较大升为重大（人工研判）" in page
+    assert page.index("发出预警（较大）") < page.index("再次通知（重大）"), "each fact as it happened"
+    assert "人工研判：等级定为重大" in page
+
+
+def _alert_of(runtime, event_id: int) -> int:  # type: ignore[no-untyped-def]
+    with runtime.session() as s:
+        return s.scalar(select(Alert.id).where(Alert.event_id == event_id))
+
+
+def test_dismissing_an_event_with_an_open_ticket_asks_what_becomes_of_it(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client)
+    alert_id = _alert_of(runtime, story["old"])
+    card = _card(client.get("/").text, alert_id)
+    assert 'name="ticket" value="close"' in card and 'name="ticket" value="keep"' in card
+    url = f"/alerts/{alert_id}/review?next=/"
+    r = client.post(url, data={"action": "dismiss", "csrf_token": token})
+    assert r.status_code == 422 and "须选择关闭或保留该工单" in r.text
+    r = client.post(url, data={"action": "dismiss", "ticket": "close", "csrf_token": token})
+    assert r.status_code == 422 and "须写明原因" in r.text
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).status != "dismissed", "a refused dismissal changes nothing"
+    r = client.post(url, data={"action": "dismiss", "ticket": "close", "reason": "系旧闻翻炒", "csrf_token": token})
+    assert r.status_code == 303
+    with runtime.session() as s:
+        ticket = s.scalar(select(Ticket).where(Ticket.event_id == story["old"]))
+        assert ticket.state == "closed"
+        assert all(d.cancelled_at or d.met_at for d in ticket.deadlines)
+        last = s.scalars(select(TicketChange).where(TicketChange.ticket_id == ticket.id)
+                         .order_by(TicketChange.id.desc())).first()
+        assert last.by == "monitor" and last.reason == "事件经研判排除：系旧闻翻炒"
+
+
+def test_dismiss_can_keep_the_ticket(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client)
+    alert_id = _alert_of(runtime, story["old"])
+    r = client.post(f"/alerts/{alert_id}/review?next=/",
+                    data={"action": "dismiss", "ticket": "keep", "reason": "预警误报，但群众诉求仍需答复",
+                          "csrf_token": token})
+    assert r.status_code == 303
+    with runtime.session() as s:
+        assert s.scalar(select(Ticket.state).where(Ticket.event_id == story["old"])) == "assigned"
+        kept = s.scalar(select(AuditEntry).where(AuditEntry.action == "ticket.keep"))
+        assert kept.actor == "monitor" and kept.detail["reason"] == "预警误报，但群众诉求仍需答复"
+
+
+def test_silence_and_confirmation_show_on_the_card(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client)
+    alert = story["alert_fire"]
+    client.get("/")
+    runtime.clock.advance(minutes=1)
+    client.post(f"/alerts/{alert}/silence?next=/", data={"hours": "1", "comment": "已核实为烧荒", "csrf_token": token})
+    card = _card(client.get("/").text, alert)
+    ends = fmt(runtime.now() + timedelta(hours=1))
+    assert f"已静默至 {ends}（monitor：已核实为烧荒）" in card
+    runtime.clock.advance(minutes=1)
+    client.post(f"/alerts/{alert}/review?next=/", data={"action": "confirm", "csrf_token": token})
+    card = _card(client.get("/").text, alert)
+    assert "已确认属实" in card and 'value="confirm"' not in card
