@@ -286,9 +286,10 @@ def acknowledge_by_token(rt: Runtime, token: str, by: str, note: str = "") -> in
     with rt.session() as s:
         now = rt.now()
         # Compare-and-set: of two visits racing, exactly one signs.
-        won = s.execute(update(Referral).where(Referral.id == state.referral_id, Referral.acknowledged_at.is_(None))
-                        .values(status=ReferralStatus.ACKNOWLEDGED, acknowledged_at=now,
-                                acknowledged_by=by[:100])).rowcount
+        won = cast(CursorResult[Any], s.execute(
+            update(Referral).where(Referral.id == state.referral_id, Referral.acknowledged_at.is_(None))
+            .values(status=ReferralStatus.ACKNOWLEDGED, acknowledged_at=now,
+                    acknowledged_by=by[:100]))).rowcount
         if not won:
             ref = s.get(Referral, state.referral_id)
             assert ref is not None

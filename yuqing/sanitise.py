@@ -18,7 +18,7 @@ from __future__ import annotations
 import dataclasses
 import html
 import re
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 from urllib.parse import quote
 
 T = TypeVar("T")
@@ -56,7 +56,7 @@ def safe_document(doc: T) -> T:
 
 def xml_safe_record(value: T) -> T:
     """A copy of a record (dataclasses, lists, tuples, dicts of them) with every string xml-safe."""
-    return _clean(value)  # type: ignore[no-any-return]
+    return cast(T, _clean(value))
 
 
 def _clean(value: Any) -> Any:
