@@ -22,7 +22,7 @@ from yuqing.profile import Rung
 from yuqing.runtime import Runtime
 
 from . import silences
-from .grouping import renotify_reason, send
+from .grouping import renotify_reason, send, send_held_update
 from .notify import ROLE_LABELS
 
 log = logging.getLogger(__name__)
@@ -39,7 +39,7 @@ def next_rung(ladder: list[Rung], current: int, level: str) -> int | None:
 def sweep(rt: Runtime) -> dict[str, int]:
     """One pass over the open alerts: silence expiry, escalation, repeats. Returns counts."""
     now = rt.now()
-    counts = {"escalated": 0, "repeated": 0, "unsilenced": 0}
+    counts = {"escalated": 0, "repeated": 0, "unsilenced": 0, "updated": 0}
     with rt.session() as s:
         alerts = s.scalars(select(Alert).where(
             Alert.status.in_([AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED]))).all()
@@ -57,7 +57,7 @@ def sweep(rt: Runtime) -> dict[str, int]:
 
 
 def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datetime) -> dict[str, int]:
-    out = {"escalated": 0, "repeated": 0, "unsilenced": 0}
+    out = {"escalated": 0, "repeated": 0, "unsilenced": 0, "updated": 0}
     alert.inhibited = alert.inhibited or s.scalar(select(Ticket.id).where(Ticket.event_id == event.id)) is not None
     silence = silences.silencing(s, event, now)
     if silence is not None:
@@ -71,6 +71,9 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
             ladder = rt.profile.alerts.escalation
             send(s, rt, alert, event, [r.role for r in ladder[: alert.rung + 1]], f"静默到期；{why}")
             out["unsilenced"] = 1
+        return out
+    if not alert.inhibited and send_held_update(s, rt, alert, event, now):
+        out["updated"] = 1  # group_interval passed: the changes held back go out as one update
         return out
     if alert.inhibited or alert.status != AlertStatus.FIRING or not alert.notify_count:
         return out

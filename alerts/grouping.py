@@ -12,7 +12,8 @@ event reaching 重大 triggers a 要情专报 at once.
 from __future__ import annotations
 
 import logging
-from datetime import datetime
+from datetime import datetime, timedelta
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +44,60 @@ def renotify_reason(alert: Alert, event: Event) -> str:
     if alert.notified_volume and event.item_count >= 2 * alert.notified_volume:
         return f"传播量翻倍：{alert.notified_volume} → {event.item_count} 条"
     return ""
+
+
+def deaths_of(items: list[Item]) -> int:
+    """死亡人数 reported so far: the highest count any item gives (reports repeat, not add)."""
+    return max((int((i.casualties or {}).get("deaths") or 0) for i in items), default=0)
+
+
+def what_changed(alert: Alert, event: Event, deaths: int, last: dict[str, Any], why: str) -> str:
+    """One update's text: every change since the last notification, e.g.
+    "等级由较大升至重大；新增 3 条；死亡人数 3→12" (Alertmanager's grouped notification)."""
+    parts = [why] if why.startswith("等级由") else []
+    if not parts and last.get("level") and Level.parse(alert.level) > Level.parse(str(last["level"])):
+        parts.append(f"等级由{last['level']}升至{alert.level}")
+    added = event.item_count - int(last.get("volume", alert.notified_volume) or 0)
+    if added > 0:
+        parts.append(f"新增 {added} 条")
+    before = int(last.get("deaths") or 0)
+    if deaths != before:
+        parts.append(f"死亡人数 {before}→{deaths}")
+    return "；".join(parts) or why
+
+
+def held_by_interval(rt: Runtime, alert: Alert, why: str, now: datetime) -> bool:
+    """group_interval: an update (not a level rise) waits until the interval since the last
+    notification has passed; the sweep sends it then, with everything that changed meanwhile."""
+    if alert.notify_count == 0 or why.startswith("等级由") or alert.last_notified_at is None:
+        return False
+    interval = timedelta(seconds=rt.profile.alerts.group_interval_seconds)
+    return now - alert.last_notified_at < interval
+
+
+def send_held_update(s: Session, rt: Runtime, alert: Alert, event: Event, now: datetime) -> bool:
+    """From the sweep: the update that :func:`held_by_interval` kept back, once the interval
+    has passed, saying everything that changed meanwhile. Whether one went out."""
+    if not alert.notify_count or alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
+        return False
+    why = renotify_reason(alert, event)
+    if not why or held_by_interval(rt, alert, why, now):
+        return False
+    items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))
+    deaths = deaths_of(items)
+    send(s, rt, alert, event, rise_roles(rt, alert), what_changed(alert, event, deaths, last_round(s, alert), why),
+         deaths=deaths, update=True)
+    return True
+
+
+def last_round(s: Session, alert: Alert) -> dict[str, Any]:
+    """What the last notification said (level, volume, deaths), from its record."""
+    row = s.scalar(select(AuditEntry).where(AuditEntry.target_type == "alert", AuditEntry.target_id == alert.id,
+                                            AuditEntry.action == "alert.notify")
+                   .order_by(AuditEntry.at.desc(), AuditEntry.id.desc()).limit(1))
+    if row is None:
+        return {"level": alert.notified_level, "volume": alert.notified_volume}
+    return dict(row.detail or {})
 
 
 def level_rose(alert: Alert) -> bool:
@@ -89,12 +144,18 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         why = renotify_reason(alert, event)
         # Inhibition (a ticket exists) stops repeats, never a level rise.
         inhibited = alert.inhibited and alert.notify_count and not level_rose(alert)
-        if why and not silence and not inhibited:
+        held = bool(why) and held_by_interval(rt, alert, why, now)
+        deaths = deaths_of(list(items))
+        if why and not silence and not inhibited and not held:
             if alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
                 alert.status = AlertStatus.FIRING  # a level rise reopens a dismissed alert
-            send(s, rt, alert, event, rise_roles(rt, alert), why)
+            update = alert.notify_count > 0
+            if update:
+                why = what_changed(alert, event, deaths, last_round(s, alert), why)
+            send(s, rt, alert, event, rise_roles(rt, alert), why, deaths=deaths, update=update)
         elif why:
-            log.info("alert %s not sent (%s): %s", alert.id, "silenced" if silence else "inhibited", why)
+            state = "silenced" if silence else "inhibited" if inhibited else "held for the group interval"
+            log.info("alert %s not sent (%s): %s", alert.id, state, why)
         if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
             major_level = event.level
         s.flush()
@@ -107,18 +168,21 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         return s.get(Alert, alert_id)
 
 
-def send(s: Session, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], why: str) -> None:
-    """Notify ``roles`` and record the round on the alert (its count makes the keys unique)."""
+def send(s: Session, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], why: str,
+         deaths: int = 0, update: bool = False) -> None:
+    """Notify ``roles`` and record the round on the alert (its count makes the keys unique);
+    ``update``: news of an alert already sent (更新 in the subject), not an escalation or repeat."""
     now = rt.now()
     alert.notify_count += 1
     notify(s, rt, alert, event, roles=roles, why=why, tag=f"n{alert.notify_count}",
-           purpose="alert" if event else "admin")
+           purpose="alert" if event else "admin", update=update)
     alert.last_notified_at = now
     alert.last_notify_reason = why
     # The record of what was sent, at which level and why (the timeline reads it): the alert's
     # own level moves on, this does not.
     s.add(AuditEntry(at=now, actor="系统", action="alert.notify", target_type="alert", target_id=alert.id,
-                     detail={"level": alert.level, "why": why, "round": alert.notify_count, "roles": roles}))
+                     detail={"level": alert.level, "why": why, "round": alert.notify_count, "roles": roles,
+                             "volume": event.item_count if event is not None else 0, "deaths": deaths}))
     alert.notified_level = alert.level
     if event is not None:
         alert.notified_volume = event.item_count

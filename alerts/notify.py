@@ -68,14 +68,16 @@ def evidence(session: Session, event_id: int, limit: int = 3) -> list[Item]:
     return sorted(items, key=lambda i: (order.get(i.tier, 9), i.fetched_at))[:limit]
 
 
-def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], why: str) -> tuple[str, str, str]:
-    """Subject, markdown-ish text (read as-is by mail, WeCom and DingTalk) and HTML."""
+def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], why: str,
+            update: bool = False) -> tuple[str, str, str]:
+    """Subject, markdown-ish text (read as-is by mail, WeCom and DingTalk) and HTML; an update
+    of an alert already sent says so in its subject (更新), so it reads as news of the same event."""
     link = f"{rt.settings.base_url.rstrip('/')}/alerts/{alert.id}"
     if event is None:
         subject = f"【系统告警】{alert.title}"
         lines = [f"**通知原因**：{why}", *[f"- {r}" for r in alert.reasons], f"**处理**：{link}"]
     else:
-        subject = f"【舆情预警·{alert.level}】{plain(event.title)}"
+        subject = f"【舆情预警·{alert.level}】{'更新：' if update else ''}{plain(event.title)}"
         lines = [
             f"**等级**：{alert.level}　**相关度**：{event.relevance:.2f}　**风险**：{event.risk:.2f}",
             f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
@@ -121,10 +123,10 @@ def markdown_to_html(title: str, text: str, allowed: set[str] | None = None) -> 
 
 
 def notify(session: Session, rt: Runtime, alert: Alert, event: Event | None, *, roles: list[str],
-           why: str, tag: str, purpose: str = "alert") -> int:
+           why: str, tag: str, purpose: str = "alert", update: bool = False) -> int:
     """Create one delivery per target of these rungs; ``tag`` makes the keys unique per round."""
     items = evidence(session, event.id) if event else []
-    subject, text, html = compose(rt, alert, event, items, why)
+    subject, text, html = compose(rt, alert, event, items, why, update)
     seen: set[tuple[str, str]] = set()
     count = 0
     for role in roles:

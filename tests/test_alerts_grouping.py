@@ -11,7 +11,7 @@ from test_alerts_factory import deliveries, grow, make_event
 
 from yuqing.alerts import actions
 from yuqing.alerts.jobs import evaluate_event, sweep_alerts
-from yuqing.models import Alert, Ticket
+from yuqing.models import Alert, Item, Ticket
 
 
 def _alerts(rt) -> list[Alert]:  # type: ignore[no-untyped-def]
@@ -51,8 +51,10 @@ def test_one_alert_per_event_renotified_on_level_rise_and_doubled_volume(runtime
     assert len(deliveries(runtime)) == 1, "a few more reposts are not a new message"
     grow(runtime, event_id, items=2)  # 8 = 2 × 4
     evaluate_event(event_id)
-    assert "传播量翻倍：4 → 8 条" in deliveries(runtime)[-1].body
+    assert len(deliveries(runtime)) == 1, "within the group interval (5 min) the update waits"
     runtime.clock.advance(minutes=5)
+    sweep_alerts()
+    assert "新增 4 条" in deliveries(runtime)[-1].body and "更新：" in deliveries(runtime)[-1].subject
     grow(runtime, event_id, level="重大")
     evaluate_event(event_id)
     assert len(_alerts(runtime)) == 1
@@ -62,7 +64,7 @@ def test_one_alert_per_event_renotified_on_level_rise_and_doubled_volume(runtime
     jobs = [j.func_name for j in Queue("notify", connection=runtime.redis).get_jobs()]
     assert "yuqing.alerts.jobs.send_major_digest" in jobs
     drain()
-    assert len(smtp.wait_for(3 + 2)) >= 5  # 3 alert mails + the 专报 to two leaders
+    assert len(smtp.wait_for(5 + 2)) >= 7  # 5 alert mails (the rise reaches the leaders too) + the 专报 to two
     subjects = [str(make_header(decode_header(m["Subject"]))) for m in smtp.messages]
     assert sum("要情专报" in s for s in subjects) == 2
 
@@ -116,3 +118,66 @@ def test_ticket_inhibits_further_alerts(runtime) -> None:  # type: ignore[no-unt
     with runtime.session() as s:
         alert = s.get(Alert, alert_id)
         assert alert.inhibited and alert.rung == 0
+
+
+def _with_deaths(rt, event_id: int, deaths: int) -> None:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        item = s.scalars(select(Item).where(Item.event_id == event_id).order_by(Item.id.desc())).first()
+        item.casualties = {"deaths": deaths}
+
+
+def test_changes_within_the_group_interval_go_out_as_one_update(runtime) -> None:  # type: ignore[no-untyped-def]
+    assert runtime.profile.alerts.group_interval_seconds == 300  # the default: 5 minutes
+    event_id = make_event(runtime, items=3)
+    _with_deaths(runtime, event_id, 3)
+    evaluate_event(event_id)
+    first = deliveries(runtime)
+    assert len(first) == 1 and "更新" not in first[0].subject
+    runtime.clock.advance(seconds=3)  # the case: a "doubled" re-notification 3 s later
+    grow(runtime, event_id, items=3)
+    evaluate_event(event_id)
+    runtime.clock.advance(minutes=2)
+    grow(runtime, event_id, items=3)
+    _with_deaths(runtime, event_id, 12)
+    evaluate_event(event_id)
+    sweep_alerts()
+    assert len(deliveries(runtime)) == 1, "every change inside the interval is held"
+    runtime.clock.advance(minutes=3)
+    sweep_alerts()
+    sent = deliveries(runtime)
+    assert len(sent) == 2
+    assert "**通知原因**：新增 6 条；死亡人数 3→12" in sent[-1].body
+    assert sent[-1].subject == "【舆情预警·较大】更新：泽州县某煤矿发生透水事故 多人被困"
+    sweep_alerts()
+    assert len(deliveries(runtime)) == 2, "one update, not one per sweep"
+
+
+def test_a_level_rise_is_not_held_and_says_what_else_changed(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, items=3)
+    evaluate_event(event_id)
+    runtime.clock.advance(seconds=30)
+    grow(runtime, event_id, items=3, level="重大")
+    evaluate_event(event_id)
+    sent = deliveries(runtime)
+    rise = [d for d in sent if d.subject.startswith("【舆情预警·重大】更新：")]
+    assert rise, "a rise goes out at once, inside the interval"
+    assert "**通知原因**：等级由较大升至重大；新增 3 条" in rise[0].body
+    targets = {d.target for d in rise}
+    assert {"zhiban@yjj.zezhou.example", "fjz@yjj.zezhou.example"} <= targets, "from 重大 the leaders too"
+
+
+def test_inhibition_stops_repeats_never_a_rise(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, items=2)
+    evaluate_event(event_id)
+    now = runtime.now()
+    with runtime.session() as s:
+        s.add(Ticket(event_id=event_id, level="较大", title="透水", opened_at=now, detected_at=now, updated_at=now))
+    runtime.clock.advance(minutes=10)
+    grow(runtime, event_id, items=10)
+    evaluate_event(event_id)
+    sweep_alerts()
+    assert len(deliveries(runtime)) == 1, "the ticket inhibits the volume update"
+    grow(runtime, event_id, level="重大")
+    evaluate_event(event_id)
+    sent = deliveries(runtime)
+    assert len(sent) > 1 and "等级由较大升至重大" in sent[-1].body

@@ -126,6 +126,9 @@ class AlertRules(Strict):
     velocity_factor: float = Field(3.0, gt=1, description="每小时条数超过事件自身基线的倍数")
     high_tiers: list[Tier] = Field(default_factory=lambda: [Tier.CENTRAL])
     repeat_interval_minutes: int = Field(240, ge=1)
+    group_interval_seconds: int = Field(300, ge=0, le=86400,
+                                        description="同一预警两次更新通知的最短间隔（秒）；期间的变化合并为一条更新。"
+                                                    "等级上升不受此限")
     escalation: list[Rung] = Field(default_factory=lambda: [
         Rung(role="monitor", timeout_minutes=30),
         Rung(role="section_head", timeout_minutes=60),
