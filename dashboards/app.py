@@ -64,6 +64,7 @@ def create_app(rt: Runtime) -> FastAPI:
         api,
         auth_pages,
         events,
+        foresight,
         leader,
         liaison,
         monitor,
@@ -72,7 +73,7 @@ def create_app(rt: Runtime) -> FastAPI:
         tickets,
     )
 
-    for module in (auth_pages, monitor, tickets, events, leader, liaison, admin, search, reports, api):
+    for module in (auth_pages, monitor, tickets, events, leader, liaison, admin, search, reports, foresight, api):
         app.include_router(module.router)
     app.include_router(api.health)
     return app

@@ -222,7 +222,19 @@ def baseline(site: Site) -> dict[str, str]:
         "kind": "first_response", "channel": "政府网站", "link": "https://gov.example/notice",
         "text": "回应正文", "responded_at": local.strftime("%Y-%m-%dT%H:%M"), "reason": "核实中",
         "to_state": "responding", "note": "已阅", "name": "张三",
+        **_foresight_baseline(rt),
     }
+
+
+def _foresight_baseline(rt: Runtime) -> dict[str, str]:
+    """An assessment with its first draft's 预案, so the 事前研判 pages answer their baseline."""
+    from yuqing.foresight.draft import parse_text
+    from yuqing.foresight.service import assess_and_record
+
+    draft = "关于巴公镇煤矿停产整顿的通知\n对存在重大安全隐患的煤矿责令停产整顿，整改验收合格后方可复产。"
+    done = assess_and_record(rt, parse_text(draft), "admin")
+    return {"assessment_id": str(done.assessment_id), "number": "1", "revision": "1", "title": "关于煤矿停产整顿的通知",
+            "affected": "巴公镇煤矿企业", "date": "2026-12-15", "section": "", "watch_days": "14"}
 
 
 def send(site: Site, op: Operation, values: dict[str, str]) -> requests.Response:

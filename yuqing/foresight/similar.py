@@ -9,6 +9,7 @@ their events; an event that shares the draft's remit topics (the profile's) gets
 
 from __future__ import annotations
 
+import re
 from collections import defaultdict
 from dataclasses import dataclass, field
 
@@ -68,8 +69,14 @@ def _candidates(s: Session) -> list:
         .order_by(Item.id.desc()).limit(MAX_CANDIDATES)).all())
 
 
+# Words every kind of text shares: never shown as why an event is like the draft.
+_PLAIN = frozenset(("关于", "按照", "方案", "进行", "有关", "相关", "问题", "工作", "情况", "我们", "他们", "没有",
+                    "已经", "可以", "要求", "根据", "对于", "以及", "通过", "其中", "目前", "现在", "今天", "政府"))
+
+
 def _shared(draft_tokens: list[str], item_tokens: list[list[str]], idf: dict[str, float]) -> list[str]:
-    mine = {t for t in draft_tokens if len(t) >= 2 and not t.isdigit()}
+    mine = {t for t in draft_tokens if len(t) >= 2 and not t.isdigit() and t not in _PLAIN
+            and re.fullmatch(r"[\u4e00-\u9fff]+", t)}
     common: dict[str, int] = defaultdict(int)
     for tokens in item_tokens:
         for t in set(tokens) & mine:
