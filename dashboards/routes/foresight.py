@@ -16,7 +16,7 @@ from yuqing.foresight.exceptions import DraftError
 from yuqing.foresight.service import assess_and_record, plan_folder
 from yuqing.models import AssessmentState
 
-from ..auth import MonitorUser, StaffUser
+from ..auth import CurrentUser, MonitorUser, StaffUser
 from ..templating import flash, render
 from ._util import NO_NUL, RecordId, back, rt_of
 
@@ -25,7 +25,7 @@ DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 
 @router.get("/foresight")
-def foresight_list(request: Request, user=StaffUser) -> Response:
+def foresight_list(request: Request, user: CurrentUser = StaffUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         rows = [(a, a.revisions[-1].result if a.revisions else {}, len(a.revisions)) for a in records.listing(s)]
@@ -38,7 +38,7 @@ def foresight_submit(request: Request, title: str = Form("", max_length=500), te
                      affected: str = Form("", max_length=2000), date: str = Form("", max_length=20),
                      channel: str = Form("", max_length=100), section: str = Form("", max_length=100),
                      watch_days: str = Form("", max_length=3), assessment_id: str = Form("", max_length=10),
-                     user=MonitorUser) -> Response:
+                     user: CurrentUser = MonitorUser) -> Response:
     rt = rt_of(request)
     fields = {"title": title, "text": text, "affected": affected, "date": date, "channel": channel,
               "section": section, "watch_days": watch_days}
@@ -59,7 +59,7 @@ def foresight_submit(request: Request, title: str = Form("", max_length=500), te
 
 
 @router.get("/foresight/{assessment_id}")
-def foresight_page(request: Request, assessment_id: RecordId, user=StaffUser) -> Response:
+def foresight_page(request: Request, assessment_id: RecordId, user: CurrentUser = StaffUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         try:
@@ -74,7 +74,7 @@ def foresight_page(request: Request, assessment_id: RecordId, user=StaffUser) ->
 
 @router.post("/foresight/{assessment_id}/final")
 def foresight_final(request: Request, assessment_id: RecordId, revision: str = Form("", max_length=10),
-                    user=MonitorUser) -> Response:
+                    user: CurrentUser = MonitorUser) -> Response:
     rt = rt_of(request)
     number = int(revision) if revision.strip().isdigit() else None
     with rt.session() as s:
@@ -84,7 +84,7 @@ def foresight_final(request: Request, assessment_id: RecordId, revision: str = F
 
 
 @router.get("/foresight/{assessment_id}/plan/{number}")
-def foresight_plan(request: Request, assessment_id: RecordId, number: RecordId, user=StaffUser) -> Response:
+def foresight_plan(request: Request, assessment_id: RecordId, number: RecordId, user: CurrentUser = StaffUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         a = records.get(s, assessment_id)
