@@ -14,6 +14,7 @@ from foresight_seed import seed
 from sqlalchemy import select
 from test_foresight_assess import DEMOLITION, _cli
 
+from yuqing.documents.wording import machine_text
 from yuqing.foresight.draft import Draft, parse_text
 from yuqing.foresight.plan import cn_date
 from yuqing.foresight.records import finalise
@@ -52,8 +53,8 @@ def quotes(sentence: str) -> list[str]:
 
 def body_sentences(path: Path) -> list[str]:
     paragraphs = [p.text for p in Document(str(path)).paragraphs]
-    end = paragraphs.index("附件：引用来源")
-    body = [p for p in paragraphs[3:end] if p.strip() and not HEADING.match(p)]
+    start, end = paragraphs.index("一、政策要点"), paragraphs.index("附件：引用来源")
+    body = [p for p in paragraphs[start:end] if p.strip() and not HEADING.match(p)]
     return [s for p in body for s in split_outside_quotes(p)]
 
 
@@ -120,6 +121,9 @@ def test_every_fact_in_the_plan_cites_the_draft_or_an_item(runtime, tmp_path: Pa
     assert "政务新媒体" in text and "新闻发布会" in text
     for machine in ("fairness", "None", "grade", "compensation", "demolition"):
         assert machine not in text
+    cited = [q for sentence in body_sentences(path) for q in quotes(sentence)]
+    sources = [piece for p in Document(str(path)).paragraphs if p.text.startswith("〔") for piece in p.text.split("　")]
+    assert machine_text(text, quoted=cited + sources) == []
 
 
 def test_plan_layout_follows_gb_t_9704(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -130,8 +134,9 @@ def test_plan_layout_follows_gb_t_9704(runtime) -> None:  # type: ignore[no-unty
     assert (round(sec.top_margin.mm), round(sec.left_margin.mm)) == (37, 28)
     assert round((sec.page_width - sec.left_margin - sec.right_margin) / Mm(1)) == 156
     assert round((sec.page_height - sec.top_margin - sec.bottom_margin) / Mm(1)) == 225
-    title = doc.paragraphs[0].runs[0]
+    title = next(p for p in doc.paragraphs if p.text.startswith("关于《")).runs[0]
     assert title.font.size.pt == 22 and title.font.name == "方正小标宋简体"
+    assert "泽州县应急管理局舆情风险评估" in [p.text for p in doc.paragraphs[:4]]  # the red 发文机关标志
     body = next(p for p in doc.paragraphs if p.text.startswith("关于征收补偿与安置"))
     assert body.runs[0].font.size.pt == 16 and body.runs[0].font.name == "仿宋_GB2312"
     assert next(p for p in doc.paragraphs if p.text == "一、政策要点").runs[0].font.name == "黑体"

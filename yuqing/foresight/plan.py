@@ -17,6 +17,7 @@ from .concerns import sentences
 from .lexicon import INTERESTS
 
 MAX_POINTS = 8
+MAX_CONCERNS = 10
 CHANNELS = ("政府网站", "政务新媒体", "新闻发布会")
 PRESS_GRADES = ("较高", "高")
 ESCALATE_MIN_POSTS = 20
@@ -30,13 +31,13 @@ class Sentence:
 
 @dataclass
 class Block:
-    heading: str  # （一）… ; "" for none
+    heading: str  # a second-level heading (numbered （一） by the renderer); "" for none
     paragraphs: list[list[Sentence]]
 
 
 @dataclass
 class Part:
-    heading: str  # 一、…
+    heading: str  # a first-level heading (numbered 一、 by the renderer)
     blocks: list[Block]
 
 
@@ -83,7 +84,7 @@ def _risk(f: Foresight) -> list[Block]:
     judged += f"，参照相似历史事件，出台后舆情可能达到{f.expected_level}级" if f.expected_level else ""
     head = [Sentence(judged)] + ([Sentence(f"研判：{_unquote(f.history_note)}")] if f.history_note else [])
     reasons = [[Sentence(r.text, r.cites)] for r in f.reasons]
-    blocks = [Block("", [head]), Block("（一）研判依据", reasons or [[Sentence("研判：草案未见涉及群众切身利益的用语")]])]
+    blocks = [Block("", [head]), Block("研判依据", reasons or [[Sentence("研判：草案未见涉及群众切身利益的用语")]])]
     if f.history.events:
         events = []
         for e in f.history.events:
@@ -91,17 +92,16 @@ def _risk(f: Foresight) -> list[Block]:
                              f"负面帖文占 {round(100 * e.negative_share)}%", [f"事件#{e.id}"])]
             para += [Sentence(f"其中帖文「{_unquote(it.title)}」", [f"条目#{it.id}"]) for it in e.items[:2] if it.title]
             events.append(para)
-        blocks.append(Block("（二）参照的相似历史事件", events))
+        blocks.append(Block("参照的相似历史事件", events))
     return blocks
 
 
 def _concerns(f: Foresight) -> list[Block]:
     if not f.concerns:
         return [Block("", [[Sentence("研判：库中没有可参照的历史帖文，不列预计关切；出台后按实际关切及时补充回应口径")]])]
-    numerals = "一二三四五六七八九十"
     events = [f"事件#{e.id}" for e in f.history.events]
     blocks = []
-    for n, c in enumerate(f.concerns[:len(numerals)]):
+    for c in f.concerns[:MAX_CONCERNS]:
         para = [Sentence(f"相似历史事件中有 {c.post_count} 条帖文反映此类关切", events)]
         para += [Sentence(f"网民曾称：「{_unquote(e.quote)}」", [f"条目#{e.item_id}"]) for e in c.evidence]
         if c.answer:
@@ -110,7 +110,7 @@ def _concerns(f: Foresight) -> list[Block]:
                      Sentence("建议据此原文解读，不作草案以外的承诺")]
         else:
             reply = [Sentence("建议：草案未就此作出说明，出台前由主管科室补充回应口径，未经核实不对外表态")]
-        blocks.append(Block(f"（{numerals[n]}）{c.question}", [para, reply]))
+        blocks.append(Block(c.question, [para, reply]))
     return blocks
 
 
@@ -177,13 +177,13 @@ def _sources(f: Foresight) -> list[tuple[str, str]]:
 
 def build_plan(f: Foresight, profile: Profile, issued: date) -> Plan:
     parts = [
-        Part("一、政策要点", [Block("", _points(f))]),
-        Part("二、舆情风险研判", _risk(f)),
-        Part("三、预计关切及回应口径", _concerns(f)),
-        Part("四、回应主体", [Block("", _speakers(f, profile))]),
-        Part("五、发布渠道及顺序", [Block("", _channels(f, profile))]),
-        Part("六、事前通报", [Block("", _briefings(f, profile))]),
-        Part("七、升级处置条件", [Block("", _triggers(f))]),
+        Part("政策要点", [Block("", _points(f))]),
+        Part("舆情风险研判", _risk(f)),
+        Part("预计关切及回应口径", _concerns(f)),
+        Part("回应主体", [Block("", _speakers(f, profile))]),
+        Part("发布渠道及顺序", [Block("", _channels(f, profile))]),
+        Part("事前通报", [Block("", _briefings(f, profile))]),
+        Part("升级处置条件", [Block("", _triggers(f))]),
     ]
     return Plan(title=f"关于《{f.draft.title}》的舆情风险评估及解读回应预案", bureau=profile.bureau.name,
                 issued=issued, parts=parts, sources=_sources(f))

@@ -38,6 +38,6 @@ def assess_and_record(rt: Runtime, draft: Draft, by: str, assessment_id: int | N
         revision = record(s, f, by, now, rt.settings.timezone, assessment_id)
         path = out or plan_folder(rt) / f"assessment-{revision.assessment_id}-r{revision.number}.docx"
         issued = local(now, rt.settings.timezone).date()
-        write_plan_docx(build_plan(f, rt.profile, issued), path)
+        write_plan_docx(build_plan(f, rt.profile, issued), path, now, rt.settings.timezone)
         revision.plan_path = str(path)
         return Done(f, revision.assessment_id, revision.number, by, str(path), list(revision.changes))
