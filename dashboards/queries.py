@@ -18,6 +18,7 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import SHANGHAI, local
+from yuqing.gazetteer import load_gazetteer
 from yuqing.models import (
     Alert,
     AlertStatus,
@@ -202,35 +203,83 @@ def ticket_board(s: Session, now: datetime) -> dict[str, list[BoardCard]]:
     return board
 
 
+PLATFORM_BY_TIER = {"central": "新闻网站", "provincial": "新闻网站", "local": "新闻网站",
+                    "government": "政府网站", "social": "社交媒体", "forum": "论坛"}
+PLATFORM_WORDS = ("微博", "微信", "抖音", "快手", "今日头条", "小红书", "百度贴吧", "知乎", "B站")
+
+
+def platform_of(platform: str | None, tier: str | None, source_name: str = "", source_kind: str = "") -> str:
+    """平台: the item's own, else what its source is (微博 …, 新闻网站, 政府网站, 论坛), never
+    未知 for a known source; 未知 only for an item with no source and no tier."""
+    if platform:
+        return platform
+    for word in PLATFORM_WORDS:
+        if word in source_name:
+            return word
+    if tier in PLATFORM_BY_TIER:
+        return PLATFORM_BY_TIER[tier]
+    if source_kind == "json_api":
+        return "社交媒体"
+    return "新闻网站" if source_kind in ("feed", "listing", "sitemap") else "未知"
+
+
+def bucket_format(span: timedelta) -> tuple[str, int, str]:
+    """Buckets that fit the event's age: (strftime, minutes per bucket, chart title).
+    A young event gets 10-minute buckets, a day or two hourly ones, older ones daily."""
+    if span <= timedelta(hours=6):
+        return "%m-%d %H:%M", 10, "每 10 分钟条数"
+    if span <= timedelta(days=3):
+        return "%m-%d %H:00", 60, "每小时条数"
+    return "%m-%d", 24 * 60, "每日条数"
+
+
+def _bucket(when: datetime, fmt_: str, minutes: int) -> str:
+    if minutes < 60:
+        when = when.replace(minute=when.minute - when.minute % minutes, second=0, microsecond=0)
+    return when.strftime(fmt_)
+
+
 def event_stats(s: Session, event_id: int, tz: Any = SHANGHAI) -> dict[str, Any]:
-    """Volume per hour, sources and platforms, places, emotion per hour, key posts."""
+    """Volume over time (buckets fitting the event's age), sources and platforms, places (a
+    township table with gazetteer codes), emotion over time, key posts."""
     rows = s.execute(select(Item.id, Item.published_at, Item.fetched_at, Item.source_id, Item.platform,
-                            Item.places, Item.emotion, Item.duplicate_of_id)
+                            Item.places, Item.emotion, Item.duplicate_of_id, Item.tier)
                      .where(Item.event_id == event_id)).all()
+    times = [local(published or fetched, tz) for _i, published, fetched, *_rest in rows]
+    span = (max(times) - min(times)) if times else timedelta(0)
+    fmt_, minutes, title = bucket_format(span)
     volume: Counter[str] = Counter()
     emotion: dict[str, list[float]] = defaultdict(list)
     sources: Counter[int] = Counter()
-    platforms: Counter[str] = Counter()
     places: Counter[str] = Counter()
-    for _id, published, fetched, source_id, platform, item_places, emo, _dup in rows:
-        hour = local(published or fetched, tz).strftime("%m-%d %H:00")
-        volume[hour] += 1
+    names_of_place: dict[str, str] = {}
+    source_ids = {r[3] for r in rows if r[3]}
+    source_rows = {r[0]: (r[1], r[2]) for r in s.execute(
+        select(Source.id, Source.name, Source.kind).where(Source.id.in_(source_ids)))} if source_ids else {}
+    platforms: Counter[str] = Counter()
+    for (_id, _published, _fetched, source_id, platform, item_places, emo, _dup, tier), when in zip(rows, times, strict=True):
+        bucket = _bucket(when, fmt_, minutes)
+        volume[bucket] += 1
         if emo is not None:
-            emotion[hour].append(emo)
+            emotion[bucket].append(emo)
         if source_id:
             sources[source_id] += 1
-        platforms[platform or "未知"] += 1
+        name, kind = source_rows.get(source_id or 0, ("", ""))
+        platforms[platform_of(platform, tier, name, kind)] += 1
         for place in item_places or []:
-            places[_place_name(place)] += 1
-    names = _source_names(s, set(sources))
-    hours = sorted(volume)
+            key = str(place.get("code") or place.get("name")) if isinstance(place, dict) else str(place)
+            places[key] += 1
+            names_of_place[key] = _place_name(place)
+    buckets = sorted(volume)
     return {
-        "hours": hours,
-        "volume": [volume[h] for h in hours],
-        "emotion": [round(sum(emotion[h]) / len(emotion[h]), 3) if emotion[h] else None for h in hours],
-        "sources": [(names.get(k, f"信源 {k}"), n) for k, n in sources.most_common(10)],
+        "hours": buckets,
+        "bucket_title": title,
+        "volume": [volume[h] for h in buckets],
+        "emotion": [round(sum(emotion[h]) / len(emotion[h]), 3) if emotion[h] else None for h in buckets],
+        "sources": [(source_rows.get(k, (f"信源 {k}", ""))[0], n) for k, n in sources.most_common(10)],
         "platforms": platforms.most_common(10),
-        "places": places.most_common(10),
+        "places": [(names_of_place[k], n) for k, n in places.most_common(10)],
+        "place_rows": _place_rows(places, names_of_place),
         "total": len(rows),
     }
 
@@ -239,6 +288,18 @@ def _place_name(place: Any) -> str:
     if isinstance(place, dict):
         return str(place.get("name") or place.get("code") or place)
     return str(place)
+
+
+def _place_rows(counts: Counter[str], names: dict[str, str]) -> list[dict[str, Any]]:
+    """地点表: each place with its gazetteer code, the county it lies in, and its count."""
+    gaz = load_gazetteer()
+    out = []
+    for key, n in counts.most_common(50):
+        div = gaz.get(key)
+        county = next((a.name for a in gaz.ancestors(key) if a.level == "county"), "") if div else ""
+        out.append({"code": div.code if div else "", "name": div.name if div else names[key],
+                    "level": div.level if div else "", "county": county, "count": n})
+    return out
 
 
 def key_posts(s: Session, event_id: int, limit: int = 10) -> list[Item]:

@@ -27,6 +27,7 @@ STATIC = resources.files("yuqing.dashboards").joinpath("static")
 LEVEL_CLASS = {"一般": "lv-blue", "较大": "lv-yellow", "重大": "lv-orange", "特别重大": "lv-red"}
 ALERT_STATUS = {"firing": "待处理", "acknowledged": "已收到", "confirmed": "已确认",
                 "dismissed": "已排除", "resolved": "已处置"}
+PLACE_LEVELS = {"province": "省", "city": "市", "county": "县（区）", "town": "乡镇（街道）", "village": "村（社区）"}
 REFERRAL_STATUS = {"pending": "待发送", "sent": "已发送", "delivered": "已送达", "failed": "发送失败",
                    "acknowledged": "已签收"}
 
@@ -112,6 +113,7 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["iso"] = lambda v: v.isoformat() if isinstance(v, datetime) else ""
     env.filters["dt_text"] = lambda v: fmt(_parse_iso(v), timezone)
     env.globals["LEVELS"] = [lv.value for lv in Level]
+    env.globals["PLACE_LEVELS"] = PLACE_LEVELS
     templates = Jinja2Templates(env=env)
     return templates
 

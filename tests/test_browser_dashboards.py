@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
-from yuqing.models import Alert, Referral, Ticket
+from yuqing.models import Alert, Event, Referral, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 
@@ -243,3 +243,127 @@ def test_leader_and_admin_pages(server, page_for) -> None:  # type: ignore[no-un
     assert admin.url == server.url + "/admin"
     assert "城区论坛" in admin.locator("#sources tr.red").inner_text()
     shot(admin, "admin")
+
+
+# ---- the monitor's desk: clocks, order, filters, bulk, judgement, live updates, phone ----
+
+def _card(page, alert_id: int):  # type: ignore[no-untyped-def]
+    return page.locator(f"#alert-{alert_id}")
+
+
+def test_cards_show_running_clocks_in_urgency_order(runtime, story, page_for) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("monitor")
+    with runtime.session() as s:
+        old = s.scalar(select(Alert.id).where(Alert.event_id == story["old"]))
+    order = page.locator("article[data-alert]").evaluate_all("els => els.map(e => Number(e.dataset.alert))")
+    assert order[:3] == [story["alert_flood"], old, story["alert_fire"]]
+    clocks = _card(page, old).locator(".clock")
+    assert clocks.count() == 2
+    breached = _card(page, old).locator(".clock.breached")
+    assert "发布权威信息" in breached.inner_text() and "已超时 1 天 15 小时" in breached.inner_text()
+    first = _card(page, old).locator(".clock:not(.breached)")
+    assert "首次回应" in first.inner_text()
+    assert any(t in first.inner_text() for t in ("剩余 4 小时 0 分", "剩余 3 小时 59 分"))  # it ticks
+
+
+def test_filters_search_and_bulk_confirm(runtime, story, page_for) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("monitor")
+    page.select_option("#filters select[name=level]", "重大")
+    visible = page.locator("article[data-alert]:visible")
+    assert visible.count() == 1 and visible.first.get_attribute("data-alert") == str(story["alert_flood"])
+    assert page.locator("#shown").inner_text() == "显示 1 / 3 条"
+    page.select_option("#filters select[name=level]", "")
+    page.fill("#filters input[name=q]", "山火")
+    assert page.locator("article[data-alert]:visible").count() == 1
+    page.fill("#filters input[name=q]", "")
+    page.select_option("#filters select[name=tier]", "social")
+    assert page.locator("article[data-alert]:visible").count() >= 1
+    page.select_option("#filters select[name=tier]", "")
+    for alert in (story["alert_flood"], story["alert_fire"]):
+        _card(page, alert).locator("input[name=ids]").check()
+    runtime.clock.advance(minutes=1)  # a person's action takes a moment
+    page.click("#bulk button[value=confirm]")
+    page.wait_for_load_state()
+    assert "已批量确认属实 2 条预警" in page.locator(".flash").inner_text()
+    with runtime.session() as s:
+        assert {s.get(Alert, a).status for a in (story["alert_flood"], story["alert_fire"])} == {"confirmed"}
+    assert "已确认属实" in _card(page, story["alert_fire"]).inner_text()
+    assert _card(page, story["alert_fire"]).locator("button[data-key=c]").count() == 0
+
+
+def test_level_set_on_the_card_starts_the_clocks(runtime, story, page_for) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("monitor")
+    runtime.clock.advance(minutes=1)
+    card = _card(page, story["alert_fire"])
+    card.locator("select[name=level]").select_option("重大")
+    card.locator(".level-form button").click()
+    page.wait_for_load_state()
+    card = _card(page, story["alert_fire"])
+    assert "人工研判：monitor" in card.inner_text()
+    assert "发布权威信息" in card.locator(".clocks").inner_text()
+    assert card.locator(".level").inner_text() == "重大"
+    with runtime.session() as s:
+        assert s.scalar(select(Ticket.level).where(Ticket.event_id == story["fire"])) == "重大"
+
+
+def test_a_new_major_alert_arrives_without_a_reload_and_notifies(runtime, story, browser, server) -> None:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 1360, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    ctx.grant_permissions(["notifications"], origin=server.url)
+    ctx.add_init_script("localStorage.setItem('yuqing-poll-ms', '300');"
+                        "window.__shown = []; window.Notification = class { constructor(t, o) {"
+                        " window.__shown.push(t + '|' + o.body); } static get permission() { return 'granted'; } };")
+    page = ctx.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", "monitor")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.evaluate("window.__stay = 'same page'")
+    runtime.clock.advance(minutes=1)
+    now = runtime.now()
+    with runtime.session() as s:
+        event = Event(title="巴公镇化工厂爆炸", first_seen_at=now, last_seen_at=now, level="重大", updated_at=now)
+        s.add(event)
+        s.flush()
+        alert = Alert(event_id=event.id, level="重大", title=event.title, created_at=now, updated_at=now,
+                      reasons=["伤亡：死亡 12 人（重大）"])
+        s.add(alert)
+        s.flush()
+        alert_id = alert.id
+    page.wait_for_selector(f"#alert-{alert_id}", timeout=10_000)
+    assert page.evaluate("window.__stay") == "same page", "the cards were swapped in, the page not reloaded"
+    page.wait_for_function("window.__shown.length > 0", timeout=5_000)
+    assert page.evaluate("window.__shown") == ["新的重大预警|巴公镇化工厂爆炸"]
+    ctx.close()
+
+
+def test_event_page_platforms_and_township_table(story, page_for) -> None:  # type: ignore[no-untyped-def]
+    page = page_for("leader")
+    page.goto(page.url.rsplit("/", 1)[0] + f"/events/{story['flood']}")
+    assert "每 10 分钟条数" in page.content()
+    rows = page.locator("table.places tbody tr")
+    assert rows.count() >= 1
+    assert "140525" in rows.first.inner_text() and "县（区）" in rows.first.inner_text()
+    platforms = page.locator("figure[data-chart]").evaluate_all(
+        "els => els.map(e => JSON.parse(e.dataset.chart)).filter(c => c.type === 'pie')[0].x")
+    assert "未知" not in platforms and platforms
+
+
+@pytest.mark.parametrize("who", ["monitor", "admin"])
+def test_a_390_px_phone_holds_the_layout(browser, server, who: str) -> None:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": 390, "height": 844}, locale="zh-CN", timezone_id="Asia/Shanghai")
+    page = ctx.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", who)
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    for path in ("/", "/tickets", "/search"):
+        page.goto(server.url + path)
+        heights = page.locator("header.top nav a, header.top .who button").evaluate_all(
+            "els => els.map(e => e.getBoundingClientRect().height)")
+        line = page.locator("header.top nav a").first.evaluate("e => parseFloat(getComputedStyle(e).lineHeight)")
+        assert max(heights) < line * 1.5, f"{path}: a navigation word broke over two lines ({heights})"
+        width = page.evaluate("document.documentElement.scrollWidth")
+        assert width <= 390, f"{path}: the page is {width} px wide on a 390 px phone"
+    ctx.close()

@@ -252,7 +252,7 @@ def test_event_page_has_charts_from_static(client, story) -> None:  # type: igno
     login(client, "leader")
     page = client.get(f"/events/{story['flood']}").text
     assert '<script src="/static/vendor/echarts.min.js" defer></script>' in page
-    assert "data-chart='" in page and "每小时条数" in page
+    assert "data-chart='" in page and "每 10 分钟条数" in page  # a 4-hour-old event: 10-minute buckets
     assert client.get("/static/vendor/echarts.min.js").status_code == 200
 
 

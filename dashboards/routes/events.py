@@ -39,7 +39,7 @@ def event_page(request: Request, event_id: RecordId, user: CurrentUser = StaffUs
     ctx = event_context(rt_of(request), event_id)
     stats = ctx["stats"]
     charts = {
-        "volume": {"type": "line", "title": "每小时条数", "x": stats["hours"], "y": stats["volume"]},
+        "volume": {"type": "line", "title": stats["bucket_title"], "x": stats["hours"], "y": stats["volume"]},
         "emotion": {"type": "line", "title": "负面情绪（0–1）", "x": stats["hours"], "y": stats["emotion"]},
         "sources": {"type": "bar", "title": "信源", "x": [n for n, _ in stats["sources"]],
                     "y": [c for _, c in stats["sources"]]},

@@ -10,7 +10,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -36,16 +36,21 @@ CSRF_SLOT = "__CSRF_SLOT__"  # never a valid token; replaced per request
 
 
 @router.get("/")
-def console(request: Request, view: str = "active", user: CurrentUser = StaffUser) -> Response:
+def console(request: Request, view: str = "active", fragment: bool = False,
+            user: CurrentUser = StaffUser) -> Response:
     rt = rt_of(request)
     view = view if view in VIEWS else "active"
     can_act = user.role in (Role.MONITOR, Role.ADMIN)
     with rt.session() as s:
         version = queue_version(s)
-        fragment = _cached_queue(request, s, view, version["version"], can_act)
+        html = _cached_queue(request, s, view, version["version"], can_act)
     token = csrf_token(request)
+    if fragment:  # the console's script swaps the cards in place instead of reloading the page
+        return HTMLResponse(html.replace(CSRF_SLOT, token), headers={"X-Queue-Version": version["version"],
+                                                                       "Cache-Control": "no-store"})
+    fragment_html = html
     return render(request, "console.html", view=view, version=version, limit=QUEUE_LIMIT,
-                  queue_html=Markup(fragment.replace(CSRF_SLOT, token)))
+                  queue_html=Markup(fragment_html.replace(CSRF_SLOT, token)))
 
 
 def _cached_queue(request: Request, s: Session, view: str, version: str, can_act: bool) -> str:
@@ -56,10 +61,11 @@ def _cached_queue(request: Request, s: Session, view: str, version: str, can_act
     It is rendered by the autoescaping templates like every page (crawled text is escaped
     there); only the session's CSRF token is put in afterwards."""
     def build() -> str:
-        cards = alert_queue(s, VIEWS[view], limit=QUEUE_LIMIT, now=rt_of(request).now())
+        now = rt_of(request).now()
+        cards = alert_queue(s, VIEWS[view], limit=QUEUE_LIMIT, now=now)
         env = request.app.state.templates.env
         return env.get_template("_queue.html").render(cards=cards, can_act=can_act, csrf=CSRF_SLOT,
-                                                      LEVELS=env.globals["LEVELS"])
+                                                      LEVELS=env.globals["LEVELS"], now=now)
 
     return request.app.state.fragments.get(f"queue:{view}:{can_act}", version, build)
 
@@ -108,6 +114,42 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
     if open_ticket is not None:
         message += _settle_ticket(rt, request, open_ticket, ticket, reason.strip(), user.username)
     flash(request, message)
+    return back(request, "/")
+
+
+BULK_ACTIONS = {"confirm": "确认属实", "dismiss": "排除"}
+
+
+@router.post("/alerts/bulk")
+def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form(default_factory=list),
+                user: CurrentUser = MonitorUser) -> Response:
+    """批量确认 / 批量排除 the ticked alerts. An alert whose event has an open ticket is left
+    for one-by-one dismissal, where the monitor says what becomes of the ticket."""
+    from yuqing.alerts.actions import review
+    from yuqing.alerts.exceptions import AlertsError
+
+    rt = rt_of(request)
+    if action not in BULK_ACTIONS:
+        raise HTTPException(422, f"action: 应为 confirm 或 dismiss，而不是 {action!r}")
+    if not ids:
+        raise HTTPException(422, "ids: 未勾选任何预警")
+    done, skipped = [], []
+    for alert_id in ids[:200]:
+        alert = _alert(rt, alert_id)
+        if action == "dismiss" and _open_ticket(rt, alert.event_id) is not None:
+            skipped.append(f"#{alert_id}（有未关闭的工单，请逐条排除）")
+            continue
+        try:
+            review(rt, alert_id, action, user.username)
+        except AlertsError as exc:
+            skipped.append(f"#{alert_id}（{exc}）")
+            continue
+        audit(rt, request, user.username, f"alert.{action}", "alert", alert_id, bulk=True)
+        done.append(alert_id)
+    message = f"已批量{BULK_ACTIONS[action]} {len(done)} 条预警"
+    if skipped:
+        message += "；未处理：" + "、".join(skipped)
+    flash(request, message, "ok" if not skipped else "warn")
     return back(request, "/")
 
 
