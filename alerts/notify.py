@@ -92,7 +92,10 @@ def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], w
         lines.append(f"**确认与处理**：{link}")
     text = "\n".join(lines)
     allowed = {link, *(link_target(i.url) for i in items)}
-    return subject, text, markdown_to_html(subject, text, allowed)
+    page = html_lib.escape(link)
+    # The alert's page as a working link (the login page returns to it after signing in).
+    html = markdown_to_html(subject, text, allowed).replace(f"{page}</p>", f'<a href="{page}">{page}</a></p>')
+    return subject, text, html
 
 
 def markdown_to_html(title: str, text: str, allowed: set[str] | None = None) -> str:

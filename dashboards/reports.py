@@ -3,45 +3,48 @@
 Built from the store when a ticket closes (the job :func:`generate_report`, enqueued by
 ``yuqing.queue.tickets.close``) and on demand from the ticket page.
 
-* Charts: matplotlib (Agg) PNGs drawn with the Noto CJK font (Debian ``fonts-noto-cjk``),
-  embedded as data: images in the HTML and as pictures in the DOCX.
-* PDF: Debian's headless Chromium prints the very same HTML (``--print-to-pdf``). Chromium
-  shapes and embeds the CJK font itself; the pure-Python options fall short here (reportlab
-  cannot embed Noto CJK's CFF outlines, fpdf2 cannot read the .ttc collection Debian ships),
-  and one HTML source for both formats means they never drift apart.
+Gathered here into :class:`ReportData`, laid out by :mod:`.report_doc` as a 公文 record that the
+core's renderer turns into DOCX, HTML and PDF (Chromium printing that HTML), so the three never
+drift apart. Charts: matplotlib through :mod:`yuqing.documents.charts` (the CJK font set-up).
 """
 
 from __future__ import annotations
 
-import base64
 import io
 import logging
-import shutil
-import subprocess
-import tempfile
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from pathlib import Path
-from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
+from yuqing.documents.account import EventAccount, event_account
+from yuqing.documents.charts import pyplot
+from yuqing.documents.dates import cn_short
+from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.html_writer import to_html
+from yuqing.documents.pdf import PdfError, html_to_pdf
 from yuqing.exceptions import YuqingError
 from yuqing.models import (
     Alert,
     Deadline,
+    DeadlineKind,
     Event,
     Item,
     Referral,
     ReferralNote,
     Ticket,
     TicketChange,
+    TicketResponse,
     TicketState,
+    User,
 )
 from yuqing.runtime import Runtime, get_runtime
 
 from .queries import event_stats, key_posts
-from .templating import deadline_label, duration, make_templates, state_label
+from .report_doc import compose
+from .templating import deadline_label, duration, state_label
 from .timeline import Entry, event_timeline
 
 if TYPE_CHECKING:
@@ -49,9 +52,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CJK_FONTS = ["Noto Sans CJK SC", "Noto Sans CJK JP", "Noto Serif CJK SC", "WenQuanYi Zen Hei"]
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer"]
+CALM_WINDOW = timedelta(hours=6)  # 舆情平复: volume and negative share this long before and after a response
+NEGATIVE = 0.6  # an item at or above this negative emotion counts as negative
+ROLE_NAMES = {"system": "系统", "seed": "系统", "monitor": "值班监测员"}
 
 
 class ReportError(YuqingError):
@@ -72,13 +75,28 @@ class ReportData:
     referrals: list[dict[str, Any]]
     outcome: str
     generated_at: Any
+    account: EventAccount
+    responses: list[dict[str, Any]] = field(default_factory=list)
+    calm: list[str] = field(default_factory=list)
+    lag: str = ""
+    people: dict[str, str] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
+
+    def person(self, by: str) -> str:
+        """A login as the reader knows the person (display name), never a bare account key."""
+        return self.people.get(by) or ROLE_NAMES.get(by, by)
+
+    @staticmethod
+    def label(hour: str) -> str:
+        """``12-01 14:00`` (a stats hour) as ``12月1日14时``."""
+        month, rest = hour.split("-", 1)
+        day, clock = rest.split(" ", 1)
+        return f"{int(month)}月{int(day)}日{int(clock[:2])}时"
 
 
 def collect(rt: Runtime, ticket_id: int) -> ReportData:
-    from yuqing.clock import fmt
-
     tz = rt.settings.timezone
+    fmt = cn_short
     with rt.session() as s:
         ticket = s.get(Ticket, ticket_id)
         if ticket is None:
@@ -95,28 +113,59 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
         notes = {r.id: list(s.scalars(select(ReferralNote).where(ReferralNote.referral_id == r.id))) for r in refs}
         data = ReportData(
             ticket=ticket, event=event, timeline=event_timeline(s, event, ticket),
-            summary=_summary(ticket, event, alert, tz), deadlines=[_deadline(d, tz) for d in deadlines],
+            summary=_summary(ticket, event, alert, tz), deadlines=[_deadline(d, tz, rt.now()) for d in deadlines],
             stats=event_stats(s, event.id, tz), posts=key_posts(s, event.id, 10),
             referrals=[{"name": r.department_name, "status": r.status, "route": r.route,
                         "sent": fmt(r.sent_at, tz), "acknowledged": fmt(r.acknowledged_at, tz),
-                        "by": r.acknowledged_by, "suggestion": r.suggestion,
+                        "by": r.acknowledged_by, "suggestion": r.suggestion, "sent_at": r.sent_at,
                         "notes": [f"{fmt(n.at, tz)} {n.by}：{n.text}" for n in notes[r.id]]} for r in refs],
             outcome=(close.reason if close and close.reason else
                      ("工单已关闭" if ticket.state == TicketState.CLOSED else f"工单尚未关闭（{state_label(ticket.state)}）")),
-            generated_at=rt.now())
+            generated_at=rt.now(), account=event_account(s, event.id),
+            responses=_responses(s, ticket_id), calm=_calm(s, event.id, ticket_id, tz),
+            lag=duration(event.first_seen_at - event.first_published_at) if event.first_published_at else "",
+            people=dict(s.execute(select(User.username, User.display_name)).all()))
     data.charts = draw_charts(data.stats)
     return data
 
 
-def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list[tuple[str, str]]:
-    from yuqing.clock import fmt
+def _responses(s: Any, ticket_id: int) -> list[dict[str, Any]]:
+    out = []
+    for r in s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket_id)
+                       .order_by(TicketResponse.responded_at)):
+        kind = DeadlineKind(r.kind).label if r.kind in DeadlineKind._value2member_map_ else "回应"
+        out.append({"at": r.responded_at, "kind": kind, "channel": r.channel, "text": r.text, "link": r.link})
+    return out
 
+
+def _calm(s: Any, event_id: int, ticket_id: int, tz: str) -> list[str]:
+    """舆情平复: for each response, items and negative share in the hours before and after it."""
+    rows = [(p or f, e) for p, f, e in s.execute(select(Item.published_at, Item.fetched_at, Item.emotion)
+                                                  .where(Item.event_id == event_id)).all()]
+    out = []
+    for at, channel in s.execute(select(TicketResponse.responded_at, TicketResponse.channel)
+                                 .where(TicketResponse.ticket_id == ticket_id).order_by(TicketResponse.responded_at)):
+        before = [e for t, e in rows if at - CALM_WINDOW <= t < at]
+        after = [e for t, e in rows if at <= t < at + CALM_WINDOW]
+
+        def negative(values: list[float | None]) -> str:
+            known = [v for v in values if v is not None]
+            return f"{round(100 * sum(v >= NEGATIVE for v in known) / len(known))}%" if known else "无法统计"
+
+        hours = round(CALM_WINDOW.total_seconds() / 3600)
+        out.append(f"{cn_short(at, tz)}通过{channel}回应：回应前 {hours} 小时相关信息 {len(before)} 条、负面占比 "
+                   f"{negative(before)}；回应后 {hours} 小时 {len(after)} 条、负面占比 {negative(after)}。")
+    return out
+
+
+def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list[tuple[str, str]]:
+    fmt = cn_short
     lag = (event.first_seen_at - event.first_published_at) if event.first_published_at else None
     first = ticket.responses[0].responded_at if ticket.responses else None
     return [
-        ("事件", event.title), ("等级", ticket.level), ("工单状态", state_label(ticket.state)),
+        ("等级", ticket.level), ("工单状态", state_label(ticket.state)),
         ("回应主体", ticket.section_name or "未分派"), ("责任人", ticket.assignee or "—"),
-        ("帖文总数", f"{event.item_count}（去重后 {event.unique_count}，信源 {event.source_count} 个）"),
+        ("帖文总数", f"{event.item_count} 条（去重后 {event.unique_count} 条，信源 {event.source_count} 个）"),
         ("首条发布", fmt(event.first_published_at, tz) or "—"),
         ("系统发现", f"{fmt(event.first_seen_at, tz)}（发现滞后 {duration(lag) if lag is not None else '—'}）"),
         ("发出预警", fmt(alert.created_at, tz) if alert else "—"),
@@ -126,38 +175,27 @@ def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list
     ]
 
 
-def _deadline(d: Deadline, tz: str) -> dict[str, str]:
-    from yuqing.clock import fmt
-
+def _deadline(d: Deadline, tz: str, now: datetime) -> dict[str, str]:
+    fmt = cn_short
     if d.cancelled_at:
         verdict = "已取消"
+    elif d.met_at is None and d.due_at > now:
+        verdict = f"尚未到期（剩余 {duration(d.due_at - now)}）"
     elif d.met_at is None:
         verdict = "未完成"
     elif d.met_at <= d.due_at:
         verdict = f"按时（提前 {duration(d.due_at - d.met_at)}）"
     else:
         verdict = f"超时 {duration(d.met_at - d.due_at)}"
-    name = deadline_label(d.kind) + (f" 第 {d.seq} 次" if d.seq else "")
+    name = deadline_label(d.kind) + (f"（第 {d.seq} 次）" if d.seq else "")
     return {"kind": name, "due": fmt(d.due_at, tz), "met": fmt(d.met_at, tz) or "—", "verdict": verdict}
-
-
-def _pyplot() -> ModuleType:
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    plt.rcParams["font.sans-serif"] = CJK_FONTS + ["DejaVu Sans"]
-    plt.rcParams["font.family"] = "sans-serif"
-    plt.rcParams["axes.unicode_minus"] = False
-    return plt
 
 
 def draw_charts(stats: dict[str, Any]) -> dict[str, bytes]:
     """Volume curve, emotion trend, sources and places as PNG bytes."""
-    plt = _pyplot()
+    plt = pyplot()
     out: dict[str, bytes] = {}
-    hours = stats["hours"] or ["—"]
+    hours = [ReportData.label(h) for h in stats["hours"]] or ["—"]
     ticks = max(1, len(hours) // 8)
 
     def save(fig: Figure, name: str) -> None:
@@ -193,41 +231,19 @@ def draw_charts(stats: dict[str, Any]) -> dict[str, bytes]:
 
 
 def render_html(rt: Runtime, data: ReportData) -> str:
-    templates = make_templates(rt.settings.timezone)
-    charts = {k: "data:image/png;base64," + base64.b64encode(v).decode() for k, v in data.charts.items()}
-    return templates.env.get_template("report.html").render(
-        d=data, charts=charts, bureau=rt.profile.bureau.name)
+    """The report as one HTML page: the same 公文 as the DOCX, for the browser and for the PDF."""
+    return to_html(compose(rt, data))
 
 
 def render_docx(rt: Runtime, data: ReportData) -> bytes:
-    from .report_docx import build_docx
-
-    return build_docx(rt, data)
-
-
-def chromium_path() -> str:
-    for candidate in ("/usr/bin/chromium", shutil.which("chromium"), shutil.which("chromium-browser")):
-        if candidate and Path(candidate).exists():
-            return candidate
-    raise ReportError("未找到 chromium，无法生成 PDF 报告")
+    return write_docx(compose(rt, data))
 
 
 def render_pdf(rt: Runtime, data: ReportData) -> bytes:
-    html = render_html(rt, data)
-    with tempfile.TemporaryDirectory(prefix="yuqing-report-") as tmp:
-        page = Path(tmp) / "report.html"
-        page.write_text(html, encoding="utf-8")
-        pdf = Path(tmp) / "report.pdf"
-        cmd = [chromium_path(), *CHROMIUM_ARGS, f"--user-data-dir={tmp}/profile",
-               f"--print-to-pdf={pdf}", page.as_uri()]
-        try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=120)
-        except subprocess.TimeoutExpired:
-            raise ReportError("chromium 生成 PDF 超时（120 秒）") from None
-        if not pdf.exists() or pdf.stat().st_size == 0:
-            raise ReportError(f"chromium 未能生成 PDF（退出码 {proc.returncode}）: "
-                              f"{proc.stderr.decode('utf-8', 'replace')[-300:]}")
-        return pdf.read_bytes()
+    try:
+        return html_to_pdf(render_html(rt, data))
+    except PdfError as exc:
+        raise ReportError(str(exc)) from None
 
 
 def report_folder(rt: Runtime, ticket_id: int) -> Path:

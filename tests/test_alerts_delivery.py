@@ -47,6 +47,30 @@ def test_email_has_plain_html_and_attachment(runtime, drain, smtp, tmp_path) -> 
     assert row.status == "sent" and row.attempts == 1 and row.sent_at == runtime.now()
 
 
+def test_email_plain_part_spells_out_the_markdown_and_html_links_the_alert(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    from test_alerts_factory import make_event
+
+    from yuqing.alerts.notify import compose
+    from yuqing.models import Alert, Event, Item
+
+    event_id = make_event(runtime, level="较大", items=2)
+    with runtime.session() as s:
+        alert = Alert(event_id=event_id, level="较大", title="透水", created_at=runtime.now(), updated_at=runtime.now(),
+                      reasons=["伤亡：3 人被困"])
+        s.add(alert)
+        s.flush()
+        subject, text, html = compose(runtime, alert, s.get(Event, event_id), list(s.query(Item)), "新预警")
+        alert_id = alert.id
+    link = f"http://127.0.0.1:8000/alerts/{alert_id}"
+    assert f'<a href="{link}">' in html
+    _create(runtime, "email", "zhiban@yjj.zezhou.example", body=text, html=html)
+    drain()
+    msg = smtp.wait_for(1)[0]
+    plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    assert "**" not in plain and "](" not in plain and "\n- " not in plain
+    assert "等级：较大" in plain and f"确认与处理：{link}" in plain
+
+
 def test_create_delivery_is_idempotent_by_key(runtime) -> None:  # type: ignore[no-untyped-def]
     with runtime.session() as s:
         first = create_delivery(s, purpose="referral", channel="email", target="a@b.example", subject="x",

@@ -306,3 +306,17 @@ def test_templates_never_mark_text_safe() -> None:
     folder = resources.files("yuqing.dashboards").joinpath("templates")
     for tpl in folder.iterdir():
         assert "|safe" not in tpl.read_text(encoding="utf-8").replace(" ", ""), tpl.name
+
+
+def test_the_alert_link_in_a_message_signs_in_and_lands_on_the_event(client, story) -> None:  # type: ignore[no-untyped-def]
+    path = f"/alerts/{story['alert_flood']}"
+    r = client.get(path)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next={path}"
+    token = csrf_of(client)
+    r = client.post("/login", data={"username": "monitor", "password": PASSWORD, "csrf_token": token, "next": path})
+    assert r.status_code == 303 and r.headers["location"] == path
+    r = client.get(path)
+    assert r.status_code == 303 and r.headers["location"] == f"/events/{story['flood']}"
+    assert client.get(r.headers["location"]).status_code == 200
+    missing = client.get("/alerts/999999")
+    assert missing.status_code == 404 and "预警 #999999 不存在" in missing.text and "detail" not in missing.text

@@ -11,6 +11,7 @@ import subprocess
 
 import pytest
 from docx import Document
+from docx.oxml.ns import qn
 
 from yuqing.dashboards import reports
 from yuqing.dashboards.seed import seed_story
@@ -24,12 +25,13 @@ def story(runtime):  # type: ignore[no-untyped-def]
 def test_report_has_every_section_and_escapes_crawled_text(runtime, story) -> None:  # type: ignore[no-untyped-def]
     data = reports.collect(runtime, story["ticket"])
     html = reports.render_html(runtime, data)
-    for heading in ("一、概况", "二、处置时间线", "三、回应时限执行情况", "四、传播态势", "五、重点帖文", "六、报送与处置结果"):
-        assert heading in html
+    for heading in ("一、事件概况", "二、舆情发展过程", "三、回应处置情况", "四、部门协同", "五、舆情平复",
+                    "六、经验与不足", "七、附件", "回应时限执行情况", "重点帖文", "处置时间线"):
+        assert heading in html, heading
     assert "发布权威信息" in html and "未完成" in html  # the breached 5-hour clock
-    assert "县委宣传部" in html and "建议由县应急管理局发布排水抢险进展" in html
+    assert "县委宣传部" in html and "系统首次发现" in html and "开立回应工单" in html
     assert html.count("data:image/png;base64,") == 3
-    assert "系统首次发现" in html and "开立回应工单" in html
+    assert "舆情高峰期" in html and "首次回应未完成" not in html
     flood = reports.collect(runtime, story["ticket"])  # same ticket again: deterministic
     assert flood.summary == data.summary
 
@@ -58,10 +60,19 @@ def test_docx_has_chinese_text_tables_and_pictures(runtime, story) -> None:  # t
     body = reports.render_docx(runtime, reports.collect(runtime, story["ticket"]))
     doc = Document(io.BytesIO(body))
     text = "\n".join(p.text for p in doc.paragraphs)
-    assert "事后回应报告：暴雨致城区道路积水" in text and "处置结果：" in text
+    assert "关于“城区积水严重 第13报”舆情回应情况的报告" in text and "处置结果：" in text
+    assert "泽州县应急管理局事后回应报告" in text  # the same 版头 as every 公文
+    section = doc.sections[0]
+    assert (round(section.page_width / 36000), round(section.page_height / 36000)) == (210, 297)  # A4, not Letter
+    assert (round(section.top_margin / 36000), round(section.left_margin / 36000)) == (37, 28)
     cells = {c.text for t in doc.tables for row in t.rows for c in row.cells}
     assert "发布权威信息" in cells and "县委宣传部" in cells
     assert len(doc.inline_shapes) == 3
+    for table in doc.tables:  # every column wide enough for a date or a word: no one-character columns
+        widths = [int(c.get(qn("w:w"))) for c in table._tbl.tblGrid.findall(qn("w:gridCol"))]
+        assert min(widths) >= 900 and abs(sum(widths) - 8844) < 20, widths  # twips; 156 mm = 8844
+    assert "127.0.0.1" not in text and not any("127.0.0.1" in c for c in cells)
+    assert not any(len(c) == 40 and not c.endswith("…") for c in cells), "titles cut with an ellipsis"
 
 
 @pytest.mark.slow

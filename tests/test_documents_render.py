@@ -164,3 +164,38 @@ def test_machine_text_is_caught() -> None:
     assert machine_text("**等级**") and machine_text("签收：127.0.0.1")
     assert machine_text("详见 https://news.example/a_b?x=1 。泽州县应急管理局") == []
     assert machine_text("网友说 hello", quoted=["网友说 hello"]) == []
+
+
+def test_no_machine_text_in_any_document_or_message(runtime, story, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """Every document and message of the story, as its reader gets it: DOCX text, e-mail parts."""
+    from yuqing.alerts.digests import send_major
+    from yuqing.dashboards import reports
+    from yuqing.models import Delivery, Event, User
+    from yuqing.queue import referrals
+
+    with runtime.session() as s:
+        s.query(Referral).delete()  # the story's hand-made referral: let the routing refer the event
+        s.get(Event, story["flood"]).in_remit = True
+    assert referrals.refer_event(runtime, story["flood"])
+    assert send_major(runtime, story["flood"])
+    report = reports.render_docx(runtime, reports.collect(runtime, story["flood_ticket"]))
+    drain()
+    quoted = crawled(runtime)
+    with runtime.session() as s:
+        quoted += [n for n in s.scalars(select(User.username))]
+        bodies = [(d.subject, d.body, d.html) for d in s.scalars(select(Delivery))]
+    texts = {"事后回应报告": docx_text(report)}
+    for msg in smtp.messages:
+        for part in msg.walk():
+            name = part.get_filename() or ""
+            if name.endswith(".docx"):
+                texts[name] = docx_text(part.get_payload(decode=True))
+            elif part.get_content_type() == "text/plain":
+                texts[f"{msg['Subject']} 正文"] = part.get_payload(decode=True).decode()
+            elif part.get_content_type() == "text/html":
+                html = part.get_payload(decode=True).decode()
+                texts[f"{msg['Subject']} HTML"] = re.sub(r"<[^>]+>", " ", html)
+    assert len(bodies) >= 3 and any(k.endswith("第1期.docx") for k in texts), sorted(texts)
+    for where, text in texts.items():
+        assert machine_text(text, quoted) == [], where
+        assert not re.search(r"\d{4}-\d{2}-\d{2}", text), where

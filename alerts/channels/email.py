@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import mimetypes
+import re
 import smtplib
 import ssl
 from email.message import EmailMessage
@@ -27,6 +28,17 @@ def split(subject: str, body: str) -> list[str]:
     return [body]  # mail has no practical size limit for our texts
 
 
+_BOLD = re.compile(r"\*\*(.+?)\*\*")
+_LINK = re.compile(r"\[([^\]\n]+)\]\((https?://[^)\s]+)\)")
+
+
+def plain(text: str) -> str:
+    """The plain-text part as a person reads it: the Markdown our IM texts use, spelled out
+    (``**等级**`` → 等级, ``[标题](url)`` → 标题 url, ``- `` → ``· ``)."""
+    text = _LINK.sub(r"\1 \2", _BOLD.sub(r"\1", text))
+    return "\n".join("· " + line[2:] if line.startswith("- ") else line for line in text.splitlines())
+
+
 def build(target: Target, message: Outgoing, settings: Settings) -> EmailMessage:
     msg = EmailMessage()
     msg["From"] = settings.smtp_from
@@ -37,7 +49,7 @@ def build(target: Target, message: Outgoing, settings: Settings) -> EmailMessage
     domain = settings.smtp_from.rsplit("@", 1)[-1] or "yuqing.local"
     msg["Message-ID"] = f"<{digest}@{domain}>"
     msg["X-Yuqing-Delivery"] = message.key
-    msg.set_content(message.text)
+    msg.set_content(plain(message.text))
     inline = []
     if message.html:
         msg.add_alternative(message.html, subtype="html")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import RedirectResponse, Response
 from sqlalchemy import select
 
 from yuqing.models import Alert, Event, Ticket
@@ -32,6 +32,17 @@ def event_context(rt: Runtime, event_id: int) -> dict[str, Any]:
         timeline = event_timeline(s, event, ticket, alert)
     return {"event": event, "ticket": ticket, "alert": alert, "stats": stats, "posts": posts,
             "timeline": timeline}
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: RecordId, user=StaffUser) -> Response:
+    """The page an alert's message links to: its event (signing in first returns here)."""
+    with rt_of(request).session() as s:
+        alert = s.get(Alert, alert_id)
+        if alert is None:
+            raise HTTPException(404, f"预警 #{alert_id} 不存在")
+        target = f"/events/{alert.event_id}" if alert.event_id else "/"
+    return RedirectResponse(target, status_code=303)
 
 
 @router.get("/events/{event_id}")

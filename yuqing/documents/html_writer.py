@@ -48,6 +48,7 @@ th, td {{ border: 1px solid #000; padding: 1mm 1.5mm; vertical-align: top; word-
 th {{ font-family: {f[L.HEITI]}; font-weight: normal; text-align: center; }}
 tr {{ break-inside: avoid; }}
 thead {{ display: table-header-group; }}
+@media screen {{ body {{ max-width: {L.BODY_W_MM}mm; margin: 2em auto; padding: 0 1em; }} }}
 .signature {{ text-align: right; padding-right: 4em; margin-top: {L.LINE_PT:.2f}pt; }}
 .record {{ margin-top: {L.LINE_PT * 2:.2f}pt; font-size: {L.SIZE_4}pt; break-inside: avoid; }}
 .record p {{ padding: 0 1em; border-bottom: 1px solid #000; }}

@@ -1,0 +1,126 @@
+"""事后回应报告 as a 公文 record for the core's renderer (GB/T 9704-2012), DOCX and PDF alike.
+
+Narrative sections: 事件概况, 舆情发展过程 (in phases), 回应处置情况 (every response, its channel and
+its timeliness against each deadline), 部门协同 (referrals, who acknowledged when), 舆情平复
+(volume and negative share before and after each response), 经验与不足; then the key posts and
+the full timeline as tables that fit the 版心.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import TYPE_CHECKING, Any
+
+from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Table
+from yuqing.documents.dates import cn_short
+from yuqing.documents.narrative import overview
+from yuqing.documents.wording import clip
+
+if TYPE_CHECKING:
+    from yuqing.runtime import Runtime
+
+    from .reports import ReportData
+
+SERIES = "事后回应报告"
+_ACK_LINK = re.compile(r"（签收链接，[^）]*）")
+
+
+def signer(by: str) -> str:
+    """Who acknowledged, as a reader sees it: the name, not the address it came from."""
+    return _ACK_LINK.sub("（通过签收链接）", by or "").strip()
+
+
+def _phases(d: ReportData, tz: str) -> list[Paragraph]:
+    """发酵、高峰、回落 from the hourly volume."""
+    hours, volume = d.stats["hours"], d.stats["volume"]
+    if not hours:
+        return [Paragraph.of("事件期间未监测到相关信息。")]
+    peak = max(range(len(volume)), key=lambda i: volume[i])
+    before, after = sum(volume[:peak]), sum(volume[peak + 1:])
+    out = [Paragraph.of(f"舆情发酵期：自{d.label(hours[0])}起，至高峰前共 {before} 条。" if peak else
+                        f"舆情首次出现即为高峰：{d.label(hours[0])}。"),
+           Paragraph.of(f"舆情高峰期：{d.label(hours[peak])}，每小时 {volume[peak]} 条。")]
+    if peak < len(hours) - 1:
+        out.append(Paragraph.of(f"舆情回落期：高峰后至{d.label(hours[-1])}共 {after} 条，逐步回落。"))
+    steps = d.account.progression_sentence(tz)
+    if steps:
+        out.append(Paragraph.of(f"伤亡数字随报道更新：{steps}。"))
+    return out
+
+
+def _responses(d: ReportData, tz: str) -> list[Any]:
+    out: list[Any] = []
+    if not d.responses:
+        out.append(Paragraph.of("本事件尚无回应记录。"))
+    for r in d.responses:
+        parts: list[str | Link] = [f"{cn_short(r['at'], tz)}，{r['kind']}，通过{r['channel']}"]
+        if r["text"]:
+            parts.append(f"发布“{clip(r['text'], 60)}”")
+        if r["link"]:
+            parts += ["（", Link("原文", r["link"]), "）"]
+        out.append(Paragraph(parts + ["。"]))
+    out.append(Table(["时限", "应完成", "实际完成", "结果"],
+                     [[x["kind"], x["due"], x["met"], x["verdict"]] for x in d.deadlines] or [["无", "—", "—", "无时限"]],
+                     [3, 3, 3, 3.5], caption="回应时限执行情况"))
+    return out
+
+
+def _referrals(d: ReportData) -> list[Any]:
+    if not d.referrals:
+        return [Paragraph.of("本事件未向外部门报送。")]
+    acked = [r for r in d.referrals if r["acknowledged"]]
+    out: list[Any] = [Paragraph.of(f"共向 {len(d.referrals)} 个部门报送专报，已签收 {len(acked)} 个。")]
+    rows = [[r["name"], r["sent"] or "未发送", f"{r['acknowledged']} {signer(r['by'])}".strip() if r["acknowledged"]
+             else "未签收", "；".join(r["notes"]) or "—"] for r in d.referrals]
+    out.append(Table(["部门", "报送时间", "签收", "处置反馈"], rows, [3, 2.6, 3.4, 4], caption="部门协同情况"))
+    return out
+
+
+def _calm(d: ReportData) -> list[Paragraph]:
+    if not d.calm:
+        return [Paragraph.of("尚无回应，无法比较回应前后的舆情变化。")]
+    return [Paragraph.of(line) for line in d.calm]
+
+
+def _lessons(d: ReportData) -> list[Any]:
+    good = [x for x in d.deadlines if x["verdict"].startswith("按时")]
+    late = [x for x in d.deadlines if x["verdict"].startswith(("超时", "未完成"))]
+    out: list[Any] = [Heading("经验", 2)]
+    out.append(Paragraph.of(f"{'、'.join(x['kind'] for x in good)}按时完成。" if good else "本次回应未有按时完成的时限。"))
+    if d.lag:
+        out.append(Paragraph.of(f"首条信息发布后 {d.lag} 被监测发现。"))
+    out.append(Heading("不足", 2))
+    gaps = [f"{x['kind']}{x['verdict']}" for x in late]
+    gaps += [f"{r['name']}未签收" for r in d.referrals if not r["acknowledged"]]
+    out.append(Paragraph.of("；".join(gaps) + "，今后须压实时限责任。" if gaps else "未发现明显不足。"))
+    return out
+
+
+def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
+    tz = rt.settings.timezone
+    profile = rt.profile
+    blocks: list[Any] = [Heading("事件概况"), *overview(d.account, tz),
+                         Table(["项目", "情况"], [list(row) for row in d.summary], [1, 3.2])]
+    blocks += [Heading("舆情发展过程"), *_phases(d, tz)]
+    for key, caption in (("volume", "图 1　声量走势"), ("emotion", "图 2　负面情绪走势"), ("sources", "图 3　信源与地点")):
+        if key in d.charts:
+            blocks.append(Picture(d.charts[key], caption))
+    blocks += [Heading("回应处置情况"), *_responses(d, tz)]
+    blocks += [Heading("部门协同"), *_referrals(d)]
+    blocks += [Heading("舆情平复"), *_calm(d)]
+    blocks += [Heading("经验与不足"), *_lessons(d)]
+    blocks += [Heading("附件"), Paragraph.of(f"处置结果：{d.outcome}"),
+               Table(["发布时间", "标题", "来源", "转载"],
+                     [[cn_short(p.published_at or p.fetched_at, tz), clip(p.title or p.text, 40),
+                       clip(f"{p.author} {p.platform}".strip(), 16), str(p.duplicate_count)] for p in d.posts],
+                     [3, 6, 3, 1.4], caption="重点帖文"),
+               Table(["时间", "事项", "说明", "经办"],
+                     [[cn_short(e.at, tz), e.title, clip(e.detail, 80), d.person(e.by)] for e in d.timeline],
+                     [3, 3.4, 5, 2], caption="处置时间线")]
+    return OfficialDocument(
+        series=SERIES, issuer=profile.bureau.name, title=f"关于“{clip(d.account.title, 30)}”舆情回应情况的报告",
+        issued_at=d.generated_at, blocks=blocks, secrecy=profile.documents.secrecy,
+        cc=list(profile.documents.cc), printer=profile.documents.printer or f"{profile.bureau.name}办公室",
+        printed_at=d.generated_at, timezone=tz)
+
+
