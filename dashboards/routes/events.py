@@ -35,7 +35,7 @@ def event_context(rt: Runtime, event_id: int) -> dict[str, Any]:
 
 
 @router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: RecordId, user=StaffUser) -> Response:
+def alert_page(request: Request, alert_id: RecordId, user: CurrentUser = StaffUser) -> Response:
     """The page an alert's message links to: its event (signing in first returns here)."""
     with rt_of(request).session() as s:
         alert = s.get(Alert, alert_id)
