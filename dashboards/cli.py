@@ -93,6 +93,19 @@ def register(app: typer.Typer) -> None:
         rt = runtime_from(config, profile)
         typer.echo(f"已索引 {refresh_index(rt)} 条")
 
+    @report_app.command("period")
+    def report_period(start: Annotated[str, typer.Option("--from", help="统计起始日期，如 2026-01-01")],
+                      end: Annotated[str, typer.Option("--to", help="统计截止日期（含），如 2026-06-30")],
+                      config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
+        """生成半年、全年回应关切统计（DOCX、PDF），写入 data_dir/reports。"""
+        from yuqing.cli import runtime_from
+
+        from .period import parse_day, write_period
+
+        rt = runtime_from(config, profile)
+        for path in write_period(rt, parse_day(start, "--from"), parse_day(end, "--to")):
+            typer.echo(path)
+
     @report_app.command("build")
     def report_build(ticket_id: Annotated[int, typer.Argument(help="工单编号")],
                      config: ConfigOpt = None, profile: ProfileOpt = None) -> None:

@@ -192,6 +192,21 @@ class Documents(Strict):
     printer: str = Field("", description="版记中的印发机关；留空则为「单位名称＋办公室」")
     cc: list[str] = Field(default_factory=list, description="版记中的抄送机关")
     contact: Contact | None = Field(None, description="专报中的联系人；留空则为值班监测员")
+    index_weights: dict[str, float] = Field(
+        default_factory=lambda: {"timeliness": 30.0, "follow_up": 15.0, "pertinence": 15.0, "subject_level": 10.0,
+                                 "form": 10.0, "coordination": 10.0, "calming": 10.0},
+        description="回应关切指数权重：时效、持续发布、内容针对性、主体层级、形式、宣传网信协同、舆论平复")
+
+    @field_validator("index_weights")
+    @classmethod
+    def _weights(cls, value: dict[str, float]) -> dict[str, float]:
+        known = ("timeliness", "follow_up", "pertinence", "subject_level", "form", "coordination", "calming")
+        for key, weight in value.items():
+            if key not in known:
+                raise ValueError(f"未知的指数项 {key!r}，应为 {'、'.join(known)} 之一")
+            if weight < 0:
+                raise ValueError(f"指数项 {key} 的权重不能为负数")
+        return value
 
 
 class Profile(Strict):

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import RedirectResponse, Response
+from fastapi.responses import Response
 from sqlalchemy import select
 
 from yuqing.models import Alert, Event, Ticket
@@ -34,17 +34,6 @@ def event_context(rt: Runtime, event_id: int) -> dict[str, Any]:
             "timeline": timeline}
 
 
-@router.get("/alerts/{alert_id}")
-def alert_page(request: Request, alert_id: RecordId, user: CurrentUser = StaffUser) -> Response:
-    """The page an alert's message links to: its event (signing in first returns here)."""
-    with rt_of(request).session() as s:
-        alert = s.get(Alert, alert_id)
-        if alert is None:
-            raise HTTPException(404, f"预警 #{alert_id} 不存在")
-        target = f"/events/{alert.event_id}" if alert.event_id else "/"
-    return RedirectResponse(target, status_code=303)
-
-
 @router.get("/events/{event_id}")
 def event_page(request: Request, event_id: RecordId, user: CurrentUser = StaffUser) -> Response:
     ctx = event_context(rt_of(request), event_id)
@@ -58,3 +47,14 @@ def event_page(request: Request, event_id: RecordId, user: CurrentUser = StaffUs
                       "y": [c for _, c in stats["platforms"]]},
     }
     return render(request, "event.html", charts=charts, **ctx)
+
+
+@router.get("/alerts/{alert_id}")
+def alert_page(request: Request, alert_id: RecordId, user: CurrentUser = StaffUser) -> Response:
+    """The page an alert's message links to: its event's page (signing in first returns here)."""
+    with rt_of(request).session() as s:
+        alert = s.get(Alert, alert_id)
+        event_id = alert.event_id if alert is not None else None
+    if event_id is None:
+        raise HTTPException(404, f"预警 #{alert_id} 不存在")
+    return event_page(request, event_id, user)

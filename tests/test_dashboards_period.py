@@ -1,0 +1,80 @@
+"""半年、全年回应关切统计 (`yuqing report period`): figures from the store, the index with the
+profile's weights stated, DOCX and PDF in the 公文 layout, clear errors for bad dates."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+from documents_story import toll_story
+from docx import Document
+from sqlalchemy import select
+
+from yuqing.dashboards.period import compose, gather, index_score, parse_day, write_period
+from yuqing.dashboards.reports import ReportError
+from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.wording import machine_text
+from yuqing.models import Deadline, Event, Item, TicketResponse
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+
+
+@pytest.fixture
+def story(runtime):  # type: ignore[no-untyped-def]
+    runtime.clock.set(datetime(2026, 12, 1, 17, 0, tzinfo=SHANGHAI))
+    ids = toll_story(runtime)
+    with runtime.session() as s:  # the 5-hour clock met on time by a press release
+        info = s.scalars(select(Deadline).where(Deadline.ticket_id == ids["flood_ticket"],
+                                                Deadline.kind == "authoritative_info")).one()
+        info.met_at = info.due_at - timedelta(hours=1)
+        s.add(TicketResponse(ticket_id=ids["flood_ticket"], kind="authoritative_info", channel="权威发布",
+                             text="县应急管理局通报：巴公镇煤矿透水事故救援进展及伤亡情况，正全力搜救失联人员。",
+                             responded_at=info.met_at, recorded_by="monitor", recorded_at=info.met_at))
+    return ids
+
+
+def test_period_statistics_from_the_store(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    st = gather(runtime, date(2026, 7, 1), date(2026, 12, 31))
+    with runtime.session() as s:
+        events = s.scalars(select(Event)).all()
+    assert st.events == len(events) == 3
+    assert st.by_level == {"重大": 1, "较大": 2}
+    assert st.by_category["事故灾难"] == 1  # the coal-mine flooding
+    assert st.on_time["发布权威信息"] == (1, 2)  # flood's met; the rain event's 5-hour clock breached
+    assert st.first_response == [pytest.approx(4.0)]  # detected at 14:00, answered 1 h before its 5 h clock
+    with runtime.session() as s:
+        assert sum(st.by_tier.values()) == s.query(Item).count()
+    weights = runtime.profile.documents.index_weights
+    assert sum(weights.values()) == 100 and 0 < index_score(st, weights) < 100
+    assert st.index["timeliness"] == pytest.approx((1 + 0) / 2)  # flood: its one due clock on time; rain: breached
+
+
+def test_period_document_states_the_weights_and_reads_as_a_document(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    doc = compose(runtime, gather(runtime, date(2026, 7, 1), date(2026, 12, 31)))
+    d = Document(io.BytesIO(write_docx(doc)))
+    text = "\n".join([p.text for p in d.paragraphs] + [c.text for t in d.tables for r in t.rows for c in r.cells])
+    assert "2026年7月1日至2026年12月31日政务舆情回应关切情况统计报告" in text
+    assert "回应关切指数" in text and "时效" in text and "30" in text and "计分规则" in text
+    assert (round(d.sections[0].page_width / 36000), round(d.sections[0].top_margin / 36000)) == (210, 37)
+    with runtime.session() as s:
+        quoted = [x for row in s.execute(select(Item.title, Item.text)).all() for x in row if x]
+        quoted += [e.title for e in s.scalars(select(Event))]
+    assert machine_text(text, quoted) == []
+
+
+@pytest.mark.slow
+def test_report_period_writes_docx_and_pdf(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    paths = write_period(runtime, date(2026, 7, 1), date(2026, 12, 31))
+    assert [p.rsplit(".", 1)[1] for p in paths] == ["docx", "pdf"]
+    assert paths[0].endswith("泽州县应急管理局回应关切统计〔2026〕第1期.docx")
+    text = subprocess.run(["pdftotext", paths[1], "-"], capture_output=True, text=True, check=True).stdout
+    assert "回应关切指数" in text and "部门协同" in text
+
+
+def test_bad_dates_are_clear_errors() -> None:
+    assert parse_day("2026年7月1日", "--from") == date(2026, 7, 1)
+    with pytest.raises(ReportError, match=r"^--to 日期无效：'2026-13-01'，应为 2026-07-01 或 2026年7月1日 这样的日期$"):
+        parse_day("2026-13-01", "--to")
