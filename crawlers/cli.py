@@ -33,6 +33,9 @@ def register(app: typer.Typer) -> None:
 def crawl(keys: Annotated[list[str] | None, typer.Argument(help="信源 key（默认全部已启用信源）")] = None,
           distributed: Annotated[bool, typer.Option("--distributed",
                                                     help="经 Redis 与其他采集节点共享请求队列与去重")] = False,
+          stay: Annotated[bool, typer.Option("--stay", help="与 --distributed 同用：队列空时不退出，"
+                                             "等待新的请求，直到 yuqing crawl --stop")] = False,
+          stop: Annotated[bool, typer.Option("--stop", help="通知这些信源的 --stay 采集节点在空闲时退出")] = False,
           parallel: Annotated[int, typer.Option(help="同时采集的信源数")] = 2,
           wait: Annotated[bool, typer.Option("--wait", help="等待本次入库条目分析完成；无法完成时退出码为 1")] = False,
           wait_timeout: Annotated[int, typer.Option(help="--wait 的最长等待时间（秒）")] = 300,
@@ -57,11 +60,16 @@ def crawl(keys: Annotated[list[str] | None, typer.Argument(help="信源 key（�
     missing = sorted(set(keys or ()) - {key for _, key, _ in chosen})
     if missing:
         raise CrawlError(f"未登记的信源：{', '.join(missing)}")
+    if stop:
+        _stop_nodes(rt, rows)
+        return
+    if stay and not distributed:
+        raise CrawlError("--stay 只能与 --distributed 同用（单机采集在完成后即退出）")
 
     def one(entry: tuple[int, str, str]) -> tuple[str, str, Any]:
         source_id, key, name = entry
         started = rt.now()
-        run = run_child(rt, source_id, distributed)
+        run = run_child(rt, source_id, distributed, stay)
         record_run(rt, source_id, run, started, rt.now())
         return key, name, run
 
@@ -79,6 +87,18 @@ def crawl(keys: Annotated[list[str] | None, typer.Argument(help="信源 key（�
                    "yuqing worker）启动后自动分析")
     if wait:
         _wait_for_analysis(rt, [source_id for source_id, _, _ in chosen], deferred, wait_timeout)
+
+
+STOP_TTL = 120  # seconds a stop request stands: nodes idle within it close; later ones stay
+
+
+def _stop_nodes(rt: Any, rows: list[Any]) -> None:
+    from .distributed import stop_key
+
+    redis = rt.get_redis()
+    for src in rows:
+        redis.set(stop_key(f"{src.kind}-{src.key}"), "1", ex=STOP_TTL)
+    typer.echo(f"已通知 {len(rows)} 个信源的采集节点：处理完手头请求、队列空闲时退出")
 
 
 def _wait_for_analysis(rt: Any, source_ids: list[int], deferred: int, timeout: int) -> None:
@@ -164,3 +184,55 @@ def sources_check(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     typer.echo(f"共 {len(rows)} 个信源，异常 {bad} 个")
     if bad:
         raise typer.Exit(1)
+
+
+@sources_app.command("try")
+def sources_try(url: Annotated[str, typer.Argument(help="要试采的网址（栏目页、订阅源、站点地图、JSON 接口或热榜）")],
+                key: Annotated[str, typer.Option(help="信源 key（默认取自域名）")] = "",
+                name: Annotated[str, typer.Option(help="信源名称（默认取自域名）")] = "",
+                save: Annotated[Path | None, typer.Option("--save", help="把信源条目追加到这个信源 YAML 文件")] = None,
+                config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
+    """试采一个网址：判断信源类型，显示将抽取到的内容与两篇文章，建议选择器，打印或保存信源条目。"""
+    import yaml
+
+    from yuqing.cli import runtime_from
+
+    from .exceptions import CrawlError
+    from .trial import TrialError, try_url
+
+    rt = runtime_from(config, profile)
+    try:
+        trial = try_url(url, rt.settings, rt.now(), key, name)
+    except TrialError as exc:
+        raise CrawlError(str(exc)) from None
+    kinds = {"feed": "订阅源", "listing": "列表页", "sitemap": "站点地图", "json_api": "JSON 接口", "hotlist": "热榜"}
+    typer.echo(f"类型：{kinds.get(trial.kind, trial.kind)}（{trial.kind}）")
+    for n, p in enumerate(trial.previews, 1):
+        typer.echo(f"[{n}] 标题：{p['title'] or '-'}\n    时间：{p['time'] or '-'}  来源：{p['source_unit'] or '-'}\n"
+                   f"    网址：{p['url'] or '-'}\n    正文：{p['text'] or '-'}")
+    for note in trial.notes:
+        typer.echo(f"提示：{note}")
+    text = yaml.safe_dump({"sources": [trial.entry]}, allow_unicode=True, sort_keys=False)
+    if save is None:
+        typer.echo(text)
+        return
+    _append_source(save, trial.entry)
+    typer.echo(f"已写入 {save}（用 yuqing sources load {save} 载入）")
+
+
+def _append_source(path: Path, entry: dict[str, Any]) -> None:
+    """Add (or replace, by key) the entry in a sources YAML file, validated as the loader would."""
+    import yaml
+
+    from .exceptions import CrawlError
+    from .sources import validate_sources
+
+    data: dict[str, Any] = {"sources": []}
+    if path.exists():
+        loaded = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        if not isinstance(loaded, dict) or not isinstance(loaded.get("sources", []), list):
+            raise CrawlError(f"{path} 不是信源 YAML（顶层应为 sources: 列表）")
+        data = loaded
+    data["sources"] = [s for s in data.get("sources") or [] if s.get("key") != entry["key"]] + [entry]
+    validate_sources(data["sources"], str(path))
+    path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")

@@ -15,4 +15,6 @@ class CrawledItem(scrapy.Item):
     published = scrapy.Field()  # raw time text, an epoch number, or a datetime
     engagement = scrapy.Field()  # {reposts, comments, likes, views}: numbers or text like "1.2万"
     platform = scrapy.Field()
+    raw = scrapy.Field()  # {url, status, headers, body}: the page as fetched, for its snapshot
+    gone = scrapy.Field()  # True: a stored page found deleted (404/410, 内容已删除)
     raw_ref = scrapy.Field()  # where the raw fetch came from, for audit (the fetched URL)

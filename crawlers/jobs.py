@@ -42,9 +42,10 @@ def child_env(settings: Any) -> dict[str, str]:
     return env
 
 
-def run_child(rt: Any, source_id: int, distributed: bool = False) -> RunReport:
-    """Crawl one source in a child process and judge the outcome."""
-    timeout = rt.settings.crawl_job_timeout
+def run_child(rt: Any, source_id: int, distributed: bool = False, stay: bool = False) -> RunReport:
+    """Crawl one source in a child process and judge the outcome. ``stay``: a distributed
+    node that waits on the shared queue until told to stop, so no time limit."""
+    timeout = None if stay else rt.settings.crawl_job_timeout
     with tempfile.TemporaryDirectory(prefix="yuqing-crawl-") as tmp:
         report_path = Path(tmp) / "report.json"
         log_path = Path(tmp) / "crawl.log"
@@ -52,6 +53,8 @@ def run_child(rt: Any, source_id: int, distributed: bool = False) -> RunReport:
                "--now", rt.now().isoformat(), "--report", str(report_path)]
         if distributed:
             cmd.append("--distributed")
+        if distributed and stay:
+            cmd.append("--stay")
         with log_path.open("wb") as log_file:
             child = subprocess.Popen(cmd, env=child_env(rt.settings), stdout=log_file,
                                      stderr=subprocess.STDOUT, start_new_session=True)

@@ -26,6 +26,8 @@ from .normalise import (
     title_from_text,
     url_hash,
 )
+from .snapshots import SnapshotStore, mark
+from .spiders.hotlist import HotEntry
 
 log = logging.getLogger(__name__)
 
@@ -46,6 +48,12 @@ class NormalisePipeline:
     def process_item(self, item: Any) -> dict[str, Any]:
         spider = self.crawler.spider
         now = spider.clock()
+        if isinstance(item, HotEntry):
+            return item  # a hot-list rank, recorded by hotlists.HotlistPipeline
+        if item.get("gone"):  # a stored page found deleted (404/410, 内容已删除): a mark, not an item
+            url = canonical_url(item.get("url") or "")
+            return {"url": url, "url_hash": url_hash(url), "gone": True, "fetched_at": now,
+                    "raw": item.get("raw")}
         title = clean_line(item.get("title"))[:1000]
         text = clean_text(item.get("text"))
         if not title and not text:
@@ -69,7 +77,7 @@ class NormalisePipeline:
             "published_at": parse_time(item.get("published"), now),
             "fetched_at": now, "engagement": parse_engagement(item.get("engagement")),
             "platform": clean_line(item.get("platform"))[:50], "raw_ref": str(item.get("raw_ref") or url),
-            "content_hash": content_hash(title, text),
+            "content_hash": content_hash(title, text), "raw": item.get("raw"),
         }
 
 
@@ -83,6 +91,9 @@ class StorePipeline:
         self.rt = get_runtime()
         self.buffer: dict[str, dict[str, Any]] = {}
         self.last_flush = time.monotonic()
+        self.batch_size = crawler.settings.getint("YUQING_STORE_BATCH", BATCH_SIZE)
+        self.snapshots = SnapshotStore(self.rt)
+        self.told_full = False
 
     @classmethod
     def from_crawler(cls, crawler: Any) -> StorePipeline:
@@ -90,9 +101,11 @@ class StorePipeline:
             raise NotConfigured("store disabled")
         return cls(crawler)
 
-    def process_item(self, item: dict[str, Any]) -> dict[str, Any]:
+    def process_item(self, item: Any) -> Any:
+        if isinstance(item, HotEntry):
+            return item
         self.buffer[item["url_hash"]] = item  # the same URL twice in one batch: last wins
-        if len(self.buffer) >= BATCH_SIZE or time.monotonic() - self.last_flush >= BATCH_SECONDS:
+        if len(self.buffer) >= self.batch_size or time.monotonic() - self.last_flush >= BATCH_SECONDS:
             self.flush()
         return item
 
@@ -106,6 +119,11 @@ class StorePipeline:
         batch, self.buffer = list(self.buffer.values()), {}
         new, changed, lost = self._store(batch)
         stats = self.crawler.stats
+        if self.snapshots.full and not self.told_full:
+            self.told_full = True
+            stats.set_value("yuqing/snapshots_full", True)
+            self.crawler.spider.record_warning(batch[0]["url"], "原文快照存储已满（snapshot_max_mb），"
+                                                                "采集照常进行，但不再保存新的快照")
         stats.inc_value("yuqing/items_new", len(new))
         stats.inc_value("yuqing/items_updated", len(changed))
         stats.inc_value("yuqing/items_unchanged", len(batch) - len(new) - len(changed) - len(lost))
@@ -126,7 +144,7 @@ class StorePipeline:
         can be stored and the batch waits for the next run (recorded against the source)."""
         spider = self.crawler.spider
         try:
-            return (*store_items(self.rt, spider.source, batch), [])
+            return (*store_items(self.rt, spider.source, batch, self.snapshots), [])
         except Exception as exc:  # noqa: BLE001 - recorded against the source, the crawl goes on
             if len(batch) == 1 or database_unavailable(exc):
                 log.exception("storing %d items failed", len(batch))
@@ -138,7 +156,7 @@ class StorePipeline:
         lost: list[dict[str, Any]] = []
         for data in batch:
             try:
-                one_new, one_changed = store_items(self.rt, spider.source, [data])
+                one_new, one_changed = store_items(self.rt, spider.source, [data], self.snapshots)
             except Exception as exc:  # noqa: BLE001 - this item only, named by its URL
                 log.exception("storing %s failed", data.get("url"))
                 spider.record_error(str(data.get("url"))[:200], f"条目入库失败，已跳过：{type(exc).__name__}: "
@@ -150,41 +168,56 @@ class StorePipeline:
         return new, changed, lost
 
 
-def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]]) -> tuple[list[int], list[int]]:
-    """Insert new items, update edited ones; return (new ids, changed ids)."""
+def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]],
+                snapshots: SnapshotStore | None = None) -> tuple[list[int], list[int]]:
+    """Insert new items, update edited ones, mark deleted ones, keep their snapshots;
+    return (new ids, changed ids)."""
     from sqlalchemy import select
 
     from yuqing.models import Item
 
     item_changes = bool((source.get("settings") or {}).get("item_changes"))
-    new: list[Item] = []
+    new: list[tuple[Item, Any]] = []
     changed: list[int] = []
     with rt.session() as s:
         hashes = [i["url_hash"] for i in batch]
         existing = {it.url_hash: it for it in s.scalars(select(Item).where(Item.url_hash.in_(hashes)))}
+        kept: list[tuple[Item, Any]] = []
         for data in batch:
             old = existing.get(data["url_hash"])
+            fields = {k: v for k, v in data.items() if k not in ("raw", "gone")}
+            if data.get("gone"):
+                if old is not None:
+                    mark(s, old, "deleted", data["fetched_at"], {"url": data["url"]})
+                    kept.append((old, data.get("raw")))
+                continue
             if old is None:
-                row = Item(source_id=source["id"], tier=source.get("tier") or "local", **data)
+                row = Item(source_id=source["id"], tier=source.get("tier") or "local", **fields)
                 s.add(row)
-                new.append(row)
-            elif _apply_change(old, data, item_changes):
+                new.append((row, data.get("raw")))
+            elif _apply_change(s, old, fields, item_changes):
                 changed.append(old.id)
+                kept.append((old, data.get("raw")))
         s.flush()
-        new_ids = [row.id for row in new]
+        for row, raw in [*new, *kept]:
+            if raw and snapshots is not None:
+                snapshots.keep(s, row.id, raw, row.updated_at or row.fetched_at)
+        new_ids = [row.id for row, _ in new]
     return new_ids, changed
 
 
-def _apply_change(old: Any, data: dict[str, Any], item_changes: bool) -> bool:
+def _apply_change(s: Any, old: Any, data: dict[str, Any], item_changes: bool) -> bool:
     edited = old.content_hash != data["content_hash"]
     engaged = item_changes and data["engagement"] and old.engagement != data["engagement"]
     if not (edited or engaged):
         return False
     if edited:
+        mark(s, old, "modified", data["fetched_at"], {"title_before": old.title[:200],
+                                                      "content_hash_before": old.content_hash})
         old.title, old.text, old.content_hash = data["title"], data["text"], data["content_hash"]
         old.author = data["author"] or old.author
-        old.source_unit = data["source_unit"] or old.source_unit
-        old.column_name = data["column_name"] or old.column_name
+        old.source_unit = data.get("source_unit") or old.source_unit
+        old.column_name = data.get("column_name") or old.column_name
         old.published_at = old.published_at or data["published_at"]
     if data["engagement"]:
         old.engagement = data["engagement"]

@@ -23,6 +23,7 @@ SPIDERS = {
     "listing": "yuqing.crawlers.spiders.listing.ListingSpider",
     "sitemap": "yuqing.crawlers.spiders.sitemap.SitemapSpider",
     "json_api": "yuqing.crawlers.spiders.json_api.JsonApiSpider",
+    "hotlist": "yuqing.crawlers.spiders.hotlist.HotlistSpider",
 }
 DUPEFILTER_TTL = 24 * 3600
 
@@ -68,7 +69,7 @@ def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
 
 
 def crawl(rt: Any, source: dict[str, Any], known: list[str], clock: RunClock,
-          distributed: bool = False) -> dict[str, Any]:
+          distributed: bool = False, stay: bool = False) -> dict[str, Any]:
     """Run one source's spider to the end in this process; return its stats."""
     from scrapy.crawler import CrawlerProcess
     from scrapy.utils.misc import load_object
@@ -85,7 +86,7 @@ def crawl(rt: Any, source: dict[str, Any], known: list[str], clock: RunClock,
 
         redis_url = f"unix://{(embedded_folder(rt.settings) / 'redis.sock').resolve()}?db=0"
     settings.setdict(crawl_settings(rt.settings, obey_robots=obey, distributed=distributed,
-                                    redis_url=redis_url), priority="cmdline")
+                                    redis_url=redis_url, stay=stay), priority="cmdline")
     process = CrawlerProcess(settings)
     spider_cls = load_object(SPIDERS[source["kind"]])
     crawler = process.create_crawler(spider_cls)
@@ -106,6 +107,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--now", help="ISO time the parent's clock shows (default: wall clock)")
     parser.add_argument("--report", help="write the JSON report here (default: stdout)")
     parser.add_argument("--distributed", action="store_true")
+    parser.add_argument("--stay", action="store_true",
+                        help="with --distributed: wait on the shared queue until told to stop")
     args = parser.parse_args(argv)
 
     from yuqing.profile import load_profile
@@ -119,7 +122,8 @@ def main(argv: list[str] | None = None) -> int:
     report: dict[str, Any]
     try:
         source, known = load_source(rt, args.source_id)
-        report = {"ok": True, "stats": crawl(rt, source, known, clock, args.distributed)}
+        report = {"ok": True, "stats": crawl(rt, source, known, clock, args.distributed,
+                                                      args.stay)}
     except Exception as exc:  # noqa: BLE001 - reported to the parent as the run's failure
         log.exception("crawl of source %s failed", args.source_id)
         report = {"ok": False, "error": f"{type(exc).__name__}: {exc}", "stats": {}}

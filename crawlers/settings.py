@@ -42,24 +42,30 @@ DOWNLOADER_MIDDLEWARES = {
 }
 ITEM_PIPELINES = {
     "yuqing.crawlers.pipelines.NormalisePipeline": 100,
+    "yuqing.crawlers.hotlists.HotlistPipeline": 800,
     "yuqing.crawlers.pipelines.StorePipeline": 900,
 }
 
 # Distributed mode (--distributed): scrapy-redis shares the request queue and the duplicate
 # filter of each source through the one Redis. Persisted so one crawler finishing first does
-# not wipe the queue under another; the dupefilter expires after a day (see run.py).
+# not wipe the queue under another; the dupefilter expires after a day (see run.py). Nodes
+# join and leave a running crawl, and a killed node's requests go to the others: distributed.py.
 DISTRIBUTED = {
     "SCHEDULER": "scrapy_redis.scheduler.Scheduler",
     "DUPEFILTER_CLASS": "scrapy_redis.dupefilter.RFPDupeFilter",
     "SCHEDULER_PERSIST": True,
     "SCHEDULER_QUEUE_KEY": "yuqing:crawl:%(spider)s:requests",
     "SCHEDULER_DUPEFILTER_KEY": "yuqing:crawl:%(spider)s:dupefilter",
-    "SCHEDULER_QUEUE_CLASS": "scrapy_redis.queue.FifoQueue",
+    "SCHEDULER_QUEUE_CLASS": "yuqing.crawlers.distributed.ReliableQueue",
+    "YUQING_DISTRIBUTED": True,
+    "YUQING_STORE_BATCH": 1,  # a request is done when its items are stored (distributed.py)
+    "EXTENSIONS": {"yuqing.crawlers.distributed.NodeExtension": 500},
+    "SPIDER_MIDDLEWARES": {"yuqing.crawlers.distributed.AckMiddleware": 50},
 }
 
 
 def crawl_settings(settings: Any, *, obey_robots: bool = True, distributed: bool = False,
-                   redis_url: str = "") -> dict[str, Any]:
+                   redis_url: str = "", stay: bool = False) -> dict[str, Any]:
     """Scrapy settings for one crawl from yuqing :class:`~yuqing.settings.Settings`."""
     out: dict[str, Any] = {
         "USER_AGENT": settings.crawl_user_agent,
@@ -72,4 +78,5 @@ def crawl_settings(settings: Any, *, obey_robots: bool = True, distributed: bool
     if distributed:
         out.update(DISTRIBUTED)
         out["REDIS_URL"] = redis_url
+        out["YUQING_STAY"] = stay  # wait on the shared queue until told to stop
     return out

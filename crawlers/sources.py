@@ -1,7 +1,7 @@
 """Sources (信源): the YAML schema, validated strictly, and loading into the store.
 
 A file has a top-level ``sources:`` list (the profile may carry the same list inline). Each
-source: ``key``, ``name``, ``kind`` (feed | listing | sitemap | json_api), ``urls``,
+source: ``key``, ``name``, ``kind`` (feed | listing | sitemap | json_api | hotlist), ``urls``,
 ``interval_minutes``, ``tier`` (central | provincial | local | government | social | forum),
 ``enabled``, ``obey_robots`` (default true), ``item_changes`` (default false), and the
 kind's own settings under a key named after the kind (see the spider modules and
@@ -11,6 +11,7 @@ crawlers/README.md). Unknown keys are errors naming the file, the source and the
 from __future__ import annotations
 
 import logging
+import re
 from pathlib import Path
 from typing import Any, Literal
 
@@ -23,7 +24,7 @@ from .exceptions import SourceError
 
 log = logging.getLogger(__name__)
 
-KINDS = ("feed", "listing", "sitemap", "json_api")
+KINDS = ("feed", "listing", "sitemap", "json_api", "hotlist")
 
 
 class Strict(BaseModel):
@@ -101,8 +102,37 @@ class JsonApiSettings(Strict):
         return self
 
 
+class HotlistSettings(Strict):
+    """热榜: see spiders/hotlist.py."""
+
+    preset: Literal["weibo_hot", "baidu_hot", "toutiao_hot"] | None = None
+    format: Literal["json", "html"] | None = None
+    items: str | None = None
+    title: str | None = None
+    url: str | None = None
+    heat: str | None = None
+    skip: str | None = None
+    url_template: str | None = None
+    embedded: str | None = None
+    min_entries: int = Field(5, ge=1, le=500)
+    headers: dict[str, str] = Field(default_factory=dict)
+    cookies: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _mapping(self) -> HotlistSettings:
+        if not self.preset and not (self.items and self.title):
+            raise ValueError("需要 preset（weibo_hot、baidu_hot、toutiao_hot），或 items 与 title")
+        if self.embedded:
+            try:
+                re.compile(self.embedded)
+            except re.error as exc:
+                raise ValueError(f"embedded 不是有效的正则表达式：{self.embedded!r}（{exc}）") from exc
+        return self
+
+
 KIND_MODELS: dict[str, type[Strict]] = {"feed": FeedSettings, "listing": ListingSettings,
-                                        "sitemap": SitemapSettings, "json_api": JsonApiSettings}
+                                        "sitemap": SitemapSettings, "json_api": JsonApiSettings,
+                                        "hotlist": HotlistSettings}
 
 
 class SourceSpec(Strict):
@@ -110,7 +140,7 @@ class SourceSpec(Strict):
 
     key: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$")
     name: str = Field(min_length=1, max_length=200)
-    kind: Literal["feed", "listing", "sitemap", "json_api"]
+    kind: Literal["feed", "listing", "sitemap", "json_api", "hotlist"]
     urls: list[str] = Field(min_length=1)
     interval_minutes: int = Field(30, ge=1, le=7 * 24 * 60)
     tier: Literal["central", "provincial", "local", "government", "social", "forum"]
@@ -121,6 +151,7 @@ class SourceSpec(Strict):
     listing: ListingSettings | None = None
     sitemap: SitemapSettings | None = None
     json_api: JsonApiSettings | None = None
+    hotlist: HotlistSettings | None = None
 
     @field_validator("urls")
     @classmethod
@@ -135,7 +166,7 @@ class SourceSpec(Strict):
         for other in KINDS:
             if other != self.kind and getattr(self, other) is not None:
                 raise ValueError(f"kind 为 {self.kind} 的信源不能有 {other} 设置")
-        if self.kind in ("listing", "json_api") and getattr(self, self.kind) is None:
+        if self.kind in ("listing", "json_api", "hotlist") and getattr(self, self.kind) is None:
             raise ValueError(f"kind 为 {self.kind} 的信源需要 {self.kind} 设置")
         return self
 

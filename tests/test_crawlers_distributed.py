@@ -1,9 +1,10 @@
-"""--distributed: two crawler processes share one source's request queue and duplicate filter
+"""--distributed: crawler processes share one source's request queue and duplicate filter
 through the one Redis (scrapy-redis); every article is fetched once and stored once."""
 
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
 import sys
 import time
@@ -62,3 +63,74 @@ def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
     with runtime.session() as s:
         assert s.scalar(select(func.count()).select_from(Item)) == ARTICLES
     assert runtime.redis.ttl("yuqing:crawl:listing-shared:dupefilter") > 0
+
+
+def test_nodes_join_leave_and_a_killed_node_loses_nothing(runtime: Runtime, tmp_path: Path) -> None:
+    """Three nodes with --stay on one Redis: the first starts the crawl, two join it late, one
+    of those is SIGKILLed mid-crawl. Its in-flight requests go to the others, every article is
+    stored once, the late survivor took a share, and the survivors wait until told to stop."""
+    count = 60
+    links = "".join(f'<li><a href="/a/{i}.html">{i}</a></li>' for i in range(count))
+    site = TestSite({"/list.html": Page(f'<ul class="news">{links}</ul>')})
+    for i in range(count):
+        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", delay=0.5)
+    site.start()
+    procs: dict[str, subprocess.Popen[bytes]] = {}
+    try:
+        upsert_sources(runtime, [{"key": "shared", "name": "共享队列", "kind": "listing", "tier": "local",
+                                  "urls": [f"{site.url}/list.html"], "obey_robots": False,
+                                  "listing": {"links": "ul.news a::attr(href)", "title": "h1::text", "body": ".c"}}])
+        with runtime.session() as s:
+            source_id = s.scalars(select(Source.id)).one()
+        env = child_env(runtime.settings)
+
+        def node(name: str) -> subprocess.Popen[bytes]:
+            return subprocess.Popen([sys.executable, "-m", "yuqing.crawlers.run", str(source_id), "--distributed",
+                                     "--stay", "--now", runtime.now().isoformat(),
+                                     "--report", str(tmp_path / f"{name}.json")],
+                                    env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+
+        def articles_fetched() -> int:
+            return sum(n for path, n in list(site.hits.items()) if path.startswith("/a/"))
+
+        def stored() -> int:
+            with runtime.session() as s:
+                return s.scalar(select(func.count()).select_from(Item)) or 0
+
+        procs["first"] = node("first")
+        _until(lambda: articles_fetched() > 0)
+        procs["killed"], procs["late"] = node("killed"), node("late")
+        held = f"yuqing:crawl:listing-shared:requests:processing:{socket.gethostname()}:{procs['killed'].pid}"
+        _until(lambda: runtime.redis.llen(held) > 0)  # the node to be killed has requests in flight
+        procs["killed"].kill()
+        procs["killed"].wait(10)
+        _until(lambda: stored() >= count, timeout=120)
+        time.sleep(2)
+        assert procs["first"].poll() is None and procs["late"].poll() is None  # idle, but staying
+        runtime.redis.set("yuqing:crawl:listing-shared:stop", "1", ex=120)  # yuqing crawl --stop
+        for name in ("first", "late"):
+            _, err = procs[name].communicate(timeout=60)
+            assert procs[name].returncode == 0, err[-2000:]
+    finally:
+        for proc in procs.values():
+            if proc.poll() is None:
+                proc.kill()
+        site.stop()
+    stats = {name: json.loads((tmp_path / f"{name}.json").read_text())["stats"] for name in ("first", "late")}
+    assert not (tmp_path / "killed.json").exists()
+    with runtime.session() as s:
+        urls = list(s.scalars(select(Item.url)))
+    assert len(urls) == len(set(urls)) == count  # nothing lost, nothing stored twice
+    assert all(site.hits[f"/a/{i}.html"] >= 1 for i in range(count))
+    again = sum(site.hits[f"/a/{i}.html"] - 1 for i in range(count))
+    recovered = sum(st.get("yuqing/recovered_requests", 0) for st in stats.values())
+    assert recovered > 0 and again <= recovered  # only what the killed node held is fetched again
+    assert stats["late"].get("yuqing/items_new", 0) > 0  # the late node took a share
+    assert runtime.redis.llen("yuqing:crawl:listing-shared:requests") == 0
+
+
+def _until(condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.05)

@@ -9,6 +9,7 @@ from collections import Counter
 from types import SimpleNamespace
 
 from rq import Queue
+from scrapy.settings import Settings
 from sqlalchemy import select
 
 from yuqing.crawlers.health import judge
@@ -22,8 +23,8 @@ def _crawler(source: dict) -> tuple[SimpleNamespace, list[tuple[str, str]], Coun
     errors: list[tuple[str, str]] = []
     stats: Counter = Counter()
     spider = SimpleNamespace(source=source, record_error=lambda url, reason: errors.append((url, reason)))
-    return SimpleNamespace(spider=spider, stats=SimpleNamespace(inc_value=lambda k, n=1: stats.update({k: n}))), \
-        errors, stats
+    return SimpleNamespace(spider=spider, settings=Settings(),
+                           stats=SimpleNamespace(inc_value=lambda k, n=1: stats.update({k: n}))), errors, stats
 
 
 def _source(rt: Runtime) -> dict:

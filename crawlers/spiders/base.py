@@ -16,7 +16,10 @@ import scrapy
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
 
+from ..distributed import ack
+from ..items import CrawledItem
 from ..normalise import url_hash
+from ..snapshots import GONE_STATUSES, looks_deleted, raw_of
 
 log = logging.getLogger(__name__)
 
@@ -128,10 +131,36 @@ class SourceSpider(scrapy.Spider):
         except Exception as exc:  # noqa: BLE001 - recorded, with the entry's page, as a source error
             self.record_error(url, f"{what}无法解析，已跳过：{type(exc).__name__}: {str(exc)[:200]}")
 
-    def failed(self, failure: Any) -> None:
+    def failed(self, failure: Any) -> list[Any]:
         request = failure.request
+        ack(self, request)  # distributed: done with it, off this node's processing list
+        response = getattr(failure.value, "response", None)
+        url = request.meta.get("redirect_urls", [request.url])[0]
+        if response is not None and response.status in GONE_STATUSES and url_hash(url) in self.known:
+            # A page stored before answers 404/410: 删帖, a signal, not a source error.
+            self.crawler.stats.inc_value("yuqing/pages_gone")
+            return [CrawledItem(url=url, gone=True, raw=raw_of(response))]
         timeout = self.crawler.settings.getint("DOWNLOAD_TIMEOUT")
         self.record_error(request.url, describe_failure(failure, timeout))
+        return []
+
+    def article_item(self, response: Any, art: dict[str, str], **fields: Any) -> CrawledItem | None:
+        """The item of an article page, its raw page for the snapshot; a stored page that now
+        shows a deletion notice (内容已删除) is a deletion mark instead; a new one is nothing."""
+        url = response.meta.get("redirect_urls", [response.url])[0]
+        raw = raw_of(response)
+        page = art["body"] or " ".join(  # read only when nothing was extracted: the common case costs nothing
+            response.xpath("//body//text()[not(ancestor::script) and not(ancestor::style)]").getall())
+        if looks_deleted(art["title"], page):
+            if url_hash(url) in self.known:
+                self.crawler.stats.inc_value("yuqing/pages_gone")
+                return CrawledItem(url=url, gone=True, raw=raw)
+            self.record_warning(url, "页面显示内容已删除，未入库")
+            return None
+        return CrawledItem(url=url, title=fields.pop("title", art["title"]), text=art["body"], author=art["author"],
+                           source_unit=art["source_unit"], column=art["column"],
+                           published=fields.pop("published", art["time"]), engagement={},
+                           raw_ref=response.url, raw=raw, **fields)
 
     def _dropped(self, request: scrapy.Request, spider: Any = None) -> None:
         # A redirect back to a URL already seen is dropped by the dupefilter without an errback.

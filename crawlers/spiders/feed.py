@@ -23,6 +23,7 @@ import feedparser
 
 from ..items import CrawledItem
 from ..normalise import clean_text
+from ..snapshots import raw_of
 from .article import extract_article
 from .base import SourceSpider
 
@@ -171,6 +172,7 @@ class FeedSpider(SourceSpider):
         if art["body"]:
             item["text"] = art["body"]
             item["raw_ref"] = response.url
+            item["raw"] = raw_of(response)
         item["title"] = item.get("title") or art["title"]
         item["author"] = item.get("author") or art["author"]
         item["published"] = item.get("published") or art["time"]
@@ -180,5 +182,5 @@ class FeedSpider(SourceSpider):
 
     def follow_failed(self, failure: Any) -> Iterator[CrawledItem]:
         """The article page failed: keep the entry's own summary rather than lose the item."""
-        self.failed(failure)
-        yield failure.request.meta["item"]
+        gone = self.failed(failure)
+        yield from gone or [failure.request.meta["item"]]

@@ -67,7 +67,6 @@ class ListingSpider(SourceSpider):
         if not art["title"] and not art["body"]:
             self.record_error(response.url, "文章页未提取到标题和正文（页面结构可能已改变）")
             return
-        # The URL the list linked to, so the next run recognises it even after a redirect.
-        url = response.meta.get("redirect_urls", [response.url])[0]
-        yield CrawledItem(url=url, title=art["title"], text=art["body"], author=art["author"],
-                          source_unit=art["source_unit"], column=art["column"], published=art["time"], engagement={}, raw_ref=response.url)
+        item = self.article_item(response, art)
+        if item is not None:
+            yield item

@@ -117,7 +117,6 @@ class SitemapSpider(SourceSpider, ScrapySitemapSpider):
         if not title and not art["body"]:
             self.record_error(response.url, "文章页未提取到标题和正文（页面结构可能已改变）")
             return
-        url = response.meta.get("redirect_urls", [response.url])[0]
-        yield CrawledItem(url=url, title=title, text=art["body"], author=art["author"],
-                          source_unit=art["source_unit"], column=art["column"],
-                          published=hint.get("time") or art["time"], engagement={}, raw_ref=response.url)
+        item = self.article_item(response, art, title=title, published=hint.get("time") or art["time"])
+        if item is not None:
+            yield item
