@@ -45,7 +45,7 @@ class NormalisePipeline:
     def from_crawler(cls, crawler: Any) -> NormalisePipeline:
         return cls(crawler)
 
-    def process_item(self, item: Any) -> dict[str, Any]:
+    def process_item(self, item: Any) -> Any:
         spider = self.crawler.spider
         now = spider.clock()
         if isinstance(item, HotEntry):

@@ -101,7 +101,7 @@ def read_entries(response: Any, cfg: dict[str, Any]) -> list[dict[str, Any]]:
     """The list's entries in rank order: ``{rank, title, url, heat}``. Raises
     :class:`HotlistFormatError` when the page is not a list of the configured format."""
     raw = _html_entries(response, cfg) if cfg.get("format") == "html" else _json_entries(response.text, cfg)
-    entries = []
+    entries: list[dict[str, Any]] = []
     for entry in raw:
         title = clean_line(entry.get("title") if isinstance(entry.get("title"), str) else "")
         if not title:
