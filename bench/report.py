@@ -23,6 +23,7 @@ START, END = "<!-- figures:start -->", "<!-- figures:end -->"
 BENCHES = {
     "bench_crawl": [sys.executable, "bench/bench_crawl.py"],
     "bench_analysis": [sys.executable, "bench/bench_analysis.py"],
+    "bench_foresight": [sys.executable, "bench/bench_foresight.py"],  # 事前研判: finding the right past events
     "bench_web": [sys.executable, "bench/bench_web.py"],
     "bench_web_load": [sys.executable, "bench/bench_web_load.py"],  # about 5 min: 50 locust clients
     "bench_faults": [sys.executable, "bench/bench_faults.py"],  # about 6 min: the fault drills

@@ -20,6 +20,7 @@ from yuqing.analysis.places import PlaceMatcher
 from yuqing.analysis.scoring import _noisy_or
 from yuqing.levels import max_level
 from yuqing.models import Item
+from yuqing.profile import Profile
 
 from .concerns import Concern, group_concerns, sentences
 from .draft import Draft
@@ -128,7 +129,7 @@ def _history_reasons(history: History) -> list[Reason]:
     return out
 
 
-def _topics(draft: Draft, profile) -> tuple[list[str], list[str], list[str]]:  # type: ignore[no-untyped-def]
+def _topics(draft: Draft, profile: Profile) -> tuple[list[str], list[str], list[str]]:
     keys, names, words = [], [], []
     for topic in profile.remit.topics:
         hit = [w for w in topic.keywords if w in draft.full_text]
@@ -139,7 +140,7 @@ def _topics(draft: Draft, profile) -> tuple[list[str], list[str], list[str]]:  #
     return keys, names, words
 
 
-def _sections(draft: Draft, topics: list[str], profile) -> list[dict[str, str]]:  # type: ignore[no-untyped-def]
+def _sections(draft: Draft, topics: list[str], profile: Profile) -> list[dict[str, str]]:
     """谁主管谁发声: the named section, else the sections answering for the draft's topics, else the office."""
     chosen = [s for s in profile.sections if draft.section and draft.section in (s.key, s.name)]
     why = "草案指定的主管科室"
@@ -162,7 +163,7 @@ def watch_words_for(draft: Draft, topic_words: list[str]) -> list[str]:
     return list(dict.fromkeys(title + interest + topic_words))[:12]
 
 
-def assess(s: Session, draft: Draft, profile) -> Foresight:  # type: ignore[no-untyped-def]
+def assess(s: Session, draft: Draft, profile: Profile) -> Foresight:
     topics, names, topic_words = _topics(draft, profile)
     history = find_similar(s, f"{draft.title}。{draft.title}。{draft.text}", topics, profile)
     reasons = _interest_reasons(draft)

@@ -5,9 +5,12 @@ from __future__ import annotations
 
 import getpass
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from yuqing.runtime import Runtime
 
 # Like every subsystem's cli: the store, jieba and scikit-learn load inside the commands, so
 # `yuqing --help` stays fast, and yuqing.cli (which imports this module) is not imported back.
@@ -22,7 +25,7 @@ def register(app: typer.Typer) -> None:
     app.add_typer(foresee_app, name="foresee")
 
 
-def _runtime(config: Path | None, profile: str | None):  # type: ignore[no-untyped-def]
+def _runtime(config: Path | None, profile: str | None) -> Runtime:
     from sqlalchemy import inspect
 
     from yuqing.cli import runtime_from

@@ -10,8 +10,9 @@ their events; an event that shares the draft's remit topics (the profile's) gets
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 from sklearn.feature_extraction.text import TfidfVectorizer
@@ -21,6 +22,7 @@ from sqlalchemy.orm import Session
 from yuqing.analysis import tokenize
 from yuqing.analysis.features import terms
 from yuqing.models import Event, Item
+from yuqing.profile import Profile
 
 MAX_CANDIDATES = 5000  # newest original items compared (cutting them costs about 1 s per 6,000)
 MIN_ITEM_SIMILARITY = 0.05  # below this an item shares only common words with the draft
@@ -62,7 +64,23 @@ class History:
     events: list[EventMatch]
 
 
-def _candidates(s: Session) -> list:
+# Candidates' tokens by (item id, hash of its text), kept between assessments in a process:
+# cutting them was most of an assessment's time (a changed text is cut again).
+_TOKENS: OrderedDict[tuple[int, int], list[str]] = OrderedDict()
+_TOKENS_KEPT = 2 * MAX_CANDIDATES
+
+
+def _tokens(row: Any) -> list[str]:
+    key = (row.id, hash((row.title, row.text)))
+    tokens = _TOKENS.get(key)
+    if tokens is None:
+        tokens = _TOKENS[key] = tokenize.lcut(f"{row.title}。{row.text}")
+        while len(_TOKENS) > _TOKENS_KEPT:
+            _TOKENS.popitem(last=False)
+    return tokens
+
+
+def _candidates(s: Session) -> list[Any]:  # rows of (id, title, text, url, published_at, fetched_at, event_id)
     return list(s.execute(
         select(Item.id, Item.title, Item.text, Item.url, Item.published_at, Item.fetched_at, Item.event_id)
         .where(Item.event_id.is_not(None), Item.duplicate_of_id.is_(None))
@@ -84,14 +102,14 @@ def _shared(draft_tokens: list[str], item_tokens: list[list[str]], idf: dict[str
     return sorted(common, key=lambda t: (-common[t] * idf.get(t, 1.0), t))[:8]
 
 
-def find_similar(s: Session, draft_text: str, draft_topics: list[str], profile=None) -> History:  # type: ignore[no-untyped-def]
+def find_similar(s: Session, draft_text: str, draft_topics: list[str], profile: Profile | None = None) -> History:
     """The past events most like the draft, best first (at most :data:`MAX_EVENTS`)."""
     tokenize.warm(profile)
     rows = _candidates(s)
     if not rows:
         return History(0, [])
     draft_tokens = tokenize.lcut(draft_text)
-    item_tokens = [tokenize.lcut(f"{r.title}。{r.text}") for r in rows]
+    item_tokens = [_tokens(r) for r in rows]
     # analysis's terms (unigrams and adjacent bigrams); the weights are fitted on the history only
     tfidf = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
     matrix = tfidf.fit_transform(item_tokens)
@@ -131,7 +149,7 @@ def _idf(tfidf: TfidfVectorizer, tokens: list[str]) -> dict[str, float]:
     return {t: float(tfidf.idf_[vocabulary[t]]) for t in set(tokens) if t in vocabulary}
 
 
-def _item(row, similarity: float) -> ItemMatch:  # type: ignore[no-untyped-def]
+def _item(row: Any, similarity: float) -> ItemMatch:
     when = row.published_at or row.fetched_at
     return ItemMatch(id=row.id, title=row.title or "", text=row.text or "", url=row.url or "",
                      published_at=when.isoformat() if when else "", similarity=round(similarity, 3))
