@@ -11,12 +11,14 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from statistics import median
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuqing.alerts.delivery import create_delivery, make_key
 from yuqing.documents import Heading, OfficialDocument, Paragraph, Table
 from yuqing.documents.account import national_category, tier_label
 from yuqing.documents.dates import cn_date, cn_hours
@@ -25,8 +27,17 @@ from yuqing.documents.pdf import PdfError, write_pdf
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level
-from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
-from yuqing.runtime import Runtime
+from yuqing.models import (
+    Deadline,
+    DeadlineKind,
+    Event,
+    IssuedDocument,
+    Item,
+    Referral,
+    Ticket,
+    TicketResponse,
+)
+from yuqing.runtime import Runtime, get_runtime
 
 from .reports import ReportError
 
@@ -226,7 +237,7 @@ def parse_day(value: str, option: str) -> date:
         raise ReportError(f"{option} 日期无效：{value!r}，应为 2026-07-01 或 2026年7月1日 这样的日期") from None
 
 
-def write_period(rt: Runtime, first: date, last: date) -> list[str]:
+def write_period(rt: Runtime, first: date, last: date, fingerprint: str = "") -> list[str]:
     """Gather, number and write the period's statistics as DOCX and PDF; the paths."""
     if last < first:
         raise ReportError(f"--to（{last}）早于 --from（{first}）")
@@ -235,7 +246,8 @@ def write_period(rt: Runtime, first: date, last: date) -> list[str]:
     folder = rt.settings.data_dir / "reports" / f"period-{first}-{last}"
     folder.mkdir(parents=True, exist_ok=True)
     with rt.session() as s:
-        record = issue(s, series=SERIES, kind="period", now=rt.now(), tz=rt.settings.timezone, title=doc.title)
+        record = issue(s, series=SERIES, kind="period", now=rt.now(), tz=rt.settings.timezone, title=doc.title,
+                       fingerprint=fingerprint)
         doc.number, doc.copy_no = record.number, record.id
         docx = folder / doc.file_name(record.year, "docx")
         docx.write_bytes(write_docx(doc))
@@ -246,3 +258,40 @@ def write_period(rt: Runtime, first: date, last: date) -> list[str]:
     except PdfError as exc:
         raise ReportError(str(exc)) from None
     return [str(docx), str(pdf)]
+
+
+def due_period(today: date) -> tuple[date, date, str] | None:
+    """The statistics due now (泽州 plan §5.2): from 1 July to 10 July the first half-year's, from
+    1 January to 10 January the past year's; else None. (first day, last day, deadline)."""
+    if today.month == 7 and today.day <= 10:
+        return date(today.year, 1, 1), date(today.year, 6, 30), f"{today.year}年7月10日"
+    if today.month == 1 and today.day <= 10:
+        return date(today.year - 1, 1, 1), date(today.year - 1, 12, 31), f"{today.year}年1月10日"
+    return None
+
+
+def draft_due() -> list[str]:
+    """Job (periodic): draft the half-year or annual statistics once, and remind the office to
+    review and submit them by the deadline (the draft attached)."""
+    rt = get_runtime()
+    today = rt.now().astimezone(ZoneInfo(rt.settings.timezone)).date()
+    due = due_period(today)
+    if due is None:
+        return []
+    first, last, deadline = due
+    with rt.session() as s:
+        done = s.scalar(select(IssuedDocument.id).where(IssuedDocument.kind == "period",
+                                                        IssuedDocument.fingerprint == f"{first}~{last}"))
+    if done:
+        return []
+    paths = write_period(rt, first, last, fingerprint=f"{first}~{last}")
+    head = rt.profile.coordinator.head
+    name = "全年" if first.month == 1 and last.month == 12 else "上半年"
+    subject = f"【待报送】{first.year}年{name}政务舆情回应关切情况统计（请于{deadline}前审核报送）"
+    body = (f"{head.name}：\n系统已生成{first.year}年{name}政务舆情回应关切情况统计初稿（见附件），"
+            f"请审核后于{deadline}前按规定报送。\n{rt.profile.bureau.name}")
+    if head.email:
+        with rt.session() as s:
+            create_delivery(s, purpose="digest", channel="email", target=head.email, subject=subject, body=body,
+                            attachments=[Path(p) for p in paths], key=make_key("period", str(first), str(last)))
+    return paths

@@ -36,6 +36,7 @@ def periodic_jobs(tick: int, sweep: int) -> list[tuple[str, str, int]]:
         ("analyse", "yuqing.crawlers.jobs.enqueue_unanalysed", sweep),
         ("analyse", "yuqing.dashboards.search.index_new_items", sweep),
         ("respond", "yuqing.foresight.watch.review_due", 5 * sweep),  # 出台后关注期满的复盘
+        ("respond", "yuqing.dashboards.period.draft_due", 5 * sweep),  # 半年、全年回应关切统计初稿
     ]
 
 

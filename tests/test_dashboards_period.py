@@ -78,3 +78,30 @@ def test_bad_dates_are_clear_errors() -> None:
     assert parse_day("2026年7月1日", "--from") == date(2026, 7, 1)
     with pytest.raises(ReportError, match=r"^--to 日期无效：'2026-13-01'，应为 2026-07-01 或 2026年7月1日 这样的日期$"):
         parse_day("2026-13-01", "--to")
+
+
+def test_due_periods_follow_the_plans_deadlines() -> None:
+    from yuqing.dashboards.period import due_period
+
+    assert due_period(date(2026, 7, 1)) == (date(2026, 1, 1), date(2026, 6, 30), "2026年7月10日")
+    assert due_period(date(2027, 1, 10)) == (date(2026, 1, 1), date(2026, 12, 31), "2027年1月10日")
+    assert due_period(date(2026, 7, 11)) is None and due_period(date(2026, 12, 1)) is None
+
+
+@pytest.mark.slow
+def test_the_annual_draft_is_made_once_and_the_office_reminded(runtime, story, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.dashboards.period import draft_due
+
+    runtime.clock.set(datetime(2027, 1, 1, 8, 0, tzinfo=SHANGHAI))
+    paths = draft_due()
+    assert [p.rsplit(".", 1)[1] for p in paths] == ["docx", "pdf"]
+    assert draft_due() == []  # once
+    drain()
+    msg = smtp.wait_for(1)[0]
+    from email.header import decode_header, make_header
+
+    assert str(make_header(decode_header(msg["Subject"]))) == (
+        "【待报送】2026年全年政务舆情回应关切情况统计（请于2027年1月10日前审核报送）")
+    assert msg["X-Envelope-To"] == "bgs@yjj.zezhou.example"
+    names = [p.get_filename() for p in msg.walk() if p.get_filename()]
+    assert "泽州县应急管理局回应关切统计〔2027〕第1期.docx" in names
