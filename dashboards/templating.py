@@ -19,6 +19,7 @@ from yuqing.clock import fmt
 from yuqing.levels import Level
 from yuqing.models import DeadlineKind, Role, TicketState
 
+from . import labels
 from .csrf import csrf_token
 
 TEMPLATES = resources.files("yuqing.dashboards").joinpath("templates")
@@ -114,6 +115,8 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["dt_text"] = lambda v: fmt(_parse_iso(v), timezone)
     env.globals["LEVELS"] = [lv.value for lv in Level]
     env.globals["PLACE_LEVELS"] = PLACE_LEVELS
+    env.globals["L"] = labels
+    env.filters["label"] = labels.label
     templates = Jinja2Templates(env=env)
     return templates
 

@@ -164,3 +164,18 @@ def test_silence_and_confirmation_show_on_the_card(runtime, client, story) -> No
     client.post(f"/alerts/{alert}/review?next=/", data={"action": "confirm", "csrf_token": token})
     card = _card(client.get("/").text, alert)
     assert "已确认属实" in card and 'value="confirm"' not in card
+
+
+def test_admin_page_says_every_code_in_words(client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "admin")
+    page = client.get("/admin").text
+    routing = page[page.index('id="routing"'):page.index('id="users"')]
+    assert "类别：不实信息" in routing and "县委网信办" in routing
+    for code in ("false_information", "in_remit", "cyberspace", "propaganda", "spans_sections"):
+        assert code not in routing, code
+    audit = page[page.index('id="audit"'):]
+    assert "<td>登录</td>" in audit and ">login<" not in audit
+    sections = page[page.index("<h3>科室</h3>"):page.index("<h3>设置</h3>")]
+    assert "防汛抗旱" in sections and "flood_drought" not in sections
+    sources = page[page.index('id="sources"'):page.index('id="profile"')]
+    assert "地方媒体" in sources and "json_api" not in sources

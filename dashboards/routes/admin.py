@@ -37,7 +37,9 @@ def admin_page(request: Request, user: CurrentUser = AdminUser) -> Response:
         users = list(s.scalars(select(User).order_by(User.role, User.username)))
         log = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100)))
     return render(request, "admin.html", sources=sources, users=users, log=log, profile=rt.profile,
-                  routes=_routes(rt.profile.routing), settings=rt.settings.shown())
+                  routes=_routes(rt.profile.routing), settings=rt.settings.shown(),
+                  topic_names={t.key: t.name for t in rt.profile.remit.topics},
+                  department_names={d.key: d.name for d in rt.profile.departments})
 
 
 @router.post("/admin/users")
