@@ -79,7 +79,7 @@ def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], w
     else:
         subject = f"【舆情预警·{alert.level}】{'更新：' if update else ''}{plain(event.title)}"
         lines = [
-            f"**等级**：{alert.level}　**相关度**：{event.relevance:.2f}　**风险**：{event.risk:.2f}",
+            f"**等级**：{alert.level}",  # no scores in what people read
             f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
             f"**首次发现**：{fmt(event.first_seen_at)}",
             f"**通知原因**：{why}",

@@ -36,15 +36,16 @@ def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]
     reasons: list[str] = []
     level = Level.parse(event.level or Level.GENERAL)
     if event.relevance >= rules.relevance_threshold and level >= rules.min_level:
-        reasons.append(f"相关度 {event.relevance:.2f} ≥ {rules.relevance_threshold:g}，等级 {level.value}")
+        # A sentence for the reader (leaders get these): no scores, no thresholds.
+        reasons.append(f"与本局职责相关，研判等级为{level.value}")
     words = set(event.watch_words or [])
     words |= {w for w in profile.watch_words if w in event.title or w in (event.summary or "")}
     if words:
         reasons.append(f"命中关注词：{'、'.join(sorted(words))}")
     baseline = max(event.baseline_velocity or 0.0, 1.0)
     if _concerns_bureau(event, profile) and event.velocity >= baseline * rules.velocity_factor:
-        reasons.append(f"传播加速：近 1 小时 {event.velocity:g} 条，为基线 {baseline:g} 条/小时的 "
-                       f"{event.velocity / baseline:.1f} 倍（阈值 {rules.velocity_factor:g} 倍）")
+        reasons.append(f"传播加速：近 1 小时 {event.velocity:g} 条，为平时每小时 {baseline:g} 条的 "
+                       f"{event.velocity / baseline:.1f} 倍")
     tiers = {t.value for t in rules.high_tiers}
     for item in items:
         if item.tier not in tiers:

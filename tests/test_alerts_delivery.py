@@ -69,6 +69,11 @@ def test_email_plain_part_spells_out_the_markdown_and_html_links_the_alert(runti
     plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "**" not in plain and "](" not in plain and "\n- " not in plain
     assert "等级：较大" in plain and f"确认与处理：{link}" in plain
+    from yuqing.documents.wording import machine_text
+
+    with runtime.session() as s:
+        quoted = [x for i in s.query(Item) for x in (i.title, i.text) if x] + [s.get(Event, event_id).title]
+    assert machine_text(plain, quoted) == [], plain
 
 
 def test_create_delivery_is_idempotent_by_key(runtime) -> None:  # type: ignore[no-untyped-def]
