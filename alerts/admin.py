@@ -14,7 +14,9 @@ from yuqing.clock import fmt
 from yuqing.models import Alert, AlertStatus, Source
 from yuqing.runtime import Runtime
 
+from .delivery import create_delivery, make_key
 from .grouping import send
+from .notify import admin_targets
 
 log = logging.getLogger(__name__)
 OPEN = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED)
@@ -46,3 +48,18 @@ def source_unhealthy(rt: Runtime, source_id: int) -> int | None:
         s.flush()
         send(s, rt, alert, None, ["monitor"], "信源采集异常，请检查信源配置或网站变化")
         return alert.id
+
+
+def system_fault(rt: Runtime, key: str, subject: str, body: str) -> int:
+    """Tell the administrator of a fault of the system itself (the embedded Redis keeps dying).
+
+    The deliveries are rows in the store first: with Redis down they wait and go out when the
+    queue is back. Idempotent per ``key``; the number of deliveries made.
+    """
+    made = 0
+    with rt.session() as s:
+        for channel, to in admin_targets(rt.profile):
+            made += create_delivery(s, purpose="system", channel=channel, target=to, subject=subject, body=body,
+                                    key=make_key("system", key, channel, to)) is not None
+    log.error("system fault: %s", subject)
+    return made

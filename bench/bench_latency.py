@@ -170,7 +170,7 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env.update({"YUQING_DATA_DIR": str(folder / "data"), "YUQING_REDIS_URL": redis_url,
                 "YUQING_SMTP_HOST": "127.0.0.1", "YUQING_SMTP_PORT": str(sink.port),
-                "YUQING_SECRET_KEY": "bench-secret", "YUQING_PROFILE": "zezhou-emergency",
+                "YUQING_SECRET_KEY": "bench-secret-key-for-signing-0123456789", "YUQING_PROFILE": "zezhou-emergency",
                 "YUQING_LOG_LEVEL": "WARNING", "YUQING_BASE_URL": f"http://127.0.0.1:{web_port}"})
     settings = load_settings(environ=env)
     migrate(settings.sqlalchemy_url)

@@ -211,7 +211,7 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     workers: list[mp.Process] = []
     try:
         env = {"YUQING_DATA_DIR": str(folder / "data"), "YUQING_REDIS_URL": redis_url,
-               "YUQING_SECRET_KEY": "bench-secret", "YUQING_LOG_LEVEL": "WARNING",
+               "YUQING_SECRET_KEY": "bench-secret-key-for-signing-0123456789", "YUQING_LOG_LEVEL": "WARNING",
                "YUQING_PROFILE": "zezhou-emergency"}
         settings = load_settings(environ=env)
         migrate(settings.sqlalchemy_url)

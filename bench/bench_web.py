@@ -47,7 +47,7 @@ def prepare(folder: Path, items: int, events: int) -> dict[str, str]:
     from yuqing.settings import load_settings
     from yuqing.store import migrate
 
-    env = {"YUQING_DATA_DIR": str(folder), "YUQING_SECRET_KEY": "bench-secret", "YUQING_LOG_LEVEL": "WARNING",
+    env = {"YUQING_DATA_DIR": str(folder), "YUQING_SECRET_KEY": "bench-secret-key-for-signing-0123456789", "YUQING_LOG_LEVEL": "WARNING",
            "YUQING_PROFILE": "zezhou-emergency"}
     settings = load_settings(environ=env)
     migrate(settings.sqlalchemy_url)

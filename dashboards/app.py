@@ -22,7 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from yuqing.exceptions import NotFound, YuqingError
 from yuqing.runtime import Runtime
 
-from .auth import SESSION_HOURS, LoginRequired
+from .auth import PASSWORD_PAGE, SESSION_HOURS, LoginRequired, PasswordChangeRequired
 from .cache import FragmentCache
 from .csrf import CSRFMiddleware
 from .templating import STATIC, make_templates, render
@@ -183,6 +183,10 @@ def _install_error_pages(app: FastAPI) -> None:
     async def login_required(request: Request, _exc: LoginRequired) -> Response:
         target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         return RedirectResponse(f"/login?next={quote(target)}", status_code=303)
+
+    @app.exception_handler(PasswordChangeRequired)
+    async def password_change_required(_request: Request, _exc: PasswordChangeRequired) -> Response:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
 
     @app.exception_handler(HTTPException)
     async def http_error(request: Request, exc: HTTPException) -> Response:

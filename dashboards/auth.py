@@ -2,9 +2,12 @@
 
 Passwords are hashed with argon2id (argon2-cffi). The session is a signed cookie
 (Starlette's SessionMiddleware, keyed by ``settings.secret()``), so sessions survive a server
-restart and any number of web processes share them. The cookie carries the user id and a
-fingerprint of the password hash: changing a password or disabling an account ends every
-session at once, because each request reloads the user from the store.
+restart and any number of web processes share them. The cookie carries the user id, a
+fingerprint of the password hash and the account's session version: changing a password,
+disabling an account or signing out ends every session of that account at once (a cookie
+copied before logout is dead after it), because each request reloads the user from the store.
+Accounts an administrator creates or resets carry a temporary password that must be changed
+at the first sign-in. The login limiter lives in :mod:`.limiter`.
 """
 
 from __future__ import annotations
@@ -13,13 +16,12 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import timedelta
 from typing import Any
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from yuqing.exceptions import YuqingError
 from yuqing.models import AuditEntry, Role, User
@@ -29,8 +31,10 @@ log = logging.getLogger(__name__)
 
 _hasher = PasswordHasher()
 SESSION_HOURS = 12
-LOGIN_WINDOW = timedelta(minutes=15)
-LOGIN_MAX_FAILURES = 5  # per username and IP inside the window
+MIN_PASSWORD = 12
+# Passwords people reach for first; the length rule already refuses most (12345678, password).
+_COMMON = {"123456789012", "1234567890ab", "qwertyuiop12", "password1234", "passw0rd1234", "administrator",
+           "admin1234567", "yuqing123456", "abc123456789", "1qaz2wsx3edc", "qwertyuiopas", "woaini123456"}
 
 
 class AccountError(YuqingError):
@@ -48,6 +52,7 @@ class CurrentUser:
     display_name: str
     role: Role
     department_key: str
+    must_change_password: bool = False
 
     @property
     def label(self) -> str:
@@ -69,9 +74,28 @@ def _fingerprint(password_hash: str) -> str:
     return hashlib.sha256(password_hash.encode()).hexdigest()[:16]
 
 
+def password_problem(password: str, username: str = "") -> str:
+    """Why ``password`` is too weak for a real account (in Chinese), or "" when it will do."""
+    from yuqing.runner import DEMO_PASSWORD
+
+    if len(password) < MIN_PASSWORD:
+        return f"密码至少 {MIN_PASSWORD} 个字符"
+    if password == DEMO_PASSWORD:
+        return "不能使用演示系统的公用密码"
+    if username and username.lower() in password.lower():
+        return "密码不能包含用户名"
+    if len(set(password)) < 5 or password.lower() in _COMMON:
+        return "密码过于简单，请换一个不易猜到的密码（如几个词加数字）"
+    return ""
+
+
 def create_user(rt: Runtime, username: str, password: str, role: str, display_name: str = "",
-                department_key: str = "", by: str = "cli") -> int:
-    """Create an account; raise :class:`AccountError` naming what is wrong."""
+                department_key: str = "", by: str = "cli", temporary: bool = False) -> int:
+    """Create an account; raise :class:`AccountError` naming what is wrong.
+
+    ``temporary``: a password someone else chose (the admin page); it must be changed at the
+    first sign-in. Only the demo (``by="demo"``) may use its shared password.
+    """
     username = username.strip()
     if not username or len(username) > 100 or any(c.isspace() for c in username):
         raise AccountError(f"用户名 {username!r} 无效：不能为空、不能含空白、不超过 100 字符")
@@ -79,8 +103,9 @@ def create_user(rt: Runtime, username: str, password: str, role: str, display_na
         role_ = Role(role)
     except ValueError:
         raise AccountError(f"未知角色 {role!r}，应为 monitor、leader、liaison 或 admin") from None
-    if len(password) < 8:
-        raise AccountError("密码至少 8 个字符")
+    problem = "" if by == "demo" else password_problem(password, username)
+    if problem:
+        raise AccountError(problem)
     if role_ is Role.LIAISON:
         keys = [d.key for d in rt.profile.departments]
         if department_key not in keys:
@@ -92,13 +117,37 @@ def create_user(rt: Runtime, username: str, password: str, role: str, display_na
             raise AccountError(f"用户名 {username!r} 已存在")
         user = User(username=username, display_name=display_name or username,
                     password_hash=hash_password(password), role=role_.value,
-                    department_key=department_key, active=True, created_at=rt.now())
+                    department_key=department_key, active=True, created_at=rt.now(),
+                    must_change_password=temporary, session_version=0)
         s.add(user)
         s.flush()
         s.add(AuditEntry(at=rt.now(), actor=by, action="user.create", target_type="user",
                          target_id=user.id, detail={"username": username, "role": role_.value,
                                                     "department_key": department_key}))
         return user.id
+
+
+def set_password(rt: Runtime, user_id: int, password: str, temporary: bool) -> str:
+    """A new password (an admin's reset is ``temporary``); every session of the account ends. The username."""
+    with rt.session() as s:
+        row = s.get(User, user_id)
+        if row is None:
+            raise AccountError(f"账号 {user_id} 不存在")
+        problem = password_problem(password, row.username)
+        if problem:
+            raise AccountError(problem)
+        row.password_hash = hash_password(password)
+        row.must_change_password = temporary
+        row.session_version = (row.session_version or 0) + 1
+        return row.username
+
+
+def end_sessions(rt: Runtime, user_id: int) -> None:
+    """Sign the account out everywhere: every cookie issued so far stops working (退出登录)."""
+    with rt.session() as s:
+        row = s.get(User, user_id)
+        if row is not None:
+            row.session_version = (row.session_version or 0) + 1
 
 
 def ensure_user(rt: Runtime, username: str, password: str, role: str, display_name: str = "",
@@ -124,16 +173,6 @@ def client_ip(request: Request) -> str:
     return request.client.host if request.client else ""
 
 
-def login_blocked(rt: Runtime, username: str, ip: str) -> bool:
-    """Too many failed logins for this username from this IP in the last 15 minutes."""
-    since = rt.now() - LOGIN_WINDOW
-    with rt.session() as s:
-        failures = s.scalar(select(func.count()).select_from(AuditEntry).where(
-            AuditEntry.action == "login.failed", AuditEntry.actor == username[:100],
-            AuditEntry.ip == ip, AuditEntry.at >= since))
-    return int(failures or 0) >= LOGIN_MAX_FAILURES
-
-
 def authenticate(rt: Runtime, username: str, password: str) -> CurrentUser | None:
     with rt.session() as s:
         user = s.scalar(select(User).where(User.username == username))
@@ -148,16 +187,18 @@ def authenticate(rt: Runtime, username: str, password: str) -> CurrentUser | Non
 
 def _current(user: User) -> CurrentUser:
     return CurrentUser(id=user.id, username=user.username, display_name=user.display_name,
-                       role=Role(user.role), department_key=user.department_key)
+                       role=Role(user.role), department_key=user.department_key,
+                       must_change_password=bool(user.must_change_password))
 
 
 def start_session(request: Request, rt: Runtime, user: CurrentUser) -> None:
     with rt.session() as s:
         row = s.get(User, user.id)
         fp = _fingerprint(row.password_hash) if row else ""
+        version = (row.session_version or 0) if row else 0
     csrf = request.session.get("csrf")
     request.session.clear()
-    request.session.update({"uid": user.id, "fp": fp, "iat": rt.now().timestamp()})
+    request.session.update({"uid": user.id, "fp": fp, "sv": version, "iat": rt.now().timestamp()})
     if csrf:
         request.session["csrf"] = csrf
 
@@ -174,7 +215,8 @@ def load_user(request: Request) -> CurrentUser | None:
         if rt.now().timestamp() - issued <= SESSION_HOURS * 3600:
             with rt.session() as s:
                 row = s.get(User, uid)
-                if row is not None and row.active and _fingerprint(row.password_hash) == request.session.get("fp"):
+                if (row is not None and row.active and _fingerprint(row.password_hash) == request.session.get("fp")
+                        and (row.session_version or 0) == request.session.get("sv", 0)):
                     user = _current(row)
     request.state.user = user
     return user
@@ -182,6 +224,13 @@ def load_user(request: Request) -> CurrentUser | None:
 
 class LoginRequired(Exception):
     """Raised by the role check for a page when nobody is signed in: the app redirects to /login."""
+
+
+class PasswordChangeRequired(Exception):
+    """Raised by the role check while the account still has its temporary password: to /account/password."""
+
+
+PASSWORD_PAGE = "/account/password"
 
 
 def require(*roles: Role) -> Callable[[Request], CurrentUser]:
@@ -194,6 +243,10 @@ def require(*roles: Role) -> Callable[[Request], CurrentUser]:
             if request.url.path.startswith("/api/"):
                 raise HTTPException(401, "请先登录")
             raise LoginRequired()
+        if user.must_change_password:
+            if request.url.path.startswith("/api/"):
+                raise HTTPException(403, "当前密码为临时密码，须先在 /account/password 修改密码")
+            raise PasswordChangeRequired()
         if user.role not in allowed:
             raise HTTPException(403, "当前账号的角色无权访问此页面")
         return user

@@ -80,7 +80,7 @@ def profile() -> Profile:
 def settings(tmp_path: Path, redis_server: RedisServer, smtp_sink: SmtpSink) -> Settings:
     return load_settings(environ={}, data_dir=tmp_path / "data", redis_url=redis_server.url,
                          smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
-                         base_url="http://127.0.0.1:8000", secret_key="test-secret")
+                         base_url="http://127.0.0.1:8000", secret_key="test-secret-key-for-signing-0123456789")
 
 
 @pytest.fixture

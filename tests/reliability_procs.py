@@ -26,7 +26,7 @@ def worker_env(rt: Any, **extra: str) -> dict[str, str]:  # type: ignore[no-unty
     env.update({
         "YUQING_DATA_DIR": str(s.data_dir), "YUQING_DATABASE_URL": s.sqlalchemy_url,
         "YUQING_REDIS_URL": s.redis_url, "YUQING_SMTP_HOST": s.smtp_host,
-        "YUQING_SMTP_PORT": str(s.smtp_port), "YUQING_SECRET_KEY": "test-secret",
+        "YUQING_SMTP_PORT": str(s.smtp_port), "YUQING_SECRET_KEY": "test-secret-key-for-signing-0123456789",
         "YUQING_PROFILE": "zezhou-emergency", "YUQING_LOG_LEVEL": "INFO", "PYTHONUNBUFFERED": "1",
     })
     env.update(extra)

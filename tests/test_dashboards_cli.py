@@ -16,7 +16,7 @@ from yuqing.runtime import set_runtime
 def env(runtime):  # type: ignore[no-untyped-def]
     s = runtime.settings
     yield {"YUQING_DATA_DIR": str(s.data_dir), "YUQING_DATABASE_URL": s.sqlalchemy_url,
-           "YUQING_SECRET_KEY": "test-secret", "YUQING_REDIS_URL": s.redis_url}
+           "YUQING_SECRET_KEY": "test-secret-key-for-signing-0123456789", "YUQING_REDIS_URL": s.redis_url}
     set_runtime(runtime)
 
 
@@ -46,7 +46,7 @@ def test_user_add_prompts_for_the_password(runtime, env) -> None:  # type: ignor
 @pytest.mark.parametrize("args, message", [
     (["--role", "boss", "--password", "long-enough-1"], "未知角色 'boss'，应为 monitor、leader、liaison 或 admin"),
     (["--role", "liaison", "--password", "long-enough-1"], "部门联络员须用 --department 指定部门，应为: propaganda"),
-    (["--role", "monitor", "--password", "short"], "密码至少 8 个字符"),
+    (["--role", "monitor", "--password", "short"], "密码至少 12 个字符"),
     (["--role", "monitor", "--department", "police", "--password", "long-enough-1"], "只有部门联络员（liaison）需要 --department"),
 ])
 def test_user_add_errors_are_clear(runtime, env, args, message) -> None:  # type: ignore[no-untyped-def]

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
@@ -38,10 +39,12 @@ def runtime_from(config: Path | None = None, profile: str | None = None,
     from .exceptions import NotInitialised
     from .profile import load_profile
     from .runtime import Runtime, get_runtime, set_runtime
-    from .settings import load_settings
+    from .settings import load_settings, secure_data_dir
     from .store import schema_ready
 
     settings = load_settings(config, profile=profile)
+    if settings.data_dir.exists():  # a new one is made 0700 where it is first needed
+        secure_data_dir(settings.data_dir)
     if store and not schema_ready(settings.sqlalchemy_url):
         raise NotInitialised()
     set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile)))
@@ -56,6 +59,8 @@ def config_check(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     rt = runtime_from(config, profile, store=False)
     for name, value in rt.settings.shown().items():
         typer.echo(f"{name:20} = {value}")
+    if rt.settings.plain_smtp_warning():
+        typer.echo(rt.settings.plain_smtp_warning())
     p = rt.profile
     typer.echo(f"画像 {p.source_path}: {p.bureau.name}，辖区 {len(p.places)} 个区划，"
                f"{len(p.sections)} 个科室，{len(p.departments)} 个外部部门 —— 通过")
@@ -173,6 +178,9 @@ _register_subsystems()
 
 
 def main() -> None:
+    # Everything this process and its children write (the database and its -wal/-shm, logs,
+    # reports, Redis's append-only file) is for this account only: 0600 files, 0700 folders.
+    os.umask(0o077)
     try:
         code = app(standalone_mode=False)
         # Without standalone mode click returns the code of typer.Exit instead of exiting.

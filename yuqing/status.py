@@ -10,11 +10,22 @@ import logging
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 
 from .clock import fmt
-from .models import Alert, AlertStatus, Event, Item, Referral, Source, Ticket, TicketState
+from .models import (
+    Alert,
+    AlertStatus,
+    Event,
+    Heartbeat,
+    Item,
+    Referral,
+    Source,
+    Ticket,
+    TicketState,
+)
 from .runtime import Runtime
+from .settings import mask_url
 
 log = logging.getLogger(__name__)
 
@@ -39,6 +50,18 @@ def _counts(rt: Runtime) -> dict[str, int]:
             "sources_unhealthy": count(select(func.count()).select_from(Source)
                                        .where(Source.enabled.is_(True), Source.healthy.is_(False))),
         }
+
+
+def heartbeat(rt: Runtime, name: str) -> None:
+    """Write this checker's heartbeat row: a store that reads but cannot write is *down*.
+
+    With the SQLite files read-only for a minute, every write failed and users saw bare 500s
+    while ``status`` said ok and ``/healthz`` answered 200: reading is not enough.
+    """
+    now = rt.now()
+    with rt.session() as s:
+        if not s.execute(update(Heartbeat).where(Heartbeat.name == name).values(at=now)).rowcount:
+            s.add(Heartbeat(name=name, at=now))
 
 
 def _stale_sources(rt: Runtime) -> list[str]:
@@ -96,6 +119,12 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
     except Exception as exc:  # noqa: BLE001 - report, do not crash
         report["database"] = f"down: {exc.__class__.__name__}: {exc}"
         report["problems"].append(f"数据库不可用: {exc}")
+    else:
+        try:
+            heartbeat(rt, "status")
+        except Exception as exc:  # noqa: BLE001
+            report["database"] = f"down: 无法写入: {exc.__class__.__name__}: {exc}"
+            report["problems"].append(f"数据库无法写入（只读或磁盘已满）：{exc.__class__.__name__}")
     try:
         report.update(_queue_status(rt))
         report["redis"] = "up"
@@ -104,6 +133,10 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
         report["redis"] = f"down: {exc}"
         report["problems"].append(f"Redis 不可用: {exc}")
     report["ok"] = not report["problems"]
+    # An exception text can carry the database or Redis URL with its password.
+    report["problems"] = [mask_url(p) for p in report["problems"]]
+    for key in ("database", "redis"):
+        report[key] = mask_url(str(report.get(key, "")))
     return report
 
 
@@ -114,12 +147,13 @@ def health(rt: Runtime) -> dict[str, Any]:
                            "stale_sources": None, "backlogged_queues": [], "problems": []}
     try:
         out["stale_sources"] = len(_stale_sources(rt))
+        heartbeat(rt, "healthz")
         out["database"] = True
         if out["stale_sources"]:
             out["problems"].append(f"{out['stale_sources']} 个信源长时间未成功采集")
     except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
         out["database_error"] = type(exc).__name__
-        out["problems"].append("数据库不可用")
+        out["problems"].append("数据库不可用或无法写入")
     try:
         queues = _queue_status(rt)
         out.update(redis=True, workers=queues["workers"], schedulers=queues["schedulers"])

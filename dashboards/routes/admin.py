@@ -15,7 +15,7 @@ from sqlalchemy import select
 from yuqing.models import AuditEntry, Source, User
 from yuqing.profile import Route
 
-from ..auth import AdminUser, CurrentUser, audit, create_user, hash_password
+from ..auth import AdminUser, CurrentUser, audit, create_user, set_password
 from ..templating import flash, render
 from ._util import NO_NUL, RecordId, back, rt_of
 
@@ -47,7 +47,9 @@ def add_user(request: Request, username: str = Form(..., max_length=100), displa
              role: str = Form(...), department_key: str = Form(""), password: str = Form(..., max_length=200),
              user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
-    new_id = create_user(rt, username, password, role, display_name.strip(), department_key, by=user.username)
+    # The admin chose this password: the account must change it at its first sign-in.
+    new_id = create_user(rt, username, password, role, display_name.strip(), department_key, by=user.username,
+                         temporary=True)
     audit(rt, request, user.username, "user.add", "user", new_id, username=username, role=role)
     flash(request, f"已创建账号 {username}")
     return back(request, "/admin#users")
@@ -70,15 +72,14 @@ def set_active(request: Request, user_id: RecordId, active: bool = Form(...), us
 
 
 @router.post("/admin/users/{user_id}/password")
-def reset_password(request: Request, user_id: RecordId, password: str = Form(..., min_length=8, max_length=200),
+def reset_password(request: Request, user_id: RecordId, password: str = Form(..., min_length=1, max_length=200),
                    user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
-        row = s.get(User, user_id)
-        if row is None:
+        if s.get(User, user_id) is None:
             raise HTTPException(404, f"账号 {user_id} 不存在")
-        row.password_hash = hash_password(password)  # ends that user's sessions (fingerprint changes)
-        name = row.username
+    # Ends that user's sessions; a temporary password, to be changed at the next sign-in.
+    name = set_password(rt, user_id, password, temporary=True)
     audit(rt, request, user.username, "user.password", "user", user_id)
     flash(request, f"已重置 {name} 的密码")
     return back(request, "/admin#users")

@@ -1,4 +1,5 @@
-"""登录/退出 (login and logout), rate-limited per username and IP, both audited."""
+"""登录/退出 (login and logout), rate-limited per account, per address and overall, audited;
+and 修改密码 (a temporary password must be changed before anything else)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,19 @@ from fastapi.responses import RedirectResponse, Response
 
 from yuqing.models import Role
 
-from ..auth import audit, authenticate, client_ip, load_user, login_blocked, start_session
+from .. import limiter
+from ..auth import (
+    PASSWORD_PAGE,
+    AccountError,
+    audit,
+    authenticate,
+    client_ip,
+    end_sessions,
+    load_user,
+    set_password,
+    start_session,
+    verify_password,
+)
 from ..templating import render
 from ._util import NO_NUL, rt_of, safe_next
 
@@ -29,16 +42,25 @@ def login(request: Request, username: str = Form(..., max_length=100), password:
           next: str = Form("")) -> Response:
     rt = rt_of(request)
     ip = client_ip(request)
-    if login_blocked(rt, username, ip):
-        audit(rt, request, username, "login.blocked")
-        raise HTTPException(429, "登录失败次数过多，请 15 分钟后再试。")
-    user = authenticate(rt, username, password)
+    verdict = limiter.take(rt, username, ip)
+    if not verdict.allowed:
+        if verdict.first_refusal:  # one entry per lock-out, not one per attempt: the audit list stays readable
+            audit(rt, request, username, "login.blocked", reason=verdict.reason)
+        raise HTTPException(429, verdict.reason)
+    try:
+        with limiter.checking():
+            user = authenticate(rt, username, password)
+    except limiter.Busy:
+        raise HTTPException(429, "系统繁忙，请稍后再试。") from None
     if user is None:
         audit(rt, request, username, "login.failed")
         return render(request, "login.html", status_code=401, next=next, username=username,
                       error="用户名或密码错误。")
+    limiter.succeeded(rt, username, ip)
     start_session(request, rt, user)
     audit(rt, request, user.username, "login", "user", user.id)
+    if user.must_change_password:
+        return RedirectResponse(PASSWORD_PAGE, status_code=303)
     return RedirectResponse(safe_next(next, HOME[user.role]), status_code=303)
 
 
@@ -46,6 +68,50 @@ def login(request: Request, username: str = Form(..., max_length=100), password:
 def logout(request: Request) -> Response:
     user = load_user(request)
     if user is not None:
-        audit(rt_of(request), request, user.username, "logout", "user", user.id)
+        rt = rt_of(request)
+        end_sessions(rt, user.id)  # a copy of this cookie must not outlive the logout
+        audit(rt, request, user.username, "logout", "user", user.id)
     request.session.clear()
     return RedirectResponse("/login", status_code=303)
+
+
+@router.get(PASSWORD_PAGE)
+def password_page(request: Request) -> Response:
+    user = load_user(request)
+    if user is None:
+        return RedirectResponse(f"/login?next={PASSWORD_PAGE}", status_code=303)
+    return render(request, "password.html", forced=user.must_change_password)
+
+
+@router.post(PASSWORD_PAGE)
+def change_password(request: Request, current: str = Form("", max_length=200), new: str = Form("", max_length=200),
+                    confirm: str = Form("", max_length=200)) -> Response:
+    from yuqing.models import User
+
+    rt = rt_of(request)
+    user = load_user(request)
+    if user is None:
+        return RedirectResponse(f"/login?next={PASSWORD_PAGE}", status_code=303)
+
+    def again(error: str, status: int = 422) -> Response:
+        return render(request, "password.html", status_code=status, forced=user.must_change_password, error=error)
+
+    with rt.session() as s:
+        row = s.get(User, user.id)
+        ok = row is not None and verify_password(row.password_hash, current)
+    if not ok:
+        audit(rt, request, user.username, "password.change_failed", "user", user.id)
+        return again("当前密码不正确。", 403)
+    if new != confirm:
+        return again("两次输入的新密码不一致。")
+    if new == current:
+        return again("新密码不能与当前密码相同。")
+    try:
+        set_password(rt, user.id, new, temporary=False)
+    except AccountError as exc:
+        return again(f"{exc}。")
+    audit(rt, request, user.username, "password.change", "user", user.id)
+    fresh = authenticate(rt, user.username, new)
+    if fresh is not None:
+        start_session(request, rt, fresh)
+    return RedirectResponse(HOME[user.role], status_code=303)

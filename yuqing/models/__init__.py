@@ -18,10 +18,10 @@ from .tickets import (
     TicketResponse,
     TicketState,
 )
-from .web import AuditEntry, ItemSearch, ReviewLabel, Role, User
+from .web import AuditEntry, Heartbeat, ItemSearch, ReviewLabel, Role, User
 
 __all__ = [
-    "Alert", "AlertStatus", "Assessment", "AssessmentRevision", "AssessmentState", "AuditEntry", "Base",
+    "Alert", "AlertStatus", "Assessment", "AssessmentRevision", "AssessmentState", "AuditEntry", "Base", "Heartbeat",
     "CrawlSignal", "Deadline", "DeadlineKind", "Delivery", "DeliveryStatus", "Digest", "Event", "EventStatus",
     "HotlistEntry", "HotlistRank", "IssuedDocument", "Item", "ItemSearch", "PageSnapshot", "Referral", "ReferralNote",
     "ReferralStatus", "ReviewLabel", "Role", "Silence", "Source", "SourceRun", "Ticket",

@@ -7,6 +7,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from .base import Base
@@ -36,6 +37,19 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[datetime]
     last_login_at: Mapped[datetime | None]
+    # Raised by logout and password changes: every session cookie issued before stops working.
+    session_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # A password someone else chose (the admin page): to be changed at the first sign-in.
+    must_change_password: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
+
+
+class Heartbeat(Base):
+    """心跳: one row per checker (``status``, ``healthz``), written on each check to prove the store takes writes."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(50), primary_key=True)
+    at: Mapped[datetime]
 
 
 class AuditEntry(Base):

@@ -1,0 +1,123 @@
+"""Issue 18, item 5 tried as an attacker would: a cookie copied before logout, a burst of
+simultaneous logins, many accounts from one address, weak passwords, temporary passwords."""
+
+from __future__ import annotations
+
+import re
+import threading
+
+import pytest
+from fastapi.testclient import TestClient
+from sqlalchemy import select
+
+from yuqing.dashboards import limiter
+from yuqing.dashboards.app import create_app
+from yuqing.dashboards.auth import AccountError, create_user, password_problem
+from yuqing.dashboards.seed import PASSWORD, seed_users
+from yuqing.models import AuditEntry, User
+from yuqing.runner import DEMO_PASSWORD
+
+
+@pytest.fixture
+def client(runtime):  # type: ignore[no-untyped-def]
+    seed_users(runtime)
+    with TestClient(create_app(runtime), follow_redirects=False) as c:
+        yield c
+
+
+def _csrf(client: TestClient, path: str = "/login") -> str:
+    return re.search(r'name="csrf-token" content="([^"]+)"', client.get(path).text).group(1)
+
+
+def _login(client: TestClient, username: str, password: str = PASSWORD) -> str:
+    r = client.post("/login", data={"username": username, "password": password, "csrf_token": _csrf(client)})
+    assert r.status_code == 303, r.text
+    return r.headers["location"]
+
+
+def test_a_cookie_copied_before_logout_is_dead_after_it(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    _login(client, "monitor")
+    stolen = dict(client.cookies)
+    assert client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": _csrf(client, "/")})
+    with TestClient(create_app(runtime), follow_redirects=False, cookies=stolen) as thief:
+        r = thief.get("/")
+    assert r.status_code == 303 and r.headers["location"].startswith("/login")
+
+
+def test_simultaneous_logins_get_exactly_five_password_checks(runtime) -> None:  # type: ignore[no-untyped-def]
+    verdicts: list[limiter.Verdict] = []
+    lock = threading.Lock()
+    start = threading.Barrier(60)
+
+    def attempt() -> None:
+        start.wait()
+        v = limiter.take(runtime, "monitor", "10.0.0.9")
+        with lock:
+            verdicts.append(v)
+
+    threads = [threading.Thread(target=attempt) for _ in range(60)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert sum(v.allowed for v in verdicts) == limiter.PER_USER
+    assert sum(v.first_refusal for v in verdicts) == 1  # one audit entry per lock-out, not 55
+
+
+def test_one_address_cannot_try_many_accounts(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    token = _csrf(client)
+    codes = [client.post("/login", data={"username": f"user{n}", "password": "wrong-password-1",
+                                         "csrf_token": token}).status_code for n in range(limiter.PER_IP + 3)]
+    assert codes[:limiter.PER_IP] == [401] * limiter.PER_IP and set(codes[limiter.PER_IP:]) == {429}
+    with runtime.session() as s:
+        blocked = s.scalar(select(AuditEntry.id).where(AuditEntry.action == "login.blocked").limit(2).offset(1))
+    assert blocked is None  # the admin's audit list is not flooded with one entry per refusal
+
+
+def test_a_global_ceiling_holds_against_many_addresses(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    monkeypatch.setattr(limiter, "GLOBAL_PER_MINUTE", 10)
+    allowed = [limiter.take(runtime, f"u{n}", f"10.1.0.{n}").allowed for n in range(15)]
+    assert allowed == [True] * 10 + [False] * 5
+
+
+@pytest.mark.parametrize("password, why", [
+    ("12345678", "密码至少 12 个字符"),
+    (DEMO_PASSWORD + "-x", ""),
+    ("aaaaaaaaaaaa", "密码过于简单"),
+    ("chief-admin-2026", "密码不能包含用户名"),
+])
+def test_weak_passwords_are_refused(runtime, password: str, why: str) -> None:  # type: ignore[no-untyped-def]
+    assert password_problem(password, "admin").startswith(why) if why else password_problem(password, "admin") == ""
+    if why:
+        with pytest.raises(AccountError, match=f"^{why}"):
+            create_user(runtime, "chief", password.replace("admin", "chief"), "admin")
+
+
+def test_the_demo_password_only_in_the_demo(runtime) -> None:  # type: ignore[no-untyped-def]
+    padded = DEMO_PASSWORD
+    with pytest.raises(AccountError):
+        create_user(runtime, "admin2", padded, "admin")
+    assert create_user(runtime, "admin3", padded, "admin", by="demo") > 0
+
+
+def test_an_admin_made_account_must_change_its_password_first(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    _login(client, "admin")
+    token = _csrf(client, "/admin")
+    r = client.post("/admin/users", data={"username": "zhang", "display_name": "张值班", "role": "monitor",
+                                          "password": "temporary-pass-1", "csrf_token": token})
+    assert r.status_code == 303
+    client.post("/logout", data={"csrf_token": _csrf(client, "/admin")})
+    assert _login(client, "zhang", "temporary-pass-1") == "/account/password"
+    assert client.get("/").headers["location"] == "/account/password"
+    assert client.get("/api/me").status_code == 403
+    token = _csrf(client, "/account/password")
+    weak = client.post("/account/password", data={"current": "temporary-pass-1", "new": "short", "confirm": "short",
+                                                  "csrf_token": token})
+    assert weak.status_code == 422 and "密码至少 12 个字符" in weak.text
+    r = client.post("/account/password", data={"current": "temporary-pass-1", "new": "my-own-passphrase-9",
+                                               "confirm": "my-own-passphrase-9", "csrf_token": token})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    assert client.get("/").status_code == 200
+    with runtime.session() as s:
+        assert s.scalar(select(User.must_change_password).where(User.username == "zhang")) is False
