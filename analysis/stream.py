@@ -12,6 +12,37 @@ from typing import IO, Any
 from yuqing.profile import Profile
 
 BATCH = 256
+# One line (one post) of at most 1 MB: a 50 MB line used to take `yuqing score` to 7 GB. A longer
+# line is that line's error; it is skipped in chunks, never held whole.
+MAX_LINE_BYTES = 1024 * 1024
+_CHUNK = 64 * 1024
+
+
+class _TooLong:
+    """Stands for a line over :data:`MAX_LINE_BYTES` (its content was skipped unread)."""
+
+
+TOO_LONG = _TooLong()
+
+
+def bounded_lines(src: Iterable[str | bytes], limit: int = MAX_LINE_BYTES) -> Iterable[str | bytes | _TooLong]:
+    """The lines of ``src``, each at most ``limit`` bytes; :data:`TOO_LONG` for a longer one."""
+    readline = getattr(src, "readline", None)
+    if readline is None:  # an in-memory list of lines: already whole, only measured
+        for raw in src:
+            size = len(raw) if isinstance(raw, bytes) else len(raw.encode("utf-8", "surrogatepass"))
+            yield TOO_LONG if size > limit else raw
+        return
+    while True:
+        line = readline(limit + 1)
+        if not line:
+            return
+        if len(line) > limit and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+            while line and not line.endswith(b"\n" if isinstance(line, bytes) else "\n"):
+                line = readline(_CHUNK)  # skip the rest of this line in chunks
+            yield TOO_LONG
+            continue
+        yield TOO_LONG if len(line) > limit + 1 else line
 
 
 OPTIONAL_TEXT = ("title", "published_at", "source", "tier")  # a string or null when present
@@ -92,13 +123,17 @@ def score_stream(profile: Profile, src: Iterable[str | bytes], dst: IO[str], pro
             dst.write(_dump(out) + "\n")
         batch.clear()
 
-    for line_no, raw in enumerate(src, start=1):
-        if not raw.strip():
-            continue
-        record, err, field, raw_id = _check(line_no, raw)
-        if record is None:
+    for line_no, raw in enumerate(bounded_lines(src), start=1):
+        if isinstance(raw, _TooLong):
             bad += 1
-        batch.append((line_no, record, err, field, raw_id))
+            batch.append((line_no, None, f"该行超过 {MAX_LINE_BYTES // 1024} KB 上限，未研判", "", None))
+        else:
+            if not raw.strip():
+                continue
+            record, err, field, raw_id = _check(line_no, raw)
+            if record is None:
+                bad += 1
+            batch.append((line_no, record, err, field, raw_id))
         if len(batch) >= BATCH:
             flush()
             done += BATCH

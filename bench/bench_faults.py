@@ -1,6 +1,7 @@
 """The reliability table: every fault drill of issue 8, run now, with what it measured.
 
-    python bench/bench_faults.py
+    python bench/bench_faults.py                 # every drill
+    python bench/bench_faults.py "yuqing run" "store cannot"   # only drills whose name contains one of these
 
 Each drill is a test with real processes (``tests/test_reliability_*.py`` and the others named
 below): a worker SIGKILLed mid-job, Redis stopped and restarted, the database locked or down,
@@ -56,6 +57,13 @@ DRILLS: list[tuple[str, str, list[str]]] = [
       T + "test_fuzz_store.py", T + "test_fuzz_atheris.py", T + "test_core_fuzz.py"]),
     ("hostile requests: schemathesis, SQL injection, CSRF, roles", "no 5xx; nothing leaked; tables intact",
      [T + "test_security_api.py", T + "test_security_injection.py"]),
+    ("store cannot be written (read-only, disk full)", "status and /healthz say so; ok again at once",
+     [T + "test_security_faults.py::test_status_and_healthz_report_a_store_that_cannot_be_written",
+      T + "test_security_faults.py::test_the_store_writable_again_is_seen_at_once"]),
+    ("yuqing run: embedded Redis SIGTERMed", "restarted with back-off; workers and scheduler back",
+     [T + "test_security_faults.py::test_yuqing_run_restarts_a_sigtermed_embedded_redis",
+      T + "test_security_faults.py::test_repeated_redis_failures_reach_the_administrator",
+      T + "test_security_faults.py::test_one_child_back_off_does_not_hold_up_another"]),
 ]
 
 
@@ -86,13 +94,15 @@ def belongs(case_id: str, node: str) -> bool:
 
 
 def main() -> None:
+    only = sys.argv[1:]
+    drills = [d for d in DRILLS if not only or any(words in d[0] for words in only)]
     with tempfile.TemporaryDirectory(prefix="yuqing-bench-faults-") as tmp:
         report = Path(tmp) / "junit.xml"
-        nodes = [n for _, _, group in DRILLS for n in group]
+        nodes = [n for _, _, group in drills for n in group]
         print(f"running {len(nodes)} drills with pytest …", flush=True)
         run(nodes, report)
         results = cases(report)
-    for fault, expected, group in DRILLS:
+    for fault, expected, group in drills:
         mine = [c for c in results if any(belongs(c["id"], n) for n in group)]
         passed = sum(c["outcome"] == "passed" for c in mine)
         failed = [c["id"] for c in mine if c["outcome"] != "passed"]

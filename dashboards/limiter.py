@@ -16,7 +16,7 @@ import logging
 import threading
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import func, select
 
@@ -72,7 +72,8 @@ def take(rt: Runtime, username: str, ip: str) -> Verdict:
     """Take this attempt's slot (atomically); refuse when a limit is already used up."""
     try:
         keys, ttls = _keys(rt, username, ip)
-        user, per_ip, overall = (int(n) for n in rt.get_redis().eval(_TAKE, len(keys), *keys, *ttls))
+        counts = cast(list[int], rt.get_redis().eval(_TAKE, len(keys), *keys, *ttls))  # a sync client's reply
+        user, per_ip, overall = (int(n) for n in counts)
     except Exception as exc:  # noqa: BLE001 - Redis away: fall back to the store's audit log
         log.warning("login limiter: Redis unavailable (%s); counting the audit log", exc)
         return _from_store(rt, username, ip)

@@ -156,3 +156,81 @@ def test_the_data_folder_is_closed_to_other_accounts(tmp_path: Path) -> None:
                            "import yuqing.cli as c; c.app = lambda **k: print(oct(os.umask(0)))  or 0; main()"],
                           capture_output=True, text=True, timeout=60)
     assert code.stdout.strip() == "0o77"
+
+
+# ---- drills under a real `yuqing run` (bench/bench_faults.py) ---------------------------------
+
+def _children(pid: int) -> list[tuple[int, str]]:
+    out = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit():
+            continue
+        try:
+            stat = (entry / "stat").read_text()
+            cmd = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode("utf-8", "replace")
+        except OSError:
+            continue
+        if int(stat.rsplit(")", 1)[1].split()[1]) == pid:
+            out.append((int(entry.name), cmd))
+    return out
+
+
+def _health(url: str) -> dict:
+    import requests
+
+    try:
+        return requests.get(f"{url}/healthz", timeout=5).json()
+    except Exception:  # noqa: BLE001 - not up yet
+        return {}
+
+
+def _until(check, timeout: float, what: str) -> float:  # type: ignore[no-untyped-def]
+    started = time.monotonic()
+    while not check():
+        assert time.monotonic() - started < timeout, f"{what} 在 {timeout:.0f} 秒内未发生"
+        time.sleep(0.2)
+    return time.monotonic() - started
+
+
+@pytest.mark.slow
+def test_yuqing_run_restarts_a_sigtermed_embedded_redis(tmp_path: Path, record_property) -> None:  # type: ignore[no-untyped-def]
+    from servers import free_port
+
+    port = free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+    env.update(YUQING_DATA_DIR=str(tmp_path / "data"), YUQING_SECRET_KEY="drill-secret-key-0123456789-abcdefgh",
+               YUQING_WORKERS="1", YUQING_LOG_LEVEL="WARNING")
+    run = subprocess.Popen([sys.executable, "-m", "yuqing", "run", "--port", str(port)], env=env,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        _until(lambda: _health(url).get("redis") and (_health(url).get("workers") or 0) >= 1, 120, "yuqing run 就绪")
+        redis_pid = next(pid for pid, cmd in _children(run.pid) if "redis-server" in cmd)
+        os.kill(redis_pid, signal.SIGTERM)
+        _until(lambda: not _health(url).get("redis"), 30, "Redis 停止被发现")
+        recovered = _until(lambda: _health(url).get("redis") and (_health(url).get("workers") or 0) >= 1
+                           and (_health(url).get("schedulers") or 0) >= 1, 90, "Redis 与 worker、调度器恢复")
+        record_property("recovered_s", round(recovered, 1))
+        assert any("redis-server" in cmd for _, cmd in _children(run.pid))
+    finally:
+        run.send_signal(signal.SIGTERM)
+        try:
+            run.wait(60)
+        except subprocess.TimeoutExpired:
+            run.kill()
+            run.wait()
+
+
+def test_the_store_writable_again_is_seen_at_once(runtime, record_property) -> None:  # type: ignore[no-untyped-def]
+    engine = runtime.engine
+
+    def query_only(dbapi_connection, _record, _proxy) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.execute("PRAGMA query_only = ON")
+
+    event.listen(engine, "checkout", query_only)
+    assert "数据库不可用或无法写入" in health(runtime)["problems"]
+    event.remove(engine, "checkout", query_only)
+    engine.dispose()  # the outage ends (files writable again): new connections write
+    back = time.monotonic()
+    _until(lambda: "数据库不可用或无法写入" not in health(runtime)["problems"], 30, "数据库恢复被发现")
+    record_property("recovered_s", round(time.monotonic() - back, 2))

@@ -48,3 +48,36 @@ def test_an_oversized_body_is_refused_before_any_route(runtime) -> None:  # type
 
         r = client.post("/login", content=chunks(), headers={"Content-Type": "application/x-www-form-urlencoded"})
         assert r.status_code == 413
+
+
+def test_a_huge_post_is_capped_at_the_pipeline() -> None:
+    from datetime import UTC, datetime
+    from types import SimpleNamespace
+
+    from yuqing.crawlers.pipelines import MAX_TEXT_CHARS, NormalisePipeline
+
+    counted: dict[str, int] = {}
+    spider = SimpleNamespace(source={"id": 1, "key": "s", "tier": "local"}, clock=lambda: datetime(2026, 11, 21, tzinfo=UTC),
+                             record_error=lambda *_: None)
+    crawler = SimpleNamespace(spider=spider, stats=SimpleNamespace(
+        inc_value=lambda k, n=1: counted.update({k: counted.get(k, 0) + n})))
+    started = time.monotonic()
+    item = NormalisePipeline(crawler).process_item(
+        {"url": "https://weibo.example/p/1", "title": "", "text": "煤矿透水" * (10 * 1024 * 1024 // 12)})
+    assert len(item["text"]) == MAX_TEXT_CHARS and counted["yuqing/text_capped"] == 1
+    assert time.monotonic() - started < 5
+
+
+def test_score_refuses_an_overlong_line_and_goes_on(tmp_path: Path) -> None:
+    import io
+    import json
+
+    from yuqing.analysis.stream import MAX_LINE_BYTES, score_stream
+
+    good = json.dumps({"id": "a", "text": "泽州县某煤矿发生透水事故"}, ensure_ascii=False).encode()
+    huge = json.dumps({"id": "b", "text": "x" * (MAX_LINE_BYTES * 3)}).encode()
+    out = io.StringIO()
+    bad = score_stream(load_profile("zezhou-emergency"), io.BytesIO(good + b"\n" + huge + b"\n" + good + b"\n"), out)
+    lines = [json.loads(x) for x in out.getvalue().splitlines()]
+    assert bad == 1 and [x.get("id") for x in lines] == ["a", None, "a"]
+    assert lines[1] == {"id": None, "error": "该行超过 1024 KB 上限，未研判", "line": 2}

@@ -169,6 +169,8 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
     for noisy in ("alembic", "mail.log"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
     migrate(settings.sqlalchemy_url)
+    if settings.plain_smtp_warning():
+        print(settings.plain_smtp_warning(), flush=True)
     env = dict(os.environ)
     env["YUQING_DATA_DIR"] = str(settings.data_dir.resolve())
     env["YUQING_DATABASE_URL"] = settings.sqlalchemy_url

@@ -41,7 +41,7 @@ class Settings(BaseModel):
     profile: str = Field("zezhou-emergency", description="单位画像：内置名称或 YAML 文件路径")
     sources: str = Field("", description="信源 YAML 文件路径；留空则使用画像自带的信源")
     timezone: str = Field("Asia/Shanghai", description="界面与报告显示所用时区（数据库一律存 UTC）")
-    secret_key: SecretStr = Field(SecretStr(""), description="会话与签名链接的密钥；留空则在 data_dir 生成并保存")
+    secret_key: SecretStr = Field(SecretStr(""), description="会话与签名链接的密钥（至少 32 字节，短于此拒绝启动）；留空则在 data_dir 生成并保存")
     base_url: str = Field("http://127.0.0.1:8000", description="邮件与签名链接中使用的站点外部地址")
     web_host: str = Field("127.0.0.1", description="Web 服务监听地址")
     web_port: int = Field(8000, ge=0, le=65535, description="Web 服务端口（0 表示随机）")

@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import logging
 from datetime import timedelta
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import CursorResult, func, select, update
 
 from .clock import fmt
 from .models import (
@@ -60,7 +60,8 @@ def heartbeat(rt: Runtime, name: str) -> None:
     """
     now = rt.now()
     with rt.session() as s:
-        if not s.execute(update(Heartbeat).where(Heartbeat.name == name).values(at=now)).rowcount:
+        done = cast(CursorResult[Any], s.execute(update(Heartbeat).where(Heartbeat.name == name).values(at=now)))
+        if not done.rowcount:
             s.add(Heartbeat(name=name, at=now))
 
 

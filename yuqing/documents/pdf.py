@@ -10,6 +10,9 @@ from __future__ import annotations
 import shutil
 import subprocess
 import tempfile
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from .exceptions import DocumentError
@@ -33,6 +36,24 @@ def chromium_path() -> str:
     raise PdfError("未找到 chromium，无法生成 PDF")
 
 
+# At most this many Chromiums at once per process (each ~700 MB): 8 concurrent PDF reports used to
+# start 8 (5.8 GB). The others wait their turn, for at most CHROMIUM_WAIT seconds.
+CHROMIUM_SLOTS = 2
+CHROMIUM_WAIT = 120.0
+_chromiums = threading.BoundedSemaphore(CHROMIUM_SLOTS)
+
+
+@contextmanager
+def chromium_slot() -> Iterator[None]:
+    """Hold one of the CHROMIUM_SLOTS while a Chromium runs; :class:`PdfError` when none frees up."""
+    if not _chromiums.acquire(timeout=CHROMIUM_WAIT):
+        raise PdfError(f"PDF 生成繁忙（同时最多 {CHROMIUM_SLOTS} 份），请稍后再试")
+    try:
+        yield
+    finally:
+        _chromiums.release()
+
+
 def html_to_pdf(html: str, timeout: int = 120) -> bytes:
     """Print one HTML page (A4 as its ``@page`` says) to PDF bytes."""
     with tempfile.TemporaryDirectory(prefix="yuqing-pdf-") as tmp:
@@ -42,7 +63,8 @@ def html_to_pdf(html: str, timeout: int = 120) -> bytes:
         cmd = [chromium_path(), *CHROMIUM_ARGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}",
                page.as_uri()]
         try:
-            proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
+            with chromium_slot():
+                proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
         except subprocess.TimeoutExpired:
             raise PdfError(f"chromium 生成 PDF 超时（{timeout} 秒）") from None
         if not pdf.exists() or pdf.stat().st_size == 0:
