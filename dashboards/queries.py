@@ -335,8 +335,18 @@ def leader_stats(s: Session, now: datetime) -> dict[str, Any]:
     decided = [(due, met) for due, met, _ in firsts if met is not None or due < now]
     on_time = sum(1 for due, met in decided if met is not None and met <= due)
     lags = [(met - detected).total_seconds() for _due, met, detected in firsts if met is not None]
+    ticket_ids = [t.id for _e, t in majors if t is not None]
+    event_ids = [e.id for e, _t in majors]
+    open_refs: dict[int, int] = dict(s.execute(
+        select(Referral.event_id, func.count()).where(Referral.event_id.in_(event_ids),
+                                                      Referral.acknowledged_at.is_(None))
+        .group_by(Referral.event_id)).all()) if event_ids else {}
     return {
         "majors": majors,
+        # 主要运行中的时限 per open major ticket, nearest first; 发现滞后 per event; 未签收报送 per event
+        "clocks": _running_deadlines(s, ticket_ids),
+        "lags": {e.id: e.first_seen_at - e.first_published_at for e, _t in majors if e.first_published_at},
+        "open_refs": open_refs,
         "breached": breached,
         "on_time_rate": on_time / len(decided) if decided else None,
         "on_time": on_time,

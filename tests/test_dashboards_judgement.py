@@ -179,3 +179,22 @@ def test_admin_page_says_every_code_in_words(client) -> None:  # type: ignore[no
     assert "防汛抗旱" in sections and "flood_drought" not in sections
     sources = page[page.index('id="sources"'):page.index('id="profile"')]
     assert "地方媒体" in sources and "json_api" not in sources
+
+
+def test_leader_page_shows_running_clocks_lag_and_open_referrals(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client)
+    runtime.clock.advance(minutes=1)
+    client.post(f"/alerts/{story['alert_fire']}/review", data={"action": "level", "level": "重大", "csrf_token": token})
+    client.post("/logout", data={"csrf_token": token})
+    login(client, "leader")
+    page = client.get("/leader").text
+    table = page[page.index('id="majors"'):page.index("</table>", page.index('id="majors"'))]
+    fire = table[table.index("山上冒烟疑似山火"):]
+    fire = fire[:fire.index("</tr>")]
+    assert "发布权威信息" in fire and "剩余 3 小时 59 分" in fire  # 5 h from first detection an hour ago
+    with runtime.session() as s:
+        waiting = s.scalar(select(func.count()).select_from(Referral).where(
+            Referral.event_id == story["fire"], Referral.acknowledged_at.is_(None)))
+    assert waiting >= 2 and f"<td>{waiting}</td>" in fire, "the referrals not yet acknowledged"
+    flood = table[table.index("泽州县某煤矿发生透水事故"):]
+    assert "40 分" in flood[:flood.index("</tr>")], "detection lag: published 3 h 40 min ago, seen 3 h ago"

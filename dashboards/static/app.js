@@ -14,7 +14,8 @@
   var queue = document.getElementById("queue");
   var box = document.getElementById("cards");
   // The server's clock decides deadlines; a desk PC's clock may be off by minutes.
-  var skew = box && box.dataset.now ? new Date(box.dataset.now) - new Date() : 0;
+  var base = document.querySelector("[data-now]");
+  var skew = base ? new Date(base.dataset.now) - new Date() : 0;
   function now() { return new Date(Date.now() + skew); }
   var seen = {};
   function majors() {
