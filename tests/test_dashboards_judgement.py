@@ -198,3 +198,13 @@ def test_leader_page_shows_running_clocks_lag_and_open_referrals(runtime, client
     assert waiting >= 2 and f"<td>{waiting}</td>" in fire, "the referrals not yet acknowledged"
     flood = table[table.index("泽州县某煤矿发生透水事故"):]
     assert "40 分" in flood[:flood.index("</tr>")], "detection lag: published 3 h 40 min ago, seen 3 h ago"
+
+
+def test_ack_page_says_what_signing_means(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.queue import referrals
+
+    url = referrals.ack_url(runtime, story["referral"])
+    page = client.get("/ack/" + url.rsplit("/ack/", 1)[1]).text
+    assert "报送 #" in page and "县委宣传部" in page
+    meaning = page[page.index('id="ack-meaning"'):]
+    assert "签收表示县委宣传部已收到本次舆情报送及所附专报" in meaning and "签收人和签收时间记入" in meaning
