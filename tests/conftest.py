@@ -4,13 +4,18 @@ clock so tests move time instead of sleeping."""
 
 from __future__ import annotations
 
+import copy
+import shutil
+import sqlite3
 from collections.abc import Callable, Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import factories
 import pytest
+from factories import postgres_runtime
 from redis import Redis
 from servers import HttpReceiver, PostgresServer, RedisServer, SmtpSink
 
@@ -83,12 +88,32 @@ def settings(tmp_path: Path, redis_server: RedisServer, smtp_sink: SmtpSink) -> 
                          base_url="http://127.0.0.1:8000", secret_key="test-secret-key-for-signing-0123456789")
 
 
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A SQLite store migrated once per session; each test gets a copy of the file, which is
+    what Alembic would build again (a few seconds per test) at the cost of a file copy."""
+    path = tmp_path_factory.mktemp("template") / "yuqing.db"
+    migrate(f"sqlite:///{path}")
+    with sqlite3.connect(path) as conn:  # fold the WAL into the file, so the file alone is the store
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    return path
+
+
+def copy_template(template: Path, url: str) -> None:
+    """Give the SQLite store at ``url`` the migrated template's schema."""
+    target = Path(url.split("///", 1)[1])
+    target.parent.mkdir(parents=True, exist_ok=True)
+    for leftover in (target.with_name(target.name + "-wal"), target.with_name(target.name + "-shm")):
+        leftover.unlink(missing_ok=True)  # a log of the store replaced must not be replayed onto the copy
+    shutil.copyfile(template, target)
+
+
 @pytest.fixture
 def runtime(settings: Settings, profile: Profile, clock: ManualClock, redis: Redis,
-            smtp: SmtpSink) -> Iterator[Runtime]:
+            smtp: SmtpSink, sqlite_template: Path) -> Iterator[Runtime]:
     """A migrated SQLite store, the zezhou profile, the manual clock and a flushed Redis,
     installed as the process runtime so jobs run in-process see them."""
-    migrate(settings.sqlalchemy_url)
+    copy_template(sqlite_template, settings.sqlalchemy_url)
     rt = Runtime(settings=settings, profile=profile, clock=clock, redis=redis)
     set_runtime(rt)
     yield rt
@@ -102,13 +127,39 @@ def store(request: pytest.FixtureRequest, runtime: Runtime) -> Iterator[Runtime]
     if request.param == "sqlite":
         yield runtime
         return
-    url = request.getfixturevalue("pg_server").migrated_database(f"yuqing_{request.module.__name__}")
-    rt = Runtime(settings=runtime.settings.model_copy(update={"database_url": url}), profile=runtime.profile,
-                 clock=runtime.clock, redis=runtime.redis)
-    set_runtime(rt)
-    yield rt
-    set_runtime(runtime)
-    rt.engine.dispose()
+    with postgres_runtime(request.getfixturevalue("pg_server"), runtime, f"yuqing_{request.module.__name__}") as rt:
+        yield rt
+
+
+@pytest.fixture(scope="session")
+def seeded_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[Any, ...], tuple[Path, dict[str, Any]]]:
+    """SQLite stores already holding the seeded story, by (clock, profile): seeding hashes five
+    passwords with argon2 and writes a few hundred rows, the same every time."""
+    return {}
+
+
+@pytest.fixture
+def story(runtime: Runtime, seeded_stores: dict[tuple[Any, ...], tuple[Path, dict[str, Any]]],
+          tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
+    """The dashboards' seeded day (yuqing.dashboards.seed) with its sign-in accounts. Seeded once
+    per clock reading and profile; later tests get a copy of that store."""
+    key = (runtime.clock.now(), runtime.profile.source_path, runtime.settings.database_url)
+    if runtime.settings.database_url:  # not SQLite: seed it
+        return factories.story(runtime)
+    runtime.engine.dispose()  # no connection may hold the file while it is replaced or copied
+    if key in seeded_stores:
+        path, ids = seeded_stores[key]
+        copy_template(path, runtime.settings.sqlalchemy_url)
+        return copy.deepcopy(ids)
+    ids = factories.story(runtime)
+    runtime.engine.dispose()
+    path = tmp_path_factory.mktemp("story") / "yuqing.db"
+    seeded = runtime.settings.sqlalchemy_url.split("///", 1)[1]
+    with sqlite3.connect(seeded) as conn:
+        conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    shutil.copyfile(seeded, path)
+    seeded_stores[key] = (path, copy.deepcopy(ids))
+    return ids
 
 
 @pytest.fixture

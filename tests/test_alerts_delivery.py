@@ -10,9 +10,9 @@ import logging
 import threading
 from urllib.parse import parse_qs, urlsplit
 
+from factories import deliveries
 from pydantic import SecretStr
 from rq import Queue
-from test_alerts_factory import deliveries
 
 from yuqing.alerts.delivery import create_delivery
 from yuqing.alerts.jobs import deliver, sweep_alerts

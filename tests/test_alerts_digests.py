@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
+from factories import deliveries, make_event
 from sqlalchemy import select
-from test_alerts_factory import deliveries, make_event
 
 from yuqing.alerts.jobs import evaluate_event, send_due_digests, sweep_alerts
 from yuqing.documents.wording import machine_text

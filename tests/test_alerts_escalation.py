@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from test_alerts_factory import deliveries, make_event
+from factories import deliveries, make_event
 
 from yuqing.alerts import actions
 from yuqing.alerts.exceptions import AlertsError

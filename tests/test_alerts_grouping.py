@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import timedelta
 from email.header import decode_header, make_header
 
+from factories import deliveries, grow, make_event
 from rq import Queue
 from sqlalchemy import select
-from test_alerts_factory import deliveries, grow, make_event
 
 from yuqing.alerts import actions
 from yuqing.alerts.jobs import evaluate_event, sweep_alerts

@@ -157,6 +157,7 @@ def test_index_rebuilds_from_the_store_in_a_new_process(runtime, drain) -> None:
         assert s.get(Item, b).duplicate_of_id == a
 
 
+@pytest.mark.slow
 def test_score_cli_streams_and_reports_bad_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "in.jsonl"
     lines = [json.dumps({"id": 1, "text": "泽州县巴公镇煤矿透水，3人死亡"}, ensure_ascii=False), "{not json",

@@ -16,7 +16,7 @@ from servers import free_port
 from sqlalchemy import select
 
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
+from yuqing.dashboards.seed import HOSTILE, PASSWORD
 from yuqing.models import Alert, Event, Referral, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -52,12 +52,6 @@ class Server:
     def stop(self) -> None:
         self.server.should_exit = True
         self.thread.join(10)
-
-
-@pytest.fixture
-def story(runtime):  # type: ignore[no-untyped-def]
-    seed_users(runtime)
-    return seed_story(runtime)
 
 
 @pytest.fixture

@@ -249,6 +249,7 @@ def test_demo_rerun_continues_the_same_story(tmp_path: Path) -> None:
         again.server.server_close()
 
 
+@pytest.mark.slow
 def test_embedded_redis_is_out_of_reach_of_ctrl_c(tmp_path: Path) -> None:
     from yuqing.queue.connection import EmbeddedRedis
 
@@ -261,6 +262,7 @@ def test_embedded_redis_is_out_of_reach_of_ctrl_c(tmp_path: Path) -> None:
         server.stop()
 
 
+@pytest.mark.slow
 def test_ctrl_c_stops_the_scheduler_and_workers_before_redis(tmp_path: Path) -> None:
     import signal
     import time

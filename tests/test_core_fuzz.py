@@ -6,6 +6,7 @@ import copy
 from pathlib import Path
 from typing import Any
 
+import pytest
 import yaml
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
@@ -13,6 +14,8 @@ from hypothesis import strategies as st
 from yuqing.exceptions import ProfileError, SettingsError
 from yuqing.profile import load_profile, parse_profile
 from yuqing.settings import Settings, load_settings
+
+pytestmark = pytest.mark.slow  # property-based fuzzing
 
 REPO = Path(__file__).resolve().parent.parent
 BASE = yaml.safe_load((REPO / "profiles" / "zezhou-emergency.yaml").read_text(encoding="utf-8"))

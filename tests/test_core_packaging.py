@@ -8,9 +8,12 @@ import tomllib
 import zipfile
 from pathlib import Path
 
+import pytest
+
 REPO = Path(__file__).resolve().parent.parent
 
 
+@pytest.mark.slow
 def test_stdlib_queue_is_not_shadowed_from_repo_root() -> None:
     out = subprocess.run(
         [sys.executable, "-c", "import queue, sys; q = queue.Queue(); print(queue.__file__)"],
@@ -19,6 +22,7 @@ def test_stdlib_queue_is_not_shadowed_from_repo_root() -> None:
     assert not (REPO / "queue" / "__init__.py").exists()
 
 
+@pytest.mark.slow
 def test_yuqing_queue_imports_from_repo_root() -> None:
     out = subprocess.run([sys.executable, "-c", "import yuqing.queue.dispatch as d; print(d.QUEUE_NAMES)"],
                          cwd=REPO, capture_output=True, text=True)
@@ -60,6 +64,7 @@ def test_every_python_folder_is_a_listed_package() -> None:
     assert not unlisted, f"folders with .py files missing from [tool.setuptools] packages: {unlisted}"
 
 
+@pytest.mark.slow
 def test_wheel_ships_every_subsystem(tmp_path: Path) -> None:
     subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
                     "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)

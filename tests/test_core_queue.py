@@ -62,6 +62,7 @@ def test_only_one_scheduler_runs(runtime) -> None:  # type: ignore[no-untyped-de
         run_scheduler()
 
 
+@pytest.mark.slow
 def test_a_dead_schedulers_lock_is_taken_over(runtime) -> None:  # type: ignore[no-untyped-def]
     """A scheduler killed on this host leaves its lock for 30 s; its restart takes it over at once."""
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
@@ -78,6 +79,7 @@ def test_a_dead_schedulers_lock_is_taken_over(runtime) -> None:  # type: ignore[
         run_scheduler()
 
 
+@pytest.mark.slow
 def test_scheduler_process_registers_periodic_jobs_and_holds_the_lock(runtime) -> None:  # type: ignore[no-untyped-def]
     env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
     env.update({"YUQING_DATA_DIR": str(runtime.settings.data_dir),

@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from yuqing.crawlers.jobs import child_env
@@ -21,6 +22,7 @@ from yuqing.runtime import Runtime
 ARTICLES = 40
 
 
+@pytest.mark.slow  # two real crawls in child processes
 def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
     links = "".join(f'<li><a href="/a/{i}.html">{i}</a></li>' for i in range(ARTICLES))
     site = TestSite({"/list.html": Page(f'<ul class="news">{links}</ul>')})

@@ -106,6 +106,7 @@ def test_title_suffixes(title: str, expected: str) -> None:
     assert strip_title(title, "泽州县人民政府", "政务动态") == expected
 
 
+@pytest.mark.slow
 def test_trs_column_crawled_and_stored(runtime: Runtime) -> None:
     site = TestSite({"/robots.txt": Page("User-agent: *\n", content_type="text/plain")})
     site.routes["/zwdt/index.html"] = Page((DATA / "trs_list.html").read_bytes(), content_type="text/html")

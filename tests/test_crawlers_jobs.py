@@ -19,6 +19,8 @@ from yuqing.crawlers.testsite import Page, TestSite, hang
 from yuqing.models import Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
 
+pytestmark = pytest.mark.slow  # real crawls of a local site
+
 
 def _src(key: str, url: str = "http://127.0.0.1:9/feed.xml", **extra: object) -> dict:
     return {"key": key, "name": key, "kind": "feed", "tier": "local", "urls": [url], **extra}

@@ -19,6 +19,8 @@ from yuqing.crawlers.testsite import Page, TestSite, hang, huge, redirect_to
 from yuqing.models import Item, Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
 
+pytestmark = pytest.mark.slow  # real crawls of a local site
+
 DATA = Path(__file__).parent / "data" / "crawlers"
 GBK_HTML = "text/html"  # no charset in the header: the meta tag or detection must decide
 ARTICLE = ("<html><head><title>{t} - 晋城新闻网</title></head><body><div class='nav'>首页 | 新闻</div>"

@@ -79,6 +79,7 @@ def no_redis_env(runtime: Runtime, monkeypatch: pytest.MonkeyPatch) -> Runtime:
     return runtime
 
 
+@pytest.mark.slow
 def test_crawl_without_redis_says_analysis_waits(no_redis_env: Runtime) -> None:
     from yuqing.cli import app
 

@@ -12,14 +12,8 @@ from sqlalchemy import select
 
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.queries import countdown_colour
-from yuqing.dashboards.seed import HOSTILE, PASSWORD, seed_story, seed_users
+from yuqing.dashboards.seed import HOSTILE, PASSWORD
 from yuqing.models import Alert, AuditEntry, ReviewLabel, Source, User
-
-
-@pytest.fixture
-def story(runtime):  # type: ignore[no-untyped-def]
-    seed_users(runtime)
-    return seed_story(runtime)
 
 
 @pytest.fixture

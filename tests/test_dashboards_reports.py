@@ -9,17 +9,17 @@ import io
 import shutil
 import subprocess
 
+import factories
 import pytest
 from docx import Document
 from docx.oxml.ns import qn
 
 from yuqing.dashboards import reports
-from yuqing.dashboards.seed import seed_story
 
 
 @pytest.fixture
 def story(runtime):  # type: ignore[no-untyped-def]
-    return seed_story(runtime)
+    return factories.story(runtime, users=False)
 
 
 def test_report_has_every_section_and_escapes_crawled_text(runtime, story) -> None:  # type: ignore[no-untyped-def]

@@ -130,6 +130,7 @@ def test_bad_drafts_are_named(tmp_path: Path, content: str, message: str) -> Non
     assert message in str(err.value)
 
 
+@pytest.mark.slow
 def test_a_huge_draft_is_refused(tmp_path: Path) -> None:
     path = tmp_path / "draft.txt"
     path.write_text("关于收费的通知\n" + "收费标准调整。" * (MAX_DRAFT_CHARS // 7 + 10), encoding="utf-8")

@@ -14,6 +14,8 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 NOW = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)
 
 
@@ -28,6 +30,7 @@ SEEDS = [b"\x003\xe5\x88\x86\xe9\x92\x9f\xe5\x89\x8d", "\x00昨天 12:30".encode
          b"<updated>2020-09-17T14:05:00+08:00</updated></entry></feed>"]
 
 
+@pytest.mark.slow  # coverage-guided fuzzing in a child process
 def test_libfuzzer_finds_no_crash(tmp_path: Path) -> None:
     assert importlib.util.find_spec("atheris"), "atheris is in the test extra: pip install -e .[test]"
     corpus = tmp_path / "corpus"

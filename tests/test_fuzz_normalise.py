@@ -31,6 +31,8 @@ from yuqing.crawlers.normalise import (
     url_hash,
 )
 
+pytestmark = pytest.mark.slow  # property-based fuzzing
+
 FUZZ = settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 NOW = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)  # 08:00 in Shanghai
 

@@ -23,6 +23,8 @@ from yuqing.analysis.stream import score_stream
 from yuqing.levels import Category, Level
 from yuqing.profile import load_profile
 
+pytestmark = pytest.mark.slow  # property-based fuzzing
+
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 LEVELS = {lv.value for lv in Level}

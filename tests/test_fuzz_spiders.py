@@ -31,6 +31,8 @@ from yuqing.crawlers.spiders.json_api import JsonApiSpider
 from yuqing.crawlers.spiders.listing import ListingSpider
 from yuqing.crawlers.spiders.sitemap import SitemapSpider
 
+pytestmark = pytest.mark.slow  # property-based fuzzing
+
 FUZZ = settings(max_examples=60, deadline=None,
                 suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 NOW = datetime(2026, 11, 21, 0, 0, tzinfo=UTC)

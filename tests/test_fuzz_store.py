@@ -24,6 +24,8 @@ from yuqing.dashboards.seed import PASSWORD, seed_users
 from yuqing.models import Item, Source
 from yuqing.runtime import Runtime
 
+pytestmark = pytest.mark.slow  # property-based fuzzing
+
 MINE = "泽州县巴公镇一煤矿发生透水事故，井下8名矿工被困，应急管理部门赶赴现场组织搜救。"
 HUGE = MINE * 6_000  # about 250 KB of text, far beyond any excerpt on a page
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.header import decode_header, make_header
 
-from queue_factory import make_event
+from factories import make_reported_event
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
@@ -30,7 +30,7 @@ def _deadline(rt, ticket_id, kind):  # type: ignore[no-untyped-def]
 
 
 def test_checks_are_scheduled_at_each_warning_and_the_due_time(runtime) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     tid = tickets.consider_event(event)
     registry = ScheduledJobRegistry("respond", connection=runtime.redis)
     ids = set(registry.get_job_ids())
@@ -45,7 +45,7 @@ def test_checks_are_scheduled_at_each_warning_and_the_due_time(runtime) -> None:
 
 
 def test_warnings_then_breach_escalate_to_leadership_once_each(runtime, clock) -> None:
-    event = make_event(runtime, level="重大", topics=["production_safety"])
+    event = make_reported_event(runtime, level="重大", topics=["production_safety"])
     tid = tickets.consider_event(event)
     d5 = _deadline(runtime, tid, "authoritative_info")
     _ = [r for r in _deliveries(runtime) if r[0] == "referral"]
@@ -68,7 +68,7 @@ def test_warnings_then_breach_escalate_to_leadership_once_each(runtime, clock) -
 
 
 def test_grave_breach_also_reaches_the_principal_leader_and_48h_clock(runtime, clock) -> None:
-    event = make_event(runtime, level="特别重大", topics=["fire"])
+    event = make_reported_event(runtime, level="特别重大", topics=["fire"])
     tid = tickets.consider_event(event)
     clock.advance(hours=47)
     sweep()
@@ -83,7 +83,7 @@ def test_grave_breach_also_reaches_the_principal_leader_and_48h_clock(runtime, c
 
 
 def test_paused_clock_neither_warns_nor_breaches(runtime, clock) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     tid = tickets.consider_event(event)
     tickets.pause(runtime, tid, "李红梅", "核查伤亡人数")
     clock.advance(hours=6)
@@ -95,7 +95,7 @@ def test_paused_clock_neither_warns_nor_breaches(runtime, clock) -> None:
 
 
 def test_a_response_meets_the_clock_and_stops_its_reminders(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     tid = tickets.consider_event(event)
     clock.advance(hours=30)
     tickets.record_response(runtime, tid, "赵值班", "first_response", "政府网站", "https://gov.example/1", "",
@@ -109,7 +109,7 @@ def test_a_response_meets_the_clock_and_stops_its_reminders(runtime, clock) -> N
 
 
 def test_follow_ups_end_when_the_event_goes_quiet(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     tid = tickets.consider_event(event)
     tickets.record_response(runtime, tid, "赵值班", "first_response", "政府网站", "", "通报全文", runtime.now())
     clock.advance(hours=72)
@@ -118,7 +118,7 @@ def test_follow_ups_end_when_the_event_goes_quiet(runtime, clock) -> None:
 
 
 def test_sweep_recovers_reminders_lost_with_redis(runtime, clock, redis_server, drain, smtp) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     tid = tickets.consider_event(event)
     d5 = _deadline(runtime, tid, "authoritative_info")
     try:

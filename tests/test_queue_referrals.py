@@ -9,7 +9,7 @@ from email.header import decode_header, make_header
 
 import pytest
 from docx import Document
-from queue_factory import make_event
+from factories import make_reported_event
 from sqlalchemy import select
 
 from yuqing.models import Delivery, Referral, ReferralNote
@@ -33,7 +33,7 @@ def _refs(rt) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
 
 
 def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smtp) -> None:
-    event = make_event(runtime, level="重大", items=3)
+    event = make_reported_event(runtime, level="重大", items=3)
     tickets.consider_event(event)
     tickets.consider_event(event)  # considered again: nothing doubles
     refs = _refs(runtime)
@@ -71,7 +71,7 @@ def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smt
 def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, smtp, monkeypatch) -> None:
     from yuqing.queue.referrals import on_delivery
 
-    event = make_event(runtime, level="一般", watch_words=["瞒报"], flags={"complaint": True})
+    event = make_reported_event(runtime, level="一般", watch_words=["瞒报"], flags={"complaint": True})
     tickets.consider_event(event)
     ref = _refs(runtime)["petitions"]
     with runtime.session() as s:
@@ -85,7 +85,7 @@ def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, s
 
 
 def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     tickets.consider_event(event)
     ref = _refs(runtime)["cyberspace"]
     url = referrals.ack_url(runtime, ref.id)
@@ -109,7 +109,7 @@ def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> Non
 
 
 def test_unacknowledged_referrals_are_reminded_every_interval(runtime, drain, smtp, clock) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     tickets.consider_event(event)
     drain()
     referrals.acknowledge(runtime, _refs(runtime)["cyberspace"].id, "网信办 张三")
@@ -129,10 +129,10 @@ def test_unacknowledged_referrals_are_reminded_every_interval(runtime, drain, sm
 
 
 def test_level_rise_adds_referrals_and_quiet_events_route_nothing(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     tickets.consider_event(event)
     assert _refs(runtime) == {}
-    from queue_factory import touch_event
+    from factories import touch_event
 
     clock.advance(hours=1)
     touch_event(runtime, event, level="重大", categories=["false_information"])
@@ -151,11 +151,11 @@ def _issued(rt) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
 def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtime, drain, smtp) -> None:
     import hashlib
 
-    from queue_factory import touch_event
+    from factories import touch_event
 
     from yuqing.models import Item
 
-    event = make_event(runtime, level="较大", categories=["false_information"])
+    event = make_reported_event(runtime, level="较大", categories=["false_information"])
     tickets.consider_event(event)
     assert {k for k, d, _ in _issued(runtime) if k == "special"} == {"special"}
     assert sorted(d for _, d, _ in _issued(runtime)) == ["cyberspace", "police"]

@@ -75,12 +75,12 @@ def test_route_test_command(profile) -> None:
 
 
 def test_tickets_list_shows_clocks_in_shanghai_time(runtime) -> None:
-    from queue_factory import make_event
+    from factories import make_reported_event
 
     from yuqing.cli import app
     from yuqing.queue import tickets
 
-    tickets.consider_event(make_event(runtime, level="重大"))
+    tickets.consider_event(make_reported_event(runtime, level="重大"))
     env = {"YUQING_DATA_DIR": str(runtime.settings.data_dir), "YUQING_REDIS_URL": runtime.settings.redis_url}
     result = CliRunner().invoke(app, ["tickets", "list"], env=env)
     assert result.exit_code == 0, result.output

@@ -6,7 +6,7 @@ import multiprocessing
 from datetime import timedelta
 
 import pytest
-from queue_factory import make_event, touch_event
+from factories import make_reported_event, touch_event
 from rq import Queue
 from sqlalchemy import select
 
@@ -34,9 +34,9 @@ def _respond(rt, ticket_id, kind="first_response", hours_ago=0.0):  # type: igno
 
 
 def test_below_threshold_opens_nothing_but_a_watch_word_does(runtime) -> None:
-    quiet = make_event(runtime, level="一般")
+    quiet = make_reported_event(runtime, level="一般")
     assert tickets.consider_event(quiet) is None
-    word = make_event(runtime, level="一般", watch_words=["瞒报"])
+    word = make_reported_event(runtime, level="一般", watch_words=["瞒报"])
     assert tickets.consider_event(word) is not None
     ticket = _ticket(runtime, word)
     assert ticket.level == "一般"
@@ -46,7 +46,7 @@ def test_below_threshold_opens_nothing_but_a_watch_word_does(runtime) -> None:
 
 
 def test_larger_event_gets_48h_clock_from_first_detection(runtime) -> None:
-    event = make_event(runtime, level="较大", ago_hours=3)
+    event = make_reported_event(runtime, level="较大", ago_hours=3)
     ticket_id = tickets.consider_event(event)
     assert tickets.consider_event(event) == ticket_id  # idempotent
     t = _ticket(runtime, event)
@@ -57,7 +57,7 @@ def test_larger_event_gets_48h_clock_from_first_detection(runtime) -> None:
 
 
 def test_major_event_gets_5h_and_24h_clocks(runtime) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     ticket_id = tickets.consider_event(event)
     due = _due(runtime, ticket_id)
     first = _ticket(runtime, event).detected_at
@@ -67,18 +67,18 @@ def test_major_event_gets_5h_and_24h_clocks(runtime) -> None:
 
 
 def test_assignment_by_remit_spanning_and_grave(runtime) -> None:
-    fire = make_event(runtime, topics=["fire"])
+    fire = make_reported_event(runtime, topics=["fire"])
     tickets.consider_event(fire)
     one = _ticket(runtime, fire)
     assert one.section_key == "flood_fire"
     assert one.assignment_reason == "事件话题「火灾防治」属防汛抗旱和火灾防治管理科职责（谁主管谁发声）"
     assert one.state == "assigned"
-    spans = make_event(runtime, topics=["production_safety", "rescue"])
+    spans = make_reported_event(runtime, topics=["production_safety", "rescue"])
     tickets.consider_event(spans)
     t = _ticket(runtime, spans)
     assert t.section_key == "office"
     assert t.assignment_reason == "事件涉及多个科室（救援协调和预案管理科、安全生产综合协调科），由办公室统筹协调"
-    grave = make_event(runtime, level="特别重大", topics=["earthquake_geology"])
+    grave = make_reported_event(runtime, level="特别重大", topics=["earthquake_geology"])
     tickets.consider_event(grave)
     t = _ticket(runtime, grave)
     assert (t.section_key, t.lead_leader) == ("quake", "局长 王建国")
@@ -86,7 +86,7 @@ def test_assignment_by_remit_spanning_and_grave(runtime) -> None:
 
 
 def test_level_rise_adds_tighter_clocks_from_then_on(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     ticket_id = tickets.consider_event(event)
     clock.advance(hours=10)
     touch_event(runtime, event, level="重大")
@@ -103,7 +103,7 @@ def test_level_rise_adds_tighter_clocks_from_then_on(runtime, clock) -> None:
 
 
 def test_response_moves_states_and_starts_follow_up_cadence(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     ticket_id = tickets.consider_event(event)
     clock.advance(hours=2)
     _respond(runtime, ticket_id)
@@ -120,7 +120,7 @@ def test_response_moves_states_and_starts_follow_up_cadence(runtime, clock) -> N
 
 
 def test_every_illegal_change_is_refused_word_for_word(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     tid = tickets.consider_event(event)  # assigned by 谁主管谁发声
 
     def refused(to: str) -> str:
@@ -169,7 +169,7 @@ def test_every_illegal_change_is_refused_word_for_word(runtime, clock) -> None:
 
 
 def test_pause_and_resume_extend_due_times_and_show_in_history(runtime, clock) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     tid = tickets.consider_event(event)
     before = {k: d.due_at for k, d in _due(runtime, tid).items()}
     with pytest.raises(PauseError, match="^暂停计时须写明原因$"):
@@ -193,7 +193,7 @@ def test_pause_and_resume_extend_due_times_and_show_in_history(runtime, clock) -
 
 
 def test_event_flaring_after_close_reopens_the_ticket(runtime, clock) -> None:
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     tid = tickets.consider_event(event)
     _respond(runtime, tid)
     clock.advance(hours=73)
@@ -209,7 +209,7 @@ def test_event_flaring_after_close_reopens_the_ticket(runtime, clock) -> None:
 
 
 def test_manual_open_below_threshold(runtime) -> None:
-    event = make_event(runtime, level="一般")
+    event = make_reported_event(runtime, level="一般")
     tid = tickets.open_ticket_for_event(runtime, event, "赵值班")
     assert tickets.open_ticket_for_event(runtime, event, "赵值班") == tid
 
@@ -223,7 +223,7 @@ def _consider_in_child(event_id: int, barrier, out) -> None:  # type: ignore[no-
 
 
 def test_two_worker_processes_open_one_ticket(runtime) -> None:
-    event = make_event(runtime, level="重大")
+    event = make_reported_event(runtime, level="重大")
     ctx = multiprocessing.get_context("fork")
     barrier, out = ctx.Barrier(2), ctx.Queue()
     procs = [ctx.Process(target=_consider_in_child, args=(event, barrier, out)) for _ in range(2)]
@@ -243,7 +243,7 @@ def test_two_worker_processes_open_one_ticket(runtime) -> None:
 
 def test_lost_race_on_insert_takes_the_update_path(runtime, monkeypatch) -> None:
     """The other worker commits between our look-up and our insert: IntegrityError, then update."""
-    event = make_event(runtime, level="较大")
+    event = make_reported_event(runtime, level="较大")
     first = tickets.consider_event(event)
     real = tickets._follow_event
     calls = {"n": 0}

@@ -11,7 +11,7 @@ import time
 from pathlib import Path
 
 import pytest
-from queue_factory import make_event
+from factories import make_reported_event, postgres_runtime
 from reliability_procs import (
     SqliteWriteLock,
     holds_file,
@@ -27,7 +27,7 @@ from sqlalchemy.exc import OperationalError
 
 from yuqing.models import Ticket
 from yuqing.queue.dispatch import enqueue
-from yuqing.runtime import Runtime, set_runtime
+from yuqing.runtime import Runtime
 from yuqing.store import database_unavailable
 
 pytestmark = pytest.mark.slow
@@ -54,7 +54,7 @@ def test_sqlite_errors_are_told_apart(tmp_path: Path) -> None:
 
 
 def test_a_briefly_locked_sqlite_database_is_waited_out(runtime, workers) -> None:  # type: ignore[no-untyped-def]
-    event_id = make_event(runtime, level="重大")
+    event_id = make_reported_event(runtime, level="重大")
     worker = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:
@@ -75,19 +75,15 @@ def test_a_briefly_locked_sqlite_database_is_waited_out(runtime, workers) -> Non
 
 @pytest.fixture
 def pg_runtime(pg_server, settings, profile, clock, redis):  # type: ignore[no-untyped-def]
-    url = pg_server.migrated_database("yuqing_faults")
-    rt = Runtime(settings=settings.model_copy(update={"database_url": url}), profile=profile, clock=clock,
-                 redis=redis)
-    set_runtime(rt)
-    yield rt
-    set_runtime(None)
-    rt.engine.dispose()
+    with postgres_runtime(pg_server, Runtime(settings=settings, profile=profile, clock=clock, redis=redis),
+                          "yuqing_faults") as rt:
+        yield rt
 
 
 @pytest.mark.postgres
 def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, workers, record_property) -> None:  # type: ignore[no-untyped-def]
     rt = pg_runtime
-    first, second = make_event(rt, level="重大"), make_event(rt, level="较大", title="泽州县某化工厂起火")
+    first, second = make_reported_event(rt, level="重大"), make_reported_event(rt, level="较大", title="泽州县某化工厂起火")
     rt.engine.dispose()
     pg_stop(pg_server)
     try:

@@ -16,7 +16,7 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 
 import pytest
-from queue_factory import make_event
+from factories import make_reported_event
 from reliability_procs import (
     SqliteWriteLock,
     db_file,
@@ -84,7 +84,7 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, r
 def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> None:  # type: ignore[no-untyped-def]
     from yuqing.queue.sweep import sweep
 
-    event_id = make_event(runtime, level="重大")
+    event_id = make_reported_event(runtime, level="重大")
     doomed = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 
 import pytest
-from queue_factory import make_event
+from factories import make_reported_event
 from reliability_procs import (
     PgWriteLock,
     SqliteWriteLock,
@@ -50,7 +50,7 @@ def store(request, runtime):  # type: ignore[no-untyped-def]
 
 def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(store, workers, smtp, record_property) -> None:  # type: ignore[no-untyped-def]
     rt, write_lock, reached = store
-    event_id = make_event(rt, level="重大", topics=["production_safety"])
+    event_id = make_reported_event(rt, level="重大", topics=["production_safety"])
     worker = workers(rt)
     lock = write_lock()
     try:

@@ -31,6 +31,8 @@ from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import Alert, ReviewLabel
 
+pytestmark = pytest.mark.slow  # fuzzes every API operation
+
 TIMEOUT = 30  # seconds per request: generous for a busy 2-core CI machine
 
 

@@ -27,6 +27,7 @@ from typing import Any
 from urllib.parse import quote
 from zoneinfo import ZoneInfo
 
+import factories
 import pytest
 import requests
 import uvicorn
@@ -41,7 +42,9 @@ from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import Digest, Item, User
-from yuqing.runtime import Runtime, set_runtime
+from yuqing.runtime import Runtime
+
+pytestmark = pytest.mark.slow  # injection sweeps over every parameter
 
 TIMEOUT = 30
 
@@ -173,7 +176,7 @@ def _serve(rt: Runtime) -> Iterator[Site]:
 
 @pytest.fixture
 def story(runtime) -> dict:  # type: ignore[no-untyped-def]
-    return seed_story(runtime)
+    return factories.story(runtime, users=False)
 
 
 @pytest.fixture
@@ -194,15 +197,9 @@ def site(runtime, cheap_argon2) -> Iterator[Site]:  # type: ignore[no-untyped-de
 
 @pytest.fixture
 def pg_site(pg_server, settings, profile, clock, redis, cheap_argon2) -> Iterator[Site]:  # type: ignore[no-untyped-def]
-    url = pg_server.migrated_database("yuqing_injection")
-    rt = Runtime(settings=settings.model_copy(update={"database_url": url}), profile=profile, clock=clock,
-                 redis=redis)
-    set_runtime(rt)
-    try:
+    with factories.postgres_runtime(pg_server, Runtime(settings=settings, profile=profile, clock=clock, redis=redis),
+                                    "yuqing_injection") as rt:
         yield from _serve(rt)
-    finally:
-        set_runtime(None)
-        rt.engine.dispose()
 
 
 def baseline(site: Site) -> dict[str, str]:
