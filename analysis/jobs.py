@@ -11,7 +11,6 @@ create two events for one incident.
 from __future__ import annotations
 
 import logging
-import threading
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -25,6 +24,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
+from yuqing.locks import kept_alive
 from yuqing.models import Event, Item
 from yuqing.runtime import Runtime, get_runtime
 
@@ -156,30 +156,12 @@ def _group_lock(redis: Redis) -> Iterator[None]:
     """The grouping lock, kept alive every few seconds while its holder works (a batch can wait
     on a locked database for longer than the TTL); a SIGKILLed holder's lock lapses in LOCK_TTL s."""
     # redis-py polls a held lock every 0.1 s by default, longer than a batch holds it.
-    # thread_local=False: the token must be visible to the renewing thread.
+    # thread_local=False: the token must be visible to the renewing thread (yuqing.locks).
     lock = redis.lock(LOCK_KEY, timeout=LOCK_TTL, sleep=0.005, blocking_timeout=120, thread_local=False)
     if not lock.acquire():
         raise TimeoutError(f"analysis grouping lock {LOCK_KEY} still held after 120 s")
-    done = threading.Event()
-
-    def renew() -> None:
-        while not done.wait(LOCK_TTL / 3):
-            try:
-                lock.reacquire()
-            except Exception:  # noqa: BLE001 - Redis away for a moment: try again next tick
-                log.warning("could not renew the analysis grouping lock", exc_info=True)
-
-    keeper = threading.Thread(target=renew, daemon=True, name="analysis-group-lock")
-    keeper.start()
-    try:
+    with kept_alive(lock, "analysis-group"):
         yield
-    finally:
-        done.set()
-        keeper.join()
-        try:
-            lock.release()
-        except Exception:  # noqa: BLE001 - it lapsed (Redis restarted): nothing left to release
-            log.warning("analysis grouping lock had lapsed before release")
 
 
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones

@@ -10,13 +10,13 @@ import logging
 import os
 import signal
 import socket
-import threading
 from typing import cast
 
 from redis import Redis
 from rq.cron import CronScheduler
 from rq.utils import import_attribute
 
+from yuqing.locks import kept_alive
 from yuqing.runtime import get_runtime
 
 log = logging.getLogger(__name__)
@@ -78,25 +78,16 @@ def run_scheduler() -> None:
     signal.signal(signal.SIGTERM, _stop_on_sigterm)
     rt = get_runtime()
     redis = rt.get_redis()
-    me = f"{socket.gethostname()}:{os.getpid()}"
-    if not redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL) and not _take_over_from_dead(redis, me):
-        holder = cast(bytes | None, redis.get(LOCK_KEY))
-        raise SchedulerAlreadyRunning(f"调度器已在运行（{holder.decode() if holder else '?'}），只能运行一个")
-    stop = threading.Event()
-
-    def keep_lock() -> None:
-        while not stop.wait(LOCK_TTL / 3):
-            redis.set(LOCK_KEY, me, ex=LOCK_TTL)
-
-    keeper = threading.Thread(target=keep_lock, daemon=True, name="scheduler-lock")
-    keeper.start()
-    try:
+    me = f"{socket.gethostname()}:{os.getpid()}"  # the lock's token names its holder
+    # thread_local=False: the token must be visible to the renewing thread (yuqing.locks).
+    lock = redis.lock(LOCK_KEY, timeout=LOCK_TTL, thread_local=False)
+    if not lock.acquire(blocking=False, token=me):
+        if not _take_over_from_dead(redis, me):
+            holder = cast(bytes | None, redis.get(LOCK_KEY))
+            raise SchedulerAlreadyRunning(f"调度器已在运行（{holder.decode() if holder else '?'}），只能运行一个")
+        lock.local.token = me.encode()  # held now, through the compare-and-set
+    with kept_alive(lock, "scheduler"):
         cron = CronScheduler(connection=redis, logging_level=rt.settings.log_level)
         for queue, func, interval in periodic_jobs(rt.settings.scheduler_tick, rt.settings.sweep_interval):
             cron.register(import_attribute(func), queue_name=queue, interval=interval, job_timeout=600)
         cron.start()
-    finally:
-        stop.set()
-        keeper.join()
-        if redis.get(LOCK_KEY) == me.encode():
-            redis.delete(LOCK_KEY)
