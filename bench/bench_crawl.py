@@ -31,7 +31,8 @@ PER_PAGE = 100
 
 
 def build_site(articles: int):  # type: ignore[no-untyped-def]
-    from yuqing.crawlers.testsite import Page, TestSite
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' local site
+    from testsite import Page, TestSite
 
     site = TestSite({"/robots.txt": Page("User-agent: *\nAllow: /\n", content_type="text/plain")})
     pages = (articles + PER_PAGE - 1) // PER_PAGE

@@ -12,10 +12,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
+from testsite import Page, TestSite
 
 from yuqing.crawlers.jobs import child_env
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.models import Item, Source
 from yuqing.runtime import Runtime
 

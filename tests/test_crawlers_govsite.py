@@ -13,6 +13,7 @@ from scrapy import Request
 from scrapy.http import HtmlResponse
 from scrapy.utils.test import get_crawler
 from sqlalchemy import select
+from testsite import Page, TestSite
 
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.middlewares import EncodingMiddleware
@@ -20,7 +21,6 @@ from yuqing.crawlers.sources import upsert_sources
 from yuqing.crawlers.spiders.article import extract_article
 from yuqing.crawlers.spiders.govsite import content_text, densest_block, strip_title
 from yuqing.crawlers.spiders.listing import ListingSpider
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.models import Item, Source
 from yuqing.runtime import Runtime
 

@@ -11,12 +11,12 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from testsite import Page, TestSite
 
 from yuqing.analysis.jobs import analyse_items
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.normalise import title_from_text
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.export import ITEM_FIELDS, export_jsonl
 from yuqing.models import Item, Source
 from yuqing.runtime import Runtime

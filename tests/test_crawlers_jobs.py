@@ -10,12 +10,12 @@ from datetime import timedelta
 import pytest
 from rq import Queue
 from sqlalchemy import select
+from testsite import Page, TestSite, hang
 from typer.testing import CliRunner
 
 from yuqing.crawlers.health import judge, record_run
 from yuqing.crawlers.jobs import child_env, crawl_source, enqueue_due_sources
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite, hang
 from yuqing.models import Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
 

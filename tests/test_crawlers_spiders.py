@@ -12,10 +12,10 @@ from pathlib import Path
 import pytest
 from rq import Queue
 from sqlalchemy import func, select
+from testsite import Page, TestSite, hang, huge, redirect_to
 
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite, hang, huge, redirect_to
 from yuqing.models import Item, Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
 

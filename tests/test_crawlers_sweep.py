@@ -9,13 +9,13 @@ import socket
 import pytest
 from rq import Queue
 from sqlalchemy import func, select
+from testsite import Page, TestSite
 from typer.testing import CliRunner
 
 from yuqing.crawlers.jobs import ANALYSE_AFTER, SWEEP_BATCH, child_env, enqueue_unanalysed
 from yuqing.crawlers.normalise import content_hash, url_hash
 from yuqing.crawlers.pipelines import store_items
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.models import Item, Source
 from yuqing.queue.periodic import periodic_jobs
 from yuqing.runtime import Runtime

@@ -15,10 +15,10 @@ import unicodedata
 import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import select
+from testsite import Page, TestSite
 
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import PASSWORD, seed_users
 from yuqing.models import Item, Source

@@ -1,4 +1,4 @@
-"""A small HTTP site on 127.0.0.1 for the crawler tests and the benchmark.
+"""A small HTTP site on 127.0.0.1 for the crawler tests and bench/bench_crawl.py (not shipped).
 
 Routes map a path (query string included when given) to a :class:`Page` or to a function
 that writes the response itself (hanging, huge and redirecting endpoints). Every request is
