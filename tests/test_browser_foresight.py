@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 from foresight_seed import seed
-from test_browser_dashboards import browser, page_for, server, shot, story  # noqa: F401 - fixtures
+from test_browser_dashboards import browser, page_for, server, shot  # noqa: F401 - fixtures (story: conftest)
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
 

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 from docx import Document
+from factories import make_reported_event
 from fastapi.testclient import TestClient
-from queue_factory import make_event
 from sqlalchemy import select
 
 from yuqing.alerts.digest_content import Content, EventLine, Link
@@ -119,7 +119,7 @@ def test_report_docx_with_an_esc_in_stored_text_still_builds(runtime, client, st
 # ---- 2. the regulation's clocks --------------------------------------------------------------
 
 def _ticket(runtime) -> tuple[int, int]:  # type: ignore[no-untyped-def]
-    event = make_event(runtime, level="重大", ago_hours=1)
+    event = make_reported_event(runtime, level="重大", ago_hours=1)
     ticket_id = tickets.consider_event(event)
     assert ticket_id is not None
     return event, ticket_id
@@ -175,7 +175,7 @@ EVIL = "[点此查看官方通报](http://evil.example/phish) **紧急** <b>x</b
 
 
 def test_a_crawled_title_cannot_put_a_link_into_the_alert_mail(runtime) -> None:  # type: ignore[no-untyped-def]
-    event_id = make_event(runtime, level="重大", title=f"煤矿透水{EVIL}")
+    event_id = make_reported_event(runtime, level="重大", title=f"煤矿透水{EVIL}")
     with runtime.session() as s:
         event = s.get(Event, event_id)
         s.expunge(event)
