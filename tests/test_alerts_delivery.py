@@ -48,7 +48,7 @@ def test_email_has_plain_html_and_attachment(runtime, drain, smtp, tmp_path) -> 
 
 
 def test_email_plain_part_spells_out_the_markdown_and_html_links_the_alert(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
-    from test_alerts_factory import make_event
+    from factories import make_event
 
     from yuqing.alerts.notify import compose
     from yuqing.models import Alert, Event, Item

@@ -12,11 +12,11 @@ from pathlib import Path
 import pytest
 from scrapy.http import HtmlResponse, TextResponse
 from sqlalchemy import select
+from testsite import Page, TestSite
 
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.sources import upsert_sources
 from yuqing.crawlers.spiders.hotlist import HotlistFormatError, effective_config, read_entries
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.models import CrawlSignal, Event, HotlistEntry, HotlistRank, Source
 from yuqing.runtime import Runtime
 

@@ -8,11 +8,11 @@ import hashlib
 from datetime import timedelta
 
 from sqlalchemy import select
+from testsite import Page, TestSite
 
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.snapshots import SnapshotStore, snapshot_body
 from yuqing.crawlers.sources import upsert_sources
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.models import CrawlSignal, Item, PageSnapshot, Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
 

@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 import yaml
+from testsite import Page, TestSite
 from typer.testing import CliRunner
 
 from yuqing.crawlers.jobs import child_env
-from yuqing.crawlers.testsite import Page, TestSite
 from yuqing.runtime import Runtime
 
 DATA = Path(__file__).parent / "data" / "crawlers"
