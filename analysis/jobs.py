@@ -139,7 +139,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     return {it.id: event_id for event_id, members in joined.items() for it in members}
 
 
-def _temporary_watches(rt, records: list[dict], results: list[dict]) -> None:  # type: ignore[no-untyped-def]
+def _temporary_watches(rt: Runtime, records: list[dict], results: list[dict]) -> None:
     """临时关注: items about a policy in its watch after release carry its words (yuqing.foresight)."""
     with rt.session() as s:
         watches = active_watches(s, rt.now())

@@ -86,7 +86,7 @@ def init(config: ConfigOpt = None, profile: ProfileOpt = None,
                    "运行 yuqing sources load 文件.yaml；yuqing sources list 查看全部信源。")
 
 
-def _enabled_sources(rt) -> int:  # type: ignore[no-untyped-def]
+def _enabled_sources(rt: Runtime) -> int:
     from sqlalchemy import func, select
 
     from .models import Source

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import yaml
 from yaml.events import AliasEvent
+from yaml.nodes import Node
 
 MAX_BYTES = 2 * 1024 * 1024  # the largest real profile is ~20 KB; sources files a few hundred KB
 
@@ -22,7 +23,7 @@ class AliasRefused(yaml.YAMLError):
 
 
 class _NoAliasLoader(yaml.SafeLoader):
-    def compose_node(self, parent, index):  # type: ignore[no-untyped-def]
+    def compose_node(self, parent: Node | None, index: int) -> Node | None:
         if self.check_event(AliasEvent):
             event = self.peek_event()
             raise AliasRefused(f"不支持 YAML 别名（*{event.anchor}），请把内容直接写出", event.start_mark)
