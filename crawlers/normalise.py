@@ -328,8 +328,9 @@ def title_from_text(text: str) -> str:
     topic = _TOPIC.search(text)
     if topic and text.startswith(topic.group()):
         return topic.group()
-    first = _SENTENCE_END.split(_TOPIC.sub(r"\1", text), maxsplit=1)[0].strip()
+    sentences = (s.strip() for s in _SENTENCE_END.split(_TOPIC.sub(r"\1", text)))
+    first = next((s for s in sentences if s), "")
     if len(first) < 4 and topic:
         return topic.group()
-    first = first or text
+    first = " ".join(first.split())  # one line, as every title
     return first if len(first) <= TITLE_FROM_TEXT else first[:TITLE_FROM_TEXT] + "…"

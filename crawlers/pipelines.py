@@ -210,7 +210,10 @@ def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]],
                 changed.append(old.id)
                 kept.append((old, data.get("raw")))
         s.flush()
-        for row, raw in [*new, *kept]:
+        for row, raw in new:
+            if raw and snapshots is not None:
+                snapshots.keep(s, row.id, raw, row.fetched_at, first=True)
+        for row, raw in kept:
             if raw and snapshots is not None:
                 snapshots.keep(s, row.id, raw, row.updated_at or row.fetched_at)
         new_ids = [row.id for row, _ in new]

@@ -36,6 +36,8 @@ def raw_of(response: Any) -> dict[str, Any]:
 
 
 def looks_deleted(title: str, body: str) -> bool:
+    if len(body) > DELETED_PAGE_MAX * 20:  # markup included: far too long for a notice page
+        return False
     text = clean_text(f"{title}\n{body}")
     return len(text) <= DELETED_PAGE_MAX and bool(DELETED_PAGE.search(text))
 
@@ -60,8 +62,9 @@ class SnapshotStore:
             self.used = int(session.scalar(select(func.coalesce(func.sum(PageSnapshot.size), 0))) or 0)
         return self.used
 
-    def keep(self, session: Any, item_id: int, raw: dict[str, Any], now: datetime) -> str:
-        """``kept``, ``same`` (this body is kept already), ``full`` or ``off``."""
+    def keep(self, session: Any, item_id: int, raw: dict[str, Any], now: datetime, first: bool = False) -> str:
+        """``kept``, ``same`` (this body is kept already), ``full`` or ``off``. ``first``: a new
+        item, which has no snapshot yet to compare with."""
         from sqlalchemy import select
 
         from yuqing.models import PageSnapshot
@@ -71,7 +74,7 @@ class SnapshotStore:
         used = self.measure(session, now)
         body = raw["body"]
         digest = hashlib.sha256(body).hexdigest()
-        last = session.scalars(select(PageSnapshot.body_hash).where(PageSnapshot.item_id == item_id)
+        last = None if first else session.scalars(select(PageSnapshot.body_hash).where(PageSnapshot.item_id == item_id)
                                .order_by(PageSnapshot.fetched_at.desc(), PageSnapshot.id.desc()).limit(1)).first()
         if last == digest:
             return "same"

@@ -71,7 +71,9 @@ def extract_article(response: Any, cfg: dict[str, Any], now: datetime | None = N
     out["source_unit"] = out["source_unit"] or govsite.meta(response, govsite.META_SOURCE_UNIT)
     out["author"] = out["author"] or govsite.meta(response, govsite.META_AUTHOR)
     page_title = govsite.strip_title(response.css("title::text").get() or "", site, column)
-    if not out["time"] or not out["source_unit"]:  # the page's own 发布时间/来源 line
+    wanted = (not out["time"] and ("时间" in response.text or "日期" in response.text)) or \
+        (not out["source_unit"] and "来源" in response.text)
+    if wanted:  # the page's own 发布时间/来源 line (read only when the page has one)
         text = _page_text(response)
         out["time"] = out["time"] or govsite.usable_time(govsite.time_in_text(text), now)
         out["source_unit"] = out["source_unit"] or govsite.source_unit_in_text(text)

@@ -54,13 +54,27 @@ _INLINE = frozenset({"p", "span", "font", "strong", "b", "em", "i", "u", "br", "
 _NAV = re.compile(r"nav|menu|foot|header|crumb|banner|sidebar|share|copyright|links?$", re.I)
 
 
+def metas(response: Any) -> dict[str, str]:
+    """Every ``<meta name|property=… content=…>`` of the page, read once per response."""
+    cached = getattr(response, "_yuqing_metas", None)
+    if cached is None:
+        cached = {}
+        for node in response.xpath("//meta[@content]"):
+            name = node.attrib.get("name") or node.attrib.get("property")
+            value = (node.attrib.get("content") or "").strip()
+            if name and value and name not in cached:
+                cached[name] = value
+        try:
+            response._yuqing_metas = cached
+        except AttributeError:  # a response type that takes no attributes: read again next time
+            pass
+    return cached
+
+
 def meta(response: Any, names: tuple[str, ...]) -> str:
     """The first non-empty ``<meta name|property=… content=…>`` of ``names``."""
-    for name in names:
-        value = response.xpath(f'//meta[@name="{name}" or @property="{name}"]/@content').get()
-        if value and value.strip():
-            return value.strip()
-    return ""
+    found = metas(response)
+    return next((found[name] for name in names if found.get(name)), "")
 
 
 def usable_time(value: str, now: datetime) -> str:
