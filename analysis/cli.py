@@ -7,7 +7,7 @@ from typing import Annotated
 
 import typer
 
-model_app = typer.Typer(help="研判模型：训练、再训练", no_args_is_help=True)
+model_app = typer.Typer(help="研判模型：训练、再训练、检验", no_args_is_help=True)
 DEFAULT_CORPORA = Path("/work/shared/corpora")
 
 
@@ -86,3 +86,42 @@ def retrain(
     verdict = "已启用" if r.promoted else "未启用（留出数据上变差）"
     typer.echo(f"新版本 {r.version}：并入 {r.labels} 条标注；留出 F1 当前 {r.current_f1:.3f} → "
                f"新 {r.candidate_f1:.3f}，{verdict}")
+
+
+@model_app.command("evaluate")
+def evaluate(
+    labels: Annotated[Path, typer.Option("--labels", help="本单位标注的 JSON Lines：id, text, title?, remit?, risk?, rumor?")],
+    profile: Annotated[str, typer.Option("--profile", help="画像名称或 YAML 路径")] = "zezhou-emergency",
+    output: Annotated[Path | None, typer.Option("--output", help="另存结果为 JSON")] = None,
+) -> None:
+    """用本单位标注的帖文检验内置模型：按标注项、按体裁输出精确率、召回率、F1、AUC 和混淆计数。
+
+    坏行（非 JSON、缺少 id 或 text、标注值不合法）在标准错误上报出行号，其余各行照常检验；
+    有坏行时退出码为 1。
+    """
+    import json
+
+    from yuqing.exceptions import YuqingError
+    from yuqing.profile import load_profile
+
+    from . import evaluate as ev
+
+    prof = load_profile(profile)
+    try:
+        with labels.open("rb") as fh:
+            posts, errors = ev.read(fh)
+    except (FileNotFoundError, IsADirectoryError):
+        raise YuqingError(f"{labels}: 标注文件不存在") from None
+    for error in errors:
+        typer.echo(f"{labels}: {error}", err=True)
+    if not posts:
+        typer.echo(f"{labels}: 没有可检验的标注行", err=True)
+        raise typer.Exit(1)
+    results = ev.evaluate(prof, posts)
+    typer.echo(f"检验 {len(posts)} 条标注（画像 {prof.bureau.name}）\n")
+    typer.echo(ev.report(results))
+    if output:
+        output.write_text(json.dumps(results, ensure_ascii=False, indent=1), encoding="utf-8")
+    if errors:
+        typer.echo(f"共 {len(errors)} 行无法检验（见上方错误）", err=True)
+        raise typer.Exit(1)

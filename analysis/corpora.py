@@ -42,7 +42,8 @@ def cec(root: Path) -> Iterator[Unit]:
     for row in _jsonl(root / "cec" / "cec_annotated.jsonl"):
         meta = {"category": row["category"], "title": row["title"]}
         yield Unit("cec_title", row["id"], "headline", row["title"], meta)
-        yield Unit("cec_text", row["id"], "article", row["text"][:ARTICLE_CHARS], meta)
+        # Title and body, as a scored news item is (the scorer reads title + "。" + text).
+        yield Unit("cec_text", row["id"], "article", row["title"] + "。" + row["text"][:ARTICLE_CHARS], meta)
 
 
 def headlines(root: Path) -> Iterator[Unit]:

@@ -4,7 +4,10 @@ Look-up per new item uses indexes, never a scan of the window:
 - a near-duplicate joins its original's event;
 - an inverted index of (place code, remit topic) keys finds events about the same kind of
   incident at the same place (a town counts on its own; a county needs two shared keys);
-- an LSH over incident signatures (salient words) finds differently worded reports.
+- an LSH over incident signatures (salient words) finds differently worded reports;
+- an item joins an event only if it is the same incident: not when both name towns (乡镇 or
+  finer) and share none, nor when both name a kind of hazard (透水, 爆炸 …) and share none. Two
+  incidents in one county on one day stay two events, whatever county words they share.
 The index lives in memory and is rebuilt from the database for the recent window
 (:meth:`Grouper.load` in :mod:`.jobs`), so every worker process sees the same state.
 """
@@ -20,6 +23,7 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 from .folding import NUM_PERM, FoldIndex, jaccards
+from .rules import HAZARDS
 
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
 QUIET_AFTER = timedelta(hours=12)  # a gap this long means the event went quiet; new items re-open it
@@ -37,8 +41,20 @@ class Entry:
     keys: set[tuple[str, str]] = field(default_factory=set)
 
 
-def incident_keys(places: list[dict], topics: list[str]) -> set[tuple[str, str]]:
-    return {(p["code"], t) for p in places for t in topics}
+KIND = "~"  # place slot of a hazard-kind key: never votes, only tells incidents apart
+TOWN_CODE_LEN = 6  # codes longer than a county's six digits are towns (乡镇街道) or finer
+
+
+def incident_keys(places: list[dict], topics: list[str], keywords: list[str] = ()) -> set[tuple[str, str]]:  # type: ignore[assignment]
+    """(place code, topic) keys, plus (``~``, hazard kind) keys from the item's remit words."""
+    keys = {(p["code"], t) for p in places for t in topics}
+    return keys | {(KIND, HAZARDS[w]) for w in keywords if w in HAZARDS}
+
+
+def _what_where(keys) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+    kinds = {t for c, t in keys if c == KIND}
+    towns = {c for c, _ in keys if c != KIND and len(c) > TOWN_CODE_LEN}
+    return kinds, towns
 
 
 class Grouper:
@@ -53,6 +69,7 @@ class Grouper:
         # with the last of them, not with the first (keys of a long event's first items stayed
         # behind for good when they left while the event was still being reported)
         self.by_key: dict[tuple[str, str], Counter[int]] = defaultdict(Counter)
+        self.event_keys: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # the inverse
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
         self.event_seen: dict[int, datetime] = {}
@@ -72,7 +89,9 @@ class Grouper:
         cutoff = now - self.window
         votes: dict[int, float] = defaultdict(float)
         for key in keys:
-            town = len(key[0]) > 6
+            if key[0] == KIND:
+                continue
+            town = len(key[0]) > TOWN_CODE_LEN
             for event_id in self.by_key.get(key, ()):
                 votes[event_id] += 2.0 if town else 1.0
         candidates = self.signatures.query(signature) if signature is not None else []
@@ -82,8 +101,20 @@ class Grouper:
             j = jaccards([self.sig[i] for i in candidates], signature)
             for k in np.flatnonzero(j >= SIGNATURE_THRESHOLD).tolist():
                 votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
-        live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff}
+        live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff
+                and self.same_incident(e, keys)}
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
+
+    def same_incident(self, event_id: int, keys: set[tuple[str, str]]) -> bool:
+        """False when the item and the event name different towns, or different hazards."""
+        kinds, towns = _what_where(keys)
+        theirs = self.event_keys.get(event_id)
+        if not theirs:
+            return True
+        their_kinds, their_towns = _what_where(theirs)
+        if towns and their_towns and not towns & their_towns:
+            return False
+        return not (kinds and their_kinds and not kinds & their_kinds)
 
     def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash | None,
             keys: set[tuple[str, str]], duplicate_of: int | None) -> None:
@@ -117,8 +148,15 @@ class Grouper:
 
     def _index(self, key: tuple[str, str], event_id: int) -> None:
         self.by_key[key][event_id] += 1
+        self.event_keys[event_id][key] += 1
 
     def _unindex(self, key: tuple[str, str], event_id: int) -> None:
+        mine = self.event_keys[event_id]
+        mine[key] -= 1
+        if mine[key] <= 0:
+            del mine[key]
+            if not mine:
+                del self.event_keys[event_id]
         events = self.by_key[key]
         events[event_id] -= 1
         if events[event_id] <= 0:

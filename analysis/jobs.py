@@ -15,34 +15,28 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
-from typing import Any
 
-from datasketch import MinHash
-from redis import Redis
 from sqlalchemy import exists, func, literal, select, union_all
-from sqlalchemy.orm import Session
 
 from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
 from yuqing.locks import kept_alive
 from yuqing.models import Event, Item
-from yuqing.runtime import Runtime, get_runtime
+from yuqing.profile import Judgement
+from yuqing.runtime import get_runtime
 
 from . import folding, tokenize
 from .events import QUIET_AFTER, Grouper, incident_keys
 from .scoring import Scorer, _noisy_or, risk_level
 
 log = logging.getLogger(__name__)
-
-# (item id, its scores, text MinHash, signature MinHash, incident keys): scored outside the lock
-Prepared = tuple[int, dict[str, Any], MinHash, MinHash | None, set[tuple[str, str]]]
 LOCK_KEY = "yuqing:analysis:group"
 _scorers: dict[int, Scorer] = {}
 _grouper: Grouper | None = None
 SYNC_LAG = 5000  # ids
 
 
-def get_scorer(rt: Runtime) -> Scorer:
+def get_scorer(rt) -> Scorer:  # type: ignore[no-untyped-def]
     key = id(rt.profile)
     if key not in _scorers:
         _scorers[key] = Scorer(rt.profile, str(rt.settings.data_dir))
@@ -62,21 +56,22 @@ def reset() -> None:
     _grouper = None
 
 
-def _grouper_synced(session: Session, now: datetime) -> Grouper:
+def _grouper_synced(session, now: datetime) -> Grouper:  # type: ignore[no-untyped-def]
     global _grouper
     if _grouper is None:
         _grouper = Grouper()
     g = _grouper
     rows = session.execute(
         select(Item.id, Item.fetched_at, Item.minhash, Item.signature, Item.event_id,
-               Item.duplicate_of_id, Item.places, Item.topics)
+               Item.duplicate_of_id, Item.places, Item.topics, Item.keywords)
         .where(Item.id > g.synced_upto, Item.event_id.is_not(None), Item.minhash.is_not(None),
                Item.fetched_at >= now - g.window)
         .order_by(Item.id))
     for r in rows:
         if r.id not in g:
             g.add(r.id, r.fetched_at, r.event_id, folding.from_bytes(r.minhash),
-                  folding.from_bytes(r.signature), incident_keys(r.places, r.topics), r.duplicate_of_id)
+                  folding.from_bytes(r.signature), incident_keys(r.places, r.topics, r.keywords or []),
+                  r.duplicate_of_id)
     # Workers take batches out of id order, so an item below the highest id seen may still be
     # analysed by another worker: the next sync starts below the first one not analysed yet
     # (at most SYNC_LAG ids back, so an item that never gets analysed cannot hold it down).
@@ -110,7 +105,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
         log.warning("analyse_items: items %s are gone", sorted(gone))
     records = [{"id": r.id, "title": r.title, "text": r.text, "tier": r.tier, "engagement": r.engagement}
                for r in rows]
-    prepared: list[Prepared] = []  # scoring and hashing outside the lock: parallel workers overlap here
+    prepared = []  # scoring and hashing outside the lock: parallel workers overlap here
     tokens: list[list[str]] = []  # the scorer's, not cut a second time
     results = scorer.score_many(records, tokens_out=tokens)
     _temporary_watches(rt, records, results)
@@ -119,13 +114,13 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
         minhash = folding.text_minhash(text)
         signature = folding.signature_minhash(folding.signature_tokens(words, result["places"], result["keywords"]))
         prepared.append((record["id"], result, minhash, signature,
-                         incident_keys(result["places"], result["topics"])))
+                         incident_keys(result["places"], result["topics"], result["keywords"])))
     if not prepared:
         return {}
     now = rt.now()
     try:
         with _group_lock(rt.get_redis()), rt.session() as s:
-            joined = _group(s, prepared, scorer.version, now)
+            joined = _group(s, prepared, scorer.version, now, rt.profile.judgement)
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
@@ -152,7 +147,7 @@ LOCK_TTL = 15  # a holder killed mid-batch holds up every other analysis job at 
 
 
 @contextmanager
-def _group_lock(redis: Redis) -> Iterator[None]:
+def _group_lock(redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
     """The grouping lock, kept alive every few seconds while its holder works (a batch can wait
     on a locked database for longer than the TTL); a SIGKILLed holder's lock lapses in LOCK_TTL s."""
     # redis-py polls a held lock every 0.1 s by default, longer than a batch holds it.
@@ -167,7 +162,8 @@ def _group_lock(redis: Redis) -> Iterator[None]:
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones
 
 
-def _group(s: Session, prepared: list[Prepared], version: str, now: datetime) -> dict[int, list[Item]]:
+def _group(s, prepared: list, version: str, now: datetime,  # type: ignore[no-untyped-def]
+           judgement: Judgement) -> dict[int, list[Item]]:
     """Write the scores, fold and group (under the lock); ``{event id: the batch's items in it}``.
 
     The lock serialises every worker here, so the store is asked once per batch, not per item:
@@ -221,9 +217,11 @@ def _group(s: Session, prepared: list[Prepared], version: str, now: datetime) ->
     for key, members in joined.items():
         event = events[key]
         if key in fresh:  # its items are all it has
-            _update_event(event, members, members, now, sum(it.fetched_at > hour_ago for it in members), set())
+            _update_event(event, members, members, now, sum(it.fetched_at > hour_ago for it in members), set(),
+                          judgement)
         else:
-            _update_event(event, members, stored[event.id], now, last_hour.get(event.id, 0), reported)
+            _update_event(event, members, stored[event.id], now, last_hour.get(event.id, 0), reported,
+                          judgement)
     copies = Counter(items[i].duplicate_of_id for i in assigned if items[i].duplicate_of_id)
     if copies:
         for original in s.scalars(select(Item).where(Item.id.in_(copies))):
@@ -231,8 +229,7 @@ def _group(s: Session, prepared: list[Prepared], version: str, now: datetime) ->
     return out
 
 
-def _write_scores(item: Item, r: dict[str, Any], version: str, now: datetime, minhash: MinHash,
-                  signature: MinHash | None) -> None:
+def _write_scores(item: Item, r: dict, version: str, now: datetime, minhash, signature) -> None:  # type: ignore[no-untyped-def]
     for field in ("remit", "in_remit", "relevance", "risk", "level", "rumor", "emotion",
                   "in_jurisdiction", "places", "categories", "topics", "reasons", "watch_words",
                   "flags", "keywords", "casualties"):
@@ -249,8 +246,8 @@ def _new_event(item: Item, now: datetime) -> Event:
                  updated_at=now, level="一般")
 
 
-def _union(*lists: list[Any] | None) -> list[Any]:
-    out: list[Any] = []
+def _union(*lists) -> list:  # type: ignore[no-untyped-def]
+    out: list = []
     for values in lists:
         for v in values or []:
             if v not in out:
@@ -258,7 +255,7 @@ def _union(*lists: list[Any] | None) -> list[Any]:
     return out
 
 
-def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:
+def _last_hour(s, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:  # type: ignore[no-untyped-def]
     """Each event's items fetched in the last hour (the batch's included: the query flushes them)."""
     if not event_ids:
         return {}
@@ -267,7 +264,7 @@ def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int
     return {event_id: n for event_id, n in rows if event_id is not None}  # in_() lets no NULL through
 
 
-def _sources_reported(s: Session, added: dict[int, list[Item]]) -> set[tuple[int, int]]:
+def _sources_reported(s, added: dict[int, list[Item]]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
     """Which ``(event id, source id)`` of the items being added the store already has. Asked
     before the batch's items are written with their events, one index look-up per pair (a
     row-value IN made SQLite scan the whole index)."""
@@ -282,7 +279,7 @@ def _sources_reported(s: Session, added: dict[int, list[Item]]) -> set[tuple[int
 
 
 def _update_event(event: Event, members: list[Item], added: list[Item], now: datetime, last_hour: int,  # noqa: PLR0913
-                  reported: set[tuple[int, int]]) -> None:
+                  reported: set[tuple[int, int]], judgement: Judgement) -> None:
     """Count the items ``added`` to the event by this run, and merge the evidence of all the
     batch's ``members`` (idempotent: a re-run adds nothing, as its items already had the event).
 
@@ -313,19 +310,23 @@ def _update_event(event: Event, members: list[Item], added: list[Item], now: dat
     earlier_hours = max(1.0, (hour_ago - event.first_seen_at).total_seconds() / 3600)
     event.baseline_velocity = max(0.0, event.item_count - event.velocity) / earlier_hours
     for item in members:
-        _merge_item(event, item)
+        _merge_item(event, item, judgement)
+    _false_information(event, judgement)
     event.updated_at = now
 
 
-def _merge_item(event: Event, item: Item) -> None:
+def _merge_item(event: Event, item: Item, judgement: Judgement) -> None:
     item_risk = _noisy_or([item.risk or 0.0, min(0.5, event.velocity / 40)])
+    if (item.flags or {}).get("outside"):
+        item_risk = item.risk or 0.0  # an incident elsewhere: its spread is not our response pressure
     event.risk = max(event.risk or 0.0, item_risk)
-    event.level = max_level(event.level, item.level, risk_level(event.risk)).value
+    event.level = max_level(event.level, item.level, risk_level(event.risk, judgement)).value
     event.relevance = max(event.relevance or 0.0, item.relevance or 0.0)
     event.rumor = max(event.rumor or 0.0, item.rumor or 0.0)
     event.in_remit = bool(event.in_remit or item.in_remit)
     event.in_jurisdiction = bool(event.in_jurisdiction or item.in_jurisdiction)
-    event.categories = _union(event.categories, item.categories)
+    # 疑似不实信息 is the event's judgement (_false_information), not any one item's
+    event.categories = _union(event.categories, [c for c in item.categories if c != "false_information"])
     event.topics = _union(event.topics, item.topics)
     known = {p["code"] for p in event.places or []}
     event.places = list(event.places or []) + [p for p in item.places if p["code"] not in known]
@@ -335,6 +336,37 @@ def _merge_item(event: Event, item: Item) -> None:
     flags["accusation"] = sorted(set(flags.get("accusation", [])) | set(item.flags.get("accusation", [])))
     flags["complaint"] = bool(flags.get("complaint") or item.flags.get("complaint"))
     flags["mobilisation"] = bool(flags.get("mobilisation") or item.flags.get("mobilisation"))
+    if item.flags.get("rumor_evidence") and (item.rumor or 0.0) >= judgement.rumor_threshold:
+        flags["rumor_evidence"] = item.flags["rumor_evidence"]
+    if item.flags.get("debunk"):
+        flags["debunked_by"] = item.title or item.text[:40]
+    elif item.tier in CONFIRMING_TIERS and item.in_remit:
+        flags["confirmed_by"] = item.title or item.text[:40]
+    if item.rumor and item.rumor >= judgement.rumor_threshold and not item.flags.get("debunk"):
+        flags["rumor_item"] = max(float(flags.get("rumor_item") or 0.0), float(item.rumor))
+    event.flags = flags
+
+
+CONFIRMING_TIERS = ("central", "provincial", "government", "local")  # news that reports the incident
+
+
+def _false_information(event: Event, judgement: Judgement) -> None:
+    """疑似不实信息 needs a rumour score at the threshold *and* evidence: an authoritative item of
+    the same event refuting it, or the rumour pattern (unverifiable claim + call to spread) while
+    no news source in the event reports the incident as fact. A score alone never refers anything
+    to 公安. The evidence is kept in ``flags["false_information"]`` for the 专报."""
+    flags = dict(event.flags or {})
+    evidence = ""
+    if flags.get("debunked_by") and float(flags.get("rumor_item") or 0.0) >= judgement.rumor_threshold:
+        evidence = f"权威信息辟谣：{flags['debunked_by']}"
+    elif flags.get("rumor_evidence") and not flags.get("confirmed_by"):
+        evidence = str(flags["rumor_evidence"])  # the pattern, while no news source has confirmed it
+    if evidence:
+        flags["false_information"] = evidence
+        event.categories = _union(event.categories, ["false_information"])
+    else:
+        flags.pop("false_information", None)
+        event.categories = [c for c in event.categories or [] if c != "false_information"]
     event.flags = flags
 
 

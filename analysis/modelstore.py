@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 import json
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -32,6 +32,10 @@ class LinearModel:
     coef: np.ndarray
     intercept: float
     threshold: float
+    thresholds: dict[str, float] = field(default_factory=dict)  # per genre (体裁), from CV
+
+    def threshold_for(self, genre: str) -> float:
+        return float(self.thresholds.get(genre, self.threshold))
 
     def proba(self, X: csr_matrix | np.ndarray) -> np.ndarray:
         z = X @ self.coef + self.intercept
@@ -42,7 +46,8 @@ class LinearModel:
         np.savez_compressed(path, coef=self.coef.astype(np.float32),
                             meta=np.frombuffer(json.dumps({"name": self.name, "version": self.version,
                                                           "intercept": self.intercept,
-                                                          "threshold": self.threshold}).encode(),
+                                                          "threshold": self.threshold,
+                                                          "thresholds": self.thresholds}).encode(),
                                                dtype=np.uint8))
 
     @classmethod
@@ -50,7 +55,7 @@ class LinearModel:
         with np.load(io.BytesIO(raw)) as data:
             meta = json.loads(bytes(data["meta"]).decode())
             return cls(meta["name"], meta["version"], data["coef"].astype(np.float64),
-                       float(meta["intercept"]), float(meta["threshold"]))
+                       float(meta["intercept"]), float(meta["threshold"]), meta.get("thresholds") or {})
 
 
 def _packaged(filename: str) -> bytes | None:

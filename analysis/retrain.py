@@ -20,9 +20,8 @@ from sqlalchemy import select
 from yuqing.runtime import Runtime
 
 from .corpora import Unit
-from .features import vectorize
 from .modelstore import LinearModel, load, promote
-from .train import _fit, _groups, remit_dataset, tokens_for
+from .train import _fit, _groups, features_for, remit_dataset
 
 
 @dataclass
@@ -53,22 +52,24 @@ def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
         labels = [(r.id, r.text, 0 if r.label == "dismiss" else 1) for r in rows]
     ds = remit_dataset(corpora)
     groups = _groups(ds.units)
-    units = list(ds.units) + [Unit("review", str(i), "review", t, {}) for i, t, _ in labels]
+    # A reviewed item's genre is not kept with its label: scored as a post (the commonest).
+    units = list(ds.units) + [Unit("review", str(i), "weibo", t, {}) for i, t, _ in labels]
     y = np.concatenate([ds.y, np.array([y for *_, y in labels], dtype=int)])
     keys = [f"g{g}" for g in groups] + [f"r{i}" for i, *_ in labels]
     test = np.array([_held_back(k) for k in keys])
-    X = vectorize(tokens_for(units))
+    X = features_for(units)
+    cut = np.array([current.threshold_for(u.genre) for u in units])[test]
     cand = _fit(X[~test], y[~test], 16.0)
     p_cand = cand.predict_proba(X[test])[:, 1]
-    cand_f1 = f1_score(y[test], p_cand >= current.threshold, zero_division=0)
-    cur_f1 = f1_score(y[test], current.proba(X[test]) >= current.threshold, zero_division=0)
+    cand_f1 = f1_score(y[test], p_cand >= cut, zero_division=0)
+    cur_f1 = f1_score(y[test], current.proba(X[test]) >= cut, zero_division=0)
     version = now.strftime("%Y%m%d%H%M%S")
     promoted = cand_f1 >= cur_f1
     if promoted:
         final = _fit(X, y, 16.0)
         filename = f"{name}-{version}.npz"
         LinearModel(name, version, final.coef_[0].astype(np.float32), float(final.intercept_[0]),
-                    current.threshold).save(data_dir / "models" / filename)
+                    current.threshold, current.thresholds).save(data_dir / "models" / filename)
         promote(data_dir, name, filename)
         with rt.session() as s:
             for r in s.scalars(select(ReviewLabel).where(ReviewLabel.id.in_([i for i, *_ in labels]))):

@@ -10,7 +10,8 @@ Facts the matchers see (values are text, as in the profile):
 ``level`` the event's level; ``category`` its 61号/80号 categories; ``place`` place names and
 区划代码 (a code prefix such as ``1405`` matches every place below it); ``tier`` the tiers of
 the sources its items came from; ``in_remit``/``rumor``/``spans_sections``/``complaint``
-``true``/``false``; ``watch_word`` the watch words it matched (``true``/``false`` test for any);
+``true``/``false`` (``rumor``: the event is 疑似不实信息, i.e. its rumour score reached the
+profile's ``judgement.rumor_threshold`` with evidence); ``watch_word`` the watch words it matched (``true``/``false`` test for any);
 ``accusation`` kinds of accusation found (e.g. ``corruption``).
 """
 
@@ -22,7 +23,6 @@ from yuqing.levels import Level
 from yuqing.models import Event
 from yuqing.profile import Profile, Route
 
-RUMOR_THRESHOLD = 0.5
 BOOL_KEYS = ("in_remit", "rumor", "spans_sections", "complaint")
 
 
@@ -131,7 +131,9 @@ def facts_for_event(profile: Profile, event: Event, tiers: list[str]) -> Facts:
         place=[p for p in places if p],
         tier=sorted(set(tiers)),
         in_remit=bool(event.in_remit),
-        rumor=(event.rumor or 0) >= RUMOR_THRESHOLD or "false_information" in categories,
+        # 疑似不实信息 only with evidence (analysis/jobs.py: score ≥ profile.judgement.rumor_threshold
+        # and a refuting authority or the rumour pattern); a rumour score alone routes nothing.
+        rumor="false_information" in categories,
         watch_word=[str(w) for w in event.watch_words or []],
         spans_sections=len(sections_for(profile, list(event.topics or []))) >= 2,
         accusation=[str(a) for a in accusation],

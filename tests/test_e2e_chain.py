@@ -83,6 +83,11 @@ def test_demo_story_travels_the_whole_chain(runtime, smtp) -> None:  # type: ign
 
         referrals = {r.department_key: r for r in s.scalars(select(Referral).where(Referral.event_id == event.id))}
         assert {"propaganda", "cyberspace"} <= set(referrals)
+        # the miner's relative asking "到底死了多少人？是不是瞒报？" is no rumour: nothing goes to 公安
+        assert "police" not in referrals
+        relative = next(i for i in items if "是不是瞒报" in i.text)
+        assert "false_information" not in relative.categories
+        assert "false_information" not in event.categories
 
     messages = smtp.wait_for(2, timeout=30)
     by_rcpt: dict[str, list] = {}

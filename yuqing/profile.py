@@ -71,6 +71,8 @@ class Jurisdiction(Strict):
     codes: list[str] = Field(min_length=1, description="统计用区划代码，如 140525 (泽州县)")
     context_words: list[str] = Field(default_factory=list,
                                      description="与同名地名（如 城关镇）同现时才算辖区内的词")
+    look_out: Literal["own", "city"] = Field(
+        "city", description="向外看多远：own 只看本辖区；city 本市其他县区的事件也计入（权重减半）")
 
 
 class Topic(Strict):
@@ -91,7 +93,19 @@ class Relevance(Strict):
     remit_weight: float = Field(0.7, ge=0, le=1)
     place_weight: float = Field(0.3, ge=0, le=1)
     require_place: bool = Field(False, description="是否要求提及辖区地名才算相关")
-    threshold: float = Field(0.5, ge=0, le=1, description="相关度阈值（in_remit 判定）")
+    threshold: float = Field(0.5, ge=0, le=1, description=(
+        "职责阈值（in_remit 判定），在校准后的职责分上：0.5 即模型说明中各体裁交叉验证选出的阈值"))
+    outside_cap: float = Field(0.2, ge=0, le=1, description="事发地在辖区外（外国、外省、外市）时相关度的上限")
+
+
+class Judgement(Strict):
+    """研判阈值: every decision threshold on a score, one home each (defaults: MODEL_CARD.md)."""
+
+    rumor_threshold: float = Field(0.7, ge=0, le=1, description=(
+        "谣言分达到此值且另有证据（权威信息辟谣，或“未经证实的说法 + 求扩散”）才判疑似不实信息"))
+    risk_larger: float = Field(0.7, ge=0, le=1, description="无伤亡时风险分达到此值定为较大")
+    risk_major: float = Field(0.9, ge=0, le=1, description="无伤亡时风险分达到此值定为重大")
+    negative_emotion: float = Field(0.7, ge=0, le=1, description="情绪模型达到此值时写入“负面情绪”理由")
 
 
 class Section(Strict):
@@ -217,6 +231,7 @@ class Profile(Strict):
     remit: Remit
     watch_words: list[str] = Field(default_factory=list)
     relevance: Relevance = Field(default_factory=Relevance)
+    judgement: Judgement = Field(default_factory=Judgement)
     sections: list[Section] = Field(min_length=1)
     departments: list[Department] = Field(min_length=1)
     alerts: AlertRules = Field(default_factory=AlertRules)

@@ -1,0 +1,78 @@
+"""How event assignment (事件归并) is evaluated: CEC articles grouped by incident.
+
+CEC reports are mostly one article per incident; the incidents with several articles (the 2008
+Wenchuan earthquake's eleven, the 2014 Kunming attack's four …) were grouped by reading the titles
+and dates of every same-category pair within three days (``analysis/data/cec_incidents.csv``, line
+numbers of ``cec_annotated.jsonl``; every other article is an incident of its own). The articles go
+through the scorer and the :class:`~.events.Grouper` in report order, as a stream would, with a
+profile whose jurisdiction is the whole country (CEC's incidents are all over it, so a county's
+place keys would never fire). Pairwise precision and recall: over pairs of articles, "same event"
+against "same incident".
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import re
+from datetime import UTC, datetime
+from itertools import combinations
+from pathlib import Path
+
+from . import folding
+from .events import Grouper, incident_keys
+
+DATA = Path(__file__).parent / "data"
+_DATE = re.compile(r"(20\d\d|19\d\d)\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})")
+
+
+def _national_profile():  # type: ignore[no-untyped-def]
+    from yuqing.gazetteer import load_gazetteer
+    from yuqing.profile import load_profile, parse_profile
+
+    base = load_profile("zezhou-emergency").model_dump(by_alias=True, exclude={"source_path"})
+    base["jurisdiction"] = {"codes": sorted(d.code for d in load_gazetteer().by_code.values()
+                                            if d.level == "province"), "context_words": []}
+    return parse_profile(base, "national.yaml")
+
+
+def _when(report_time: str) -> datetime:
+    m = _DATE.search(report_time or "")
+    return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC) if m else datetime(2000, 1, 1, tzinfo=UTC)
+
+
+def truth(root: Path) -> tuple[list[dict], list[str]]:
+    rows = [json.loads(line) for line in (root / "cec" / "cec_annotated.jsonl").open(encoding="utf-8")]
+    with (DATA / "cec_incidents.csv").open(encoding="utf-8") as fh:
+        grouped = {int(r["line"]): r["incident"] for r in csv.DictReader(fh)}
+    return rows, [grouped.get(n, f"single-{n}") for n in range(1, len(rows) + 1)]
+
+
+def evaluate_events(root: Path, models: dict | None = None) -> dict:
+    from .scoring import Scorer
+
+    rows, incident = truth(root)
+    scorer = Scorer(_national_profile(), models=models)
+    order = sorted(range(len(rows)), key=lambda i: (_when(rows[i]["report_time"]), i))
+    records = [{"id": i, "title": rows[i]["title"], "text": rows[i]["text"][:600], "tier": "local"} for i in order]
+    tokens: list[list[str]] = []
+    results = scorer.score_many(records, tokens_out=tokens)
+    grouper, event = Grouper(), {}
+    for n, (i, r, words) in enumerate(zip(order, results, tokens, strict=True), start=1):
+        now = _when(rows[i]["report_time"])
+        text = rows[i]["title"] + "。" + rows[i]["text"][:600]
+        mh = folding.text_minhash(text)
+        sig = folding.signature_minhash(folding.signature_tokens(words, r["places"], r["keywords"]))
+        keys = incident_keys(r["places"], r["topics"], r["keywords"])
+        dup, found = grouper.assign(mh, sig, keys, now)
+        event[i] = found if found is not None else n
+        grouper.add(n, now, event[i], mh, sig, keys, dup)
+    tp = fp = fn = 0
+    for a, b in combinations(range(len(rows)), 2):
+        same_event, same_incident = event[a] == event[b], incident[a] == incident[b]
+        tp += same_event and same_incident
+        fp += same_event and not same_incident
+        fn += same_incident and not same_event
+    return {"articles": len(rows), "incidents": len(set(incident)), "events": len(set(event.values())),
+            "true_pairs": tp + fn, "precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / (tp + fn) if tp + fn else 1.0, "tp": tp, "fp": fp, "fn": fn}
