@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import re
 
+from scipy.sparse import csr_matrix
 from sklearn.feature_extraction.text import HashingVectorizer
 
 from . import usage
@@ -55,7 +56,7 @@ VECTORIZER = HashingVectorizer(n_features=N_FEATURES, analyzer=_identity, altern
 
 
 def vectorize(token_lists: list[list[str]], texts: list[str] | None = None,
-              genres: list[str] | None = None):  # type: ignore[no-untyped-def]
+              genres: list[str] | None = None) -> csr_matrix:
     """Sparse matrix (n, N_FEATURES): words from ``token_lists``; with ``texts`` also character
     n-grams and usage cues; with ``genres`` the genre markers."""
     if texts is None:
