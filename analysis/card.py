@@ -5,8 +5,8 @@ from __future__ import annotations
 from pathlib import Path
 
 
-def _pct(x: float) -> str:
-    return f"{x:.3f}"
+def _pct(x: float | None) -> str:
+    return "—" if x is None else f"{x:.3f}"
 
 
 def write_card(path: Path, r: dict) -> None:
@@ -44,7 +44,7 @@ def write_card(path: Path, r: dict) -> None:
         f"{_pct(e['keyword_recall'])})",
         "",
         f"- baseline: character 1-3-gram TF-IDF + logistic regression, trained the same way (same"
-        f" folds, C and per-genre thresholds chosen the same way): **F1 {_pct(e['char_f1'])}**",
+        f" folds, C and per-genre thresholds chosen the same way): **F1 {_pct(e.get('char_f1'))}**",
         "",
         f"- shipped pipeline (model + the usage rule below): **F1 {_pct(e['shipped_f1'])}**",
         "",
@@ -55,7 +55,7 @@ def write_card(path: Path, r: dict) -> None:
     for g in e["genres"]:
         lines.append(f"| {g['genre']} | {g['n']} | {g['positives']} | **{_pct(g['f1'])}** | "
                      f"{_pct(g['precision'])} | {_pct(g['recall'])} | {_pct(g['model_f1'])} | "
-                     f"{_pct(g['char_f1'])} | {_pct(g['keyword_f1'])} | {targets[g['genre']]:.2f} |")
+                     f"{_pct(g.get('char_f1'))} | {_pct(g['keyword_f1'])} | {targets[g['genre']]:.2f} |")
     fl = e["floor"]
     lines += [
         "",
