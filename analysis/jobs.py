@@ -23,7 +23,7 @@ from yuqing.levels import max_level
 from yuqing.locks import kept_alive
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
-from yuqing.runtime import get_runtime
+from yuqing.runtime import Runtime, get_runtime
 
 from . import folding, tokenize
 from .events import QUIET_AFTER, Grouper, incident_keys
