@@ -42,6 +42,7 @@ from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import Digest, Item, User
+from yuqing.queue.referrals import ack_url
 from yuqing.runtime import Runtime
 
 pytestmark = pytest.mark.slow  # injection sweeps over every parameter
@@ -212,13 +213,16 @@ def baseline(site: Site) -> dict[str, str]:
     return {
         "alert_id": str(story["alert_fire"]), "event_id": str(story["flood"]), "ticket_id": str(story["ticket"]),
         "referral_id": str(story["referral"]), "user_id": str(leader_id), "digest_id": str(digest_id),
-        "fmt": "html", "token": "no-such-token", "q": "透水", "limit": "50", "view": "active", "next": "/",
+        "fmt": "html", "token": ack_url(rt, story["referral"]).rsplit("/", 1)[-1], "q": "透水", "limit": "50", "view": "active", "next": "/",
         "username": "sweep-user", "password": "long-enough-1", "display_name": "扫描", "role": "monitor",
         "department_key": "", "active": "true", "action": "level", "level": "较大", "hours": "1",
         "comment": "已核实", "section_key": rt.profile.sections[0].key, "assignee": "王科长",
         "kind": "first_response", "channel": "政府网站", "link": "https://gov.example/notice",
         "text": "回应正文", "responded_at": local.strftime("%Y-%m-%dT%H:%M"), "reason": "核实中",
         "to_state": "responding", "note": "已阅", "name": "张三",
+        "fragment": "false", "ids": str(story["alert_fire"]), "ticket": "keep",
+        # a wrong current password, so the sweep never changes the admin's own (that would end its session)
+        "current": "not-the-password-1", "new": "another-long-pass-1", "confirm": "another-long-pass-1",
         **_foresight_baseline(rt),
     }
 
