@@ -129,6 +129,7 @@ def test_before_init_every_command_says_run_init(tmp_path: Path, args: tuple[str
     assert not data.exists(), "no empty yuqing.db (or folder) may be left behind"
 
 
+@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
 def test_init_then_commands_work_and_init_says_how_to_enable_sources(tmp_path: Path) -> None:
     env = {"YUQING_DATA_DIR": str(tmp_path / "d")}
     out = yuqing("init", env=env)

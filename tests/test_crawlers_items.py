@@ -79,6 +79,7 @@ def _crawl(rt: Runtime, site: TestSite) -> None:
         assert crawl_source(source_id)["status"] in ("ok", "partial")
 
 
+@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
 def test_export_analysed_items_of_every_kind(runtime: Runtime, site: TestSite) -> None:
     _crawl(runtime, site)
     with runtime.session() as s:

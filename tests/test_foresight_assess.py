@@ -147,6 +147,7 @@ def _cli(*args: str, rt=None) -> subprocess.CompletedProcess[str]:  # type: igno
                           cwd=REPO, timeout=180)
 
 
+@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
 def test_cli_assesses_a_draft_file(runtime, seeded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text(DEMOLITION, encoding="utf-8")
@@ -157,6 +158,7 @@ def test_cli_assesses_a_draft_file(runtime, seeded, tmp_path: Path) -> None:  # 
     assert "补偿标准是否公平" in out.stdout
 
 
+@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
 def test_cli_bad_draft_is_one_line_without_traceback(tmp_path: Path) -> None:
     path = tmp_path / "draft.txt"
     path.write_text("   \n\n", encoding="utf-8")

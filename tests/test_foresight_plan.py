@@ -178,6 +178,7 @@ def test_drafts_are_revisions_with_changes_and_the_final_plan_is_audited(runtime
         assess_and_record(runtime, parse_text(DEMOLITION), "张三", first.assessment_id)
 
 
+@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
 def test_cli_saves_shows_and_finalises(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text(DEMOLITION, encoding="utf-8")

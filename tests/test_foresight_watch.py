@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pytest
 from foresight_seed import seed
 from test_foresight_assess import DEMOLITION, _cli
 
@@ -84,6 +85,7 @@ def test_the_watch_scores_items_about_the_policy_and_the_review_checks_the_forec
         assert "foresight" not in s.get(Item, late).flags
 
 
+@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
 def test_review_before_the_watch_ends_is_refused_plainly(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text(DEMOLITION, encoding="utf-8")
