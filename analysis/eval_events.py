@@ -19,6 +19,8 @@ from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
+from yuqing.profile import Profile
+
 from . import folding
 from .events import Grouper, incident_keys
 
@@ -26,7 +28,7 @@ DATA = Path(__file__).parent / "data"
 _DATE = re.compile(r"(20\d\d|19\d\d)\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})")
 
 
-def _national_profile():  # type: ignore[no-untyped-def]
+def _national_profile() -> Profile:
     from yuqing.gazetteer import load_gazetteer
     from yuqing.profile import load_profile, parse_profile
 

@@ -19,6 +19,8 @@ from typing import Any
 import numpy as np
 from sklearn.metrics import roc_auc_score
 
+from yuqing.profile import Profile
+
 from .features import GENRES, genre_of
 
 LABELS = {"remit": "职责相关", "risk": "响应压力（高 vs 低）", "rumor": "疑似不实"}
@@ -116,7 +118,7 @@ def read(lines: Iterable[bytes | str]) -> tuple[list[Labelled], list[str]]:
     return posts, errors
 
 
-def evaluate(profile, posts: list[Labelled], batch: int = 256) -> dict[str, dict[str, dict]]:  # type: ignore[no-untyped-def]
+def evaluate(profile: Profile, posts: list[Labelled], batch: int = 256) -> dict[str, dict[str, dict[str, Any]]]:
     """``{label: {genre or "all": row}}`` scored through the shipped scorer with ``profile``."""
     from .scoring import Scorer
 

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict, deque
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
@@ -51,7 +52,7 @@ def incident_keys(places: list[dict], topics: list[str], keywords: list[str] = (
     return keys | {(KIND, HAZARDS[w]) for w in keywords if w in HAZARDS}
 
 
-def _what_where(keys) -> tuple[set[str], set[str]]:  # type: ignore[no-untyped-def]
+def _what_where(keys: Iterable[tuple[str, str]]) -> tuple[set[str], set[str]]:
     kinds = {t for c, t in keys if c == KIND}
     towns = {c for c, _ in keys if c != KIND and len(c) > TOWN_CODE_LEN}
     return kinds, towns

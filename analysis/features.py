@@ -47,7 +47,7 @@ def extra_terms(text: str, genre: str) -> list[str]:
     return ["g:" + genre] + ["u:" + kind for kind in usage.detect(text)]
 
 
-def _identity(doc):  # type: ignore[no-untyped-def]
+def _identity(doc: list[str]) -> list[str]:
     return doc
 
 

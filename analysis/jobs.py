@@ -15,8 +15,12 @@ from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime, timedelta
+from typing import Any
 
+from datasketch import MinHash
+from redis import Redis
 from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy.orm import Session
 
 from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
@@ -36,7 +40,7 @@ _grouper: Grouper | None = None
 SYNC_LAG = 5000  # ids
 
 
-def get_scorer(rt) -> Scorer:  # type: ignore[no-untyped-def]
+def get_scorer(rt: Runtime) -> Scorer:
     key = id(rt.profile)
     if key not in _scorers:
         _scorers[key] = Scorer(rt.profile, str(rt.settings.data_dir))
@@ -56,7 +60,7 @@ def reset() -> None:
     _grouper = None
 
 
-def _grouper_synced(session, now: datetime) -> Grouper:  # type: ignore[no-untyped-def]
+def _grouper_synced(session: Session, now: datetime) -> Grouper:
     global _grouper
     if _grouper is None:
         _grouper = Grouper()
@@ -147,7 +151,7 @@ LOCK_TTL = 15  # a holder killed mid-batch holds up every other analysis job at 
 
 
 @contextmanager
-def _group_lock(redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
+def _group_lock(redis: Redis) -> Iterator[None]:
     """The grouping lock, kept alive every few seconds while its holder works (a batch can wait
     on a locked database for longer than the TTL); a SIGKILLed holder's lock lapses in LOCK_TTL s."""
     # redis-py polls a held lock every 0.1 s by default, longer than a batch holds it.
@@ -162,7 +166,7 @@ def _group_lock(redis) -> Iterator[None]:  # type: ignore[no-untyped-def]
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones
 
 
-def _group(s, prepared: list, version: str, now: datetime,  # type: ignore[no-untyped-def]
+def _group(s: Session, prepared: list[Any], version: str, now: datetime,
            judgement: Judgement) -> dict[int, list[Item]]:
     """Write the scores, fold and group (under the lock); ``{event id: the batch's items in it}``.
 
@@ -229,7 +233,8 @@ def _group(s, prepared: list, version: str, now: datetime,  # type: ignore[no-un
     return out
 
 
-def _write_scores(item: Item, r: dict, version: str, now: datetime, minhash, signature) -> None:  # type: ignore[no-untyped-def]
+def _write_scores(item: Item, r: dict[str, Any], version: str, now: datetime, minhash: MinHash,
+                  signature: MinHash | None) -> None:
     for field in ("remit", "in_remit", "relevance", "risk", "level", "rumor", "emotion",
                   "in_jurisdiction", "places", "categories", "topics", "reasons", "watch_words",
                   "flags", "keywords", "casualties"):
@@ -246,7 +251,7 @@ def _new_event(item: Item, now: datetime) -> Event:
                  updated_at=now, level="一般")
 
 
-def _union(*lists) -> list:  # type: ignore[no-untyped-def]
+def _union(*lists: list[Any]) -> list[Any]:
     out: list = []
     for values in lists:
         for v in values or []:
@@ -255,7 +260,7 @@ def _union(*lists) -> list:  # type: ignore[no-untyped-def]
     return out
 
 
-def _last_hour(s, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:  # type: ignore[no-untyped-def]
+def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:
     """Each event's items fetched in the last hour (the batch's included: the query flushes them)."""
     if not event_ids:
         return {}
@@ -264,7 +269,7 @@ def _last_hour(s, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:  
     return {event_id: n for event_id, n in rows if event_id is not None}  # in_() lets no NULL through
 
 
-def _sources_reported(s, added: dict[int, list[Item]]) -> set[tuple[int, int]]:  # type: ignore[no-untyped-def]
+def _sources_reported(s: Session, added: dict[int, list[Item]]) -> set[tuple[int, int]]:
     """Which ``(event id, source id)`` of the items being added the store already has. Asked
     before the batch's items are written with their events, one index look-up per pair (a
     row-value IN made SQLite scan the whole index)."""

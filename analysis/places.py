@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from yuqing.gazetteer import load_gazetteer
 from yuqing.profile import Profile
@@ -127,7 +128,7 @@ class OutsideMatcher:
     Looked up by each position's first two characters in a dict (a regex alternation of the
     ~3,700 names cost 0.3 ms a text, as much as the rest of the scoring)."""
 
-    def __init__(self, profile) -> None:  # type: ignore[no-untyped-def]
+    def __init__(self, profile: Profile) -> None:
         gaz = load_gazetteer()
         names, _ = _national_counts()
         upper = Counter(d.short for d in gaz.by_code.values() if d.level in _OUTSIDE_SHORT_LEVELS and d.short)
@@ -157,7 +158,7 @@ class OutsideMatcher:
             self._by_prefix.setdefault(name[:2], []).append(name)
 
     @staticmethod
-    def _kind(gaz, div, city: str, province: str) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    def _kind(gaz: Any, div: Any, city: str, province: str) -> tuple[str, str]:
         chain = [div] + gaz.ancestors(div.code)
         prov = next((d for d in chain if d.level == "province"), div)
         if prov.code != province:

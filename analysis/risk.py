@@ -10,6 +10,7 @@ shares. Trained on the hand-labelled posts of ``analysis/data/risk_labels.csv`` 
 from __future__ import annotations
 
 import math
+from typing import Any
 
 import numpy as np
 from scipy import sparse
@@ -24,7 +25,7 @@ HELP = ("救救", "求救", "救命", "求助", "帮帮", "出不来", "走投�
 PANIC = ("恐慌", "抢购", "快跑", "封城", "有毒", "剧毒", "传染", "出大事了", "紧急通知", "千万不要")
 
 
-def dense_row(text: str, rule_score: float, cas, hits, reach_total: int, emo: float,  # type: ignore[no-untyped-def]  # noqa: PLR0913
+def dense_row(text: str, rule_score: float, cas: Any, hits: Any, reach_total: int, emo: float,  # noqa: PLR0913
               outside: bool, uses: int) -> list[float]:
     grade = cas.level if cas.any else None
     return [
@@ -39,7 +40,7 @@ def dense_row(text: str, rule_score: float, cas, hits, reach_total: int, emo: fl
     ]
 
 
-def stack(X_text, dense: list[list[float]]):  # type: ignore[no-untyped-def]
+def stack(X_text: Any, dense: list[list[float]]) -> Any:
     """The text features with the dense rule features appended (columns after the hashed ones)."""
     D = sparse.csr_matrix(np.asarray(dense, dtype=np.float64) * DENSE_WEIGHT)
     return sparse.hstack([X_text, D], format="csr")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 
 from yuqing.levels import Category, Level, max_level
-from yuqing.profile import Judgement
+from yuqing.profile import Judgement, Profile
 
 from . import casualties, risk, rules, tokenize, usage
 from .features import genre_of, vectorize
@@ -72,7 +72,7 @@ def reach(engagement: dict[str, Any] | None) -> int:
 class Scorer:
     """Scores records for one profile; build once per process (it holds the matchers and models)."""
 
-    def __init__(self, profile, data_dir: str | None = None,  # type: ignore[no-untyped-def]
+    def __init__(self, profile: Profile, data_dir: str | None = None,
                  models: dict[str, LinearModel | None] | None = None) -> None:
         """``models``: given models by name (training passes the ones it has just fitted)."""
         self.profile = profile
@@ -135,7 +135,7 @@ class Scorer:
         self.last_features = (X, self._dense)  # for training and evaluation
         return out
 
-    def _learned_risk(self, out: list[dict[str, Any]], X) -> None:  # type: ignore[no-untyped-def]
+    def _learned_risk(self, out: list[dict[str, Any]], X: Any) -> None:
         """Replace the rule score by the learned one; the level keeps the casualty grade."""
         p = self.risk_model.proba(X)  # type: ignore[union-attr]
         for r, value in zip(out, p, strict=True):
@@ -236,7 +236,8 @@ class Scorer:
         reasons.append(f"事发地：{shown}，不在本局辖区")
         return 0.0, found
 
-    def _risk(self, record, cas, hits, emo, reasons) -> tuple[float, Level]:  # type: ignore[no-untyped-def]
+    def _risk(self, record: dict[str, Any], cas: Any, hits: Any, emo: float,
+              reasons: list[str]) -> tuple[float, Level]:
         evidence: list[float] = []
         cas_level = cas.level
         if cas.any:
@@ -268,7 +269,8 @@ class Scorer:
         score = _noisy_or(evidence)
         return score, max_level(cas_level, risk_level(score, self.judgement))
 
-    def _rumor(self, record, text, hits, model_p, reasons) -> tuple[float, str]:  # type: ignore[no-untyped-def]
+    def _rumor(self, record: dict[str, Any], text: str, hits: Any, model_p: float,
+               reasons: list[str]) -> tuple[float, str]:
         """The rumour score and the evidence of a known rumour pattern ('' when none).
 
         Questions and demands for disclosure (到底死了多少人？是不是瞒报？) and first-person
@@ -300,7 +302,8 @@ class Scorer:
             reasons.append(f"谣言模型：{score:.2f}" + (f"；{evidence}" if evidence else "；无佐证，不判不实"))
         return score, evidence
 
-    def _categories(self, in_remit, topic_keys, cas, hits, rumor, evidence) -> list[str]:  # type: ignore[no-untyped-def]
+    def _categories(self, in_remit: bool, topic_keys: list[str], cas: Any, hits: Any, rumor: float,
+                    evidence: Any) -> list[str]:
         out = []
         if hits.policy:
             out.append(Category.POLICY)

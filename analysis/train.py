@@ -14,11 +14,14 @@ import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
+
+from yuqing.profile import Profile
 
 from . import tokenize
 from .corpora import Unit, all_units, ced_posts, emotion_posts
@@ -79,7 +82,7 @@ def _groups(units: list[Unit]) -> np.ndarray:
     return np.array([index.setdefault(k, len(index)) for k in keys])
 
 
-def _fit(X, y, C: float) -> LogisticRegression:  # type: ignore[no-untyped-def]
+def _fit(X: Any, y: np.ndarray, C: float) -> LogisticRegression:
     return LogisticRegression(C=C, solver="liblinear", class_weight="balanced", max_iter=200).fit(X, y)
 
 
@@ -124,12 +127,13 @@ class CVResult:
     pred: np.ndarray | None = None
 
 
-def make_folds(X, y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:  # type: ignore[no-untyped-def]
+def make_folds(X: Any, y: np.ndarray, groups: np.ndarray) -> list[tuple[np.ndarray, np.ndarray]]:
     return list(StratifiedGroupKFold(n_splits=FOLDS, shuffle=True, random_state=SEED).split(X, y, groups))
 
 
-def cross_validate(X, y: np.ndarray, groups: np.ndarray, Cs=(1.0, 4.0, 16.0),  # type: ignore[no-untyped-def]
-                   genres: np.ndarray | None = None, fit=None) -> CVResult:
+def cross_validate(X: Any, y: np.ndarray, groups: np.ndarray, Cs: tuple[float, ...] = (1.0, 4.0, 16.0),
+                   genres: np.ndarray | None = None,
+                   fit: Callable[[Any, np.ndarray, float], Any] | None = None) -> CVResult:
     """Out-of-fold predictions for each C; the best C by F1 (per-genre thresholds when given)."""
     fit = fit or _fit
     folds = make_folds(X, y, groups)
@@ -155,7 +159,7 @@ def cross_validate(X, y: np.ndarray, groups: np.ndarray, Cs=(1.0, 4.0, 16.0),  #
     return best
 
 
-def keyword_baseline(profile) -> Callable[[str], bool]:  # type: ignore[no-untyped-def]
+def keyword_baseline(profile: Profile) -> Callable[[str], bool]:
     words = [w for t in profile.remit.topics for w in t.keywords]
     pattern = re.compile("|".join(map(re.escape, words)))
     return lambda text: bool(pattern.search(text))
@@ -184,7 +188,7 @@ def tokens_for(units: list[Unit]) -> list[list[str]]:
     return [tokenize.lcut(u.text) for u in units]
 
 
-def features_for(units: list[Unit], tokens: list[list[str]] | None = None):  # type: ignore[no-untyped-def]
+def features_for(units: list[Unit], tokens: list[list[str]] | None = None) -> Any:
     """Words, character n-grams, genre and usage cues: the features the scorer computes."""
     tokens = tokens if tokens is not None else tokens_for(units)
     return vectorize(tokens, [u.text for u in units], [u.genre for u in units])
@@ -199,7 +203,7 @@ def char_tfidf_baseline(units: list[Unit], y: np.ndarray, groups: np.ndarray) ->
     texts = np.array([u.text for u in units], dtype=object)
     genres = np.array([u.genre for u in units])
 
-    def fit(Xt, yt, C):  # type: ignore[no-untyped-def]
+    def fit(Xt: Any, yt: np.ndarray, C: float) -> Any:
         return make_pipeline(TfidfVectorizer(analyzer="char", ngram_range=(1, 3), sublinear_tf=True,
                                              min_df=2),
                              LogisticRegression(C=C, solver="liblinear", class_weight="balanced",
@@ -208,7 +212,7 @@ def char_tfidf_baseline(units: list[Unit], y: np.ndarray, groups: np.ndarray) ->
     return cross_validate(texts, y, groups, Cs=(4.0, 16.0), genres=genres, fit=fit)
 
 
-def floor_precision(units: list[Unit], y: np.ndarray, profile) -> dict:  # type: ignore[no-untyped-def]
+def floor_precision(units: list[Unit], y: np.ndarray, profile: Profile) -> dict[str, Any]:
     """Precision on the corpora of the removed rule floor (two remit topics, or casualties with a
     remit word, and no other bureau's word ⇒ remit ≥ 0.60)."""
     from . import casualties
@@ -234,7 +238,7 @@ def usage_rule_precision(units: list[Unit], y: np.ndarray) -> dict:
             "positives_capped": int(y[fired].sum()), "mask": fired}
 
 
-def incident_rule_precision(units: list[Unit], y: np.ndarray, profile) -> dict:  # type: ignore[no-untyped-def]
+def incident_rule_precision(units: list[Unit], y: np.ndarray, profile: Profile) -> dict[str, Any]:
     """Precision of the kept positive rule (hazard kind + casualties, no usage cue, no other
     bureau's word, no foreign place) on the corpora, and the positives it finds."""
     from . import casualties, rules, usage
@@ -248,7 +252,7 @@ def incident_rule_precision(units: list[Unit], y: np.ndarray, profile) -> dict: 
             "mask": fired}
 
 
-def train_one(ds: Dataset, version: str, progress: Callable[[str], None]):  # type: ignore[no-untyped-def]
+def train_one(ds: Dataset, version: str, progress: Callable[[str], None]) -> Any:
     progress(f"{ds.name}: 分词 {len(ds.units)} 条")
     X = features_for(ds.units)
     groups = _groups(ds.units)
@@ -263,7 +267,7 @@ def train_one(ds: Dataset, version: str, progress: Callable[[str], None]):  # ty
     return model, cv, X
 
 
-def rumor_out_of_period(ds: Dataset, X) -> dict:  # type: ignore[no-untyped-def]
+def rumor_out_of_period(ds: Dataset, X: Any) -> dict[str, Any]:
     """Rumour AUC across periods: train on 2010-2012 posts, test on 2013-2014, and the reverse
     (CED's rumours of one period are about other topics than the other's)."""
     years = np.array([int(str(u.meta["row"].get("date", "2012"))[:4] or 2012) for u in ds.units])
@@ -296,7 +300,7 @@ def risk_dataset(root: Path) -> tuple[list[dict], np.ndarray, list[Unit]]:
     return records, np.array(y), units
 
 
-def train_risk(root: Path, version: str, models: dict, progress: Callable[[str], None]):  # type: ignore[no-untyped-def]
+def train_risk(root: Path, version: str, models: dict[str, Any], progress: Callable[[str], None]) -> Any:
     """The risk model on today's rule features plus the shared text features; CV AUC against the
     rule score alone and a cue-word count."""
     from yuqing.profile import load_profile

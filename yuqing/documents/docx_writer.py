@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 
 from docx import Document
+from docx.document import Document as DocxDocument
 from docx.enum.section import WD_SECTION_START
 from docx.enum.table import WD_TABLE_ALIGNMENT
 from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
@@ -12,6 +13,8 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.text.paragraph import Paragraph as DocxParagraph
+from docx.text.run import Run
 
 from yuqing.sanitise import xml_safe_record
 
@@ -22,7 +25,7 @@ RED = RGBColor.from_string(L.RED_HEX)
 _FIRST_LINE = Pt(L.SIZE_3 * 2)  # two characters
 
 
-def _fonts(run, name: str, size: float, *, bold: bool = False, red: bool = False) -> None:  # type: ignore[no-untyped-def]
+def _fonts(run: Run, name: str, size: float, *, bold: bool = False, red: bool = False) -> None:
     """Set the font for Latin and East-Asian text alike (w:eastAsia is what Word uses for 汉字)."""
     run.font.name = name
     run.font.size = Pt(size)
@@ -34,9 +37,9 @@ def _fonts(run, name: str, size: float, *, bold: bool = False, red: bool = False
         fonts.set(qn(key), name)
 
 
-def _paragraph(doc, text: str = "", *, font: str = L.FANGSONG, size: float = L.SIZE_3,  # type: ignore[no-untyped-def]
-               bold: bool = False, red: bool = False, align=WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False,
-               keep_next: bool = False):
+def _paragraph(doc: DocxDocument, text: str = "", *, font: str = L.FANGSONG, size: float = L.SIZE_3,
+               bold: bool = False, red: bool = False, align: WD_ALIGN_PARAGRAPH = WD_ALIGN_PARAGRAPH.JUSTIFY, indent: bool = False,
+               keep_next: bool = False) -> DocxParagraph:
     p = doc.add_paragraph()
     fmt = p.paragraph_format
     p.alignment = align
@@ -53,7 +56,7 @@ def _paragraph(doc, text: str = "", *, font: str = L.FANGSONG, size: float = L.S
     return p
 
 
-def _border(paragraph, edge: str, colour: str = L.RED_HEX, size: int = 12) -> None:  # type: ignore[no-untyped-def]
+def _border(paragraph: DocxParagraph, edge: str, colour: str = L.RED_HEX, size: int = 12) -> None:
     """A rule above or below a paragraph (the red rule under the masthead, the 版记 lines)."""
     ppr = paragraph._p.get_or_add_pPr()
     borders = ppr.find(qn("w:pBdr"))
@@ -66,7 +69,7 @@ def _border(paragraph, edge: str, colour: str = L.RED_HEX, size: int = 12) -> No
     borders.append(line)
 
 
-def _hyperlink(paragraph, link: Link, size: float) -> None:  # type: ignore[no-untyped-def]
+def _hyperlink(paragraph: DocxParagraph, link: Link, size: float) -> None:
     """A real hyperlink (python-docx has no API for one); its text stays plain text."""
     rel = paragraph.part.relate_to(link.url, RELATIONSHIP_TYPE.HYPERLINK, is_external=True)
     node = OxmlElement("w:hyperlink")
@@ -92,7 +95,7 @@ def _hyperlink(paragraph, link: Link, size: float) -> None:  # type: ignore[no-u
     paragraph._p.append(node)
 
 
-def _page_number(paragraph) -> None:  # type: ignore[no-untyped-def]
+def _page_number(paragraph: DocxParagraph) -> None:
     """``— 1 —`` in 4号宋体: a PAGE field Word and LibreOffice both update."""
     _fonts(paragraph.add_run("— "), L.SONGTI, L.SIZE_4)
     for kind, text in (("begin", ""), ("", " PAGE "), ("separate", ""), ("", "1"), ("end", "")):
@@ -112,7 +115,7 @@ def _page_number(paragraph) -> None:  # type: ignore[no-untyped-def]
     _fonts(paragraph.add_run(" —"), L.SONGTI, L.SIZE_4)
 
 
-def _page(doc) -> None:  # type: ignore[no-untyped-def]
+def _page(doc: DocxDocument) -> None:
     section = doc.sections[0]
     section.start_type = WD_SECTION_START.NEW_PAGE
     section.page_width, section.page_height = Mm(L.PAGE_W_MM), Mm(L.PAGE_H_MM)
@@ -134,7 +137,7 @@ def _page(doc) -> None:  # type: ignore[no-untyped-def]
     _page_number(footer)
 
 
-def _head(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
+def _head(doc: DocxDocument, d: OfficialDocument) -> None:
     """版头: 份号, 密级/内部资料, 紧急程度, the red 发文机关标志, 期号 (and 签发人), the red rule."""
     year = d.issued_at.year
     if d.copy_no is not None:
@@ -159,7 +162,7 @@ def _head(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
         _paragraph(doc, f"{d.addressee}：")
 
 
-def _blocks(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
+def _blocks(doc: DocxDocument, d: OfficialDocument) -> None:
     counters = {1: 0, 2: 0, 3: 0}
     for block in d.blocks:
         if isinstance(block, Heading):
@@ -186,7 +189,7 @@ def _blocks(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
                 _paragraph(doc, block.caption, size=L.SIZE_S4, align=WD_ALIGN_PARAGRAPH.CENTER)
 
 
-def _table(doc, t: Table) -> None:  # type: ignore[no-untyped-def]
+def _table(doc: DocxDocument, t: Table) -> None:
     """Columns in proportion to ``widths`` across the 版心, 小四 text, the header repeated."""
     if t.caption:
         _paragraph(doc, t.caption, font=L.HEITI, size=L.SIZE_S4, align=WD_ALIGN_PARAGRAPH.CENTER, keep_next=True)
@@ -212,7 +215,7 @@ def _table(doc, t: Table) -> None:  # type: ignore[no-untyped-def]
         col.set(qn("w:w"), str(int(width.twips)))
 
 
-def _signature(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
+def _signature(doc: DocxDocument, d: OfficialDocument) -> None:
     """落款: the issuer and the date, right-aligned, four characters from the edge."""
     from .dates import cn_date
 
@@ -222,7 +225,7 @@ def _signature(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def
         p.paragraph_format.right_indent = Pt(L.SIZE_3 * 4)
 
 
-def _record(doc, d: OfficialDocument) -> None:  # type: ignore[no-untyped-def]
+def _record(doc: DocxDocument, d: OfficialDocument) -> None:
     """版记: 抄送, 印发机关 and 印发日期 between rules, at the end."""
     from .dates import cn_date
 
