@@ -221,12 +221,13 @@ def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why
     return ref
 
 
-def _message(rt: Runtime, ref: Referral, event: Event, purpose_line: str) -> tuple[str, str]:
-    """The referral message as plain text (no Markdown) and as HTML with a working 签收 link."""
+def _message(rt: Runtime, ref: Referral, event: Event, purpose_line: str, title: str) -> tuple[str, str]:
+    """The referral message as plain text (no Markdown) and as HTML with a working 签收 link;
+    ``title`` is the event account's, as in the subject and the attached 专报."""
     department = rt.profile.department(ref.department_key)
     zone = rt.settings.timezone
     link = _ack_url(rt, ref)
-    lines = [f"{department.name}：", purpose_line, f"事件：{event.title}",
+    lines = [f"{department.name}：", purpose_line, f"事件：{title}",
              f"等级：{event.level}　首次发现：{cn_datetime(event.first_seen_at, zone)}",
              f"处置建议：{ref.suggestion}"]
     esc = html_lib.escape
@@ -241,7 +242,7 @@ def _message(rt: Runtime, ref: Referral, event: Event, purpose_line: str) -> tup
 def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, purpose_line: str, subject: str,
           callback: str, attachment: str = "") -> int:
     department = rt.profile.department(ref.department_key)
-    body, html = _message(rt, ref, event, purpose_line)
+    body, html = _message(rt, ref, event, purpose_line, event_account(s, event.id).title)
     attached = attachment or ref.report_path
     count = 0
     for index, channel in enumerate(department.channels):
@@ -358,6 +359,6 @@ def remind_unacknowledged(rt: Runtime, now: datetime) -> int:
             hours = (now - (ref.sent_at or now)).total_seconds() / 3600
             _send(rt, s, ref, event, tag=f"remind{count + 1}",
                   purpose_line=f"我局于 {hours:.0f} 小时前报送的舆情事件尚未签收，请及时签收处置（第 {count + 1} 次提醒）。",
-                  subject=f"【报送提醒】{event.title}（{event.level}）尚未签收", callback="")
+                  subject=f"【报送提醒】{event_account(s, event.id).title}（{event.level}）尚未签收", callback="")
             reminded += 1
     return reminded

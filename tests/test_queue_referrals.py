@@ -49,6 +49,7 @@ def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smt
     body = _text(msg)
     assert "请打开以下链接签收（无需登录）：http://127.0.0.1:8000/ack/" in body
     assert "routing" not in body and "**" not in body
+    assert "\n事件：煤矿透水 报道0\n" in body  # the same title as the subject and the 专报: the event's account
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
     assert '<a href="http://127.0.0.1:8000/ack/' in html
     attachment = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
