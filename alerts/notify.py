@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import fmt
+from yuqing.documents.account import event_account
 from yuqing.levels import Tier
 from yuqing.models import Alert, Event, Item
 from yuqing.profile import Contact, Profile
@@ -69,15 +70,16 @@ def evidence(session: Session, event_id: int, limit: int = 3) -> list[Item]:
 
 
 def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], why: str,
-            update: bool = False) -> tuple[str, str, str]:
+            update: bool = False, title: str | None = None) -> tuple[str, str, str]:
     """Subject, markdown-ish text (read as-is by mail, WeCom and DingTalk) and HTML; an update
-    of an alert already sent says so in its subject (更新), so it reads as news of the same event."""
+    of an alert already sent says so in its subject (更新), so it reads as news of the same event.
+    ``title``: the event account's (the most authoritative recent report), as the 专报 names it."""
     link = f"{rt.settings.base_url.rstrip('/')}/alerts/{alert.id}"
     if event is None:
         subject = f"【系统告警】{alert.title}"
         lines = [f"**通知原因**：{why}", *[f"- {r}" for r in alert.reasons], f"**处理**：{link}"]
     else:
-        subject = f"【舆情预警·{alert.level}】{'更新：' if update else ''}{plain(event.title)}"
+        subject = f"【舆情预警·{alert.level}】{'更新：' if update else ''}{plain(title or event.title)}"
         lines = [
             f"**等级**：{alert.level}",  # no scores in what people read
             f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
@@ -129,7 +131,8 @@ def notify(session: Session, rt: Runtime, alert: Alert, event: Event | None, *, 
            why: str, tag: str, purpose: str = "alert", update: bool = False) -> int:
     """Create one delivery per target of these rungs; ``tag`` makes the keys unique per round."""
     items = evidence(session, event.id) if event else []
-    subject, text, html = compose(rt, alert, event, items, why, update)
+    title = event_account(session, event.id).title if event else None
+    subject, text, html = compose(rt, alert, event, items, why, update, title)
     seen: set[tuple[str, str]] = set()
     count = 0
     for role in roles:
