@@ -97,14 +97,7 @@ def close_dismissed(rt: Runtime, ticket_id: int, by: str, reason: str) -> None:
         if ticket.state == S.CLOSED:
             return
         now = rt.now()
-        if ticket.paused_since:
-            _end_pause(s, ticket, by, now)
-            ticket.paused_since = None
-        for d in ticket.deadlines:
-            if clocks.is_open(d):
-                d.cancelled_at = now
-        ticket.closed_at = now
-        _set_state(s, ticket, S.CLOSED, by, f"事件经研判排除：{reason.strip()}", now)
+        _close(s, ticket, by, now, f"事件经研判排除：{reason.strip()}")
 
 
 def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
@@ -380,6 +373,18 @@ def _end_pause(s: Session, ticket: Ticket, by: str, now: datetime) -> None:
         p.ended_at, p.resumed_by = now, by
 
 
+def _close(s: Session, ticket: Ticket, by: str, now: datetime, why: str) -> None:
+    """The closing itself, for both ways a ticket closes: the pause ends, open clocks are cancelled."""
+    if ticket.paused_since:
+        _end_pause(s, ticket, by, now)
+        ticket.paused_since = None
+    for d in ticket.deadlines:
+        if clocks.is_open(d):
+            d.cancelled_at = now
+    ticket.closed_at = now
+    _set_state(s, ticket, S.CLOSED, by, why, now)
+
+
 def close(rt: Runtime, ticket_id: int, by: str, reason: str = "") -> None:
     """关闭: needs ≥1 recorded response and the event quiet for the profile's cool-down."""
     with rt.session() as s:
@@ -393,14 +398,7 @@ def close(rt: Runtime, ticket_id: int, by: str, reason: str = "") -> None:
         if ticket.state not in (S.RESPONDED, S.FOLLOWING_UP):
             here = TicketState(ticket.state)
             raise IllegalTransition(f"工单 #{ticket.id} 不能从「{here.label}」改为「已关闭」：须先完成回应")
-        if ticket.paused_since:
-            _end_pause(s, ticket, by, now)
-            ticket.paused_since = None
-        for d in ticket.deadlines:
-            if clocks.is_open(d):
-                d.cancelled_at = now
-        ticket.closed_at = now
-        _set_state(s, ticket, S.CLOSED, by, reason or "事件平息，回应完成", now)
+        _close(s, ticket, by, now, reason or "事件平息，回应完成")
     _enqueue_report(rt, ticket_id)
 
 
