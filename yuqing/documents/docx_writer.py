@@ -163,13 +163,9 @@ def _head(doc: DocxDocument, d: OfficialDocument) -> None:
 
 
 def _blocks(doc: DocxDocument, d: OfficialDocument) -> None:
-    counters = {1: 0, 2: 0, 3: 0}
-    for block in d.blocks:
+    numbers = L.heading_numbers(b.level if isinstance(b, Heading) else None for b in d.blocks)
+    for block, number in zip(d.blocks, numbers, strict=True):
         if isinstance(block, Heading):
-            counters[block.level] += 1
-            for deeper in range(block.level + 1, 4):
-                counters[deeper] = 0
-            number = L.heading_number(block.level, counters[block.level])
             _paragraph(doc, number + block.text, font=L.HEADING_FONT.get(block.level, L.FANGSONG),
                        bold=block.level == 3, indent=True, keep_next=True)
         elif isinstance(block, Paragraph):

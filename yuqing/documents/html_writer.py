@@ -72,14 +72,11 @@ def _table(t: Table) -> str:
 
 def _body(d: OfficialDocument) -> str:
     out: list[str] = []
-    counters = {1: 0, 2: 0, 3: 0}
-    for block in d.blocks:
+    numbers = L.heading_numbers(b.level if isinstance(b, Heading) else None for b in d.blocks)
+    for block, number in zip(d.blocks, numbers, strict=True):
         if isinstance(block, Heading):
-            counters[block.level] += 1
-            for deeper in range(block.level + 1, 4):
-                counters[deeper] = 0
             tag = f"h{min(block.level, 3) + 1}"
-            out.append(f"<{tag}>{L.heading_number(block.level, counters[block.level])}{esc(block.text)}</{tag}>")
+            out.append(f"<{tag}>{number}{esc(block.text)}</{tag}>")
         elif isinstance(block, Paragraph):
             cls = " ".join(c for c, on in (("indent", block.indent), ("red", block.red)) if on)
             text = _parts(block.parts)

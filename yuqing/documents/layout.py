@@ -8,6 +8,8 @@ Font names are the ones Word and WPS find on a government machine (方正小标�
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
+
 PAGE_W_MM, PAGE_H_MM = 210.0, 297.0
 TOP_MM, LEFT_MM = 37.0, 28.0          # 天头, 订口
 BODY_W_MM, BODY_H_MM = 156.0, 225.0   # 版心
@@ -46,6 +48,20 @@ def heading_number(level: int, n: int) -> str:
     """一、 / （一） / 1. for the n-th heading (1-based) of a level."""
     numeral = CN_NUMERALS[n - 1] if n <= 10 else f"十{CN_NUMERALS[n - 11]}"
     return {1: f"{numeral}、", 2: f"（{numeral}）", 3: f"{n}."}.get(level, f"（{n}）")
+
+
+def heading_numbers(levels: Iterable[int | None]) -> Iterator[str]:
+    """The number of each heading in document order (一、 restarts （一）, which restarts 1.);
+    ``None`` stands for a block that is not a heading and gets ""."""
+    counters = {1: 0, 2: 0, 3: 0}
+    for level in levels:
+        if level is None:
+            yield ""
+            continue
+        counters[level] += 1
+        for deeper in range(level + 1, 4):
+            counters[deeper] = 0
+        yield heading_number(level, counters[level])
 
 
 def copy_number(n: int) -> str:
