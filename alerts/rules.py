@@ -6,7 +6,8 @@ alert, kept for review):
 - a watch word (``profile.watch_words``) found in the event: always alerts;
 - a velocity spike: items in the last hour at least ``velocity_factor`` times the event's own
   baseline (a baseline under one item an hour counts as one, so a new event's first few
-  items are not a "spike"), for an event that concerns the bureau;
+  items are not a "spike"), for an event that concerns the bureau and is not placed outside its
+  jurisdiction (a flood abroad spreading fast is not the bureau's response pressure);
 - a high-tier source (``high_tiers``, e.g. central media) reporting on the bureau: an item of
   that tier in the bureau's jurisdiction and remit, or naming the bureau.
 """
@@ -24,6 +25,12 @@ def _concerns_bureau(event: Event, profile: Profile) -> bool:
     return bool(event.in_remit) or event.relevance >= profile.relevance.threshold
 
 
+def placed_outside(event: Event, items: Iterable[Item]) -> bool:
+    """事发地在辖区外: the event names no place of the jurisdiction and an item places it elsewhere
+    (analysis keeps the outside places in ``item.flags["outside"]``)."""
+    return not event.in_jurisdiction and any((item.flags or {}).get("outside") for item in items)
+
+
 def _names_bureau(item: Item, profile: Profile) -> bool:
     names = [n for n in (profile.bureau.name, profile.bureau.short_name) if n]
     text = f"{item.title}\n{item.text}"
@@ -33,6 +40,7 @@ def _names_bureau(item: Item, profile: Profile) -> bool:
 def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]:
     """Reasons this event alerts (empty: it does not)."""
     rules = profile.alerts
+    items = list(items)
     reasons: list[str] = []
     level = Level.parse(event.level or Level.GENERAL)
     if event.relevance >= rules.relevance_threshold and level >= rules.min_level:
@@ -43,7 +51,8 @@ def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]
     if words:
         reasons.append(f"命中关注词：{'、'.join(sorted(words))}")
     baseline = max(event.baseline_velocity or 0.0, 1.0)
-    if _concerns_bureau(event, profile) and event.velocity >= baseline * rules.velocity_factor:
+    if _concerns_bureau(event, profile) and not placed_outside(event, items) \
+            and event.velocity >= baseline * rules.velocity_factor:
         reasons.append(f"传播加速：近 1 小时 {event.velocity:g} 条，为平时每小时 {baseline:g} 条的 "
                        f"{event.velocity / baseline:.1f} 倍")
     tiers = {t.value for t in rules.high_tiers}

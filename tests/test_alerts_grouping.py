@@ -37,6 +37,19 @@ def test_each_rule_gives_its_reason(runtime) -> None:  # type: ignore[no-untyped
     assert any(r.startswith("中央媒体报道") for r in reasons[central])
 
 
+def test_an_event_placed_outside_the_jurisdiction_does_not_alert_by_velocity(runtime) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.models import Event
+
+    foreign = make_event(runtime, title="孟加拉国暴雨引发洪灾", relevance=0.2, level="一般", velocity=30, baseline=1)
+    at_home = make_event(runtime, title="泽州县山林起火", relevance=0.2, level="一般", velocity=30, baseline=1)
+    with runtime.session() as s:
+        s.get(Event, foreign).in_jurisdiction = False
+        for item in s.scalars(select(Item).where(Item.event_id == foreign)):
+            item.in_jurisdiction, item.flags = False, {"outside": ["孟加拉国"]}
+    assert evaluate_event(foreign) is None, "a spike abroad is not the bureau's response pressure"
+    assert any("传播加速" in r for r in _reasons(runtime, evaluate_event(at_home)))
+
+
 def _reasons(rt, alert_id: int) -> list[str]:  # type: ignore[no-untyped-def]
     with rt.session() as s:
         return list(s.get(Alert, alert_id).reasons)
