@@ -345,6 +345,7 @@ def _merge_item(event: Event, item: Item, judgement: Judgement) -> None:
         flags["rumor_evidence"] = item.flags["rumor_evidence"]
     if item.flags.get("debunk"):
         flags["debunked_by"] = item.title or item.text[:40]
+        flags["debunked_tier"] = item.tier
     elif item.tier in CONFIRMING_TIERS and item.in_remit:
         flags["confirmed_by"] = item.title or item.text[:40]
     if item.rumor and item.rumor >= judgement.rumor_threshold and not item.flags.get("debunk"):
@@ -359,13 +360,16 @@ def _false_information(event: Event, judgement: Judgement) -> None:
     """疑似不实信息 needs a rumour score at the threshold *and* evidence: an authoritative item of
     the same event refuting it, or the rumour pattern (unverifiable claim + call to spread) while
     no news source in the event reports the incident as fact. A score alone never refers anything
-    to 公安. The evidence is kept in ``flags["false_information"]`` for the 专报."""
+    to 公安. The evidence is kept in ``flags["false_information"]`` for the 专报:
+    ``{"basis": "refuted", "source": title, "tier": tier}`` or ``{"basis": "pattern", "detail": …}``."""
     flags = dict(event.flags or {})
-    evidence = ""
+    evidence: dict[str, str] = {}
     if flags.get("debunked_by") and float(flags.get("rumor_item") or 0.0) >= judgement.rumor_threshold:
-        evidence = f"权威信息辟谣：{flags['debunked_by']}"
+        evidence = {"basis": "refuted", "source": str(flags["debunked_by"]),
+                    "tier": str(flags.get("debunked_tier") or "government")}
     elif flags.get("rumor_evidence") and not flags.get("confirmed_by"):
-        evidence = str(flags["rumor_evidence"])  # the pattern, while no news source has confirmed it
+        # the pattern, while no news source has confirmed the incident
+        evidence = {"basis": "pattern", "detail": str(flags["rumor_evidence"])}
     if evidence:
         flags["false_information"] = evidence
         event.categories = _union(event.categories, ["false_information"])

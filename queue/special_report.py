@@ -10,6 +10,7 @@ rumour with its evidence, the public's concerns), 处置建议 for that departme
 from __future__ import annotations
 
 from collections.abc import Sequence
+import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -114,6 +115,34 @@ def _spread(s: Session, event: Event, a: EventAccount, now: datetime, tz: str) -
     return out
 
 
+_PATTERN = re.compile(r"未经证实的说法（(?P<claims>[^）]+)）并呼吁扩散（(?P<spread>[^）]+)）")
+
+
+def _quoted(words: str) -> str:
+    return "".join(f"“{w}”" for w in words.split("、") if w)
+
+
+def false_information_sentence(evidence: object) -> str:
+    """The 疑似不实 paragraph of the 研判, from the evidence analysis kept on the event
+    (``flags["false_information"]``): the authoritative item that refutes the claim, or the
+    unverifiable claim with a call to spread. '' when there is none."""
+    if not evidence:
+        return ""
+    if isinstance(evidence, dict) and evidence.get("basis") == "refuted":
+        source = clip(str(evidence.get("source") or ""), 40)
+        who = tier_label(str(evidence.get("tier") or ""))
+        return (f"经研判，网上有关说法疑似不实：{who}已发布“{source}”，与网传内容不符。"
+                "建议以该权威信息为依据澄清事实，对恶意编造、传播的依法依规处置。")
+    detail = str(evidence.get("detail") or "") if isinstance(evidence, dict) else str(evidence)
+    found = _PATTERN.search(detail)
+    if found:
+        basis = (f"有帖文以{_quoted(found['claims'])}等无法核实的说法为据，"
+                 f"并呼吁{_quoted(found['spread'])}，目前尚无新闻媒体或权威部门证实")
+    else:
+        basis = "有帖文所述内容无法核实，目前尚无新闻媒体或权威部门证实"
+    return f"经研判，网上有关说法疑似不实：{basis}。建议尽快核实并发布权威信息，以正视听。"
+
+
 def _assessment(event: Event, a: EventAccount, profile: Profile, tz: str) -> list[Paragraph]:
     why = []
     if a.figures:
@@ -128,7 +157,10 @@ def _assessment(event: Event, a: EventAccount, profile: Profile, tz: str) -> lis
     if event.peak_velocity and event.baseline_velocity and event.peak_velocity > 2 * event.baseline_velocity:
         why.append("传播速度明显加快")
     out = [Paragraph.of(f"综合研判，该事件为{event.level}舆情" + (f"：{'；'.join(why)}。" if why else "。"))]
-    if a.rumour_cues:
+    suspected = false_information_sentence((event.flags or {}).get("false_information"))
+    if suspected:
+        out.append(Paragraph.of(suspected))
+    elif a.rumour_cues:
         cues = "、".join(f"“{c}”" for c in a.rumour_cues)
         out.append(Paragraph.of(f"网上出现{cues}等未经证实的说法（见重点信息），存在不实信息传播风险，需及时发布权威信息予以澄清。"))
     if a.concerns:

@@ -182,7 +182,8 @@ def test_refuting_authority_in_the_event_is_evidence(profile) -> None:  # type: 
     _merge_item(event, official, j)
     _false_information(event, j)
     assert "false_information" in event.categories
-    assert "系谣言" in event.flags["false_information"]
+    assert event.flags["false_information"] == {"basis": "refuted", "source": "泽州县应急管理局：水库溃坝系谣言",
+                                                "tier": "government"}
 
 
 def test_pattern_is_evidence_until_news_confirms_the_incident(profile) -> None:  # type: ignore[no-untyped-def]

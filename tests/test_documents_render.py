@@ -199,3 +199,31 @@ def test_no_machine_text_in_any_document_or_message(runtime, story, drain, smtp)
     for where, text in texts.items():
         assert machine_text(text, quoted) == [], where
         assert not re.search(r"\d{4}-\d{2}-\d{2}", text), where
+
+
+@pytest.mark.parametrize(("evidence", "expected"), [
+    ({"basis": "refuted", "source": "泽州县应急管理局：关于网传水库溃坝系谣言的说明", "tier": "government"},
+     "经研判，网上有关说法疑似不实：政府网站已发布“泽州县应急管理局：关于网传水库溃坝系谣言的说明”，与网传内容不符。"),
+    ({"basis": "pattern", "detail": "未经证实的说法（听说、内部消息）并呼吁扩散（求扩散）"},
+     "经研判，网上有关说法疑似不实：有帖文以“听说”“内部消息”等无法核实的说法为据，并呼吁“求扩散”，"
+     "目前尚无新闻媒体或权威部门证实。"),
+])
+def test_special_report_states_the_evidence_of_suspected_false_information(runtime, story, evidence,  # type: ignore[no-untyped-def]
+                                                                          expected) -> None:
+    from yuqing.models import Event
+
+    with runtime.session() as s:
+        event = s.get(Event, story["flood"])
+        event.flags = {**(event.flags or {}), "false_information": evidence}
+        event.categories = [*(event.categories or []), "false_information"]
+    doc, _ = special(runtime, story)
+    text = docx_text(write_docx(doc))
+    assert expected in text
+    assessment = text[text.index("研判"):text.index("处置建议")]
+    assert "疑似不实" in assessment
+    assert machine_text(text, crawled(runtime)) == []  # no basis/refuted/pattern, no tier keys
+
+
+def test_special_report_without_evidence_says_no_suspected_false_information(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    doc, _ = special(runtime, story)
+    assert "疑似不实" not in docx_text(write_docx(doc))
