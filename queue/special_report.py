@@ -9,8 +9,8 @@ rumour with its evidence, the public's concerns), 处置建议 for that departme
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
