@@ -15,7 +15,7 @@ from __future__ import annotations
 import hashlib
 import logging
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from argon2 import PasswordHasher
@@ -78,10 +78,10 @@ def password_problem(password: str, username: str = "") -> str:
     """Why ``password`` is too weak for a real account (in Chinese), or "" when it will do."""
     from yuqing.runner import DEMO_PASSWORD
 
+    if password == DEMO_PASSWORD:  # said first: it is also short, but this is the reason that matters
+        return "不能使用演示系统的公用密码"
     if len(password) < MIN_PASSWORD:
         return f"密码至少 {MIN_PASSWORD} 个字符"
-    if password == DEMO_PASSWORD:
-        return "不能使用演示系统的公用密码"
     if username and username.lower() in password.lower():
         return "密码不能包含用户名"
     if len(set(password)) < 5 or password.lower() in _COMMON:
@@ -183,6 +183,28 @@ def authenticate(rt: Runtime, username: str, password: str) -> CurrentUser | Non
             return None
         user.last_login_at = rt.now()
         return _current(user)
+
+
+def weak_password_found(rt: Runtime, user: CurrentUser, password: str) -> str:
+    """At sign-in: why the password just typed fails today's policy, or "".
+
+    An account made before the policy, or still holding the demo's shared password outside the
+    demo (``settings.demo``), is marked must-change, so the next page is 修改密码. The plain
+    password exists only during this request, so this is the one place it can be judged.
+    """
+    if rt.settings.demo or user.must_change_password:
+        return ""
+    problem = password_problem(password, user.username)
+    if problem:
+        with rt.session() as s:
+            row = s.get(User, user.id)
+            if row is not None:
+                row.must_change_password = True
+    return problem
+
+
+def must_change(user: CurrentUser) -> CurrentUser:
+    return replace(user, must_change_password=True)
 
 
 def _current(user: User) -> CurrentUser:

@@ -3,6 +3,7 @@ simultaneous logins, many accounts from one address, weak passwords, temporary p
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import threading
 
@@ -12,7 +13,7 @@ from sqlalchemy import select
 
 from yuqing.dashboards import limiter
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.auth import AccountError, create_user, password_problem
+from yuqing.dashboards.auth import AccountError, create_user, hash_password, password_problem
 from yuqing.dashboards.seed import PASSWORD, seed_users
 from yuqing.models import AuditEntry, User
 from yuqing.runner import DEMO_PASSWORD
@@ -121,3 +122,46 @@ def test_an_admin_made_account_must_change_its_password_first(runtime, client) -
     assert client.get("/").status_code == 200
     with runtime.session() as s:
         assert s.scalar(select(User.must_change_password).where(User.username == "zhang")) is False
+
+
+def _plant_password(runtime, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
+    """An account as an older version left it: its hash set directly, no policy applied then."""
+    with runtime.session() as s:
+        s.scalar(select(User).where(User.username == username)).password_hash = hash_password(password)
+
+
+def test_an_existing_account_with_the_demo_password_must_change_it(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    _plant_password(runtime, "monitor", DEMO_PASSWORD)
+    assert _login(client, "monitor", DEMO_PASSWORD) == "/account/password"
+    assert client.get("/").headers["location"] == "/account/password"
+    page = client.get("/account/password").text
+    assert "演示系统的公用密码" in page
+    with runtime.session() as s:
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "password.must_change"))
+        assert entry.actor == "monitor" and entry.detail["reason"] == "不能使用演示系统的公用密码"
+        assert s.scalar(select(User.must_change_password).where(User.username == "monitor")) is True
+    token = _csrf(client, "/account/password")
+    again = client.post("/account/password", data={"current": DEMO_PASSWORD, "new": DEMO_PASSWORD,
+                                                   "confirm": DEMO_PASSWORD, "csrf_token": token})
+    assert again.status_code == 422
+    r = client.post("/account/password", data={"current": DEMO_PASSWORD, "new": "river-lantern-2026",
+                                               "confirm": "river-lantern-2026", "csrf_token": token})
+    assert r.status_code == 303 and client.get("/").status_code == 200
+    client.post("/logout", data={"csrf_token": _csrf(client, "/")})
+    assert _login(client, "monitor", "river-lantern-2026") == "/"  # a good password is not flagged again
+
+
+def test_a_short_password_from_before_the_policy_must_change_too(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    _plant_password(runtime, "leader", "12345678")
+    assert _login(client, "leader", "12345678") == "/account/password"
+    assert client.get("/api/me").status_code == 403
+
+
+def test_in_the_demo_the_shared_password_is_kept(runtime) -> None:  # type: ignore[no-untyped-def]
+    seed_users(runtime)
+    _plant_password(runtime, "monitor", DEMO_PASSWORD)
+    demo = dataclasses.replace(runtime, settings=runtime.settings.model_copy(update={"demo": True}))
+    with TestClient(create_app(demo), follow_redirects=False) as c:
+        assert _login(c, "monitor", DEMO_PASSWORD) == "/"
+    with runtime.session() as s:
+        assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "password.must_change")) is None

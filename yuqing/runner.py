@@ -228,6 +228,7 @@ def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
     from .clock import fmt
     from .demo import MailSink, resume_site
 
+    env["YUQING_DEMO"] = "1"  # the web server lets the demo's accounts keep their shared password
     site, resumed = resume_site(rt.settings.data_dir, speed)
     site.start()
     sink = MailSink(rt.settings.data_dir / "demo-mail").start()

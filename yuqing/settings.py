@@ -45,6 +45,7 @@ class Settings(BaseModel):
     base_url: str = Field("http://127.0.0.1:8000", description="邮件与签名链接中使用的站点外部地址")
     web_host: str = Field("127.0.0.1", description="Web 服务监听地址")
     web_port: int = Field(8000, ge=0, le=65535, description="Web 服务端口（0 表示随机）")
+    demo: bool = Field(False, description="演示模式（`yuqing run --demo` 自动设置）：只有此时演示账号可用公用密码；平时持有演示密码或不合要求密码的账号登录后须先改密码")
     workers: int = Field(2, ge=1, le=64, description="`yuqing run` 启动的 RQ worker 数量")
     smtp_host: str = Field("", description="SMTP 服务器；留空则不发送邮件（记录为失败并说明原因）")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP 端口")

@@ -17,9 +17,11 @@ from ..auth import (
     client_ip,
     end_sessions,
     load_user,
+    must_change,
     set_password,
     start_session,
     verify_password,
+    weak_password_found,
 )
 from ..templating import render
 from ._util import NO_NUL, rt_of, safe_next
@@ -59,6 +61,10 @@ def login(request: Request, username: str = Form(..., max_length=100), password:
     limiter.succeeded(rt, username, ip)
     start_session(request, rt, user)
     audit(rt, request, user.username, "login", "user", user.id)
+    weak = weak_password_found(rt, user, password)
+    if weak:
+        audit(rt, request, user.username, "password.must_change", "user", user.id, reason=weak)
+        user = must_change(user)
     if user.must_change_password:
         return RedirectResponse(PASSWORD_PAGE, status_code=303)
     return RedirectResponse(safe_next(next, HOME[user.role]), status_code=303)
