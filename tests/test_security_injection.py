@@ -41,7 +41,7 @@ from sqlalchemy import func, inspect, select, text
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
-from yuqing.models import Digest, Item, User
+from yuqing.models import Digest, Item, TicketResponse, User
 from yuqing.queue.referrals import ack_url
 from yuqing.runtime import Runtime
 
@@ -209,9 +209,16 @@ def baseline(site: Site) -> dict[str, str]:
     with rt.session() as s:
         leader_id = s.scalar(select(User.id).where(User.username == "leader"))
         digest_id = s.scalar(select(Digest.id))
+        # A recorded response, written as a row so the story's ticket keeps its state for the other forms.
+        response = TicketResponse(ticket_id=story["ticket"], kind="first_response", channel="政府网站", link="",
+                                  text="通报", responded_at=rt.now(), recorded_by="monitor", recorded_at=rt.now())
+        s.add(response)
+        s.flush()
+        response_id = response.id
     local = (rt.now() - timedelta(hours=1)).astimezone(ZoneInfo(rt.settings.timezone))
     return {
         "alert_id": str(story["alert_fire"]), "event_id": str(story["flood"]), "ticket_id": str(story["ticket"]),
+        "response_id": str(response_id),
         "referral_id": str(story["referral"]), "user_id": str(leader_id), "digest_id": str(digest_id),
         "fmt": "html", "token": ack_url(rt, story["referral"]).rsplit("/", 1)[-1], "q": "透水", "limit": "50", "view": "active", "next": "/",
         "username": "sweep-user", "password": "long-enough-1", "display_name": "扫描", "role": "monitor",

@@ -10,11 +10,13 @@ import logging
 import re
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
 from factories import make_reported_event
 from fastapi.testclient import TestClient
+from httpx import Response
 from sqlalchemy import select
 
 from yuqing.alerts.digest_content import Content, EventLine, Link
@@ -23,7 +25,17 @@ from yuqing.alerts.notify import compose
 from yuqing.dashboards import reports
 from yuqing.dashboards.app import HideAckTokens, create_app
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
-from yuqing.models import Alert, Deadline, Delivery, Event, Item, ReferralNote, TicketChange
+from yuqing.models import (
+    Alert,
+    AuditEntry,
+    Deadline,
+    Delivery,
+    Event,
+    Item,
+    ReferralNote,
+    TicketChange,
+    TicketResponse,
+)
 from yuqing.queue import clocks, referrals, tickets
 from yuqing.queue.exceptions import BadResponse, InvalidAckLink
 from yuqing.sanitise import clean_note, xml_safe
@@ -167,6 +179,69 @@ def test_no_breach_notice_when_the_record_shows_the_clock_met(runtime, clock) ->
         d = s.scalars(select(Deadline).where(Deadline.ticket_id == ticket_id, Deadline.kind == "authoritative_info")).one()
         assert clocks.fire(runtime, s, d, runtime.now()) == "met"
         assert s.scalar(select(Delivery.id).where(Delivery.purpose == "breach")) is None
+
+
+def _sign_in(client: TestClient, username: str) -> None:
+    r = client.post("/login", data={"username": username, "password": PASSWORD, "csrf_token": _csrf(client, "/login")})
+    assert r.status_code == 303
+
+
+def _local(runtime, at: datetime) -> str:  # type: ignore[no-untyped-def]
+    return at.astimezone(ZoneInfo(runtime.settings.timezone)).strftime("%Y-%m-%dT%H:%M")
+
+
+def test_the_ticket_page_corrects_a_response_time_and_says_why_it_refuses(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    _event, ticket_id = _ticket(runtime)
+    now = runtime.now().replace(second=0, microsecond=0)
+    rid = tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "官方微博", "", "通报", now)
+    _sign_in(client, "monitor")
+    page = client.get(f"/tickets/{ticket_id}")
+    assert 'id="correct-form"' in page.text and f'<option value="{rid}"' in page.text
+    token = _csrf(client, f"/tickets/{ticket_id}")
+
+    def correct(when: str, reason: str = "录入有误，以政务微博发布时间为准", csrf: str = token) -> Response:
+        return client.post(f"/tickets/{ticket_id}/correct-time",
+                           data={"response_id": rid, "responded_at": when, "reason": reason, "csrf_token": csrf})
+
+    before = correct("2000-01-01T00:00")
+    assert before.status_code == 422 and "Traceback" not in before.text
+    assert re.search(r'id="correction-error">未能更正：回应时间 2000-01-01 .*早于事件首次发现时间', before.text)
+    assert 'value="2000-01-01T00:00"' in before.text  # what was typed stays in the form
+    future = correct(_local(runtime, now + timedelta(hours=2)))
+    assert future.status_code == 422 and "晚于现在" in future.text
+    assert "须写明原因" in correct(_local(runtime, now - timedelta(minutes=20)), reason=" ").text
+    assert "时间格式应为" in correct("昨天下午").text
+    assert correct(_local(runtime, now - timedelta(minutes=20)), csrf="forged").status_code == 403
+    with runtime.session() as s:
+        assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "ticket.correct_response_time")) is None
+
+    done = correct(_local(runtime, now - timedelta(minutes=20)))
+    assert done.status_code == 303 and done.headers["location"] == f"/tickets/{ticket_id}"
+    with runtime.session() as s:
+        assert s.get(TicketResponse, rid).responded_at == now - timedelta(minutes=20)
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "ticket.correct_response_time"))
+        assert entry.actor == "monitor" and entry.target_id == ticket_id
+        assert entry.detail["reason"] == "录入有误，以政务微博发布时间为准"
+    shown = client.get(f"/tickets/{ticket_id}").text
+    assert "已更正回应时间" in shown and "原因：录入有误，以政务微博发布时间为准" in shown
+
+
+def test_only_the_monitor_may_correct_a_response_time(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    _event, ticket_id = _ticket(runtime)
+    rid = tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "官方微博", "", "通报",
+                                  runtime.now())
+    _sign_in(client, "leader")
+    assert 'id="correct-form"' not in client.get(f"/tickets/{ticket_id}").text
+    r = client.post(f"/tickets/{ticket_id}/correct-time", data={
+        "response_id": rid, "responded_at": _local(runtime, runtime.now()), "reason": "试图更改",
+        "csrf_token": _csrf(client, "/leader")})
+    assert r.status_code == 403
+    client.post("/logout", data={"csrf_token": _csrf(client, "/leader")})
+    _sign_in(client, "monitor")
+    r = client.post(f"/tickets/{ticket_id + 1000}/correct-time", data={
+        "response_id": rid, "responded_at": _local(runtime, runtime.now()), "reason": "错号",
+        "csrf_token": _csrf(client, "/")})
+    assert r.status_code == 404
 
 
 # ---- 3. crawled text is text ---------------------------------------------------------------

@@ -6,6 +6,7 @@ an illegal change with a clear error); this module only validates the form and a
 
 from __future__ import annotations
 
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Form, HTTPException, Request
@@ -13,14 +14,24 @@ from fastapi.responses import Response
 from markupsafe import Markup
 from sqlalchemy import func, select
 
-from yuqing.models import Deadline, DeadlineKind, Event, Referral, Ticket, TicketState
+from yuqing.models import (
+    Deadline,
+    DeadlineKind,
+    Event,
+    Referral,
+    Ticket,
+    TicketResponse,
+    TicketState,
+)
+from yuqing.queue import tickets
+from yuqing.queue.exceptions import BadResponse
 from yuqing.runtime import Runtime
 
 from ..auth import CurrentUser, MonitorUser, StaffUser, audit
 from ..queries import countdown_colour, ticket_board
 from ..templating import flash, render
 from ..timeline import event_timeline
-from ._util import NO_NUL, RecordId, back, parse_local_time, rt_of
+from ._util import MAX_ID, NO_NUL, RecordId, back, parse_local_time, rt_of
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
@@ -51,6 +62,10 @@ def _board_html(request: Request) -> str:
 
 @router.get("/tickets/{ticket_id}")
 def ticket_page(request: Request, ticket_id: RecordId, user: CurrentUser = StaffUser) -> Response:
+    return _ticket_view(request, ticket_id)
+
+
+def _ticket_view(request: Request, ticket_id: int, status_code: int = 200, **extra: object) -> Response:
     rt = rt_of(request)
     now = rt.now()
     with rt.session() as s:
@@ -65,12 +80,19 @@ def ticket_page(request: Request, ticket_id: RecordId, user: CurrentUser = Staff
                    ("green" if d.met_at and d.met_at <= d.due_at else "done-late" if d.met_at else "cancelled"))
                   for d in deadlines]
         referrals = list(s.scalars(select(Referral).where(Referral.event_id == ticket.event_id)))
+        responses = list(s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket_id)
+                                   .order_by(TicketResponse.responded_at)))
         assert event is not None  # a ticket's event goes only with the ticket (foreign key)
         timeline = event_timeline(s, event, ticket)
-    return render(request, "ticket.html", ticket=ticket, event=event, clocks=clocks, referrals=referrals,
-                  timeline=timeline, sections=rt.profile.sections, channels=CHANNELS,
-                  kinds=[(k.value, k.label) for k in DeadlineKind],
-                  default_time=now.astimezone(_tz(rt)).strftime("%Y-%m-%dT%H:%M"))
+    return render(request, "ticket.html", status_code=status_code, ticket=ticket, event=event, clocks=clocks,
+                  referrals=referrals, responses=responses, timeline=timeline, sections=rt.profile.sections,
+                  channels=CHANNELS, kinds=[(k.value, k.label) for k in DeadlineKind],
+                  default_time=_local_input(rt, now), local_input=lambda at: _local_input(rt, at), **extra)
+
+
+def _local_input(rt: Runtime, at: datetime) -> str:
+    """A time as a ``datetime-local`` form value in the bureau's zone."""
+    return at.astimezone(_tz(rt)).strftime("%Y-%m-%dT%H:%M")
 
 
 def _tz(rt: Runtime) -> ZoneInfo:
@@ -86,8 +108,6 @@ def _ensure(rt: Runtime, ticket_id: int) -> None:
 @router.post("/tickets/{ticket_id}/assign")
 def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), assignee: str = Form("", max_length=100),
            user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     if section_key not in {sec.key for sec in rt.profile.sections}:
@@ -103,8 +123,6 @@ def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), 
 def respond(request: Request, ticket_id: RecordId, kind: str = Form(...), channel: str = Form(..., min_length=1, max_length=100),
             link: str = Form("", max_length=2000), text: str = Form("", max_length=20000),
             responded_at: str = Form(...), user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     if kind not in {k.value for k in DeadlineKind}:
@@ -123,11 +141,34 @@ def respond(request: Request, ticket_id: RecordId, kind: str = Form(...), channe
     return back(request, f"/tickets/{ticket_id}")
 
 
+@router.post("/tickets/{ticket_id}/correct-time")
+def correct_time(request: Request, ticket_id: RecordId, response_id: int = Form(..., ge=1, le=MAX_ID),
+                 responded_at: str = Form(..., max_length=40),
+                 reason: str = Form("", max_length=2000), user: CurrentUser = MonitorUser) -> Response:
+    """更正回应时间: the workflow refuses a time before detection or in the future; the refusal is
+    shown on the ticket page beside the form, with what was typed."""
+    rt = rt_of(request)
+    with rt.session() as s:
+        row = s.get(TicketResponse, response_id)
+        if row is None or row.ticket_id != ticket_id:
+            raise HTTPException(404, f"工单 {ticket_id} 没有回应记录 {response_id}")
+        old = row.responded_at
+    try:
+        when = parse_local_time(responded_at, rt.settings.timezone, "responded_at")
+        tickets.correct_response_time(rt, response_id, user.username, when, reason)
+    except (BadResponse, HTTPException) as exc:
+        message = exc.detail if isinstance(exc, HTTPException) else str(exc)
+        return _ticket_view(request, ticket_id, 422, correction_error=f"未能更正：{message}",
+                            correction={"id": response_id, "time": responded_at, "reason": reason})
+    audit(rt, request, user.username, "ticket.correct_response_time", "ticket", ticket_id, response_id=response_id,
+          old=old.isoformat(), new=when.isoformat(), reason=reason.strip())
+    flash(request, "已更正回应时间")
+    return back(request, f"/tickets/{ticket_id}")
+
+
 @router.post("/tickets/{ticket_id}/pause")
 def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
           user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     if not reason.strip():
@@ -140,8 +181,6 @@ def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_len
 
 @router.post("/tickets/{ticket_id}/resume")
 def resume(request: Request, ticket_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     tickets.resume(rt, ticket_id, user.username)
@@ -153,8 +192,6 @@ def resume(request: Request, ticket_id: RecordId, user: CurrentUser = MonitorUse
 @router.post("/tickets/{ticket_id}/transition")
 def transition(request: Request, ticket_id: RecordId, to_state: str = Form(...), reason: str = Form("", max_length=2000),
                user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     try:
@@ -170,8 +207,6 @@ def transition(request: Request, ticket_id: RecordId, to_state: str = Form(...),
 
 @router.post("/tickets/{ticket_id}/close")
 def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_length=2000), user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     tickets.close(rt, ticket_id, user.username, reason=reason.strip())
@@ -183,8 +218,6 @@ def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_leng
 @router.post("/tickets/{ticket_id}/reopen")
 def reopen(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
            user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue import tickets
-
     rt = rt_of(request)
     _ensure(rt, ticket_id)
     tickets.reopen(rt, ticket_id, user.username, reason.strip())
