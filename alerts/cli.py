@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
+from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
 
 digest_app = typer.Typer(no_args_is_help=True, help="舆情日报 / 要情专报")
 silence_app = typer.Typer(no_args_is_help=True, help="预警静默（值班监测员屏蔽某事件或某类事件）")
@@ -21,7 +19,6 @@ def digest_send(config: ConfigOpt = None, profile: ProfileOpt = None,
                 now: Annotated[bool, typer.Option("--now", help="立即生成并发送（不等到画像规定的时间）")] = False,
                 ) -> None:
     """生成、归档并发送简报；不加 --now 时只发送已到时间且尚未发送的日报。"""
-    from yuqing.cli import runtime_from
 
     from .digests import send_daily_now, send_due, send_major_now
     from .exceptions import AlertsError
@@ -63,7 +60,6 @@ def silence_add(comment: Annotated[str, typer.Option("--comment", "-m", help="�
     """新增静默：屏蔽一个事件或一类事件的预警，到时自动失效。"""
     from datetime import timedelta
 
-    from yuqing.cli import runtime_from
     from yuqing.clock import fmt
 
     from .actions import silence
@@ -89,7 +85,6 @@ def silence_list(config: ConfigOpt = None, profile: ProfileOpt = None,
     """列出静默（默认只列生效中的）。"""
     from sqlalchemy import select
 
-    from yuqing.cli import runtime_from
     from yuqing.clock import fmt
     from yuqing.models import Silence
 
@@ -113,7 +108,6 @@ def silence_expire(silence_id: Annotated[int, typer.Argument(help="静默 id")],
                    config: ConfigOpt = None, profile: ProfileOpt = None,
                    by: Annotated[str, typer.Option(help="操作人")] = "cli") -> None:
     """立即结束一个静默。"""
-    from yuqing.cli import runtime_from
 
     from .actions import expire_silence
 

@@ -24,12 +24,13 @@ from pathlib import Path
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, or_, select, update
-from sqlalchemy import event as sa_event
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.models import Delivery, DeliveryStatus
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.store import after_commit
+from yuqing.tasks.dispatch import enqueue
 
 from .channels import Outgoing, get_channel, resolve_target, scrub
 from .exceptions import ChannelError
@@ -42,7 +43,6 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
 MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = timedelta(minutes=5)
 DELIVER_JOB = "yuqing.alerts.jobs.deliver"
-_PENDING_KEY = "yuqing.alerts.pending_deliveries"
 
 
 def make_key(*parts: object) -> str:
@@ -79,30 +79,13 @@ def create_delivery(session: Session, *, purpose: str, channel: str, target: str
             session.add(row)
     except IntegrityError:  # another process created the same key in the meantime
         return None
-    _enqueue_after_commit(session, row.id)
+    delivery_id = row.id
+    # Enqueueing before the commit would let a fast worker look for a row it cannot see yet.
+    after_commit(session, lambda: enqueue_delivery(delivery_id))
     return row
 
 
-def _enqueue_after_commit(session: Session, delivery_id: int) -> None:
-    # Enqueueing before the commit would let a fast worker look for a row it cannot see yet.
-    pending = session.info.setdefault(_PENDING_KEY, [])
-    if not pending:
-        def after_commit(sess: Session) -> None:
-            ids = sess.info.pop(_PENDING_KEY, [])
-            for i in ids:
-                enqueue_delivery(i)
-
-        def after_rollback(sess: Session) -> None:
-            sess.info.pop(_PENDING_KEY, None)
-
-        sa_event.listen(session, "after_commit", after_commit, once=True)
-        sa_event.listen(session, "after_soft_rollback", lambda sess, prev: after_rollback(sess), once=True)
-    pending.append(delivery_id)
-
-
 def enqueue_delivery(delivery_id: int) -> None:
-    from yuqing.queue.dispatch import enqueue
-
     try:
         enqueue("notify", DELIVER_JOB, delivery_id, job_id=f"deliver-{delivery_id}")
     except Exception as exc:  # noqa: BLE001 - Redis down: the sweep re-enqueues from the database
@@ -192,7 +175,5 @@ def _finish(rt: Runtime, d: Delivery, status: DeliveryStatus, error: str) -> str
         values["last_error"] = error
     _set(rt, d.id, **values)
     if d.callback:
-        from yuqing.queue.dispatch import enqueue
-
         enqueue("respond", d.callback, d.id, job_id=f"delivery-callback-{d.id}")
     return str(status)

@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from yuqing.levels import Level, max_level
 from yuqing.models import Alert, AlertStatus, AuditEntry, Event, Item, Ticket
 from yuqing.runtime import Runtime
+from yuqing.tasks.dispatch import enqueue
 
 from . import rules, silences
 from .actions import manual_level
@@ -161,8 +162,6 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         s.flush()
         alert_id = alert.id
     if major_level:
-        from yuqing.queue.dispatch import enqueue
-
         enqueue("notify", MAJOR_DIGEST_JOB, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
     with rt.session() as s:
         return s.get(Alert, alert_id)

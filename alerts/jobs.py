@@ -2,7 +2,7 @@
 
 Enqueued by path on the ``notify`` queue: ``evaluate_event`` (by analysis), ``deliver`` (by
 anyone who creates a Delivery), ``source_unhealthy`` (by the crawlers), ``send_major_digest``
-(by evaluate_event); periodic (queue/periodic.py): ``sweep_alerts`` and ``send_due_digests``.
+(by evaluate_event); periodic (yuqing/tasks/scheduler.py): ``sweep_alerts`` and ``send_due_digests``.
 """
 
 from __future__ import annotations

@@ -7,6 +7,8 @@ from typing import Annotated
 
 import typer
 
+from yuqing.cli_options import runtime_from
+
 model_app = typer.Typer(help="研判模型：训练、再训练、检验", no_args_is_help=True)
 DEFAULT_CORPORA = Path("/work/shared/corpora")
 
@@ -75,7 +77,6 @@ def retrain(
     profile: Annotated[str | None, typer.Option("--profile", help="画像")] = None,
 ) -> None:
     """把值班员的审核标注并入职责模型；留出数据上不变差才启用新版本。"""
-    from yuqing.cli import runtime_from
 
     from .corpora import check_root
     from .retrain import retrain as run

@@ -28,6 +28,7 @@ from yuqing.locks import kept_alive
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.tasks.dispatch import enqueue_many
 
 from . import folding, tokenize
 from .events import QUIET_AFTER, Grouper, incident_keys
@@ -128,12 +129,10 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
-    from yuqing.queue.dispatch import enqueue_many
-
     last = {event_id: max(it.id for it in members) for event_id, members in joined.items()}
     enqueue_many("notify", "yuqing.alerts.jobs.evaluate_event",
                  [((e,), f"evaluate-{e}-{i}") for e, i in last.items()])
-    enqueue_many("respond", "yuqing.queue.tickets.consider_event",
+    enqueue_many("respond", "yuqing.queue.jobs.consider_event",
                  [((e,), f"consider-{e}-{i}") for e, i in last.items()])
     return {it.id: event_id for event_id, members in joined.items() for it in members}
 

@@ -96,10 +96,10 @@ def run_ours(site_url: str, max_pages: int, tmp: Path) -> dict:
     from yuqing.crawlers.jobs import child_env
     from yuqing.crawlers.sources import upsert_sources
     from yuqing.profile import load_profile
-    from yuqing.queue.connection import redis_binary
     from yuqing.runtime import Runtime, set_runtime
     from yuqing.settings import load_settings
     from yuqing.store import migrate
+    from yuqing.tasks.connection import redis_binary
 
     port = 6390 + os.getpid() % 500
     redis = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",

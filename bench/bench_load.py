@@ -73,9 +73,9 @@ def worker_main(env: dict[str, str], name: str) -> None:
     """A worker process: the product's worker on the analyse queue, on the replay clock."""
     os.environ.update(env)
     from yuqing.profile import load_profile
-    from yuqing.queue.worker import run_worker
     from yuqing.runtime import Runtime, set_runtime
     from yuqing.settings import load_settings
+    from yuqing.tasks.worker import run_worker
 
     settings = load_settings()
     set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile),
@@ -94,7 +94,7 @@ def free_port() -> int:
 def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     from redis import Redis
 
-    from yuqing.queue.connection import redis_binary
+    from yuqing.tasks.connection import redis_binary
 
     port = free_port()
     proc = subprocess.Popen([redis_binary(), "--port", str(port), "--bind", "127.0.0.1", "--dir", str(folder),
@@ -194,10 +194,10 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     from yuqing.analysis.events import WINDOW
     from yuqing.models import Event, Item, Source
     from yuqing.profile import load_profile
-    from yuqing.queue.dispatch import enqueue
     from yuqing.runtime import Runtime, set_runtime
     from yuqing.settings import load_settings
     from yuqing.store import engine_for, migrate
+    from yuqing.tasks.dispatch import enqueue
 
     n_items, batch = args.items, args.batch
     window_items = args.window_items or max(1000, n_items // 10)

@@ -11,10 +11,10 @@ from typing import Annotated, Any
 
 import typer
 
+from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
+
 sources_app = typer.Typer(no_args_is_help=True, help="信源管理：载入、列出、健康检查")
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
 STATUS_CN = {"ok": "正常", "partial": "部分失败", "empty": "无数据", "failed": "失败", "timeout": "超时", "": "未运行"}
 
 
@@ -45,7 +45,6 @@ def crawl(keys: Annotated[list[str] | None, typer.Argument(help="信源 key（�
 
     from sqlalchemy import select
 
-    from yuqing.cli import runtime_from
     from yuqing.models import Source
 
     from .exceptions import CrawlError
@@ -134,7 +133,6 @@ def _wait_for_analysis(rt: Any, source_ids: list[int], deferred: int, timeout: i
 def sources_load(file: Annotated[Path, typer.Argument(help="信源 YAML 文件")],
                  config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """校验并载入信源 YAML（按 key 新增或更新，保留健康记录）。"""
-    from yuqing.cli import runtime_from
 
     from .sources import load_sources_into_store
 
@@ -145,7 +143,6 @@ def sources_load(file: Annotated[Path, typer.Argument(help="信源 YAML 文件")
 @sources_app.command("list")
 def sources_list(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """列出全部信源（请求头与 Cookie 不显示）。"""
-    from yuqing.cli import runtime_from
 
     from .health import health_rows
 
@@ -162,8 +159,6 @@ def sources_check(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """信源健康表：最近成功、最近错误、连续失败、空跑次数；有异常信源时退出码为 1。"""
     from rich.console import Console
     from rich.table import Table
-
-    from yuqing.cli import runtime_from
 
     from .health import health_rows
 
@@ -194,8 +189,6 @@ def sources_try(url: Annotated[str, typer.Argument(help="要试采的网址（�
                 config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """试采一个网址：判断信源类型，显示将抽取到的内容与两篇文章，建议选择器，打印或保存信源条目。"""
     import yaml
-
-    from yuqing.cli import runtime_from
 
     from .exceptions import CrawlError
     from .trial import TrialError, try_url

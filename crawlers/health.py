@@ -15,6 +15,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from yuqing.tasks.dispatch import enqueue
+
 log = logging.getLogger(__name__)
 
 FAILURES_UNHEALTHY = 3
@@ -114,8 +116,6 @@ def record_run(rt: Any, source_id: int, run: RunReport, started: datetime, finis
         src.healthy = src.consecutive_failures < FAILURES_UNHEALTHY and src.empty_runs < EMPTY_UNHEALTHY
         turned = was_healthy and not src.healthy
     if turned:
-        from yuqing.queue.dispatch import enqueue
-
         log.warning("source %s turned unhealthy: %s", source_id, run.reason)
         enqueue("notify", "yuqing.alerts.jobs.source_unhealthy", source_id,
                 job_id=f"source-unhealthy-{source_id}")

@@ -22,6 +22,8 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from yuqing.tasks.dispatch import enqueue
+
 from .health import RunReport, judge, record_run
 
 log = logging.getLogger(__name__)
@@ -109,7 +111,6 @@ def enqueue_due_sources() -> int:
     from sqlalchemy import or_, select
 
     from yuqing.models import Source
-    from yuqing.queue.dispatch import enqueue
     from yuqing.runtime import get_runtime
 
     rt = get_runtime()
@@ -141,7 +142,6 @@ def enqueue_unanalysed() -> int:
     from sqlalchemy import select
 
     from yuqing.models import Item
-    from yuqing.queue.dispatch import enqueue
     from yuqing.runtime import get_runtime
 
     rt = get_runtime()

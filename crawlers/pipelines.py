@@ -15,6 +15,7 @@ from typing import Any
 from scrapy.exceptions import DropItem, NotConfigured
 
 from yuqing.store import database_unavailable
+from yuqing.tasks.dispatch import enqueue
 
 from .normalise import (
     canonical_url,
@@ -243,8 +244,6 @@ def _apply_change(s: Any, old: Any, data: dict[str, Any], item_changes: bool) ->
 def _enqueue_analysis(item_ids: list[int]) -> None:
     """One analysis job per stored batch: ``analyse_items`` scores the batch at once and takes the
     grouping lock once, which is what keeps analysis up with volume (bench/bench_load.py)."""
-    from yuqing.queue.dispatch import enqueue
-
     if not item_ids:
         return
     ids = sorted(item_ids)

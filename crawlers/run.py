@@ -16,6 +16,8 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from yuqing.tasks.connection import embedded_folder
+
 log = logging.getLogger(__name__)
 
 SPIDERS = {
@@ -82,8 +84,6 @@ def crawl(rt: Any, source: dict[str, Any], known: list[str], clock: RunClock,
     obey = bool(source["settings"].get("obey_robots", True))
     redis_url = rt.settings.redis_url
     if distributed and not redis_url:
-        from yuqing.queue.connection import embedded_folder
-
         redis_url = f"unix://{(embedded_folder(rt.settings) / 'redis.sock').resolve()}?db=0"
     settings.setdict(crawl_settings(rt.settings, obey_robots=obey, distributed=distributed,
                                     redis_url=redis_url, stay=stay), priority="cmdline")

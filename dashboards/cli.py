@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Any
 
 import typer
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
+from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
 
 
 def register(app: typer.Typer) -> None:
@@ -30,7 +28,6 @@ def register(app: typer.Typer) -> None:
         config: ConfigOpt = None, profile: ProfileOpt = None,
     ) -> None:
         """创建账号（密码以 argon2 保存）。"""
-        from yuqing.cli import runtime_from
 
         from .auth import create_user
 
@@ -45,7 +42,6 @@ def register(app: typer.Typer) -> None:
         """列出账号。"""
         from sqlalchemy import select
 
-        from yuqing.cli import runtime_from
         from yuqing.models import User
 
         rt = runtime_from(config, profile)
@@ -64,8 +60,6 @@ def register(app: typer.Typer) -> None:
         import os
 
         import uvicorn
-
-        from yuqing.cli import runtime_from
 
         from .app import create_app
 
@@ -86,7 +80,6 @@ def register(app: typer.Typer) -> None:
     @search_app.command("reindex")
     def search_reindex(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
         """为尚未索引或已更新的条目建立全文检索索引（结巴分词）。"""
-        from yuqing.cli import runtime_from
 
         from .search import refresh_index
 
@@ -98,7 +91,6 @@ def register(app: typer.Typer) -> None:
                       end: Annotated[str, typer.Option("--to", help="统计截止日期（含），如 2026-06-30")],
                       config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
         """生成半年、全年回应关切统计（DOCX、PDF），写入 data_dir/reports。"""
-        from yuqing.cli import runtime_from
 
         from .period import parse_day, write_period
 
@@ -110,7 +102,6 @@ def register(app: typer.Typer) -> None:
     def report_build(ticket_id: Annotated[int, typer.Argument(help="工单编号")],
                      config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
         """生成某工单的事后回应报告（HTML、DOCX、PDF），写入 data_dir/reports。"""
-        from yuqing.cli import runtime_from
 
         from .reports import generate_report
 

@@ -5,13 +5,11 @@ Keep heavy imports inside the command functions.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
+from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
 
 route_app = typer.Typer(no_args_is_help=True, help="报送路由（仿 Alertmanager 路由树）")
 tickets_app = typer.Typer(no_args_is_help=True, help="回应工单")
@@ -38,7 +36,6 @@ def route_test(
     config: ConfigOpt = None, profile: ProfileOpt = None,
 ) -> None:
     """试算一条信息会报送到哪些部门、经由哪条路由。"""
-    from yuqing.cli import runtime_from
     from yuqing.levels import Level
 
     from .exceptions import RouteTestError
@@ -68,7 +65,6 @@ def tickets_list(config: ConfigOpt = None, profile: ProfileOpt = None,
     """列出未关闭的工单及其时限（北京时间）。"""
     from sqlalchemy import select
 
-    from yuqing.cli import runtime_from
     from yuqing.clock import fmt
     from yuqing.models import Deadline, DeadlineKind, Ticket, TicketState
 

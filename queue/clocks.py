@@ -25,13 +25,14 @@ from datetime import datetime, timedelta
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuqing.alerts.delivery import create_delivery
 from yuqing.clock import fmt
 from yuqing.levels import Level
 from yuqing.models import Deadline, DeadlineKind, Ticket, TicketResponse, TicketState
 from yuqing.profile import Clocks, Contact, Profile
 from yuqing.runtime import Runtime, get_runtime
-
-from .deliveries import add_delivery, after_commit
+from yuqing.store import after_commit
+from yuqing.tasks.dispatch import enqueue
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,9 @@ def _notify(rt: Runtime, session: Session, d: Deadline, ticket: Ticket, tag: str
         if not person.email:
             log.warning("deadline %s: %s has no e-mail in the profile; notice not sent", d.id, person.name)
             continue
-        if add_delivery(session, key=f"deadline:{d.id}:{tag}:{person.email}", purpose=purpose, channel="email",
-                        target=person.email, subject=subject, body=body,
-                        ref_type="deadline", ref_id=d.id):
+        if create_delivery(session, key=f"deadline:{d.id}:{tag}:{person.email}", purpose=purpose, channel="email",
+                           target=person.email, subject=subject, body=body,
+                           ref_type="deadline", ref_id=d.id) is not None:
             sent += 1
     return sent
 
@@ -214,8 +215,6 @@ def schedule(rt: Runtime, session: Session, deadlines: list[Deadline]) -> None:
 
 
 def _enqueue_checks(plan: list[tuple[int, str, datetime]]) -> None:
-    from yuqing.queue.dispatch import enqueue
-
     for deadline_id, tag, at in plan:
         # The due time is in the id: after a resume moves it, the new check is a new job.
         enqueue("respond", CHECK_JOB, deadline_id, job_id=f"deadline-{deadline_id}-{tag}-{int(at.timestamp())}",

@@ -19,6 +19,7 @@ from sqlalchemy import CursorResult, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from yuqing.alerts.delivery import create_delivery
 from yuqing.documents.account import event_account
 from yuqing.documents.dates import cn_datetime
 from yuqing.documents.register import AlreadyIssued
@@ -37,7 +38,6 @@ from yuqing.runtime import Runtime, get_runtime
 from yuqing.sanitise import clean_note
 
 from . import special_report
-from .deliveries import add_delivery
 from .exceptions import AlreadyAcknowledged, InvalidAckLink, QueueError, ReferralNotFound
 from .routing import facts_for_event, route
 
@@ -165,11 +165,6 @@ def send_final_reports(rt: Runtime, ticket_id: int) -> int:
     return sent
 
 
-def final_reports(ticket_id: int) -> int:
-    """Job (queue ``respond``, enqueued when a ticket closes): the 终报 of every referral."""
-    return send_final_reports(get_runtime(), int(ticket_id))
-
-
 _SUBJECTS = {"followup": "【舆情续报】", "final": "【舆情终报】"}
 _PURPOSE = {"followup": "我局前期报送的舆情事件有新进展，现续报如下，详见附件。",
             "final": "我局前期报送的舆情事件已处置完毕，现将最终情况报告如下，详见附件。"}
@@ -246,10 +241,10 @@ def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, pur
     attached = attachment or ref.report_path
     count = 0
     for index, channel in enumerate(department.channels):
-        if add_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
-                        target=channel.to, subject=subject, body=body, ref_type="referral",
-                        ref_id=ref.id, attachments=[attached] if attached else [],
-                        callback=callback, html=html if channel.type == "email" else ""):
+        if create_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
+                           target=channel.to, subject=subject, body=body, ref_type="referral",
+                           ref_id=ref.id, attachments=[attached] if attached else [],
+                           callback=callback, html=html if channel.type == "email" else "") is not None:
             count += 1
     return count
 

@@ -30,10 +30,12 @@ from yuqing.models import (
     TicketResponse,
     TicketState,
 )
-from yuqing.runtime import Runtime, get_runtime
+from yuqing.runtime import Runtime
+from yuqing.tasks.dispatch import enqueue
 
 from . import clocks
 from .exceptions import BadAssignment, BadResponse, IllegalTransition, PauseError, TicketNotFound
+from .referrals import refer_event
 from .workflow import (
     SYSTEM,
     choose_section,
@@ -49,25 +51,18 @@ S = TicketState
 CLOCK_TOLERANCE = timedelta(minutes=5)
 
 
-# ---- the job -----------------------------------------------------------------------------
+def consider(rt: Runtime, event_id: int) -> int | None:
+    """Open, re-open or update the event's ticket if its level calls for one; the ticket id.
 
-def consider_event(event_id: int) -> int | None:
-    """Job: open, re-open or update the event's ticket, then route its referrals; the ticket id."""
-    rt = get_runtime()
-    ticket_id = _upsert(rt, int(event_id), by=SYSTEM, force=False)
-    if ticket_id is not None:
-        from .referrals import refer_event
-
-        refer_event(rt, int(event_id))
-    return ticket_id
+    The ``consider_event`` job (queue/jobs.py) runs it for every event analysis changed.
+    """
+    return _upsert(rt, int(event_id), by=SYSTEM, force=False)
 
 
 def open_ticket_for_event(rt: Runtime, event_id: int, by: str) -> int:
     """Open a ticket from the console whatever the event's level (idempotent); the ticket id."""
     ticket_id = _upsert(rt, int(event_id), by=by, force=True)
     assert ticket_id is not None
-    from .referrals import refer_event
-
     refer_event(rt, int(event_id))
     return ticket_id
 
@@ -77,12 +72,10 @@ def follow_judgement(rt: Runtime, event_id: int, by: str) -> int | None:
 
     Opens the ticket if the level now qualifies, or raises the ticket's level with the tighter
     clocks counting from now, then routes the referrals (and their 续报) exactly as
-    :func:`consider_event` does; the change is recorded under the monitor's name. The ticket id.
+    :func:`consider` does; the change is recorded under the monitor's name. The ticket id.
     """
     ticket_id = _upsert(rt, int(event_id), by=by, force=False)
     if ticket_id is not None:
-        from .referrals import refer_event
-
         refer_event(rt, int(event_id))
     return ticket_id
 
@@ -403,13 +396,11 @@ def close(rt: Runtime, ticket_id: int, by: str, reason: str = "") -> None:
 
 
 REPORT_JOB = "yuqing.dashboards.reports.generate_report"
-FINAL_JOB = "yuqing.queue.referrals.final_reports"
+FINAL_JOB = "yuqing.queue.jobs.final_reports"
 
 
 def _enqueue_report(rt: Runtime, ticket_id: int) -> None:
     """事后回应报告 is generated, and the 终报 sent to the departments, whenever a ticket closes."""
-    from .dispatch import enqueue
-
     try:
         stamp = rt.now().strftime("%Y%m%d%H%M%S")
         enqueue("respond", REPORT_JOB, ticket_id, job_id=f"report-ticket-{ticket_id}-{stamp}")

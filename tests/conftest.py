@@ -178,7 +178,7 @@ def drain(runtime: Runtime):  # type: ignore[no-untyped-def]
     """Run every queued job in this process with a real RQ SimpleWorker until the queues are empty."""
     from rq import SimpleWorker
 
-    from yuqing.queue.dispatch import QUEUE_NAMES
+    from yuqing.tasks.dispatch import QUEUE_NAMES
 
     def run(queues: tuple[str, ...] = QUEUE_NAMES, rounds: int = 20) -> int:
         from rq import Queue

@@ -35,7 +35,7 @@ class RedisServer:
     """A real redis-server on 127.0.0.1 with append-only persistence; can stop and restart."""
 
     def __init__(self, folder: Path) -> None:
-        from yuqing.queue.connection import redis_binary
+        from yuqing.tasks.connection import redis_binary
 
         self.folder = folder
         folder.mkdir(parents=True, exist_ok=True)

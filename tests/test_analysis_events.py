@@ -86,7 +86,7 @@ def test_same_incident_different_wording_one_event_and_index_lookup() -> None:
 
 
 def test_analyse_item_is_idempotent_and_groups_the_story(runtime, drain) -> None:  # type: ignore[no-untyped-def]
-    from yuqing.queue.dispatch import enqueue
+    from yuqing.tasks.dispatch import enqueue
 
     first = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，应急管理部门组织搜救。",
                   "泽州县巴公镇一煤矿发生透水事故 8名矿工被困", tier="local")
@@ -125,7 +125,7 @@ def test_analyse_item_is_idempotent_and_groups_the_story(runtime, drain) -> None
 
 
 def test_event_reopens_after_quiet_spell(runtime, clock, drain) -> None:  # type: ignore[no-untyped-def]
-    from yuqing.queue.dispatch import enqueue
+    from yuqing.tasks.dispatch import enqueue
 
     a = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下。")
     enqueue("analyse", "yuqing.analysis.jobs.analyse_item", a)
@@ -144,7 +144,7 @@ def test_event_reopens_after_quiet_spell(runtime, clock, drain) -> None:  # type
 
 
 def test_index_rebuilds_from_the_store_in_a_new_process(runtime, drain) -> None:  # type: ignore[no-untyped-def]
-    from yuqing.queue.dispatch import enqueue
+    from yuqing.tasks.dispatch import enqueue
 
     a = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下。")
     enqueue("analyse", "yuqing.analysis.jobs.analyse_item", a)

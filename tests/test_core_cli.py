@@ -252,7 +252,7 @@ def test_demo_rerun_continues_the_same_story(tmp_path: Path) -> None:
 
 @pytest.mark.slow
 def test_embedded_redis_is_out_of_reach_of_ctrl_c(tmp_path: Path) -> None:
-    from yuqing.queue.connection import EmbeddedRedis
+    from yuqing.tasks.connection import EmbeddedRedis
 
     server = EmbeddedRedis(tmp_path / "redis").start()
     try:

@@ -24,7 +24,7 @@ def test_stdlib_queue_is_not_shadowed_from_repo_root() -> None:
 
 @pytest.mark.slow
 def test_yuqing_queue_imports_from_repo_root() -> None:
-    out = subprocess.run([sys.executable, "-c", "import yuqing.queue.dispatch as d; print(d.QUEUE_NAMES)"],
+    out = subprocess.run([sys.executable, "-c", "import yuqing.queue.jobs, yuqing.tasks.dispatch as d; print(d.QUEUE_NAMES)"],
                          cwd=REPO, capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
     assert "crawl" in out.stdout
@@ -70,7 +70,7 @@ def test_wheel_ships_every_subsystem(tmp_path: Path) -> None:
                     "-w", str(tmp_path), str(REPO)], check=True, capture_output=True)
     wheel = next(tmp_path.glob("yuqing-*.whl"))
     names = set(zipfile.ZipFile(wheel).namelist())
-    for expected in ("yuqing/queue/dispatch.py", "yuqing/crawlers/__init__.py", "yuqing/analysis/__init__.py",
+    for expected in ("yuqing/queue/jobs.py", "yuqing/tasks/dispatch.py", "yuqing/crawlers/__init__.py", "yuqing/analysis/__init__.py",
                      "yuqing/alerts/__init__.py", "yuqing/dashboards/__init__.py",
                      "yuqing/profiles/zezhou-emergency.yaml", "yuqing/data/divisions.csv.gz",
                      "yuqing/migrations/versions/0001_initial_schema.py"):

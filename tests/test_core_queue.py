@@ -13,10 +13,10 @@ import pytest
 from redis import Redis
 from rq import Queue
 
-from yuqing.queue.connection import EmbeddedRedis, RedisUnavailable, connect, embedded_folder
-from yuqing.queue.dispatch import enqueue
-from yuqing.queue.periodic import LOCK_KEY, SchedulerAlreadyRunning, periodic_jobs, run_scheduler
 from yuqing.settings import load_settings
+from yuqing.tasks.connection import EmbeddedRedis, RedisUnavailable, connect, embedded_folder
+from yuqing.tasks.dispatch import enqueue
+from yuqing.tasks.scheduler import LOCK_KEY, SchedulerAlreadyRunning, periodic_jobs, run_scheduler
 
 
 def test_embedded_redis_is_real_persistent_and_found_by_socket(tmp_path: Path) -> None:
@@ -68,7 +68,7 @@ def test_a_dead_schedulers_lock_is_taken_over(runtime) -> None:  # type: ignore[
     dead = subprocess.Popen([sys.executable, "-c", "pass"])
     dead.wait()
     runtime.redis.set(LOCK_KEY, f"{socket.gethostname()}:{dead.pid}", ex=30)
-    from yuqing.queue.periodic import _take_over_from_dead
+    from yuqing.tasks.scheduler import _take_over_from_dead
 
     assert _take_over_from_dead(runtime.redis, "me:1")
     assert runtime.redis.get(LOCK_KEY) == b"me:1"
@@ -102,4 +102,4 @@ def test_scheduler_process_registers_periodic_jobs_and_holds_the_lock(runtime) -
         proc.wait(20)
     assert Redis.from_url(runtime.settings.redis_url).get(LOCK_KEY) is None, "lock released on stop"
     assert {job for _, job, _ in periodic_jobs(15, 60)} >= {
-        "yuqing.crawlers.jobs.enqueue_due_sources", "yuqing.queue.sweep.sweep"}
+        "yuqing.crawlers.jobs.enqueue_due_sources", "yuqing.queue.jobs.sweep"}

@@ -17,8 +17,8 @@ from yuqing.crawlers.normalise import content_hash, url_hash
 from yuqing.crawlers.pipelines import store_items
 from yuqing.crawlers.sources import upsert_sources
 from yuqing.models import Item, Source
-from yuqing.queue.periodic import periodic_jobs
 from yuqing.runtime import Runtime
+from yuqing.tasks.scheduler import periodic_jobs
 
 
 def _store(rt: Runtime, count: int, start: int = 0) -> list[int]:

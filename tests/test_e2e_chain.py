@@ -18,7 +18,7 @@ from sqlalchemy import select
 
 from yuqing.demo import DemoSite
 from yuqing.models import Alert, Deadline, Event, Item, Referral, Ticket
-from yuqing.queue.dispatch import QUEUE_NAMES, enqueue
+from yuqing.tasks.dispatch import QUEUE_NAMES, enqueue
 
 pytestmark = pytest.mark.slow
 

@@ -11,9 +11,8 @@ from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
 from yuqing.models import Deadline, Delivery
-from yuqing.queue import tickets
+from yuqing.queue import jobs, tickets
 from yuqing.queue.clocks import check_deadline
-from yuqing.queue.sweep import sweep
 
 
 def _deliveries(rt, purpose=None):  # type: ignore[no-untyped-def]
@@ -31,7 +30,7 @@ def _deadline(rt, ticket_id, kind):  # type: ignore[no-untyped-def]
 
 def test_checks_are_scheduled_at_each_warning_and_the_due_time(runtime) -> None:
     event = make_reported_event(runtime, level="重大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     registry = ScheduledJobRegistry("respond", connection=runtime.redis)
     ids = set(registry.get_job_ids())
     d5 = _deadline(runtime, tid, "authoritative_info")
@@ -46,7 +45,7 @@ def test_checks_are_scheduled_at_each_warning_and_the_due_time(runtime) -> None:
 
 def test_warnings_then_breach_escalate_to_leadership_once_each(runtime, clock) -> None:
     event = make_reported_event(runtime, level="重大", topics=["production_safety"])
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     d5 = _deadline(runtime, tid, "authoritative_info")
     _ = [r for r in _deliveries(runtime) if r[0] == "referral"]
     clock.advance(hours=3, minutes=59)
@@ -54,14 +53,14 @@ def test_warnings_then_breach_escalate_to_leadership_once_each(runtime, clock) -
     clock.advance(minutes=1)  # 1 h before the 5 h clock
     assert check_deadline(d5.id) == "warn1"
     assert check_deadline(d5.id) == "none"
-    assert sweep()["warnings"] == 0
+    assert jobs.sweep()["warnings"] == 0
     warnings = _deliveries(runtime, "deadline")
     assert warnings == [("deadline", "aqsc@yjj.zezhou.example",
                          "【回应时限预警】泽州县某煤矿发生透水事故：发布权威信息还剩不到 1 小时")]
     clock.advance(hours=1)
-    assert sweep()["breaches"] == 1
+    assert jobs.sweep()["breaches"] == 1
     assert check_deadline(d5.id) == "none"
-    assert sweep()["breaches"] == 0
+    assert jobs.sweep()["breaches"] == 0
     breaches = _deliveries(runtime, "breach")
     assert [b[1] for b in breaches] == ["fjz@yjj.zezhou.example"]  # 重大: the supervising leader
     assert breaches[0][2] == "【回应超时】泽州县某煤矿发生透水事故：发布权威信息已逾期"
@@ -69,14 +68,14 @@ def test_warnings_then_breach_escalate_to_leadership_once_each(runtime, clock) -
 
 def test_grave_breach_also_reaches_the_principal_leader_and_48h_clock(runtime, clock) -> None:
     event = make_reported_event(runtime, level="特别重大", topics=["fire"])
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     clock.advance(hours=47)
-    sweep()
+    jobs.sweep()
     first = _deadline(runtime, tid, "first_response")
     assert first.due_at == first.started_at + timedelta(hours=48)
     assert set(first.warnings_sent) == {24.0, 6.0, 1.0}
     clock.advance(hours=1)
-    sweep()
+    jobs.sweep()
     with runtime.session() as s:
         rows = s.scalars(select(Delivery).where(Delivery.purpose == "breach", Delivery.ref_id == first.id)).all()
         assert sorted(d.target for d in rows) == ["fjz@yjj.zezhou.example", "juzhang@yjj.zezhou.example"]
@@ -84,54 +83,54 @@ def test_grave_breach_also_reaches_the_principal_leader_and_48h_clock(runtime, c
 
 def test_paused_clock_neither_warns_nor_breaches(runtime, clock) -> None:
     event = make_reported_event(runtime, level="重大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     tickets.pause(runtime, tid, "李红梅", "核查伤亡人数")
     clock.advance(hours=6)
-    assert sweep() == {"warnings": 0, "breaches": 0, "follow_ups_ended": 0, "referral_reminders": 0}
+    assert jobs.sweep() == {"warnings": 0, "breaches": 0, "follow_ups_ended": 0, "referral_reminders": 0}
     tickets.resume(runtime, tid, "李红梅")
     assert _deadline(runtime, tid, "authoritative_info").due_at == runtime.now() + timedelta(hours=5)
     clock.advance(hours=4)
-    assert sweep()["warnings"] >= 1
+    assert jobs.sweep()["warnings"] >= 1
 
 
 def test_a_response_meets_the_clock_and_stops_its_reminders(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     clock.advance(hours=30)
     tickets.record_response(runtime, tid, "赵值班", "first_response", "政府网站", "https://gov.example/1", "",
                             runtime.now())
     clock.advance(hours=18)  # past the 48 h: met, so no breach
-    assert sweep()["breaches"] == 0
+    assert jobs.sweep()["breaches"] == 0
     assert _deliveries(runtime, "breach") == []
     clock.advance(hours=7)  # but 持续发布 is due 24 h after the response while the event is active
-    assert sweep()["breaches"] == 1
+    assert jobs.sweep()["breaches"] == 1
     assert [b[2] for b in _deliveries(runtime, "breach")] == ["【回应超时】泽州县某煤矿发生透水事故：持续发布已逾期"]
 
 
 def test_follow_ups_end_when_the_event_goes_quiet(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     tickets.record_response(runtime, tid, "赵值班", "first_response", "政府网站", "", "通报全文", runtime.now())
     clock.advance(hours=72)
-    counts = sweep()
+    counts = jobs.sweep()
     assert (counts["follow_ups_ended"], counts["breaches"]) == (1, 0)
 
 
 def test_sweep_recovers_reminders_lost_with_redis(runtime, clock, redis_server, drain, smtp) -> None:
     event = make_reported_event(runtime, level="重大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     d5 = _deadline(runtime, tid, "authoritative_info")
     try:
         redis_server.stop()
         clock.advance(hours=4, minutes=30)  # the 1-hour warning came while Redis was away
-        counts = sweep()  # the database is the truth: the warning is recorded even with Redis down
+        counts = jobs.sweep()  # the database is the truth: the warning is recorded even with Redis down
         assert counts["warnings"] == 1
     finally:
         if redis_server.process is None:
             redis_server.start()
     runtime.redis.flushall()  # what a Redis that lost its data looks like: no jobs at all
     assert Queue("notify", connection=runtime.redis).count == 0
-    assert sweep()["warnings"] == 0  # nothing sent twice
+    assert jobs.sweep()["warnings"] == 0  # nothing sent twice
     from yuqing.alerts.jobs import sweep_alerts
 
     assert sweep_alerts()["deliveries_requeued"] >= 1  # pending rows go back on the queue
@@ -139,5 +138,5 @@ def test_sweep_recovers_reminders_lost_with_redis(runtime, clock, redis_server, 
     mails = [m for m in smtp.messages if "回应时限预警" in str(make_header(decode_header(m["Subject"])))]
     assert len(mails) == 1 and mails[0]["To"] == "aqsc@yjj.zezhou.example"
     clock.advance(minutes=31)
-    assert sweep()["breaches"] == 1
+    assert jobs.sweep()["breaches"] == 1
     assert check_deadline(d5.id) == "none"

@@ -13,9 +13,8 @@ from factories import make_reported_event
 from sqlalchemy import select
 
 from yuqing.models import Delivery, Referral, ReferralNote
-from yuqing.queue import referrals, tickets
+from yuqing.queue import jobs, referrals
 from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
-from yuqing.queue.sweep import sweep
 
 
 def _subject(msg) -> str:  # type: ignore[no-untyped-def]
@@ -34,8 +33,8 @@ def _refs(rt) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
 
 def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smtp) -> None:
     event = make_reported_event(runtime, level="重大", items=3)
-    tickets.consider_event(event)
-    tickets.consider_event(event)  # considered again: nothing doubles
+    jobs.consider_event(event)
+    jobs.consider_event(event)  # considered again: nothing doubles
     refs = _refs(runtime)
     assert set(refs) == {"propaganda", "cyberspace"}
     assert refs["propaganda"].route == "routing.routes[0] {level: 重大|特别重大}（continue）"
@@ -73,7 +72,7 @@ def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, s
     from yuqing.queue.referrals import on_delivery
 
     event = make_reported_event(runtime, level="一般", watch_words=["瞒报"], flags={"complaint": True})
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     ref = _refs(runtime)["petitions"]
     with runtime.session() as s:
         d = s.scalars(select(Delivery).where(Delivery.ref_id == ref.id)).one()
@@ -87,7 +86,7 @@ def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, s
 
 def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> None:
     event = make_reported_event(runtime, level="重大")
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     ref = _refs(runtime)["cyberspace"]
     url = referrals.ack_url(runtime, ref.id)
     token = url.rsplit("/", 1)[1]
@@ -111,33 +110,33 @@ def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> Non
 
 def test_unacknowledged_referrals_are_reminded_every_interval(runtime, drain, smtp, clock) -> None:
     event = make_reported_event(runtime, level="重大")
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     drain()
     referrals.acknowledge(runtime, _refs(runtime)["cyberspace"].id, "网信办 张三")
     clock.advance(hours=3, minutes=59)
-    assert sweep()["referral_reminders"] == 0
+    assert jobs.sweep()["referral_reminders"] == 0
     clock.advance(minutes=1)
-    assert sweep()["referral_reminders"] == 1
-    assert sweep()["referral_reminders"] == 0
+    assert jobs.sweep()["referral_reminders"] == 1
+    assert jobs.sweep()["referral_reminders"] == 0
     smtp.messages.clear()
     drain()
     reminders = [m for m in smtp.messages if _subject(m).startswith("【报送提醒】")]
     assert [m["To"] for m in reminders] == ["yqk@xcb.zezhou.example"]
     assert "第 1 次提醒" in _text(reminders[0])
     clock.advance(hours=4)
-    assert sweep()["referral_reminders"] == 1
+    assert jobs.sweep()["referral_reminders"] == 1
     assert _refs(runtime)["propaganda"].remind_count == 2
 
 
 def test_level_rise_adds_referrals_and_quiet_events_route_nothing(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     assert _refs(runtime) == {}
     from factories import touch_event
 
     clock.advance(hours=1)
     touch_event(runtime, event, level="重大", categories=["false_information"])
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     assert set(_refs(runtime)) == {"propaganda", "cyberspace", "police"}
     assert timedelta(0) == _refs(runtime)["police"].created_at - runtime.now()
 
@@ -157,12 +156,12 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
     from yuqing.models import Item
 
     event = make_reported_event(runtime, level="较大", categories=["false_information"])
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     assert {k for k, d, _ in _issued(runtime) if k == "special"} == {"special"}
     assert sorted(d for _, d, _ in _issued(runtime)) == ["cyberspace", "police"]
     touch_event(runtime, event, level="重大")
-    tickets.consider_event(event)
-    tickets.consider_event(event)  # the same rise seen again: no second 续报
+    jobs.consider_event(event)
+    jobs.consider_event(event)  # the same rise seen again: no second 续报
     issued = _issued(runtime)
     assert sorted(d for k, d, _ in issued if k == "special") == ["cyberspace", "police", "propaganda"]
     assert sorted(d for k, d, _ in issued if k == "followup") == ["cyberspace", "police"]  # 网信办 gets the 重大 one
@@ -172,8 +171,8 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
         s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
                    text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
                    content_hash="x", event_id=event, casualties={"deaths": 3}))
-    tickets.consider_event(event)
-    tickets.consider_event(event)
+    jobs.consider_event(event)
+    jobs.consider_event(event)
     assert sorted(d for k, d, _ in _issued(runtime) if k == "followup") == [
         "cyberspace", "cyberspace", "police", "police", "propaganda"]
     drain()

@@ -78,9 +78,9 @@ def test_tickets_list_shows_clocks_in_shanghai_time(runtime) -> None:
     from factories import make_reported_event
 
     from yuqing.cli import app
-    from yuqing.queue import tickets
+    from yuqing.queue import jobs
 
-    tickets.consider_event(make_reported_event(runtime, level="重大"))
+    jobs.consider_event(make_reported_event(runtime, level="重大"))
     env = {"YUQING_DATA_DIR": str(runtime.settings.data_dir), "YUQING_REDIS_URL": runtime.settings.redis_url}
     result = CliRunner().invoke(app, ["tickets", "list"], env=env)
     assert result.exit_code == 0, result.output

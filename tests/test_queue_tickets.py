@@ -11,7 +11,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from yuqing.models import Deadline, Referral, Ticket, TicketChange, TicketPause
-from yuqing.queue import tickets
+from yuqing.queue import jobs, tickets
 from yuqing.queue.exceptions import BadResponse, IllegalTransition, PauseError
 
 
@@ -35,9 +35,9 @@ def _respond(rt, ticket_id, kind="first_response", hours_ago=0.0):  # type: igno
 
 def test_below_threshold_opens_nothing_but_a_watch_word_does(runtime) -> None:
     quiet = make_reported_event(runtime, level="一般")
-    assert tickets.consider_event(quiet) is None
+    assert jobs.consider_event(quiet) is None
     word = make_reported_event(runtime, level="一般", watch_words=["瞒报"])
-    assert tickets.consider_event(word) is not None
+    assert jobs.consider_event(word) is not None
     ticket = _ticket(runtime, word)
     assert ticket.level == "一般"
     with runtime.session() as s:
@@ -47,8 +47,8 @@ def test_below_threshold_opens_nothing_but_a_watch_word_does(runtime) -> None:
 
 def test_larger_event_gets_48h_clock_from_first_detection(runtime) -> None:
     event = make_reported_event(runtime, level="较大", ago_hours=3)
-    ticket_id = tickets.consider_event(event)
-    assert tickets.consider_event(event) == ticket_id  # idempotent
+    ticket_id = jobs.consider_event(event)
+    assert jobs.consider_event(event) == ticket_id  # idempotent
     t = _ticket(runtime, event)
     due = _due(runtime, ticket_id)
     assert set(due) == {"first_response"}
@@ -58,7 +58,7 @@ def test_larger_event_gets_48h_clock_from_first_detection(runtime) -> None:
 
 def test_major_event_gets_5h_and_24h_clocks(runtime) -> None:
     event = make_reported_event(runtime, level="重大")
-    ticket_id = tickets.consider_event(event)
+    ticket_id = jobs.consider_event(event)
     due = _due(runtime, ticket_id)
     first = _ticket(runtime, event).detected_at
     assert due["authoritative_info"].due_at == first + timedelta(hours=5)
@@ -68,18 +68,18 @@ def test_major_event_gets_5h_and_24h_clocks(runtime) -> None:
 
 def test_assignment_by_remit_spanning_and_grave(runtime) -> None:
     fire = make_reported_event(runtime, topics=["fire"])
-    tickets.consider_event(fire)
+    jobs.consider_event(fire)
     one = _ticket(runtime, fire)
     assert one.section_key == "flood_fire"
     assert one.assignment_reason == "事件话题「火灾防治」属防汛抗旱和火灾防治管理科职责（谁主管谁发声）"
     assert one.state == "assigned"
     spans = make_reported_event(runtime, topics=["production_safety", "rescue"])
-    tickets.consider_event(spans)
+    jobs.consider_event(spans)
     t = _ticket(runtime, spans)
     assert t.section_key == "office"
     assert t.assignment_reason == "事件涉及多个科室（救援协调和预案管理科、安全生产综合协调科），由办公室统筹协调"
     grave = make_reported_event(runtime, level="特别重大", topics=["earthquake_geology"])
-    tickets.consider_event(grave)
+    jobs.consider_event(grave)
     t = _ticket(runtime, grave)
     assert (t.section_key, t.lead_leader) == ("quake", "局长 王建国")
     assert t.assignment_reason.endswith("；特别重大，由主要负责同志（局长 王建国）牵头")
@@ -87,10 +87,10 @@ def test_assignment_by_remit_spanning_and_grave(runtime) -> None:
 
 def test_level_rise_adds_tighter_clocks_from_then_on(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    ticket_id = tickets.consider_event(event)
+    ticket_id = jobs.consider_event(event)
     clock.advance(hours=10)
     touch_event(runtime, event, level="重大")
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     due = _due(runtime, ticket_id)
     assert due["authoritative_info"].due_at == runtime.now() + timedelta(hours=5)
     assert due["press_conference"].due_at == runtime.now() + timedelta(hours=24)
@@ -104,7 +104,7 @@ def test_level_rise_adds_tighter_clocks_from_then_on(runtime, clock) -> None:
 
 def test_response_moves_states_and_starts_follow_up_cadence(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    ticket_id = tickets.consider_event(event)
+    ticket_id = jobs.consider_event(event)
     clock.advance(hours=2)
     _respond(runtime, ticket_id)
     assert _ticket(runtime, event).state == "responded"
@@ -121,7 +121,7 @@ def test_response_moves_states_and_starts_follow_up_cadence(runtime, clock) -> N
 
 def test_every_illegal_change_is_refused_word_for_word(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    tid = tickets.consider_event(event)  # assigned by 谁主管谁发声
+    tid = jobs.consider_event(event)  # assigned by 谁主管谁发声
 
     def refused(to: str) -> str:
         with pytest.raises(IllegalTransition) as info:
@@ -170,7 +170,7 @@ def test_every_illegal_change_is_refused_word_for_word(runtime, clock) -> None:
 
 def test_pause_and_resume_extend_due_times_and_show_in_history(runtime, clock) -> None:
     event = make_reported_event(runtime, level="重大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     before = {k: d.due_at for k, d in _due(runtime, tid).items()}
     with pytest.raises(PauseError, match="^暂停计时须写明原因$"):
         tickets.pause(runtime, tid, "赵值班", "  ")
@@ -194,15 +194,15 @@ def test_pause_and_resume_extend_due_times_and_show_in_history(runtime, clock) -
 
 def test_event_flaring_after_close_reopens_the_ticket(runtime, clock) -> None:
     event = make_reported_event(runtime, level="较大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     _respond(runtime, tid)
     clock.advance(hours=73)
     tickets.close(runtime, tid, "赵值班")
-    assert tickets.consider_event(event) == tid  # nothing new: stays closed
+    assert jobs.consider_event(event) == tid  # nothing new: stays closed
     assert _ticket(runtime, event).state == "closed"
     clock.advance(hours=5)
     touch_event(runtime, event, reopened_count=1)
-    assert tickets.consider_event(event) == tid
+    assert jobs.consider_event(event) == tid
     t = _ticket(runtime, event)
     assert (t.state, t.reopen_count, t.closed_at) == ("assigned", 1, None)
     assert _due(runtime, tid)["follow_up2"].due_at == runtime.now() + timedelta(hours=24)
@@ -219,7 +219,7 @@ def _consider_in_child(event_id: int, barrier, out) -> None:  # type: ignore[no-
 
     dispose_all()  # never share the parent's pooled SQLite connections across fork
     barrier.wait()
-    out.put(tickets.consider_event(event_id))
+    out.put(jobs.consider_event(event_id))
 
 
 def test_two_worker_processes_open_one_ticket(runtime) -> None:
@@ -244,7 +244,7 @@ def test_two_worker_processes_open_one_ticket(runtime) -> None:
 def test_lost_race_on_insert_takes_the_update_path(runtime, monkeypatch) -> None:
     """The other worker commits between our look-up and our insert: IntegrityError, then update."""
     event = make_reported_event(runtime, level="较大")
-    first = tickets.consider_event(event)
+    first = jobs.consider_event(event)
     real = tickets._follow_event
     calls = {"n": 0}
 

@@ -26,9 +26,9 @@ from sqlalchemy import create_engine, select, text
 from sqlalchemy.exc import OperationalError
 
 from yuqing.models import Ticket
-from yuqing.queue.dispatch import enqueue
 from yuqing.runtime import Runtime
 from yuqing.store import database_unavailable
+from yuqing.tasks.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
 
@@ -58,7 +58,7 @@ def test_a_briefly_locked_sqlite_database_is_waited_out(runtime, workers) -> Non
     worker = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:
-        job = enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
+        job = enqueue("respond", "yuqing.queue.jobs.consider_event", event_id, job_id=f"consider-{event_id}")
         horse = wait_for("a work horse", worker.horse)
         db = Path(runtime.settings.sqlalchemy_url.split("///", 1)[1])
         wait_for("the job to reach the database", lambda: holds_file(horse, db))
@@ -88,15 +88,15 @@ def test_postgres_down_then_back_jobs_retry_and_succeed(pg_server, pg_runtime, w
     pg_stop(pg_server)
     try:
         worker = workers(rt)
-        normal = enqueue("respond", "yuqing.queue.tickets.consider_event", first, job_id=f"consider-{first}")
+        normal = enqueue("respond", "yuqing.queue.jobs.consider_event", first, job_id=f"consider-{first}")
         # A job whose own retries would run out long before the database is back.
-        short = enqueue("respond", "yuqing.queue.tickets.consider_event", second, job_id=f"consider-{second}",
+        short = enqueue("respond", "yuqing.queue.jobs.consider_event", second, job_id=f"consider-{second}",
                         retry=Retry(max=1, interval=1))
         wait_for("the first failure to be rescheduled", lambda: job_status(rt, normal.id) == "scheduled")
         wait_for("the short job to outlive its retries",
                  lambda: worker.text().count(f"database unavailable in job {short.id}") >= 3)
         log = worker.text()
-        assert (f"database unavailable in job {normal.id} (yuqing.queue.tickets.consider_event): "
+        assert (f"database unavailable in job {normal.id} (yuqing.queue.jobs.consider_event): "
                 "OperationalError: connection failed") in log
         assert "retrying in 5 s (3 retries left after that)" in log
         assert "retries used up, retrying every 1 s until the database is back" in log

@@ -29,7 +29,7 @@ from rq.job import Job
 from sqlalchemy import func, select
 
 from yuqing.models import Delivery, Event, Item, Ticket
-from yuqing.queue.dispatch import enqueue
+from yuqing.tasks.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
 
@@ -82,13 +82,13 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, r
 
 
 def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> None:  # type: ignore[no-untyped-def]
-    from yuqing.queue.sweep import sweep
+    from yuqing.queue.jobs import sweep
 
     event_id = make_reported_event(runtime, level="重大")
     doomed = workers(runtime)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:
-        job = enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
+        job = enqueue("respond", "yuqing.queue.jobs.consider_event", event_id, job_id=f"consider-{event_id}")
         horse = wait_for("a work horse", doomed.horse)
         wait_for("the horse to open the database", lambda: holds_file(horse, db_file(runtime)))
         # A second worker, started while the first still held the scheduler: it has none.
@@ -117,7 +117,7 @@ def test_pids_are_trusted_only_when_no_other_container_shares_the_host_name(runt
 
     from rq import Worker
 
-    from yuqing.queue.worker import recover_abandoned
+    from yuqing.tasks.worker import recover_abandoned
 
     exited = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
     dead_pid = int(exited.stdout)

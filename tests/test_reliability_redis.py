@@ -18,7 +18,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from yuqing.models import Event, Item
-from yuqing.queue.dispatch import enqueue
+from yuqing.tasks.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
 
@@ -78,7 +78,7 @@ def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_se
     # Delayed jobs (retry back-offs, deadline reminders) need the worker's scheduler process,
     # which the outage may have killed: the worker's maintenance (every minute, at its next
     # wake-up, so within about 90 s) brings it back.
-    later = enqueue("respond", "yuqing.queue.sweep.sweep", job_id="after-restart",
+    later = enqueue("respond", "yuqing.queue.jobs.sweep", job_id="after-restart",
                     at=datetime.now(UTC) + timedelta(seconds=1))
     wait_for("a delayed job to run after the restart", lambda: job_status(runtime, later.id) == "finished",
              timeout=180)

@@ -23,7 +23,7 @@ from reliability_procs import (
 from sqlalchemy import func, select
 
 from yuqing.models import Deadline, Delivery, Referral, Ticket
-from yuqing.queue.dispatch import enqueue
+from yuqing.tasks.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
 
@@ -54,7 +54,7 @@ def test_ticket_job_whose_horse_is_killed_is_retried_by_its_worker(store, worker
     worker = workers(rt)
     lock = write_lock()
     try:
-        job = enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
+        job = enqueue("respond", "yuqing.queue.jobs.consider_event", event_id, job_id=f"consider-{event_id}")
         horse = wait_for("a work horse", worker.horse)
         wait_for("the job to reach its write", lambda: reached(lock, horse))
         assert job_status(rt, job.id) == "started"

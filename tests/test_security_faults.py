@@ -18,10 +18,10 @@ from sqlalchemy import event, select
 from yuqing.dashboards.app import create_app
 from yuqing.exceptions import SettingsError
 from yuqing.models import Delivery
-from yuqing.queue.connection import EmbeddedRedis
 from yuqing.runner import REDIS_ALERT_AFTER, RESTART_BACKOFF, Child, RedisWatch, Supervisor
 from yuqing.settings import Settings, load_settings, mask_url, secure_data_dir
 from yuqing.status import collect_status, health
+from yuqing.tasks.connection import EmbeddedRedis
 
 
 @pytest.fixture

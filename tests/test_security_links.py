@@ -36,7 +36,7 @@ from yuqing.models import (
     TicketChange,
     TicketResponse,
 )
-from yuqing.queue import clocks, referrals, tickets
+from yuqing.queue import clocks, jobs, referrals, tickets
 from yuqing.queue.exceptions import BadResponse, InvalidAckLink
 from yuqing.sanitise import clean_note, xml_safe
 
@@ -132,7 +132,7 @@ def test_report_docx_with_an_esc_in_stored_text_still_builds(runtime, client, st
 
 def _ticket(runtime) -> tuple[int, int]:  # type: ignore[no-untyped-def]
     event = make_reported_event(runtime, level="重大", ago_hours=1)
-    ticket_id = tickets.consider_event(event)
+    ticket_id = jobs.consider_event(event)
     assert ticket_id is not None
     return event, ticket_id
 

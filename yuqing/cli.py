@@ -6,7 +6,6 @@ Core commands live here; each subsystem adds its own through ``<subsystem>.cli.r
 from __future__ import annotations
 
 import json
-import logging
 import os
 import sys
 from pathlib import Path
@@ -14,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from .cli_options import ConfigOpt, ProfileOpt, runtime_from
 from .exceptions import YuqingError
 
 if TYPE_CHECKING:
@@ -23,34 +23,6 @@ app = typer.Typer(no_args_is_help=True, add_completion=False, pretty_exceptions_
                   help="yuqing 舆情监测与回应处置系统")
 config_app = typer.Typer(no_args_is_help=True, help="设置与画像检查")
 app.add_typer(config_app, name="config")
-
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
-
-
-def runtime_from(config: Path | None = None, profile: str | None = None,
-                 store: bool = True) -> Runtime:
-    """Load settings and profile, install them as this process's runtime.
-
-    With ``store`` (every command that reads or writes records) the database must have been
-    made by ``yuqing init`` first: say so in one line rather than fail on "no such table" and
-    leave an empty yuqing.db behind.
-    """
-    from .exceptions import NotInitialised
-    from .profile import load_profile
-    from .runtime import Runtime, get_runtime, set_runtime
-    from .settings import load_settings, secure_data_dir
-    from .store import schema_ready
-
-    settings = load_settings(config, profile=profile)
-    if settings.data_dir.exists():  # a new one is made 0700 where it is first needed
-        secure_data_dir(settings.data_dir)
-    if store and not schema_ready(settings.sqlalchemy_url):
-        raise NotInitialised()
-    set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile)))
-    logging.basicConfig(level=settings.log_level,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return get_runtime()
 
 
 @config_app.command("check")
@@ -100,7 +72,7 @@ def worker(config: ConfigOpt = None, profile: ProfileOpt = None,
            queues: Annotated[list[str] | None, typer.Option("--queue", "-q", help="只处理这些队列")] = None,
            burst: Annotated[bool, typer.Option(help="队列清空后退出")] = False) -> None:
     """启动一个 RQ worker（默认处理全部队列）。"""
-    from yuqing.queue.worker import run_worker
+    from .tasks.worker import run_worker
 
     runtime_from(config, profile)
     run_worker(queues, burst=burst)
@@ -109,7 +81,7 @@ def worker(config: ConfigOpt = None, profile: ProfileOpt = None,
 @app.command()
 def scheduler(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     """启动周期任务调度器（全系统只能运行一个）。"""
-    from yuqing.queue.periodic import run_scheduler
+    from .tasks.scheduler import run_scheduler
 
     runtime_from(config, profile)
     run_scheduler()

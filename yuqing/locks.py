@@ -1,4 +1,4 @@
-"""A Redis lock kept alive while its holder works (续期锁): the one scheduler (queue/periodic.py)
+"""A Redis lock kept alive while its holder works (续期锁): the one scheduler (yuqing/tasks/scheduler.py)
 and analysis's grouping step (analysis/jobs.py) both hold one.
 
 The lock has a short timeout so a holder killed with SIGKILL frees it within that time; a thread

@@ -23,6 +23,7 @@ from typing import Any
 from .runtime import Runtime
 from .settings import Settings
 from .store import migrate
+from .tasks.connection import EmbeddedRedis, embedded_folder
 
 log = logging.getLogger(__name__)
 
@@ -180,8 +181,6 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
     owned: list[object] = []
     redis_server = None
     if not settings.redis_url:
-        from yuqing.queue.connection import EmbeddedRedis, embedded_folder
-
         redis_server = EmbeddedRedis(embedded_folder(settings)).start()
         env["YUQING_REDIS_URL"] = redis_server.url
     web_host = host or settings.web_host

@@ -22,6 +22,7 @@ from .clock import Clock, SystemClock
 from .profile import Profile, load_profile
 from .settings import Settings, load_settings
 from .store import engine_for, session_scope
+from .tasks.connection import connect
 
 if TYPE_CHECKING:
     from redis import Redis
@@ -52,8 +53,6 @@ class Runtime:
 
     def get_redis(self) -> Redis:
         if self.redis is None:
-            from yuqing.queue.connection import connect
-
             self.redis = connect(self.settings)
         return self.redis
 

@@ -10,6 +10,8 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
+from rq import Queue, Worker
+from rq.cron import CronScheduler
 from sqlalchemy import CursorResult, func, select, update
 
 from .clock import fmt
@@ -26,6 +28,8 @@ from .models import (
 )
 from .runtime import Runtime
 from .settings import mask_url
+from .tasks.dispatch import QUEUE_NAMES
+from .tasks.worker import dead_here
 
 log = logging.getLogger(__name__)
 
@@ -79,12 +83,6 @@ def _stale_sources(rt: Runtime) -> list[str]:
 
 
 def _queue_status(rt: Runtime) -> dict[str, Any]:
-    from rq import Queue, Worker
-    from rq.cron import CronScheduler
-
-    from yuqing.queue.dispatch import QUEUE_NAMES
-    from yuqing.queue.worker import dead_here
-
     redis = rt.get_redis()
     queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
     # Redis forgets a killed worker only when its key expires (up to 2 minutes); one on this

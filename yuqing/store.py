@@ -7,7 +7,7 @@ history. Migrations (Alembic) create and upgrade it; nothing calls ``create_all`
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from importlib import resources
 from pathlib import Path
@@ -78,6 +78,30 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         raise
     finally:
         session.close()
+
+
+_AFTER_COMMIT = "yuqing.store.after_commit"
+
+
+def after_commit(session: Session, fn: Callable[[], object]) -> None:
+    """Run ``fn`` once ``session`` commits; forget it if the session rolls back.
+
+    For enqueueing work about rows this session writes: a job enqueued before the commit
+    could reach a worker that cannot see the row yet. A step that fails (Redis down) is
+    logged and dropped; the periodic sweeps recover such work from the database.
+    """
+    pending = session.info.setdefault(_AFTER_COMMIT, [])
+    if not pending:
+        def run(sess: Session) -> None:
+            for step in sess.info.pop(_AFTER_COMMIT, []):
+                try:
+                    step()
+                except Exception as exc:  # noqa: BLE001 - Redis down: the sweeps recover from the database
+                    log.warning("after-commit step failed (%s); the sweep will recover it", exc)
+
+        event.listen(session, "after_commit", run, once=True)
+        event.listen(session, "after_soft_rollback", lambda sess, prev: sess.info.pop(_AFTER_COMMIT, None), once=True)
+    pending.append(fn)
 
 
 def alembic_config(url: str) -> Config:

@@ -9,13 +9,13 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
+
 if TYPE_CHECKING:
     from yuqing.runtime import Runtime
 
 # Like every subsystem's cli: the store, jieba and scikit-learn load inside the commands, so
-# `yuqing --help` stays fast, and yuqing.cli (which imports this module) is not imported back.
-ConfigOpt = Annotated[Path | None, typer.Option("--config", "-c", help="TOML 配置文件")]
-ProfileOpt = Annotated[str | None, typer.Option("--profile", "-p", help="单位画像名称或 YAML 路径")]
+# `yuqing --help` stays fast.
 ByOpt = Annotated[str | None, typer.Option("--by", help="评估人（默认当前系统用户）")]
 
 foresee_app = typer.Typer(help="事前研判：草案的舆情风险评估、解读回应预案与出台后复盘")
@@ -27,8 +27,6 @@ def register(app: typer.Typer) -> None:
 
 def _runtime(config: Path | None, profile: str | None) -> Runtime:
     from sqlalchemy import inspect
-
-    from yuqing.cli import runtime_from
 
     from .exceptions import StoreNotReady
 

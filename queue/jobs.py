@@ -1,11 +1,22 @@
-"""The periodic deadline sweep (期限巡检, every minute, registered in queue/periodic.py).
+"""RQ jobs of the response workflow (回应处置), on the ``respond`` queue: plain functions taking ids.
+
+* :func:`consider_event` (enqueued by analysis for every changed event): the event's ticket and
+  its referrals.
+* :func:`final_reports` (enqueued when a ticket closes): the 终报 of every referral.
+* :func:`sweep`, the periodic deadline sweep (期限巡检, every minute, in yuqing/tasks/scheduler.py).
+
+Two jobs keep their own modules because their import paths are stored and must keep resolving:
+``clocks.check_deadline`` (deadline checks are scheduled in Redis hours or days ahead) and
+``referrals.on_delivery`` (the path is the Delivery row's ``callback`` column in the database).
+
+The sweep:
 
 Scheduled RQ jobs fire reminders on time; this sweep reads the database, the source of truth,
 and fires whatever is owed by ``rt.now()``, so a Redis restart or a dead worker delays a
 warning, a breach notice or a referral reminder by at most one sweep interval and never loses
 it. Firing is idempotent (see :mod:`.clocks`), so a reminder is never sent twice.
 
-It also hands jobs abandoned by dead workers back to their queues (:func:`.worker.recover_abandoned`),
+It also hands jobs abandoned by dead workers back to their queues (:func:`yuqing.tasks.worker.recover_abandoned`),
 so a killed worker's job runs again within a minute rather than at RQ's next 10-minute maintenance.
 """
 
@@ -18,11 +29,26 @@ from sqlalchemy import or_, select
 
 from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.tasks.worker import recover_abandoned
 
-from . import clocks
-from .referrals import remind_unacknowledged
+from . import clocks, tickets
+from .referrals import refer_event, remind_unacknowledged, send_final_reports
 
 log = logging.getLogger(__name__)
+
+
+def consider_event(event_id: int) -> int | None:
+    """Job: open, re-open or update the event's ticket, then route its referrals; the ticket id."""
+    rt = get_runtime()
+    ticket_id = tickets.consider(rt, int(event_id))
+    if ticket_id is not None:
+        refer_event(rt, int(event_id))
+    return ticket_id
+
+
+def final_reports(ticket_id: int) -> int:
+    """Job (enqueued when a ticket closes): the 终报 of every referral; how many were sent."""
+    return send_final_reports(get_runtime(), int(ticket_id))
 
 
 def sweep() -> dict[str, int]:
@@ -54,8 +80,6 @@ def sweep() -> dict[str, int]:
 
 def _recover_abandoned_jobs(rt: Runtime) -> None:
     # After the deadlines: those come from the database and must fire even with Redis down.
-    from .worker import recover_abandoned
-
     try:
         recovered = recover_abandoned(rt.get_redis())
     except Exception as exc:  # noqa: BLE001 - Redis away: the deadlines above are what matter now

@@ -19,6 +19,8 @@ from rq.utils import import_attribute
 from yuqing.locks import kept_alive
 from yuqing.runtime import get_runtime
 
+from .worker import announce_pid_namespace, dead_here
+
 log = logging.getLogger(__name__)
 
 LOCK_KEY = "yuqing:scheduler:lock"
@@ -29,7 +31,7 @@ def periodic_jobs(tick: int, sweep: int) -> list[tuple[str, str, int]]:
     """(queue, job path, interval seconds) for every recurring job."""
     return [
         ("crawl", "yuqing.crawlers.jobs.enqueue_due_sources", tick),
-        ("respond", "yuqing.queue.sweep.sweep", sweep),
+        ("respond", "yuqing.queue.jobs.sweep", sweep),
         ("notify", "yuqing.alerts.jobs.sweep_alerts", sweep),
         ("notify", "yuqing.alerts.jobs.send_due_digests", sweep),
         ("analyse", "yuqing.analysis.jobs.mark_quiet_events", 5 * sweep),
@@ -54,8 +56,6 @@ return false
 def _take_over_from_dead(redis: Redis, me: str) -> bool:
     """The lock's holder was a scheduler on this host whose process is gone (killed): take its
     lock now rather than refuse until the lock expires, so the supervisor's restart succeeds."""
-    from .worker import announce_pid_namespace, dead_here
-
     holder = cast(bytes | None, redis.get(LOCK_KEY))  # a sync client's reply
     if holder is None:
         return bool(redis.set(LOCK_KEY, me, nx=True, ex=LOCK_TTL))
