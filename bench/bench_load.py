@@ -24,6 +24,7 @@ the largest RSS of any single worker process (getrusage). Baseline in the same r
 
     python bench/bench_load.py [--items 1000000] [--workers 2] [--batch 50]
     python bench/bench_load.py --items 20000      # a quick check
+    python bench/bench_load.py --n 100000 --db postgres   # on PostgreSQL (a cluster of its own)
 
 The store and Redis live in a temporary folder that is deleted at the end (``--keep`` keeps it).
 Downstream jobs the analysis enqueues (alert evaluation, ticket consideration) are counted and
@@ -45,8 +46,10 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from figures import figure  # noqa: E402
@@ -110,6 +113,19 @@ def start_redis(folder: Path) -> tuple[subprocess.Popen[bytes], str]:
     raise SystemExit("redis-server did not start")
 
 
+def start_store(kind: str, folder: Path) -> tuple[str, Callable[[], None]]:
+    """The store's URL and how to stop it: SQLite (WAL) in the folder, or a PostgreSQL cluster
+    of its own on a loopback port, started as the tests start theirs (tests/servers.py: fsync
+    off, as there; SQLite runs with synchronous=NORMAL)."""
+    if kind == "sqlite":
+        return f"sqlite:///{folder / 'data' / 'yuqing.db'}", lambda: None
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from servers import PostgresServer
+
+    server = PostgresServer(folder / "pg").start()
+    return server.url, server.stop
+
+
 def _rollup(pid: int) -> dict[str, int]:
     with open(f"/proc/{pid}/smaps_rollup") as fh:
         return {k: int(v.split()[0]) for k, v in (line.split(":", 1) for line in fh.readlines()[1:])}
@@ -137,6 +153,15 @@ def memory(pids: list[int]) -> tuple[float, float, float]:
             rss += info["Anonymous"]
             parents += info["Anonymous"] if p == pid else 0
     return pss / 1024, rss / 1024, parents / 1024
+
+
+def store_mb(engine: Any, folder: Path) -> float:
+    if engine.dialect.name == "postgresql":
+        from sqlalchemy import text
+
+        with engine.connect() as conn:
+            return conn.scalar(text("SELECT pg_database_size(current_database())")) / 2**20
+    return sum(p.stat().st_size for p in (folder / "data").glob("*.db*")) / 2**20
 
 
 def h(value: str) -> str:
@@ -176,7 +201,8 @@ def bare_jieba(docs: list[str]) -> float:
 
 def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one piece
     parser = argparse.ArgumentParser()
-    parser.add_argument("--items", type=int, default=1_000_000)
+    parser.add_argument("--items", "--n", type=int, default=1_000_000)
+    parser.add_argument("--db", choices=["sqlite", "postgres"], default="sqlite")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--batch", type=int, default=50, help="items per analysis job (the pipeline's batch)")
     parser.add_argument("--window-items", type=int, default=0, help="items per 7-day window (default items/10)")
@@ -208,9 +234,10 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
 
     folder = Path(tempfile.mkdtemp(prefix="yuqing-load-"))
     redis_proc, redis_url = start_redis(folder)
+    db_url, stop_store = start_store(args.db, folder)
     workers: list[mp.Process] = []
     try:
-        env = {"YUQING_DATA_DIR": str(folder / "data"), "YUQING_REDIS_URL": redis_url,
+        env = {"YUQING_DATA_DIR": str(folder / "data"), "YUQING_REDIS_URL": redis_url, "YUQING_DATABASE_URL": db_url,
                "YUQING_SECRET_KEY": "bench-secret-key-for-signing-0123456789", "YUQING_LOG_LEVEL": "WARNING",
                "YUQING_PROFILE": "zezhou-emergency"}
         settings = load_settings(environ=env)
@@ -288,11 +315,13 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
         for w in workers:
             w.join(60)
         peak_single = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / 1024
-        db_mb = sum(p.stat().st_size for p in (folder / "data").glob("*.db*")) / 2**20
+        db_mb = store_mb(engine, folder)
     finally:
         for w in workers:
             if w.is_alive():
                 w.kill()
+        engine_for(db_url).dispose()
+        stop_store()
         redis_proc.terminate()
         redis_proc.wait(10)
         if not args.keep:
@@ -333,8 +362,8 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     print(f"workers' memory growth from warm-up ({warm[0]:,} items, two windows) to the end: {growth:+.1f}%"
           "  (target < 10%)")
     print(f"peak: PSS {peak_pss:,.0f} MB summed over workers and jobs; largest single process RSS {peak_single:,.0f} MB")
-    print(f"store: {db_mb:,.0f} MB of SQLite; downstream jobs enqueued and dropped: {dropped:,}")
-    size = f"{n_items:,} items, {args.workers} workers"
+    print(f"store: {db_mb:,.0f} MB ({args.db}); downstream jobs enqueued and dropped: {dropped:,}")
+    size = f"{n_items:,} items, {args.workers} workers" + (", PostgreSQL" if args.db == "postgres" else "")
     figure("load", f"analysis throughput ({size})", f"{rate:,.0f} items/s ({rate / jieba_rate:.2f}× bare jieba, "
            f"last/first 10% {last / first:.2f})", "")
     figure("load", f"peak memory, workers and their jobs, anonymous PSS ({size})", f"{peak_pss:,.0f} MB", "")
