@@ -17,7 +17,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from typing import Any
 
-from datasketch import MinHash
 from redis import Redis
 from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
@@ -30,7 +29,8 @@ from yuqing.profile import Judgement
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.tasks.dispatch import enqueue_many
 
-from . import folding, tokenize
+from . import batchstore, folding, tokenize
+from .batchstore import Record
 from .events import QUIET_AFTER, Grouper, incident_keys
 from .scoring import Scorer, _noisy_or, risk_level
 
@@ -103,29 +103,31 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     scorer = get_scorer(rt)
     ids = sorted({int(i) for i in item_ids})
     with rt.session() as s:
-        rows = s.execute(select(Item.id, Item.title, Item.text, Item.tier, Item.engagement)
-                         .where(Item.id.in_(ids)).order_by(Item.id)).all()
-    gone = set(ids) - {r.id for r in rows}
+        members = batchstore.read_items(s, ids)
+    gone = set(ids) - {m.id for m in members}
     if gone:
         log.warning("analyse_items: items %s are gone", sorted(gone))
-    records = [{"id": r.id, "title": r.title, "text": r.text, "tier": r.tier, "engagement": r.engagement}
-               for r in rows]
-    prepared = []  # scoring and hashing outside the lock: parallel workers overlap here
+    if not members:
+        return {}
+    records = [{"id": m.id, "title": m.title, "text": m.text, "tier": m.tier, "engagement": m.engagement}
+               for m in members]
+    # scoring, hashing and writing the scores outside the lock: parallel workers overlap here
     tokens: list[list[str]] = []  # the scorer's, not cut a second time
     results = scorer.score_many(records, tokens_out=tokens)
     _temporary_watches(rt, records, results)
-    for record, result, words in zip(records, results, tokens, strict=True):
-        text = (record["title"] or "") + "。" + (record["text"] or "")
-        minhash = folding.text_minhash(text)
-        signature = folding.signature_minhash(folding.signature_tokens(words, result["places"], result["keywords"]))
-        prepared.append((record["id"], result, minhash, signature,
-                         incident_keys(result["places"], result["topics"], result["keywords"])))
-    if not prepared:
-        return {}
+    for m, result, words in zip(members, results, tokens, strict=True):
+        for field in batchstore.SCORE_FIELDS:
+            setattr(m, field, result[field])
+        m.minhash_value = folding.text_minhash((m.title or "") + "。" + (m.text or ""))
+        m.signature_value = folding.signature_minhash(folding.signature_tokens(words, result["places"],
+                                                                               result["keywords"]))
+        m.keys = incident_keys(result["places"], result["topics"], result["keywords"])
     now = rt.now()
+    with rt.session() as s:
+        batchstore.write_scores(s, members, scorer.version)
     try:
         with _group_lock(rt.get_redis()), rt.session() as s:
-            joined = _group(s, prepared, scorer.version, now, rt.profile.judgement)
+            joined = _group(s, members, now, rt.profile.judgement)
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
@@ -165,89 +167,63 @@ def _group_lock(redis: Redis) -> Iterator[None]:
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones
 
 
-def _group(s: Session, prepared: list[Any], version: str, now: datetime,
-           judgement: Judgement) -> dict[int, list[Item]]:
-    """Write the scores, fold and group (under the lock); ``{event id: the batch's items in it}``.
+def _group(s: Session, members: list[Record], now: datetime, judgement: Judgement) -> dict[int, list[Record]]:
+    """Fold and group the scored batch (under the lock); ``{event id: the batch's items in it}``.
 
     The lock serialises every worker here, so the store is asked once per batch, not per item:
-    one read of the events joined, one INSERT of the new ones, two indexed look-ups for the counts."""
-    items = {it.id: it for it in s.scalars(select(Item).where(Item.id.in_([p[0] for p in prepared])))}
+    one read of the events joined, one INSERT of the new ones, two indexed look-ups for the
+    counts, one UPDATE of the items and one of the events (:mod:`.batchstore`)."""
     grouper = _grouper_synced(s, now)
-    joined: dict[int, list[Item]] = {}
-    fresh: dict[int, Event] = {}  # stand-in id -> new event
+    joined: dict[int, list[Record]] = {}
+    fresh: dict[int, Record] = {}  # stand-in id -> new event
     assigned: set[int] = set()  # items given an event by this run (not a re-run's earlier one)
-    for item_id, result, minhash, signature, keys in prepared:
-        item = items.get(item_id)
-        if item is None:
-            continue
-        _write_scores(item, result, version, now, minhash, signature)
+    for item in members:
         key = item.event_id
         if key is None:
-            duplicate_of, key = grouper.assign(minhash, signature, keys, now)
+            duplicate_of, key = grouper.assign(item.minhash_value, item.signature_value, item.keys, now)
             if key is None:  # stand-ins are above every real id, so ties still go to the newest
                 key = NEW_EVENT + len(fresh)
-                fresh[key] = _new_event(item, now)
+                fresh[key] = batchstore.new_event(item, now)
             item.duplicate_of_id = duplicate_of
-            grouper.add(item.id, item.fetched_at, key, minhash, signature, keys, duplicate_of)
+            grouper.add(item.id, item.fetched_at, key, item.minhash_value, item.signature_value, item.keys,
+                        duplicate_of)
             assigned.add(item.id)
         joined.setdefault(key, []).append(item)
     known = [key for key in joined if key not in fresh]
-    # held here: the session keeps clean objects only weakly
-    events: dict[int, Event] = {e.id: e for e in s.scalars(select(Event).where(Event.id.in_(known)))} if known else {}
+    events = batchstore.read_events(s, known)
     for key in known:
         if key not in events:  # deleted meanwhile: its new items start a new one, the others stay out
             moved = [it for it in joined.pop(key) if it.id in assigned]
             if moved:
                 stand_in = NEW_EVENT + len(fresh)
-                fresh[stand_in] = _new_event(moved[0], now)
+                fresh[stand_in] = batchstore.new_event(moved[0], now)
                 grouper.rename_event(key, stand_in, [it.id for it in moved])
                 joined[stand_in] = moved
     # The items this run adds to events already stored (their keys are those events' ids).
-    stored = {key: [it for it in members if it.id in assigned] for key, members in joined.items() if key not in fresh}
-    reported = _sources_reported(s, stored)
-    s.add_all(fresh.values())
-    s.flush()  # one INSERT for all the batch's new events
+    stored = {key: [it for it in ms if it.id in assigned] for key, ms in joined.items() if key not in fresh}
+    reported = _sources_reported(s, stored)  # asked before the batch's items are written with their events
+    batchstore.insert_events(s, list(fresh.values()))
     for key, event in fresh.items():
         grouper.rename_event(key, event.id, [it.id for it in joined[key]])
         events[key] = event
-    out: dict[int, list[Item]] = {}
-    for key, members in joined.items():
-        for it in members:
+    out: dict[int, list[Record]] = {}
+    for key, ms in joined.items():
+        for it in ms:
             it.event_id = events[key].id
-        out[events[key].id] = members
+        out[events[key].id] = ms
+    batchstore.write_events(s, [it for ms in joined.values() for it in ms], now)
     hour_ago = now - timedelta(hours=1)
     last_hour = _last_hour(s, list(stored), hour_ago)
-    for key, members in joined.items():
+    for key, ms in joined.items():
         event = events[key]
         if key in fresh:  # its items are all it has
-            _update_event(event, members, members, now, sum(it.fetched_at > hour_ago for it in members), set(),
-                          judgement)
+            _update_event(event, ms, ms, now, sum(it.fetched_at > hour_ago for it in ms), set(), judgement)
         else:
-            _update_event(event, members, stored[event.id], now, last_hour.get(event.id, 0), reported,
-                          judgement)
-    copies = Counter(items[i].duplicate_of_id for i in assigned if items[i].duplicate_of_id)
-    if copies:
-        for original in s.scalars(select(Item).where(Item.id.in_(copies))):
-            original.duplicate_count = (original.duplicate_count or 0) + copies[original.id]
+            _update_event(event, ms, stored[event.id], now, last_hour.get(event.id, 0), reported, judgement)
+    batchstore.update_events(s, [events[key] for key in joined])
+    by_id = {it.id: it for it in members}
+    batchstore.add_copies(s, Counter(by_id[i].duplicate_of_id for i in assigned if by_id[i].duplicate_of_id))
     return out
-
-
-def _write_scores(item: Item, r: dict[str, Any], version: str, now: datetime, minhash: MinHash,
-                  signature: MinHash | None) -> None:
-    for field in ("remit", "in_remit", "relevance", "risk", "level", "rumor", "emotion",
-                  "in_jurisdiction", "places", "categories", "topics", "reasons", "watch_words",
-                  "flags", "keywords", "casualties"):
-        setattr(item, field, r[field])
-    item.model_version = version[:50]
-    item.analysed_at = now
-    item.minhash = folding.to_bytes(minhash)
-    item.signature = folding.to_bytes(signature)
-
-
-def _new_event(item: Item, now: datetime) -> Event:
-    title = item.title or (item.text or "")[:60]
-    return Event(title=title[:500], first_seen_at=item.fetched_at, last_seen_at=item.fetched_at,
-                 updated_at=now, level="一般")
 
 
 def _union(*lists: list[Any]) -> list[Any]:
@@ -268,7 +244,7 @@ def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int
     return {event_id: n for event_id, n in rows if event_id is not None}  # in_() lets no NULL through
 
 
-def _sources_reported(s: Session, added: dict[int, list[Item]]) -> set[tuple[int, int]]:
+def _sources_reported(s: Session, added: dict[int, list[Record]]) -> set[tuple[int, int]]:
     """Which ``(event id, source id)`` of the items being added the store already has. Asked
     before the batch's items are written with their events, one index look-up per pair (a
     row-value IN made SQLite scan the whole index)."""
@@ -282,7 +258,7 @@ def _sources_reported(s: Session, added: dict[int, list[Item]]) -> set[tuple[int
     return found
 
 
-def _update_event(event: Event, members: list[Item], added: list[Item], now: datetime, last_hour: int,  # noqa: PLR0913
+def _update_event(event: Event | Record, members: list[Record], added: list[Record], now: datetime, last_hour: int,  # noqa: PLR0913
                   reported: set[tuple[int, int]], judgement: Judgement) -> None:
     """Count the items ``added`` to the event by this run, and merge the evidence of all the
     batch's ``members`` (idempotent: a re-run adds nothing, as its items already had the event).
@@ -319,7 +295,7 @@ def _update_event(event: Event, members: list[Item], added: list[Item], now: dat
     event.updated_at = now
 
 
-def _merge_item(event: Event, item: Item, judgement: Judgement) -> None:
+def _merge_item(event: Event | Record, item: Item | Record, judgement: Judgement) -> None:
     item_risk = _noisy_or([item.risk or 0.0, min(0.5, event.velocity / 40)])
     if (item.flags or {}).get("outside"):
         item_risk = item.risk or 0.0  # an incident elsewhere: its spread is not our response pressure
@@ -355,7 +331,7 @@ def _merge_item(event: Event, item: Item, judgement: Judgement) -> None:
 CONFIRMING_TIERS = ("central", "provincial", "government", "local")  # news that reports the incident
 
 
-def _false_information(event: Event, judgement: Judgement) -> None:
+def _false_information(event: Event | Record, judgement: Judgement) -> None:
     """疑似不实信息 needs a rumour score at the threshold *and* evidence: an authoritative item of
     the same event refuting it, or the rumour pattern (unverifiable claim + call to spread) while
     no news source in the event reports the incident as fact. A score alone never refers anything
