@@ -15,7 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import fmt
-from yuqing.documents.account import event_account
+from yuqing.documents.account import figures_line
+from yuqing.documents.current import event_title
 from yuqing.levels import Tier
 from yuqing.models import Alert, Event, Item
 from yuqing.profile import Contact, Profile
@@ -70,10 +71,11 @@ def evidence(session: Session, event_id: int, limit: int = 3) -> list[Item]:
 
 
 def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], why: str,
-            update: bool = False, title: str | None = None) -> tuple[str, str, str]:
+            update: bool = False, title: str | None = None, figures: str = "") -> tuple[str, str, str]:
     """Subject, markdown-ish text (read as-is by mail, WeCom and DingTalk) and HTML; an update
     of an alert already sent says so in its subject (更新), so it reads as news of the same event.
-    ``title``: the event account's (the most authoritative recent report), as the 专报 names it."""
+    ``title``: the event account's (the most authoritative recent report), as the 专报 names it;
+    ``figures``: the account's latest figures with source and time, as the 专报 gives them."""
     link = f"{rt.settings.base_url.rstrip('/')}/alerts/{alert.id}"
     if event is None:
         subject = f"【系统告警】{alert.title}"
@@ -83,6 +85,7 @@ def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], w
         lines = [
             f"**等级**：{alert.level}",  # no scores in what people read
             f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
+            *([f"**伤亡**：{plain(figures)}"] if figures else []),
             f"**首次发现**：{fmt(event.first_seen_at)}",
             f"**通知原因**：{why}",
             "**预警依据**：", *[f"- {plain(r)}" for r in alert.reasons],
@@ -131,8 +134,9 @@ def notify(session: Session, rt: Runtime, alert: Alert, event: Event | None, *, 
            why: str, tag: str, purpose: str = "alert", update: bool = False) -> int:
     """Create one delivery per target of these rungs; ``tag`` makes the keys unique per round."""
     items = evidence(session, event.id) if event else []
-    title = event_account(session, event.id).title if event else None
-    subject, text, html = compose(rt, alert, event, items, why, update, title)
+    title = event_title(session, event) if event else None
+    figures = figures_line(session, event, rt.settings.timezone) if event else ""
+    subject, text, html = compose(rt, alert, event, items, why, update, title, figures)
     seen: set[tuple[str, str]] = set()
     count = 0
     for role in roles:

@@ -26,9 +26,9 @@ ITEMS: Table = Item.__table__  # type: ignore[assignment]  # a mapped class's ta
 EVENTS: Table = Event.__table__  # type: ignore[assignment]
 SCORE_FIELDS = ("remit", "in_remit", "relevance", "risk", "level", "rumor", "emotion", "in_jurisdiction", "places",
                 "categories", "topics", "reasons", "watch_words", "flags", "keywords", "casualties")
-# What grouping reads of an item besides its scores.
+# What grouping reads of an item besides its scores (author, platform: who reported, for the account).
 ITEM_FIELDS = ("id", "title", "text", "tier", "engagement", "source_id", "fetched_at", "published_at", "event_id",
-               "duplicate_of_id")
+               "duplicate_of_id", "author", "platform")
 # What grouping may change on an event (_update_event, _merge_item, _false_information).
 EVENT_FIELDS = ("status", "reopened_count", "quiet_since", "item_count", "unique_count", "source_count",
                 "first_seen_at", "last_seen_at", "first_published_at", "velocity", "peak_velocity",

@@ -21,6 +21,7 @@ from redis import Redis
 from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from yuqing.documents.current import update_accounts
 from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
 from yuqing.locks import kept_alive
@@ -131,6 +132,8 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
+    with rt.session() as s:  # the title and figures every page, mail and document reads
+        update_accounts(s, joined)
     last = {event_id: max(it.id for it in members) for event_id, members in joined.items()}
     enqueue_many("notify", "yuqing.alerts.jobs.evaluate_event",
                  [((e,), f"evaluate-{e}-{i}") for e, i in last.items()])

@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.alerts.delivery import create_delivery
 from yuqing.documents.account import event_account
+from yuqing.documents.current import event_title
 from yuqing.documents.dates import cn_datetime
 from yuqing.documents.register import AlreadyIssued
 from yuqing.models import (
@@ -182,7 +183,7 @@ def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kin
     except OSError as exc:
         log.error("referral %s: %s failed: %s", ref.id, kind, exc)
         return False
-    title = event_account(s, event.id).title
+    title = event_title(s, event)
     _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[kind],
           subject=f"{_SUBJECTS[kind]}{title}（{event.level}）", callback="", attachment=str(issued.path))
     log.info("event %s: %s %s to %s", event.id, kind, issued.number, ref.department_key)
@@ -209,7 +210,7 @@ def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why
         log.error("referral %s: report failed: %s", ref.id, exc)
         return ref
     ref.report_path = str(issued.path)
-    title = event_account(s, event.id).title
+    title = event_title(s, event)
     _send(rt, s, ref, event, tag="send", purpose_line="现将我局监测到的舆情事件报送如下，详见附件专报。",
           subject=f"【舆情专报】{title}（{event.level}）", callback=CALLBACK)
     log.info("event %s referred to %s (%s)", event.id, key, why)
@@ -237,7 +238,7 @@ def _message(rt: Runtime, ref: Referral, event: Event, purpose_line: str, title:
 def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, purpose_line: str, subject: str,
           callback: str, attachment: str = "") -> int:
     department = rt.profile.department(ref.department_key)
-    body, html = _message(rt, ref, event, purpose_line, event_account(s, event.id).title)
+    body, html = _message(rt, ref, event, purpose_line, event_title(s, event))
     attached = attachment or ref.report_path
     count = 0
     for index, channel in enumerate(department.channels):
@@ -354,6 +355,6 @@ def remind_unacknowledged(rt: Runtime, now: datetime) -> int:
             hours = (now - (ref.sent_at or now)).total_seconds() / 3600
             _send(rt, s, ref, event, tag=f"remind{count + 1}",
                   purpose_line=f"我局于 {hours:.0f} 小时前报送的舆情事件尚未签收，请及时签收处置（第 {count + 1} 次提醒）。",
-                  subject=f"【报送提醒】{event_account(s, event.id).title}（{event.level}）尚未签收", callback="")
+                  subject=f"【报送提醒】{event_title(s, event)}（{event.level}）尚未签收", callback="")
             reminded += 1
     return reminded

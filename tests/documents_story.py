@@ -9,6 +9,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from yuqing.dashboards.seed import seed_story
+from yuqing.documents.current import refresh_account
 from yuqing.models import Deadline, Event, Item, Referral, Source, Ticket
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -44,6 +45,8 @@ def toll_story(rt) -> dict[str, Any]:  # type: ignore[no-untyped-def]
         flood.unique_count += 2
         flood.source_count += 1
         flood.places = [{"code": "140525", "name": "泽州县"}, {"code": "140525101", "name": "巴公镇"}]
+        s.flush()
+        refresh_account(s, flood)  # as analysis keeps it for items it groups
         ticket = Ticket(event_id=flood.id, state="assigned", level="重大", title=flood.title,
                         opened_at=flood.first_seen_at, detected_at=flood.first_seen_at, section_key="safety",
                         section_name="安全生产综合协调科", updated_at=now)

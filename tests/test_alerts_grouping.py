@@ -160,8 +160,8 @@ def test_changes_within_the_group_interval_go_out_as_one_update(runtime) -> None
     sent = deliveries(runtime)
     assert len(sent) == 2
     assert "**通知原因**：新增 6 条；死亡人数 3→12" in sent[-1].body
-    # named as the 专报 names it now: the event account's title, from the latest authoritative report
-    assert sent[-1].subject == "【舆情预警·较大】更新：泽州县某煤矿发生透水事故 多人被困（报道6）"
+    # named as the 专报 names it now: the event account's title, the latest authoritative report (the last of three at one time)
+    assert sent[-1].subject == "【舆情预警·较大】更新：泽州县某煤矿发生透水事故 多人被困（报道8）"
     sweep_alerts()
     assert len(deliveries(runtime)) == 2, "one update, not one per sweep"
 

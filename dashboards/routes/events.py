@@ -8,6 +8,7 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from yuqing.documents.account import figures_line
 from yuqing.models import Alert, Event, Ticket
 from yuqing.runtime import Runtime
 
@@ -30,8 +31,9 @@ def event_context(rt: Runtime, event_id: int) -> dict[str, Any]:
         stats = event_stats(s, event_id, rt.settings.timezone)
         posts = key_posts(s, event_id)
         timeline = event_timeline(s, event, ticket, alert)
+        figures = figures_line(s, event, rt.settings.timezone)  # as the 专报 and the mails give them
     return {"event": event, "ticket": ticket, "alert": alert, "stats": stats, "posts": posts,
-            "timeline": timeline}
+            "timeline": timeline, "figures": figures}
 
 
 @router.get("/events/{event_id}")

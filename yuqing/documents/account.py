@@ -12,20 +12,19 @@ two documents say different things.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Category, Tier
-from yuqing.models import Event, Item, Source
+from yuqing.models import Event, Item
 
+from . import current
+from .current import FIGURE_KINDS, TIER_RANK
 from .dates import clock_time, cn_short
-
-FIGURE_KINDS = (("deaths", "死亡"), ("missing", "失联"), ("trapped", "被困"), ("injured", "受伤"))
-TIER_RANK: dict[str, int] = {Tier.CENTRAL: 0, Tier.GOVERNMENT: 1, Tier.PROVINCIAL: 2, Tier.LOCAL: 3, Tier.SOCIAL: 4, Tier.FORUM: 5}
-RECENT = timedelta(hours=6)  # "recent" for the title: reports within six hours of the latest
 
 # 国家突发公共事件总体应急预案 §1.3, checked in this order: a coal-mine flooding (透水) is an
 # accident, not a flood; a forest fire is a natural disaster, a building fire an accident.
@@ -105,18 +104,34 @@ class EventAccount:
         return f"{self.level}|{figures}"
 
     def casualty_sentence(self, tz: str | ZoneInfo) -> str:
-        """据山西日报（省级媒体）12月1日16时16分报道，事故已致 12 人死亡、2 人失联."""
-        if not self.figures:
-            return ""
-        latest = max(self.figures.values(), key=lambda f: f.at)
-        parts = "、".join(f"{f.value} 人{f.label}" for f in self.figures.values())
-        return (f"据{latest.source}（{tier_label(latest.tier)}）{cn_short(latest.at, tz)}报道，"
-                f"事件已致 {parts}")
+        """据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、2 人失联."""
+        return casualty_sentence(self.figures, tz)
 
     def progression_sentence(self, tz: str | ZoneInfo) -> str:
         """3 人死亡（14:14 山西日报）→ 12 人死亡（16:16 山西日报）, per kind that changed."""
-        lines = [" → ".join(f.describe(tz) for f in steps) for steps in self.progressions.values() if len(steps) > 1]
-        return "；".join(lines)
+        return progression_sentence(self.progressions, tz)
+
+
+def casualty_sentence(figures: dict[str, Figure], tz: str | ZoneInfo) -> str:
+    """据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、2 人失联; empty without figures."""
+    if not figures:
+        return ""
+    latest = max(figures.values(), key=lambda f: f.at)
+    parts = "、".join(f"{f.value} 人{f.label}" for f in figures.values())
+    return f"据{latest.source}（{tier_label(latest.tier)}）{cn_short(latest.at, tz)}报道，事件已致 {parts}"
+
+
+def progression_sentence(progressions: dict[str, list[Figure]], tz: str | ZoneInfo) -> str:
+    lines = [" → ".join(f.describe(tz) for f in steps) for steps in progressions.values() if len(steps) > 1]
+    return "；".join(lines)
+
+
+def figures_line(s: Session, event: Event, tz: str | ZoneInfo) -> str:
+    """The latest figures and how they rose, from the stored account (pages and alert mails):
+    据山西日报（省级媒体）…报道，事件已致 12 人死亡、5 人失联（3 人死亡（14:14 山西日报） → 12 人死亡（16:16 山西日报））."""
+    latest, steps = _figures(current.stored_or_counted(s, event)[0])
+    rise = progression_sentence(steps, tz)
+    return casualty_sentence(latest, tz) + (f"（{rise}）" if rise else "")
 
 
 def tier_label(tier: str) -> str:
@@ -131,20 +146,6 @@ def category_label(value: str) -> str:
         return Category(value).label.replace("突发事件/自然灾害", "突发事件")
     except ValueError:
         return ""
-
-
-def _source_names(s: Session, items: list[Item]) -> dict[int, str]:
-    ids = {i.source_id for i in items if i.source_id}
-    if not ids:
-        return {}
-    return dict(s.execute(select(Source.id, Source.name).where(Source.id.in_(ids))).all())
-
-
-def _who(item: Item, names: dict[int, str]) -> str:
-    if item.tier in (Tier.CENTRAL, Tier.PROVINCIAL, Tier.LOCAL, Tier.GOVERNMENT):
-        return names.get(item.source_id or 0) or item.author or item.platform or "网络媒体"
-    platform = item.platform or names.get(item.source_id or 0) or "网络"
-    return f"{platform}网民" if item.tier == Tier.SOCIAL else f"{platform}帖文"
 
 
 def national_category(text: str, topics: list[str]) -> str:
@@ -167,35 +168,13 @@ def _finest(places: list[object]) -> list[str]:
     return list(dict.fromkeys(name for code, name in coded if len(code) == longest and name))
 
 
-def _figures(items: list[Item], names: dict[int, str]) -> tuple[dict[str, Figure], dict[str, list[Figure]]]:
-    latest: dict[str, Figure] = {}
-    steps: dict[str, list[Figure]] = {}
-    dated = sorted((i for i in items if i.casualties), key=lambda i: i.published_at or i.fetched_at)
-    for item in dated:
-        for kind, label in FIGURE_KINDS:
-            value = int((item.casualties or {}).get(kind) or 0)
-            if not value:
-                continue
-            figure = Figure(kind, label, value, _who(item, names), item.tier, item.published_at or item.fetched_at)
-            previous = latest.get(kind)
-            # Counts rise as reports come in; a lower count later is an older figure repeated.
-            if previous is None or value > previous.value:
-                latest[kind] = figure
-                steps.setdefault(kind, []).append(figure)
-    order = [k for k, _ in FIGURE_KINDS]
-    return ({k: latest[k] for k in order if k in latest}, {k: steps[k] for k in order if k in steps})
-
-
-def _title(event: Event, originals: list[Item]) -> str:
-    titled = [i for i in originals if i.title.strip()]
-    if not titled:
-        return event.title
-    newest = max(i.published_at or i.fetched_at for i in titled)
-    recent = [i for i in titled if (i.published_at or i.fetched_at) >= newest - RECENT]
-    best = min(recent, key=lambda i: (TIER_RANK.get(i.tier, 9), -(i.published_at or i.fetched_at).timestamp()))
-    if TIER_RANK.get(best.tier, 9) >= TIER_RANK[Tier.SOCIAL]:
-        return event.title  # no outlet has named it: keep the event's own title
-    return best.title.strip()
+def _figures(stored: dict[str, Any]) -> tuple[dict[str, Figure], dict[str, list[Figure]]]:
+    """The stored record highs as figures: the last of each kind is its latest."""
+    labels = dict(FIGURE_KINDS)
+    steps = {kind: [Figure(kind, labels[kind], int(f["value"]), str(f["source"]), str(f["tier"]),
+                           datetime.fromisoformat(f["at"])) for f in chain]
+             for kind, chain in (stored.get("figures") or {}).items() if chain and kind in labels}
+    return {kind: chain[-1] for kind, chain in steps.items()}, steps
 
 
 def _concerns(texts: list[str]) -> list[Concern]:
@@ -208,26 +187,28 @@ def _concerns(texts: list[str]) -> list[Concern]:
 
 
 def event_account(s: Session, event_id: int) -> EventAccount:
-    """The current account of one event, from its items as they stand now."""
+    """The current account of one event: the stored account (title, figures, first report, kept
+    by analysis as items arrive) with the counts, concerns and places of its items as they stand."""
     event = s.get(Event, event_id)
     if event is None:
         raise LookupError(f"事件 {event_id} 不存在")
     items = list(s.scalars(select(Item).where(Item.event_id == event_id)))
-    names = _source_names(s, items)
+    stored, title = current.stored_or_counted(s, event)
     originals = [i for i in items if i.duplicate_of_id is None]
-    first = min(items, key=lambda i: i.published_at or i.fetched_at, default=None)
-    latest, steps = _figures(items, names)
+    latest, steps = _figures(stored)
+    first = stored.get("first") or {}
     texts = [f"{i.title} {i.text}" for i in originals]
     tiers: dict[str, int] = {}
     for item in sorted(items, key=lambda i: TIER_RANK.get(i.tier, 9)):
         tiers[tier_label(item.tier)] = tiers.get(tier_label(item.tier), 0) + 1
     rumour = [w for w in ("网传", "据说", "听说", "内幕", "另有隐情", "未经证实") if any(w in t for t in texts)]
     place_source = event.places or next((i.places for i in items if i.places), [])
+    first_at = datetime.fromisoformat(first["at"]) if first else None
     return EventAccount(
-        event_id=event.id, title=_title(event, originals), level=event.level, first_seen_at=event.first_seen_at,
-        first_published_at=event.first_published_at or (first.published_at if first else None),
-        first_source=_who(first, names) if first else "", first_tier=first.tier if first else "",
-        places=_finest(place_source), national_category=national_category(" ".join([event.title, *texts]),
+        event_id=event.id, title=title, level=event.level, first_seen_at=event.first_seen_at,
+        first_published_at=event.first_published_at or first_at,
+        first_source=str(first.get("source", "")), first_tier=str(first.get("tier", "")),
+        places=_finest(place_source), national_category=national_category(" ".join([title, *texts]),
                                                                            list(event.topics or [])),
         categories=[c for c in (category_label(x) for x in event.categories or []) if c],
         figures=latest, progressions=steps, concerns=_concerns(texts), rumour_cues=rumour,

@@ -96,6 +96,8 @@ class Event(Base):
     keywords: Mapped[list[Any]] = mapped_column(default=list)
     watch_words: Mapped[list[Any]] = mapped_column(default=list)
     flags: Mapped[dict[str, Any]] = mapped_column(default=dict)  # accusation, complaint, ...
+    # 当前情况: title, latest figures with source and time (yuqing.documents.current)
+    account: Mapped[dict[str, Any]] = mapped_column(default=dict)
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     quiet_since: Mapped[datetime | None]
     updated_at: Mapped[datetime]
