@@ -30,6 +30,7 @@ from sqlalchemy.orm import Session
 from yuqing.models import Delivery, DeliveryStatus
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.store import after_commit
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 from .channels import Outgoing, get_channel, resolve_target, scrub
@@ -42,7 +43,6 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
            timedelta(hours=4))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = timedelta(minutes=5)
-DELIVER_JOB = "yuqing.alerts.jobs.deliver"
 
 
 def make_key(*parts: object) -> str:
@@ -87,7 +87,7 @@ def create_delivery(session: Session, *, purpose: str, channel: str, target: str
 
 def enqueue_delivery(delivery_id: int) -> None:
     try:
-        enqueue("notify", DELIVER_JOB, delivery_id, job_id=f"deliver-{delivery_id}")
+        enqueue("notify", registry.DELIVER, delivery_id, job_id=f"deliver-{delivery_id}")
     except Exception as exc:  # noqa: BLE001 - Redis down: the sweep re-enqueues from the database
         log.warning("could not enqueue delivery %s (%s); the sweep will pick it up", delivery_id, exc)
 

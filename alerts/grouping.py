@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 from yuqing.levels import Level, max_level
 from yuqing.models import Alert, AlertStatus, AuditEntry, Event, Item, Ticket
 from yuqing.runtime import Runtime
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 from . import rules, silences
@@ -29,7 +30,6 @@ from .actions import manual_level
 from .notify import notify
 
 log = logging.getLogger(__name__)
-MAJOR_DIGEST_JOB = "yuqing.alerts.jobs.send_major_digest"
 
 
 def renotify_reason(alert: Alert, event: Event) -> str:
@@ -162,7 +162,7 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         s.flush()
         alert_id = alert.id
     if major_level:
-        enqueue("notify", MAJOR_DIGEST_JOB, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
+        enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
     with rt.session() as s:
         return s.get(Alert, alert_id)
 

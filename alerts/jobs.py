@@ -1,8 +1,9 @@
 """RQ jobs of the alerts subsystem: plain functions taking ids, each loading the runtime.
 
-Enqueued by path on the ``notify`` queue: ``evaluate_event`` (by analysis), ``deliver`` (by
-anyone who creates a Delivery), ``source_unhealthy`` (by the crawlers), ``send_major_digest``
-(by evaluate_event); periodic (yuqing/tasks/scheduler.py): ``sweep_alerts`` and ``send_due_digests``.
+Named in yuqing/tasks/registry.py and enqueued on the ``notify`` queue: ``evaluate_event`` (by
+analysis), ``deliver`` (by anyone who creates a Delivery), ``source_unhealthy`` (by the
+crawlers), ``send_major_digest`` (by evaluate_event); periodic (yuqing/tasks/scheduler.py):
+``sweep_alerts`` and ``send_due_digests``.
 """
 
 from __future__ import annotations
@@ -11,51 +12,40 @@ import logging
 
 from yuqing.runtime import get_runtime
 
+from . import admin, delivery, digests, escalation, grouping
+
 log = logging.getLogger(__name__)
 
 
 def evaluate_event(event_id: int) -> int | None:
     """Rules, grouping, silences, inhibition and notification for one event; the alert id."""
-    from .grouping import evaluate
-
-    alert = evaluate(get_runtime(), int(event_id))
+    alert = grouping.evaluate(get_runtime(), int(event_id))
     return alert.id if alert else None
 
 
 def deliver(delivery_id: int) -> str:
     """Send one Delivery through its channel (idempotent); sent|failed|retry|skipped."""
-    from .delivery import run
-
-    return run(get_runtime(), int(delivery_id))
+    return delivery.run(get_runtime(), int(delivery_id))
 
 
 def sweep_alerts() -> dict[str, int]:
     """Periodic: silence expiry, escalation ladder, repeats, and due delivery retries."""
-    from .delivery import retry_due
-    from .escalation import sweep
-
     rt = get_runtime()
-    counts = sweep(rt)
-    counts["deliveries_requeued"] = retry_due(rt)
+    counts = escalation.sweep(rt)
+    counts["deliveries_requeued"] = delivery.retry_due(rt)
     return counts
 
 
 def send_due_digests() -> list[str]:
     """Periodic (every minute): the 舆情日报 whose time has come today, once per slot."""
-    from .digests import send_due
-
-    return send_due(get_runtime())
+    return digests.send_due(get_runtime())
 
 
 def send_major_digest(event_id: int) -> str | None:
     """要情专报 for an event that reached 重大 (once per event and level)."""
-    from .digests import send_major
-
-    return send_major(get_runtime(), int(event_id))
+    return digests.send_major(get_runtime(), int(event_id))
 
 
 def source_unhealthy(source_id: int) -> int | None:
     """Admin alert for an unhealthy source and a delivery to the administrator channel."""
-    from .admin import source_unhealthy as run
-
-    return run(get_runtime(), int(source_id))
+    return admin.source_unhealthy(get_runtime(), int(source_id))

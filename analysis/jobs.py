@@ -28,6 +28,7 @@ from yuqing.locks import kept_alive
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue_many
 
 from . import batchstore, folding, tokenize
@@ -135,9 +136,9 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     with rt.session() as s:  # the title and figures every page, mail and document reads
         update_accounts(s, joined)
     last = {event_id: max(it.id for it in members) for event_id, members in joined.items()}
-    enqueue_many("notify", "yuqing.alerts.jobs.evaluate_event",
+    enqueue_many("notify", registry.EVALUATE_EVENT,
                  [((e,), f"evaluate-{e}-{i}") for e, i in last.items()])
-    enqueue_many("respond", "yuqing.queue.jobs.consider_event",
+    enqueue_many("respond", registry.CONSIDER_EVENT,
                  [((e,), f"consider-{e}-{i}") for e, i in last.items()])
     return {it.id: event_id for event_id, members in joined.items() for it in members}
 

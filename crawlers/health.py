@@ -5,7 +5,7 @@ A run is ``ok`` (items found, no errors), ``partial`` (items found, some request
 ``empty`` (nothing found, nothing failed), ``failed`` (errors and nothing found, or the child
 crashed) or ``timeout``. A source is unhealthy after ``FAILURES_UNHEALTHY`` failed runs in a
 row, or ``EMPTY_UNHEALTHY`` empty runs in a row although it used to yield items (a changed
-layout or a captcha page). Turning unhealthy enqueues ``yuqing.alerts.jobs.source_unhealthy``.
+layout or a captcha page). Turning unhealthy enqueues the alerts job ``source_unhealthy``.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 log = logging.getLogger(__name__)
@@ -117,7 +118,7 @@ def record_run(rt: Any, source_id: int, run: RunReport, started: datetime, finis
         turned = was_healthy and not src.healthy
     if turned:
         log.warning("source %s turned unhealthy: %s", source_id, run.reason)
-        enqueue("notify", "yuqing.alerts.jobs.source_unhealthy", source_id,
+        enqueue("notify", registry.SOURCE_UNHEALTHY, source_id,
                 job_id=f"source-unhealthy-{source_id}")
     return turned
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from pydantic import SecretStr
 
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 from .health import RunReport, judge, record_run
@@ -120,7 +121,7 @@ def enqueue_due_sources() -> int:
             Source.enabled.is_(True), or_(Source.next_run_at.is_(None), Source.next_run_at <= now))))
     count = 0
     for source_id in due:
-        job = enqueue("crawl", "yuqing.crawlers.jobs.crawl_source", source_id,
+        job = enqueue("crawl", registry.CRAWL_SOURCE, source_id,
                       job_id=f"crawl-source-{source_id}", retry=None,
                       timeout=rt.settings.crawl_job_timeout + 120)
         count += job is not None
@@ -154,7 +155,7 @@ def enqueue_unanalysed() -> int:
         buckets.setdefault(item_id // SWEEP_BATCH, []).append(item_id)
     count = 0
     for bucket, members in buckets.items():
-        job = enqueue("analyse", "yuqing.analysis.jobs.analyse_items", members,
+        job = enqueue("analyse", registry.ANALYSE_ITEMS, members,
                       job_id=f"analyse-sweep-{bucket}")
         count += job is not None
     if count:

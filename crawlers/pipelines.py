@@ -15,6 +15,7 @@ from typing import Any
 from scrapy.exceptions import DropItem, NotConfigured
 
 from yuqing.store import database_unavailable
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 from .normalise import (
@@ -247,4 +248,4 @@ def _enqueue_analysis(item_ids: list[int]) -> None:
     if not item_ids:
         return
     ids = sorted(item_ids)
-    enqueue("analyse", "yuqing.analysis.jobs.analyse_items", ids, job_id=f"analyse-{ids[0]}-{ids[-1]}-{len(ids)}")
+    enqueue("analyse", registry.ANALYSE_ITEMS, ids, job_id=f"analyse-{ids[0]}-{ids[-1]}-{len(ids)}")

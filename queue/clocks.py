@@ -32,11 +32,10 @@ from yuqing.models import Deadline, DeadlineKind, Ticket, TicketResponse, Ticket
 from yuqing.profile import Clocks, Contact, Profile
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.store import after_commit
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 log = logging.getLogger(__name__)
-
-CHECK_JOB = "yuqing.queue.clocks.check_deadline"
 
 BASIS = {
     DeadlineKind.FIRST_RESPONSE: "国办发〔2016〕61号：政务舆情最迟在 48 小时内回应",
@@ -217,7 +216,7 @@ def schedule(rt: Runtime, session: Session, deadlines: list[Deadline]) -> None:
 def _enqueue_checks(plan: list[tuple[int, str, datetime]]) -> None:
     for deadline_id, tag, at in plan:
         # The due time is in the id: after a resume moves it, the new check is a new job.
-        enqueue("respond", CHECK_JOB, deadline_id, job_id=f"deadline-{deadline_id}-{tag}-{int(at.timestamp())}",
+        enqueue("respond", registry.CHECK_DEADLINE, deadline_id, job_id=f"deadline-{deadline_id}-{tag}-{int(at.timestamp())}",
                 at=at, retry=None)
 
 

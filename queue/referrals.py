@@ -37,6 +37,7 @@ from yuqing.models import (
 )
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.sanitise import clean_note
+from yuqing.tasks import registry
 
 from . import special_report
 from .exceptions import AlreadyAcknowledged, InvalidAckLink, QueueError, ReferralNotFound
@@ -44,7 +45,6 @@ from .routing import facts_for_event, route
 
 log = logging.getLogger(__name__)
 
-CALLBACK = "yuqing.queue.referrals.on_delivery"
 _SALT = "yuqing.referral.ack"
 NOTE_MAX = 500  # a 签收备注 from the public page: a line or two, not a document
 
@@ -212,7 +212,7 @@ def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why
     ref.report_path = str(issued.path)
     title = event_title(s, event)
     _send(rt, s, ref, event, tag="send", purpose_line="现将我局监测到的舆情事件报送如下，详见附件专报。",
-          subject=f"【舆情专报】{title}（{event.level}）", callback=CALLBACK)
+          subject=f"【舆情专报】{title}（{event.level}）", callback=registry.REFERRAL_DELIVERED)
     log.info("event %s referred to %s (%s)", event.id, key, why)
     return ref
 

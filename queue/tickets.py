@@ -31,6 +31,7 @@ from yuqing.models import (
     TicketState,
 )
 from yuqing.runtime import Runtime
+from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 from . import clocks
@@ -395,16 +396,12 @@ def close(rt: Runtime, ticket_id: int, by: str, reason: str = "") -> None:
     _enqueue_report(rt, ticket_id)
 
 
-REPORT_JOB = "yuqing.dashboards.reports.generate_report"
-FINAL_JOB = "yuqing.queue.jobs.final_reports"
-
-
 def _enqueue_report(rt: Runtime, ticket_id: int) -> None:
     """事后回应报告 is generated, and the 终报 sent to the departments, whenever a ticket closes."""
     try:
         stamp = rt.now().strftime("%Y%m%d%H%M%S")
-        enqueue("respond", REPORT_JOB, ticket_id, job_id=f"report-ticket-{ticket_id}-{stamp}")
-        enqueue("respond", FINAL_JOB, ticket_id, job_id=f"final-ticket-{ticket_id}-{stamp}")
+        enqueue("respond", registry.GENERATE_REPORT, ticket_id, job_id=f"report-ticket-{ticket_id}-{stamp}")
+        enqueue("respond", registry.FINAL_REPORTS, ticket_id, job_id=f"final-ticket-{ticket_id}-{stamp}")
     except Exception as exc:  # noqa: BLE001 - the close stands; the report can be built on demand
         log.warning("could not queue the report of ticket %s: %s", ticket_id, exc)
 

@@ -2,7 +2,8 @@
 
 Queues: ``crawl`` (fetch sources), ``analyse`` (score, fold, group), ``respond`` (tickets,
 clocks, referrals), ``notify`` (alerts, deliveries, digests). Jobs are plain functions
-named by their import path, taking ids; retries are chosen here, where they are enqueued.
+named by their import path in :mod:`.registry`, taking ids; retries are chosen here, where they
+are enqueued.
 """
 
 from __future__ import annotations

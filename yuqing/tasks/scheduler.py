@@ -19,6 +19,7 @@ from rq.utils import import_attribute
 from yuqing.locks import kept_alive
 from yuqing.runtime import get_runtime
 
+from . import registry
 from .worker import announce_pid_namespace, dead_here
 
 log = logging.getLogger(__name__)
@@ -30,15 +31,15 @@ LOCK_TTL = 30
 def periodic_jobs(tick: int, sweep: int) -> list[tuple[str, str, int]]:
     """(queue, job path, interval seconds) for every recurring job."""
     return [
-        ("crawl", "yuqing.crawlers.jobs.enqueue_due_sources", tick),
-        ("respond", "yuqing.queue.jobs.sweep", sweep),
-        ("notify", "yuqing.alerts.jobs.sweep_alerts", sweep),
-        ("notify", "yuqing.alerts.jobs.send_due_digests", sweep),
-        ("analyse", "yuqing.analysis.jobs.mark_quiet_events", 5 * sweep),
-        ("analyse", "yuqing.crawlers.jobs.enqueue_unanalysed", sweep),
-        ("analyse", "yuqing.dashboards.search.index_new_items", sweep),
-        ("respond", "yuqing.foresight.watch.review_due", 5 * sweep),  # 出台后关注期满的复盘
-        ("respond", "yuqing.dashboards.period.draft_due", 5 * sweep),  # 半年、全年回应关切统计初稿
+        ("crawl", registry.ENQUEUE_DUE_SOURCES, tick),
+        ("respond", registry.SWEEP_DEADLINES, sweep),
+        ("notify", registry.SWEEP_ALERTS, sweep),
+        ("notify", registry.SEND_DUE_DIGESTS, sweep),
+        ("analyse", registry.MARK_QUIET_EVENTS, 5 * sweep),
+        ("analyse", registry.ENQUEUE_UNANALYSED, sweep),
+        ("analyse", registry.INDEX_NEW_ITEMS, sweep),
+        ("respond", registry.REVIEW_DUE_ASSESSMENTS, 5 * sweep),
+        ("respond", registry.DRAFT_PERIOD_STATISTICS, 5 * sweep),
     ]
 
 

@@ -29,7 +29,6 @@ minutes by default). Here that is made prompt and honest:
 from __future__ import annotations
 
 import gc
-import importlib
 import logging
 import os
 import socket
@@ -46,30 +45,25 @@ from rq.job import Job
 from rq.registry import ScheduledJobRegistry, StartedJobRegistry, clean_registries
 from rq.scheduler import SCHEDULER_KEY_TEMPLATE, RQScheduler
 from rq.scripts import release_lock
+from rq.utils import import_attribute
 from rq.worker import WorkerStatus
 
 from yuqing.runtime import get_runtime
 from yuqing.store import database_unavailable
 
+from . import registry
 from .dispatch import QUEUE_NAMES
 
 log = logging.getLogger(__name__)
 
-# Subsystems that want to load heavy state before the first job name a ``preload()`` here.
-PRELOAD = ("yuqing.analysis.jobs",)
 WORKER_TTL = 60  # idle heartbeat every 45 s; a dead worker's key is gone 120 s after its last one
 MAINTENANCE_INTERVAL = 60  # registry cleanup and scheduler take-over every minute, not every 10
 
 
 def preload() -> None:
-    for name in PRELOAD:
-        try:
-            module = importlib.import_module(name)
-        except ModuleNotFoundError:
-            continue
-        hook = getattr(module, "preload", None)
-        if hook:
-            hook()
+    """Run the registry's preload hooks (jieba and the models load once, before the first job)."""
+    for path in registry.PRELOAD:
+        import_attribute(path)()
 
 
 IN_PROCESS = {"analyse"}  # queues whose jobs run in the worker itself (see module doc)
