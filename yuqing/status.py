@@ -12,6 +12,7 @@ from typing import Any, cast
 
 from rq import Queue, Worker
 from rq.cron import CronScheduler
+from rq.worker import WorkerStatus
 from sqlalchemy import CursorResult, func, select, update
 
 from .clock import fmt
@@ -85,11 +86,13 @@ def _stale_sources(rt: Runtime) -> list[str]:
 def _queue_status(rt: Runtime) -> dict[str, Any]:
     redis = rt.get_redis()
     queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
-    # Redis forgets a killed worker only when its key expires (up to 2 minutes); one on this
-    # host whose process is gone is reported gone at once.
+    # RQ's live registry: a worker is listed while its key lives, and its heartbeats (every
+    # WORKER_TTL) keep that key alive, so one whose heartbeats stopped drops out when it expires.
+    # One on this host whose process is gone is reported gone at once, not two minutes later.
     workers = [w for w in Worker.all(connection=redis) if not dead_here(redis, w.hostname, w.pid)]
+    busy = sum(w.get_state() == WorkerStatus.BUSY for w in workers)
     schedulers = CronScheduler.all(connection=redis)
-    return {"queues": queues, "workers": len(workers), "schedulers": len(schedulers)}
+    return {"queues": queues, "workers": len(workers), "busy_workers": busy, "schedulers": len(schedulers)}
 
 
 def _backlogged(q: dict[str, Any]) -> list[str]:
@@ -177,7 +180,7 @@ def render_status(report: dict[str, Any]) -> str:
     lines.append(f"数据库    {report.get('database')}")
     lines.append(f"Redis     {report.get('redis')}")
     if "queues" in report:
-        lines.append(f"worker    {report['workers']}    调度器 {report['schedulers']}")
+        lines.append(f"worker    {report['workers']}（忙 {report.get('busy_workers', 0)}）    调度器 {report['schedulers']}")
         lines.append("队列      " + "  ".join(f"{k}={v}" for k, v in report["queues"].items()))
     lines.append("状态      " + ("正常" if report["ok"] else "异常"))
     lines.extend(f"  ! {p}" for p in report["problems"])

@@ -1,0 +1,50 @@
+"""Issue 18, item 4: ``status`` and ``/healthz`` count workers from RQ's live registry. Two real
+`yuqing worker` processes on one real Redis, both busy, count two; one SIGKILLed counts one at
+once; a registration left by a worker elsewhere whose heartbeats stopped is not counted."""
+
+from __future__ import annotations
+
+import pytest
+from factories import make_reported_event
+from reliability_procs import SqliteWriteLock, db_file, holds_file, wait_for
+from rq import Worker
+from rq.worker import WorkerStatus
+
+from yuqing.status import collect_status, health, render_status
+from yuqing.tasks.dispatch import enqueue
+
+pytestmark = pytest.mark.slow
+
+
+def test_two_busy_workers_count_two_and_a_killed_one_is_dropped_at_once(runtime, workers) -> None:  # type: ignore[no-untyped-def]
+    first, second = workers(runtime), workers(runtime)
+    assert collect_status(runtime)["workers"] == 2
+    events = [make_reported_event(runtime, level="重大", title=f"泽州煤矿透水{n}") for n in range(2)]
+    lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)  # each job is held at its first write
+    try:
+        for event_id in events:
+            enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
+        for w in (first, second):
+            horse = wait_for("a work horse in each worker", w.horse)
+            wait_for("the horse to open the database", lambda horse=horse: holds_file(horse, db_file(runtime)))
+        report = collect_status(runtime)  # its heartbeat write waits for the lock, then says the store is stuck
+        assert (report["workers"], report["busy_workers"]) == (2, 2), report
+        assert "worker    2（忙 2）" in render_status(report)
+        assert health(runtime)["workers"] == 2
+    finally:
+        lock.release()
+    first.kill()
+    assert collect_status(runtime)["workers"] == 1  # its key lives on for two minutes; its process does not
+
+
+def test_a_registration_whose_heartbeats_stopped_is_not_counted(runtime, workers) -> None:  # type: ignore[no-untyped-def]
+    live = workers(runtime)
+    elsewhere = Worker(["respond"], connection=runtime.redis, name="node-2.stale")
+    elsewhere.hostname = "node-2"  # another machine: its process cannot be checked from here
+    elsewhere.register_birth()
+    elsewhere.set_state(WorkerStatus.BUSY)
+    assert collect_status(runtime)["workers"] == 2  # within its time to live it may well be working
+    runtime.redis.expire(elsewhere.key, 0)  # what Redis does once its heartbeats stop for WORKER_TTL
+    report = collect_status(runtime)
+    assert (report["workers"], report["busy_workers"]) == (1, 0), report
+    assert [w.pid for w in Worker.all(connection=runtime.redis)] == [live.pid]
