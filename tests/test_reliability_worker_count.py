@@ -23,7 +23,7 @@ def test_two_busy_workers_count_two_and_a_killed_one_is_dropped_at_once(runtime,
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)  # each job is held at its first write
     try:
         for event_id in events:
-            enqueue("respond", "yuqing.queue.tickets.consider_event", event_id, job_id=f"consider-{event_id}")
+            enqueue("respond", "yuqing.queue.jobs.consider_event", event_id, job_id=f"consider-{event_id}")
         for w in (first, second):
             horse = wait_for("a work horse in each worker", w.horse)
             wait_for("the horse to open the database", lambda horse=horse: holds_file(horse, db_file(runtime)))
