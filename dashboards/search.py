@@ -10,7 +10,7 @@ What we chose, and why:
   triggers) ranked with bm25. It is created here, idempotently, because it is an index
   artefact the Alembic autogenerate cannot describe.
 * PostgreSQL: every query word must be one of the item's tokens, asked of a GIN index over the
-  tokens as an array (``string_to_array(btrim(tokens), ' ') @> words``, migration 0007).
+  tokens as an array (``string_to_array(btrim(tokens), ' ') @> words``, migration 0008).
   PostgreSQL's own ``to_tsvector`` parser drops CJK letters under the C locale, so the words
   are jieba's, cut once in Python; a provincial store (10^6 items) is not scanned per search.
 * SQLite without FTS5: the same whole-token match as a scan (``tokens LIKE '% word %'``).

@@ -89,7 +89,7 @@ class ItemSearch(Base):
 
     Maintained by ``yuqing.dashboards.search`` (incrementally, from Items); on SQLite an FTS5
     index is built over it; on PostgreSQL a GIN index over the tokens as an array
-    (``string_to_array(btrim(tokens), ' ')``, migration 0007) answers "every query word is a
+    (``string_to_array(btrim(tokens), ' ')``, migration 0008) answers "every query word is a
     token" with ``@>``.
     """
 

@@ -5,14 +5,14 @@ an array (``string_to_array(btrim(tokens), ' ')``, the stored column is space-se
 index answers that with ``@>`` instead of a LIKE scan of every row. SQLite keeps its FTS5
 index (yuqing.dashboards.search), so nothing changes there.
 
-Revision ID: 0007
-Revises: 0006
+Revision ID: 0008
+Revises: 0007
 Create Date: 2026-12-01 20:10:00
 """
 from alembic import op
 
-revision = '0007'
-down_revision = '0006'
+revision = '0008'
+down_revision = '0007'
 branch_labels = None
 depends_on = None
 
