@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -292,6 +293,20 @@ def test_ctrl_c_stops_the_scheduler_and_workers_before_redis(tmp_path: Path) -> 
             os.killpg(proc.pid, signal.SIGKILL)
     assert proc.returncode == 0, out
     assert out.rstrip().endswith("已停止。") and "Traceback" not in out
+    printed = re.search(r"yuqing 已启动：http://127\.0\.0\.1:(\d+)", out)
+    assert printed and int(printed.group(1)) > 0, out  # port 0 means 随机: the chosen one is printed
     for log in logs.glob("*.log"):
         text = log.read_text(encoding="utf-8", errors="replace")
         assert "Traceback" not in text and "ConnectionError" not in text, f"{log.name}:\n{text[-2000:]}"
+
+
+def test_port_zero_becomes_a_free_port_chosen_before_the_web_starts() -> None:
+    import socket
+
+    from yuqing.runner import resolve_port
+
+    assert resolve_port("127.0.0.1", 8123) == 8123
+    chosen = resolve_port("127.0.0.1", 0)
+    assert chosen > 0
+    with socket.socket() as listener:  # free: the web process can bind it
+        listener.bind(("127.0.0.1", chosen))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -163,6 +164,19 @@ class RedisWatch:
         print(f"!! 内嵌 Redis 已连续 {self.failures} 次退出，已通知管理员", flush=True)
 
 
+def resolve_port(host: str, port: int) -> int:
+    """The port the web app will listen on: 0 (随机) becomes a free port chosen now.
+
+    Chosen here rather than by uvicorn so the printed address, the links in mails
+    (YUQING_BASE_URL) and a restarted web process all use the same port.
+    """
+    if port:
+        return port
+    with socket.socket(socket.AF_INET6 if ":" in host else socket.AF_INET) as probe:
+        probe.bind((host, 0))
+        return int(probe.getsockname()[1])
+
+
 def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = None,
         port: int | None = None, open_browser: bool = False) -> None:
     settings: Settings = rt.settings
@@ -184,7 +198,7 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
         redis_server = EmbeddedRedis(embedded_folder(settings)).start()
         env["YUQING_REDIS_URL"] = redis_server.url
     web_host = host or settings.web_host
-    web_port = port or settings.web_port
+    web_port = resolve_port(web_host, settings.web_port if port is None else port)
     if settings.base_url == "http://127.0.0.1:8000" and web_port != 8000:
         env["YUQING_BASE_URL"] = f"http://{web_host}:{web_port}"
     try:
