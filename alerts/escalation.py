@@ -4,8 +4,11 @@ PagerDuty's ladder: an alert nobody acknowledges climbs one rung at a time (moni
 section head → supervising leader → principal leader), each rung waiting its own timeout;
 a rung whose ``min_level`` the alert does not reach (the principal leader: 特别重大 only) is
 skipped, and the ladder stops at its top. Independently, an unacknowledged alert is repeated
-to its current rungs every ``repeat_interval_minutes``. Silenced and inhibited alerts neither
-climb nor repeat; when a silence ends, the alert speaks again if it never did or if it grew.
+to its current rungs every ``repeat_interval_minutes``. The sweep also sends what grouping
+held (a first notification after its group_wait, an update after its group_interval).
+Silenced alerts neither climb nor repeat; the profile's inhibition rules decide whether an
+alert climbs (notice ``escalation``) and repeats (``repeat``). When a silence ends, the alert
+speaks again if it never did or if it grew.
 """
 
 from __future__ import annotations
@@ -17,12 +20,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Level
-from yuqing.models import Alert, AlertStatus, Event, Source, Ticket
+from yuqing.models import Alert, AlertStatus, Event, Item, Source
 from yuqing.profile import Rung
 from yuqing.runtime import Runtime
 
 from . import silences
-from .grouping import renotify_reason, send, send_held_update
+from .grouping import notice_kind, refresh_inhibited, renotify_reason, send, speak
+from .inhibition import inhibiting
 from .notify import ROLE_LABELS
 
 log = logging.getLogger(__name__)
@@ -39,7 +43,7 @@ def next_rung(ladder: list[Rung], current: int, level: str) -> int | None:
 def sweep(rt: Runtime) -> dict[str, int]:
     """One pass over the open alerts: silence expiry, escalation, repeats. Returns counts."""
     now = rt.now()
-    counts = {"escalated": 0, "repeated": 0, "unsilenced": 0, "updated": 0}
+    counts = {"escalated": 0, "repeated": 0, "unsilenced": 0, "updated": 0, "first": 0}
     with rt.session() as s:
         alerts = s.scalars(select(Alert).where(
             Alert.status.in_([AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED]))).all()
@@ -57,8 +61,8 @@ def sweep(rt: Runtime) -> dict[str, int]:
 
 
 def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datetime) -> dict[str, int]:
-    out = {"escalated": 0, "repeated": 0, "unsilenced": 0, "updated": 0}
-    alert.inhibited = alert.inhibited or s.scalar(select(Ticket.id).where(Ticket.event_id == event.id)) is not None
+    out = {"escalated": 0, "repeated": 0, "unsilenced": 0, "updated": 0, "first": 0}
+    refresh_inhibited(s, rt, alert, event)
     silence = silences.silencing(s, event, now)
     if silence is not None:
         alert.silence_id = silence.id
@@ -67,19 +71,23 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
         alert.silence_id = None
         alert.rung_since = now  # the ladder's clock restarts when the alert is heard again
         why = renotify_reason(alert, event)
-        if why and not (alert.inhibited and alert.notify_count):
+        if why and inhibiting(s, rt.profile, alert, event, notice_kind(alert, why)) is None:
             ladder = rt.profile.alerts.escalation
             send(s, rt, alert, event, [r.role for r in ladder[: alert.rung + 1]], f"静默到期；{why}")
             out["unsilenced"] = 1
         return out
-    if not alert.inhibited and send_held_update(s, rt, alert, event, now):
-        out["updated"] = 1  # group_interval passed: the changes held back go out as one update
+    first = alert.notify_count == 0
+    items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))
+    if speak(s, rt, alert, event, items, now) == "sent":
+        # group_wait or group_interval passed: what was held goes out as one notice
+        out["first" if first else "updated"] = 1
         return out
-    if alert.inhibited or alert.status != AlertStatus.FIRING or not alert.notify_count:
+    if alert.status != AlertStatus.FIRING or not alert.notify_count:
         return out
     ladder = rt.profile.alerts.escalation
     since = alert.rung_since or alert.created_at
-    if alert.rung < len(ladder) and now - since >= timedelta(minutes=ladder[alert.rung].timeout_minutes):
+    climbs = inhibiting(s, rt.profile, alert, event, "escalation") is None
+    if climbs and alert.rung < len(ladder) and now - since >= timedelta(minutes=ladder[alert.rung].timeout_minutes):
         target = next_rung(ladder, alert.rung, alert.level)
         if target is not None:
             waited = int((now - (alert.last_notified_at or alert.created_at)).total_seconds() // 60)
@@ -90,7 +98,7 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
             out["escalated"] = 1
             return out
     repeat = timedelta(minutes=rt.profile.alerts.repeat_interval_minutes)
-    if alert.last_notified_at and now - alert.last_notified_at >= repeat:
+    if alert.last_notified_at and now - alert.last_notified_at >= repeat and not alert.inhibited:
         send(s, rt, alert, event, [r.role for r in ladder[: alert.rung + 1]],
              f"重复提醒：{rt.profile.alerts.repeat_interval_minutes} 分钟内无人确认")
         out["repeated"] = 1

@@ -3,10 +3,13 @@
 Modelled on Alertmanager's grouping: the event is the group, new items update the alert in
 place. A notification goes out the first time the rules hold, and again only when the level
 rises or the volume (Event.item_count) doubles since the last one; the repeat interval for
-unacknowledged alerts is the sweep's job (escalation.py). Silences mute; inhibition: once
-the event has a ticket (回应工单), its per-item notifications stop: the ticket's clocks and
-notices take over (the first notification still goes out, so the monitor learns of it). An
-event reaching 重大 triggers a 要情专报 at once.
+unacknowledged alerts is the sweep's job (escalation.py). Timings come from the route the
+event follows (``yuqing.routing.timings``): the first notification waits ``group_wait`` so a
+burst of reports goes out as one, and updates come at most once per ``group_interval``,
+saying everything that changed meanwhile. A level rise is never held and never inhibited.
+Silences mute; inhibition is the profile's ``alerts.inhibit_rules`` (inhibition.py; the
+shipped rule: once the event has a ticket its updates, escalations and repeats stop, the
+ticket's clocks and notices take over). An event reaching 重大 triggers a 要情专报 at once.
 """
 
 from __future__ import annotations
@@ -20,12 +23,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Level, max_level
-from yuqing.models import Alert, AlertStatus, AuditEntry, Event, Item, Ticket
+from yuqing.models import Alert, AlertStatus, AuditEntry, Event, Item
+from yuqing.routing import Timings, facts_for_event, timings
 from yuqing.runtime import Runtime
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
-from . import rules, silences
+from . import inhibition, rules, silences
 from .actions import manual_level
 from .notify import notify
 
@@ -67,28 +71,62 @@ def what_changed(alert: Alert, event: Event, deaths: int, last: dict[str, Any], 
     return "；".join(parts) or why
 
 
-def held_by_interval(rt: Runtime, alert: Alert, why: str, now: datetime) -> bool:
-    """group_interval: an update (not a level rise) waits until the interval since the last
-    notification has passed; the sweep sends it then, with everything that changed meanwhile."""
-    if alert.notify_count == 0 or why.startswith("等级由") or alert.last_notified_at is None:
-        return False
-    interval = timedelta(seconds=rt.profile.alerts.group_interval_seconds)
-    return now - alert.last_notified_at < interval
+def notice_kind(alert: Alert, why: str) -> str:
+    """The kind of notice ``why`` makes (the ``notice`` label inhibition rules match on)."""
+    if alert.notify_count == 0:
+        return "first"
+    return "rise" if why.startswith("等级由") else "update"
 
 
-def send_held_update(s: Session, rt: Runtime, alert: Alert, event: Event, now: datetime) -> bool:
-    """From the sweep: the update that :func:`held_by_interval` kept back, once the interval
-    has passed, saying everything that changed meanwhile. Whether one went out."""
-    if not alert.notify_count or alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
-        return False
+def route_timings(rt: Runtime, event: Event, items: list[Item]) -> Timings:
+    """group_wait and group_interval of the route this event follows (the profile's ``routing``)."""
+    return timings(rt.profile, facts_for_event(rt.profile, event, [i.tier for i in items]))
+
+
+def holding(alert: Alert, kind: str, timing: Timings, now: datetime) -> datetime | None:
+    """Until when a notice of this kind waits, or None to send now (Alertmanager's timings):
+    the first waits group_wait from the alert's creation so a burst of reports goes as one; an
+    update waits group_interval from the last notification; a level rise never waits."""
+    if kind == "first":
+        until = alert.created_at + timedelta(seconds=timing.group_wait_seconds)
+    elif kind == "update" and alert.last_notified_at is not None:
+        until = alert.last_notified_at + timedelta(seconds=timing.group_interval_seconds)
+    else:
+        return None
+    return until if now < until else None
+
+
+def speak(s: Session, rt: Runtime, alert: Alert, event: Event, items: list[Item], now: datetime) -> str | datetime:
+    """Send the notice due now, unless its route's timings hold it or a rule inhibits it.
+
+    Returns "sent", "" (nothing to say, or inhibited) or the time a held notice is due. Called
+    by :func:`evaluate` as items arrive and by the sweep, which sends what was held.
+    """
     why = renotify_reason(alert, event)
-    if not why or held_by_interval(rt, alert, why, now):
-        return False
-    items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))
+    if not why:
+        return ""
+    kind = notice_kind(alert, why)
+    until = holding(alert, kind, route_timings(rt, event, items), now)
+    if until is not None:
+        log.info("alert %s held until %s (%s): %s", alert.id, until.isoformat(), kind, why)
+        return until
+    inhibited = inhibition.inhibiting(s, rt.profile, alert, event, kind)
+    if inhibited is not None:
+        log.info("alert %s not sent (inhibited by %s): %s", alert.id, inhibited, why)
+        return ""
+    if alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
+        alert.status = AlertStatus.FIRING  # a level rise reopens a dismissed alert
     deaths = deaths_of(items)
-    send(s, rt, alert, event, rise_roles(rt, alert), what_changed(alert, event, deaths, last_round(s, alert), why),
-         deaths=deaths, update=True)
-    return True
+    update = alert.notify_count > 0
+    if update:
+        why = what_changed(alert, event, deaths, last_round(s, alert), why)
+    send(s, rt, alert, event, rise_roles(rt, alert), why, deaths=deaths, update=update)
+    return "sent"
+
+
+def refresh_inhibited(s: Session, rt: Runtime, alert: Alert, event: Event) -> None:
+    """``Alert.inhibited``, shown on the console: whether a rule now stops this alert's repeats."""
+    alert.inhibited = inhibition.inhibiting(s, rt.profile, alert, event, "repeat") is not None
 
 
 def last_round(s: Session, alert: Alert) -> dict[str, Any]:
@@ -139,28 +177,19 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
             alert.title = event.title
             alert.reasons = reasons or alert.reasons
             alert.updated_at = now
-        alert.inhibited = s.scalar(select(Ticket.id).where(Ticket.event_id == event_id)) is not None
+        refresh_inhibited(s, rt, alert, event)
         silence = silences.silencing(s, event, now)
         alert.silence_id = silence.id if silence else None
-        why = renotify_reason(alert, event)
-        # Inhibition (a ticket exists) stops repeats, never a level rise.
-        inhibited = alert.inhibited and alert.notify_count and not level_rose(alert)
-        held = bool(why) and held_by_interval(rt, alert, why, now)
-        deaths = deaths_of(list(items))
-        if why and not silence and not inhibited and not held:
-            if alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
-                alert.status = AlertStatus.FIRING  # a level rise reopens a dismissed alert
-            update = alert.notify_count > 0
-            if update:
-                why = what_changed(alert, event, deaths, last_round(s, alert), why)
-            send(s, rt, alert, event, rise_roles(rt, alert), why, deaths=deaths, update=update)
-        elif why:
-            state = "silenced" if silence else "inhibited" if inhibited else "held for the group interval"
-            log.info("alert %s not sent (%s): %s", alert.id, state, why)
+        spoken = speak(s, rt, alert, event, list(items), now) if silence is None else ""
+        if silence is not None and renotify_reason(alert, event):
+            log.info("alert %s not sent (silenced by silence %s)", alert.id, silence.id)
+        wake_at = spoken if isinstance(spoken, datetime) and alert.notify_count == 0 else None
         if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
             major_level = event.level
         s.flush()
         alert_id = alert.id
+    if wake_at is not None:  # the group_wait's end: the sweep would send it too, a little later
+        enqueue("notify", registry.EVALUATE_EVENT, event_id, job_id=f"group-wait-{alert_id}", at=wake_at)
     if major_level:
         enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
     with rt.session() as s:

@@ -10,6 +10,8 @@ from typing import Annotated
 import typer
 
 from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
+from yuqing.profile import Profile
+from yuqing.routing import Facts
 
 route_app = typer.Typer(no_args_is_help=True, help="报送路由（仿 Alertmanager 路由树）")
 tickets_app = typer.Typer(no_args_is_help=True, help="回应工单")
@@ -33,13 +35,14 @@ def route_test(
     spans_sections: Annotated[bool, typer.Option("--spans-sections/--single-section", help="是否跨科室")] = False,
     accusation: Annotated[list[str] | None, typer.Option(help="指控类型，可重复，如 corruption")] = None,
     complaint: Annotated[bool, typer.Option("--complaint/--no-complaint", help="是否投诉/诉求")] = False,
+    ticket: Annotated[bool, typer.Option("--ticket/--no-ticket", help="事件是否已开回应工单（试算抑制规则）")] = False,
     config: ConfigOpt = None, profile: ProfileOpt = None,
 ) -> None:
-    """试算一条信息会报送到哪些部门、经由哪条路由。"""
+    """试算一条信息会报送到哪些部门、经由哪条路由，预警的分组时序，以及哪些通知被抑制。"""
     from yuqing.levels import Level
+    from yuqing.routing import route, timings
 
     from .exceptions import RouteTestError
-    from .routing import Facts, route
 
     rt = runtime_from(config, profile, store=False)  # a dry run over the profile alone
     try:
@@ -52,11 +55,30 @@ def route_test(
     matched = route(rt.profile, facts)
     if not matched:
         typer.echo("不报送任何部门（没有路由指定接收部门）")
-        return
     for key, match in matched:
         department = rt.profile.department(key)
         channels = "、".join(f"{c.type}:{c.to}" for c in department.channels)
         typer.echo(f"{department.name}（{key}） ← {match.description}  [{channels}]")
+    pace = timings(rt.profile, facts)
+    typer.echo(f"预警时序：首次通知等待 {pace.group_wait_seconds} 秒，更新至少相隔 {pace.group_interval_seconds} 秒；"
+               "等级上升立即通知")
+    typer.echo(_inhibition_line(rt.profile, facts, ticket))
+
+
+def _inhibition_line(profile: Profile, facts: Facts, ticket: bool) -> str:
+    """Which of the alert's notices the profile's inhibit_rules stop, for this event with or
+    without a ticket (the same :func:`check` the alerts use, over a made-up source)."""
+    from yuqing.alerts.inhibition import check
+    from yuqing.profile import NOTICE_KINDS
+
+    labels = {"event": ["0"], "level": [facts.level], "category": facts.category, "place": facts.place}
+    found = [("工单", {"type": ["ticket"], "state": ["open"], **labels})] if ticket else []
+    said = []
+    for kind, name in NOTICE_KINDS.items():
+        held = check(profile.alerts.inhibit_rules, {"type": ["alert"], "notice": [kind], "state": ["firing"],
+                                                    **labels}, found)
+        said.append(f"{name}{'（被 ' + held.rule + ' 抑制）' if held else '发出'}")
+    return f"{'已开工单' if ticket else '未开工单'}时：" + "；".join(said)
 
 
 @tickets_app.command("list")

@@ -35,13 +35,13 @@ from yuqing.models import (
     ReferralStatus,
     Ticket,
 )
+from yuqing.routing import facts_for_event, route
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.sanitise import clean_note
 from yuqing.tasks import registry
 
 from . import special_report
 from .exceptions import AlreadyAcknowledged, InvalidAckLink, QueueError, ReferralNotFound
-from .routing import facts_for_event, route
 
 log = logging.getLogger(__name__)
 

@@ -13,8 +13,7 @@ from yuqing.clock import fmt
 from yuqing.levels import Level
 from yuqing.models import Event, Ticket, TicketState
 from yuqing.profile import Profile, Section
-
-from .routing import sections_for
+from yuqing.routing import sections_for
 
 S = TicketState
 ORDER = [S.NEW, S.ASSIGNED, S.RESPONDING, S.RESPONDED, S.FOLLOWING_UP, S.CLOSED]

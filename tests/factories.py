@@ -35,6 +35,17 @@ def make_event(rt, *, title: str = "泽州县某煤矿发生透水事故 多人�
         return event.id
 
 
+def alerted(rt, event_id: int) -> int | None:  # type: ignore[no-untyped-def]
+    """The event is evaluated and its first notification goes out: the group_wait (the longest
+    any route sets) passes on the clock and the sweep sends what was held."""
+    from yuqing.alerts.jobs import evaluate_event, sweep_alerts
+
+    alert_id = evaluate_event(event_id)
+    rt.clock.advance(seconds=rt.profile.alerts.group_wait_seconds)
+    sweep_alerts()
+    return alert_id
+
+
 def add_items(s, event: Event, count: int, *, tier: str = "local", now=None, start: int = 0) -> None:  # type: ignore[no-untyped-def]
     for i in range(start, start + count):
         url = f"https://news.example.cn/{event.id}/{i}.html"

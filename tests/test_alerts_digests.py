@@ -11,10 +11,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from docx import Document
-from factories import deliveries, make_event
+from factories import alerted, deliveries, make_event
 from sqlalchemy import select
 
-from yuqing.alerts.jobs import evaluate_event, send_due_digests, sweep_alerts
+from yuqing.alerts.jobs import send_due_digests, sweep_alerts
 from yuqing.documents.wording import machine_text
 from yuqing.models import Alert, Deadline, Digest, Item, Source, Ticket
 
@@ -78,7 +78,7 @@ def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # ty
 def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
     runtime.clock.advance(hours=-10)  # the day before, 22:00
     event_id = make_event(runtime, level="重大", items=6)
-    alert_id = evaluate_event(event_id)
+    alert_id = alerted(runtime, event_id)
     now = runtime.now()
     with runtime.session() as s:
         ticket = Ticket(event_id=event_id, level="重大", title="泽州县某煤矿透水", opened_at=now, detected_at=now,

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 import pytest
-from factories import deliveries, make_event
+from factories import alerted, deliveries, make_event
 
 from yuqing.alerts import actions
 from yuqing.alerts.exceptions import AlertsError
-from yuqing.alerts.jobs import evaluate_event, source_unhealthy, sweep_alerts
+from yuqing.alerts.jobs import source_unhealthy, sweep_alerts
 from yuqing.models import Alert, ReviewLabel, Source
 
 
@@ -16,7 +16,7 @@ def _targets(rt) -> list[str]:  # type: ignore[no-untyped-def]
 
 
 def test_ladder_climbs_one_rung_per_timeout_and_skips_principal_below_grave(runtime) -> None:  # type: ignore[no-untyped-def]
-    alert_id = evaluate_event(make_event(runtime, level="重大"))
+    alert_id = alerted(runtime, make_event(runtime, level="重大"))
     assert _targets(runtime) == ["zhiban@yjj.zezhou.example"]
     runtime.clock.advance(minutes=29)
     sweep_alerts()
@@ -38,12 +38,12 @@ def test_ladder_climbs_one_rung_per_timeout_and_skips_principal_below_grave(runt
 
 
 def test_grave_alert_reaches_principal_leader_and_ack_stops_the_ladder(runtime) -> None:  # type: ignore[no-untyped-def]
-    alert_id = evaluate_event(make_event(runtime, level="特别重大"))
+    alert_id = alerted(runtime, make_event(runtime, level="特别重大"))
     for minutes in (30, 60, 120):
         runtime.clock.advance(minutes=minutes)
         sweep_alerts()
     assert _targets(runtime)[-1] == "juzhang@yjj.zezhou.example"
-    other = evaluate_event(make_event(runtime, title="泽州县山体滑坡", level="特别重大", topics=("earthquake_geology",)))
+    other = alerted(runtime, make_event(runtime, title="泽州县山体滑坡", level="特别重大", topics=("earthquake_geology",)))
     actions.acknowledge(runtime, other, "赵值班")
     before = len(deliveries(runtime))
     runtime.clock.advance(hours=10)
@@ -56,7 +56,7 @@ def test_grave_alert_reaches_principal_leader_and_ack_stops_the_ladder(runtime) 
 
 def test_repeat_interval_resends_unacknowledged_alert_at_top_rung(runtime) -> None:  # type: ignore[no-untyped-def]
     runtime.profile.alerts.escalation = runtime.profile.alerts.escalation[:1]  # monitor only
-    evaluate_event(make_event(runtime))
+    alerted(runtime, make_event(runtime))
     runtime.clock.advance(minutes=239)
     sweep_alerts()
     assert len(deliveries(runtime)) == 1
@@ -66,7 +66,7 @@ def test_repeat_interval_resends_unacknowledged_alert_at_top_rung(runtime) -> No
 
 
 def test_review_dismiss_writes_a_training_label(runtime) -> None:  # type: ignore[no-untyped-def]
-    alert_id = evaluate_event(make_event(runtime))
+    alert_id = alerted(runtime, make_event(runtime))
     actions.review(runtime, alert_id, "dismiss", "赵值班")
     with pytest.raises(AlertsError, match="修改等级时须给出新等级"):
         actions.review(runtime, alert_id, "level", "赵值班")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.header import decode_header, make_header
 
-from factories import deliveries, grow, make_event
+from factories import alerted, deliveries, grow, make_event
 from rq import Queue
 from sqlalchemy import select
 
@@ -57,7 +57,7 @@ def _reasons(rt, alert_id: int) -> list[str]:  # type: ignore[no-untyped-def]
 
 def test_one_alert_per_event_renotified_on_level_rise_and_doubled_volume(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
     event_id = make_event(runtime, items=4)
-    first = evaluate_event(event_id)
+    first = alerted(runtime, event_id)
     assert [d.target for d in deliveries(runtime)] == ["zhiban@yjj.zezhou.example"]
     grow(runtime, event_id, items=2)  # 6 items: not double of 4
     assert evaluate_event(event_id) == first
@@ -106,8 +106,8 @@ def test_matcher_silence_mutes_matching_events_only(runtime) -> None:  # type: i
                     matchers={"topic": ["fire"], "level": "较大"})
     muted = make_event(runtime, title="泽州县山林起火", topics=("fire",))
     loud = make_event(runtime, title="泽州县某煤矿透水")
-    evaluate_event(muted)
-    evaluate_event(loud)
+    alerted(runtime, muted)
+    alerted(runtime, loud)
     assert [d.ref_id for d in deliveries(runtime)] == [_alert_of(runtime, loud)]
 
 
@@ -118,7 +118,7 @@ def _alert_of(rt, event_id: int) -> int:  # type: ignore[no-untyped-def]
 
 def test_ticket_inhibits_further_alerts(runtime) -> None:  # type: ignore[no-untyped-def]
     event_id = make_event(runtime, items=2)
-    alert_id = evaluate_event(event_id)
+    alert_id = alerted(runtime, event_id)
     assert len(deliveries(runtime)) == 1
     now = runtime.now()
     with runtime.session() as s:
@@ -143,7 +143,7 @@ def test_changes_within_the_group_interval_go_out_as_one_update(runtime) -> None
     assert runtime.profile.alerts.group_interval_seconds == 300  # the default: 5 minutes
     event_id = make_event(runtime, items=3)
     _with_deaths(runtime, event_id, 3)
-    evaluate_event(event_id)
+    alerted(runtime, event_id)
     first = deliveries(runtime)
     assert len(first) == 1 and "更新" not in first[0].subject
     runtime.clock.advance(seconds=3)  # the case: a "doubled" re-notification 3 s later
@@ -168,7 +168,7 @@ def test_changes_within_the_group_interval_go_out_as_one_update(runtime) -> None
 
 def test_a_level_rise_is_not_held_and_says_what_else_changed(runtime) -> None:  # type: ignore[no-untyped-def]
     event_id = make_event(runtime, items=3)
-    evaluate_event(event_id)
+    alerted(runtime, event_id)
     runtime.clock.advance(seconds=30)
     grow(runtime, event_id, items=3, level="重大")
     evaluate_event(event_id)
@@ -182,7 +182,7 @@ def test_a_level_rise_is_not_held_and_says_what_else_changed(runtime) -> None:  
 
 def test_inhibition_stops_repeats_never_a_rise(runtime) -> None:  # type: ignore[no-untyped-def]
     event_id = make_event(runtime, items=2)
-    evaluate_event(event_id)
+    alerted(runtime, event_id)
     now = runtime.now()
     with runtime.session() as s:
         s.add(Ticket(event_id=event_id, level="较大", title="透水", opened_at=now, detected_at=now, updated_at=now))
@@ -195,3 +195,66 @@ def test_inhibition_stops_repeats_never_a_rise(runtime) -> None:  # type: ignore
     evaluate_event(event_id)
     sent = deliveries(runtime)
     assert len(sent) > 1 and "等级由较大升至重大" in sent[-1].body
+
+
+def test_group_wait_sends_a_burst_as_one_first_notification(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    from rq.registry import ScheduledJobRegistry
+
+    assert runtime.profile.alerts.group_wait_seconds == 30  # the default (较大: the root route's)
+    event_id = make_event(runtime, items=3)
+    alert_id = evaluate_event(event_id)
+    assert deliveries(runtime) == [], "the first notification waits for the rest of the burst"
+    scheduled = ScheduledJobRegistry("notify", connection=runtime.redis).get_job_ids()
+    assert f"group-wait-{alert_id}" in scheduled, "a delayed evaluation at the wait's end (the sweep too)"
+    runtime.clock.advance(seconds=12)
+    grow(runtime, event_id, items=4)
+    evaluate_event(event_id)
+    runtime.clock.advance(seconds=17)
+    sweep_alerts()
+    assert deliveries(runtime) == [], "29 s: still waiting"
+    runtime.clock.advance(seconds=1)
+    assert sweep_alerts()["first"] == 1
+    sent = deliveries(runtime)
+    assert len(sent) == 1 and "更新" not in sent[0].subject and "首次预警" in sent[0].body
+    assert "**传播**：7 条" in sent[0].body, "the whole burst in one message"
+    drain()
+    [mail] = smtp.wait_for(1)
+    assert mail["X-Envelope-To"] == "zhiban@yjj.zezhou.example"
+    runtime.clock.advance(seconds=30)
+    sweep_alerts()
+    evaluate_event(event_id)
+    assert len(deliveries(runtime)) == 1, "sent once"
+
+
+def test_the_major_route_sets_its_own_wait_and_interval(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, items=3, level="重大")  # routing.routes[0]: 10 s wait, 120 s interval
+    evaluate_event(event_id)
+    runtime.clock.advance(seconds=10)
+    sweep_alerts()
+    assert len(deliveries(runtime)) == 1, "10 s, not the default 30 s"
+    runtime.clock.advance(seconds=20)
+    grow(runtime, event_id, items=3)  # doubled
+    evaluate_event(event_id)
+    runtime.clock.advance(seconds=99)
+    sweep_alerts()
+    assert len(deliveries(runtime)) == 1, "119 s after the first: held"
+    runtime.clock.advance(seconds=1)
+    sweep_alerts()
+    sent = deliveries(runtime)
+    assert len(sent) == 2 and "新增 3 条" in sent[-1].body, "120 s, not the default 300 s"
+
+
+def test_a_rise_inside_the_wait_goes_as_the_first_and_a_later_rise_at_once(runtime) -> None:  # type: ignore[no-untyped-def]
+    event_id = make_event(runtime, items=3)
+    evaluate_event(event_id)
+    runtime.clock.advance(seconds=5)
+    grow(runtime, event_id, items=1, level="重大")  # a rise inside the wait: the first, at 重大
+    evaluate_event(event_id)
+    runtime.clock.advance(seconds=5)
+    sweep_alerts()  # the 重大 route waits 10 s from the alert's creation
+    [first] = deliveries(runtime)
+    assert first.subject.startswith("【舆情预警·重大】") and "更新" not in first.subject
+    runtime.clock.advance(seconds=3)
+    grow(runtime, event_id, level="特别重大")
+    evaluate_event(event_id)
+    assert "等级由重大升至特别重大" in deliveries(runtime)[-1].body, "a rise 3 s later goes at once"

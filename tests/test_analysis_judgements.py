@@ -153,7 +153,7 @@ def test_rumour_pattern_is_evidence_only_with_the_score(profile) -> None:  # typ
 
 def test_score_alone_routes_nothing_to_police(profile) -> None:  # type: ignore[no-untyped-def]
     from yuqing.models import Event
-    from yuqing.queue.routing import facts_for_event, route
+    from yuqing.routing import facts_for_event, route
 
     event = Event(level="一般", rumor=0.95, categories=["emergency"], flags={}, places=[], topics=[],
                   watch_words=[], in_remit=True)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typer.testing import CliRunner
 
 from yuqing.profile import Route
-from yuqing.queue.routing import Facts, route, walk
+from yuqing.routing import Facts, route, walk
 
 
 def _keys(profile, **facts) -> list[str]:  # type: ignore[no-untyped-def]
@@ -90,3 +90,17 @@ def test_tickets_list_shows_clocks_in_shanghai_time(runtime) -> None:
     assert any(line.startswith("    发布权威信息：2026-11-21 13:00 截止") for line in lines)
     assert any(line.startswith("    新闻发布会：2026-11-22 08:00 截止") for line in lines)
     assert any(line.startswith("    首次回应：2026-11-23 08:00 截止") for line in lines)
+
+
+def test_timings_are_inherited_down_the_tree_and_the_most_urgent_route_sets_the_pace(profile) -> None:
+    from yuqing.routing import Timings, timings
+
+    profile.alerts.group_wait_seconds, profile.alerts.group_interval_seconds = 45, 600
+    profile.routing = _tree({"group_interval_seconds": 400, "routes": [
+        {"match": {"level": ["重大"]}, "receivers": ["a"], "group_wait_seconds": 5, "continue": True, "routes": [
+            {"match": {"rumor": ["true"]}, "receivers": ["r"]}]},
+        {"match": {"rumor": ["true"]}, "receivers": ["b"], "group_interval_seconds": 60}]})
+    assert timings(profile, Facts(level="一般")) == Timings(45, 400)  # the root: its own interval, alerts' wait
+    # the child inherits its parent's 5 s; with `continue` the sibling's 60 s counts too: the shortest wins
+    assert timings(profile, Facts(level="重大", rumor=True)) == Timings(5, 60)
+    assert timings(profile, Facts(level="重大")) == Timings(5, 400)

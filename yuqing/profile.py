@@ -26,6 +26,12 @@ from .yamlload import load_config_yaml
 
 DEPARTMENT_KINDS = ("宣传部", "网信办", "应急", "政务公开办", "公安", "纪检", "信访", "其他")
 RUNG_ROLES = ("monitor", "section_head", "supervising_leader", "principal_leader")
+# What an inhibition rule can name (抑制规则的标签) and the kinds of notice an alert sends.
+INHIBIT_LABELS = ("type", "event", "level", "category", "topic", "place", "state", "notice")
+INHIBIT_SOURCES = {"ticket": "回应工单（未关闭）", "alert": "预警（未排除、未解除）"}
+NOTICE_KINDS = {"first": "首次预警", "update": "更新", "escalation": "升级", "repeat": "重复提醒",
+                "rise": "等级上升"}
+InhibitLabel = Literal["type", "event", "level", "category", "topic", "place", "state", "notice"]
 
 
 class Strict(BaseModel):
@@ -134,15 +140,36 @@ class Rung(Strict):
     min_level: Level = Level.GENERAL
 
 
+class InhibitRule(Strict):
+    """抑制规则 (Alertmanager's ``inhibit_rules``): while something matching ``source_match`` is
+    open (a ticket, or another alert), an alert's notices matching ``target_match`` are not sent
+    when the two agree on every label in ``equal``. A level rise is never inhibited."""
+
+    source_match: dict[InhibitLabel, list[str]] = Field(min_length=1, description="抑制源的条件，须含 type")
+    target_match: dict[InhibitLabel, list[str]] = Field(default_factory=dict, description="被抑制通知的条件")
+    equal: list[InhibitLabel] = Field(min_length=1, description="抑制源与被抑制预警须相同的标签，如 event")
+
+
+def _ticket_inhibits_repeats() -> list[InhibitRule]:
+    """The default: once the event has a ticket, its clocks and notices take over from the alert."""
+    return [InhibitRule(source_match={"type": ["ticket"]},
+                        target_match={"notice": ["update", "escalation", "repeat"]}, equal=["event"])]
+
+
 class AlertRules(Strict):
     relevance_threshold: float = Field(0.6, ge=0, le=1)
     min_level: Level = Level.GENERAL
     velocity_factor: float = Field(3.0, gt=1, description="每小时条数超过事件自身基线的倍数")
     high_tiers: list[Tier] = Field(default_factory=lambda: [Tier.CENTRAL])
     repeat_interval_minutes: int = Field(240, ge=1)
+    group_wait_seconds: int = Field(30, ge=0, le=3600,
+                                    description="新预警首次通知前的等待（秒）：其间陆续到达的报道并入同一条；"
+                                                "路由可另设")
     group_interval_seconds: int = Field(300, ge=0, le=86400,
                                         description="同一预警两次更新通知的最短间隔（秒）；期间的变化合并为一条更新。"
-                                                    "等级上升不受此限")
+                                                    "等级上升不受此限；路由可另设")
+    inhibit_rules: list[InhibitRule] = Field(default_factory=_ticket_inhibits_repeats,
+                                             description="抑制规则；等级上升从不抑制")
     escalation: list[Rung] = Field(default_factory=lambda: [
         Rung(role="monitor", timeout_minutes=30),
         Rung(role="section_head", timeout_minutes=60),
@@ -161,6 +188,10 @@ class Route(Strict):
     receivers: list[str] = Field(default_factory=list)
     continue_: bool = Field(False, alias="continue")
     routes: list[Route] = Field(default_factory=list)
+    group_wait_seconds: int | None = Field(None, ge=0, le=3600, description=(
+        "经此路由的新预警首次通知前的等待（秒）；不设则继承上级路由，根路由继承 alerts.group_wait_seconds"))
+    group_interval_seconds: int | None = Field(None, ge=0, le=86400, description=(
+        "经此路由的预警两次更新通知的最短间隔（秒）；不设则继承上级路由，根路由继承 alerts.group_interval_seconds"))
 
 
 # An hour count: a number (``true`` is not 1 hour), positive, at most a year. 1e308 hours used
@@ -313,8 +344,43 @@ def _check_references(profile: Profile, fail: Callable[[str, str], None]) -> Non
             walk(child, f"{where}.routes[{k}]")
 
     walk(profile.routing, "routing")
+    for i, rule in enumerate(profile.alerts.inhibit_rules):
+        _check_inhibit_rule(rule, f"alerts.inhibit_rules[{i}]", fail)
     if not any(s.coordinator for s in profile.sections):
         fail("sections", "须有一个 coordinator: true 的科室（办公室）统筹跨科室事项")
+
+
+def _check_inhibit_rule(rule: InhibitRule, where: str, fail: Callable[[str, str], None]) -> None:
+    """References and values of one inhibition rule, each error naming its key."""
+    kinds = rule.source_match.get("type")
+    if not kinds:
+        fail(f"{where}.source_match", "须给出 type：抑制源是 ticket（回应工单）还是 alert（预警）")
+    for kind in kinds or []:
+        if kind not in INHIBIT_SOURCES:
+            fail(f"{where}.source_match.type", f"未知的抑制源 {kind!r}，应为 "
+                 + "、".join(f"{k}（{v}）" for k, v in INHIBIT_SOURCES.items()))
+    if "notice" in rule.source_match:
+        fail(f"{where}.source_match.notice", "抑制源是工单或预警本身，notice 只能写在 target_match 中")
+    if "notice" in rule.equal:
+        fail(f"{where}.equal", "notice 不能作为相同标签（抑制源没有通知类型）")
+    for kind in rule.target_match.get("type", []):
+        if kind != "alert":
+            fail(f"{where}.target_match.type", f"被抑制的只能是预警的通知（alert），而不是 {kind!r}")
+    for notice in rule.target_match.get("notice", []):
+        if notice == "rise":
+            fail(f"{where}.target_match.notice", "等级上升（rise）的通知从不抑制，请删去 rise")
+        elif notice not in NOTICE_KINDS:
+            fail(f"{where}.target_match.notice", f"未知的通知类型 {notice!r}，应为 "
+                 + "、".join(f"{k}（{v}）" for k, v in NOTICE_KINDS.items() if k != "rise"))
+    for side in ("source_match", "target_match"):
+        for key, values in getattr(rule, side).items():
+            if not values:
+                fail(f"{where}.{side}.{key}", "没有给出取值")
+            for value in values if key == "level" else []:
+                try:
+                    Level.parse(value)
+                except ValueError as exc:
+                    fail(f"{where}.{side}.level", str(exc))
 
 
 def parse_profile(data: Any, path: str) -> Profile:

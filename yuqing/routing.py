@@ -1,4 +1,9 @@
-"""报送路由 (referral routing): the profile's route tree, walked the way Alertmanager walks its routes.
+"""路由树 (the route tree): the profile's ``routing``, walked the way Alertmanager walks its routes.
+
+In the core because two stages read it: the response workflow takes the departments an event
+is referred to (报送) from its receivers, and the alerts take the notification timings of the
+route an event follows (``group_wait_seconds``, ``group_interval_seconds``; a node without
+them inherits its parent's, the root the profile's ``alerts`` defaults).
 
 A node matches when every key in its ``match`` matches (a key matches when any of its values
 does). From a matching node the children are tried in order; the first matching child wins
@@ -50,11 +55,27 @@ class Facts:
         return [str(v) for v in value]
 
 
+@dataclass(frozen=True)
+class Timings:
+    """分组时序 of a route: how long a new alert's first notification waits for the rest of its
+    burst (group_wait), and the least time between two updates of one alert (group_interval)."""
+
+    group_wait_seconds: int
+    group_interval_seconds: int
+
+    def under(self, route: Route) -> Timings:
+        """This route's own timings where it gives them, else these (inherited)."""
+        return Timings(
+            self.group_wait_seconds if route.group_wait_seconds is None else route.group_wait_seconds,
+            self.group_interval_seconds if route.group_interval_seconds is None else route.group_interval_seconds)
+
+
 @dataclass
 class RouteMatch:
     path: str          # e.g. routing.routes[0]
     description: str   # e.g. routing.routes[0] {level: 重大|特别重大}
     receivers: list[str]
+    timings: Timings | None = None
 
 
 def _key_matches(key: str, wanted: list[str], facts: Facts) -> bool:
@@ -84,18 +105,34 @@ def describe(route: Route, path: str) -> str:
     return f"{path} {{{conds}}}" + ("（continue）" if route.continue_ else "")
 
 
-def walk(route: Route, facts: Facts, path: str = "routing") -> list[RouteMatch]:
-    """The matching leaves of the tree under ``route`` (which must itself match)."""
+def walk(route: Route, facts: Facts, path: str = "routing", inherited: Timings | None = None) -> list[RouteMatch]:
+    """The matching leaves of the tree under ``route`` (which must itself match), each with
+    its timings resolved from ``inherited`` down the path (None: no timings wanted)."""
     if not node_matches(route, facts):
         return []
+    own = inherited.under(route) if inherited else None
     found: list[RouteMatch] = []
     for index, child in enumerate(route.routes):
-        got = walk(child, facts, f"{path}.routes[{index}]")
+        got = walk(child, facts, f"{path}.routes[{index}]", own)
         if got:
             found.extend(got)
             if not child.continue_:
                 break
-    return found or [RouteMatch(path, describe(route, path), list(route.receivers))]
+    return found or [RouteMatch(path, describe(route, path), list(route.receivers), own)]
+
+
+def default_timings(profile: Profile) -> Timings:
+    """The root's inheritance: the profile's ``alerts.group_wait_seconds`` and ``group_interval_seconds``."""
+    return Timings(profile.alerts.group_wait_seconds, profile.alerts.group_interval_seconds)
+
+
+def timings(profile: Profile, facts: Facts) -> Timings:
+    """The timings an event's alert follows: of the routes it reaches (several with ``continue``),
+    the shortest wait and the shortest interval, so the most urgent route sets the pace."""
+    matches = [m.timings for m in walk(profile.routing, facts, inherited=default_timings(profile)) if m.timings]
+    if not matches:  # the root itself did not match
+        return default_timings(profile)
+    return Timings(min(t.group_wait_seconds for t in matches), min(t.group_interval_seconds for t in matches))
 
 
 def route(profile: Profile, facts: Facts) -> list[tuple[str, RouteMatch]]:
