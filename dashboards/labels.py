@@ -31,7 +31,7 @@ AUDIT_ACTIONS = {
     "ticket.keep": "排除预警但保留工单", "ticket.pause": "暂停计时", "ticket.resume": "恢复计时",
     "ticket.reopen": "重新打开工单", "ticket.respond": "记录回应", "ticket.transition": "变更工单状态",
     "referral.acknowledge": "部门签收报送", "referral.acknowledge_by_link": "部门通过签收链接签收",
-    "referral.note": "部门备注", "user.add": "新建账号", "user.create": "新建账号", "user.enable": "启用账号",
+    "referral.note": "部门备注", "referral.download": "部门下载专报", "user.add": "新建账号", "user.create": "新建账号", "user.enable": "启用账号",
     "user.disable": "停用账号", "user.password": "重置密码", "report.html": "查看回应报告",
     "report.docx": "下载回应报告（DOCX）", "report.pdf": "下载回应报告（PDF）", "foresee.assess": "政策风险评估",
     "foresee.finalise": "评估定稿", "foresee.review": "评估审阅", "password.change": "修改密码", "ticket.correct_response_time": "更正回应时间",

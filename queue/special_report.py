@@ -24,6 +24,7 @@ from yuqing.documents.account import EventAccount, event_account, tier_label
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.dates import cn_datetime, cn_short
 from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.html_writer import to_html
 from yuqing.documents.narrative import overview
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
@@ -243,5 +244,8 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     target.mkdir(parents=True, exist_ok=True)
     path = target / doc.file_name(record.year, "docx")
     path.write_bytes(write_docx(doc))
+    # The page the PDF prints from, kept as issued: the liaison's download renders this very
+    # document, not a new one from later figures (Chromium runs only when it is asked for).
+    path.with_suffix(".html").write_text(to_html(doc), encoding="utf-8")
     record.path = str(path)
     return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)

@@ -1,18 +1,26 @@
-"""部门联络员 (department liaison): my department's referrals, acknowledge, notes; and the
-public acknowledgement link ``/ack/{token}`` sent in the 专报 e-mail (no account needed)."""
+"""部门联络员 (department liaison): my department's referrals, each on its own page with the
+documents sent, the key posts and the progress; acknowledge, notes; and the public
+acknowledgement link ``/ack/{token}`` sent in the 专报 e-mail (no account needed)."""
 
 from __future__ import annotations
 
+from pathlib import Path
+from urllib.parse import quote
+
 from fastapi import APIRouter, Form, HTTPException, Request
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 from sqlalchemy import select
 
-from yuqing.models import Event, Referral, ReferralNote
+from yuqing.documents.pdf import PdfError, html_to_pdf
+from yuqing.models import Event, IssuedDocument, Referral, ReferralNote
 from yuqing.runtime import Runtime
 
 from ..auth import CurrentUser, LiaisonUser, Role, audit, client_ip
+from ..referral_view import KIND_LABELS, gather
 from ..templating import flash, render
 from ._util import NO_NUL, RecordId, back, rt_of
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
@@ -33,6 +41,59 @@ def liaison_page(request: Request, user: CurrentUser = LiaisonUser) -> Response:
                 notes.setdefault(note.referral_id, []).append(note)
     department = next((d.name for d in rt.profile.departments if d.key == user.department_key), "全部部门")
     return render(request, "liaison.html", rows=rows, notes=notes, department=department)
+
+
+@router.get("/liaison/referrals/{referral_id}")
+def referral_page(request: Request, referral_id: RecordId, user: CurrentUser = LiaisonUser) -> Response:
+    """One referral: the event's account, the documents sent, the key posts, the progress."""
+    rt = rt_of(request)
+    _mine(rt, user, referral_id)
+    with rt.session() as s:
+        ref = s.get(Referral, referral_id)
+        assert ref is not None  # checked by _mine just now; referrals are never deleted alone
+        view = gather(s, ref, rt.now())
+        s.expunge_all()  # the template reads the rows after the session closes
+    return render(request, "liaison_referral.html", v=view, now=rt.now())
+
+
+@router.get("/liaison/referrals/{referral_id}/documents/{document_id}/{fmt}")
+def download(request: Request, referral_id: RecordId, document_id: RecordId, fmt: str,
+             user: CurrentUser = LiaisonUser) -> Response:
+    """A 专报/续报/终报 as it was sent to this department: the DOCX attached to the mail, or the
+    PDF printed from the page kept when it was issued."""
+    rt = rt_of(request)
+    _mine(rt, user, referral_id)
+    if fmt not in ("docx", "pdf"):
+        raise HTTPException(404, f"没有 {fmt} 格式，可选 docx、pdf")
+    with rt.session() as s:
+        doc = s.get(IssuedDocument, document_id)
+        if doc is None or doc.referral_id != referral_id or doc.kind not in KIND_LABELS or not doc.path:
+            raise HTTPException(404, f"报送 {referral_id} 没有第 {document_id} 号文件")
+        kind = KIND_LABELS[doc.kind]
+    docx = Path(doc.path)
+    if not docx.resolve().is_relative_to(rt.settings.data_dir.resolve()):
+        raise HTTPException(404, "文件不在数据目录中")
+    path = docx if fmt == "docx" else _pdf_of(docx, kind)
+    if not path.is_file():
+        raise HTTPException(404, f"该期{kind}的文件已不在数据目录中")
+    audit(rt, request, user.username, "referral.download", "referral", referral_id, document=document_id, format=fmt)
+    return FileResponse(path, media_type=DOCX if fmt == "docx" else "application/pdf",
+                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"})
+
+
+def _pdf_of(docx: Path, kind: str) -> Path:
+    """The PDF beside the DOCX, printed once from the page kept at issue."""
+    pdf, page = docx.with_suffix(".pdf"), docx.with_suffix(".html")
+    if pdf.is_file() or not page.is_file():
+        return pdf
+    try:
+        data = html_to_pdf(page.read_text(encoding="utf-8"))
+    except PdfError as exc:
+        raise HTTPException(503, f"{kind} PDF 暂时无法生成：{exc}") from None
+    partial = pdf.with_suffix(".pdf.part")
+    partial.write_bytes(data)
+    partial.replace(pdf)  # whole or not at all, if two downloads race
+    return pdf
 
 
 def _mine(rt: Runtime, user: CurrentUser, referral_id: int) -> Referral:
