@@ -17,7 +17,7 @@ from sqlalchemy import select
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import PASSWORD
 from yuqing.models import AuditEntry, IssuedDocument, Referral, Ticket
-from yuqing.queue import tickets
+from yuqing.queue import jobs, tickets
 
 
 @pytest.fixture
@@ -36,10 +36,10 @@ def login(client: TestClient, username: str) -> None:
 def referred(rt, drain) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
     """A 重大 event referred to 宣传部 and 网信办, then a rise to 特别重大 (a 续报 to each), mailed."""
     event = make_reported_event(rt, level="重大", items=3)
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     rt.clock.advance(minutes=20)
     touch_event(rt, event, level="特别重大")
-    tickets.consider_event(event)
+    jobs.consider_event(event)
     with rt.session() as s:
         ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event))
     tickets.record_response(rt, ticket_id, "monitor", "authoritative_info", "政府网站", "https://yjj.zezhou.example/1.html",
