@@ -1,9 +1,9 @@
 """Errors of the alerts subsystem: each names what was wrong and where, in one Chinese line."""
 
-from yuqing.exceptions import NotFound, YuqingError
+from yuqing.exceptions import NotFound, Refused
 
 
-class AlertsError(YuqingError):
+class AlertsError(Refused):
     """An illegal change to an alert, silence or digest (e.g. acknowledging a dismissed alert)."""
 
     hint = "运行 `yuqing silence list` 或在监测台查看预警的当前状态。"

@@ -11,11 +11,10 @@ from __future__ import annotations
 import html as html_lib
 import re
 
-from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import fmt
-from yuqing.documents.account import figures_line
+from yuqing.documents.account import figures_line, key_posts
 from yuqing.documents.current import event_title
 from yuqing.levels import Tier
 from yuqing.models import Alert, Event, Item
@@ -62,12 +61,12 @@ def rung_targets(profile: Profile, role: str, event: Event | None) -> list[tuple
     raise ValueError(f"unknown rung role {role!r}")
 
 
-def evidence(session: Session, event_id: int, limit: int = 3) -> list[Item]:
-    """The stored items an alert rests on: highest tier first, then earliest."""
-    order = {t.value: i for i, t in enumerate(Tier)}
-    items = session.scalars(select(Item).where(Item.event_id == event_id, Item.duplicate_of_id.is_(None))
-                            .order_by(Item.fetched_at).limit(50)).all()
-    return sorted(items, key=lambda i: (order.get(i.tier, 9), i.fetched_at))[:limit]
+EVIDENCE = 3  # an alert quotes the first three 重点帖文, the same posts the 专报 and the event page lead with
+
+
+def evidence(session: Session, event_id: int, limit: int = EVIDENCE) -> list[Item]:
+    """The stored items an alert rests on: the first of the event's 重点帖文 (one choice, shared)."""
+    return key_posts(session, event_id, limit)
 
 
 def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], why: str,

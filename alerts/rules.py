@@ -21,6 +21,12 @@ from yuqing.models import Event, Item
 from yuqing.profile import Profile
 
 
+def spike_floor(event: Event) -> float:
+    """The hourly baseline a spike is measured against: the event's own, at least one item an
+    hour, so a new event's first few items are not a "spike"."""
+    return max(event.baseline_velocity or 0.0, 1.0)
+
+
 def _concerns_bureau(event: Event, profile: Profile) -> bool:
     return bool(event.in_remit) or event.relevance >= profile.relevance.threshold
 
@@ -50,7 +56,7 @@ def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]
     words |= {w for w in profile.watch_words if w in event.title or w in (event.summary or "")}
     if words:
         reasons.append(f"命中关注词：{'、'.join(sorted(words))}")
-    baseline = max(event.baseline_velocity or 0.0, 1.0)
+    baseline = spike_floor(event)
     if _concerns_bureau(event, profile) and not placed_outside(event, items) \
             and event.velocity >= baseline * rules.velocity_factor:
         reasons.append(f"传播加速：近 1 小时 {event.velocity:g} 条，为平时每小时 {baseline:g} 条的 "

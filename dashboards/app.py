@@ -15,11 +15,12 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException, RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from yuqing.exceptions import NotFound, YuqingError
+from yuqing.exceptions import NotFound, Refused, YuqingError
 from yuqing.runtime import Runtime
 
 from .auth import PASSWORD_PAGE, SESSION_HOURS, LoginRequired, PasswordChangeRequired
@@ -202,6 +203,21 @@ def _install_error_pages(app: FastAPI) -> None:
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": f"输入有误：{problems}"}, status_code=422)
         return render(request, "error.html", status_code=422, title="输入有误", message=problems)
+
+    @app.exception_handler(Refused)
+    async def refused(request: Request, exc: Refused) -> Response:
+        """A workflow's refusal (工单流程、研判与静默的规则): 422 with its sentence. A page whose
+        action registered itself with ``redisplay`` is shown again with the message above it,
+        so the monitor sees the form they filled in and what to change."""
+        if request.url.path.startswith("/api/"):
+            return JSONResponse({"detail": str(exc)}, status_code=422)
+        page = getattr(request.state, "redisplay", None)
+        if page is None:
+            return render(request, "error.html", status_code=422, title="操作未完成", message=str(exc))
+        request.state.refusal = str(exc)
+        response: Response = await run_in_threadpool(page)
+        response.status_code = 422
+        return response
 
     @app.exception_handler(YuqingError)
     async def domain_error(request: Request, exc: YuqingError) -> Response:

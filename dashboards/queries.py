@@ -35,7 +35,6 @@ from yuqing.models import (
 
 LEVEL_RANK = case({"一般": 0, "较大": 1, "重大": 2, "特别重大": 3}, value=Alert.level, else_=0)
 ACTIVE_ALERT = (AlertStatus.FIRING, AlertStatus.ACKNOWLEDGED, AlertStatus.CONFIRMED)
-AMBER = timedelta(hours=6)
 Colour = Literal["green", "amber", "red"]  # a countdown's colour on the board
 ITEMS_PER_ALERT = 6
 
@@ -171,16 +170,17 @@ class BoardCard:
     colour: Colour = "green"
 
 
-def countdown_colour(left: timedelta | None) -> Colour:
-    """Green with time to spare, amber under 6 hours, red once breached."""
+def countdown_colour(left: timedelta | None, amber_hours: float) -> Colour:
+    """Green with time to spare, amber under ``amber_hours`` (the profile's ``clocks.amber_hours``),
+    red once breached."""
     if left is None:
         return "green"
     if left.total_seconds() < 0:
         return "red"
-    return "amber" if left < AMBER else "green"
+    return "amber" if left < timedelta(hours=amber_hours) else "green"
 
 
-def ticket_board(s: Session, now: datetime) -> dict[str, list[BoardCard]]:
+def ticket_board(s: Session, now: datetime, amber_hours: float) -> dict[str, list[BoardCard]]:
     """Open tickets by state, each with its nearest open clock."""
     tickets = list(s.scalars(select(Ticket).where(Ticket.state != TicketState.CLOSED)
                              .order_by(Ticket.opened_at.desc()).limit(500)))
@@ -196,7 +196,7 @@ def ticket_board(s: Session, now: datetime) -> dict[str, list[BoardCard]]:
         near = nearest.get(t.id)
         if near is not None:
             card.next_kind, card.next_due, card.left = near.kind, near.due_at, near.due_at - now
-            card.colour = countdown_colour(card.left)
+            card.colour = countdown_colour(card.left, amber_hours)
         board.setdefault(t.state, []).append(card)
     for cards in board.values():
         cards.sort(key=lambda c: c.next_due or datetime.max.replace(tzinfo=now.tzinfo))
@@ -300,20 +300,6 @@ def _place_rows(counts: Counter[str], names: dict[str, str]) -> list[dict[str, A
         out.append({"code": div.code if div else "", "name": div.name if div else names[key],
                     "level": div.level if div else "", "county": county, "count": n})
     return out
-
-
-def key_posts(s: Session, event_id: int, limit: int = 10) -> list[Item]:
-    """重点帖文: originals with the most copies, then the riskiest, then the earliest.
-
-    Picked in Python from a narrow scan on the event index: with ``duplicate_of_id IS NULL``
-    in SQL, SQLite walked the duplicate index over the whole table (37 ms at 100,000 items)."""
-    rows = s.execute(select(Item.id, Item.duplicate_of_id, Item.duplicate_count, Item.risk,
-                            func.coalesce(Item.published_at, Item.fetched_at))
-                     .where(Item.event_id == event_id)).all()
-    originals = sorted((r for r in rows if r[1] is None), key=lambda r: (-r[2], -(r[3] or 0), r[4], r[0]))
-    ids = [r[0] for r in originals[:limit]]
-    items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(ids)))}
-    return [items[i] for i in ids if i in items]
 
 
 def leader_stats(s: Session, now: datetime) -> dict[str, Any]:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 
-from yuqing.documents.account import EventAccount, event_account
+from yuqing.documents.account import EventAccount, event_account, key_posts
 from yuqing.documents.charts import pyplot
 from yuqing.documents.dates import cn_short
 from yuqing.documents.docx_writer import write_docx
@@ -42,7 +42,7 @@ from yuqing.models import (
 )
 from yuqing.runtime import Runtime, get_runtime
 
-from .queries import event_stats, key_posts
+from .queries import event_stats
 from .report_doc import compose
 from .templating import deadline_label, duration, state_label
 from .timeline import Entry, event_timeline
@@ -114,7 +114,7 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
         data = ReportData(
             ticket=ticket, event=event, timeline=event_timeline(s, event, ticket),
             summary=_summary(ticket, event, alert, tz), deadlines=[_deadline(d, tz, rt.now()) for d in deadlines],
-            stats=event_stats(s, event.id, tz), posts=key_posts(s, event.id, 10),
+            stats=event_stats(s, event.id, tz), posts=key_posts(s, event.id),
             referrals=[{"name": r.department_name, "status": r.status, "route": r.route,
                         "sent": fmt(r.sent_at, tz), "acknowledged": fmt(r.acknowledged_at, tz),
                         "by": r.acknowledged_by, "suggestion": r.suggestion, "sent_at": r.sent_at,

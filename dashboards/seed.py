@@ -95,9 +95,10 @@ def seed_story(rt: Runtime) -> dict[str, Any]:
                         assignee="王科长", updated_at=now)
         s.add(ticket)
         s.flush()
+        clocks = rt.profile.clocks  # the hours the profile runs, as tickets.open_ticket would set them
         s.add_all([
-            Deadline(ticket_id=ticket.id, kind="first_response", due_at=old.first_seen_at + timedelta(hours=48)),
-            Deadline(ticket_id=ticket.id, kind="authoritative_info", due_at=old.first_seen_at + timedelta(hours=5)),
+            *(Deadline(ticket_id=ticket.id, kind=kind, due_at=old.first_seen_at + timedelta(hours=clocks.hours_for(kind)))
+              for kind in ("first_response", "authoritative_info")),
             TicketChange(ticket_id=ticket.id, at=now - timedelta(hours=43), by="system", from_state="", to_state="new",
                          reason="较大舆情自动开单"),
             TicketChange(ticket_id=ticket.id, at=now - timedelta(hours=42), by="monitor", from_state="new",
@@ -187,5 +188,6 @@ def seed_bulk(rt: Runtime, items: int = 100_000, events: int = 2_000, seed: int 
                     "detected_at": now - timedelta(hours=rnd.randrange(1, 60)), "updated_at": now}
                    for t in range(events // 5)]
         conn.execute(insert(Ticket), tickets)
+        first = timedelta(hours=rt.profile.clocks.first_response_hours)
         conn.execute(insert(Deadline), [{"ticket_id": t["id"], "kind": "first_response", "seq": 0,
-                                         "due_at": t["detected_at"] + timedelta(hours=48)} for t in tickets])
+                                         "due_at": t["detected_at"] + first} for t in tickets])

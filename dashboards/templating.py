@@ -126,6 +126,8 @@ def render(request: Request, template: str, status_code: int = 200, **context: A
     templates: Jinja2Templates = request.app.state.templates
     user = getattr(request.state, "user", None)
     flashes = request.session.pop("flash", []) if "flash" in request.session else []
+    if getattr(request.state, "refusal", None):  # a workflow refused the action: the page again, with why
+        flashes = [*flashes, {"kind": "error", "text": request.state.refusal}]
     ctx = {"user": user, "csrf": csrf_token(request), "flashes": flashes,
            "now": request.app.state.rt.now(), "path": request.url.path, **context}
     return templates.TemplateResponse(request, template, ctx, status_code=status_code)

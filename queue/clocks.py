@@ -37,21 +37,27 @@ from yuqing.tasks.dispatch import enqueue
 
 log = logging.getLogger(__name__)
 
+# 依据 of each clock; the hours come from the profile's ``clocks`` (defaults: the regulations' 48, 5, 24).
 BASIS = {
-    DeadlineKind.FIRST_RESPONSE: "国办发〔2016〕61号：政务舆情最迟在 48 小时内回应",
-    DeadlineKind.AUTHORITATIVE_INFO: "国办发〔2016〕80号：特别重大、重大突发事件 5 小时内发布权威信息",
-    DeadlineKind.PRESS_CONFERENCE: "国办发〔2016〕61号：特别重大、重大突发事件 24 小时内举行新闻发布会",
-    DeadlineKind.FOLLOW_UP: "国办发〔2016〕61号：根据工作进展持续发布权威信息",
+    DeadlineKind.FIRST_RESPONSE: "国办发〔2016〕61号：政务舆情最迟在 {hours} 小时内回应",
+    DeadlineKind.AUTHORITATIVE_INFO: "国办发〔2016〕80号：特别重大、重大突发事件 {hours} 小时内发布权威信息",
+    DeadlineKind.PRESS_CONFERENCE: "国办发〔2016〕61号：特别重大、重大突发事件 {hours} 小时内举行新闻发布会",
+    DeadlineKind.FOLLOW_UP: "国办发〔2016〕61号：根据工作进展持续发布权威信息（每 {hours} 小时）",
 }
 
 
+def basis(kind: DeadlineKind, clocks: Clocks) -> str:
+    """依据 of clock ``kind``, with the hours this profile runs it for."""
+    return BASIS[kind].format(hours=_h(clocks.hours_for(kind)))
+
+
 def required_clocks(level: str | Level, clocks: Clocks) -> list[tuple[DeadlineKind, float]]:
-    """The clocks an event of ``level`` runs: 48 h for every ticket, 5 h and 24 h for 重大 and above."""
-    out = [(DeadlineKind.FIRST_RESPONSE, clocks.first_response_hours)]  # 61号: 48 小时
+    """The clocks an event of ``level`` runs: the first response (61号) for every ticket, the
+    authoritative information (80号) and the press conference (61号) for 重大 and above."""
+    kinds = [DeadlineKind.FIRST_RESPONSE]
     if Level.parse(level).is_major:
-        out.append((DeadlineKind.AUTHORITATIVE_INFO, clocks.authoritative_info_hours))  # 80号: 5 小时
-        out.append((DeadlineKind.PRESS_CONFERENCE, clocks.press_conference_hours))  # 61号: 24 小时
-    return out
+        kinds += [DeadlineKind.AUTHORITATIVE_INFO, DeadlineKind.PRESS_CONFERENCE]
+    return [(kind, clocks.hours_for(kind)) for kind in kinds]
 
 
 def is_open(d: Deadline) -> bool:
@@ -137,7 +143,7 @@ def _body(rt: Runtime, d: Deadline, ticket: Ticket, lead: str) -> str:
         lead,
         f"事件：{ticket.title}（{ticket.level}）",
         f"时限：{kind.label}，截止 {fmt(d.due_at, zone)}（北京时间）",
-        f"依据：{BASIS[kind]}",
+        f"依据：{basis(kind, rt.profile.clocks)}",
         f"首次发现：{fmt(ticket.detected_at, zone)}；回应主体：{ticket.section_name or '未分派'}",
         f"工单：{rt.settings.base_url.rstrip('/')}/tickets/{ticket.id}",
     ])

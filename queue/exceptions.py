@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from yuqing.exceptions import NotFound, YuqingError
+from yuqing.exceptions import NotFound, Refused
 
 
-class QueueError(YuqingError):
-    """Base class of the response workflow's refusals."""
+class QueueError(Refused):
+    """Base class of the response workflow's refusals (the web app answers them with 422)."""
 
 
 class TicketNotFound(NotFound):

@@ -196,7 +196,7 @@ def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why
     now = rt.now()
     ref = Referral(event_id=event.id, ticket_id=ticket.id, department_key=key, department_name=department.name,
                    route=why, level=event.level, status=ReferralStatus.PENDING,
-                   suggestion=special_report.suggestion_for(department, event), created_at=now, remind_count=0)
+                   suggestion=special_report.suggestion_for(department, event, rt.profile.clocks), created_at=now, remind_count=0)
     try:
         with s.begin_nested():
             s.add(ref)

@@ -18,9 +18,10 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuqing.alerts.rules import spike_floor
 from yuqing.clock import local
 from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture
-from yuqing.documents.account import EventAccount, event_account, tier_label
+from yuqing.documents.account import EventAccount, event_account, key_posts, tier_label
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.dates import cn_datetime, cn_short
 from yuqing.documents.docx_writer import write_docx
@@ -30,11 +31,9 @@ from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
 from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
-from yuqing.profile import Department, Profile
+from yuqing.profile import Clocks, Department, Profile
 
-KEY_POSTS = 8
 SERIES = "舆情专报"
-TIER_ORDER = {t.value: i for i, t in enumerate(Tier)}
 KINDS = {"special": "专报", "followup": "续报", "final": "终报"}
 
 SUGGESTIONS = {
@@ -49,12 +48,13 @@ SUGGESTIONS = {
 }
 
 
-def suggestion_for(department: Department, event: Event) -> str:
-    """处置建议 for one department, by its kind and the event's grade."""
+def suggestion_for(department: Department, event: Event, clocks: Clocks) -> str:
+    """处置建议 for one department, by its kind and the event's grade; the hours are the profile's clocks."""
     text = SUGGESTIONS.get(department.kind, SUGGESTIONS["其他"])
     if Level.parse(event.level).is_major:
-        text += (f"该事件为{event.level}舆情，按国办发〔2016〕80号、61号文件要求，我局须在 5 小时内发布权威信息、"
-                 "24 小时内举行新闻发布会，恳请给予支持。")
+        text += (f"该事件为{event.level}舆情，按国办发〔2016〕80号、61号文件要求，我局须在 "
+                 f"{clocks.authoritative_info_hours:g} 小时内发布权威信息、"
+                 f"{clocks.press_conference_hours:g} 小时内举行新闻发布会，恳请给予支持。")
     return text
 
 
@@ -68,18 +68,6 @@ class Issued:
     kind: str
     fingerprint: str
     title: str
-
-
-def key_posts(s: Session, event_id: int, limit: int = KEY_POSTS) -> list[Item]:
-    """Originals (not folded copies), most authoritative tier first, then the most engaged."""
-    items = list(s.scalars(select(Item).where(Item.event_id == event_id, Item.duplicate_of_id.is_(None))))
-
-    def engagement(item: Item) -> float:
-        return float(sum(v for v in (item.engagement or {}).values() if isinstance(v, int | float)))
-
-    items.sort(key=lambda i: (TIER_ORDER.get(i.tier, 99), -engagement(i) - i.duplicate_count,
-                              i.published_at or i.fetched_at))
-    return items[:limit]
 
 
 def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datetime, int]]:
@@ -155,7 +143,8 @@ def _assessment(event: Event, a: EventAccount, profile: Profile, tz: str) -> lis
     high = [t for t in (Tier.CENTRAL, Tier.PROVINCIAL) if tier_label(t) in a.tiers]
     if high:
         why.append(f"{'、'.join(tier_label(t) for t in high)}已报道，关注度高")
-    if event.peak_velocity and event.baseline_velocity and event.peak_velocity > 2 * event.baseline_velocity:
+    # The alert rule's spike (profile.alerts.velocity_factor), so the 专报 and the alert agree.
+    if event.peak_velocity and event.peak_velocity >= spike_floor(event) * profile.alerts.velocity_factor:
         why.append("传播速度明显加快")
     out = [Paragraph.of(f"综合研判，该事件为{event.level}舆情" + (f"：{'；'.join(why)}。" if why else "。"))]
     suspected = false_information_sentence((event.flags or {}).get("false_information"))
@@ -217,7 +206,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     blocks += [Heading("事件概况"), *overview(a, tz)]
     blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
     blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
-    blocks += [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event))]
+    blocks += [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
     blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
     blocks += [Heading("联系人"), Paragraph.of(_contact(profile) + "。")]
     blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]

@@ -240,6 +240,8 @@ def record_response(rt: Runtime, ticket_id: int, by: str, kind: str, channel: st
         raise BadResponse("回应须注明发布渠道")
     if not link.strip() and not text.strip():
         raise BadResponse("回应须有链接或正文")
+    if link.strip() and not link.strip().startswith(("http://", "https://")):
+        raise BadResponse("回应链接应以 http:// 或 https:// 开头")
     now = rt.now()
     with rt.session() as s:
         ticket = _load(s, ticket_id)

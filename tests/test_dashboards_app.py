@@ -131,6 +131,8 @@ def test_silence_needs_a_reason_and_lands_in_the_store(runtime, client, story) -
     token = login(client, "monitor")
     url = f"/alerts/{story['alert_fire']}/silence"
     assert client.post(url, data={"hours": "4", "comment": "", "csrf_token": token}).status_code == 422
+    blank = client.post(url, data={"hours": "4", "comment": "   ", "csrf_token": token})
+    assert blank.status_code == 422 and "静默须说明原因" in blank.text  # the workflow's refusal, one handler
     assert client.post(url, data={"hours": "4", "comment": "已核实为烧荒", "csrf_token": token}).status_code == 303
     with runtime.session() as s:
         row = s.scalar(select(Silence))
@@ -162,15 +164,24 @@ def test_console_shows_reasons_folded_copies_and_first_publisher(client, story) 
 
 
 def test_board_colours_by_time_left(client, story) -> None:  # type: ignore[no-untyped-def]
-    assert countdown_colour(timedelta(hours=7)) == "green"
-    assert countdown_colour(timedelta(hours=5, minutes=59)) == "amber"
-    assert countdown_colour(timedelta(seconds=-1)) == "red"
+    assert countdown_colour(timedelta(hours=7), 6) == "green"
+    assert countdown_colour(timedelta(hours=5, minutes=59), 6) == "amber"
+    assert countdown_colour(timedelta(seconds=-1), 6) == "red"
     login(client, "monitor")
     board = client.get("/tickets").text
     card = re.search(rf'<a class="ticket-card (\w+)" href="/tickets/{story["ticket"]}"', board)
     assert card and card.group(1) == "red"  # the 5-hour clock is long breached
     page = client.get(f"/tickets/{story['ticket']}").text
     assert 'class="cd amber"' in page and 'class="cd red"' in page  # 48 h clock: 4 h left
+    assert "不足 6 小时" in board
+
+
+def test_the_amber_mark_is_the_profiles(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    runtime.profile.clocks.amber_hours = 3  # a bureau that calls only the last 3 hours close
+    login(client, "monitor")
+    assert '<span class="cd amber">不足 3 小时</span>' in client.get("/tickets").text
+    page = client.get(f"/tickets/{story['ticket']}").text
+    assert 'class="cd amber"' not in page  # the 48 h clock's 4 h left is green now
 
 
 def test_api_queue_and_openapi(client, story) -> None:  # type: ignore[no-untyped-def]

@@ -10,8 +10,8 @@ from rq import Queue
 from rq.registry import ScheduledJobRegistry
 from sqlalchemy import select
 
-from yuqing.models import Deadline, Delivery
-from yuqing.queue import jobs, tickets
+from yuqing.models import Deadline, Delivery, Referral
+from yuqing.queue import jobs, special_report, tickets
 from yuqing.queue.clocks import check_deadline
 
 
@@ -140,3 +140,26 @@ def test_sweep_recovers_reminders_lost_with_redis(runtime, clock, redis_server, 
     clock.advance(minutes=31)
     assert jobs.sweep()["breaches"] == 1
     assert check_deadline(d5.id) == "none"
+
+
+def test_a_clock_changed_in_the_profile_is_the_hours_the_mail_and_the_report_state(runtime, clock) -> None:
+    """One home for the regulation's hours: a bureau's stricter 3 h / 12 h clocks run, and every
+    message and document says 3 and 12, not the regulations' 5 and 24 typed into the text."""
+    runtime.profile.clocks = runtime.profile.clocks.model_copy(
+        update={"authoritative_info_hours": 3.0, "press_conference_hours": 12.0})
+    event = make_reported_event(runtime, level="重大")
+    tid = tickets.consider_event(event)
+    d3 = _deadline(runtime, tid, "authoritative_info")
+    assert d3.due_at - d3.started_at == timedelta(hours=3)
+    with runtime.session() as s:
+        referral = s.scalars(select(Referral).where(Referral.event_id == event)).first()
+        doc, _ = special_report.compose(s, runtime.profile, referral, "http://127.0.0.1:8000/ack/x", runtime.now(),
+                                        runtime.settings.timezone)
+    text = "\n".join(getattr(b, "text", "") for b in doc.blocks)
+    assert "我局须在 3 小时内发布权威信息、12 小时内举行新闻发布会" in text
+    assert "发布权威信息：11月21日11时00分前" in text and "5 小时" not in text and "24 小时" not in text
+    clock.advance(hours=3)
+    assert check_deadline(d3.id) == "breach"
+    with runtime.session() as s:
+        body = s.scalars(select(Delivery.body).where(Delivery.purpose == "breach")).first()
+    assert "依据：国办发〔2016〕80号：特别重大、重大突发事件 3 小时内发布权威信息" in body

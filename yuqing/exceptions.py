@@ -24,6 +24,12 @@ class ProfileError(YuqingError):
     hint = "对照 profiles/zezhou-emergency.yaml 检查该字段。"
 
 
+class Refused(YuqingError):
+    """A rule of the domain refused what a user asked (拒绝办理): one Chinese sentence saying
+    which rule and why. The workflows raise it (the response workflow's and the alerts' errors
+    derive from it); the web app answers it with 422 in one handler, the CLI prints it."""
+
+
 class NotFound(YuqingError):
     """A record asked for by id does not exist."""
 

@@ -213,6 +213,13 @@ class Clocks(Strict):
     ticket_min_level: Level = Field(Level.LARGER, description="达到该等级即开工单")
     referral_remind_hours: Hours = Field(4, description="报送未签收的提醒间隔")
     ack_link_hours: Hours = Field(120, description="签收链接有效期（自发出起）：48 小时回应时限再留余量；每次提醒发新链接")
+    amber_hours: Hours = Field(6, description="工单看板上剩余不足该时长的时限显示为黄色（临近到期）")
+
+    def hours_for(self, kind: str) -> float:
+        """The hours the clock ``kind`` runs for (a DeadlineKind value: ``first_response``,
+        ``authoritative_info``, ``press_conference``, ``follow_up``): every message, document and
+        seed states its hours from here, so a bureau's stricter clock reads the same everywhere."""
+        return float(getattr(self, f"{kind}_hours"))
 
 
 class Digests(Strict):

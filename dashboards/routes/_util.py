@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
 from fastapi import Depends, HTTPException, Path, Request
-from fastapi.responses import RedirectResponse
+from fastapi.responses import RedirectResponse, Response
 
 from yuqing.runtime import Runtime
 
@@ -42,6 +43,12 @@ NO_NUL_PATTERN = r"^[^\x00]*$"  # the same rule, said in an API parameter's sche
 
 def rt_of(request: Request) -> Runtime:
     return request.app.state.rt
+
+
+def redisplay(request: Request, page: Callable[[], Response]) -> None:
+    """The page to show again, with the workflow's message, if it refuses this action (the
+    app's one ``Refused`` handler answers 422 with it)."""
+    request.state.redisplay = page
 
 
 def back(request: Request, fallback: str) -> RedirectResponse:

@@ -214,7 +214,7 @@ def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn,
 def tickets(request: Request, user: CurrentUser = StaffUser) -> list[TicketCard]:
     rt = rt_of(request)
     with rt.session() as s:
-        board = ticket_board(s, rt.now())
+        board = ticket_board(s, rt.now(), rt.profile.clocks.amber_hours)
     return [TicketCard(id=c.ticket.id, title=c.ticket.title, state=c.ticket.state, level=c.ticket.level,
                        next_deadline=c.next_kind, due_at=c.next_due,
                        seconds_left=c.left.total_seconds() if c.left is not None else None, colour=c.colour)

@@ -8,12 +8,12 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
-from yuqing.documents.account import figures_line
+from yuqing.documents.account import figures_line, key_posts
 from yuqing.models import Alert, Event, Ticket
 from yuqing.runtime import Runtime
 
 from ..auth import CurrentUser, StaffUser
-from ..queries import event_stats, key_posts
+from ..queries import event_stats
 from ..templating import render
 from ..timeline import event_timeline
 from ._util import NO_NUL, RecordId, rt_of

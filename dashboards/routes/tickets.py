@@ -1,7 +1,10 @@
 """回应工单 (tickets): the board with countdowns and the ticket page with its actions.
 
-Every action calls ``yuqing.queue.tickets`` (which records who, when and why and refuses
-an illegal change with a clear error); this module only validates the form and audits.
+Every action calls ``yuqing.queue.tickets``, which records who, when and why and refuses what
+the workflow does not allow (a closed ticket, a pause without a reason, a response without a
+link or text, a time before detection or in the future, an unknown section, state or kind) with
+one ``Refused`` sentence; the app's handler shows this page again with it (422). This module
+only reads the form, audits and redirects; it checks nothing the workflow checks.
 """
 
 from __future__ import annotations
@@ -31,7 +34,7 @@ from ..auth import CurrentUser, MonitorUser, StaffUser, audit
 from ..queries import countdown_colour, ticket_board
 from ..templating import flash, render
 from ..timeline import event_timeline
-from ._util import MAX_ID, NO_NUL, RecordId, back, parse_local_time, rt_of
+from ._util import MAX_ID, NO_NUL, RecordId, back, parse_local_time, redisplay, rt_of
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
@@ -40,7 +43,8 @@ CHANNELS = ["政府网站", "政务微博", "政务微信", "新闻发布会", "
 
 @router.get("/tickets")
 def board(request: Request, user: CurrentUser = StaffUser) -> Response:
-    return render(request, "tickets.html", board_html=Markup(_board_html(request)))
+    return render(request, "tickets.html", board_html=Markup(_board_html(request)),
+                  amber_hours=f"{rt_of(request).profile.clocks.amber_hours:g}")
 
 
 def _board_html(request: Request) -> str:
@@ -53,7 +57,7 @@ def _board_html(request: Request) -> str:
         key = (stamp[0], stamp[1], rt.now().replace(second=0, microsecond=0))
 
         def build() -> str:
-            columns = ticket_board(s, rt.now())
+            columns = ticket_board(s, rt.now(), rt.profile.clocks.amber_hours)
             return request.app.state.templates.env.get_template("_board.html").render(
                 columns=columns, states={st.value: st.label for st in TicketState})
 
@@ -76,7 +80,7 @@ def _ticket_view(request: Request, ticket_id: int, status_code: int = 200, **ext
         deadlines = list(s.scalars(select(Deadline).where(Deadline.ticket_id == ticket_id)
                                    .order_by(Deadline.due_at)))
         clocks = [(d, (d.due_at - now) if not d.met_at and not d.cancelled_at else None,
-                   countdown_colour(d.due_at - now) if not d.met_at and not d.cancelled_at else
+                   countdown_colour(d.due_at - now, rt.profile.clocks.amber_hours) if not d.met_at and not d.cancelled_at else
                    ("green" if d.met_at and d.met_at <= d.due_at else "done-late" if d.met_at else "cancelled"))
                   for d in deadlines]
         referrals = list(s.scalars(select(Referral).where(Referral.event_id == ticket.event_id)))
@@ -99,19 +103,16 @@ def _tz(rt: Runtime) -> ZoneInfo:
     return ZoneInfo(rt.settings.timezone)
 
 
-def _ensure(rt: Runtime, ticket_id: int) -> None:
-    with rt.session() as s:
-        if s.get(Ticket, ticket_id) is None:
-            raise HTTPException(404, f"工单 {ticket_id} 不存在")
+def _on_refusal(request: Request, ticket_id: int, user: CurrentUser) -> Runtime:
+    """The ticket page is shown again with the workflow's refusal (422), not a bare error page."""
+    redisplay(request, lambda: ticket_page(request, ticket_id, user))
+    return rt_of(request)
 
 
 @router.post("/tickets/{ticket_id}/assign")
 def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), assignee: str = Form("", max_length=100),
            user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
-    if section_key not in {sec.key for sec in rt.profile.sections}:
-        raise HTTPException(422, f"section_key: 未知科室 {section_key!r}")
+    rt = _on_refusal(request, ticket_id, user)
     tickets.assign(rt, ticket_id, section_key, user.username, assignee=assignee.strip())
     audit(rt, request, user.username, "ticket.assign", "ticket", ticket_id, section_key=section_key,
           assignee=assignee.strip())
@@ -123,17 +124,8 @@ def assign(request: Request, ticket_id: RecordId, section_key: str = Form(...), 
 def respond(request: Request, ticket_id: RecordId, kind: str = Form(...), channel: str = Form(..., min_length=1, max_length=100),
             link: str = Form("", max_length=2000), text: str = Form("", max_length=20000),
             responded_at: str = Form(...), user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
-    if kind not in {k.value for k in DeadlineKind}:
-        raise HTTPException(422, f"kind: 未知回应类型 {kind!r}")
-    if link and not link.startswith(("http://", "https://")):
-        raise HTTPException(422, "link: 链接应以 http:// 或 https:// 开头")
-    if not link.strip() and not text.strip():
-        raise HTTPException(422, "link/text: 回应须有链接或正文")
+    rt = _on_refusal(request, ticket_id, user)
     when = parse_local_time(responded_at, rt.settings.timezone, "responded_at")
-    if when > rt.now():
-        raise HTTPException(422, "responded_at: 回应时间不能晚于现在")
     tickets.record_response(rt, ticket_id, user.username, kind, channel.strip(), link.strip(), text.strip(), when)
     audit(rt, request, user.username, "ticket.respond", "ticket", ticket_id, kind=kind, channel=channel,
           link=link, responded_at=when.isoformat())
@@ -169,10 +161,7 @@ def correct_time(request: Request, ticket_id: RecordId, response_id: int = Form(
 @router.post("/tickets/{ticket_id}/pause")
 def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
           user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
-    if not reason.strip():
-        raise HTTPException(422, "reason: 暂停计时须写明原因")
+    rt = _on_refusal(request, ticket_id, user)
     tickets.pause(rt, ticket_id, user.username, reason.strip())
     audit(rt, request, user.username, "ticket.pause", "ticket", ticket_id, reason=reason.strip())
     flash(request, "已暂停计时")
@@ -181,8 +170,7 @@ def pause(request: Request, ticket_id: RecordId, reason: str = Form(..., min_len
 
 @router.post("/tickets/{ticket_id}/resume")
 def resume(request: Request, ticket_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
+    rt = _on_refusal(request, ticket_id, user)
     tickets.resume(rt, ticket_id, user.username)
     audit(rt, request, user.username, "ticket.resume", "ticket", ticket_id)
     flash(request, "已恢复计时")
@@ -192,23 +180,17 @@ def resume(request: Request, ticket_id: RecordId, user: CurrentUser = MonitorUse
 @router.post("/tickets/{ticket_id}/transition")
 def transition(request: Request, ticket_id: RecordId, to_state: str = Form(...), reason: str = Form("", max_length=2000),
                user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
-    try:
-        target = TicketState(to_state)
-    except ValueError:
-        raise HTTPException(422, f"to_state: 未知状态 {to_state!r}") from None
-    tickets.transition(rt, ticket_id, target.value, user.username, reason=reason.strip())
-    audit(rt, request, user.username, "ticket.transition", "ticket", ticket_id, to_state=target.value,
+    rt = _on_refusal(request, ticket_id, user)
+    tickets.transition(rt, ticket_id, to_state, user.username, reason=reason.strip())
+    audit(rt, request, user.username, "ticket.transition", "ticket", ticket_id, to_state=to_state,
           reason=reason.strip())
-    flash(request, f"工单状态已改为 {target.label}")
+    flash(request, f"工单状态已改为 {TicketState(to_state).label}")
     return back(request, f"/tickets/{ticket_id}")
 
 
 @router.post("/tickets/{ticket_id}/close")
 def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_length=2000), user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
+    rt = _on_refusal(request, ticket_id, user)
     tickets.close(rt, ticket_id, user.username, reason=reason.strip())
     audit(rt, request, user.username, "ticket.close", "ticket", ticket_id, reason=reason.strip())
     flash(request, "工单已关闭，事后回应报告正在生成")
@@ -218,8 +200,7 @@ def close(request: Request, ticket_id: RecordId, reason: str = Form("", max_leng
 @router.post("/tickets/{ticket_id}/reopen")
 def reopen(request: Request, ticket_id: RecordId, reason: str = Form(..., min_length=1, max_length=2000),
            user: CurrentUser = MonitorUser) -> Response:
-    rt = rt_of(request)
-    _ensure(rt, ticket_id)
+    rt = _on_refusal(request, ticket_id, user)
     tickets.reopen(rt, ticket_id, user.username, reason.strip())
     audit(rt, request, user.username, "ticket.reopen", "ticket", ticket_id, reason=reason.strip())
     flash(request, "工单已重新打开")

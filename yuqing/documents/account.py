@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Category, Tier
@@ -25,6 +25,8 @@ from yuqing.models import Event, Item
 from . import current
 from .current import FIGURE_KINDS, TIER_RANK
 from .dates import clock_time, cn_short
+
+KEY_POSTS = 8  # 重点帖文 in the 专报, on the event page and in the report; an alert mail quotes the first 3
 
 # 国家突发公共事件总体应急预案 §1.3, checked in this order: a coal-mine flooding (透水) is an
 # accident, not a flood; a forest fire is a natural disaster, a building fire an accident.
@@ -132,6 +134,29 @@ def figures_line(s: Session, event: Event, tz: str | ZoneInfo) -> str:
     latest, steps = _figures(current.stored_or_counted(s, event)[0])
     rise = progression_sentence(steps, tz)
     return casualty_sentence(latest, tz) + (f"（{rise}）" if rise else "")
+
+
+def key_posts(s: Session, event_id: int, limit: int = KEY_POSTS) -> list[Item]:
+    """重点帖文: originals (not folded copies), the most authoritative tier first, then the most
+    spread (copies folded into it plus reposts, comments and likes), then the earliest.
+
+    The one choice the 专报, the alert mail, the digest, the event page and the report all list,
+    so no two of them name different posts. Picked in Python from a narrow scan on the event
+    index: with ``duplicate_of_id IS NULL`` in SQL, SQLite walked the duplicate index over the
+    whole table (37 ms at 100,000 items)."""
+    rows = s.execute(select(Item.id, Item.duplicate_of_id, Item.tier, Item.duplicate_count, Item.engagement,
+                            func.coalesce(Item.published_at, Item.fetched_at))
+                     .where(Item.event_id == event_id)).all()
+
+    def spread(copies: int | None, engagement: dict[str, object] | None) -> float:
+        return (copies or 0) + sum(float(v) for v in (engagement or {}).values()
+                                   if isinstance(v, int | float) and not isinstance(v, bool))
+
+    originals = sorted((r for r in rows if r[1] is None),
+                       key=lambda r: (TIER_RANK.get(r[2], 9), -spread(r[3], r[4]), r[5], r[0]))
+    ids = [r[0] for r in originals[:limit]]
+    items = {i.id: i for i in s.scalars(select(Item).where(Item.id.in_(ids)))}
+    return [items[i] for i in ids if i in items]
 
 
 def tier_label(tier: str) -> str:
