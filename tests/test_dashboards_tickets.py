@@ -15,7 +15,7 @@ from test_dashboards_app import login
 
 from yuqing.dashboards.app import create_app
 from yuqing.models import Alert, Ticket, TicketResponse
-from yuqing.queue import tickets
+from yuqing.queue import jobs
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ def client(runtime, story):  # type: ignore[no-untyped-def]
 
 @pytest.fixture
 def ticket_id(runtime) -> int:  # type: ignore[no-untyped-def]
-    return tickets.consider_event(make_reported_event(runtime, level="较大", ago_hours=2))
+    return jobs.consider_event(make_reported_event(runtime, level="较大", ago_hours=2))
 
 
 def _local(rt, when: datetime) -> str:  # type: ignore[no-untyped-def]

@@ -16,7 +16,7 @@ from yuqing.dashboards.app import create_app
 from yuqing.documents import Heading, Link, Paragraph
 from yuqing.documents.account import KEY_POSTS, key_posts
 from yuqing.models import Event, Item, Referral
-from yuqing.queue import special_report, tickets
+from yuqing.queue import jobs, special_report
 
 # (tier, copies folded into it, reposts) for twelve originals, and one copy of the first.
 POSTS = [("social", 40, 900), ("local", 0, 5), ("central", 0, 0), ("social", 0, 3), ("government", 2, 0),
@@ -62,7 +62,7 @@ def _report_links(rt, event_id: int) -> list[str]:  # type: ignore[no-untyped-de
 
 def test_the_report_the_event_page_and_the_alert_list_the_same_posts(runtime, story) -> None:  # type: ignore[no-untyped-def]
     event_id = _event(runtime)
-    tickets.consider_event(event_id)
+    jobs.consider_event(event_id)
     in_report = _report_links(runtime, event_id)
     with TestClient(create_app(runtime), follow_redirects=False) as client:
         login(client, "monitor")

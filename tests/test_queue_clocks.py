@@ -148,7 +148,7 @@ def test_a_clock_changed_in_the_profile_is_the_hours_the_mail_and_the_report_sta
     runtime.profile.clocks = runtime.profile.clocks.model_copy(
         update={"authoritative_info_hours": 3.0, "press_conference_hours": 12.0})
     event = make_reported_event(runtime, level="重大")
-    tid = tickets.consider_event(event)
+    tid = jobs.consider_event(event)
     d3 = _deadline(runtime, tid, "authoritative_info")
     assert d3.due_at - d3.started_at == timedelta(hours=3)
     with runtime.session() as s:
