@@ -13,7 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from yuqing.documents.account import EventAccount, event_account
+from yuqing.documents.account import EventAccount, event_account, key_posts
 from yuqing.models import (
     Deadline,
     Event,
@@ -24,8 +24,6 @@ from yuqing.models import (
     Ticket,
     TicketResponse,
 )
-
-from .queries import key_posts
 
 KIND_LABELS = {"special": "专报", "followup": "续报", "final": "终报"}
 
@@ -88,7 +86,7 @@ def gather(s: Session, referral: Referral, now: datetime) -> ReferralView:
     event = s.get(Event, referral.event_id)
     assert event is not None  # a referral goes with its event (foreign key, cascade)
     view = ReferralView(referral=referral, event=event, account=event_account(s, event.id),
-                        documents=documents_of(s, referral.id), posts=key_posts(s, event.id, 8))
+                        documents=documents_of(s, referral.id), posts=key_posts(s, event.id))
     view.ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
     if view.ticket is not None:
         deadlines = s.scalars(select(Deadline).where(Deadline.ticket_id == view.ticket.id).order_by(Deadline.due_at))
