@@ -103,6 +103,32 @@ def make_reported_event(rt, level: str = "较大", topics: list[str] | None = No
         return event.id
 
 
+def make_referred_event(rt, drain) -> dict[str, Any]:  # type: ignore[no-untyped-def]
+    """A 重大 event referred to 宣传部 and 网信办, then a rise to 特别重大 (a 续报 to each), a
+    response published, every mail sent: the referrals by department key."""
+    from yuqing.models import Referral, Ticket
+    from yuqing.queue import jobs, tickets
+
+    event = make_reported_event(rt, level="重大", items=3)
+    jobs.consider_event(event)
+    rt.clock.advance(minutes=20)
+    touch_event(rt, event, level="特别重大")
+    jobs.consider_event(event)
+    with rt.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event))
+    tickets.record_response(rt, ticket_id, "monitor", "authoritative_info", "政府网站",
+                            "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", rt.now())
+    drain()
+    with rt.session() as s:
+        return {r.department_key: r for r in s.scalars(select(Referral).where(Referral.event_id == event))}
+
+
+def docx_attachments(smtp, to: str) -> list[bytes]:  # type: ignore[no-untyped-def]
+    """The DOCX files mailed to ``to``, in the order sent."""
+    return [p.get_payload(decode=True) for m in smtp.messages if m["To"] == to for p in m.walk()
+            if (p.get_filename() or "").endswith(".docx")]
+
+
 def touch_event(rt, event_id: int, **fields: Any) -> None:  # type: ignore[no-untyped-def]
     """New activity on an event (analysis would do this when items arrive)."""
     with rt.session() as s:

@@ -361,3 +361,49 @@ def test_a_390_px_phone_holds_the_layout(browser, server, who: str) -> None:  # 
         width = page.evaluate("document.documentElement.scrollWidth")
         assert width <= 390, f"{path}: the page is {width} px wide on a 390 px phone"
     ctx.close()
+
+
+@pytest.mark.parametrize("width", [1360, 390])
+def test_liaison_opens_a_referral_downloads_what_was_sent_and_signs(runtime, story, server, browser, drain, smtp,
+                                                                    tmp_path, width: int) -> None:  # type: ignore[no-untyped-def]
+    from factories import docx_attachments, make_referred_event
+
+    refs = make_referred_event(runtime, drain)
+    mine, theirs = refs["propaganda"], refs["cyberspace"]
+    smtp.wait_for(4)
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai",
+                              accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", "xcb")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_url("**/liaison")
+    page.locator(f"#referral-{mine.id} h2 a").click()
+    page.wait_for_url(f"**/liaison/referrals/{mine.id}")
+    head = page.locator(".page-head")
+    assert "特别重大" in head.inner_text() and "中共泽州县委宣传部" in head.inner_text()
+    assert page.locator("table.documents tbody tr").count() == 2, "the 专报 and the 续报"
+    assert page.locator("ol.items li a").count() == 3, "the key posts, linked"
+    assert page.locator("ul.clocks li.clock[data-due]").count() >= 1, "running clocks"
+    assert "县应急管理局发布救援进展通报" in page.locator("ol.responses").inner_text()
+    with page.expect_download() as got:
+        page.locator("table.documents tbody tr").first.get_by_text("Word（DOCX）").click()
+    saved = tmp_path / "sent.docx"
+    got.value.save_as(saved)
+    assert saved.read_bytes() == docx_attachments(smtp, "yqk@xcb.zezhou.example")[0]
+    assert got.value.suggested_filename == "泽州县应急管理局舆情专报〔2026〕第1期.docx"
+    with page.expect_download() as got:
+        page.locator("table.documents tbody tr").nth(1).get_by_text("PDF").click()
+    got.value.save_as(tmp_path / "followup.pdf")
+    assert (tmp_path / "followup.pdf").read_bytes().startswith(b"%PDF")
+    width_now = page.evaluate("document.documentElement.scrollWidth")
+    assert width_now <= width, f"the page is {width_now} px wide at {width} px"
+    shot(page, f"liaison-referral-{width}")
+    page.locator("input[name=note]").fill("已安排发布")
+    page.get_by_role("button", name="签收").click()
+    page.wait_for_url(f"**/liaison/referrals/{mine.id}")
+    assert "由 xcb 签收" in page.locator("#ack-state").inner_text()
+    response = page.goto(f"{server.url}/liaison/referrals/{theirs.id}")
+    assert response is not None and response.status == 404, "the 网信办's referral is not the 宣传部's to see"
+    ctx.close()

@@ -7,17 +7,15 @@ from __future__ import annotations
 import re
 import subprocess
 from collections.abc import Iterator
-from email.message import Message
 
 import pytest
-from factories import make_reported_event, touch_event
+from factories import docx_attachments, make_referred_event
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import PASSWORD
-from yuqing.models import AuditEntry, IssuedDocument, Referral, Ticket
-from yuqing.queue import jobs, tickets
+from yuqing.models import AuditEntry, IssuedDocument
 
 
 @pytest.fixture
@@ -33,29 +31,8 @@ def login(client: TestClient, username: str) -> None:
     assert r.status_code == 303, r.text
 
 
-def referred(rt, drain) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
-    """A 重大 event referred to 宣传部 and 网信办, then a rise to 特别重大 (a 续报 to each), mailed."""
-    event = make_reported_event(rt, level="重大", items=3)
-    jobs.consider_event(event)
-    rt.clock.advance(minutes=20)
-    touch_event(rt, event, level="特别重大")
-    jobs.consider_event(event)
-    with rt.session() as s:
-        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event))
-    tickets.record_response(rt, ticket_id, "monitor", "authoritative_info", "政府网站", "https://yjj.zezhou.example/1.html",
-                            "县应急管理局发布救援进展通报", rt.now())
-    drain()
-    with rt.session() as s:
-        return {r.department_key: r for r in s.scalars(select(Referral).where(Referral.event_id == event))}
-
-
-def _attachments(smtp, to: str) -> list[bytes]:  # type: ignore[no-untyped-def]
-    mails: list[Message] = [m for m in smtp.messages if m["To"] == to]
-    return [p.get_payload(decode=True) for m in mails for p in m.walk() if (p.get_filename() or "").endswith(".docx")]
-
-
 def test_the_liaison_page_of_one_referral(runtime, client, drain, smtp) -> None:  # type: ignore[no-untyped-def]
-    refs = referred(runtime, drain)
+    refs = make_referred_event(runtime, drain)
     smtp.wait_for(4)
     mine = refs["propaganda"]
     login(client, "xcb")  # 宣传部舆情科
@@ -77,7 +54,7 @@ def test_the_liaison_page_of_one_referral(runtime, client, drain, smtp) -> None:
         docs = list(s.scalars(select(IssuedDocument).where(IssuedDocument.referral_id == mine.id)
                               .order_by(IssuedDocument.id)))
     assert [d.kind for d in docs] == ["special", "followup"]
-    sent = _attachments(smtp, "yqk@xcb.zezhou.example")
+    sent = docx_attachments(smtp, "yqk@xcb.zezhou.example")
     for doc, attached in zip(docs, sent, strict=True):
         got = client.get(f"/liaison/referrals/{mine.id}/documents/{doc.id}/docx")
         assert got.status_code == 200
@@ -102,7 +79,7 @@ def test_the_liaison_page_of_one_referral(runtime, client, drain, smtp) -> None:
 
 
 def test_signing_shows_on_the_page_and_the_list_links_to_it(runtime, client, drain) -> None:  # type: ignore[no-untyped-def]
-    mine = referred(runtime, drain)["propaganda"]
+    mine = make_referred_event(runtime, drain)["propaganda"]
     login(client, "xcb")
     assert f'href="/liaison/referrals/{mine.id}"' in client.get("/liaison").text
     token = re.search(r'name="csrf-token" content="([^"]+)"', client.get(f"/liaison/referrals/{mine.id}").text).group(1)
