@@ -100,3 +100,14 @@ def test_sqlite_runs_in_wal_mode(tmp_path: Path) -> None:
     with engine_for(url).connect() as conn:
         assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
         assert conn.execute(text("PRAGMA busy_timeout")).scalar() == 30000
+
+
+def test_a_record_history_is_read_through_the_audit_target_index(tmp_path: Path) -> None:
+    """The grouping's last notice and every timeline ask the 操作日志 by target (migration 0009)."""
+    url = f"sqlite:///{tmp_path / 'audit.db'}"
+    migrate(url)
+    with engine_for(url).connect() as conn:
+        plan = " ".join(str(row[-1]) for row in conn.execute(text(
+            "EXPLAIN QUERY PLAN SELECT * FROM audit_log WHERE target_type = 'alert' AND target_id = 7 "
+            "ORDER BY at DESC LIMIT 1")))
+    assert "ix_audit_log_target" in plan, plan

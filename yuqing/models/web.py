@@ -56,6 +56,8 @@ class AuditEntry(Base):
     """操作日志: every action taken in the app or by the command line."""
 
     __tablename__ = "audit_log"
+    # A record's history is read by its target (the alert's last notice, timelines): migration 0009.
+    __table_args__ = (Index("ix_audit_log_target", "target_type", "target_id"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime] = mapped_column(index=True)
