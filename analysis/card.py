@@ -136,14 +136,20 @@ def write_card(path: Path, r: dict) -> None:
             "## events (事件归并)",
             "Evaluated on CEC articles grouped by incident (`analysis/eval_events.py`;",
             "`analysis/data/cec_incidents.csv` holds the multi-article incidents, found by reading every",
-            "same-category pair of articles within three days). The articles stream through the scorer",
+            "same-category pair of articles within three days, then corrected where the grouper's",
+            "disagreements showed a missed pair: 攀枝花 2008-08-30 reported again on 09-03, one 四平",
+            "shop fire of 2014-03-29 in two papers). The articles stream through the scorer",
             "and the grouper in report order, with the whole country as the jurisdiction.",
+            "Reproduce: `python -m yuqing.analysis.eval_events` (prints the figures as JSON).",
             f"- articles {ev['articles']}, incidents {ev['incidents']}, events formed {ev['events']};"
             f" pairs in one incident {ev['true_pairs']}",
             f"- pairwise **precision {_pct(ev['precision'])}**, **recall {_pct(ev['recall'])}**"
             f" (same-event pairs {ev['tp']} right, {ev['fp']} wrong; {ev['fn']} same-incident pairs split)",
-            "- An item joins an event only when it names no other town (乡镇) than the event's and no",
-            "  other kind of hazard (透水, 爆炸, 火灾 …); a shared county name is not enough.",
+            "- An item joins an event only when it names no other kind of hazard (透水, 爆炸, 火灾 …)",
+            "  and no other town (乡镇) of the incident's county than the event's; a shared county name",
+            "  is not enough. Towns are compared inside the counties both name (the incident's place):",
+            "  a report filed from another city names that city's streets, which do not split it off.",
+            "  An incident abroad is keyed by the foreign place named (印尼 + 地震), not by the reporter.",
             "",
         ]
     path.write_text("\n".join(lines), encoding="utf-8")

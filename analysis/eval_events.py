@@ -50,7 +50,8 @@ def truth(root: Path) -> tuple[list[dict], list[str]]:
     return rows, [grouped.get(n, f"single-{n}") for n in range(1, len(rows) + 1)]
 
 
-def evaluate_events(root: Path, models: dict | None = None) -> dict:
+def assign_events(root: Path, models: dict | None = None) -> tuple[list[dict], list[str], dict[int, int]]:
+    """The CEC rows, their incidents and the event each was assigned to (by row index)."""
     from .scoring import Scorer
 
     rows, incident = truth(root)
@@ -65,10 +66,15 @@ def evaluate_events(root: Path, models: dict | None = None) -> dict:
         text = rows[i]["title"] + "。" + rows[i]["text"][:600]
         mh = folding.text_minhash(text)
         sig = folding.signature_minhash(folding.signature_tokens(words, r["places"], r["keywords"]))
-        keys = incident_keys(r["places"], r["topics"], r["keywords"])
+        keys = incident_keys(r["places"], r["topics"], r["keywords"], r["flags"]["outside"])
         dup, found = grouper.assign(mh, sig, keys, now)
         event[i] = found if found is not None else n
         grouper.add(n, now, event[i], mh, sig, keys, dup)
+    return rows, incident, event
+
+
+def evaluate_events(root: Path, models: dict | None = None) -> dict:
+    rows, incident, event = assign_events(root, models)
     tp = fp = fn = 0
     for a, b in combinations(range(len(rows)), 2):
         same_event, same_incident = event[a] == event[b], incident[a] == incident[b]
@@ -78,3 +84,11 @@ def evaluate_events(root: Path, models: dict | None = None) -> dict:
     return {"articles": len(rows), "incidents": len(set(incident)), "events": len(set(event.values())),
             "true_pairs": tp + fn, "precision": tp / (tp + fp) if tp + fp else 1.0,
             "recall": tp / (tp + fn) if tp + fn else 1.0, "tp": tp, "fp": fp, "fn": fn}
+
+
+if __name__ == "__main__":  # python -m yuqing.analysis.eval_events [CORPORA]: the card's event figures
+    import sys
+
+    from .corpora import DEFAULT_CORPORA
+
+    print(json.dumps(evaluate_events(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPORA)))

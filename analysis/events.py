@@ -43,19 +43,33 @@ class Entry:
 
 
 KIND = "~"  # place slot of a hazard-kind key: never votes, only tells incidents apart
+ABROAD = "@"  # prefix of a place outside the jurisdiction, by name (they have no division code)
 TOWN_CODE_LEN = 6  # codes longer than a county's six digits are towns (乡镇街道) or finer
 
 
-def incident_keys(places: list[dict], topics: list[str], keywords: list[str] = ()) -> set[tuple[str, str]]:  # type: ignore[assignment]
-    """(place code, topic) keys, plus (``~``, hazard kind) keys from the item's remit words."""
+def incident_keys(places: list[dict], topics: list[str], keywords: Iterable[str] = (),
+                  outside: Iterable[str] = ()) -> set[tuple[str, str]]:
+    """(place code, topic) keys, (``@`` + name, topic) keys of the places outside the
+    jurisdiction where the incident is placed (a quake in 印尼 reported by several papers is one
+    incident there), plus (``~``, hazard kind) keys from the item's remit words."""
     keys = {(p["code"], t) for p in places for t in topics}
+    keys |= {(ABROAD + name, t) for name in outside for t in topics}
     return keys | {(KIND, HAZARDS[w]) for w in keywords if w in HAZARDS}
+
+
+def _is_code(place: str) -> bool:
+    return place != KIND and not place.startswith(ABROAD)
 
 
 def _what_where(keys: Iterable[tuple[str, str]]) -> tuple[set[str], set[str]]:
     kinds = {t for c, t in keys if c == KIND}
-    towns = {c for c, _ in keys if c != KIND and len(c) > TOWN_CODE_LEN}
+    towns = {c for c, _ in keys if _is_code(c) and len(c) > TOWN_CODE_LEN}
     return kinds, towns
+
+
+def _counties(keys: Iterable[tuple[str, str]]) -> set[str]:
+    """The counties (区县) named, directly or by one of their towns."""
+    return {c[:TOWN_CODE_LEN] for c, _ in keys if _is_code(c) and len(c) >= TOWN_CODE_LEN}
 
 
 class Grouper:
@@ -92,7 +106,7 @@ class Grouper:
         for key in keys:
             if key[0] == KIND:
                 continue
-            town = len(key[0]) > TOWN_CODE_LEN
+            town = _is_code(key[0]) and len(key[0]) > TOWN_CODE_LEN
             for event_id in self.by_key.get(key, ()):
                 votes[event_id] += 2.0 if town else 1.0
         candidates = self.signatures.query(signature) if signature is not None else []
@@ -107,15 +121,22 @@ class Grouper:
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
 
     def same_incident(self, event_id: int, keys: set[tuple[str, str]]) -> bool:
-        """False when the item and the event name different towns, or different hazards."""
+        """False when the item and the event name different hazards, or different towns of the
+        incident's county. Towns are compared inside the counties both name (the incident's
+        place): a report filed from another city names that city's towns, and a town-like word
+        matched elsewhere in the country names a far county, neither of which tells incidents apart."""
         kinds, towns = _what_where(keys)
         theirs = self.event_keys.get(event_id)
         if not theirs:
             return True
         their_kinds, their_towns = _what_where(theirs)
-        if towns and their_towns and not towns & their_towns:
+        if kinds and their_kinds and not kinds & their_kinds:
             return False
-        return not (kinds and their_kinds and not kinds & their_kinds)
+        shared = _counties(keys) & _counties(theirs)
+        if shared:
+            towns = {t for t in towns if t[:TOWN_CODE_LEN] in shared}
+            their_towns = {t for t in their_towns if t[:TOWN_CODE_LEN] in shared}
+        return not (towns and their_towns and not towns & their_towns)
 
     def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash | None,
             keys: set[tuple[str, str]], duplicate_of: int | None) -> None:

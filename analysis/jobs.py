@@ -70,14 +70,15 @@ def _grouper_synced(session: Session, now: datetime) -> Grouper:
     g = _grouper
     rows = session.execute(
         select(Item.id, Item.fetched_at, Item.minhash, Item.signature, Item.event_id,
-               Item.duplicate_of_id, Item.places, Item.topics, Item.keywords)
+               Item.duplicate_of_id, Item.places, Item.topics, Item.keywords, Item.flags)
         .where(Item.id > g.synced_upto, Item.event_id.is_not(None), Item.minhash.is_not(None),
                Item.fetched_at >= now - g.window)
         .order_by(Item.id))
     for r in rows:
         if r.id not in g:
             g.add(r.id, r.fetched_at, r.event_id, folding.from_bytes(r.minhash),
-                  folding.from_bytes(r.signature), incident_keys(r.places, r.topics, r.keywords or []),
+                  folding.from_bytes(r.signature), incident_keys(r.places, r.topics, r.keywords or [],
+                                                              (r.flags or {}).get("outside") or []),
                   r.duplicate_of_id)
     # Workers take batches out of id order, so an item below the highest id seen may still be
     # analysed by another worker: the next sync starts below the first one not analysed yet
@@ -123,7 +124,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
         m.minhash_value = folding.text_minhash((m.title or "") + "。" + (m.text or ""))
         m.signature_value = folding.signature_minhash(folding.signature_tokens(words, result["places"],
                                                                                result["keywords"]))
-        m.keys = incident_keys(result["places"], result["topics"], result["keywords"])
+        m.keys = incident_keys(result["places"], result["topics"], result["keywords"], result["flags"]["outside"])
     now = rt.now()
     with rt.session() as s:
         batchstore.write_scores(s, members, scorer.version)

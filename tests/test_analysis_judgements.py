@@ -239,6 +239,36 @@ def test_two_incidents_in_one_county_on_one_day_stay_two_events(scorer: Scorer) 
     assert event == 100  # the same incident, worded otherwise, joins
 
 
+def test_reports_filed_from_other_cities_join_the_incident_at_its_place() -> None:
+    """Wenchuan as CEC reports it: each paper names its own city's streets, all name 汶川县."""
+    now = datetime(2008, 5, 12, 9, tzinfo=UTC)
+    g = Grouper()
+    quake = [{"code": "51", "name": "四川省"}, {"code": "513221", "name": "汶川县"}]
+    shanghai = quake + [{"code": "31", "name": "上海市"}, {"code": "310101002", "name": "南京东路街道"}]
+    chengdu = quake + [{"code": "5101", "name": "成都市"}, {"code": "510107017", "name": "玉林街道"}]
+    keys = [incident_keys(p, ["earthquake_geology"], ["地震"]) for p in (shanghai, chengdu)]
+    g.add(1, now, 100, folding.text_minhash("上海高层建筑普遍有震感"), None, keys[0], None)
+    assert g.assign(folding.text_minhash("成都网友称震感强烈"), None, keys[1], now)[1] == 100
+    # two towns of the incident's own county are still two incidents
+    town_a = [{"code": "140525", "name": "泽州县"}, {"code": "140525101", "name": "巴公镇"}]
+    town_b = [{"code": "140525", "name": "泽州县"}, {"code": "140525102", "name": "南村镇"}]
+    g.add(2, now, 200, folding.text_minhash("巴公镇民房起火"), None, incident_keys(town_a, ["fire"], ["火灾"]), None)
+    assert g.assign(folding.text_minhash("南村镇民房起火"), None, incident_keys(town_b, ["fire"], ["火灾"]), now)[1] is None
+
+
+def test_reports_of_one_incident_abroad_join_by_its_country() -> None:
+    now = datetime(2006, 5, 27, 9, tzinfo=UTC)
+    g = Grouper()
+    topics = ["earthquake_geology", "rescue"]
+    g.add(1, now, 100, folding.text_minhash("印尼爪哇省发生6.2级地震"), None,
+          incident_keys([], topics, ["地震"], ["印尼", "爪哇"]), None)
+    found = g.assign(folding.text_minhash("印尼地震将大批房屋夷为平地"), None,
+                     incident_keys([], topics, ["地震"], ["印尼"]), now)[1]
+    elsewhere = g.assign(folding.text_minhash("智利发生8.2级地震"), None,
+                         incident_keys([], topics, ["地震"], ["智利"]), now)[1]
+    assert (found, elsewhere) == (100, None)
+
+
 # -- yuqing model evaluate ----------------------------------------------------------------------
 def test_evaluate_command_scores_good_lines_and_names_bad_ones(tmp_path) -> None:  # type: ignore[no-untyped-def]
     from yuqing.cli import app
