@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
 import numpy as np
-from datasketch import MinHash, MinHashLSH
+from datasketch import MinHash
 
-from .folding import NUM_PERM, FoldIndex, jaccards
+from .folding import BandIndex, FoldIndex, compact, jaccards
 from .rules import HAZARDS
 
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
@@ -78,7 +78,7 @@ class Grouper:
     def __init__(self, window: timedelta = WINDOW) -> None:
         self.window = window
         self.folds = FoldIndex()
-        self.signatures = MinHashLSH(threshold=SIGNATURE_THRESHOLD, num_perm=NUM_PERM)
+        self.signatures = BandIndex(SIGNATURE_THRESHOLD)
         self.sig: dict[int, np.ndarray] = {}  # the hash values: all an estimate needs
         # key -> {event: the window's items that put it under the key}: an event leaves a key
         # with the last of them, not with the first (keys of a long event's first items stayed
@@ -109,7 +109,7 @@ class Grouper:
             town = _is_code(key[0]) and len(key[0]) > TOWN_CODE_LEN
             for event_id in self.by_key.get(key, ()):
                 votes[event_id] += 2.0 if town else 1.0
-        candidates = self.signatures.query(signature) if signature is not None else []
+        candidates = self.signatures.query(signature.hashvalues) if signature is not None else []
         if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
         if candidates:
@@ -146,8 +146,8 @@ class Grouper:
         self.order.append(item_id)
         self.folds.add(item_id, minhash, at, duplicate_of)
         if duplicate_of is None and signature is not None:  # copies add nothing new to it
-            self.sig[item_id] = signature.hashvalues
-            self.signatures.insert(item_id, signature, check_duplication=False)
+            self.sig[item_id] = compact(signature.hashvalues)
+            self.signatures.insert(item_id, signature.hashvalues)
         for key in keys:
             self._index(key, event_id)
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
@@ -193,8 +193,7 @@ class Grouper:
         while self.order and self.entries[self.order[0]].at < cutoff:
             entry = self.entries.pop(self.order.popleft())
             if entry.item_id in self.sig:
-                self.signatures.remove(entry.item_id)
-                del self.sig[entry.item_id]
+                self.signatures.remove(entry.item_id, self.sig.pop(entry.item_id))
             for key in entry.keys:
                 self._unindex(key, entry.event_id)
         # Events seen last before the window: their items are gone, so is their last-seen time

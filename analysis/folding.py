@@ -79,6 +79,59 @@ def from_bytes(raw: bytes | None) -> MinHash | None:
                    permutations=_PERMUTATIONS)
 
 
+# Odd 64-bit multipliers that fold a band's hash values into one key (drawn once, fixed).
+_BAND_MIX = np.random.default_rng(20).integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
+
+
+class BandIndex:
+    """MinHash LSH, compact: the bands datasketch's ``MinHashLSH`` chooses for the threshold
+    (``b`` bands of ``r`` values), each band folded into one 64-bit key, each bucket a list of
+    item ids. Nothing is kept per item: removal recomputes the keys from the hash values the
+    caller holds anyway. datasketch's LSH kept a byte string per band and item, twice (the
+    buckets and the item's own list), and byteswapped every band on every insert and query.
+    Candidates come back in id order, so ties go to the oldest item whatever the bucket's history.
+    """
+
+    def __init__(self, threshold: float) -> None:
+        bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)  # only for its choice of bands
+        self.b, self.r = bands.b, bands.r
+        self.tables: list[dict[int, list[int]]] = [{} for _ in range(self.b)]
+        self._mix = _BAND_MIX[:self.r]
+
+    def _keys(self, values: np.ndarray) -> list[int]:
+        bands = values[:self.b * self.r].astype(np.uint64).reshape(self.b, self.r)
+        with np.errstate(over="ignore"):  # modulo 2^64 is the point
+            return (bands * self._mix).sum(axis=1, dtype=np.uint64).tolist()
+
+    def insert(self, item_id: int, values: np.ndarray) -> None:
+        for table, key in zip(self.tables, self._keys(values), strict=True):
+            table.setdefault(key, []).append(item_id)
+
+    def remove(self, item_id: int, values: np.ndarray) -> None:
+        for table, key in zip(self.tables, self._keys(values), strict=True):
+            ids = table.get(key)
+            if ids is not None and item_id in ids:
+                ids.remove(item_id)
+                if not ids:
+                    del table[key]
+
+    def query(self, values: np.ndarray) -> list[int]:
+        found: set[int] = set()
+        for table, key in zip(self.tables, self._keys(values), strict=True):
+            ids = table.get(key)
+            if ids:
+                found.update(ids)
+        return sorted(found)
+
+    def __len__(self) -> int:
+        return sum(len(ids) for table in self.tables for ids in table.values()) // max(1, self.b)
+
+
+def compact(values: np.ndarray) -> np.ndarray:
+    """Hash values as uint32 (they are below 2^32): half the memory of datasketch's uint64."""
+    return values.astype(np.uint32)
+
+
 def jaccards(stored: list[np.ndarray], m: MinHash) -> np.ndarray:
     """MinHash estimates of the Jaccard similarity of ``m`` with each of ``stored`` (hash
     values), in one numpy call: one MinHash.jaccard call per candidate cost three times more."""
@@ -89,7 +142,7 @@ class FoldIndex:
     """Near-duplicate index over a time window; finds the original a new item copies."""
 
     def __init__(self, threshold: float = DUP_THRESHOLD) -> None:
-        self.lsh = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)
+        self.lsh = BandIndex(threshold)
         self.hashes: dict[int, np.ndarray] = {}  # hash values: all a Jaccard estimate needs
         self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
         self.order: deque[tuple[datetime, int]] = deque()
@@ -99,7 +152,7 @@ class FoldIndex:
 
     def find(self, m: MinHash) -> int | None:
         """The original (first publisher) of the closest near-duplicate, if any."""
-        candidates = self.lsh.query(m)
+        candidates = self.lsh.query(m.hashvalues)
         if not candidates:
             return None
         same = jaccards([self.hashes[key] for key in candidates], m)
@@ -111,18 +164,18 @@ class FoldIndex:
     def add(self, item_id: int, m: MinHash, at: datetime, duplicate_of: int | None) -> None:
         if item_id in self.hashes:
             return
-        self.hashes[item_id] = m.hashvalues
+        self.hashes[item_id] = compact(m.hashvalues)
         self.root[item_id] = duplicate_of or item_id
         if duplicate_of is None:
             # Only originals go into the LSH: a copy resolves to its original anyway, and keeping
             # copies out stops a viral post's buckets from growing with every repost.
-            self.lsh.insert(item_id, m, check_duplication=False)
+            self.lsh.insert(item_id, m.hashvalues)
         self.order.append((at, item_id))
 
     def evict_before(self, cutoff: datetime) -> None:
         while self.order and self.order[0][0] < cutoff:
             _, item_id = self.order.popleft()
             if self.root.get(item_id) == item_id:
-                self.lsh.remove(item_id)
+                self.lsh.remove(item_id, self.hashes[item_id])
             del self.hashes[item_id]
             self.root.pop(item_id, None)
