@@ -91,7 +91,7 @@ class SnapshotStore:
 
 def snapshot_body(snapshot: Any) -> bytes:
     """The raw body of a :class:`~yuqing.models.PageSnapshot` as it was fetched."""
-    return zlib.decompress(snapshot.body)
+    return bytes(snapshot.raw())
 
 
 def mark(session: Any, item: Any, state: str, now: datetime, detail: dict[str, Any] | None = None) -> None:

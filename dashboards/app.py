@@ -66,6 +66,7 @@ def create_app(rt: Runtime) -> FastAPI:
         auth_pages,
         events,
         foresight,
+        items,
         leader,
         liaison,
         monitor,
@@ -74,7 +75,7 @@ def create_app(rt: Runtime) -> FastAPI:
         tickets,
     )
 
-    for module in (auth_pages, monitor, tickets, events, leader, liaison, admin, search, reports, foresight, api):
+    for module in (auth_pages, monitor, tickets, events, items, leader, liaison, admin, search, reports, foresight, api):
         app.include_router(module.router)
     app.include_router(api.health)
     return app

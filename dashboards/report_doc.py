@@ -96,6 +96,25 @@ def _lessons(d: ReportData) -> list[Any]:
     return out
 
 
+PAGE_NOW = {"deleted": "已删除", "modified": "已修改"}
+
+
+def _evidence(d: ReportData, tz: str) -> list[Any]:
+    """原文快照 of the key posts: when each page was captured and the start of its SHA-256, so
+    a reader can match the kept copy even after the site deleted or edited the page."""
+    shown = [(p, d.captures[p.id]) for p in d.posts if p.id in d.captures]
+    if not shown:
+        return []
+    changed = [p for p, _ in shown if p.page_state in PAGE_NOW]
+    intro = f"重点帖文中有 {len(shown)} 篇在采集时留存了原文快照（网页取证）"
+    intro += (f"，其中 {len(changed)} 篇的原网页其后已被删除或修改，以快照为准。" if changed else "。")
+    rows = [[clip(p.title or p.text, 30), cn_short(c.fetched_at, tz), c.hash_prefix,
+             f"{PAGE_NOW[p.page_state]}（{cn_short(p.page_state_at, tz)}）" if p.page_state in PAGE_NOW else "未见变化"]
+            for p, c in shown]
+    return [Paragraph.of(intro + "摘要值为快照原始内容 SHA-256 摘要的前 16 位。"),
+            Table(["标题", "取证时间", "摘要值", "原网页现状"], rows, [4.6, 2.8, 3.4, 2.6], caption="原文快照")]
+
+
 def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
     tz = rt.settings.timezone
     profile = rt.profile
@@ -114,6 +133,7 @@ def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
                      [[cn_short(p.published_at or p.fetched_at, tz), clip(p.title or p.text, 40),
                        clip(f"{p.author} {p.platform}".strip(), 16), str(p.duplicate_count)] for p in d.posts],
                      [3, 6, 3, 1.4], caption="重点帖文"),
+               *_evidence(d, tz),
                Table(["时间", "事项", "说明", "经办"],
                      [[cn_short(e.at, tz), e.title, clip(e.detail, 80), d.person(e.by)] for e in d.timeline],
                      [3, 3.4, 5, 2], caption="处置时间线")]

@@ -42,6 +42,7 @@ from yuqing.models import (
 )
 from yuqing.runtime import Runtime, get_runtime
 
+from .evidence import Capture, first_captures
 from .queries import event_stats
 from .report_doc import compose
 from .templating import deadline_label, duration, state_label
@@ -81,6 +82,7 @@ class ReportData:
     lag: str = ""
     people: dict[str, str] = field(default_factory=dict)
     charts: dict[str, bytes] = field(default_factory=dict)
+    captures: dict[int, Capture] = field(default_factory=dict)  # 原文快照 of the key posts, by item id
 
     def person(self, by: str) -> str:
         """A login as the reader knows the person (display name), never a bare account key."""
@@ -125,6 +127,7 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
             responses=_responses(s, ticket_id), calm=_calm(s, event.id, ticket_id, tz),
             lag=duration(event.first_seen_at - event.first_published_at) if event.first_published_at else "",
             people=dict(s.execute(select(User.username, User.display_name)).all()))
+        data.captures = first_captures(s, [p.id for p in data.posts])
     data.charts = draw_charts(data.stats)
     return data
 

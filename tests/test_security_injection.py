@@ -17,9 +17,11 @@ the store passes its integrity checks. The search routes run on PostgreSQL too (
 from __future__ import annotations
 
 import copy
+import hashlib
 import re
 import threading
 import time
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import timedelta
@@ -41,7 +43,7 @@ from sqlalchemy import func, inspect, select, text
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
 from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
-from yuqing.models import Digest, Item, TicketResponse, User
+from yuqing.models import Digest, Item, PageSnapshot, TicketResponse, User
 from yuqing.queue.referrals import ack_url
 from yuqing.runtime import Runtime
 
@@ -215,10 +217,17 @@ def baseline(site: Site) -> dict[str, str]:
         s.add(response)
         s.flush()
         response_id = response.id
+        item_id = s.scalar(select(Item.id).order_by(Item.id))
+        snapshot = PageSnapshot(item_id=item_id, url="https://gov.example/a.html", status=200, fetched_at=rt.now(),
+                                expires_at=rt.now() + timedelta(days=1), body_hash=hashlib.sha256(b"<p>x</p>").hexdigest(),
+                                size=8, headers={}, body=zlib.compress(b"<p>x</p>"))
+        s.add(snapshot)
+        s.flush()
+        snapshot_id = snapshot.id
     local = (rt.now() - timedelta(hours=1)).astimezone(ZoneInfo(rt.settings.timezone))
     return {
         "alert_id": str(story["alert_fire"]), "event_id": str(story["flood"]), "ticket_id": str(story["ticket"]),
-        "response_id": str(response_id),
+        "response_id": str(response_id), "item_id": str(item_id), "snapshot_id": str(snapshot_id),
         "referral_id": str(story["referral"]), "user_id": str(leader_id), "digest_id": str(digest_id),
         "fmt": "html", "token": ack_url(rt, story["referral"]).rsplit("/", 1)[-1], "q": "透水", "limit": "50", "view": "active", "next": "/",
         "username": "sweep-user", "password": "long-enough-1", "display_name": "扫描", "role": "monitor",

@@ -22,8 +22,10 @@ INTERNAL_WORDS = (
 )
 _URL = re.compile(r"(?:https?|mailto)://[^\s）)，。；、\"'<>]+|[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+# A digest a document cites as evidence (原文快照's SHA-256, 16 hex characters or more).
+_DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16,64}(?![0-9A-Za-z])")
 # Plain words an official document may contain in Latin letters.
-ALLOWED_ASCII = {"DOCX", "PDF", "PNG", "HTML", "APP", "App", "PAGE"}
+ALLOWED_ASCII = {"DOCX", "PDF", "PNG", "HTML", "APP", "App", "PAGE", "SHA"}
 
 
 def machine_text(text: str, quoted: list[str] | tuple[str, ...] = ()) -> list[str]:
@@ -32,7 +34,7 @@ def machine_text(text: str, quoted: list[str] | tuple[str, ...] = ()) -> list[st
         text = text.replace(piece, " ")
         if len(piece) > 8:  # the same text cut with an ellipsis (see clip)
             text = re.sub(re.escape(piece[:8]) + r"[^\n…]*…", " ", text)
-    text = _URL.sub(" ", text)
+    text = _DIGEST.sub(" ", _URL.sub(" ", text))
     found = [w for w in INTERNAL_WORDS if w in text]
     found += [w for w in _IDENTIFIER.findall(text) if w not in ALLOWED_ASCII and w not in found]
     return found

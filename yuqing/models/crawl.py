@@ -3,6 +3,7 @@ events (删帖、改稿、上榜), and hot-list entries with their ranks over ti
 
 from __future__ import annotations
 
+import zlib
 from datetime import datetime
 from typing import Any
 
@@ -29,6 +30,10 @@ class PageSnapshot(Base):
     size: Mapped[int] = mapped_column(Integer, default=0)  # raw bytes
     headers: Mapped[dict[str, Any]] = mapped_column(default=dict)
     body: Mapped[bytes] = mapped_column(LargeBinary)  # zlib
+
+    def raw(self) -> bytes:
+        """The body as it was fetched (its sha256 is ``body_hash``)."""
+        return zlib.decompress(self.body)
 
 
 class CrawlSignal(Base):
