@@ -141,6 +141,8 @@ def run(rt: Runtime, delivery_id: int) -> str:
             module.send(target, message, rt.settings)
             _set(rt, d.id, parts_sent=index + 1)  # committed at once: a rerun skips this part
     except ChannelError as exc:
+        if exc.retry_after is not None:
+            return _deferred(rt, d, scrub(str(exc), target.secrets()), exc.retry_after)
         return _failed_attempt(rt, d, scrub(str(exc), target.secrets()), exc.permanent)
     except Exception as exc:  # noqa: BLE001 - a bug or a broken file must not lose the message
         log.exception("delivery %s crashed", d.id)
@@ -165,6 +167,19 @@ def _failed_attempt(rt: Runtime, d: Delivery, error: str, permanent: bool) -> st
     log.info("delivery %s attempt %d failed, retry in %s: %s", d.id, attempts, wait, error)
     _set(rt, d.id, last_error=error, next_attempt_at=rt.now() + wait, claimed_until=None)
     return "retry"
+
+
+def _deferred(rt: Runtime, d: Delivery, error: str, wait: float) -> str:
+    """The platform's frequency limit: the delivery waits ``wait`` seconds, queued in RQ for
+    then (and seen by the sweep), and the attempt is given back: a limit is not a failure."""
+    due = rt.now() + timedelta(seconds=wait)
+    log.info("delivery %s rate-limited by %s, again at %s", d.id, d.channel, due.isoformat())
+    _set(rt, d.id, last_error=error, next_attempt_at=due, claimed_until=None, attempts=max(d.attempts - 1, 0))
+    try:
+        enqueue("notify", registry.DELIVER, d.id, job_id=f"deliver-{d.id}-after-{int(due.timestamp())}", at=due)
+    except Exception as exc:  # noqa: BLE001 - Redis down: the sweep re-enqueues from the database
+        log.warning("could not queue delivery %s for later (%s); the sweep will", d.id, exc)
+    return "deferred"
 
 
 def _finish(rt: Runtime, d: Delivery, status: DeliveryStatus, error: str) -> str:

@@ -25,10 +25,14 @@ class ChannelError(Exception):
     """A channel could not send one part of a delivery.
 
     ``permanent`` errors (bad address, rejected signature, no SMTP server configured) fail
-    the delivery at once; the others are retried with back-off. The message must never
-    contain a secret: channels build it from masked values only.
+    the delivery at once; the others are retried with back-off. ``retry_after`` (seconds):
+    the platform said "too many messages" (its frequency-limit errcode, or HTTP 429): the
+    delivery waits that long and tries again, and the wait is not counted as a failed attempt,
+    so a burst is queued, never dropped. The message must never contain a secret: channels
+    build it from masked values only.
     """
 
-    def __init__(self, message: str, *, permanent: bool = False) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
+        self.retry_after = retry_after

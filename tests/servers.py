@@ -259,3 +259,62 @@ class HttpReceiver:
     def fail_next(self, count: int, status: int = 500) -> None:
         with self._lock:
             self._fail.extend([status] * count)
+
+
+class PlatformEmulator:
+    """A messaging platform's open API on loopback (WeCom, DingTalk, Feishu): every request is
+    recorded with its query; ``script(path, *answers)`` queues answers ``(status, json[, headers])``
+    for that path, after which it answers ``ok`` (the platform's success body for that path)."""
+
+    def __init__(self, ok: dict[str, Any]) -> None:
+        self.requests: list[Received] = []
+        self.ok = ok
+        self._script: dict[str, list[tuple[Any, ...]]] = {}
+        self._lock = threading.Lock()
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args: Any) -> None:
+                pass
+
+            def _handle(self) -> None:
+                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                route = self.path.split("?", 1)[0]
+                with emulator._lock:
+                    emulator.requests.append(Received(self.command, self.path, dict(self.headers.items()), body))
+                    queued = emulator._script.get(route) or []
+                    answer = queued.pop(0) if queued else (200, emulator.ok.get(route, {"errcode": 0, "errmsg": "ok"}))
+                status, data, *more = answer
+                payload = json.dumps(data, ensure_ascii=False).encode()
+                self.send_response(status)
+                for key, value in (more[0] if more else {}).items():
+                    self.send_header(key, value)
+                self.send_header("Content-Type", "application/json; charset=utf-8")
+                self.send_header("Content-Length", str(len(payload)))
+                self.end_headers()
+                self.wfile.write(payload)
+
+            do_POST = _handle  # noqa: N815
+            do_GET = _handle  # noqa: N815
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.server.server_address[1]}"
+
+    def start(self) -> PlatformEmulator:
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def script(self, path: str, *answers: tuple[Any, ...]) -> None:
+        with self._lock:
+            self._script.setdefault(path, []).extend(answers)
+
+    def to(self, path: str) -> list[Received]:
+        return [r for r in self.requests if r.path.split("?", 1)[0] == path]

@@ -15,7 +15,15 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic import Strict as PydanticStrict
 
 from .exceptions import ProfileError
@@ -54,13 +62,35 @@ class Contact(Strict):
         return value
 
 
-class Channel(Strict):
-    """A delivery channel: e-mail address, WeCom/DingTalk robot, JSON webhook or SMS gateway."""
+CHANNEL_TYPES = ("email", "wecom", "dingtalk", "webhook", "sms", "wecom_app", "dingtalk_work", "feishu")
+# The applications' platforms, and what each needs besides ``to`` (the members) and ``secret``.
+APP_NEEDS = {"wecom_app": {"corp_id": "企业 ID（corpid）", "agent_id": "应用 AgentId"},
+             "dingtalk_work": {"corp_id": "应用 AppKey", "agent_id": "应用 AgentId"}}
 
-    type: Literal["email", "wecom", "dingtalk", "webhook", "sms"]
-    to: str = Field(description="e-mail address, webhook URL, or phone number for sms")
-    secret: SecretStr | None = Field(None, description="DingTalk signing secret / gateway token")
+
+class Channel(Strict):
+    """A delivery channel: e-mail address, WeCom/DingTalk/Feishu robot, JSON webhook, SMS gateway,
+    or an application's messages to named members (WeCom 应用消息, 浙政钉/专有钉钉 工作通知)."""
+
+    type: Literal[CHANNEL_TYPES]  # type: ignore[valid-type]
+    to: str = Field(description="e-mail address, webhook URL, phone number for sms, or member ids (a|b) for an app")
+    secret: SecretStr | None = Field(None, description="DingTalk/Feishu signing secret, gateway token, or app secret")
     gateway: str = Field("", description="SMS gateway URL (sms only)")
+    api_base: str = Field("", description="应用消息的接口地址（政务微信、专有钉钉等私有部署）；留空为官方地址")
+    corp_id: str = Field("", description="wecom_app: 企业 ID（corpid）；dingtalk_work: 应用 AppKey")
+    agent_id: str = Field("", description="应用 AgentId")
+    tenant_id: str = Field("", description="dingtalk_work: 租户 ID（tenantId，专有钉钉/浙政钉）")
+
+    @model_validator(mode="after")
+    def _app_fields(self) -> Channel:
+        for key, name in APP_NEEDS.get(self.type, {}).items():
+            if not getattr(self, key):
+                raise ValueError(f"{self.type} 渠道须给出 {key}（{name}）")
+        if self.type in APP_NEEDS and self.secret is None:
+            raise ValueError(f"{self.type} 渠道须给出 secret（应用的 Secret）")
+        if self.api_base and not re.match(r"https?://", self.api_base):
+            raise ValueError(f"api_base 应为 http(s):// 开头的地址，而不是 {self.api_base!r}")
+        return self
 
 
 class Bureau(Strict):

@@ -1,8 +1,9 @@
 """推送渠道 (delivery channels): one module per channel, one small interface, one dispatcher.
 
 Every channel module exposes ``NAME``, ``split(subject, body) -> list[str]`` (the message cut
-to the channel's size limit, each part ready to send) and ``send(target, message, settings)``,
-which raises :class:`~yuqing.alerts.exceptions.ChannelError` on failure. The dashboard channel
+to the channel's size limit at line ends, each part numbered （1/2）, ready to send) and
+``send(target, message, settings)``, which raises :class:`~yuqing.alerts.exceptions.ChannelError`
+on failure (with ``retry_after`` when the platform answered with its frequency-limit code). The dashboard channel
 needs no module: the Alert row itself is the live notification.
 
 Channels speak plain httpx and smtplib rather than Apprise: Apprise's WeCom and DingTalk
@@ -22,11 +23,11 @@ from pathlib import Path
 from types import ModuleType
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-from yuqing.profile import Profile
+from yuqing.profile import CHANNEL_TYPES, Profile
 
 from ..exceptions import ChannelError
 
-CHANNELS = ("email", "wecom", "dingtalk", "webhook", "sms")
+CHANNELS = CHANNEL_TYPES  # one module each, named as the profile names the type
 SECRET = "<secret>"
 _SECRET_PARAMS = {"key", "access_token", "token", "sign", "secret", "signature", "apikey", "api_key"}
 
@@ -39,6 +40,10 @@ class Target:
     to: str
     secret: str = ""
     gateway: str = ""
+    api_base: str = ""   # an application's API (private deployments: 政务微信, 专有钉钉)
+    corp_id: str = ""
+    agent_id: str = ""
+    tenant_id: str = ""
 
     @property
     def shown(self) -> str:
@@ -86,8 +91,10 @@ def resolve_target(profile: Profile, channel: str, to: str) -> Target:
         # Phones of contacts (leaders, section heads) go through the installation's gateway.
         match = next((c for c in entries if c.type == "sms"), None)
     secret = match.secret.get_secret_value() if match and match.secret else ""
-    gateway = match.gateway if match else ""
-    return Target(channel=channel, to=to, secret=secret, gateway=gateway)
+    if match is None:
+        return Target(channel=channel, to=to)
+    return Target(channel=channel, to=to, secret=secret, gateway=match.gateway, api_base=match.api_base,
+                  corp_id=match.corp_id, agent_id=match.agent_id, tenant_id=match.tenant_id)
 
 
 def mask_url(url: str) -> str:

@@ -1,0 +1,66 @@
+"""企业微信应用消息 (WeCom application messages) to named members: gettoken, then message/send.
+
+``to``: member ids joined by ``|`` (``zhangsan|lisi``, WeCom's own ``touser`` form);
+``corp_id`` (corpid), ``agent_id`` (AgentId) and ``secret`` (the application's Secret) from the
+profile; ``api_base`` for 政务微信 and other private deployments (default
+https://qyapi.weixin.qq.com). The server's address must be among the application's trusted IPs.
+
+- ``GET {base}/cgi-bin/gettoken?corpid=…&corpsecret=…`` → ``{"errcode":0,"access_token":…,"expires_in":7200}``
+- ``POST {base}/cgi-bin/message/send?access_token=…`` with
+  ``{"touser","msgtype":"markdown","agentid","markdown":{"content"}}``.
+
+Size: an application's markdown content is at most 2,048 bytes of UTF-8 (发送应用消息,
+https://developer.work.weixin.qq.com/document/path/90236), so longer messages go in numbered
+parts. Frequency: errcode 45009 (接口调用超过限制) and 45033 (并发过多) are queued and sent again
+a minute later; 40014/42001 (token invalid or expired) ask for a new token and send once more.
+"""
+
+from __future__ import annotations
+
+from yuqing.settings import Settings
+
+from ..exceptions import ChannelError
+from . import Outgoing, Target, split_text, tokens, utf8_bytes
+from .http import get_json, post_json
+
+NAME = "wecom_app"
+LIMIT_BYTES = 2048
+DEFAULT_BASE = "https://qyapi.weixin.qq.com"
+RATE_LIMITED = frozenset({45009, 45033})
+TOKEN_INVALID = ("errcode 40014", "errcode 42001")
+
+
+def split(subject: str, body: str) -> list[str]:
+    text = f"**{subject}**\n{body}" if subject else body
+    return split_text(text, LIMIT_BYTES, utf8_bytes)
+
+
+def _base(target: Target) -> str:
+    return (target.api_base or DEFAULT_BASE).rstrip("/")
+
+
+def _token(target: Target) -> str:
+    def fetch() -> tuple[str, int]:
+        data = get_json(f"{_base(target)}/cgi-bin/gettoken", {"corpid": target.corp_id, "corpsecret": target.secret},
+                        secrets=target.secrets(), rate_limit_codes=RATE_LIMITED)
+        if not data.get("access_token"):
+            raise ChannelError(f"{_base(target)}: gettoken 未返回 access_token", permanent=True)
+        return str(data["access_token"]), int(data.get("expires_in") or 7200)
+
+    return tokens.token(NAME, _base(target), target.corp_id, fetch)
+
+
+def send(target: Target, message: Outgoing, settings: Settings) -> None:
+    payload = {"touser": target.to, "msgtype": "markdown", "agentid": int(target.agent_id),
+               "markdown": {"content": message.text}}
+    for attempt in (1, 2):
+        access = _token(target)
+        try:
+            post_json(f"{_base(target)}/cgi-bin/message/send?access_token={access}", payload,
+                      secrets=[*target.secrets(), access], check_errcode=True, rate_limit_codes=RATE_LIMITED,
+                      transient_codes=frozenset({-1}))
+            return
+        except ChannelError as exc:
+            if attempt == 2 or not any(code in str(exc) for code in TOKEN_INVALID):
+                raise
+            tokens.forget(NAME, _base(target), target.corp_id)
