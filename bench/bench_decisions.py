@@ -23,7 +23,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from figures import figure  # noqa: E402
+from figures import command, figure  # noqa: E402
 
 
 class FeedClock:
@@ -104,6 +104,7 @@ def main() -> None:
     parser.add_argument("--out", type=Path)
     parser.add_argument("--compare", type=Path)
     args = parser.parse_args()
+    command()
 
     from bench_analysis import texts
     from bench_load import start_redis, start_store

@@ -52,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from figures import figure  # noqa: E402
+from figures import command, figure  # noqa: E402
 
 CLOCK_KEY = "yuqing:bench:now"
 LEADS = ["", "转发：", "【快讯】", "据网友反映，", "今天上午，", "有网友爆料：", "最新消息：", "现场视频："]
@@ -189,14 +189,26 @@ def make_rows(docs: list[str], first: int, count: int, start: datetime, step: ti
     return rows
 
 
-def bare_jieba(docs: list[str]) -> float:
+def bare_jieba(docs: list[str]) -> tuple[float, float]:
+    """Items per second of ``jieba.lcut`` on one core: by the wall clock, and per CPU second."""
     import jieba
 
     jieba.initialize()
-    t0 = time.perf_counter()
+    t0, c0 = time.perf_counter(), time.process_time()
     for d in docs:
         jieba.lcut(d)
-    return len(docs) / (time.perf_counter() - t0)
+    return len(docs) / (time.perf_counter() - t0), len(docs) / (time.process_time() - c0)
+
+
+def cpu_seconds(pids: list[int]) -> float:
+    """CPU time (user + system) of these processes and of their children that have ended (the jobs)."""
+    import psutil
+
+    total = 0.0
+    for pid in pids:
+        t = psutil.Process(pid).cpu_times()
+        total += t.user + t.system + t.children_user + t.children_system
+    return total
 
 
 def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one piece
@@ -210,6 +222,7 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary store")
     args = parser.parse_args()
+    command()
 
     from bench_analysis import texts
     from redis import Redis
@@ -229,7 +242,7 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     window_items = args.window_items or max(1000, n_items // 10)
     step = WINDOW / window_items
     docs = texts(args.corpora, 50_000)
-    jieba_rate = bare_jieba(docs)
+    jieba_rate, jieba_cpu_rate = bare_jieba(docs)
     print(f"baseline: bare jieba.lcut {jieba_rate:,.0f} items/s on one core ({len(docs):,} corpus texts)", flush=True)
 
     folder = Path(tempfile.mkdtemp(prefix="yuqing-load-"))
@@ -310,6 +323,7 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
             events = conn.scalar(select(func.count()).select_from(Event))
             dups = conn.scalar(select(func.count()).select_from(Item).where(Item.duplicate_of_id.is_not(None)))
             biggest = conn.scalar(select(func.max(Event.item_count)))
+        worker_cpu = cpu_seconds([w.pid for w in workers])
         for w in workers:
             os.kill(w.pid, signal.SIGTERM)  # warm shutdown: RQ finishes the job in hand
         for w in workers:
@@ -354,6 +368,10 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     print(f"items: {n_items:,} in batches of {batch}, {args.workers} workers, window {window_items:,} items "
           f"(7 days); {events:,} events (largest {biggest:,} items), {dups:,} folded as duplicates")
     print(f"analysis: {rate:,.0f} items/s over {elapsed / 60:.1f} min = {rate / jieba_rate:.2f}× bare jieba (one core)")
+    cpu_rate = n_items / worker_cpu  # items per CPU second of the workers
+    print(f"analysis per CPU second of the workers: {cpu_rate:,.0f} items = {cpu_rate / jieba_cpu_rate:.2f}× bare jieba "
+          f"per CPU second ({jieba_cpu_rate:,.0f}); on a machine shared with other work the wall-clock ratio "
+          "follows the load, this one does not (Redis's and PostgreSQL's own processes are not counted)")
     print(f"rate first 10%: {first:,.0f} items/s, last 10%: {last:,.0f} items/s (last/first {last / first:.2f})")
     for frac in (0.1, 0.5, 1.0):
         s = at(frac)
@@ -361,13 +379,21 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
               f"{s[2]:,.0f} MB PSS (RSS {s[3]:,.0f} MB)")
     print(f"workers' memory growth from warm-up ({warm[0]:,} items, two windows) to the end: {growth:+.1f}%"
           "  (target < 10%)")
+    # What each worker's index costs per item of the window: its RSS growth from the first sample
+    # (1% of the run, the window nearly empty) to the end (a full window), per window item.
+    per_window_item = (steady(1.0) - samples[0][4]) * 1024 / (args.workers * window_items)
+    print(f"memory per window item: {per_window_item:.1f} KB per worker (workers' RSS growth from the first sample "
+          "to the end, over the window's items)  (target <= 2 KB)")
     print(f"peak: PSS {peak_pss:,.0f} MB summed over workers and jobs; largest single process RSS {peak_single:,.0f} MB")
     print(f"store: {db_mb:,.0f} MB ({args.db}); downstream jobs enqueued and dropped: {dropped:,}")
     size = f"{n_items:,} items, {args.workers} workers" + (", PostgreSQL" if args.db == "postgres" else "")
     figure("load", f"analysis throughput ({size})", f"{rate:,.0f} items/s ({rate / jieba_rate:.2f}× bare jieba, "
-           f"last/first 10% {last / first:.2f})", "")
+           f"last/first 10% {last / first:.2f})", ">= 0.5×")
+    figure("load", f"analysis cost: items per worker CPU second vs bare jieba's ({size})",
+           f"{cpu_rate / jieba_cpu_rate:.2f}×", "")
     figure("load", f"peak memory, workers and their jobs, anonymous PSS ({size})", f"{peak_pss:,.0f} MB", "")
     figure("load", f"workers' memory growth from warm-up to the end ({size})", f"{growth:+.1f}%", "< 10%")
+    figure("load", f"memory per window item, per worker ({size})", f"{per_window_item:.1f} KB", "<= 2 KB")
 
 
 if __name__ == "__main__":

@@ -17,7 +17,7 @@ from collections import Counter
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from figures import figure  # noqa: E402
+from figures import command, figure  # noqa: E402
 
 
 def agreement(ours: list[list[str]], theirs: list[list[str]]) -> tuple[float, float]:
@@ -35,6 +35,7 @@ def main() -> None:
     parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
     parser.add_argument("--n", type=int, default=50000)
     args = parser.parse_args()
+    command()
 
     import jieba
     from bench_analysis import texts

@@ -10,3 +10,10 @@ from __future__ import annotations
 
 def figure(area: str, what: str, value: str, target: str = "") -> None:
     print(f"FIGURE|{area}|{what}|{value}|{target}", flush=True)
+
+
+def command() -> None:
+    """Print the command line this run was started with, so a saved run's figures name it."""
+    import sys
+
+    print("COMMAND|python " + " ".join(sys.argv), flush=True)

@@ -28,6 +28,9 @@ BENCHES = {
     "bench_web_load": [sys.executable, "bench/bench_web_load.py"],  # about 5 min: 50 locust clients
     "bench_faults": [sys.executable, "bench/bench_faults.py"],  # about 6 min: the fault drills
     "bench_load": [sys.executable, "bench/bench_load.py"],  # 1,000,000 items: about 25 min on 2 cores
+    "bench_load_pg": [sys.executable, "bench/bench_load.py", "--db", "postgres"],  # the same on PostgreSQL
+    "bench_tokens": [sys.executable, "bench/bench_tokens.py"],  # rjieba against jieba: agreement and speed
+    "bench_decisions": [sys.executable, "bench/bench_decisions.py", "--compare", "bench/decisions.json"],
     "bench_latency": [sys.executable, "bench/bench_latency.py"],  # about 10 min: 200 posts, real processes
 }
 
@@ -55,11 +58,13 @@ def from_output(name: str, path: Path) -> list[dict[str, str]]:
 
 def figures(name: str, output: str, day: dt.date) -> list[dict[str, str]]:
     rows = []
+    given = [line.split("|", 1)[1] for line in output.splitlines() if line.startswith("COMMAND|")]
     for line in output.splitlines():
         if line.startswith("FIGURE|"):
             _, area, what, value, target = line.split("|", 4)
             rows.append({"area": area, "what": what, "value": value, "target": target,
-                         "command": "python " + " ".join(BENCHES[name][1:]), "date": day.isoformat()})
+                         "command": given[0] if given else "python " + " ".join(BENCHES[name][1:]),
+                         "date": day.isoformat()})
     return rows
 
 
