@@ -23,7 +23,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Level, max_level
-from yuqing.models import Alert, AlertStatus, AuditEntry, Event, Item
+from yuqing.models import Alert, AlertStatus, AuditEntry, Event, HotlistEntry, Item, Source
 from yuqing.routing import Timings, facts_for_event, timings
 from yuqing.runtime import Runtime
 from yuqing.tasks import registry
@@ -156,6 +156,13 @@ def rise_roles(rt: Runtime, alert: Alert) -> list[str]:
     return roles
 
 
+def hot_mentions(s: Session, event_id: int) -> list[rules.HotMention]:
+    """The event's entries on hot lists now, named by their list (the source's name)."""
+    rows = s.execute(select(Source.name, HotlistEntry.rank).join(Source, Source.id == HotlistEntry.source_id)
+                     .where(HotlistEntry.event_id == event_id, HotlistEntry.rank.is_not(None))).all()
+    return [rules.HotMention(name, rank) for name, rank in rows if rank is not None]
+
+
 def evaluate(rt: Runtime, event_id: int) -> Alert | None:
     """Apply the rules to one event; create or update its alert; notify if warranted."""
     now = rt.now()
@@ -166,7 +173,7 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
             log.info("event %s is gone; nothing to evaluate", event_id)
             return None
         items = s.scalars(select(Item).where(Item.event_id == event_id).limit(500)).all()
-        reasons = rules.evaluate(event, items, rt.profile)
+        reasons = rules.evaluate(event, items, rt.profile, hot_mentions(s, event_id))
         alert = s.scalar(select(Alert).where(Alert.event_id == event_id))
         if alert is None and not reasons:
             return None

@@ -9,16 +9,27 @@ alert, kept for review):
   items are not a "spike"), for an event that concerns the bureau and is not placed outside its
   jurisdiction (a flood abroad spreading fast is not the bureau's response pressure);
 - a high-tier source (``high_tiers``, e.g. central media) reporting on the bureau: an item of
-  that tier in the bureau's jurisdiction and remit, or naming the bureau.
+  that tier in the bureau's jurisdiction and remit, or naming the bureau;
+- a hot list (a ``hotlist`` source: 微博热搜, 百度热搜, 头条热榜 ...) ranking an entry about the
+  event within its top ``hotlist_rank`` now: the fastest sign that a local incident spreads
+  beyond the county (crawlers/hotlists.py matches entries to events).
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from typing import NamedTuple
 
-from yuqing.levels import Level
+from yuqing.levels import Level, Tier
 from yuqing.models import Event, Item
 from yuqing.profile import Profile
+
+
+class HotMention(NamedTuple):
+    """An entry about the event on a hot list now (热榜在榜): the list's name and the rank."""
+
+    list_name: str
+    rank: int
 
 
 def spike_floor(event: Event) -> float:
@@ -43,8 +54,8 @@ def _names_bureau(item: Item, profile: Profile) -> bool:
     return any(n in text for n in names)
 
 
-def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]:
-    """Reasons this event alerts (empty: it does not)."""
+def evaluate(event: Event, items: Iterable[Item], profile: Profile, hot: Iterable[HotMention] = ()) -> list[str]:
+    """Reasons this event alerts (empty: it does not). ``hot``: its entries on hot lists now."""
     rules = profile.alerts
     items = list(items)
     reasons: list[str] = []
@@ -67,8 +78,18 @@ def evaluate(event: Event, items: Iterable[Item], profile: Profile) -> list[str]
             continue
         ours = bool(item.in_jurisdiction and item.in_remit) or _names_bureau(item, profile)
         if ours:
-            from yuqing.levels import Tier
-
             reasons.append(f"{Tier(item.tier).label}报道：{item.title or item.url}")
             break
+    ranked = _best_ranks(hot, rules.hotlist_rank)
+    if ranked:
+        reasons.append("登上" + "、".join(f"{name}第{rank}位" for name, rank in ranked))
     return reasons
+
+
+def _best_ranks(hot: Iterable[HotMention], top: int) -> list[tuple[str, int]]:
+    """Each list's best rank for the event within its top ``top`` places, best first."""
+    best: dict[str, int] = {}
+    for name, rank in hot:
+        if 0 < rank <= top:
+            best[name] = min(rank, best.get(name, rank))
+    return sorted(best.items(), key=lambda kv: (kv[1], kv[0]))

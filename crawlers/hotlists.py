@@ -5,7 +5,9 @@ keeps its row (``hotlist_entries``) from its first sighting, with its rank now (
 has left the list). An entry whose title names one of an active event's places and one of its
 keywords (or its title) is that event's; its moves become :class:`~yuqing.models.CrawlSignal`
 rows on the event: ``hot_new`` (entered the list), ``hot_rising`` / ``hot_falling`` (moved
-:data:`RANK_MOVE` or more places since the last poll), ``hot_gone`` (left it).
+:data:`RANK_MOVE` or more places since the last poll), ``hot_gone`` (left it). An event that
+entered a list or rose on it is evaluated again by the alert rules (entering a list is a
+spread signal, ``alerts.hotlist_rank`` in the profile).
 """
 
 from __future__ import annotations
@@ -17,6 +19,9 @@ from typing import Any
 
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
+
+from yuqing.tasks import registry
+from yuqing.tasks.dispatch import enqueue_many
 
 from .spiders.hotlist import HotEntry
 
@@ -47,8 +52,10 @@ def match_event(title: str, events: list[Any]) -> Any | None:
     return None
 
 
-def record_poll(rt: Any, source_id: int, entries: list[dict[str, Any]], now: datetime) -> dict[str, int]:
-    """Record one poll of a list: ranks, entries that left it, signals on matching events."""
+def record_poll(rt: Any, source_id: int, entries: list[dict[str, Any]],
+                now: datetime) -> tuple[dict[str, int], list[int]]:
+    """Record one poll of a list: ranks, entries that left it, signals on matching events.
+    Returns the counts and the events that entered the list or rose on it (spreading)."""
     from yuqing.models import CrawlSignal, Event, EventStatus, HotlistEntry, HotlistRank
 
     counts = {"entries": len(entries), "new": 0, "rising": 0, "falling": 0, "gone": 0, "signals": 0}
@@ -59,6 +66,7 @@ def record_poll(rt: Any, source_id: int, entries: list[dict[str, Any]], now: dat
         by_id = {e.id: e for e in events}
         rows = {row.entry_key: row for row in s.scalars(select(HotlistEntry).where(HotlistEntry.source_id == source_id))}
         moves: list[tuple[str, Any, int | None, int | None]] = []
+        spreading: set[int] = set()
         seen = set()
         for entry in entries:
             key = entry_key(entry["title"])
@@ -94,7 +102,9 @@ def record_poll(rt: Any, source_id: int, entries: list[dict[str, Any]], now: dat
                               detail={"title": row.title, "previous_rank": previous, "heat": row.heat,
                                       "best_rank": row.best_rank}))
             counts["signals"] += 1
-    return counts
+            if move in ("new", "rising"):
+                spreading.add(event.id)
+    return counts, sorted(spreading)
 
 
 class HotlistPipeline:
@@ -123,6 +133,12 @@ class HotlistPipeline:
             return
         from yuqing.runtime import get_runtime
 
-        counts = record_poll(get_runtime(), spider.source["id"], self.entries, spider.clock())
+        counts, spreading = record_poll(get_runtime(), spider.source["id"], self.entries, spider.clock())
         stats.set_value("yuqing/hotlist", counts)
+        try:  # the alert rules read the ranks stored above
+            enqueue_many("notify", registry.EVALUATE_EVENT,
+                         [((e,), f"evaluate-{e}-hot-{spider.source['id']}-{int(spider.clock().timestamp())}")
+                          for e in spreading])
+        except Exception as exc:  # noqa: BLE001 - stored; the event's next item evaluates it again
+            log.warning("alert evaluation not enqueued for events %s (%s: %s)", spreading, type(exc).__name__, exc)
         stats.inc_value("yuqing/items_new", counts["new"])

@@ -14,10 +14,12 @@ from scrapy.http import HtmlResponse, TextResponse
 from sqlalchemy import select
 from testsite import Page, TestSite
 
+from yuqing.alerts import rules
+from yuqing.alerts.rules import HotMention
 from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.sources import upsert_sources
 from yuqing.crawlers.spiders.hotlist import HotlistFormatError, effective_config, read_entries
-from yuqing.models import CrawlSignal, Event, HotlistEntry, HotlistRank, Source
+from yuqing.models import Alert, CrawlSignal, Event, HotlistEntry, HotlistRank, Source
 from yuqing.runtime import Runtime
 
 DATA = Path(__file__).parent / "data" / "crawlers"
@@ -118,3 +120,42 @@ def test_ranks_over_time_and_event_signals(runtime: Runtime, clock) -> None:  # 
         assert len(entries) == 10 and sum(e.rank is not None for e in entries) == 9  # the bad poll changed nothing
         source = s.get(Source, source_id)
         assert source.last_status == "failed" and "热榜" in source.last_error
+
+
+def test_an_event_on_a_hot_list_alerts_with_its_rank(runtime: Runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """Entering the Weibo hot search is a spread signal: the poll has the event evaluated, and
+    the alert says 「登上微博热搜第N位」 although no other rule holds (relevance 0, one item)."""
+    now = runtime.now()
+    with runtime.session() as s:
+        event = Event(title="巴公镇煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now,
+                      places=[{"name": "巴公镇", "code": "140525100"}], keywords=["煤矿", "透水"])
+        s.add(event)
+        s.flush()
+        event_id = event.id
+    site = TestSite({"/robots.txt": Page("User-agent: *\n", content_type="text/plain"),
+                     "/hot.json": Page(_moved(3), content_type="application/json")}).start()
+    try:
+        upsert_sources(runtime, [{"key": "weibo-hot", "name": "微博热搜", "kind": "hotlist", "tier": "social",
+                                  "urls": [f"{site.url}/hot.json"], "hotlist": {"preset": "weibo_hot"}}])
+        with runtime.session() as s:
+            source_id = s.scalars(select(Source.id)).one()
+        assert crawl_source(source_id)["status"] == "ok"
+    finally:
+        site.stop()
+    drain()
+    with runtime.session() as s:
+        alert = s.scalars(select(Alert).where(Alert.event_id == event_id)).one()
+    assert alert.reasons == ["登上微博热搜第3位"]
+
+
+def test_the_profile_sets_how_high_on_a_list_alerts(runtime: Runtime) -> None:
+    now = runtime.now()
+    event = Event(title="巴公镇煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now, relevance=0.0,
+                  velocity=0.0, baseline_velocity=0.0, level="一般", in_remit=False)
+    hot = [HotMention("百度热搜", 8), HotMention("微博热搜", 31), HotMention("百度热搜", 15)]
+    profile = runtime.profile
+    assert rules.evaluate(event, [], profile, hot) == ["登上百度热搜第8位"]  # default top 20; 31 is too low
+    wider = profile.model_copy(update={"alerts": profile.alerts.model_copy(update={"hotlist_rank": 50})})
+    assert rules.evaluate(event, [], wider, hot) == ["登上百度热搜第8位、微博热搜第31位"]
+    off = profile.model_copy(update={"alerts": profile.alerts.model_copy(update={"hotlist_rank": 0})})
+    assert rules.evaluate(event, [], off, hot) == []

@@ -191,6 +191,9 @@ class AlertRules(Strict):
     min_level: Level = Level.GENERAL
     velocity_factor: float = Field(3.0, gt=1, description="每小时条数超过事件自身基线的倍数")
     high_tiers: list[Tier] = Field(default_factory=lambda: [Tier.CENTRAL])
+    hotlist_rank: int = Field(20, ge=0, le=100,
+                              description="事件登上热榜（微博热搜、百度热搜、头条热榜等）前几位即作为扩散信号触发预警；"
+                                          "0 表示不以热榜触发")
     repeat_interval_minutes: int = Field(240, ge=1)
     group_wait_seconds: int = Field(30, ge=0, le=3600,
                                     description="新预警首次通知前的等待（秒）：其间陆续到达的报道并入同一条；"
