@@ -244,7 +244,7 @@ def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, pur
     for index, channel in enumerate(department.channels):
         if create_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
                            target=channel.to, subject=subject, body=body, ref_type="referral",
-                           ref_id=ref.id, attachments=[attached] if attached else [],
+                           ref_id=ref.id, attachments=special_report.attachments(attached) if attached else [],
                            callback=callback, html=html if channel.type == "email" else "") is not None:
             count += 1
     return count

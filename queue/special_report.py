@@ -9,6 +9,7 @@ rumour with its evidence, the public's concerns), 处置建议 for that departme
 
 from __future__ import annotations
 
+import logging
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -27,11 +28,14 @@ from yuqing.documents.dates import cn_datetime, cn_short
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.html_writer import to_html
 from yuqing.documents.narrative import overview
+from yuqing.documents.pdf import PdfError, write_pdf
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
 from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
 from yuqing.profile import Clocks, Department, Profile
+
+log = logging.getLogger(__name__)
 
 SERIES = "舆情专报"
 KINDS = {"special": "专报", "followup": "续报", "final": "终报"}
@@ -237,4 +241,21 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     # document, not a new one from later figures (Chromium runs only when it is asked for).
     path.with_suffix(".html").write_text(to_html(doc), encoding="utf-8")
     record.path = str(path)
+    _write_pdf(doc, path.with_suffix(".pdf"))
     return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)
+
+
+def _write_pdf(doc: OfficialDocument, path: Path) -> None:
+    """The same 专报 as PDF beside the DOCX (attached with it). Without Chromium the DOCX still
+    goes out: a department must not wait for the second format; the error is logged."""
+    try:
+        path.write_bytes(write_pdf(doc))
+    except PdfError as exc:
+        path.unlink(missing_ok=True)
+        log.error("专报 %s: no PDF: %s", path.name, exc)
+
+
+def attachments(docx: str | Path) -> list[Path]:
+    """What a 专报 mail carries: the DOCX, and its PDF where one was made."""
+    pdf = Path(docx).with_suffix(".pdf")
+    return [Path(docx), *([pdf] if pdf.exists() else [])]

@@ -4,6 +4,8 @@ loopback SMTP server, status from the delivery callback, signed acknowledgement,
 from __future__ import annotations
 
 import io
+import re
+import subprocess
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -31,7 +33,7 @@ def _refs(rt) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
         return {r.department_key: r for r in s.scalars(select(Referral))}
 
 
-def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smtp) -> None:
+def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smtp, tmp_path) -> None:
     event = make_reported_event(runtime, level="重大", items=3)
     jobs.consider_event(event)
     jobs.consider_event(event)  # considered again: nothing doubles
@@ -63,9 +65,35 @@ def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smt
     links = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]
     assert any(link.startswith("https://news.example/") for link in links)
     assert text.index("省级媒体") < text.index("地方媒体")  # the more authoritative post first
+    _the_pdf_beside_the_docx(msg, attachment, text, tmp_path)
     refs = _refs(runtime)  # the delivery callback ran on the respond queue
     assert {r.status for r in refs.values()} == {"sent"}
     assert refs["propaganda"].sent_at == runtime.now()
+
+
+def _the_pdf_beside_the_docx(msg, docx_part, docx_text: str, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The same 专报 as PDF: both attached with their MIME types, Chinese names in RFC 2231
+    (filename*=utf-8''…, which mail clients decode), and the PDF's text (pdftotext) the DOCX's."""
+    files = [p for p in msg.walk() if p.get_filename()]
+    assert [p.get_filename() for p in files] == ["泽州县应急管理局舆情专报〔2026〕第1期.docx",
+                                                 "泽州县应急管理局舆情专报〔2026〕第1期.pdf"]
+    assert [p.get_content_type() for p in files] == [
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document", "application/pdf"]
+    for part in files:
+        disposition = part["Content-Disposition"]
+        # RFC 2231: charset, then percent-encoded UTF-8, in numbered continuations when long
+        assert disposition.startswith("attachment;") and re.search(r"filename\*(0\*)?=utf-8''%E6%B3%BD%E5%B7%9E",
+                                                                   disposition), disposition
+        assert not re.search(r"[^\x00-\x7f]", disposition), "no raw 8-bit bytes in the header"
+    pdf = tmp_path / "zb.pdf"
+    pdf.write_bytes(files[1].get_payload(decode=True))
+    assert pdf.read_bytes().startswith(b"%PDF-")
+    printed = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, text=True, check=True).stdout
+    squeeze = lambda s: re.sub(r"\s+", "", s)  # noqa: E731 - line breaks fall differently on a page
+    pages = squeeze(printed)
+    for paragraph in docx_text.splitlines():
+        if paragraph.strip() and not paragraph.startswith("请打开以下链接签收"):
+            assert squeeze(paragraph) in pages, paragraph
 
 
 def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, smtp, monkeypatch) -> None:
@@ -77,11 +105,27 @@ def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, s
     with runtime.session() as s:
         d = s.scalars(select(Delivery).where(Delivery.ref_id == ref.id)).one()
         assert d.callback == "yuqing.queue.referrals.on_delivery"
-        assert d.attachments == [ref.report_path]
+        assert d.attachments == [ref.report_path, ref.report_path.removesuffix(".docx") + ".pdf"]
         d.status, d.last_error = "failed", "收件人被拒绝: bxk@xfj.zezhou.example（不可重试）"
     assert on_delivery(d.id) == "failed"
     ref = _refs(runtime)["petitions"]
     assert ref.last_error == "email bxk@xfj.zezhou.example：收件人被拒绝: bxk@xfj.zezhou.example（不可重试）"
+
+
+def test_without_chromium_the_docx_still_goes_out(runtime, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.documents.pdf import PdfError
+    from yuqing.queue import special_report
+
+    def no_chromium(doc):  # type: ignore[no-untyped-def]
+        raise PdfError("未找到 chromium，无法生成 PDF")
+
+    monkeypatch.setattr(special_report, "write_pdf", no_chromium)
+    jobs.consider_event(make_reported_event(runtime, level="重大", items=3))
+    ref = _refs(runtime)["propaganda"]
+    with runtime.session() as s:
+        d = s.scalars(select(Delivery).where(Delivery.ref_id == ref.id)).first()
+        assert d.attachments == [ref.report_path], "the DOCX alone, not held back for the PDF"
+    assert "no PDF" in caplog.text
 
 
 def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> None:
