@@ -28,7 +28,7 @@ from yuqing.documents.dates import cn_datetime, cn_short
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.html_writer import to_html
 from yuqing.documents.narrative import overview
-from yuqing.documents.pdf import PdfError, write_pdf
+from yuqing.documents.pdf import PdfError, html_to_pdf
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
@@ -238,18 +238,19 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     path = target / doc.file_name(record.year, "docx")
     path.write_bytes(write_docx(doc))
     # The page the PDF prints from, kept as issued: the liaison's download renders this very
-    # document, not a new one from later figures (Chromium runs only when it is asked for).
-    path.with_suffix(".html").write_text(to_html(doc), encoding="utf-8")
+    # document, not a new one from later figures (and prints it if the PDF below failed).
+    page = to_html(doc)
+    path.with_suffix(".html").write_text(page, encoding="utf-8")
     record.path = str(path)
-    _write_pdf(doc, path.with_suffix(".pdf"))
+    _write_pdf(page, path.with_suffix(".pdf"))
     return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)
 
 
-def _write_pdf(doc: OfficialDocument, path: Path) -> None:
+def _write_pdf(page: str, path: Path) -> None:
     """The same 专报 as PDF beside the DOCX (attached with it). Without Chromium the DOCX still
     goes out: a department must not wait for the second format; the error is logged."""
     try:
-        path.write_bytes(write_pdf(doc))
+        path.write_bytes(html_to_pdf(page))
     except PdfError as exc:
         path.unlink(missing_ok=True)
         log.error("专报 %s: no PDF: %s", path.name, exc)

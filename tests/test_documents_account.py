@@ -16,6 +16,7 @@ from docx import Document
 from fastapi.testclient import TestClient
 from test_dashboards_app import login
 
+from yuqing.alerts.jobs import sweep_alerts
 from yuqing.analysis import jobs
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.seed import seed_users
@@ -87,6 +88,9 @@ def test_a_rising_toll_retitles_the_event_on_every_page_mail_and_document(runtim
         assert [(f["value"], f["source"]) for f in deaths] == [(3, "山西日报"), (12, "山西日报")]
         event.in_remit = event.in_jurisdiction = True
     drain()  # alert evaluation, the ticket, the referrals with their 专报, the 要情专报, the deliveries
+    runtime.clock.advance(seconds=runtime.profile.alerts.group_wait_seconds)
+    sweep_alerts()  # the alert's first notice, held for group_wait
+    drain()
     latest = "据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、5 人失联"
     mails = _mails(smtp)
     kinds = {"alert": "【舆情预警", "special": "【舆情专报】", "digest": "要情专报"}

@@ -116,10 +116,10 @@ def test_without_chromium_the_docx_still_goes_out(runtime, monkeypatch, caplog) 
     from yuqing.documents.pdf import PdfError
     from yuqing.queue import special_report
 
-    def no_chromium(doc):  # type: ignore[no-untyped-def]
+    def no_chromium(page):  # type: ignore[no-untyped-def]
         raise PdfError("未找到 chromium，无法生成 PDF")
 
-    monkeypatch.setattr(special_report, "write_pdf", no_chromium)
+    monkeypatch.setattr(special_report, "html_to_pdf", no_chromium)
     jobs.consider_event(make_reported_event(runtime, level="重大", items=3))
     ref = _refs(runtime)["propaganda"]
     with runtime.session() as s:
