@@ -33,7 +33,7 @@ from yuqing.store import after_commit
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
-from .channels import Outgoing, get_channel, resolve_target, scrub
+from .channels import Outgoing, get_channel, ratelimit, resolve_target, scrub
 from .exceptions import ChannelError
 
 log = logging.getLogger(__name__)
@@ -138,6 +138,9 @@ def run(rt: Runtime, delivery_id: int) -> str:
                                attachments=[Path(a) for a in d.attachments] if index == 0 else [],
                                key=f"{d.idempotency_key}#{index + 1}", part=index + 1, parts=len(parts),
                                meta={"purpose": d.purpose, "ref_type": d.ref_type, "ref_id": d.ref_id})
+            wait = ratelimit.take(rt.get_redis(), d.channel, d.target, getattr(module, "RATE_LIMITS", ()), rt.now())
+            if wait:
+                raise ChannelError(f"{target.shown}: 本窗口已发满，发送过于频繁，排队等候", retry_after=wait)
             module.send(target, message, rt.settings)
             _set(rt, d.id, parts_sent=index + 1)  # committed at once: a rerun skips this part
     except ChannelError as exc:

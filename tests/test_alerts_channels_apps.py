@@ -180,3 +180,38 @@ def test_an_app_channel_without_what_it_needs_is_refused(tmp_path: Path, channel
     with pytest.raises(ProfileError) as err:
         load_profile(path)
     assert str(err.value) == f"{path}: {message}"
+
+
+def test_a_robot_burst_is_queued_at_twenty_a_minute(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
+    url = f"{receiver.url}/cgi-bin/webhook/send?key=WECOM-ROBOT-KEY"
+    runtime.profile.alerts.channels = [Channel(type="wecom", to=url)]
+    runtime.clock.advance(seconds=-runtime.now().second)  # at the start of a minute
+    ids = []
+    with runtime.session() as s:
+        for n in range(23):
+            ids.append(create_delivery(s, purpose="alert", channel="wecom", target=url, subject=f"预警{n}",
+                                       body="泽州县某煤矿透水，3 人被困。", key=f"burst:{n}").id)
+    drain()
+    assert len(receiver.requests) == 20, "the robot's 20 a minute, not one more"
+    waiting = [_row(runtime, i) for i in ids if _row(runtime, i).status == "pending"]
+    assert len(waiting) == 3
+    assert all(w.attempts == 0 and w.next_attempt_at == runtime.now() + timedelta(seconds=60) for w in waiting)
+    runtime.clock.advance(seconds=60)
+    assert retry_due(runtime) == 3
+    drain()
+    assert len(receiver.requests) == 23 and all(_row(runtime, i).status == "sent" for i in ids), "none dropped"
+
+
+def test_feishu_keeps_to_five_a_second(runtime, drain, platform) -> None:  # type: ignore[no-untyped-def]
+    url = f"{platform.url}/open-apis/bot/v2/hook/FS-HOOK"
+    runtime.profile.alerts.channels = [Channel(type="feishu", to=url)]
+    with runtime.session() as s:
+        for n in range(7):
+            create_delivery(s, purpose="alert", channel="feishu", target=url, subject=f"预警{n}", body="透水",
+                            key=f"fs:{n}")
+    drain()
+    assert len(platform.to("/open-apis/bot/v2/hook/FS-HOOK")) == 5
+    runtime.clock.advance(seconds=1)
+    retry_due(runtime)
+    drain()
+    assert len(platform.to("/open-apis/bot/v2/hook/FS-HOOK")) == 7

@@ -21,6 +21,7 @@ from . import Outgoing, Target, json_bytes, split_text
 from .http import post_json
 
 NAME = "dingtalk"
+RATE_LIMITS = ((20, 60),)  # 自定义机器人每个机器人每分钟最多 20 条
 BODY_LIMIT = 20000
 ENVELOPE = 1000  # msgtype, the title (cut to 64 characters) and JSON punctuation, generously
 

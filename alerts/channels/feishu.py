@@ -21,6 +21,7 @@ from . import Outgoing, Target, json_bytes, split_text
 from .http import post_json
 
 NAME = "feishu"
+RATE_LIMITS = ((100, 60), (5, 1))  # 自定义机器人每分钟 100 条、每秒 5 条
 BODY_LIMIT = 20 * 1024
 ENVELOPE = 512  # msg_type, timestamp, sign and JSON punctuation
 RATE_LIMITED = frozenset({11232})

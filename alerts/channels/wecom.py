@@ -15,6 +15,7 @@ from . import Outgoing, Target, split_text, utf8_bytes
 from .http import post_json
 
 NAME = "wecom"
+RATE_LIMITS = ((20, 60),)  # 群机器人每个机器人每分钟最多 20 条
 LIMIT_BYTES = 4096
 
 
