@@ -190,13 +190,14 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         spoken = speak(s, rt, alert, event, list(items), now) if silence is None else ""
         if silence is not None and renotify_reason(alert, event):
             log.info("alert %s not sent (silenced by silence %s)", alert.id, silence.id)
-        wake_at = spoken if isinstance(spoken, datetime) and alert.notify_count == 0 else None
+        wake_at = spoken if isinstance(spoken, datetime) else None
         if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
             major_level = event.level
         s.flush()
         alert_id = alert.id
-    if wake_at is not None:  # the group_wait's end: the sweep would send it too, a little later
-        enqueue("notify", registry.EVALUATE_EVENT, event_id, job_id=f"group-wait-{alert_id}", at=wake_at)
+    if wake_at is not None:  # the wait's or the interval's end: the sweep would send it too, a little later
+        enqueue("notify", registry.EVALUATE_EVENT, event_id, job_id=f"group-{alert_id}-{int(wake_at.timestamp())}",
+                at=wake_at)
     if major_level:
         enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
     with rt.session() as s:

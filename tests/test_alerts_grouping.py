@@ -205,7 +205,8 @@ def test_group_wait_sends_a_burst_as_one_first_notification(runtime, drain, smtp
     alert_id = evaluate_event(event_id)
     assert deliveries(runtime) == [], "the first notification waits for the rest of the burst"
     scheduled = ScheduledJobRegistry("notify", connection=runtime.redis).get_job_ids()
-    assert f"group-wait-{alert_id}" in scheduled, "a delayed evaluation at the wait's end (the sweep too)"
+    wake = int((runtime.now() + timedelta(seconds=30)).timestamp())
+    assert f"group-{alert_id}-{wake}" in scheduled, "a delayed evaluation at the wait's end (the sweep too)"
     runtime.clock.advance(seconds=12)
     grow(runtime, event_id, items=4)
     evaluate_event(event_id)
@@ -235,6 +236,11 @@ def test_the_major_route_sets_its_own_wait_and_interval(runtime) -> None:  # typ
     runtime.clock.advance(seconds=20)
     grow(runtime, event_id, items=3)  # doubled
     evaluate_event(event_id)
+    from rq.registry import ScheduledJobRegistry
+
+    alert_id = _alert_of(runtime, event_id)
+    wake = int((runtime.now() + timedelta(seconds=100)).timestamp())  # 120 s after the first notice
+    assert f"group-{alert_id}-{wake}" in ScheduledJobRegistry("notify", connection=runtime.redis).get_job_ids()
     runtime.clock.advance(seconds=99)
     sweep_alerts()
     assert len(deliveries(runtime)) == 1, "119 s after the first: held"
