@@ -4,13 +4,15 @@ source entry, so an administrator adds a 信源 without reading the code."""
 
 from __future__ import annotations
 
+import ipaddress
 import json
 import re
+import socket
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urljoin, urlsplit
 
 from .middlewares import best_encoding
 
@@ -29,27 +31,92 @@ class Trial:
     notes: list[str] = field(default_factory=list)
 
 
-def fetch(url: str, settings: Any) -> Any:
-    """The URL as a Scrapy response (decoded as the crawler would)."""
+MAX_REDIRECTS = 5
+
+
+def fetch(url: str, settings: Any, public_only: bool = False) -> Any:
+    """The URL as a Scrapy response (decoded as the crawler would), read up to
+    ``crawl_max_bytes`` within ``crawl_timeout``.
+
+    ``public_only`` (the admin page's 试采): the server fetches what a browser asked for, so
+    a loopback, private, link-local or reserved address is refused (SSRF: the Redis port, a
+    cloud metadata address, the intranet), before connecting and again at every redirect.
+    The address actually connected to is checked too, so a name that resolves differently
+    the second time (DNS rebinding) is caught before the body is read.
+    """
     import httpx
-    from scrapy.http import HtmlResponse, TextResponse, XmlResponse
 
     headers = {"User-Agent": settings.crawl_user_agent}
-    with httpx.Client(timeout=settings.crawl_timeout, follow_redirects=True, headers=headers,
+    with httpx.Client(timeout=settings.crawl_timeout, follow_redirects=False, headers=headers,
                       proxy=settings.crawl_proxy or None) as client:
-        got = client.get(url)
-    if got.status_code >= 400:
-        raise TrialError(f"服务器返回 HTTP {got.status_code}：{url}")
-    content_type = got.headers.get("content-type", "")
-    body = got.content
+        for _hop in range(MAX_REDIRECTS + 1):
+            if public_only:
+                refuse_private(url)
+            with client.stream("GET", url) as got:
+                if public_only and not settings.crawl_proxy:
+                    _refuse_private_peer(got, url)
+                if got.is_redirect and got.headers.get("location"):
+                    url = urljoin(url, got.headers["location"])
+                    continue
+                if got.status_code >= 400:
+                    raise TrialError(f"服务器返回 HTTP {got.status_code}：{url}")
+                body = _read_capped(got, settings.crawl_max_bytes, url)
+                return _as_response(str(got.url), got.headers.get("content-type", ""), body)
+    raise TrialError(f"重定向超过 {MAX_REDIRECTS} 次：{url}")
+
+
+def _read_capped(got: Any, limit: int, url: str) -> bytes:
+    chunks, size = [], 0
+    for chunk in got.iter_bytes():
+        size += len(chunk)
+        if size > limit:
+            raise TrialError(f"响应超过 {limit:,} 字节的上限（设置项 crawl_max_bytes），未读完：{url}")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _as_response(url: str, content_type: str, body: bytes) -> Any:
+    from scrapy.http import HtmlResponse, TextResponse, XmlResponse
+
     cls = (XmlResponse if "xml" in content_type or body.lstrip()[:5] in (b"<?xml", b"<rss ", b"<feed")
            else HtmlResponse if "html" in content_type or body.lstrip()[:1] == b"<" else TextResponse)
-    response = cls(str(got.url), body=body, headers={"Content-Type": content_type})
+    response = cls(url, body=body, headers={"Content-Type": content_type})
     if cls is HtmlResponse and not body.isascii():
         fixed = best_encoding(body, response._declared_encoding() or None)
         if fixed:
             response = response.replace(encoding=fixed)
     return response
+
+
+def _not_public(address: str) -> bool:
+    ip = ipaddress.ip_address(address.split("%", 1)[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def refuse_private(url: str) -> None:
+    """Raise :class:`TrialError` unless every address ``url``'s host resolves to is public."""
+    parts = urlsplit(url)
+    host = parts.hostname
+    if parts.scheme not in ("http", "https") or not host:
+        raise TrialError(f"网址须以 http:// 或 https:// 开头并含主机名：{url}")
+    try:
+        infos = socket.getaddrinfo(host, parts.port or (443 if parts.scheme == "https" else 80),
+                                   type=socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError):
+        raise TrialError(f"无法解析域名 {host}：{url}") from None
+    for info in infos:
+        address = str(info[4][0])
+        if _not_public(address):
+            raise TrialError(f"出于安全考虑，试采不访问内网、本机或保留地址：{host}（{address}）")
+
+
+def _refuse_private_peer(got: Any, url: str) -> None:
+    stream = got.extensions.get("network_stream")
+    peer = stream.get_extra_info("server_addr") if stream is not None else None
+    if peer and _not_public(str(peer[0])):
+        raise TrialError(f"出于安全考虑，试采不访问内网、本机或保留地址：{urlsplit(url).hostname}（{peer[0]}）")
 
 
 class TrialError(ValueError):
@@ -170,7 +237,7 @@ def suggest_links(response: Any) -> tuple[str, list[str]]:
     return selector, links[selector]
 
 
-def _html_kind(response: Any, trial: Trial, settings: Any, now: datetime) -> None:
+def _html_kind(response: Any, trial: Trial, settings: Any, now: datetime, public_only: bool) -> None:
     from .spiders.article import extract_article
 
     feed = response.xpath('//link[@rel="alternate"][contains(@type, "rss") or contains(@type, "atom")]/@href').get()
@@ -197,7 +264,7 @@ def _html_kind(response: Any, trial: Trial, settings: Any, now: datetime) -> Non
     trial.entry["listing"] = {"links": selector}
     for url in links[:2]:
         try:
-            art = extract_article(fetch(url, settings), {}, now)
+            art = extract_article(fetch(url, settings, public_only), {}, now)
         except Exception as exc:  # noqa: BLE001 - shown as this article's failure, the trial goes on
             trial.notes.append(f"文章页抓取失败：{url}（{exc}）")
             continue
@@ -208,12 +275,14 @@ def _html_kind(response: Any, trial: Trial, settings: Any, now: datetime) -> Non
             trial.notes.append(f"文章页未找到发布时间：{url}，请补充 time 选择器")
 
 
-def try_url(url: str, settings: Any, now: datetime, key: str = "", name: str = "") -> Trial:
+def try_url(url: str, settings: Any, now: datetime, key: str = "", name: str = "",
+            public_only: bool = False) -> Trial:
+    """Try ``url``; ``public_only`` for the admin page (see :func:`fetch`)."""
     if not url.startswith(("http://", "https://")):
         raise TrialError(f"网址须以 http:// 或 https:// 开头：{url}")
     trial = Trial(url=url)
     try:
-        response = fetch(url, settings)
+        response = fetch(url, settings, public_only)
     except TrialError:
         raise
     except Exception as exc:  # noqa: BLE001 - any network failure: one line naming the URL
@@ -225,7 +294,7 @@ def try_url(url: str, settings: Any, now: datetime, key: str = "", name: str = "
         if not _feed_kind(response, trial):
             raise TrialError(f"XML 内容既不是订阅源也不是站点地图：{url}")
     elif isinstance(response, HtmlResponse):
-        _html_kind(response, trial, settings, now)
+        _html_kind(response, trial, settings, now, public_only)
     else:
         _json_kind(response, trial)
     trial.entry = {"key": key or _key_for(url), "name": name or (urlsplit(url).hostname or url), "kind": trial.kind,

@@ -227,7 +227,7 @@ def baseline(site: Site) -> dict[str, str]:
     local = (rt.now() - timedelta(hours=1)).astimezone(ZoneInfo(rt.settings.timezone))
     return {
         "alert_id": str(story["alert_fire"]), "event_id": str(story["flood"]), "ticket_id": str(story["ticket"]),
-        "response_id": str(response_id), "item_id": str(item_id), "snapshot_id": str(snapshot_id),
+        "response_id": str(response_id), "url": "http://127.0.0.1/zwdt/", "key": "zezhou", "item_id": str(item_id), "snapshot_id": str(snapshot_id),
         "referral_id": str(story["referral"]), "user_id": str(leader_id), "digest_id": str(digest_id),
         "fmt": "html", "token": ack_url(rt, story["referral"]).rsplit("/", 1)[-1], "q": "透水", "limit": "50", "view": "active", "next": "/",
         "username": "sweep-user", "password": "long-enough-1", "display_name": "扫描", "role": "monitor",

@@ -61,6 +61,7 @@ class Settings(BaseModel):
     crawl_timeout: int = Field(30, ge=1, description="单个请求超时（秒）")
     crawl_job_timeout: int = Field(600, ge=10, description="一次采集子进程的最长运行时间（秒）")
     crawl_max_bytes: int = Field(10 * 1024 * 1024, ge=1024, description="单个响应的最大字节数")
+    trial_allow_private: bool = Field(False, description="管理页面试采信源时允许访问内网与本机地址（默认拒绝，以免借服务器访问内网；仅测试或内网信源时开启）")
     snapshot_days: int = Field(90, ge=0, description="原文快照（网页取证）保存天数；0 表示不保存")
     snapshot_max_mb: int = Field(2048, ge=1, description="原文快照总量上限（MB，按原始字节计）；满后继续采集但不再保存快照")
     scheduler_tick: int = Field(15, ge=1, description="调度器检查到期任务的间隔（秒）")

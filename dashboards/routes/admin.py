@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
+import yaml
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import Response
 from sqlalchemy import select
 
+from yuqing.crawlers.trial import TrialError, try_url
 from yuqing.models import AuditEntry, Source, User
 from yuqing.profile import Route
 
@@ -31,15 +33,41 @@ def _routes(route: Route, depth: int = 0) -> list[tuple[int, dict[Any, list[str]
 
 @router.get("/admin")
 def admin_page(request: Request, user: CurrentUser = AdminUser) -> Response:
+    return _admin_view(request)
+
+
+def _admin_view(request: Request, status_code: int = 200, **extra: Any) -> Response:
     rt = rt_of(request)
     with rt.session() as s:
         sources = list(s.scalars(select(Source).order_by(Source.healthy, Source.key)))
         users = list(s.scalars(select(User).order_by(User.role, User.username)))
         log = list(s.scalars(select(AuditEntry).order_by(AuditEntry.id.desc()).limit(100)))
-    return render(request, "admin.html", sources=sources, users=users, log=log, profile=rt.profile,
+    return render(request, "admin.html", status_code=status_code, sources=sources, users=users, log=log,
+                  profile=rt.profile, kinds=TRIAL_KINDS, **extra,
                   routes=_routes(rt.profile.routing), settings=rt.settings.shown(),
                   topic_names={t.key: t.name for t in rt.profile.remit.topics},
                   department_names={d.key: d.name for d in rt.profile.departments})
+
+
+TRIAL_KINDS = {"feed": "订阅源", "listing": "列表页", "sitemap": "站点地图", "json_api": "JSON 接口", "hotlist": "热榜"}
+
+
+@router.post("/admin/sources/try")
+def try_source(request: Request, url: str = Form(..., min_length=1, max_length=2000), key: str = Form("", max_length=100),
+               name: str = Form("", max_length=200), user: CurrentUser = AdminUser) -> Response:
+    """试采: what a source at ``url`` would give, shown here; nothing is stored. The server does
+    the fetching, so only public addresses unless ``trial_allow_private`` (see crawlers.trial)."""
+    rt = rt_of(request)
+    url = url.strip()
+    form = {"url": url, "key": key.strip(), "name": name.strip()}
+    audit(rt, request, user.username, "source.try", url=url)
+    try:
+        trial = try_url(url, rt.settings, rt.now(), form["key"], form["name"],
+                        public_only=not rt.settings.trial_allow_private)
+    except TrialError as exc:
+        return _admin_view(request, 422, trial_form=form, trial_error=str(exc))
+    entry = yaml.safe_dump({"sources": [trial.entry]}, allow_unicode=True, sort_keys=False)
+    return _admin_view(request, trial_form=form, trial=trial, trial_yaml=entry)
 
 
 @router.post("/admin/users")
