@@ -41,6 +41,7 @@ LOCK_KEY = "yuqing:analysis:group"
 _scorers: dict[int, Scorer] = {}
 _grouper: Grouper | None = None
 SYNC_LAG = 5000  # ids
+SYNC_CHUNK = 500  # ids per IN (…) of the sync (SQLite's limit on terms is far above)
 
 
 def get_scorer(rt: Runtime) -> Scorer:
@@ -68,14 +69,18 @@ def _grouper_synced(session: Session, now: datetime) -> Grouper:
     if _grouper is None:
         _grouper = Grouper()
     g = _grouper
-    rows = session.execute(
-        select(Item.id, Item.fetched_at, Item.minhash, Item.signature, Item.event_id,
-               Item.duplicate_of_id, Item.places, Item.topics, Item.keywords, Item.flags)
-        .where(Item.id > g.synced_upto, Item.event_id.is_not(None), Item.minhash.is_not(None),
-               Item.fetched_at >= now - g.window)
-        .order_by(Item.id))
-    for r in rows:
-        if r.id not in g:
+    # Ids first: the rows this index already has (another worker's batch still open holds the
+    # sync's start down, so they are met again) are not fetched and JSON-decoded again, which
+    # was most of the grouping section's time under bench_load (bench/PROFILE.md).
+    fresh = [i for i in session.scalars(select(Item.id).where(
+        Item.id > g.synced_upto, Item.event_id.is_not(None), Item.minhash.is_not(None),
+        Item.fetched_at >= now - g.window).order_by(Item.id)) if i not in g]
+    for start in range(0, len(fresh), SYNC_CHUNK):
+        rows = session.execute(
+            select(Item.id, Item.fetched_at, Item.minhash, Item.signature, Item.event_id,
+                   Item.duplicate_of_id, Item.places, Item.topics, Item.keywords, Item.flags)
+            .where(Item.id.in_(fresh[start:start + SYNC_CHUNK])).order_by(Item.id))
+        for r in rows:
             g.add(r.id, r.fetched_at, r.event_id, folding.from_bytes(r.minhash),
                   folding.from_bytes(r.signature), incident_keys(r.places, r.topics, r.keywords or [],
                                                               (r.flags or {}).get("outside") or []),

@@ -9,6 +9,9 @@ was folded into, and its event (named by the event's first item, so ids of event
     python bench/bench_decisions.py --out before.json            # on the old code
     python bench/bench_decisions.py --compare before.json        # on the new: prints the agreement
     python bench/bench_decisions.py --db postgres --compare before.json
+
+``bench/decisions.json`` holds the decisions of main at 712915e (ids only, no text): a change
+meant to decide differently (a better grouping rule) writes it anew with ``--out``, and says so.
 """
 
 from __future__ import annotations
