@@ -30,6 +30,7 @@ BENCHES = {
     "bench_load": [sys.executable, "bench/bench_load.py"],  # 1,000,000 items: about 25 min on 2 cores
     "bench_load_pg": [sys.executable, "bench/bench_load.py", "--db", "postgres"],  # the same on PostgreSQL
     "bench_tokens": [sys.executable, "bench/bench_tokens.py"],  # rjieba against jieba: agreement and speed
+    "bench_search": [sys.executable, "bench/bench_search.py"],  # PostgreSQL: GIN token index against LIKE
     "bench_decisions": [sys.executable, "bench/bench_decisions.py", "--compare", "bench/decisions.json"],
     "bench_latency": [sys.executable, "bench/bench_latency.py"],  # about 10 min: 200 posts, real processes
 }
