@@ -5,7 +5,8 @@ the item 已删除 / 已修改 with a signal; a full snapshot store does not sto
 from __future__ import annotations
 
 import hashlib
-from datetime import timedelta
+import re
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from testsite import Page, TestSite
@@ -15,6 +16,7 @@ from yuqing.crawlers.snapshots import SnapshotStore, snapshot_body
 from yuqing.crawlers.sources import upsert_sources
 from yuqing.models import CrawlSignal, Item, PageSnapshot, Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
+from yuqing.status import collect_status, health, render_status
 
 GBK = "text/html; charset=gbk"
 
@@ -107,6 +109,29 @@ def test_full_snapshot_store_crawls_on_and_says_so(runtime: Runtime) -> None:
         run = s.scalars(select(SourceRun)).one()
         assert any("原文快照存储已满" in w["reason"] for w in run.warnings), run.warnings
         assert run.stats.get("yuqing/snapshots_full") is True
+    report = collect_status(small)
+    assert report["snapshots"]["full"] and report["snapshots"]["max_mb"] == 1
+    shown = render_status(report)
+    assert re.search(r"原文快照  已用 0\.\d MB / 上限 1 MB", shown), shown
+    assert "提醒：原文快照存储已满或将满（已用 0." in shown and "可调大 snapshot_max_mb 或缩短 snapshot_days" in shown
+    assert "原文快照" not in " ".join(report["problems"])  # a warning: the status itself stays as it is
+    assert health(small)["warnings"] == ["原文快照存储已满，新网页不再保存快照"]
+
+
+def test_status_says_nothing_of_a_store_with_room(runtime: Runtime) -> None:
+    with runtime.session() as s:
+        SnapshotStore(runtime).keep(s, _item(s), {"url": "https://x.cn/a", "body": b"<p>a</p>"}, runtime.now(), first=True)
+    report = collect_status(runtime)
+    assert report["snapshots"] == {"used_mb": 0.0, "max_mb": runtime.settings.snapshot_max_mb, "full": False}
+    assert report["warnings"] == [] and "提醒" not in render_status(report)
+
+
+def _item(s) -> int:  # type: ignore[no-untyped-def]
+    item = Item(url="https://x.cn/a", url_hash=hashlib.sha256(b"a").hexdigest(), title="a", text="a",
+                fetched_at=datetime(2026, 11, 21, tzinfo=UTC), content_hash="0" * 64)
+    s.add(item)
+    s.flush()
+    return item.id
 
 
 def test_expired_snapshots_go(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]

@@ -22,8 +22,10 @@ from .models import (
     Event,
     Heartbeat,
     Item,
+    PageSnapshot,
     Referral,
     Source,
+    SourceRun,
     Ticket,
     TicketState,
 )
@@ -35,6 +37,8 @@ from .tasks.worker import dead_here
 log = logging.getLogger(__name__)
 
 QUEUE_BACKLOG_LIMIT = 1000
+SNAPSHOTS_NEARLY_FULL = 0.95  # share of snapshot_max_mb from which status warns (the next pages may not fit)
+RECENT_RUNS = 20  # crawl runs read for a snapshot that did not fit
 
 
 def _counts(rt: Runtime) -> dict[str, int]:
@@ -55,6 +59,26 @@ def _counts(rt: Runtime) -> dict[str, int]:
             "sources_unhealthy": count(select(func.count()).select_from(Source)
                                        .where(Source.enabled.is_(True), Source.healthy.is_(False))),
         }
+
+
+def snapshot_use(rt: Runtime) -> dict[str, Any]:
+    """原文快照存储: raw bytes the kept (unexpired) snapshots take, against ``snapshot_max_mb``.
+
+    Full when the use is near the cap, or when one of the latest crawls had a page whose
+    snapshot did not fit (large pages fill it well before the last few per cent)."""
+    with rt.session() as s:
+        used = int(s.scalar(select(func.coalesce(func.sum(PageSnapshot.size), 0))
+                            .where(PageSnapshot.expires_at > rt.now())) or 0)
+        recent = s.scalars(select(SourceRun.stats).order_by(SourceRun.id.desc()).limit(RECENT_RUNS)).all()
+    cap = rt.settings.snapshot_max_mb * 1024 * 1024
+    refused = any((stats or {}).get("yuqing/snapshots_full") for stats in recent)
+    return {"used_mb": round(used / 1024 / 1024, 1), "max_mb": rt.settings.snapshot_max_mb,
+            "full": rt.settings.snapshot_days > 0 and (refused or used >= cap * SNAPSHOTS_NEARLY_FULL)}
+
+
+def _snapshot_warning(use: dict[str, Any]) -> str:
+    return (f"原文快照存储已满或将满（已用 {use['used_mb']:g} MB，上限 {use['max_mb']} MB）：采集照常进行，"
+            "但新采集网页的快照不再保存；可调大 snapshot_max_mb 或缩短 snapshot_days")
 
 
 def heartbeat(rt: Runtime, name: str) -> None:
@@ -111,13 +135,16 @@ def _queue_problems(q: dict[str, Any]) -> list[tuple[str, str]]:
 
 
 def collect_status(rt: Runtime) -> dict[str, Any]:
-    report: dict[str, Any] = {"ok": True, "problems": [], "checked_at": rt.now().isoformat()}
+    report: dict[str, Any] = {"ok": True, "problems": [], "warnings": [], "checked_at": rt.now().isoformat()}
     try:
         report["counts"] = _counts(rt)
         report["stale_sources"] = _stale_sources(rt)
         if report["stale_sources"]:
             report["problems"].append(f"信源长时间未成功采集: {'、'.join(report['stale_sources'])}")
         report["database"] = "up"
+        report["snapshots"] = snapshot_use(rt)
+        if report["snapshots"]["full"]:  # a warning: crawling and everything else go on
+            report["warnings"].append(_snapshot_warning(report["snapshots"]))
     except Exception as exc:  # noqa: BLE001 - report, do not crash
         report["database"] = f"down: {exc.__class__.__name__}: {exc}"
         report["problems"].append(f"数据库不可用: {exc}")
@@ -146,9 +173,11 @@ def health(rt: Runtime) -> dict[str, Any]:
     """What the public ``/healthz`` tells a load balancer or an outside monitor: the same checks
     as :func:`collect_status`, without the store's counts, source names or exception texts."""
     out: dict[str, Any] = {"database": False, "redis": False, "workers": None, "schedulers": None,
-                           "stale_sources": None, "backlogged_queues": [], "problems": []}
+                           "stale_sources": None, "backlogged_queues": [], "problems": [], "warnings": []}
     try:
         out["stale_sources"] = len(_stale_sources(rt))
+        if snapshot_use(rt)["full"]:
+            out["warnings"].append("原文快照存储已满，新网页不再保存快照")
         heartbeat(rt, "healthz")
         out["database"] = True
         if out["stale_sources"]:
@@ -182,6 +211,9 @@ def render_status(report: dict[str, Any]) -> str:
     if "queues" in report:
         lines.append(f"worker    {report['workers']}（忙 {report.get('busy_workers', 0)}）    调度器 {report['schedulers']}")
         lines.append("队列      " + "  ".join(f"{k}={v}" for k, v in report["queues"].items()))
+    if "snapshots" in report:
+        lines.append(f"原文快照  已用 {report['snapshots']['used_mb']:g} MB / 上限 {report['snapshots']['max_mb']} MB")
     lines.append("状态      " + ("正常" if report["ok"] else "异常"))
     lines.extend(f"  ! {p}" for p in report["problems"])
+    lines.extend(f"  提醒：{w}" for w in report.get("warnings", []))
     return "\n".join(lines)

@@ -289,6 +289,7 @@ class Health(BaseModel):
     stale_sources: int | None = Field(None, description="长时间未成功采集的信源数（数据库不可达时为空）")
     backlogged_queues: list[str] = Field(description="积压超过上限的队列")
     problems: list[str] = Field(description="哪里出了问题（中文）；正常时为空")
+    warnings: list[str] = Field(default_factory=list, description="提醒（中文，不影响 ok）：如原文快照存储已满")
     database_error: str | None = Field(None, description="数据库不可达时的异常类型")
     redis_error: str | None = Field(None, description="Redis 不可达时的异常类型")
 
