@@ -13,6 +13,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from yuqing.exceptions import YuqingError
+
 DEFAULT_CORPORA = Path("/work/shared/corpora")
 ARTICLE_CHARS = 600  # articles are cut to comparable length so "long" never means "relevant"
 
@@ -73,7 +75,5 @@ def all_units(root: Path = DEFAULT_CORPORA) -> Iterator[Unit]:
 
 
 def check_root(root: Path) -> None:
-    from yuqing.exceptions import YuqingError
-
     if not (root / "nlpcc2017_headlines").is_dir() or not (root / "cec").is_dir():
         raise YuqingError(f"{root}: 不是语料目录（缺少 cec/ 或 nlpcc2017_headlines/），请用 --corpora 指定")

@@ -19,19 +19,18 @@ from datetime import UTC, datetime
 from itertools import combinations
 from pathlib import Path
 
-from yuqing.profile import Profile
+from yuqing.gazetteer import load_gazetteer
+from yuqing.profile import Profile, load_profile, parse_profile
 
 from . import folding
 from .events import Grouper, incident_keys
+from .scoring import Scorer
 
 DATA = Path(__file__).parent / "data"
 _DATE = re.compile(r"(20\d\d|19\d\d)\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})")
 
 
 def _national_profile() -> Profile:
-    from yuqing.gazetteer import load_gazetteer
-    from yuqing.profile import load_profile, parse_profile
-
     base = load_profile("zezhou-emergency").model_dump(by_alias=True, exclude={"source_path"})
     base["jurisdiction"] = {"codes": sorted(d.code for d in load_gazetteer().by_code.values()
                                             if d.level == "province"), "context_words": []}
@@ -52,8 +51,6 @@ def truth(root: Path) -> tuple[list[dict], list[str]]:
 
 def assign_events(root: Path, models: dict | None = None) -> tuple[list[dict], list[str], dict[int, int]]:
     """The CEC rows, their incidents and the event each was assigned to (by row index)."""
-    from .scoring import Scorer
-
     rows, incident = truth(root)
     scorer = Scorer(_national_profile(), models=models)
     order = sorted(range(len(rows)), key=lambda i: (_when(rows[i]["report_time"]), i))

@@ -22,6 +22,7 @@ from sklearn.metrics import roc_auc_score
 from yuqing.profile import Profile
 
 from .features import GENRES, genre_of
+from .scoring import Scorer
 
 LABELS = {"remit": "职责相关", "risk": "响应压力（高 vs 低）", "rumor": "疑似不实"}
 GENRE_LABELS = {"all": "全部", "headline": "标题", "article": "新闻正文", "weibo": "微博帖文",
@@ -120,8 +121,6 @@ def read(lines: Iterable[bytes | str]) -> tuple[list[Labelled], list[str]]:
 
 def evaluate(profile: Profile, posts: list[Labelled], batch: int = 256) -> dict[str, dict[str, dict[str, Any]]]:
     """``{label: {genre or "all": row}}`` scored through the shipped scorer with ``profile``."""
-    from .scoring import Scorer
-
     scorer = Scorer(profile)
     j = profile.judgement
     counts: dict[str, dict[str, Counts]] = {k: {} for k in LABELS}

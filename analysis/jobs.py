@@ -22,7 +22,6 @@ from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
 from yuqing.documents.current import update_accounts
-from yuqing.foresight.watch import active_watches, apply_watches
 from yuqing.levels import max_level
 from yuqing.locks import kept_alive
 from yuqing.models import Event, Item
@@ -35,6 +34,7 @@ from . import batchstore, folding, tokenize
 from .batchstore import Record
 from .events import QUIET_AFTER, Grouper, incident_keys
 from .scoring import Scorer, _noisy_or, risk_level
+from .watches import active_watches, apply_watches
 
 log = logging.getLogger(__name__)
 LOCK_KEY = "yuqing:analysis:group"
@@ -150,7 +150,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
 
 
 def _temporary_watches(rt: Runtime, records: list[dict], results: list[dict]) -> None:
-    """临时关注: items about a policy in its watch after release carry its words (yuqing.foresight)."""
+    """临时关注: items about a policy in its watch after release carry its words (analysis/watches.py)."""
     with rt.session() as s:
         watches = active_watches(s, rt.now())
     if watches:

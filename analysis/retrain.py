@@ -17,6 +17,8 @@ import numpy as np
 from sklearn.metrics import f1_score
 from sqlalchemy import select
 
+from yuqing.exceptions import YuqingError
+from yuqing.models import ReviewLabel
 from yuqing.runtime import Runtime
 
 from .corpora import Unit
@@ -38,14 +40,10 @@ def _held_back(key: str) -> bool:
 
 
 def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
-    from yuqing.models import ReviewLabel
-
     name = rt.profile.remit.model
     data_dir = Path(rt.settings.data_dir)
     current = load(name, str(data_dir))
     if current is None:
-        from yuqing.exceptions import YuqingError
-
         raise YuqingError(f"没有名为「{name}」的职责模型可供再训练")
     with rt.session() as s:
         rows = s.scalars(select(ReviewLabel).where(ReviewLabel.text != "")).all()

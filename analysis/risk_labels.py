@@ -25,6 +25,7 @@ from pathlib import Path
 
 from . import casualties, usage
 from .corpora import Unit, ced_posts, emotion_posts, messages
+from .places import foreign_places
 
 DATA = Path(__file__).parent / "data"
 SAMPLE = {"ced": 420, "emotion": 300, "message": 180}
@@ -46,8 +47,6 @@ ROUTINE = re.compile(r"通知|公告|温馨提示|提醒|预告|天气预报|生
 
 
 def _foreign_only(text: str) -> bool:
-    from .places import foreign_places
-
     china = re.search(r"中国|我国|国内|全国|省|市|县|镇|村|北京|上海|同胞|华人|国人", text)
     return not china and any(name in text for name in foreign_places())
 

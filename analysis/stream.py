@@ -11,6 +11,8 @@ from typing import IO, Any
 
 from yuqing.profile import Profile
 
+from .scoring import Scorer
+
 BATCH = 256
 # One line (one post) of at most 1 MB: a 50 MB line used to take `yuqing score` to 7 GB. A longer
 # line is that line's error; it is skipped in chunks, never held whole.
@@ -105,8 +107,6 @@ def score_stream(profile: Profile, src: Iterable[str | bytes], dst: IO[str], pro
     """Score each line of ``src`` (text, or bytes read as UTF-8 line by line, so one bad line
     cannot stop the rest) into ``dst``; returns the number of bad lines. A bad line becomes
     ``{"id", "error", "line"}``, plus ``"field"`` when one field is at fault."""
-    from .scoring import Scorer
-
     scorer = Scorer(profile)
     bad = done = 0
     started = time.monotonic()

@@ -17,16 +17,23 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from sklearn.feature_extraction.text import TfidfVectorizer
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import f1_score, precision_score, recall_score, roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
+from sklearn.pipeline import make_pipeline
 
-from yuqing.profile import Profile
+from yuqing.profile import Profile, load_profile
 
-from . import tokenize
-from .corpora import Unit, all_units, ced_posts, emotion_posts
+from . import casualties, risk, rules, tokenize, usage
+from .card import write_card
+from .corpora import Unit, all_units, ced_posts, emotion_posts, messages
+from .eval_events import evaluate_events
 from .features import vectorize
 from .modelstore import LinearModel
+from .places import OutsideMatcher
+from .risk_labels import read
+from .scoring import Scorer
 
 DATA = Path(__file__).parent / "data"
 SEED = 0
@@ -197,9 +204,6 @@ def features_for(units: list[Unit], tokens: list[list[str]] | None = None) -> An
 def char_tfidf_baseline(units: list[Unit], y: np.ndarray, groups: np.ndarray) -> CVResult:
     """The plain baseline, trained the same way: character 1-3-gram TF-IDF + logistic regression,
     same folds, C and per-genre thresholds chosen the same way (held out)."""
-    from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.pipeline import make_pipeline
-
     texts = np.array([u.text for u in units], dtype=object)
     genres = np.array([u.genre for u in units])
 
@@ -215,8 +219,6 @@ def char_tfidf_baseline(units: list[Unit], y: np.ndarray, groups: np.ndarray) ->
 def floor_precision(units: list[Unit], y: np.ndarray, profile: Profile) -> dict[str, Any]:
     """Precision on the corpora of the removed rule floor (two remit topics, or casualties with a
     remit word, and no other bureau's word ⇒ remit ≥ 0.60)."""
-    from . import casualties
-
     topics = [t.keywords for t in profile.remit.topics]
     fired = []
     for u in units:
@@ -230,8 +232,6 @@ def floor_precision(units: list[Unit], y: np.ndarray, profile: Profile) -> dict[
 def usage_rule_precision(units: list[Unit], y: np.ndarray) -> dict:
     """Precision of the non-incident usage rule as a "not in remit" rule: the share of the rows
     it fires on that are labelled out of remit."""
-    from . import casualties, usage
-
     fired = np.array([usage.rule_applies(usage.detect(u.text), casualties.parse(u.text).any, u.genre)
                       for u in units])
     return {"fired": int(fired.sum()), "precision": float((y[fired] == 0).mean()) if fired.any() else 0.0,
@@ -241,9 +241,6 @@ def usage_rule_precision(units: list[Unit], y: np.ndarray) -> dict:
 def incident_rule_precision(units: list[Unit], y: np.ndarray, profile: Profile) -> dict[str, Any]:
     """Precision of the kept positive rule (hazard kind + casualties, no usage cue, no other
     bureau's word, no foreign place) on the corpora, and the positives it finds."""
-    from . import casualties, rules, usage
-    from .places import OutsideMatcher
-
     outside = OutsideMatcher(profile)
     fired = np.array([rules.incident_rule(u.text, casualties.parse(u.text).any, usage.detect(u.text),
                                           [w for w in profile.remit.not_ours if w in u.text],
@@ -282,9 +279,6 @@ def rumor_out_of_period(ds: Dataset, X: Any) -> dict[str, Any]:
 
 def risk_dataset(root: Path) -> tuple[list[dict], np.ndarray, list[Unit]]:
     """The hand-labelled posts as scorer records, high (1) against low (0); medium left out."""
-    from .corpora import ced_posts, emotion_posts, messages
-    from .risk_labels import read
-
     labels = {k: v for k, v in read().items() if v != "medium"}
     records, y, units = [], [], []
     for reader in (ced_posts, emotion_posts, messages):
@@ -303,11 +297,6 @@ def risk_dataset(root: Path) -> tuple[list[dict], np.ndarray, list[Unit]]:
 def train_risk(root: Path, version: str, models: dict[str, Any], progress: Callable[[str], None]) -> Any:
     """The risk model on today's rule features plus the shared text features; CV AUC against the
     rule score alone and a cue-word count."""
-    from yuqing.profile import load_profile
-
-    from . import risk
-    from .scoring import Scorer
-
     records, y, units = risk_dataset(root)
     progress(f"risk: {len(y)} 条（高 {int(y.sum())}，低 {int(len(y) - y.sum())}）")
     scorer = Scorer(load_profile("zezhou-emergency"), models={**models, "risk": None})
@@ -327,10 +316,6 @@ def train_risk(root: Path, version: str, models: dict[str, Any], progress: Calla
 
 def train_all(root: Path, out_dir: Path, version: str, progress: Callable[[str], None]) -> dict:
     """Train, cross-validate and save the three models plus MODEL_CARD.md; returns the figures."""
-    from yuqing.profile import load_profile
-
-    from .card import write_card
-
     profile = load_profile("zezhou-emergency")  # the profile the emergency model serves
     tokenize.warm(profile)
     results: dict = {"version": version, "root": str(root)}
@@ -364,7 +349,6 @@ def train_all(root: Path, out_dir: Path, version: str, progress: Callable[[str],
         fitted[ds.name] = model
     model, results["risk"] = train_risk(root, version, fitted, progress)
     model.save(out_dir / "risk.npz")
-    from .eval_events import evaluate_events
 
     progress("events: CEC 事件归并评估")
     results["events"] = evaluate_events(root, {**fitted, "risk": model})

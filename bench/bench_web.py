@@ -41,11 +41,13 @@ def free_port() -> int:
 def prepare(folder: Path, items: int, events: int) -> dict[str, str]:
     from yuqing.clock import ManualClock
     from yuqing.dashboards.auth import create_user
-    from yuqing.dashboards.seed import seed_bulk
     from yuqing.profile import load_profile
     from yuqing.runtime import Runtime
     from yuqing.settings import load_settings
     from yuqing.store import migrate
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))  # the tests' sample records
+    from dashboard_seed import seed_bulk
 
     env = {"YUQING_DATA_DIR": str(folder), "YUQING_SECRET_KEY": "bench-secret-key-for-signing-0123456789", "YUQING_LOG_LEVEL": "WARNING",
            "YUQING_PROFILE": "zezhou-emergency"}

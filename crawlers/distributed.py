@@ -161,6 +161,7 @@ class NodeExtension:
         return getattr(self.crawler.spider, "yuqing_queue", None)
 
     def opened(self, spider: Any) -> None:
+        # local: no twisted.internet module loads before Scrapy has installed its reactor
         from twisted.internet import task
 
         self.beat()

@@ -15,6 +15,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import select
+
+from yuqing.models import Source, SourceRun
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
@@ -76,8 +79,6 @@ def judge(report: dict[str, Any] | None, crash: str = "", timed_out: bool = Fals
 
 def record_run(rt: Any, source_id: int, run: RunReport, started: datetime, finished: datetime) -> bool:
     """Write the SourceRun, update the source's health and next run; True if it turned unhealthy."""
-    from yuqing.models import Source, SourceRun
-
     with rt.session() as s:
         src = s.get(Source, source_id)
         if src is None:
@@ -125,10 +126,6 @@ def record_run(rt: Any, source_id: int, run: RunReport, started: datetime, finis
 
 def health_rows(rt: Any) -> list[dict[str, Any]]:
     """One row per source for `yuqing sources check` and the dashboard."""
-    from sqlalchemy import select
-
-    from yuqing.models import Source
-
     with rt.session() as s:
         return [{"id": src.id, "key": src.key, "name": src.name, "kind": src.kind, "tier": src.tier,
                  "enabled": src.enabled, "healthy": src.healthy, "last_status": src.last_status,

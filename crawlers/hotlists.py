@@ -20,6 +20,8 @@ from typing import Any
 from scrapy.exceptions import NotConfigured
 from sqlalchemy import select
 
+from yuqing.models import CrawlSignal, Event, EventStatus, HotlistEntry, HotlistRank
+from yuqing.runtime import get_runtime
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue_many
 
@@ -56,8 +58,6 @@ def record_poll(rt: Any, source_id: int, entries: list[dict[str, Any]],
                 now: datetime) -> tuple[dict[str, int], list[int]]:
     """Record one poll of a list: ranks, entries that left it, signals on matching events.
     Returns the counts and the events that entered the list or rose on it (spreading)."""
-    from yuqing.models import CrawlSignal, Event, EventStatus, HotlistEntry, HotlistRank
-
     counts = {"entries": len(entries), "new": 0, "rising": 0, "falling": 0, "gone": 0, "signals": 0}
     with rt.session() as s:
         events = list(s.scalars(select(Event).where(Event.status == EventStatus.ACTIVE,
@@ -131,7 +131,6 @@ class HotlistPipeline:
         stats = self.crawler.stats
         if not self.entries or stats.get_value("yuqing/errors_count"):
             return
-        from yuqing.runtime import get_runtime
 
         counts, spreading = record_poll(get_runtime(), spider.source["id"], self.entries, spider.clock())
         stats.set_value("yuqing/hotlist", counts)

@@ -21,7 +21,10 @@ from pathlib import Path
 from typing import Any
 
 from pydantic import SecretStr
+from sqlalchemy import or_, select
 
+from yuqing.models import Item, Source
+from yuqing.runtime import get_runtime
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
@@ -91,9 +94,6 @@ def _stop(child: subprocess.Popen[bytes]) -> None:
 
 def crawl_source(source_id: int, distributed: bool = False) -> dict[str, Any]:
     """RQ job: crawl one source now, record the run and its health, schedule the next run."""
-    from yuqing.models import Source
-    from yuqing.runtime import get_runtime
-
     rt = get_runtime()
     with rt.session() as s:
         src = s.get(Source, source_id)
@@ -109,11 +109,6 @@ def crawl_source(source_id: int, distributed: bool = False) -> dict[str, Any]:
 
 def enqueue_due_sources() -> int:
     """Periodic: enqueue a crawl for every enabled source that is due; returns how many."""
-    from sqlalchemy import or_, select
-
-    from yuqing.models import Source
-    from yuqing.runtime import get_runtime
-
     rt = get_runtime()
     now = rt.now()
     with rt.session() as s:
@@ -140,11 +135,6 @@ def enqueue_unanalysed() -> int:
     Items go in id buckets of :data:`SWEEP_BATCH`, one job id per bucket, so a sweep that
     finds the same items again while their job waits enqueues nothing; analysing an item twice
     is harmless (analysis keeps its event). Returns how many jobs were enqueued."""
-    from sqlalchemy import select
-
-    from yuqing.models import Item
-    from yuqing.runtime import get_runtime
-
     rt = get_runtime()
     before = rt.now() - ANALYSE_AFTER
     with rt.session() as s:

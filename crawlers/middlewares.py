@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from charset_normalizer import from_bytes
 from scrapy.exceptions import NotConfigured
 from scrapy.http import HtmlResponse, Request, Response, TextResponse, XmlResponse
 
@@ -54,7 +55,6 @@ def best_encoding(body: bytes, declared: str | None) -> str | None:
     for candidate in _PREFERRED:
         if _strict(body, candidate):
             return candidate if candidate != (declared or "").lower() else None
-    from charset_normalizer import from_bytes
 
     match = from_bytes(body[:200_000]).best()
     return match.encoding if match else None

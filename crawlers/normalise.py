@@ -264,7 +264,7 @@ def _absolute(text: str, local_now: datetime, tz: ZoneInfo) -> datetime | None:
 
 
 def _dateparser(text: str, local_now: datetime, tz: ZoneInfo) -> datetime | None:
-    import dateparser
+    import dateparser  # local: heavy (about half a second of regex tables); most dates parse without it
 
     return dateparser.parse(text, languages=["zh", "en"], settings={
         "RELATIVE_BASE": local_now.replace(tzinfo=None), "TIMEZONE": str(tz),

@@ -13,7 +13,10 @@ import time
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
+from sqlalchemy import select
 
+from yuqing.models import Item
+from yuqing.runtime import get_runtime
 from yuqing.store import database_unavailable
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
@@ -98,8 +101,6 @@ class StorePipeline:
     """Write items to the store and enqueue analysis for new and changed ones."""
 
     def __init__(self, crawler: Any) -> None:
-        from yuqing.runtime import get_runtime
-
         self.crawler = crawler
         self.rt = get_runtime()
         self.buffer: dict[str, dict[str, Any]] = {}
@@ -185,10 +186,6 @@ def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]],
                 snapshots: SnapshotStore | None = None) -> tuple[list[int], list[int]]:
     """Insert new items, update edited ones, mark deleted ones, keep their snapshots;
     return (new ids, changed ids)."""
-    from sqlalchemy import select
-
-    from yuqing.models import Item
-
     item_changes = bool((source.get("settings") or {}).get("item_changes"))
     new: list[tuple[Item, Any]] = []
     changed: list[int] = []

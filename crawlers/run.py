@@ -16,7 +16,19 @@ import sys
 from datetime import UTC, datetime
 from typing import Any
 
+from redis import Redis
+from scrapy.crawler import CrawlerProcess
+from scrapy.utils.misc import load_object
+from scrapy.utils.project import get_project_settings
+from sqlalchemy import select
+
+from yuqing.models import Item, Source
+from yuqing.profile import load_profile
+from yuqing.runtime import Runtime, set_runtime
+from yuqing.settings import load_settings
 from yuqing.tasks.connection import embedded_folder
+
+from .settings import crawl_settings
 
 log = logging.getLogger(__name__)
 
@@ -43,10 +55,6 @@ class RunClock:
 
 def load_source(rt: Any, source_id: int) -> tuple[dict[str, Any], list[str]]:
     """The source as a dict, and the URL hashes already stored for it."""
-    from sqlalchemy import select
-
-    from yuqing.models import Item, Source
-
     with rt.session() as s:
         src = s.get(Source, source_id)
         if src is None:
@@ -73,12 +81,6 @@ def _jsonable(stats: dict[str, Any]) -> dict[str, Any]:
 def crawl(rt: Any, source: dict[str, Any], known: list[str], clock: RunClock,
           distributed: bool = False, stay: bool = False) -> dict[str, Any]:
     """Run one source's spider to the end in this process; return its stats."""
-    from scrapy.crawler import CrawlerProcess
-    from scrapy.utils.misc import load_object
-    from scrapy.utils.project import get_project_settings
-
-    from .settings import crawl_settings
-
     os.environ.setdefault("SCRAPY_SETTINGS_MODULE", "yuqing.crawlers.settings")
     settings = get_project_settings()
     obey = bool(source["settings"].get("obey_robots", True))
@@ -94,8 +96,6 @@ def crawl(rt: Any, source: dict[str, Any], known: list[str], clock: RunClock,
     process.start()
     stats = _jsonable(crawler.stats.get_stats())
     if distributed:
-        from redis import Redis
-
         key = f"yuqing:crawl:{source['kind']}-{source['key']}:dupefilter"
         Redis.from_url(redis_url).expire(key, DUPEFILTER_TTL)
     return stats
@@ -110,10 +110,6 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--stay", action="store_true",
                         help="with --distributed: wait on the shared queue until told to stop")
     args = parser.parse_args(argv)
-
-    from yuqing.profile import load_profile
-    from yuqing.runtime import Runtime, set_runtime
-    from yuqing.settings import load_settings
 
     settings = load_settings()
     clock = RunClock(datetime.fromisoformat(args.now) if args.now else datetime.now(UTC))

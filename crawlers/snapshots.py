@@ -17,6 +17,10 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
+from sqlalchemy import delete, func, select
+
+from yuqing.models import CrawlSignal, PageSnapshot
+
 from .normalise import clean_text
 
 GONE_STATUSES = (404, 410)
@@ -53,10 +57,6 @@ class SnapshotStore:
 
     def measure(self, session: Any, now: datetime) -> int:
         """Delete the expired snapshots (their room is free again); the bytes the rest take."""
-        from sqlalchemy import delete, func, select
-
-        from yuqing.models import PageSnapshot
-
         if self.used is None:
             session.execute(delete(PageSnapshot).where(PageSnapshot.expires_at <= now))
             self.used = int(session.scalar(select(func.coalesce(func.sum(PageSnapshot.size), 0))) or 0)
@@ -65,10 +65,6 @@ class SnapshotStore:
     def keep(self, session: Any, item_id: int, raw: dict[str, Any], now: datetime, first: bool = False) -> str:
         """``kept``, ``same`` (this body is kept already), ``full`` or ``off``. ``first``: a new
         item, which has no snapshot yet to compare with."""
-        from sqlalchemy import select
-
-        from yuqing.models import PageSnapshot
-
         if self.days <= 0:
             return "off"
         used = self.measure(session, now)
@@ -96,8 +92,6 @@ def snapshot_body(snapshot: Any) -> bytes:
 
 def mark(session: Any, item: Any, state: str, now: datetime, detail: dict[str, Any] | None = None) -> None:
     """Item is ``deleted`` or ``modified`` as of ``now``: its state, and a signal on its event."""
-    from yuqing.models import CrawlSignal
-
     if state == "deleted" and item.page_state == "deleted":
         return  # said once
     item.page_state, item.page_state_at = state, now

@@ -15,9 +15,13 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
+import jmespath
 import yaml
+from jmespath.exceptions import JMESPathError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from sqlalchemy import select
 
+from yuqing.models import Source
 from yuqing.yamlload import load_config_yaml
 
 from .exceptions import SourceError
@@ -85,9 +89,6 @@ class JsonApiSettings(Strict):
 
     @model_validator(mode="after")
     def _mapping(self) -> JsonApiSettings:
-        import jmespath
-        from jmespath.exceptions import JMESPathError
-
         if not self.preset and not self.items:
             raise ValueError("需要 items（帖文列表的 JMESPath）或 preset")
         paths = {k: getattr(self, k) for k in ("items", "id", "url", "title", "text", "author",
@@ -229,10 +230,6 @@ def read_sources_file(path: str | Path) -> list[SourceSpec]:
 
 
 def _upsert(rt: Any, specs: list[SourceSpec]) -> int:
-    from sqlalchemy import select
-
-    from yuqing.models import Source
-
     now = rt.now()
     with rt.session() as s:
         existing = {src.key: src for src in s.scalars(select(Source).where(

@@ -14,7 +14,12 @@ from datetime import datetime
 from typing import Any
 from urllib.parse import urljoin, urlsplit
 
+import feedparser
+import httpx
+import jmespath
+
 from .middlewares import best_encoding
+from .normalise import clean_text
 
 MIN_LINK_TEXT = 6  # characters of an article link's text (navigation links are shorter)
 PREVIEW = 100
@@ -44,8 +49,6 @@ def fetch(url: str, settings: Any, public_only: bool = False) -> Any:
     The address actually connected to is checked too, so a name that resolves differently
     the second time (DNS rebinding) is caught before the body is read.
     """
-    import httpx
-
     headers = {"User-Agent": settings.crawl_user_agent}
     with httpx.Client(timeout=settings.crawl_timeout, follow_redirects=False, headers=headers,
                       proxy=settings.crawl_proxy or None) as client:
@@ -76,6 +79,7 @@ def _read_capped(got: Any, limit: int, url: str) -> bytes:
 
 
 def _as_response(url: str, content_type: str, body: bytes) -> Any:
+    # local: Scrapy is heavy, and the web app imports this module for its admin page
     from scrapy.http import HtmlResponse, TextResponse, XmlResponse
 
     cls = (XmlResponse if "xml" in content_type or body.lstrip()[:5] in (b"<?xml", b"<rss ", b"<feed")
@@ -129,13 +133,12 @@ def _key_for(url: str) -> str:
 
 
 def _preview(art: dict[str, str], url: str) -> dict[str, str]:
-    from .normalise import clean_text
-
     return {"url": url, "title": art.get("title", ""), "time": art.get("time", ""),
             "source_unit": art.get("source_unit", ""), "text": clean_text(art.get("body", ""))[:PREVIEW]}
 
 
 def _json_kind(response: Any, trial: Trial) -> None:
+    # local: Scrapy is heavy, and the web app imports this module for its admin page
     from .spiders import hotlist, json_api
 
     for preset in hotlist.PRESETS:
@@ -147,7 +150,6 @@ def _json_kind(response: Any, trial: Trial) -> None:
         trial.previews = [{"url": e["url"], "title": f"第{e['rank']}名 {e['title']}", "time": "", "source_unit": "",
                            "text": f"热度 {e['heat']}" if e["heat"] is not None else ""} for e in entries[:2]]
         return
-    import jmespath
 
     try:
         data = json.loads(response.text)
@@ -186,8 +188,6 @@ def _longest_list(data: Any, path: str = "") -> str:
 
 
 def _feed_kind(response: Any, trial: Trial) -> bool:
-    import feedparser
-
     parsed = feedparser.parse(response.body)
     text = response.text[:2000]
     if "<urlset" in text or "<sitemapindex" in text:
@@ -238,6 +238,7 @@ def suggest_links(response: Any) -> tuple[str, list[str]]:
 
 
 def _html_kind(response: Any, trial: Trial, settings: Any, now: datetime, public_only: bool) -> None:
+    # local: Scrapy is heavy, and the web app imports this module for its admin page
     from .spiders.article import extract_article
 
     feed = response.xpath('//link[@rel="alternate"][contains(@type, "rss") or contains(@type, "atom")]/@href').get()
@@ -287,6 +288,7 @@ def try_url(url: str, settings: Any, now: datetime, key: str = "", name: str = "
         raise
     except Exception as exc:  # noqa: BLE001 - any network failure: one line naming the URL
         raise TrialError(f"无法抓取 {url}：{type(exc).__name__}: {exc}") from None
+    # local: Scrapy is heavy, and the web app imports this module for its admin page
     from scrapy.http import HtmlResponse, XmlResponse
 
     if isinstance(response, XmlResponse) or (not isinstance(response, HtmlResponse)

@@ -21,11 +21,25 @@ from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yuqing.exceptions import NotFound, Refused, YuqingError
-from yuqing.runtime import Runtime
+from yuqing.runtime import Runtime, get_runtime
 
 from .auth import PASSWORD_PAGE, SESSION_HOURS, LoginRequired, PasswordChangeRequired
 from .cache import FragmentCache
 from .csrf import CSRFMiddleware
+from .routes import (
+    admin,
+    api,
+    auth_pages,
+    events,
+    foresight,
+    items,
+    leader,
+    liaison,
+    monitor,
+    reports,
+    search,
+    tickets,
+)
 from .templating import STATIC, make_templates, render
 
 log = logging.getLogger(__name__)
@@ -60,20 +74,6 @@ def create_app(rt: Runtime) -> FastAPI:
     hide_tokens_in_access_log()
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
-    from .routes import (
-        admin,
-        api,
-        auth_pages,
-        events,
-        foresight,
-        items,
-        leader,
-        liaison,
-        monitor,
-        reports,
-        search,
-        tickets,
-    )
 
     for module in (auth_pages, monitor, tickets, events, items, leader, liaison, admin, search, reports, foresight, api):
         app.include_router(module.router)
@@ -175,8 +175,6 @@ def hide_tokens_in_access_log() -> None:
 
 def app_from_environment() -> FastAPI:
     """Factory for uvicorn worker processes (``yuqing web --workers N``): settings from the environment."""
-    from yuqing.runtime import get_runtime
-
     return create_app(get_runtime())
 
 

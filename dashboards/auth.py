@@ -23,6 +23,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
 
+from yuqing.demo import DEMO_PASSWORD
 from yuqing.exceptions import YuqingError
 from yuqing.models import AuditEntry, Role, User
 from yuqing.runtime import Runtime
@@ -76,8 +77,6 @@ def _fingerprint(password_hash: str) -> str:
 
 def password_problem(password: str, username: str = "") -> str:
     """Why ``password`` is too weak for a real account (in Chinese), or "" when it will do."""
-    from yuqing.runner import DEMO_PASSWORD
-
     if password == DEMO_PASSWORD:  # said first: it is also short, but this is the reason that matters
         return "不能使用演示系统的公用密码"
     if len(password) < MIN_PASSWORD:

@@ -45,7 +45,7 @@ _fts_ready: dict[str, bool] = {}
 
 
 def _jieba(rt: Runtime) -> ModuleType:
-    import jieba
+    import jieba  # local: heavy (its dictionary); only the web's search and its index job load it
 
     with _jieba_lock:
         key = rt.profile.source_path

@@ -141,7 +141,7 @@ def seeded_stores(tmp_path_factory: pytest.TempPathFactory) -> dict[tuple[Any, .
 @pytest.fixture
 def story(runtime: Runtime, seeded_stores: dict[tuple[Any, ...], tuple[Path, dict[str, Any]]],
           tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
-    """The dashboards' seeded day (yuqing.dashboards.seed) with its sign-in accounts. Seeded once
+    """The dashboards' seeded day (tests/dashboard_seed.py) with its sign-in accounts. Seeded once
     per clock reading and profile; later tests get a copy of that store."""
     key = (runtime.clock.now(), runtime.profile.source_path, runtime.settings.database_url)
     if runtime.settings.database_url:  # not SQLite: seed it

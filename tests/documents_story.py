@@ -1,4 +1,4 @@
-"""A seeded story for the document tests: dashboards.seed's day, plus a provincial paper whose
+"""A seeded story for the document tests: tests/dashboard_seed.py's day, plus a provincial paper whose
 toll rises (3 dead at 14:14, then 12 dead at 16:16) on the mine flooding, its ticket and referrals."""
 
 from __future__ import annotations
@@ -8,7 +8,8 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from yuqing.dashboards.seed import seed_story
+from dashboard_seed import seed_story
+
 from yuqing.documents.current import refresh_account
 from yuqing.models import Deadline, Event, Item, Referral, Source, Ticket
 

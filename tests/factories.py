@@ -10,9 +10,9 @@ from contextlib import contextmanager
 from datetime import timedelta
 from typing import Any
 
+from dashboard_seed import seed_story, seed_users
 from sqlalchemy import select
 
-from yuqing.dashboards.seed import seed_story, seed_users
 from yuqing.models import Delivery, Event, Item
 from yuqing.runtime import Runtime, set_runtime
 
@@ -141,7 +141,7 @@ def touch_event(rt, event_id: int, **fields: Any) -> None:  # type: ignore[no-un
 # -- the dashboards' story and a PostgreSQL runtime -------------------------------------------------
 
 def story(rt: Runtime, *, users: bool = True) -> dict[str, Any]:
-    """The seeded day (yuqing.dashboards.seed), with its sign-in accounts unless ``users`` is off."""
+    """The seeded day (tests/dashboard_seed.py), with its sign-in accounts unless ``users`` is off."""
     if users:
         seed_users(rt)
     return seed_story(rt)

@@ -12,11 +12,11 @@ from urllib.parse import urlsplit
 
 import pytest
 import uvicorn
+from dashboard_seed import HOSTILE, PASSWORD
 from servers import free_port
 from sqlalchemy import select
 
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import HOSTILE, PASSWORD
 from yuqing.models import Alert, Event, Referral, Ticket
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]

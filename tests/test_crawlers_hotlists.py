@@ -76,6 +76,7 @@ def _moved(rank: int | None) -> str:
     return json.dumps(data, ensure_ascii=False)
 
 
+@pytest.mark.slow  # crawls in child processes, once per poll
 def test_ranks_over_time_and_event_signals(runtime: Runtime, clock) -> None:  # type: ignore[no-untyped-def]
     now = runtime.now()
     with runtime.session() as s:

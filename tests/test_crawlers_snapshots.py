@@ -8,6 +8,7 @@ import hashlib
 import re
 from datetime import UTC, datetime, timedelta
 
+import pytest
 from sqlalchemy import select
 from testsite import Page, TestSite
 
@@ -17,6 +18,8 @@ from yuqing.crawlers.sources import upsert_sources
 from yuqing.models import CrawlSignal, Item, PageSnapshot, Source, SourceRun
 from yuqing.runtime import Runtime, set_runtime
 from yuqing.status import collect_status, health, render_status
+
+pytestmark = pytest.mark.slow  # every test crawls a local site in child processes
 
 GBK = "text/html; charset=gbk"
 

@@ -7,12 +7,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from dashboard_seed import HOSTILE, PASSWORD
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.queries import countdown_colour
-from yuqing.dashboards.seed import HOSTILE, PASSWORD
 from yuqing.models import Alert, AuditEntry, ReviewLabel, Source, User
 
 

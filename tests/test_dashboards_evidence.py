@@ -10,13 +10,13 @@ import re
 from datetime import timedelta
 
 import pytest
+from dashboard_seed import PASSWORD
 from docx import Document
 from fastapi.testclient import TestClient
 
 from yuqing.crawlers.snapshots import SnapshotStore, mark
 from yuqing.dashboards import reports
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import PASSWORD
 from yuqing.documents.account import key_posts
 from yuqing.documents.dates import cn_short
 from yuqing.documents.wording import machine_text

@@ -7,13 +7,13 @@ import io
 import re
 
 import pytest
+from dashboard_seed import seed_users
 from docx import Document
 from fastapi.testclient import TestClient
 from foresight_seed import seed
 from test_dashboards_app import login
 
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import seed_users
 
 FORM = {"title": "关于城东片区棚户区改造房屋征收补偿安置方案（征求意见稿）",
         "text": "县政府拟对城东片区房屋实施征收拆迁。\n被征收房屋的补偿标准按照评估机构评估的市场价格确定。",

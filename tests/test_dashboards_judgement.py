@@ -9,12 +9,12 @@ import re
 from datetime import timedelta
 
 import pytest
+from dashboard_seed import PASSWORD, seed_story, seed_users
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
 from yuqing.clock import fmt
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import (
     Alert,
     AuditEntry,

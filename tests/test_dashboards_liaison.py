@@ -9,12 +9,12 @@ import subprocess
 from collections.abc import Iterator
 
 import pytest
+from dashboard_seed import PASSWORD
 from factories import docx_attachments, make_referred_event
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import PASSWORD
 from yuqing.models import AuditEntry, IssuedDocument
 
 

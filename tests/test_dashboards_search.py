@@ -5,10 +5,10 @@ from __future__ import annotations
 import hashlib
 
 import pytest
+from dashboard_seed import seed_story
 from sqlalchemy import select, text
 
 from yuqing.dashboards.search import PG_SEARCH, ensure_fts, refresh_index, search_items, tokenize
-from yuqing.dashboards.seed import seed_story
 from yuqing.models import Item, ItemSearch
 
 

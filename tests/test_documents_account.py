@@ -12,6 +12,7 @@ from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
 import pytest
+from dashboard_seed import seed_users
 from docx import Document
 from fastapi.testclient import TestClient
 from test_dashboards_app import login
@@ -19,7 +20,6 @@ from test_dashboards_app import login
 from yuqing.alerts.jobs import sweep_alerts
 from yuqing.analysis import jobs
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import seed_users
 from yuqing.documents.current import merge
 from yuqing.models import Event, Item, Source
 

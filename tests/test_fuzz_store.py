@@ -13,6 +13,7 @@ import re
 import unicodedata
 
 import pytest
+from dashboard_seed import PASSWORD, seed_users
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from testsite import Page, TestSite
@@ -21,7 +22,6 @@ from yuqing.crawlers.jobs import crawl_source
 from yuqing.crawlers.pipelines import MAX_TEXT_CHARS
 from yuqing.crawlers.sources import upsert_sources
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import PASSWORD, seed_users
 from yuqing.models import Item, Source
 from yuqing.runtime import Runtime
 

@@ -20,6 +20,7 @@ import pytest
 import requests
 import schemathesis
 import uvicorn
+from dashboard_seed import PASSWORD, seed_story, seed_users
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -28,7 +29,6 @@ from schemathesis.config import SchemathesisConfig
 from servers import free_port
 
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import Alert, ReviewLabel
 
 pytestmark = pytest.mark.slow  # fuzzes every API operation

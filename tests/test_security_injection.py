@@ -33,6 +33,7 @@ import factories
 import pytest
 import requests
 import uvicorn
+from dashboard_seed import PASSWORD, seed_story, seed_users
 from fastapi.openapi.utils import get_openapi
 from fastapi.routing import APIRoute
 from hypothesis import HealthCheck, given, settings
@@ -42,7 +43,6 @@ from sqlalchemy import func, inspect, select, text
 
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
-from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import Digest, Item, PageSnapshot, TicketResponse, User
 from yuqing.queue.referrals import ack_url
 from yuqing.runtime import Runtime

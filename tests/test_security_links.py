@@ -13,6 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
+from dashboard_seed import PASSWORD, seed_story, seed_users
 from docx import Document
 from factories import make_reported_event
 from fastapi.testclient import TestClient
@@ -24,7 +25,6 @@ from yuqing.alerts.digests import render_html, render_text
 from yuqing.alerts.notify import compose
 from yuqing.dashboards import reports
 from yuqing.dashboards.app import HideAckTokens, create_app
-from yuqing.dashboards.seed import PASSWORD, seed_story, seed_users
 from yuqing.models import (
     Alert,
     AuditEntry,

@@ -8,15 +8,15 @@ import re
 import threading
 
 import pytest
+from dashboard_seed import PASSWORD, seed_users
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yuqing.dashboards import limiter
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.auth import AccountError, create_user, hash_password, password_problem
-from yuqing.dashboards.seed import PASSWORD, seed_users
+from yuqing.demo import DEMO_PASSWORD
 from yuqing.models import AuditEntry, User
-from yuqing.runner import DEMO_PASSWORD
 
 
 @pytest.fixture

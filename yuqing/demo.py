@@ -32,6 +32,9 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
+# The demo's accounts share it; outside the demo no account may use it (dashboards/auth.py).
+DEMO_PASSWORD = "yuqing-demo"
+
 
 @dataclass(frozen=True)
 class DemoPost:

@@ -21,6 +21,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from yuqing.alerts.admin import system_fault
+from yuqing.crawlers.sources import upsert_sources
+from yuqing.dashboards.auth import ensure_user
+
+from .clock import fmt
+from .demo import DEMO_PASSWORD, MailSink, resume_site
 from .runtime import Runtime
 from .settings import Settings
 from .store import migrate
@@ -153,8 +159,6 @@ class RedisWatch:
             self._alert()
 
     def _alert(self) -> None:
-        from yuqing.alerts.admin import system_fault
-
         try:
             system_fault(self.rt, f"redis-restarts-{int(time.time())}", "【系统告警】内嵌 Redis 反复退出",
                          f"内嵌 Redis 在本次运行中已连续 {self.failures} 次退出并重启，队列任务可能延迟。"
@@ -236,11 +240,6 @@ def run(rt: Runtime, demo: bool = False, speed: float = 1.0, host: str | None = 
 
 
 def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
-    from yuqing.crawlers.sources import upsert_sources
-
-    from .clock import fmt
-    from .demo import MailSink, resume_site
-
     env["YUQING_DEMO"] = "1"  # the web server lets the demo's accounts keep their shared password
     site, resumed = resume_site(rt.settings.data_dir, speed)
     site.start()
@@ -261,12 +260,8 @@ def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
     return [site, sink]
 
 
-DEMO_PASSWORD = "yuqing-demo"
-
 
 def _demo_users(rt: Runtime) -> str:
-    from yuqing.dashboards.auth import ensure_user
-
     ensure_user(rt, "monitor", DEMO_PASSWORD, "monitor", "赵值班")
     ensure_user(rt, "leader", DEMO_PASSWORD, "leader", "李红梅")
     ensure_user(rt, "xcb", DEMO_PASSWORD, "liaison", "宣传部舆情科", department_key="propaganda")

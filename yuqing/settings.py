@@ -7,8 +7,10 @@ keys are errors, and every error names the key and where it came from.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
+import secrets
 import tomllib
 from pathlib import Path
 from typing import Any
@@ -125,8 +127,6 @@ class Settings(BaseModel):
             return configured
         path = self.data_dir / "secret_key"
         if not path.exists():
-            import secrets
-
             secure_data_dir(path.parent)
             path.write_text(secrets.token_urlsafe(32))
             path.chmod(0o600)
@@ -145,8 +145,6 @@ def secure_data_dir(folder: Path) -> None:
         if folder.stat().st_mode & 0o077:
             folder.chmod(0o700)
     except OSError as exc:  # not ours to change (a shared mount): say so, do not stop
-        import logging
-
         logging.getLogger(__name__).warning("cannot restrict %s to its owner: %s", folder, exc)
 
 

@@ -13,7 +13,9 @@ from importlib import resources
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Engine, create_engine, event, inspect
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 if TYPE_CHECKING:
@@ -105,7 +107,7 @@ def after_commit(session: Session, fn: Callable[[], object]) -> None:
 
 
 def alembic_config(url: str) -> Config:
-    from alembic.config import Config
+    from alembic.config import Config  # local: Alembic loads only where the schema is migrated
 
     folder = resources.files("yuqing").joinpath("migrations")
     cfg = Config()
@@ -116,7 +118,7 @@ def alembic_config(url: str) -> Config:
 
 def migrate(url: str, revision: str = "head") -> None:
     """Create or upgrade the schema to ``revision`` through the Alembic migrations."""
-    from alembic import command
+    from alembic import command  # local: as above
 
     engine_for(url)  # make sure the SQLite folder exists
     command.upgrade(alembic_config(url), revision)
@@ -124,9 +126,6 @@ def migrate(url: str, revision: str = "head") -> None:
 
 def schema_ready(url: str) -> bool:
     """Whether ``yuqing init`` has made this database; never creates a file or a folder."""
-    from sqlalchemy import inspect
-    from sqlalchemy.engine import make_url
-
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         path = parsed.database or ""
@@ -150,8 +149,6 @@ _SQLITE_TRANSIENT = ("database is locked", "database table is locked", "database
 
 def database_unavailable(exc: BaseException) -> bool:
     """The database was locked, unreachable or restarting: the job is fine, try it later."""
-    from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-
     if isinstance(exc, (DisconnectionError, InterfaceError)):
         return True
     if isinstance(exc, DBAPIError) and exc.connection_invalidated:

@@ -21,7 +21,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import ModuleType
-from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 
 from yuqing.profile import CHANNEL_TYPES, Profile
 
@@ -111,8 +111,6 @@ def mask_url(url: str) -> str:
 
 def scrub(text: str, secrets: list[str]) -> str:
     """Replace every secret (and its URL-encoded form) in ``text`` with ``<secret>``."""
-    from urllib.parse import quote
-
     for secret in sorted(set(filter(None, secrets)), key=len, reverse=True):
         text = text.replace(secret, SECRET).replace(quote(secret, safe=""), SECRET)
     return text

@@ -24,6 +24,8 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+from lxml import etree
+
 from . import govsite
 from .base import select
 
@@ -36,8 +38,7 @@ def _texts(sel: Any) -> str:
 
 
 def _trafilatura(response: Any) -> dict[str, str]:
-    import trafilatura  # heavy: loaded by the crawl child only
-    from lxml import etree
+    import trafilatura  # local: heavy (its models and lxml set-up), loaded by the crawl child only
 
     tree = trafilatura.load_html(response.text)
     if tree is None:

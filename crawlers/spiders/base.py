@@ -13,8 +13,11 @@ from datetime import UTC, datetime
 from typing import Any, Self
 
 import scrapy
+from scrapy import exceptions as ex
 from scrapy import signals
 from scrapy.exceptions import IgnoreRequest
+from scrapy.spidermiddlewares.httperror import HttpError
+from twisted.internet import error as terr
 
 from ..distributed import ack
 from ..items import CrawledItem
@@ -36,10 +39,6 @@ def select(response: Any, query: str) -> Any:
 
 def describe_failure(failure: Any, timeout: int | None = None) -> str:
     """One clear line for a failed request."""
-    from scrapy import exceptions as ex
-    from scrapy.spidermiddlewares.httperror import HttpError
-    from twisted.internet import error as terr
-
     exc = failure.value
     if isinstance(exc, HttpError):
         return f"服务器返回 HTTP {exc.response.status}"

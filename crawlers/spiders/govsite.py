@@ -16,6 +16,8 @@ import re
 from datetime import datetime
 from typing import Any
 
+from lxml import html as lxml_html
+
 from ..normalise import clean_line, clean_text, parse_time
 
 # name -> the field it gives; the first name with a usable value wins.
@@ -149,8 +151,6 @@ def _own_text(element: Any) -> str:
 def densest_block(response: Any, title: str = "") -> str:
     """The text of the block element holding the most prose of its own (its paragraphs and
     text, boilerplate lines not counted): where the article is when no container is known."""
-    from lxml import html as lxml_html
-
     try:
         tree = lxml_html.fromstring(response.text)
     except (ValueError, TypeError, lxml_html.etree.ParserError):

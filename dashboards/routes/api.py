@@ -14,6 +14,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
+from yuqing.alerts.actions import review
 from yuqing.levels import Level
 from yuqing.models import Alert, Deadline, Event, Item, Ticket
 from yuqing.status import health as status_health
@@ -195,8 +196,6 @@ def alerts_version(request: Request, user: CurrentUser = StaffUser) -> QueueVers
              summary="研判：确认、排除或调整等级（写入训练标注）")
 def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
                  user: CurrentUser = MonitorUser) -> ReviewOut:
-    from yuqing.alerts.actions import review
-
     rt = rt_of(request)
     with rt.session() as s:
         if s.get(Alert, alert_id) is None:

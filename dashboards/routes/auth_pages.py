@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi.responses import RedirectResponse, Response
 
-from yuqing.models import Role
+from yuqing.models import Role, User
 
 from .. import limiter
 from ..auth import (
@@ -92,8 +92,6 @@ def password_page(request: Request) -> Response:
 @router.post(PASSWORD_PAGE)
 def change_password(request: Request, current: str = Form("", max_length=200), new: str = Form("", max_length=200),
                     confirm: str = Form("", max_length=200)) -> Response:
-    from yuqing.models import User
-
     rt = rt_of(request)
     user = load_user(request)
     if user is None:

@@ -13,7 +13,10 @@ from sqlalchemy import select
 
 from yuqing.documents.pdf import PdfError, html_to_pdf
 from yuqing.models import Event, IssuedDocument, Referral, ReferralNote
+from yuqing.queue import referrals
+from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
 from yuqing.runtime import Runtime
+from yuqing.sanitise import clean_note
 
 from ..auth import CurrentUser, LiaisonUser, Role, audit, client_ip
 from ..referral_view import KIND_LABELS, gather
@@ -108,8 +111,6 @@ def _mine(rt: Runtime, user: CurrentUser, referral_id: int) -> Referral:
 @router.post("/referrals/{referral_id}/ack")
 def acknowledge(request: Request, referral_id: RecordId, note: str = Form("", max_length=2000),
                 user: CurrentUser = LiaisonUser) -> Response:
-    from yuqing.queue import referrals
-
     rt = rt_of(request)
     _mine(rt, user, referral_id)
     referrals.acknowledge(rt, referral_id, user.username, note=note.strip())
@@ -121,8 +122,6 @@ def acknowledge(request: Request, referral_id: RecordId, note: str = Form("", ma
 @router.post("/referrals/{referral_id}/notes")
 def add_note(request: Request, referral_id: RecordId, text: str = Form(..., min_length=1, max_length=5000),
              user: CurrentUser = LiaisonUser) -> Response:
-    from yuqing.queue import referrals
-
     rt = rt_of(request)
     _mine(rt, user, referral_id)
     if not text.strip():
@@ -135,9 +134,6 @@ def add_note(request: Request, referral_id: RecordId, text: str = Form(..., min_
 
 @router.get("/ack/{token}")
 def ack_page(request: Request, token: str) -> Response:
-    from yuqing.queue import referrals
-    from yuqing.queue.exceptions import InvalidAckLink
-
     rt = rt_of(request)
     try:
         state = referrals.check_ack_token(rt, token)
@@ -149,10 +145,6 @@ def ack_page(request: Request, token: str) -> Response:
 @router.post("/ack/{token}")
 def ack_by_token(request: Request, token: str, name: str = Form(..., min_length=1, max_length=100),
                  note: str = Form("", max_length=2000)) -> Response:
-    from yuqing.queue import referrals
-    from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
-    from yuqing.sanitise import clean_note
-
     rt = rt_of(request)
     name = clean_note(name, 50).replace("\n", " ")
     if not name:

@@ -15,8 +15,12 @@ from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuqing.alerts.actions import acknowledge, review, silence
+from yuqing.alerts.exceptions import AlertsError
+from yuqing.alerts.grouping import evaluate
 from yuqing.levels import Level
 from yuqing.models import Alert, AlertStatus, Role, Ticket
+from yuqing.queue.tickets import close_dismissed, follow_judgement, open_ticket_for_event
 from yuqing.runtime import Runtime
 
 from ..auth import CurrentUser, MonitorUser, StaffUser, audit
@@ -85,8 +89,6 @@ TICKET_CHOICES = {"close": "关闭工单", "keep": "保留工单"}
 def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), level: str = Form(""),
                  ticket: str = Form(""), reason: str = Form("", max_length=500),
                  user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.alerts.actions import review
-
     rt = rt_of(request)
     alert = _alert(rt, alert_id)
     if action not in ("confirm", "dismiss", "level"):
@@ -125,9 +127,6 @@ def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form
                 user: CurrentUser = MonitorUser) -> Response:
     """批量确认 / 批量排除 the ticked alerts. An alert whose event has an open ticket is left
     for one-by-one dismissal, where the monitor says what becomes of the ticket."""
-    from yuqing.alerts.actions import review
-    from yuqing.alerts.exceptions import AlertsError
-
     rt = rt_of(request)
     if action not in BULK_ACTIONS:
         raise HTTPException(422, f"action: 应为 confirm 或 dismiss，而不是 {action!r}")
@@ -163,17 +162,12 @@ def _open_ticket(rt: Runtime, event_id: int | None) -> int | None:
 def _carry_judgement(rt: Runtime, event_id: int, by: str) -> str:
     """The monitor's level goes the whole way, as an automatic rise does: notifications (a
     rise is never inhibited), the ticket and its clocks, the referrals and their 续报."""
-    from yuqing.alerts.grouping import evaluate
-    from yuqing.queue.tickets import follow_judgement
-
     evaluate(rt, event_id)
     ticket_id = follow_judgement(rt, event_id, by)
     return f"；工单 #{ticket_id} 已按新等级计时" if ticket_id else ""
 
 
 def _settle_ticket(rt: Runtime, request: Request, ticket_id: int, choice: str, reason: str, by: str) -> str:
-    from yuqing.queue.tickets import close_dismissed
-
     if choice == "close":
         close_dismissed(rt, ticket_id, by, reason)
         audit(rt, request, by, "ticket.close", "ticket", ticket_id, reason=reason)
@@ -184,8 +178,6 @@ def _settle_ticket(rt: Runtime, request: Request, ticket_id: int, choice: str, r
 
 @router.post("/alerts/{alert_id}/ack")
 def ack_alert(request: Request, alert_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.alerts.actions import acknowledge
-
     rt = rt_of(request)
     _alert(rt, alert_id)
     acknowledge(rt, alert_id, user.username)
@@ -197,8 +189,6 @@ def ack_alert(request: Request, alert_id: RecordId, user: CurrentUser = MonitorU
 @router.post("/alerts/{alert_id}/silence")
 def silence_alert(request: Request, alert_id: RecordId, hours: float = Form(..., gt=0, le=24 * 30),
                   comment: str = Form(..., min_length=1, max_length=500), user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.alerts.actions import silence
-
     rt = rt_of(request)
     alert = _alert(rt, alert_id)  # a blank reason is refused by alerts.actions.silence (422)
     ends_at = rt.now() + timedelta(hours=hours)
@@ -211,8 +201,6 @@ def silence_alert(request: Request, alert_id: RecordId, hours: float = Form(...,
 
 @router.post("/events/{event_id}/ticket")
 def open_ticket(request: Request, event_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
-    from yuqing.queue.tickets import open_ticket_for_event
-
     rt = rt_of(request)
     result = open_ticket_for_event(rt, event_id, user.username)
     ticket_id = result if isinstance(result, int) else getattr(result, "id", None)

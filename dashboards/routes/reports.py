@@ -7,6 +7,7 @@ from urllib.parse import quote
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import Response
 
+from .. import reports
 from ..auth import CurrentUser, StaffUser, audit
 from ._util import NO_NUL, RecordId, rt_of
 
@@ -18,8 +19,6 @@ TYPES = {"html": "text/html; charset=utf-8", "pdf": "application/pdf",
 
 @router.get("/tickets/{ticket_id}/report.{fmt}")
 def report(request: Request, ticket_id: RecordId, fmt: str, user: CurrentUser = StaffUser) -> Response:
-    from .. import reports
-
     if fmt not in TYPES:
         raise HTTPException(404, f"没有 {fmt} 格式的报告，可选 html、docx、pdf")
     rt = rt_of(request)

@@ -19,6 +19,7 @@ from docx.text.run import Run
 from yuqing.sanitise import xml_safe_record
 
 from . import layout as L
+from .dates import cn_date
 from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table
 
 RED = RGBColor.from_string(L.RED_HEX)
@@ -213,8 +214,6 @@ def _table(doc: DocxDocument, t: Table) -> None:
 
 def _signature(doc: DocxDocument, d: OfficialDocument) -> None:
     """落款: the issuer and the date, right-aligned, four characters from the edge."""
-    from .dates import cn_date
-
     _paragraph(doc)
     for text in (d.issuer, cn_date(d.issued_at, d.timezone)):
         p = _paragraph(doc, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
@@ -223,8 +222,6 @@ def _signature(doc: DocxDocument, d: OfficialDocument) -> None:
 
 def _record(doc: DocxDocument, d: OfficialDocument) -> None:
     """版记: 抄送, 印发机关 and 印发日期 between rules, at the end."""
-    from .dates import cn_date
-
     if not (d.cc or d.printer):
         return
     _paragraph(doc)

@@ -2,7 +2,7 @@
 
 From the planned date, for the draft's ``watch_days`` (14 by default), the draft's key words and
 places are a temporary watch rule with an end date: analysis scores every item with the active
-rules (:func:`apply_watches`), so an item about the policy carries the watch words, a reason
+rules (:func:`yuqing.analysis.watches.apply_watches`), so an item about the policy carries the watch words, a reason
 and ``flags["foresight"]``. When the window has passed, :func:`review_due` (periodic) writes a
 short 评估: the volume seen, the level reached, which forecast concerns appeared, and whether the
 responses were on time.
@@ -12,63 +12,24 @@ from __future__ import annotations
 
 import logging
 from collections import Counter
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, cast
 
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from yuqing.clock import fmt, utc
+from yuqing.analysis.watches import Watch, matched_words
+from yuqing.clock import utc
 from yuqing.levels import max_level
 from yuqing.models import Assessment, AssessmentState, AuditEntry, Deadline, Item, Ticket
+from yuqing.runtime import get_runtime
 
 from .concerns import evidence_in
 from .lexicon import CONCERNS
 from .records import revision_of
 
 log = logging.getLogger(__name__)
-MIN_WORDS = 2  # an item names at least this many watch words, or one and a watch place
 MAX_REVIEW_ITEMS = 20_000
-
-
-@dataclass(frozen=True)
-class Watch:
-    assessment_id: int
-    title: str
-    words: tuple[str, ...]
-    places: tuple[str, ...]  # place names
-    ends_at: datetime
-
-
-def active_watches(s: Session, now: datetime) -> list[Watch]:
-    rows = s.scalars(select(Assessment).where(Assessment.watch_starts_at <= now, Assessment.watch_ends_at > now,
-                                              Assessment.state != AssessmentState.REVIEWED))
-    return [Watch(a.id, a.title, tuple(a.watch_words or ()), tuple(p["name"] for p in a.watch_places or ()),
-                  utc(cast(datetime, a.watch_ends_at))) for a in rows if a.watch_words]  # selected by its end
-
-
-def matched_words(watch: Watch, text: str) -> list[str]:
-    """The watch words an item names, if it is about the policy (else none)."""
-    words = [w for w in watch.words if w in text]
-    if len(words) >= MIN_WORDS or (words and any(p in text for p in watch.places)) or watch.title in text:
-        return words or [watch.title]
-    return []
-
-
-def apply_watches(results: list[dict[str, Any]], texts: list[str], watches: list[Watch], tz: str) -> None:
-    """Add the active watches to analysis's results, in place (watch words, a reason, the flag)."""
-    for result, text in zip(results, texts, strict=True):
-        for watch in watches:
-            words = matched_words(watch, text)
-            if not words:
-                continue
-            result["watch_words"] = list(dict.fromkeys([*result.get("watch_words", []), *words]))
-            result["reasons"] = [*result.get("reasons", []),
-                                 f"临时关注（《{watch.title}》出台后，至 {fmt(watch.ends_at, tz)}）：{'、'.join(words)}"]
-            flags = dict(result.get("flags") or {})
-            flags["foresight"] = sorted({*flags.get("foresight", []), watch.assessment_id})
-            result["flags"] = flags
 
 
 def _items(s: Session, a: Assessment) -> list[Item]:
@@ -146,8 +107,6 @@ def summary(r: dict[str, Any]) -> str:
 
 def review_due() -> int:
     """Periodic: review every assessment whose watch has ended and has no 评估 yet."""
-    from yuqing.runtime import get_runtime
-
     rt = get_runtime()
     now = rt.now()
     done = 0

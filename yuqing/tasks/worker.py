@@ -28,9 +28,11 @@ minutes by default). Here that is made prompt and honest:
 
 from __future__ import annotations
 
+import ctypes
 import gc
 import logging
 import os
+import signal
 import socket
 import sys
 import time
@@ -125,9 +127,6 @@ def _die_with_this_process() -> None:
     """Ask Linux to SIGKILL this process's direct children (horse, scheduler) when it dies."""
     if not sys.platform.startswith("linux"):
         return
-    import ctypes
-    import signal
-
     parent = os.getpid()
     try:
         libc = ctypes.CDLL(None, use_errno=True)

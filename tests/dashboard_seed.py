@@ -1,4 +1,4 @@
-"""Sample records for the web app's tests, screenshots and benchmark, inserted through the models.
+"""Sample records for the web app's tests, screenshots and bench/bench_web.py, inserted through the models.
 
 :func:`seed_story` writes one small, realistic day (a mine flooding growing into a major
 event, a hill fire, an open ticket with one clock amber and one breached, referrals, a
@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import insert
 
+from yuqing.dashboards.auth import create_user
 from yuqing.models import (
     Alert,
     Deadline,
@@ -26,8 +27,6 @@ from yuqing.models import (
     TicketChange,
 )
 from yuqing.runtime import Runtime
-
-from .auth import create_user
 
 PASSWORD = "correct-horse-1"
 HOSTILE = '<script>alert("xss")</script><img src=x onerror=alert(1)>'
