@@ -11,13 +11,13 @@ import re
 from pathlib import Path
 
 import pytest
+from dashboard_seed import PASSWORD, seed_users
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from testsite import Page, TestSite, redirect_to
 
 from yuqing.crawlers import trial
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.seed import PASSWORD, seed_users
 from yuqing.models import AuditEntry
 
 DATA = Path(__file__).parent / "data" / "crawlers"
