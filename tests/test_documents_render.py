@@ -65,6 +65,10 @@ def test_chinese_dates_have_no_leading_zeros() -> None:
     assert clip("一二三四五", 4) == "一二三…" and clip("一二三", 4) == "一二三"
 
 
+def east_asia_of(p) -> set[str]:  # type: ignore[no-untyped-def]
+    return {r._element.rPr.rFonts.get(qn("w:eastAsia")) for r in p.runs if r.text.strip()}
+
+
 def test_docx_page_fonts_and_marks_follow_gbt_9704(runtime, story) -> None:  # type: ignore[no-untyped-def]
     doc, _ = special(runtime, story)
     blob = write_docx(doc)
@@ -99,8 +103,23 @@ def test_docx_page_fonts_and_marks_follow_gbt_9704(runtime, story) -> None:  # t
     body = next(p for p in paragraphs if p.text.startswith("报送单位："))
     assert east_asia(body) == {"仿宋_GB2312"} and body.runs[0].font.size.pt == 16  # 3号仿宋
     assert by_text["一、报送单位与对象"].paragraph_format.keep_with_next  # never stranded at a page foot
-    assert texts[-2].startswith("抄送：县人民政府办公室，泽州县委网信办")
-    assert texts[-1] == "泽州县应急管理局办公室\t2026年12月1日印发"
+    # 版记: a floating table anchored at the bottom of the 版心 of the page its anchor (the last
+    # paragraph) is on, so at the foot of the last page; body text never runs under it.
+    record = d.tables[-1]
+    assert [r.cells[0].text for r in record.rows] == ["抄送：县人民政府办公室，泽州县委网信办。",
+                                                      "泽州县应急管理局办公室\t2026年12月1日印发"]
+    body_xml = d.element.body
+    assert body_xml.index(record._tbl) == len(body_xml) - 3, "the 版记, then its anchor paragraph, then sectPr"
+    position = record._tbl.tblPr.find(qn("w:tblpPr"))
+    assert (position.get(qn("w:vertAnchor")), position.get(qn("w:tblpYSpec"))) == ("margin", "bottom")
+    assert record._tbl.tblPr.find(qn("w:tblOverlap")).get(qn("w:val")) == "never"
+    rules = record._tbl.tblPr.find(qn("w:tblBorders"))
+    assert [rules.find(qn(f"w:{e}")).get(qn("w:sz")) for e in ("top", "insideH", "bottom")] == ["8", "3", "8"]
+    assert east_asia_of(record.rows[0].cells[0].paragraphs[0]) == {"仿宋_GB2312"}
+    # 落款 kept with the last line of the text: the date never stands alone on a page
+    signature = [p for p in paragraphs if p.text in ("泽州县应急管理局", "2026年12月1日")][-2:]
+    last_text = paragraphs[paragraphs.index(signature[0]) - 1]
+    assert last_text.paragraph_format.keep_with_next and signature[0].paragraph_format.keep_with_next
     footer = section.footer.paragraphs[0]
     assert footer.text.replace("1", "").strip() == "—  —" and "PAGE" in footer._p.xml
     text = docx_text(blob)
@@ -140,11 +159,25 @@ def test_pdf_is_a4_with_embedded_cjk_fonts_and_page_numbers(runtime, story, tmp_
     bare = re.sub(r"\s", "", text)
     assert all(f"—{n}—" in bare for n in range(1, pages + 1)), "every page is numbered"
     assert "泽州县应急管理局舆情专报" in bare.split("〔2026〕")[0], "the masthead on one line"
+    _record_at_the_foot_of_the_last_page(path, pages)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
     # Skia writes Noto CJK's CFF outlines as Type 3 glyphs: embedded, with a Unicode map (searchable).
     assert rows and all(r[-5] == "yes" and r[-3] == "yes" for r in rows), fonts
     assert machine_text(text, crawled(runtime)) == []
+
+
+def _record_at_the_foot_of_the_last_page(path, pages: int) -> None:  # type: ignore[no-untyped-def]
+    """GB/T 9704 7.4: the 版记 (抄送 … 印发) sits at the bottom of the last page's 版心."""
+    bbox = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    found = []
+    for n, page in enumerate(re.findall(r"<page [^>]*>(.*?)</page>", bbox, re.S), start=1):
+        for y_max, word in re.findall(r'<word xMin="[\d.]+" yMin="[\d.]+" xMax="[\d.]+" yMax="([\d.]+)">([^<]*)</word>', page):
+            if "印发" in word:
+                found.append((n, float(y_max)))
+    foot = (37 + 225) * 72 / 25.4  # the 版心's bottom edge, in points from the top
+    assert len(found) == 1 and found[0][0] == pages, found
+    assert foot - 12 * 72 / 25.4 < found[0][1] <= foot + 2, f"印发 line at {found[0][1]:.0f} pt, foot at {foot:.0f} pt"
 
 
 def test_issue_numbers_count_per_series_and_year(runtime) -> None:  # type: ignore[no-untyped-def]

@@ -13,6 +13,7 @@ from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
 from docx.shared import Mm, Pt, RGBColor
+from docx.table import Table as DocxTable
 from docx.text.paragraph import Paragraph as DocxParagraph
 from docx.text.run import Run
 
@@ -213,29 +214,76 @@ def _table(doc: DocxDocument, t: Table) -> None:
 
 
 def _signature(doc: DocxDocument, d: OfficialDocument) -> None:
-    """落款: the issuer and the date, right-aligned, four characters from the edge."""
-    _paragraph(doc)
-    for text in (d.issuer, cn_date(d.issued_at, d.timezone)):
-        p = _paragraph(doc, text, align=WD_ALIGN_PARAGRAPH.RIGHT)
+    """落款: the issuer and the date, right-aligned, four characters from the edge, kept on one
+    page with the last line of the text (never a date alone at the top of a page)."""
+    if doc.paragraphs:
+        doc.paragraphs[-1].paragraph_format.keep_with_next = True
+    _paragraph(doc, keep_next=True)
+    for text, keep in ((d.issuer, True), (cn_date(d.issued_at, d.timezone), False)):
+        p = _paragraph(doc, text, align=WD_ALIGN_PARAGRAPH.RIGHT, keep_next=keep)
         p.paragraph_format.right_indent = Pt(L.SIZE_3 * 4)
 
 
+def _float_to_the_foot(table: DocxTable) -> None:
+    """Anchor the table at the bottom of the 版心 on the page of its anchor paragraph (the last
+    one): a floating table (w:tblpPr, vertical anchor the margin, position bottom) that body text
+    never overlaps (w:tblOverlap never), as Word and WPS lay out a 版记."""
+    tbl_pr = table._tbl.tblPr
+    position = OxmlElement("w:tblpPr")
+    for key, value in (("leftFromText", "0"), ("rightFromText", "0"), ("topFromText", "0"), ("bottomFromText", "0"),
+                       ("vertAnchor", "margin"), ("horzAnchor", "margin"), ("tblpXSpec", "center"),
+                       ("tblpYSpec", "bottom")):
+        position.set(qn(f"w:{key}"), value)
+    overlap = OxmlElement("w:tblOverlap")
+    overlap.set(qn("w:val"), "never")
+    style = tbl_pr.find(qn("w:tblStyle"))
+    at = 0 if style is None else list(tbl_pr).index(style) + 1  # schema order: tblStyle, tblpPr, tblOverlap
+    tbl_pr.insert(at, position)
+    tbl_pr.insert(at + 1, overlap)
+
+
+def _rules(table: DocxTable, rows: int) -> None:
+    """版记 rules: heavy (1 pt) above the first row and below the last, light (0.35 pt) between."""
+    borders = OxmlElement("w:tblBorders")
+    for edge, size in (("top", 8), ("bottom", 8), ("insideH", 3 if rows > 1 else 0),
+                       ("left", 0), ("right", 0), ("insideV", 0)):
+        line = OxmlElement(f"w:{edge}")
+        line.set(qn("w:val"), "single" if size else "nil")
+        if size:
+            for key, value in (("sz", str(size)), ("space", "0"), ("color", "000000")):
+                line.set(qn(f"w:{key}"), value)
+        borders.append(line)
+    table._tbl.tblPr.append(borders)
+
+
 def _record(doc: DocxDocument, d: OfficialDocument) -> None:
-    """版记: 抄送, 印发机关 and 印发日期 between rules, at the end."""
+    """版记 (GB/T 9704 7.4): 抄送, 印发机关 and 印发日期 between rules, at the foot of the last page."""
     if not (d.cc or d.printer):
         return
-    _paragraph(doc)
-    first = True
-    if d.cc:
-        p = _paragraph(doc, f"抄送：{'，'.join(d.cc)}。", size=L.SIZE_4)
-        p.paragraph_format.left_indent = p.paragraph_format.right_indent = Pt(L.SIZE_4)
-        _border(p, "top", colour="000000", size=12)
-        first = False
-    p = _paragraph(doc, size=L.SIZE_4)
-    p.paragraph_format.tab_stops.add_tab_stop(Mm(L.BODY_W_MM - 4), alignment=2)  # right-aligned date
-    _fonts(p.add_run(f"{d.printer}\t{cn_date(d.printed_at or d.issued_at, d.timezone)}印发"), L.FANGSONG, L.SIZE_4)
-    _border(p, "top", colour="000000", size=12 if first else 4)
-    _border(p, "bottom", colour="000000", size=12)
+    lines = ([f"抄送：{'，'.join(d.cc)}。"] if d.cc else []) + [
+        f"{d.printer}\t{cn_date(d.printed_at or d.issued_at, d.timezone)}印发"]
+    table = doc.add_table(rows=len(lines), cols=1)
+    table.alignment = WD_TABLE_ALIGNMENT.CENTER
+    table.autofit = False
+    width = Mm(L.BODY_W_MM)
+    table._tbl.tblGrid.findall(qn("w:gridCol"))[0].set(qn("w:w"), str(int(width.twips)))
+    for row, text in zip(table.rows, lines, strict=True):
+        cell = row.cells[0]
+        cell.width = width
+        p = cell.paragraphs[0]
+        fmt = p.paragraph_format
+        fmt.space_before = fmt.space_after = Pt(0)
+        fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+        fmt.line_spacing = Pt(L.LINE_PT)
+        fmt.left_indent = fmt.right_indent = Pt(L.SIZE_4)  # one character in from each end
+        fmt.tab_stops.add_tab_stop(Mm(L.BODY_W_MM - 4) - Pt(L.SIZE_4 * 2), alignment=2)  # the date, right
+        _fonts(p.add_run(text), L.FANGSONG, L.SIZE_4)
+    _rules(table, len(lines))
+    _float_to_the_foot(table)
+    anchor = doc.add_paragraph()  # a floating table needs a paragraph after it (its anchor)
+    anchor.paragraph_format.line_spacing_rule = WD_LINE_SPACING.EXACTLY
+    anchor.paragraph_format.line_spacing = Pt(1)
+    anchor.paragraph_format.space_before = anchor.paragraph_format.space_after = Pt(0)
 
 
 def write_docx(d: OfficialDocument) -> bytes:

@@ -49,7 +49,8 @@ th {{ font-family: {f[L.HEITI]}; font-weight: normal; text-align: center; }}
 tr {{ break-inside: avoid; }}
 thead {{ display: table-header-group; }}
 @media screen {{ body {{ max-width: {L.BODY_W_MM}mm; margin: 2em auto; padding: 0 1em; }} }}
-.signature {{ text-align: right; padding-right: 4em; margin-top: {L.LINE_PT:.2f}pt; }}
+.signature {{ text-align: right; padding-right: 4em; margin-top: {L.LINE_PT:.2f}pt; break-inside: avoid;
+              break-before: avoid; }}
 .record {{ margin-top: {L.LINE_PT * 2:.2f}pt; font-size: {L.SIZE_4}pt; break-inside: avoid; }}
 .record p {{ padding: 0 1em; border-bottom: 1px solid #000; }}
 .record p:first-child {{ border-top: 2px solid #000; }}
@@ -116,6 +117,64 @@ def _tail(d: OfficialDocument) -> str:
         rows.append(f"<p>抄送：{esc('，'.join(d.cc))}。</p>")
     rows.append(f"<p><span>{esc(d.printer)}</span><span>{cn_date(d.printed_at or d.issued_at, d.timezone)}印发</span></p>")
     return signature + f'<div class="record">{"".join(rows)}</div>'
+
+
+# 版记 at the foot of the last page (GB/T 9704 7.4): CSS cannot place a block at the bottom of
+# the last page, so before printing this lays the blocks out on 版心-high pages as Chromium
+# breaks them (paragraphs by lines, keeping two at a break; figures, headings with their next
+# lines, the 落款 and table rows whole) and gives the 版记 the space that is left above it.
+_PIN_RECORD = """
+addEventListener("load", () => {
+  const record = document.querySelector(".record");
+  if (!record) return;
+  const body = document.body, saved = body.getAttribute("style") || "";
+  body.style.cssText = "max-width:none;width:%(width)smm;margin:0;padding:0";
+  const pageH = %(height)s * 96 / 25.4, line = %(line)s * 96 / 72;
+  let used = 0;
+  const fill = h => { used += h; while (used > pageH) used -= pageH; };
+  const whole = h => { if (used + h > pageH) used = 0; fill(h); };
+  const blocks = [...body.children].filter(el => el !== record && el.tagName !== "SCRIPT");
+  const top = el => el.getBoundingClientRect().top;
+  blocks.forEach((el, i) => {
+    const h = (i + 1 < blocks.length ? top(blocks[i + 1]) : top(record) - parseFloat(getComputedStyle(record).marginTop)) - top(el);
+    const room = pageH - used;
+    if (h <= room && !/^H[2-4]$/.test(el.tagName)) { used += h; return; }
+    if (/^H[2-4]$/.test(el.tagName)) { if (h + 2 * line > room) used = 0; used += h; return; }
+    if (el.tagName === "TABLE") {
+      const rows = [...el.querySelectorAll("tbody tr")], head = el.tHead ? el.tHead.offsetHeight : 0;
+      let prev = top(el);
+      rows.forEach(r => { const rh = top(r) + r.offsetHeight - prev; prev = top(r) + r.offsetHeight;
+                          if (used + rh > pageH) used = head; used += rh; });
+      fill(h - (prev - top(el)));
+      return;
+    }
+    if (el.tagName === "P") {
+      const fit = Math.floor(room / line);  // Chromium breaks a paragraph at any line
+      used = 0;
+      fill(h - fit * line);
+      return;
+    }
+    whole(h);
+  });
+  const need = record.getBoundingClientRect().height;
+  const room = pageH - used;
+  const gap = parseFloat(getComputedStyle(record).marginTop);
+  // Padding, not margin: a margin at a page break is cut off there (CSS Fragmentation §5.2).
+  const fits = need + gap <= room;
+  if (!fits) record.style.breakBefore = "page";
+  record.style.marginTop = "0";
+  record.style.paddingTop = Math.max(0, (fits ? room : pageH) - need - 3) + "px";
+  body.setAttribute("style", saved);
+});
+"""
+
+
+def for_print(page: str) -> str:
+    """The page as Chromium prints it: with the script that pins the 版记 to the last page's
+    foot (the page shown in a browser carries no script)."""
+    script = _PIN_RECORD % {"width": L.BODY_W_MM, "height": L.BODY_H_MM, "line": f"{L.LINE_PT:.2f}"}
+    head, end, tail = page.rpartition("</body>")
+    return f"{head}<script>{script}</script>{end}{tail}" if end else page
 
 
 def to_html(d: OfficialDocument) -> str:

@@ -16,7 +16,7 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .exceptions import DocumentError
-from .html_writer import to_html
+from .html_writer import for_print, to_html
 from .model import OfficialDocument
 
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -58,7 +58,7 @@ def html_to_pdf(html: str, timeout: int = 120) -> bytes:
     """Print one HTML page (A4 as its ``@page`` says) to PDF bytes."""
     with tempfile.TemporaryDirectory(prefix="yuqing-pdf-") as tmp:
         page = Path(tmp) / "document.html"
-        page.write_text(html, encoding="utf-8")
+        page.write_text(for_print(html), encoding="utf-8")
         pdf = Path(tmp) / "document.pdf"
         cmd = [chromium_path(), *CHROMIUM_ARGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}",
                page.as_uri()]
