@@ -56,7 +56,7 @@ def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smt
     attachment = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
     assert attachment.get_filename() == "泽州县应急管理局舆情专报〔2026〕第1期.docx"
     doc = Document(io.BytesIO(attachment.get_payload(decode=True)))
-    text = "\n".join(p.text for p in doc.paragraphs)
+    text = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
     for expected in ("泽州县应急管理局舆情专报", "〔2026〕第 1 期", "一、报送单位与对象", "二、事件概况",
                      "三、舆情态势", "共监测到相关信息 3 条", "（一）重点信息", "四、研判", "五、处置建议",
                      "请协调主流媒体及时转发权威信息", "六、我局回应", "发布权威信息：11月21日13时00分前",
