@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import subprocess
-import sys
 from datetime import timedelta
 
 import pytest
+from cli_inproc import run_yuqing
 from sqlalchemy import select
 
 from yuqing.analysis import folding, jobs
@@ -157,15 +156,13 @@ def test_index_rebuilds_from_the_store_in_a_new_process(runtime, drain) -> None:
         assert s.get(Item, b).duplicate_of_id == a
 
 
-@pytest.mark.slow
-def test_score_cli_streams_and_reports_bad_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_score_cli_streams_and_reports_bad_lines(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     src = tmp_path / "in.jsonl"
     lines = [json.dumps({"id": 1, "text": "泽州县巴公镇煤矿透水，3人死亡"}, ensure_ascii=False), "{not json",
              json.dumps({"id": 3}), json.dumps({"id": 4, "text": "今晚比赛太精彩"}, ensure_ascii=False)]
     src.write_text("\n".join(lines) + "\n", encoding="utf-8")
     out = tmp_path / "out.jsonl"
-    done = subprocess.run([sys.executable, "-m", "yuqing", "score", "--profile", "zezhou-emergency",
-                           "--input", str(src), "--output", str(out)], capture_output=True, text=True)
+    done = run_yuqing(monkeypatch, "score", "--profile", "zezhou-emergency", "--input", str(src), "--output", str(out))
     assert done.returncode == 1
     assert "2 行无法研判" in done.stderr
     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]

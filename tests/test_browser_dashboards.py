@@ -61,8 +61,10 @@ def server(runtime, story) -> Iterator[Server]:  # type: ignore[no-untyped-def]
     srv.stop()
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
+    """One Chromium per module (a launch costs seconds on the 2-core machine); every test gets
+    its own browser context, so no cookie, storage or page is shared between tests."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:

@@ -1,4 +1,8 @@
-"""The command line: clear one-line errors with a hint, status, export, docs kept honest."""
+"""The command line: clear one-line errors with a hint, status, export, docs kept honest.
+
+What a command says is checked in this process (``cli``: yuqing.cli.main with its own argv,
+environment and streams); a few tests start the real `python -m yuqing` (``yuqing``), for the
+process itself: its exit status, its streams, signals."""
 
 from __future__ import annotations
 
@@ -7,10 +11,13 @@ import os
 import re
 import subprocess
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
+from functools import partial
 from pathlib import Path
 
 import pytest
+from cli_inproc import Ran, run_yuqing
 
 from yuqing.models import Event, Item
 
@@ -24,15 +31,20 @@ def yuqing(*args: str, env: dict[str, str] | None = None) -> subprocess.Complete
                           env=base, cwd=REPO, timeout=120)
 
 
+@pytest.fixture
+def cli(monkeypatch: pytest.MonkeyPatch) -> Callable[..., Ran]:
+    return partial(run_yuqing, monkeypatch)
+
+
 def _env(rt) -> dict[str, str]:  # type: ignore[no-untyped-def]
     return {"YUQING_DATA_DIR": str(rt.settings.data_dir), "YUQING_DATABASE_URL": rt.settings.sqlalchemy_url,
             "YUQING_REDIS_URL": rt.settings.redis_url}
 
 
-def test_bad_profile_is_one_line_and_a_hint(tmp_path: Path) -> None:
+def test_bad_profile_is_one_line_and_a_hint(cli, tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text("bureau: {name: x}\n", encoding="utf-8")
-    out = yuqing("config", "check", "--profile", str(bad), env={"YUQING_DATA_DIR": str(tmp_path)})
+    out = cli("config", "check", "--profile", str(bad), env={"YUQING_DATA_DIR": str(tmp_path)})
     assert out.returncode == 2
     lines = out.stderr.strip().splitlines()
     assert lines[0].startswith(f"错误: {bad}: 字段 ")
@@ -47,8 +59,8 @@ def test_bad_setting_is_one_line(tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
-def test_config_check_masks_secrets(tmp_path: Path) -> None:
-    out = yuqing("config", "check", env={"YUQING_DATA_DIR": str(tmp_path), "YUQING_SMTP_PASSWORD": "hunter2"})
+def test_config_check_masks_secrets(cli, tmp_path: Path) -> None:
+    out = cli("config", "check", env={"YUQING_DATA_DIR": str(tmp_path), "YUQING_SMTP_PASSWORD": "hunter2"})
     assert out.returncode == 0, out.stderr
     assert "smtp_password        = <secret>" in out.stdout
     assert "hunter2" not in out.stdout
@@ -70,26 +82,26 @@ def test_status_counts_and_says_what_is_down(runtime) -> None:  # type: ignore[n
     assert any("调度器未运行" in p for p in report["problems"])
 
 
-def test_status_when_redis_is_down(runtime) -> None:  # type: ignore[no-untyped-def]
+def test_status_when_redis_is_down(cli, runtime) -> None:  # type: ignore[no-untyped-def]
     env = _env(runtime) | {"YUQING_REDIS_URL": "redis://127.0.0.1:1/0"}
-    out = yuqing("status", env=env)
+    out = cli("status", env=env)
     assert out.returncode == 1
     assert "Redis 不可用" in out.stdout
 
 
-def test_export_streams_json_lines(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_export_streams_json_lines(cli, runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     with runtime.session() as s:
         for n in range(3):
             s.add(Item(url=f"https://a.example/{n}", url_hash=f"h{n}", content_hash="c", fetched_at=now,
                        title=f"第{n}条"))
     target = tmp_path / "items.jsonl"
-    out = yuqing("export", "items", "--output", str(target), env=_env(runtime))
+    out = cli("export", "items", "--output", str(target), env=_env(runtime))
     assert out.returncode == 0, out.stderr
     rows = [json.loads(line) for line in target.read_text(encoding="utf-8").splitlines()]
     assert [r["title"] for r in rows] == ["第0条", "第1条", "第2条"]
     assert rows[0]["fetched_at"].endswith("+00:00")
-    bad = yuqing("export", "users", env=_env(runtime))
+    bad = cli("export", "users", env=_env(runtime))
     assert bad.returncode == 2 and "不能导出 'users'" in bad.stderr
 
 
@@ -114,7 +126,7 @@ def test_every_command_is_documented_in_readme() -> None:
 
 # ---- every user's mistake is one Chinese line, no traceback, no file left behind ------------
 
-def _one_line(out: subprocess.CompletedProcess[str], line: str, code: int = 2) -> None:
+def _one_line(out: Ran | subprocess.CompletedProcess[str], line: str, code: int = 2) -> None:
     assert "Traceback" not in out.stderr and "Traceback" not in out.stdout, out.stderr
     assert out.stderr.splitlines()[0] == line, out.stderr
     assert out.returncode == code, out.stderr
@@ -122,25 +134,24 @@ def _one_line(out: subprocess.CompletedProcess[str], line: str, code: int = 2) -
 
 @pytest.mark.parametrize("args", [("sources", "list"), ("status",), ("tickets", "list"), ("user", "list"),
                                   ("report", "build", "1"), ("export", "items"), ("crawl",)])
-def test_before_init_every_command_says_run_init(tmp_path: Path, args: tuple[str, ...]) -> None:
+def test_before_init_every_command_says_run_init(cli, tmp_path: Path, args: tuple[str, ...]) -> None:
     data = tmp_path / "fresh"
-    out = yuqing(*args, env={"YUQING_DATA_DIR": str(data)})
+    out = cli(*args, env={"YUQING_DATA_DIR": str(data)})
     _one_line(out, "错误: 数据库尚未初始化：先运行 yuqing init")
     assert out.stderr.count("\n") == 1
     assert not data.exists(), "no empty yuqing.db (or folder) may be left behind"
 
 
-@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
-def test_init_then_commands_work_and_init_says_how_to_enable_sources(tmp_path: Path) -> None:
+def test_init_then_commands_work_and_init_says_how_to_enable_sources(cli, tmp_path: Path) -> None:
     env = {"YUQING_DATA_DIR": str(tmp_path / "d")}
-    out = yuqing("init", env=env)
+    out = cli("init", env=env)
     assert out.returncode == 0, out.stderr
     assert "画像: 泽州县应急管理局；载入信源 9 个，库中已启用 0 个" in out.stdout
     assert "enabled: true" in out.stdout and "yuqing sources load" in out.stdout
-    listed = yuqing("sources", "list", env=env)
+    listed = cli("sources", "list", env=env)
     assert listed.returncode == 0, listed.stderr
     assert "应急管理部" in listed.stdout
-    missing = yuqing("report", "build", "99", env=env)
+    missing = cli("report", "build", "99", env=env)
     _one_line(missing, "错误: 工单 99 不存在，无法生成报告")
     assert missing.stderr.splitlines()[1] == "提示: 运行 `yuqing tickets list` 查看工单编号。"
 
@@ -160,20 +171,20 @@ def test_init_then_commands_work_and_init_says_how_to_enable_sources(tmp_path: P
     (("export", "items", "extra"),
      "错误: yuqing export 多余的参数：extra（运行 yuqing export --help 查看用法）"),
 ])
-def test_bad_parameters_are_one_chinese_line(tmp_path: Path, args: tuple[str, ...], line: str) -> None:
+def test_bad_parameters_are_one_chinese_line(cli, tmp_path: Path, args: tuple[str, ...], line: str) -> None:
     data = tmp_path / "d"
-    out = yuqing(*args, env={"YUQING_DATA_DIR": str(data)})
+    out = cli(*args, env={"YUQING_DATA_DIR": str(data)})
     _one_line(out, line)
     assert out.stderr.count("\n") == 1
     assert not data.exists()
 
 
-def test_unknown_subcommand_names_it_and_suggests(tmp_path: Path) -> None:
-    out = yuqing("repot", env={"YUQING_DATA_DIR": str(tmp_path / "d")})
+def test_unknown_subcommand_names_it_and_suggests(cli, tmp_path: Path) -> None:
+    out = cli("repot", env={"YUQING_DATA_DIR": str(tmp_path / "d")})
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.startswith("错误: yuqing 没有子命令 'repot'，是否想用 yuqing report？（可用：")
     assert "init、" in out.stderr and out.stderr.count("\n") == 1
-    nested = yuqing("report", "bild", env={"YUQING_DATA_DIR": str(tmp_path / "d")})
+    nested = cli("report", "bild", env={"YUQING_DATA_DIR": str(tmp_path / "d")})
     assert nested.stderr.startswith("错误: yuqing report 没有子命令 'bild'，是否想用 yuqing report build？")
     assert not (tmp_path / "d").exists()
 
@@ -185,35 +196,35 @@ def test_unknown_subcommand_names_it_and_suggests(tmp_path: Path) -> None:
      "错误: 环境变量 YUQING_SMTP_STARTTLS: 设置项 smtp_starttls 无效：应为 true 或 false（实际为 'maybe'）"),
     ({"YUQING_COLOUR": "red"}, "错误: 环境变量 YUQING_COLOUR: 未知设置项 'colour'"),
 ])
-def test_settings_errors_are_chinese_and_name_the_key(tmp_path: Path, env: dict[str, str], line: str) -> None:
-    out = yuqing("status", env={"YUQING_DATA_DIR": str(tmp_path / "d"), **env})
+def test_settings_errors_are_chinese_and_name_the_key(cli, tmp_path: Path, env: dict[str, str], line: str) -> None:
+    out = cli("status", env={"YUQING_DATA_DIR": str(tmp_path / "d"), **env})
     _one_line(out, line)
     assert out.stderr.splitlines()[1] == "提示: 运行 `yuqing config check` 查看全部设置及其说明。"
     assert not (tmp_path / "d").exists()
 
 
-def test_settings_file_error_names_the_file_and_key(tmp_path: Path) -> None:
+def test_settings_file_error_names_the_file_and_key(cli, tmp_path: Path) -> None:
     toml = tmp_path / "yuqing.toml"
     toml.write_text("web_port = 99999\n", encoding="utf-8")
-    out = yuqing("config", "check", "--config", str(toml))
+    out = cli("config", "check", "--config", str(toml))
     _one_line(out, f"错误: {toml}: 设置项 web_port 无效：应不大于 65535（实际为 '99999'）")
 
 
-def test_missing_profile_file_hint_fits(tmp_path: Path) -> None:
+def test_missing_profile_file_hint_fits(cli, tmp_path: Path) -> None:
     missing = tmp_path / "none.yaml"
-    out = yuqing("config", "check", "--profile", str(missing), env={"YUQING_DATA_DIR": str(tmp_path / "d")})
+    out = cli("config", "check", "--profile", str(missing), env={"YUQING_DATA_DIR": str(tmp_path / "d")})
     _one_line(out, f"错误: {missing}: 画像文件不存在")
     assert out.stderr.splitlines()[1] == ("提示: 用 --profile 或 YUQING_PROFILE 给出内置画像名称（如 "
                                           "zezhou-emergency）或现有 YAML 文件的路径。")
-    unknown = yuqing("config", "check", "--profile", "nowhere", env={"YUQING_DATA_DIR": str(tmp_path / "d")})
+    unknown = cli("config", "check", "--profile", "nowhere", env={"YUQING_DATA_DIR": str(tmp_path / "d")})
     _one_line(unknown, "错误: nowhere: 没有这个内置画像，可选: nanning-meteorological, zezhou-emergency")
 
 
-def test_profile_value_error_is_chinese(tmp_path: Path) -> None:
+def test_profile_value_error_is_chinese(cli, tmp_path: Path) -> None:
     shipped = (REPO / "profiles" / "zezhou-emergency.yaml").read_text(encoding="utf-8")
     bad = tmp_path / "p.yaml"
     bad.write_text(shipped.replace("cool_down_hours: 72", "cool_down_hours: soon"), encoding="utf-8")
-    out = yuqing("config", "check", "--profile", str(bad), env={"YUQING_DATA_DIR": str(tmp_path / "d")})
+    out = cli("config", "check", "--profile", str(bad), env={"YUQING_DATA_DIR": str(tmp_path / "d")})
     assert out.returncode == 2 and "Traceback" not in out.stderr
     assert out.stderr.splitlines()[0] == f"错误: {bad}: 字段 clocks.cool_down_hours: 应为数字"
 

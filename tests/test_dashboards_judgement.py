@@ -9,7 +9,7 @@ import re
 from datetime import timedelta
 
 import pytest
-from dashboard_seed import PASSWORD, seed_story, seed_users
+from dashboard_seed import PASSWORD
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 
@@ -28,15 +28,14 @@ from yuqing.models import (
 
 
 @pytest.fixture
-def story(runtime):  # type: ignore[no-untyped-def]
-    seed_users(runtime)
-    ids = seed_story(runtime)
+def story(story, runtime):  # type: ignore[no-untyped-def]
+    """conftest's seeded day (a copy of the store seeded once), each alert already notified."""
     with runtime.session() as s:  # as if each alert's first notification had gone out at its level
         for alert in s.scalars(select(Alert)):
             alert.notify_count, alert.notified_level = 1, alert.level
             s.add(AuditEntry(at=alert.created_at, actor="系统", action="alert.notify", target_type="alert",
                              target_id=alert.id, detail={"level": alert.level, "why": "首次预警"}))
-    return ids
+    return story
 
 
 @pytest.fixture

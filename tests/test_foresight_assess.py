@@ -3,12 +3,10 @@ concerns come from those events' posts; bad drafts get one clear Chinese line, n
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from pathlib import Path
 
 import pytest
+from cli_inproc import Ran, run_yuqing
 from foresight_seed import seed
 
 from yuqing.foresight.assess import assess
@@ -138,31 +136,28 @@ def test_a_huge_draft_is_refused(tmp_path: Path) -> None:
         load_draft(path)
 
 
-def _cli(*args: str, rt=None) -> subprocess.CompletedProcess[str]:  # type: ignore[no-untyped-def]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("YUQING_")}
+def _cli(monkeypatch: pytest.MonkeyPatch, *args: str, rt=None) -> Ran:  # type: ignore[no-untyped-def]
+    env = {}
     if rt is not None:
-        env.update({"YUQING_DATA_DIR": str(rt.settings.data_dir), "YUQING_DATABASE_URL": rt.settings.sqlalchemy_url,
-                    "YUQING_REDIS_URL": rt.settings.redis_url})
-    return subprocess.run([sys.executable, "-m", "yuqing", *args], capture_output=True, text=True, env=env,
-                          cwd=REPO, timeout=180)
+        env = {"YUQING_DATA_DIR": str(rt.settings.data_dir), "YUQING_DATABASE_URL": rt.settings.sqlalchemy_url,
+               "YUQING_REDIS_URL": rt.settings.redis_url}
+    return run_yuqing(monkeypatch, *args, env=env)
 
 
-@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
-def test_cli_assesses_a_draft_file(runtime, seeded, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_assesses_a_draft_file(runtime, seeded, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text(DEMOLITION, encoding="utf-8")
-    out = _cli("foresee", "--file", str(path), rt=runtime)
+    out = _cli(monkeypatch, "foresee", "--file", str(path), rt=runtime)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("舆情风险评估：《关于城东片区棚户区改造房屋征收补偿安置方案（征求意见稿）》")
     assert f"事件#{seeded['demolition']}「拆迁征收补偿问题」较大级" in out.stdout
     assert "补偿标准是否公平" in out.stdout
 
 
-@pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
-def test_cli_bad_draft_is_one_line_without_traceback(tmp_path: Path) -> None:
+def test_cli_bad_draft_is_one_line_without_traceback(tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text("   \n\n", encoding="utf-8")
-    out = _cli("foresee", "--file", str(path))
+    out = _cli(monkeypatch, "foresee", "--file", str(path))
     assert out.returncode == 2
     assert out.stderr.splitlines()[0] == f"错误: {path}: 草案为空：没有标题也没有正文"
     assert out.stderr.splitlines()[1].startswith("提示: 草案格式见 README")

@@ -10,11 +10,10 @@ from __future__ import annotations
 import io
 import json
 import math
-import subprocess
-import sys
 from typing import Any
 
 import pytest
+from cli_inproc import run_yuqing
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
@@ -138,7 +137,7 @@ def test_bad_lines_name_the_field(profile) -> None:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.timeout(120)
-def test_score_cli_survives_hostile_lines(tmp_path) -> None:  # type: ignore[no-untyped-def]
+def test_score_cli_survives_hostile_lines(tmp_path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     """Invalid UTF-8 crashed the command (and lost every later line); so did a lone surrogate in
     an id (the output could not be written), NaN engagement and JSON nested 100k deep."""
     big = "泽州县巴公镇煤矿透水，3人死亡。" * 15_000  # about 250 KB
@@ -149,8 +148,7 @@ def test_score_cli_survives_hostile_lines(tmp_path) -> None:  # type: ignore[no-
     src = tmp_path / "in.jsonl"
     src.write_bytes(b"\n".join(lines) + b"\n")
     out = tmp_path / "out.jsonl"
-    done = subprocess.run([sys.executable, "-m", "yuqing", "score", "--profile", "zezhou-emergency",
-                           "--input", str(src), "--output", str(out)], capture_output=True, text=True)
+    done = run_yuqing(monkeypatch, "score", "--profile", "zezhou-emergency", "--input", str(src), "--output", str(out))
     assert done.returncode == 1, done.stderr
     assert "共 3 行无法研判" in done.stderr and "Traceback" not in done.stderr
     rows = [json.loads(x) for x in out.read_text(encoding="utf-8").splitlines()]

@@ -20,7 +20,7 @@ import pytest
 import requests
 import schemathesis
 import uvicorn
-from dashboard_seed import PASSWORD, seed_story, seed_users
+from dashboard_seed import PASSWORD
 from hypothesis import HealthCheck, given, settings
 from hypothesis.errors import Unsatisfiable
 from schemathesis import GenerationMode
@@ -43,10 +43,9 @@ class Web:
 
 
 @pytest.fixture
-def web(runtime) -> Iterator[Web]:  # type: ignore[no-untyped-def]
-    """create_app(runtime) served by uvicorn in a thread, so the test's manual clock drives it."""
-    seed_users(runtime)
-    story = seed_story(runtime)
+def web(runtime, story) -> Iterator[Web]:  # type: ignore[no-untyped-def]
+    """create_app(runtime) served by uvicorn in a thread, so the test's manual clock drives it;
+    the seeded day is conftest's ``story`` (a copy of the store seeded once per session)."""
     server = uvicorn.Server(uvicorn.Config(create_app(runtime), host="127.0.0.1", port=free_port(),
                                            log_level="warning", lifespan="off"))
     thread = threading.Thread(target=server.run, daemon=True)

@@ -13,7 +13,7 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from dashboard_seed import PASSWORD, seed_story, seed_users
+from dashboard_seed import PASSWORD
 from docx import Document
 from factories import make_reported_event
 from fastapi.testclient import TestClient
@@ -41,12 +41,6 @@ from yuqing.queue.exceptions import BadResponse, InvalidAckLink
 from yuqing.sanitise import clean_note, xml_safe
 
 REPO = Path(__file__).resolve().parents[1]
-
-
-@pytest.fixture
-def story(runtime):  # type: ignore[no-untyped-def]
-    seed_users(runtime)
-    return seed_story(runtime)
 
 
 @pytest.fixture
