@@ -69,7 +69,7 @@ def test_the_report_the_event_page_and_the_alert_list_the_same_posts(runtime, st
         page = client.get(f"/events/{event_id}")
     assert page.status_code == 200
     section = page.text.split('<ol class="items">', 1)[1].split("</ol>", 1)[0]
-    on_page = re.findall(r'<a href="([^"]+)"', section)
+    on_page = re.findall(r'<a href="(http[^"]+)" rel="noopener', section)  # each post's own link (not /items/N)
     assert len(in_report) == KEY_POSTS and on_page == in_report
     with runtime.session() as s:
         assert [i.url for i in evidence(s, event_id)] == in_report[:3]  # the alert mail leads with the same
