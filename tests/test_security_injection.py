@@ -43,7 +43,7 @@ from sqlalchemy import func, inspect, select, text
 
 from yuqing.dashboards.app import PUBLIC_PATHS, create_app
 from yuqing.dashboards.search import search_items, tokenize
-from yuqing.models import Digest, Item, PageSnapshot, TicketResponse, User
+from yuqing.models import Digest, IssuedDocument, Item, PageSnapshot, TicketResponse, User
 from yuqing.queue.referrals import ack_url
 from yuqing.runtime import Runtime
 
@@ -224,10 +224,22 @@ def baseline(site: Site) -> dict[str, str]:
         s.add(snapshot)
         s.flush()
         snapshot_id = snapshot.id
+        # A 专报 sent for the story's referral, so the liaison's download reaches its file.
+        sent = rt.settings.data_dir / "reports" / "sweep" / "专报.docx"
+        sent.parent.mkdir(parents=True, exist_ok=True)
+        sent.write_bytes(b"PK sweep")
+        sent.with_suffix(".pdf").write_bytes(b"%PDF-1.4 sweep")
+        document = IssuedDocument(series="舆情专报", year=2026, number=90, kind="special", event_id=story["old"],
+                                  department_key="propaganda", referral_id=story["referral"], fingerprint="sweep",
+                                  title="专报", path=str(sent), created_at=rt.now())
+        s.add(document)
+        s.flush()
+        document_id = document.id
     local = (rt.now() - timedelta(hours=1)).astimezone(ZoneInfo(rt.settings.timezone))
     return {
         "alert_id": str(story["alert_fire"]), "event_id": str(story["flood"]), "ticket_id": str(story["ticket"]),
         "response_id": str(response_id), "url": "http://127.0.0.1/zwdt/", "key": "zezhou", "item_id": str(item_id), "snapshot_id": str(snapshot_id),
+        "document_id": str(document_id),
         "referral_id": str(story["referral"]), "user_id": str(leader_id), "digest_id": str(digest_id),
         "fmt": "html", "token": ack_url(rt, story["referral"]).rsplit("/", 1)[-1], "q": "透水", "limit": "50", "view": "active", "next": "/",
         "username": "sweep-user", "password": "long-enough-1", "display_name": "扫描", "role": "monitor",

@@ -59,15 +59,23 @@ def referral_page(request: Request, referral_id: RecordId, user: CurrentUser = L
     return render(request, "liaison_referral.html", v=view, now=rt.now())
 
 
-@router.get("/liaison/referrals/{referral_id}/documents/{document_id}/{fmt}")
-def download(request: Request, referral_id: RecordId, document_id: RecordId, fmt: str,
-             user: CurrentUser = LiaisonUser) -> Response:
-    """A 专报/续报/终报 as it was sent to this department: the DOCX attached to the mail, or the
-    PDF printed from the page kept when it was issued."""
+@router.get("/liaison/referrals/{referral_id}/documents/{document_id}/docx")
+def download_docx(request: Request, referral_id: RecordId, document_id: RecordId,
+                  user: CurrentUser = LiaisonUser) -> Response:
+    """A 专报/续报/终报 as it was sent to this department: the DOCX attached to the mail."""
+    return _download(request, referral_id, document_id, "docx", user)
+
+
+@router.get("/liaison/referrals/{referral_id}/documents/{document_id}/pdf")
+def download_pdf(request: Request, referral_id: RecordId, document_id: RecordId,
+                 user: CurrentUser = LiaisonUser) -> Response:
+    """The same document as PDF, printed from the page kept when it was issued."""
+    return _download(request, referral_id, document_id, "pdf", user)
+
+
+def _download(request: Request, referral_id: int, document_id: int, fmt: str, user: CurrentUser) -> Response:
     rt = rt_of(request)
     _mine(rt, user, referral_id)
-    if fmt not in ("docx", "pdf"):
-        raise HTTPException(404, f"没有 {fmt} 格式，可选 docx、pdf")
     with rt.session() as s:
         doc = s.get(IssuedDocument, document_id)
         if doc is None or doc.referral_id != referral_id or doc.kind not in KIND_LABELS or not doc.path:
