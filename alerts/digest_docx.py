@@ -22,8 +22,9 @@ def _link(link: DigestLink) -> Link:
 
 
 def period_line(c: Content, tz: str) -> str:
-    if c.kind == "major" and len(c.event_ids) == 1:
-        return f"统计时段：自事件首次发现（{cn_datetime(c.period_start, tz)}）至{cn_datetime(c.period_end, tz)}"
+    """统计时段：自监测开始（2026年12月1日 9时00分）至2026年12月1日 16时16分."""
+    if c.since:
+        return f"统计时段：{c.since}（{cn_datetime(c.period_start, tz)}）至{cn_datetime(c.period_end, tz)}"
     return f"统计时段：{cn_datetime(c.period_start, tz)}至{cn_datetime(c.period_end, tz)}"
 
 

@@ -122,9 +122,10 @@ def _targets(rt: Runtime) -> list[tuple[str, str]]:
     return out
 
 
-def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, end: datetime,
-            event_ids: list[int] | None = None) -> str | None:
-    """Make, archive and deliver one digest; None if ``key`` was already made."""
+def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, end: datetime,  # noqa: PLR0913
+            event_ids: list[int] | None = None, since: str = "") -> str | None:
+    """Make, archive and deliver one digest; None if ``key`` was already made. ``since`` names
+    where the period starts (自监测开始), for the 统计时段 line."""
     tz = rt.settings.timezone
     folder = Path(rt.settings.data_dir) / "digests" / re.sub(r"[^A-Za-z0-9_.@-]", "_", key)
     with rt.session() as s:
@@ -132,6 +133,7 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
             return None
         content = gather(s, kind=kind, title=title, bureau=rt.profile.bureau.name, start=start, end=end,
                          tz=tz, event_ids=event_ids)
+        content.since = since
         chart_name = ""
         if not content.quiet:
             chart = folder / "trend.png"
@@ -204,14 +206,18 @@ def send_daily_now(rt: Runtime) -> str | None:
 
 
 def send_major(rt: Runtime, event_id: int) -> str | None:
-    """要情专报 for one event at its current level (once per event and level)."""
+    """要情专报 for one event at its current level (once per event and level), for the period
+    since monitoring began."""
     with rt.session() as s:
         event = s.get(Event, event_id)
         if event is None or not Level.parse(event.level).is_major:
             return None
-        level, start = event.level, event.first_seen_at
+        level, began = event.level, monitoring_began(s)
+        # Since monitoring began, not since the event was first seen: a young event's period
+        # would be a minute or two (the demo's), which says nothing of the time around it.
+        start = min(began, event.first_seen_at) if began else event.first_seen_at
     return publish(rt, kind="major", key=f"major:{event_id}:{level}", title=TITLES["major"],
-                   start=start, end=rt.now(), event_ids=[event_id])
+                   start=start, end=rt.now(), event_ids=[event_id], since="自监测开始" if began else "自事件首次发现")
 
 
 def send_major_now(rt: Runtime) -> str | None:

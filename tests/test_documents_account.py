@@ -70,7 +70,7 @@ def test_a_rising_toll_retitles_the_event_on_every_page_mail_and_document(runtim
     seed_users(runtime)
     with runtime.session() as s:
         paper = Source(key="sxrb", name="山西日报", kind="feed", urls=["http://sxrb.example/rss"], tier="provincial",
-                       created_at=runtime.now())
+                       created_at=datetime(2026, 12, 1, 9, 0, tzinfo=SHANGHAI))  # monitoring began at 9:00
         s.add(paper)
         s.flush()
         paper_id = paper.id
@@ -103,6 +103,10 @@ def test_a_rising_toll_retitles_the_event_on_every_page_mail_and_document(runtim
             told = (subject + text).replace(FIRST, "")
             assert "3人死亡" not in told and told.count("3 人死亡") == told.count("3 人死亡（14:14 山西日报）"), subject
             assert latest in re.sub(r"\s+", " ", text), subject
+    digest = next(text for subject, text in mails.items() if "要情专报" in subject)
+    # the period since monitoring began (not the event's first two hours), in Chinese dates
+    assert "统计时段：自监测开始（2026年12月1日 9时00分）至2026年12月1日 16时16分" in digest
+    assert "【要情专报】泽州县应急管理局 12月1日9时00分至12月1日16时16分" in mails
     with TestClient(create_app(runtime), follow_redirects=False) as client:
         login(client, "monitor")
         page = client.get(f"/events/{event_id}").text
