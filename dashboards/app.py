@@ -36,6 +36,7 @@ from .routes import (
     leader,
     liaison,
     monitor,
+    period,
     reports,
     search,
     tickets,
@@ -75,7 +76,7 @@ def create_app(rt: Runtime) -> FastAPI:
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")
 
-    for module in (auth_pages, monitor, tickets, events, items, leader, liaison, admin, search, reports, foresight, api):
+    for module in (auth_pages, monitor, tickets, events, items, leader, period, liaison, admin, search, reports, foresight, api):
         app.include_router(module.router)
     app.include_router(api.health)
     return app

@@ -48,14 +48,14 @@ INDEX_LABELS = {"timeliness": "时效", "follow_up": "持续发布", "pertinence
 CLOCKS = (DeadlineKind.FIRST_RESPONSE, DeadlineKind.AUTHORITATIVE_INFO, DeadlineKind.PRESS_CONFERENCE)
 
 
-def _quantile(values: list[float], q: float) -> float | None:
+def quantile(values: list[float], q: float) -> float | None:
     if not values:
         return None
     ordered = sorted(values)
     return ordered[min(len(ordered) - 1, round(q * (len(ordered) - 1)))]
 
 
-def _hours(value: float | None) -> str:
+def hours_text(value: float | None) -> str:
     return cn_hours(value) if value is not None else "无数据"
 
 
@@ -185,7 +185,7 @@ def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
     rates = [[k, str(due), str(ok), f"{round(100 * ok / due)}%" if due else "无到期时限"]
              for k, (ok, due) in st.on_time.items()]
     refs = [[name, str(len(v)), str(sum(h is not None for h in v)),
-             _hours(median([h for h in v if h is not None]) if any(h is not None for h in v) else None)]
+             hours_text(median([h for h in v if h is not None]) if any(h is not None for h in v) else None)]
             for name, v in sorted(st.referrals.items())]
     score = index_score(st, weights)
     blocks: list = [
@@ -196,10 +196,10 @@ def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
                      f"信息来源：{'，'.join(f'{k} {n} 条' for k, n in st.by_tier.most_common()) or '无'}。"),
         Heading("回应时效"),
         Table(["时限", "已到期", "按时完成", "按时率"], rates, [4, 2, 2, 2.4], caption="回应时限执行情况"),
-        Paragraph.of(f"自发现至首次回应：中位数 {_hours(_quantile(st.first_response, 0.5))}，"
-                     f"90% 的工单在 {_hours(_quantile(st.first_response, 0.9))}内。"
-                     f"自首条信息发布至系统发现：中位数 {_hours(_quantile(st.detection_lag, 0.5))}，"
-                     f"95% 的事件在 {_hours(_quantile(st.detection_lag, 0.95))}内。"),
+        Paragraph.of(f"自发现至首次回应：中位数 {hours_text(quantile(st.first_response, 0.5))}，"
+                     f"90% 的工单在 {hours_text(quantile(st.first_response, 0.9))}内。"
+                     f"自首条信息发布至系统发现：中位数 {hours_text(quantile(st.detection_lag, 0.5))}，"
+                     f"95% 的事件在 {hours_text(quantile(st.detection_lag, 0.95))}内。"),
         Paragraph.of(f"持续发布权威信息 {st.follow_ups} 次，涉及工单 {st.tickets_followed} 件。"),
         Heading("部门协同"),
         Table(["部门", "报送", "已签收", "签收用时（中位数）"], refs or [["无", "0", "0", "无数据"]], [4, 2, 2, 3],

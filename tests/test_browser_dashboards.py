@@ -409,3 +409,36 @@ def test_liaison_opens_a_referral_downloads_what_was_sent_and_signs(runtime, sto
     response = page.goto(f"{server.url}/liaison/referrals/{theirs.id}")
     assert response is not None and response.status == 404, "the 网信办's referral is not the 宣传部's to see"
     ctx.close()
+
+
+@pytest.mark.parametrize("width", [1360, 390])
+def test_leader_chooses_a_period_sees_the_index_and_downloads_it(server, browser, tmp_path, width: int) -> None:  # type: ignore[no-untyped-def]
+    ctx = browser.new_context(viewport={"width": width, "height": 900}, locale="zh-CN", timezone_id="Asia/Shanghai",
+                              accept_downloads=True)
+    page = ctx.new_page()
+    page.goto(server.url + "/login")
+    page.fill("input[name=username]", "leader")
+    page.fill("input[name=password]", PASSWORD)
+    page.click("button[type=submit]")
+    page.wait_for_load_state()
+    page.goto(server.url + "/leader")
+    page.click("#to-period")
+    presets = page.locator(".presets a")
+    assert presets.count() >= 3 and "上半年" in presets.first.inner_text()
+    page.fill("input[name=from]", "2026-01-01")
+    page.fill("input[name=to]", "2026-12-31")
+    page.click(".period-form button[type=submit]")
+    page.wait_for_load_state()
+    assert "统计时段：2026年1月1日至2026年12月31日" in page.inner_text(".page-head")
+    assert int(page.inner_text("#period-events")) >= 1, "the seeded day's events are in 2026"
+    assert page.locator("#period-components tr").count() == 8  # header + seven weighted components
+    assert "时效" in page.inner_text("#period-components")
+    assert page.evaluate("document.documentElement.scrollWidth") <= width, "the page holds its width"
+    for fmt, magic in (("docx", b"PK"), ("pdf", b"%PDF")):
+        with page.expect_download() as info:
+            page.click(f"#period-{fmt}")
+        path = tmp_path / f"period.{fmt}"
+        info.value.save_as(str(path))
+        assert path.read_bytes().startswith(magic)
+        assert info.value.suggested_filename.endswith(f".{fmt}") and "统计" in info.value.suggested_filename
+    ctx.close()

@@ -105,3 +105,25 @@ def test_the_annual_draft_is_made_once_and_the_office_reminded(runtime, story, d
     assert msg["X-Envelope-To"] == "bgs@yjj.zezhou.example"
     names = [p.get_filename() for p in msg.walk() if p.get_filename()]
     assert "泽州县应急管理局回应关切统计〔2027〕第1期.docx" in names
+
+
+def test_the_period_page_refuses_bad_dates_in_chinese(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    from dashboard_seed import seed_users
+    from fastapi.testclient import TestClient
+    from test_dashboards_app import login
+
+    from yuqing.dashboards.app import create_app
+    from yuqing.dashboards.routes.period import presets
+
+    seed_users(runtime)
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        login(client, "leader")
+        backwards = client.get("/leader/period?from=2026-07-01&to=2026-01-01")
+        assert backwards.status_code == 400 and "截止日期（2026-01-01）早于起始日期（2026-07-01）" in backwards.text
+        wrong = client.get("/leader/period?from=2026-13-01&to=2026-12-31")
+        assert wrong.status_code == 400 and "起始日期 日期无效" in wrong.text
+        assert "Traceback" not in wrong.text
+        assert client.get("/leader/period").status_code == 200
+    labels = [p[0] for p in presets(date(2026, 12, 1))]
+    assert labels[:3] == ["2026年上半年", "2026年下半年", "2026年全年"] and "2025年下半年" in labels
+    assert [p[0] for p in presets(date(2026, 3, 1))][0] == "2026年上半年"
