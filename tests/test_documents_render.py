@@ -260,3 +260,26 @@ def test_special_report_states_the_evidence_of_suspected_false_information(runti
 def test_special_report_without_evidence_says_no_suspected_false_information(runtime, story) -> None:  # type: ignore[no-untyped-def]
     doc, _ = special(runtime, story)
     assert "疑似不实" not in docx_text(write_docx(doc))
+
+
+@pytest.mark.slow
+def test_the_signature_never_stands_alone_on_a_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """落款 (issuer and date) stays on the page of the text's last line, however the text falls
+    (the 预案's PDF could leave its date alone on the last page); across a page boundary."""
+    from yuqing.documents import OfficialDocument, Paragraph
+
+    page_counts = set()
+    for n in range(9, 14):  # one-line paragraphs: the text's end crosses the foot of page 1 here
+        doc = OfficialDocument(series="解读回应预案", issuer="泽州县应急管理局", title="关于某政策的解读回应预案",
+                               issued_at=datetime(2026, 12, 1, 9, tzinfo=SHANGHAI),
+                               blocks=[Paragraph.of(f"第{i}段正文。") for i in range(n)] + [Paragraph.of("最后一段正文。")])
+        path = tmp_path / f"plan-{n}.pdf"
+        path.write_bytes(write_pdf(doc))
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        pages = [p for p in text.split("\f") if p.strip()]
+        page_counts.add(len(pages))
+        last = next(i for i, p in enumerate(pages) if "最后一段正文" in p)
+        date_page = next(i for i, p in enumerate(pages) if "2026年12月1日" in p)
+        issuer_page = max(i for i, p in enumerate(pages) if "泽州县应急管理局" in p.replace("泽州县应急管理局解读回应预案", ""))
+        assert last == issuer_page == date_page, f"{n} paragraphs: text ends on page {last + 1}, 落款 on {date_page + 1}"
+    assert page_counts == {1, 2}, "the range crosses a page boundary"
