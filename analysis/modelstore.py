@@ -33,6 +33,10 @@ class LinearModel:
     intercept: float
     threshold: float
     thresholds: dict[str, float] = field(default_factory=dict)  # per genre (体裁), from CV
+    # The remit model's character TF-IDF (features.char_tfidf): the IDF of its training texts and
+    # the weight of the genre/usage block; None: the shared hashed features (features.vectorize).
+    idf: np.ndarray | None = None
+    extras_weight: float = 0.0
 
     def threshold_for(self, genre: str) -> float:
         return float(self.thresholds.get(genre, self.threshold))
@@ -43,19 +47,22 @@ class LinearModel:
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
-        np.savez_compressed(path, coef=self.coef.astype(np.float32),
-                            meta=np.frombuffer(json.dumps({"name": self.name, "version": self.version,
-                                                          "intercept": self.intercept,
-                                                          "threshold": self.threshold,
-                                                          "thresholds": self.thresholds}).encode(),
-                                               dtype=np.uint8))
+        meta = {"name": self.name, "version": self.version, "intercept": self.intercept,
+                "threshold": self.threshold, "thresholds": self.thresholds, "extras_weight": self.extras_weight}
+        arrays: dict[str, np.ndarray] = {"coef": self.coef.astype(np.float32),
+                                         "meta": np.frombuffer(json.dumps(meta).encode(), dtype=np.uint8)}
+        if self.idf is not None:
+            arrays["idf"] = self.idf.astype(np.float32)
+        np.savez_compressed(path, **arrays)  # type: ignore[arg-type]
 
     @classmethod
     def from_bytes(cls, raw: bytes) -> LinearModel:
         with np.load(io.BytesIO(raw)) as data:
             meta = json.loads(bytes(data["meta"]).decode())
+            idf = data["idf"].astype(np.float32) if "idf" in data.files else None
             return cls(meta["name"], meta["version"], data["coef"].astype(np.float64),
-                       float(meta["intercept"]), float(meta["threshold"]), meta.get("thresholds") or {})
+                       float(meta["intercept"]), float(meta["threshold"]), meta.get("thresholds") or {},
+                       idf, float(meta.get("extras_weight") or 0.0))
 
 
 def _packaged(filename: str) -> bytes | None:

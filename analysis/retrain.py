@@ -12,6 +12,7 @@ import hashlib
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from sklearn.metrics import f1_score
@@ -22,8 +23,9 @@ from yuqing.models import ReviewLabel
 from yuqing.runtime import Runtime
 
 from .corpora import Unit
+from .features import remit_features
 from .modelstore import LinearModel, load, promote
-from .train import _fit, _groups, features_for, remit_dataset
+from .train import CharTfidfLR, _groups, features_for, remit_dataset, remit_raw_for
 
 
 @dataclass
@@ -37,6 +39,13 @@ class RetrainResult:
 
 def _held_back(key: str) -> bool:
     return int(hashlib.sha1(key.encode()).hexdigest(), 16) % 5 == 0
+
+
+def _current_features(current: LinearModel, units: list[Unit], raw: Any) -> Any:
+    """The features the current model reads: its character TF-IDF, or the older shared ones."""
+    if current.idf is not None:
+        return remit_features(raw, current.idf, current.extras_weight)
+    return features_for(units)
 
 
 def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
@@ -55,19 +64,21 @@ def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
     y = np.concatenate([ds.y, np.array([y for *_, y in labels], dtype=int)])
     keys = [f"g{g}" for g in groups] + [f"r{i}" for i, *_ in labels]
     test = np.array([_held_back(k) for k in keys])
-    X = features_for(units)
+    raw = remit_raw_for(units)
     cut = np.array([current.threshold_for(u.genre) for u in units])[test]
-    cand = _fit(X[~test], y[~test], 16.0)
-    p_cand = cand.predict_proba(X[test])[:, 1]
+    cand = CharTfidfLR(16.0).fit(raw[~test], y[~test])
+    p_cand = cand.predict_proba(raw[test])[:, 1]
     cand_f1 = f1_score(y[test], p_cand >= cut, zero_division=0)
-    cur_f1 = f1_score(y[test], current.proba(X[test]) >= cut, zero_division=0)
+    cur_f1 = f1_score(y[test], current.proba(_current_features(current, units, raw)[test]) >= cut,
+                      zero_division=0)
     version = now.strftime("%Y%m%d%H%M%S")
     promoted = cand_f1 >= cur_f1
     if promoted:
-        final = _fit(X, y, 16.0)
+        final = CharTfidfLR(16.0).fit(raw, y)
         filename = f"{name}-{version}.npz"
-        LinearModel(name, version, final.coef_[0].astype(np.float32), float(final.intercept_[0]),
-                    current.threshold, current.thresholds).save(data_dir / "models" / filename)
+        LinearModel(name, version, final.lr.coef_[0].astype(np.float32), float(final.lr.intercept_[0]),
+                    current.threshold, current.thresholds, final.idf, final.extras_weight
+                    ).save(data_dir / "models" / filename)
         promote(data_dir, name, filename)
         with rt.session() as s:
             for r in s.scalars(select(ReviewLabel).where(ReviewLabel.id.in_([i for i, *_ in labels]))):

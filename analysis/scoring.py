@@ -17,7 +17,7 @@ from yuqing.levels import Category, Level, max_level
 from yuqing.profile import Judgement, Profile
 
 from . import casualties, risk, rules, tokenize, usage
-from .features import genre_of, vectorize
+from .features import genre_of, remit_features, remit_raw, vectorize
 from .modelstore import LinearModel, load
 from .places import OutsideMatcher, PlaceMatcher
 
@@ -124,7 +124,7 @@ class Scorer:
         if tokens_out is not None:
             tokens_out.extend(tokens)
         X = vectorize(tokens, texts, genres)
-        remit_p = self.remit_model.proba(X) if self.remit_model else None
+        remit_p = self.remit_model.proba(self._remit_features(X, texts, genres)) if self.remit_model else None
         emo_p = self.emotion_model.proba(X) if self.emotion_model else np.zeros(len(records))
         rum_p = self.rumor_model.proba(X) if self.rumor_model else np.zeros(len(records))
         self._dense = []
@@ -134,6 +134,13 @@ class Scorer:
             self._learned_risk(out, risk.stack(X, self._dense))
         self.last_features = (X, self._dense)  # for training and evaluation
         return out
+
+    def _remit_features(self, X: Any, texts: list[str], genres: list[str]) -> Any:
+        """The remit model's own character TF-IDF when it ships an IDF, else the shared features."""
+        model = self.remit_model
+        if model is None or model.idf is None:
+            return X
+        return remit_features(remit_raw(texts, genres), model.idf, model.extras_weight)
 
     def _learned_risk(self, out: list[dict[str, Any]], X: Any) -> None:
         """Replace the rule score by the learned one; the level keeps the casualty grade."""
