@@ -371,6 +371,8 @@ def train_all(root: Path, out_dir: Path, version: str, progress: Callable[[str],
         entry = {"n": len(ds.y), "positives": int(ds.y.sum()), "C": cv.C, "threshold": cv.threshold,
                  "thresholds": cv.thresholds, **cv.metrics}
         if ds.name == "emergency":
+            entry["extras_weight"] = model.extras_weight
+        if ds.name == "emergency":
             kw = keyword_baseline(profile)
             base = np.array([kw(u.text) for u in ds.units])
             entry["keyword_f1"] = f1_score(ds.y, base)
