@@ -71,8 +71,16 @@ def _hours(values: list[float], *qs: float) -> list[timedelta | None]:
 
 @router.get("/leader/period.{fmt}")
 def period_file(request: Request, fmt: str, user: CurrentUser = LeaderUser) -> Response:
+    """The period's 公文 as DOCX or PDF; ``.html`` is the page itself."""
+    if fmt == "html":
+        return period_page(request, user)
     if fmt not in TYPES:
         raise HTTPException(404, f"没有 {fmt} 格式，可选 docx、pdf")
+    return _download(request, user, fmt)
+
+
+def _download(request: Request, user: CurrentUser, fmt: str) -> Response:
+    """The period's 公文, numbered in the register and written as DOCX and PDF; one of them."""
     rt = rt_of(request)
     first, last = _span(request, local(rt.now(), rt.settings.timezone).date())
     try:
