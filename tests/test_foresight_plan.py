@@ -179,16 +179,16 @@ def test_drafts_are_revisions_with_changes_and_the_final_plan_is_audited(runtime
 
 
 @pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
-def test_cli_saves_shows_and_finalises(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_cli_saves_shows_and_finalises(runtime, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text(DEMOLITION, encoding="utf-8")
-    out = _cli("foresee", "--file", str(path), "--by", "张三", rt=runtime)
+    out = _cli(monkeypatch, "foresee", "--file", str(path), "--by", "张三", rt=runtime)
     assert out.returncode == 0, out.stderr
     assert "已保存：风险评估 #1 第 1 稿（张三）；解读回应预案：" in out.stdout
-    out = _cli("foresee", "final", "1", "--by", "王局长", rt=runtime)
+    out = _cli(monkeypatch, "foresee", "final", "1", "--by", "王局长", rt=runtime)
     assert out.stdout.strip() == "风险评估 #1 已定稿：第 1 稿", out.stderr
-    out = _cli("foresee", "show", "1", rt=runtime)
+    out = _cli(monkeypatch, "foresee", "show", "1", rt=runtime)
     assert "第 1 稿（定稿）" in out.stdout and "由 王局长 确定" in out.stdout
-    out = _cli("foresee", "show", "9", rt=runtime)
+    out = _cli(monkeypatch, "foresee", "show", "9", rt=runtime)
     assert out.returncode == 2 and out.stderr.startswith("错误: 没有编号为 9 的风险评估")
     assert "Traceback" not in out.stderr

@@ -86,14 +86,14 @@ def test_the_watch_scores_items_about_the_policy_and_the_review_checks_the_forec
 
 
 @pytest.mark.slow  # whole CLI runs: a minute or more on the 2-core machine
-def test_review_before_the_watch_ends_is_refused_plainly(runtime, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_review_before_the_watch_ends_is_refused_plainly(runtime, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     path = tmp_path / "draft.txt"
     path.write_text(DEMOLITION, encoding="utf-8")
-    assert _cli("foresee", "--file", str(path), rt=runtime).returncode == 0
-    out = _cli("foresee", "review", "1", rt=runtime)
+    assert _cli(monkeypatch, "foresee", "--file", str(path), rt=runtime).returncode == 0
+    out = _cli(monkeypatch, "foresee", "review", "1", rt=runtime)
     assert out.returncode == 2
     assert out.stderr.startswith("错误: 风险评估 #1 的关注期至 2026-12-29 00:00 结束，尚未到复盘时间")
-    out = _cli("foresee", "review", "1", "--now", rt=runtime)
+    out = _cli(monkeypatch, "foresee", "review", "1", "--now", rt=runtime)
     assert out.returncode == 0, out.stderr
     assert out.stdout.startswith("关注期内未监测到与该政策相关的帖文；事前研判风险等级为")
     assert runtime.now() < datetime(2026, 12, 29, tzinfo=SHANGHAI) - timedelta(days=1)

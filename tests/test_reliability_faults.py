@@ -28,6 +28,7 @@ from reliability_procs import (
 from rq.job import Job
 from sqlalchemy import func, select
 
+from yuqing.analysis.jobs import LOCK_KEY, LOCK_TTL
 from yuqing.models import Delivery, Event, Item, Ticket
 from yuqing.tasks.dispatch import enqueue
 
@@ -45,25 +46,35 @@ def _item(rt) -> int:  # type: ignore[no-untyped-def]
         return item.id
 
 
+def _risk(rt, item_id: int) -> float | None:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return s.get(Item, item_id).risk
+
+
 def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, record_property) -> None:  # type: ignore[no-untyped-def]
     item_id = _item(runtime)
     first = workers(runtime)
+    redis = runtime.redis
+    # The scores are written before the grouping lock (parallel workers overlap there); to catch the
+    # job inside the lock, the test holds the lock first, then the database once the scores landed.
+    redis.set(LOCK_KEY, "held-by-the-test", px=120_000)
+    job = enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"analyse-{item_id}")
+    wait_for("the scores to be written", lambda: _risk(runtime, item_id) is not None)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
     try:
-        job = enqueue("analyse", "yuqing.analysis.jobs.analyse_item", item_id, job_id=f"analyse-{item_id}")
-        # Scored and inside the grouping lock: its next step is a write, which cannot happen.
-        wait_for("the job to take the grouping lock", lambda: runtime.redis.exists("yuqing:analysis:group"))
+        redis.delete(LOCK_KEY)
+        # Inside the grouping lock: its next step is a write, which cannot happen.
+        wait_for("the job to take the grouping lock", lambda: redis.get(LOCK_KEY) not in (None, b"held-by-the-test"))
         assert job_status(runtime, job.id) == "started"
         killed = first.kill()
     finally:
         lock.release()
     assert len(killed) >= 2  # the worker (analysis runs in it, no horse) and its scheduler
     with runtime.session() as s:
-        assert s.get(Item, item_id).event_id is None  # nothing half-written
+        item = s.get(Item, item_id)
+        assert item.event_id is None and item.analysed_at is None  # grouped nowhere: the sweep sees it
         assert s.scalar(select(func.count()).select_from(Event)) == 0
     # The dead worker's grouping lock is no longer renewed: it lapses within LOCK_TTL (15 s).
-    from yuqing.analysis.jobs import LOCK_TTL
-
     assert 0 < runtime.redis.pttl("yuqing:analysis:group") <= LOCK_TTL * 1000
 
     started = time.monotonic()
