@@ -21,7 +21,10 @@ from yuqing.runtime import get_runtime
 
 log = logging.getLogger(__name__)
 
-QUEUE_NAMES = ("crawl", "analyse", "respond", "notify")
+# A worker takes the first non-empty queue in this order: downstream first, so the people waiting
+# (the monitor's alert, a ticket's clock) are never stuck behind a backlog of crawling, and the
+# crawl slows down to what analysis keeps up with rather than filling the queues.
+QUEUE_NAMES = ("notify", "respond", "analyse", "crawl")
 DEFAULT_RETRY = Retry(max=4, interval=[5, 30, 120, 600])
 _LIVE = {JobStatus.QUEUED, JobStatus.STARTED, JobStatus.SCHEDULED, JobStatus.DEFERRED}
 
