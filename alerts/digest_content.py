@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import ColumnElement, func, select
 from sqlalchemy.orm import Session
 
 from yuqing.clock import local
@@ -112,12 +112,19 @@ def ticket_line(session: Session, ticket: Ticket, now: datetime) -> TicketLine:
                       clocks, _links(session, ticket.event_id, 1))
 
 
+def _fetched_in(start: datetime, end: datetime, event_ids: list[int] | None) -> list[ColumnElement[bool]]:
+    """The period's items: [start, end) for the 日报, whose periods meet end to end; up to and
+    including ``end`` for one event's 要情专报, made at the moment of its latest item, so its count
+    agrees with the event's own 共 N 条."""
+    if event_ids is None:
+        return [Item.fetched_at >= start, Item.fetched_at < end]
+    return [Item.fetched_at >= start, Item.fetched_at <= end, Item.event_id.in_(event_ids)]
+
+
 def volume(session: Session, start: datetime, end: datetime, tz: str,
            event_ids: list[int] | None = None) -> list[tuple[datetime, int]]:
     """Items fetched per local hour in [start, end)."""
-    query = select(Item.fetched_at).where(Item.fetched_at >= start, Item.fetched_at < end)
-    if event_ids is not None:
-        query = query.where(Item.event_id.in_(event_ids))
+    query = select(Item.fetched_at).where(*_fetched_in(start, end, event_ids))
     buckets: dict[datetime, int] = {}
     first = local(start, tz).replace(minute=0, second=0, microsecond=0)
     hour = first
@@ -134,9 +141,7 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
            tz: str, event_ids: list[int] | None = None) -> Content:
     """Collect a digest's content; ``event_ids`` narrows it to some events (要情专报)."""
     c = Content(kind=kind, title=title, period_start=start, period_end=end, bureau=bureau)
-    count = select(func.count()).select_from(Item).where(Item.fetched_at >= start, Item.fetched_at < end)
-    if event_ids is not None:
-        count = count.where(Item.event_id.in_(event_ids))
+    count = select(func.count()).select_from(Item).where(*_fetched_in(start, end, event_ids))
     c.total_items = session.scalar(count) or 0
     alerts = select(Alert).where(Alert.kind == "event", Alert.status != AlertStatus.DISMISSED)
     if event_ids is not None:
@@ -163,10 +168,8 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
         c.tickets.append(line)
         if any(clock.overdue for clock in line.clocks):
             c.breaches.append(line)
-    items = select(Item).where(Item.level.in_(MAJOR), Item.fetched_at >= start, Item.fetched_at < end,
-                               Item.duplicate_of_id.is_(None))
-    if event_ids is not None:
-        items = items.where(Item.event_id.in_(event_ids))
+    items = select(Item).where(Item.level.in_(MAJOR), Item.duplicate_of_id.is_(None),
+                               *_fetched_in(start, end, event_ids))
     for item in session.scalars(items.order_by(Item.fetched_at).limit(30)):
         c.major_items.append((item.level or "", Link(item.title or item.url, item.url)))
     c.volume = volume(session, start, end, tz, event_ids)
