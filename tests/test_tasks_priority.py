@@ -11,9 +11,9 @@ from yuqing.tasks.dispatch import QUEUE_NAMES
 
 def test_an_alert_waiting_behind_a_crawl_backlog_goes_first(runtime: Runtime) -> None:
     redis = runtime.redis
-    backlog = [Queue("crawl", connection=redis).enqueue(str, f"crawl {n}") for n in range(5)]
-    analysis = Queue("analyse", connection=redis).enqueue(str, "analyse")
-    alert = Queue("notify", connection=redis).enqueue(str, "notify")
+    backlog = [Queue("crawl", connection=redis).enqueue(len, f"crawl {n}") for n in range(5)]
+    analysis = Queue("analyse", connection=redis).enqueue(len, "analyse")
+    alert = Queue("notify", connection=redis).enqueue(len, "notify")
     worker = SimpleWorker([Queue(name, connection=redis) for name in QUEUE_NAMES], connection=redis)
     worker.work(burst=True, max_jobs=2)
     assert alert.get_status(refresh=True) == JobStatus.FINISHED
