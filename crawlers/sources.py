@@ -229,7 +229,9 @@ def read_sources_file(path: str | Path) -> list[SourceSpec]:
     return validate_sources(data["sources"], str(path))
 
 
-def _upsert(rt: Any, specs: list[SourceSpec]) -> int:
+def _upsert(rt: Any, specs: list[SourceSpec], keep_enabled: bool = False) -> int:
+    """Create or update sources by key; with ``keep_enabled`` a stored source keeps its on/off
+    state (the profile's starter list, re-applied by every ``init``, ships them off)."""
     now = rt.now()
     with rt.session() as s:
         existing = {src.key: src for src in s.scalars(select(Source).where(
@@ -237,10 +239,12 @@ def _upsert(rt: Any, specs: list[SourceSpec]) -> int:
         for spec in specs:
             row = existing.get(spec.key)
             if row is None:
-                row = Source(key=spec.key, created_at=now, next_run_at=now, http_cache={})
+                row = Source(key=spec.key, created_at=now, next_run_at=now, http_cache={}, enabled=spec.enabled)
                 s.add(row)
+            elif not keep_enabled:
+                row.enabled = spec.enabled
             row.name, row.kind, row.urls, row.tier = spec.name, spec.kind, list(spec.urls), spec.tier
-            row.interval_minutes, row.enabled = spec.interval_minutes, spec.enabled
+            row.interval_minutes = spec.interval_minutes
             row.settings = spec.settings_dict()
     log.info("upserted %d sources", len(specs))
     return len(specs)
@@ -252,8 +256,9 @@ def upsert_sources(rt: Any, dicts: list[dict[str, Any]], origin: str = "信源")
 
 
 def load_sources_into_store(rt: Any, path_or_none: str | Path | None) -> int:
-    """Load a sources YAML file, or the profile's inline ``sources:`` when None."""
+    """Load a sources YAML file (as written, on/off included), or the profile's inline
+    ``sources:`` when None (a source already stored keeps whether it is on)."""
     if path_or_none:
         return _upsert(rt, read_sources_file(path_or_none))
     origin = f"{rt.profile.source_path or '单位画像'} 的 sources"
-    return _upsert(rt, validate_sources(list(rt.profile.sources or []), origin))
+    return _upsert(rt, validate_sources(list(rt.profile.sources or []), origin), keep_enabled=True)

@@ -67,6 +67,25 @@ def test_demo_sources_and_profile_inline_sources(runtime: Runtime) -> None:
         assert {r.key for r in s.scalars(select(Source))} == {"demo-news", "demo-rss", "demo-social", "inline"}
 
 
+def test_init_again_leaves_a_starter_source_the_admin_enabled_on(runtime: Runtime, tmp_path: Path) -> None:
+    runtime.profile = runtime.profile.model_copy(update={"sources": [
+        {"key": "starter", "name": "县政府网站", "kind": "sitemap", "urls": ["https://x.example.cn/sitemap.xml"],
+         "tier": "government", "enabled": False}]})
+    load_sources_into_store(runtime, None)  # the first init
+    with runtime.session() as s:
+        row = s.scalars(select(Source).where(Source.key == "starter")).one()
+        assert not row.enabled
+        row.enabled = True  # checked and switched on by the administrator
+    load_sources_into_store(runtime, None)  # init again
+    with runtime.session() as s:
+        assert s.scalars(select(Source).where(Source.key == "starter")).one().enabled
+    text = ("sources:\n  - key: starter\n    name: 县政府网站\n    kind: sitemap\n"
+            "    urls: [https://x.example.cn/sitemap.xml]\n    tier: government\n    enabled: false\n")
+    load_sources_into_store(runtime, _write(tmp_path, text))  # a file says off: it is off
+    with runtime.session() as s:
+        assert not s.scalars(select(Source).where(Source.key == "starter")).one().enabled
+
+
 @pytest.mark.parametrize(("text", "message"), [
     (GOOD.replace("    tier: provincial\n", "    tier: provincial\n    colour: red\n"),
      "sources.yaml: sources[1]（sx-rss）: 字段 colour: 未知字段"),
