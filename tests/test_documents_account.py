@@ -20,7 +20,7 @@ from test_dashboards_app import login
 from yuqing.alerts.jobs import sweep_alerts
 from yuqing.analysis import jobs
 from yuqing.dashboards.app import create_app
-from yuqing.documents.current import merge
+from yuqing.documents.current import merge, progression
 from yuqing.models import Event, Item, Source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -91,7 +91,7 @@ def test_a_rising_toll_retitles_the_event_on_every_page_mail_and_document(runtim
     runtime.clock.advance(seconds=runtime.profile.alerts.group_wait_seconds)
     sweep_alerts()  # the alert's first notice, held for group_wait
     drain()
-    latest = "据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、5 人失联"
+    latest = "据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、2 人失联"  # 3 of the 5 found
     mails = _mails(smtp)
     kinds = {"alert": "【舆情预警", "special": "【舆情专报】", "digest": "要情专报"}
     for kind, mark in kinds.items():
@@ -129,3 +129,20 @@ def test_merging_is_incremental_and_idempotent() -> None:
     assert account == whole
     assert [f["value"] for f in whole["figures"]["deaths"]] == [3, 5, 12], "a lower later count is not a step"
     assert whole["titles"]["2"]["title"] == "报道3" and whole["first"]["at"] == at.isoformat()
+
+
+def test_missing_and_trapped_counts_fall_when_an_outlet_reports_people_found() -> None:
+    """5 人失联, then a provincial paper's 2 (three found): the account says 2; a later post
+    repeating a smaller number it cannot vouch for changes nothing."""
+    at = datetime(2026, 12, 1, 6, 0, tzinfo=ZoneInfo("UTC"))
+    reports = [("provincial", 5), ("social", 5), ("provincial", 2), ("social", 1), ("local", 3)]
+    items = [Item(title=f"报道{n}", tier=tier, casualties={"missing": missing, "deaths": 3 + n},
+                  published_at=at + timedelta(hours=n), fetched_at=at) for n, (tier, missing) in enumerate(reports)]
+    whole = merge({}, items, {})
+    account: dict = {}
+    for batch in ([items[4]], [items[2], items[0]], [items[3]], [items[1]], [items[4]]):
+        account = merge(account, batch, {})
+    assert account == whole, "still incremental and idempotent"
+    missing = [(f["value"], f["tier"]) for f in progression("missing", whole["figures"]["missing"])]
+    assert missing == [(5, "provincial"), (2, "provincial"), (3, "local")]
+    assert [f["value"] for f in progression("deaths", whole["figures"]["deaths"])] == [3, 4, 5, 6, 7]

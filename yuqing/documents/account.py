@@ -23,7 +23,7 @@ from yuqing.levels import Category, Tier
 from yuqing.models import Event, Item
 
 from . import current
-from .current import FIGURE_KINDS, TIER_RANK
+from .current import FIGURE_KINDS, TIER_RANK, progression
 from .dates import clock_time, cn_short
 
 KEY_POSTS = 8  # 重点帖文 in the 专报, on the event page and in the report; an alert mail quotes the first 3
@@ -194,10 +194,10 @@ def _finest(places: list[object]) -> list[str]:
 
 
 def _figures(stored: dict[str, Any]) -> tuple[dict[str, Figure], dict[str, list[Figure]]]:
-    """The stored record highs as figures: the last of each kind is its latest."""
+    """The stored figures as they changed (current.progression): the last of each kind is its latest."""
     labels = dict(FIGURE_KINDS)
     steps = {kind: [Figure(kind, labels[kind], int(f["value"]), str(f["source"]), str(f["tier"]),
-                           datetime.fromisoformat(f["at"])) for f in chain]
+                           datetime.fromisoformat(f["at"])) for f in progression(kind, list(chain))]
              for kind, chain in (stored.get("figures") or {}).items() if chain and kind in labels}
     return {kind: chain[-1] for kind, chain in steps.items()}, steps
 

@@ -11,6 +11,7 @@ show the account's title too.
 Stored form (JSON, times as UTC ISO strings)::
 
     {"figures": {"deaths": [{"value": 3, "source": "山西日报", "tier": "provincial", "at": "…"}, …]},
+                # deaths, injured: record highs; missing, trapped: newest figures (see progression)
      "titles": {"2": {"title": "…", "tier": "provincial", "at": "…"}},   # newest per tier rank
      "first": {"source": "…", "tier": "…", "at": "…"}}
 """
@@ -77,12 +78,39 @@ def _mark(item: Report, names: Mapping[int, str], **extra: Any) -> dict[str, Any
     return {**extra, "source": who(item, names), "tier": item.tier, "at": _iso(item)}
 
 
+FALLING = {"missing", "trapped"}  # people are found or brought out: these counts go down too
+KEPT_POINTS = 100  # a falling kind keeps its newest figures, whose changes make its progression
+
+
 def _record_highs(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Counts rise as reports come in; a lower count later is an older figure repeated. The
     record highs of (stored record highs + new figures) are those of every figure ever seen."""
     out: list[dict[str, Any]] = []
     for step in sorted(steps, key=lambda f: f["at"]):
         if not out or step["value"] > out[-1]["value"]:
+            out.append(step)
+    return out
+
+
+def _newest_points(steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Every distinct figure of a falling kind, newest :data:`KEPT_POINTS` (a union, so merging
+    stays incremental and idempotent); :func:`progression` reads the changes from them."""
+    distinct = {(f["at"], f["value"], f["source"]): f for f in steps}
+    return [distinct[k] for k in sorted(distinct)][-KEPT_POINTS:]
+
+
+def progression(kind: str, steps: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The figures of one kind as they changed, the last being the latest (最新数字).
+
+    Deaths and injuries only rise. Missing and trapped counts also fall as people are found or
+    brought out, but only a news outlet's or a government site's later report lowers them; a
+    post repeating an older figure does not."""
+    if kind not in FALLING:
+        return _record_highs(steps)
+    out: list[dict[str, Any]] = []
+    for step in sorted(steps, key=lambda f: f["at"]):
+        if not out or step["value"] > out[-1]["value"] or (
+                step["value"] < out[-1]["value"] and step["tier"] in OUTLETS):
             out.append(step)
     return out
 
@@ -106,7 +134,8 @@ def merge(account: Mapping[str, Any], items: Iterable[Report], names: Mapping[in
             if rank not in titles or at >= titles[rank]["at"]:
                 titles[rank] = {"title": title[:500], "tier": item.tier, "at": at}
     order = [k for k, _ in FIGURE_KINDS]
-    return {"figures": {k: _record_highs(figures[k]) for k in order if k in figures},
+    return {"figures": {k: _newest_points(figures[k]) if k in FALLING else _record_highs(figures[k])
+                        for k in order if k in figures},
             "titles": titles, "first": first}
 
 
