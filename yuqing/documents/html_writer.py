@@ -132,13 +132,16 @@ addEventListener("load", () => {
   const pageH = %(height)s * 96 / 25.4, line = %(line)s * 96 / 72;
   let used = 0;
   const fill = h => { used += h; while (used > pageH) used -= pageH; };
-  const whole = h => { if (used + h > pageH) used = 0; fill(h); };
+  // Chromium snaps line boxes to 1/64 px, so a block that overshoots the page by less than a
+  // pixel in these sums still fits on it (a 落款 ending 0.1 px past the 版心 stayed on its page).
+  const slack = 1;
+  const whole = h => { if (used + h > pageH + slack) used = 0; fill(h); };
   const blocks = [...body.children].filter(el => el !== record && el.tagName !== "SCRIPT");
   const top = el => el.getBoundingClientRect().top;
   blocks.forEach((el, i) => {
     const h = (i + 1 < blocks.length ? top(blocks[i + 1]) : top(record) - parseFloat(getComputedStyle(record).marginTop)) - top(el);
     const room = pageH - used;
-    if (h <= room && !/^H[2-4]$/.test(el.tagName)) { used += h; return; }
+    if (h <= room + slack && !/^H[2-4]$/.test(el.tagName)) { fill(h); return; }
     if (/^H[2-4]$/.test(el.tagName)) { if (h + 2 * line > room) used = 0; used += h; return; }
     if (el.tagName === "TABLE") {
       const rows = [...el.querySelectorAll("tbody tr")], head = el.tHead ? el.tHead.offsetHeight : 0;
