@@ -13,9 +13,9 @@ import re
 
 from sqlalchemy.orm import Session
 
-from yuqing.clock import fmt
 from yuqing.documents.account import figures_line, key_posts
 from yuqing.documents.current import event_title
+from yuqing.documents.dates import cn_datetime
 from yuqing.levels import Tier
 from yuqing.models import Alert, Event, Item
 from yuqing.profile import Contact, Profile
@@ -85,7 +85,7 @@ def compose(rt: Runtime, alert: Alert, event: Event | None, items: list[Item], w
             f"**等级**：{alert.level}",  # no scores in what people read
             f"**传播**：{event.item_count} 条（{event.source_count} 个来源），近 1 小时 {event.velocity:g} 条",
             *([f"**伤亡**：{plain(figures)}"] if figures else []),
-            f"**首次发现**：{fmt(event.first_seen_at)}",
+            f"**首次发现**：{cn_datetime(event.first_seen_at, rt.settings.timezone)}",
             f"**通知原因**：{why}",
             "**预警依据**：", *[f"- {plain(r)}" for r in alert.reasons],
         ]

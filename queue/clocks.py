@@ -26,7 +26,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.alerts.delivery import create_delivery
-from yuqing.clock import fmt
+from yuqing.documents.dates import cn_datetime
 from yuqing.levels import Level
 from yuqing.models import Deadline, DeadlineKind, Ticket, TicketResponse, TicketState
 from yuqing.profile import Clocks, Contact, Profile
@@ -142,9 +142,9 @@ def _body(rt: Runtime, d: Deadline, ticket: Ticket, lead: str) -> str:
     return "\n".join([
         lead,
         f"事件：{ticket.title}（{ticket.level}）",
-        f"时限：{kind.label}，截止 {fmt(d.due_at, zone)}（北京时间）",
+        f"时限：{kind.label}，截止 {cn_datetime(d.due_at, zone)}（北京时间）",
         f"依据：{basis(kind, rt.profile.clocks)}",
-        f"首次发现：{fmt(ticket.detected_at, zone)}；回应主体：{ticket.section_name or '未分派'}",
+        f"首次发现：{cn_datetime(ticket.detected_at, zone)}；回应主体：{ticket.section_name or '未分派'}",
         f"工单：{rt.settings.base_url.rstrip('/')}/tickets/{ticket.id}",
     ])
 

@@ -7,6 +7,7 @@ import base64
 import hashlib
 import hmac
 import logging
+import re
 import threading
 from urllib.parse import parse_qs, urlsplit
 
@@ -69,6 +70,7 @@ def test_email_plain_part_spells_out_the_markdown_and_html_links_the_alert(runti
     plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     assert "**" not in plain and "](" not in plain and "\n- " not in plain
     assert "等级：较大" in plain and f"确认与处理：{link}" in plain
+    assert re.search(r"首次发现：\d{4}年\d{1,2}月\d{1,2}日 \d{1,2}时\d{2}分", plain), plain  # a 公文 date
     from yuqing.documents.wording import machine_text
 
     with runtime.session() as s:

@@ -163,3 +163,4 @@ def test_a_clock_changed_in_the_profile_is_the_hours_the_mail_and_the_report_sta
     with runtime.session() as s:
         body = s.scalars(select(Delivery.body).where(Delivery.purpose == "breach")).first()
     assert "依据：国办发〔2016〕80号：特别重大、重大突发事件 3 小时内发布权威信息" in body
+    assert "截止 2026年11月21日 11时00分（北京时间）" in body  # 公文 dates, not 2026-11-21 11:00
