@@ -60,14 +60,9 @@ def send(target: Target, message: Outgoing, settings: Settings) -> None:
     payload: dict[str, object] = {
         "agent_id": int(target.agent_id), "userid_list": target.to, **_tenant(target),
         "msg": {"msgtype": "markdown", "markdown": {"title": (message.subject or "舆情预警")[:64], "text": message.text}}}
-    for attempt in (1, 2):
-        access = _token(target)
-        try:
-            post_json(f"{_base(target)}/topapi/message/corpconversation/asyncsend_v2?access_token={access}", payload,
-                      secrets=[*target.secrets(), access], check_errcode=True, rate_limit_codes=RATE_LIMITED,
-                      transient_codes=frozenset({-1}))
-            return
-        except ChannelError as exc:
-            if attempt == 2 or not any(code in str(exc) for code in TOKEN_INVALID):
-                raise
-            tokens.forget(NAME, _base(target), target.corp_id + target.tenant_id)
+    def post(access: str) -> None:
+        post_json(f"{_base(target)}/topapi/message/corpconversation/asyncsend_v2?access_token={access}", payload,
+                  secrets=[*target.secrets(), access], check_errcode=True, rate_limit_codes=RATE_LIMITED,
+                  transient_codes=frozenset({-1}))
+
+    tokens.send_with_token(NAME, _base(target), target.corp_id + target.tenant_id, lambda: _token(target), post, TOKEN_INVALID)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 
 from yuqing.runtime import get_runtime
 
+from ..exceptions import ChannelError
+
 MARGIN = 300  # seconds before the platform's expiry that the token is no longer used
 
 
@@ -36,3 +38,18 @@ def token(kind: str, base: str, app_id: str, fetch: Callable[[], tuple[str, int]
 def forget(kind: str, base: str, app_id: str) -> None:
     """The platform said the token is no longer valid: the next send asks for a new one."""
     get_runtime().get_redis().delete(_key(kind, base, app_id))
+
+
+def send_with_token(kind: str, base: str, app_id: str, token_of: Callable[[], str], post: Callable[[str], None],
+                    invalid: tuple[str, ...]) -> None:
+    """``post(access_token)``; a token the platform calls invalid or expired (``invalid`` errcodes)
+    is forgotten and the send tried once more with a fresh one."""
+    for attempt in (1, 2):
+        access = token_of()
+        try:
+            post(access)
+            return
+        except ChannelError as exc:
+            if attempt == 2 or not any(code in str(exc) for code in invalid):
+                raise
+            forget(kind, base, app_id)

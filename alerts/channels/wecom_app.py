@@ -53,14 +53,9 @@ def _token(target: Target) -> str:
 def send(target: Target, message: Outgoing, settings: Settings) -> None:
     payload = {"touser": target.to, "msgtype": "markdown", "agentid": int(target.agent_id),
                "markdown": {"content": message.text}}
-    for attempt in (1, 2):
-        access = _token(target)
-        try:
-            post_json(f"{_base(target)}/cgi-bin/message/send?access_token={access}", payload,
-                      secrets=[*target.secrets(), access], check_errcode=True, rate_limit_codes=RATE_LIMITED,
-                      transient_codes=frozenset({-1}))
-            return
-        except ChannelError as exc:
-            if attempt == 2 or not any(code in str(exc) for code in TOKEN_INVALID):
-                raise
-            tokens.forget(NAME, _base(target), target.corp_id)
+    def post(access: str) -> None:
+        post_json(f"{_base(target)}/cgi-bin/message/send?access_token={access}", payload,
+                  secrets=[*target.secrets(), access], check_errcode=True, rate_limit_codes=RATE_LIMITED,
+                  transient_codes=frozenset({-1}))
+
+    tokens.send_with_token(NAME, _base(target), target.corp_id, lambda: _token(target), post, TOKEN_INVALID)
