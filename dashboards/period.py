@@ -24,12 +24,13 @@ from yuqing.documents.account import national_category, tier_label
 from yuqing.documents.dates import cn_date, cn_hours
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.pdf import PdfError, write_pdf
-from yuqing.documents.register import issue
+from yuqing.documents.register import content_fingerprint, issue_once
 from yuqing.documents.wording import clip
 from yuqing.levels import Level
 from yuqing.models import (
     Deadline,
     DeadlineKind,
+    Delivery,
     Event,
     IssuedDocument,
     Item,
@@ -237,8 +238,17 @@ def parse_day(value: str, option: str) -> date:
         raise ReportError(f"{option} 日期无效：{value!r}，应为 2026-07-01 或 2026年7月1日 这样的日期") from None
 
 
-def write_period(rt: Runtime, first: date, last: date, fingerprint: str = "") -> list[str]:
-    """Gather, number and write the period's statistics as DOCX and PDF; the paths."""
+def period_fingerprint(first: date, last: date, doc: OfficialDocument) -> str:
+    """The register's fingerprint of a period's statistics: the span and what they say."""
+    return f"{first}~{last}~{content_fingerprint(doc)}"
+
+
+def write_period(rt: Runtime, first: date, last: date) -> list[str]:
+    """Gather, number and write the period's statistics as DOCX and PDF; the paths.
+
+    The same statistics downloaded again keep their 期号 (and 份号 and date); statistics that
+    changed since (a clock fell due, a response was recorded) are a new document, numbered next.
+    """
     if last < first:
         raise ReportError(f"--to（{last}）早于 --from（{first}）")
     st = gather(rt, first, last)
@@ -246,9 +256,11 @@ def write_period(rt: Runtime, first: date, last: date, fingerprint: str = "") ->
     folder = rt.settings.data_dir / "reports" / f"period-{first}-{last}"
     folder.mkdir(parents=True, exist_ok=True)
     with rt.session() as s:
-        record = issue(s, series=SERIES, kind="period", now=rt.now(), tz=rt.settings.timezone, title=doc.title,
-                       fingerprint=fingerprint)
+        # Unchanged statistics are the document already issued: its number and its date.
+        record = issue_once(s, series=SERIES, kind="period", now=rt.now(), tz=rt.settings.timezone,
+                            title=doc.title, fingerprint=period_fingerprint(first, last, doc))
         doc.number, doc.copy_no = record.number, record.id
+        doc.issued_at = doc.printed_at = record.created_at
         docx = folder / doc.file_name(record.year, "docx")
         docx.write_bytes(write_docx(doc))
         record.path = str(docx)
@@ -279,13 +291,16 @@ def draft_due() -> list[str]:
     if due is None:
         return []
     first, last, deadline = due
+    head = rt.profile.coordinator.head
+    key = make_key("period", str(first), str(last))
     with rt.session() as s:
-        done = s.scalar(select(IssuedDocument.id).where(IssuedDocument.kind == "period",
-                                                        IssuedDocument.fingerprint == f"{first}~{last}"))
+        # Drafted once: the reminder sent, or (with nobody to remind) the span in the register.
+        done = (s.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) if head.email else
+                s.scalar(select(IssuedDocument.id).where(IssuedDocument.kind == "period",
+                                                         IssuedDocument.fingerprint.startswith(f"{first}~{last}~"))))
     if done:
         return []
-    paths = write_period(rt, first, last, fingerprint=f"{first}~{last}")
-    head = rt.profile.coordinator.head
+    paths = write_period(rt, first, last)
     name = "全年" if first.month == 1 and last.month == 12 else "上半年"
     subject = f"【待报送】{first.year}年{name}政务舆情回应关切情况统计（请于{deadline}前审核报送）"
     body = (f"{head.name}：\n系统已生成{first.year}年{name}政务舆情回应关切情况统计初稿（见附件），"
@@ -293,5 +308,5 @@ def draft_due() -> list[str]:
     if head.email:
         with rt.session() as s:
             create_delivery(s, purpose="digest", channel="email", target=head.email, subject=subject, body=body,
-                            attachments=[Path(p) for p in paths], key=make_key("period", str(first), str(last)))
+                            attachments=[Path(p) for p in paths], key=key)
     return paths

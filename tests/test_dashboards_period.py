@@ -127,3 +127,42 @@ def test_the_period_page_refuses_bad_dates_in_chinese(runtime, story) -> None:  
     labels = [p[0] for p in presets(date(2026, 12, 1))]
     assert labels[:3] == ["2026年上半年", "2026年下半年", "2026年全年"] and "2025年下半年" in labels
     assert [p[0] for p in presets(date(2026, 3, 1))][0] == "2026年上半年"
+
+
+@pytest.mark.slow
+def test_unchanged_statistics_keep_their_number_and_changed_ones_take_the_next(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    from urllib.parse import unquote
+
+    from dashboard_seed import seed_users
+    from fastapi.testclient import TestClient
+    from test_dashboards_app import login
+
+    from yuqing.dashboards.app import create_app
+    from yuqing.models import IssuedDocument
+
+    span = (date(2026, 7, 1), date(2026, 12, 31))
+    first = write_period(runtime, *span)  # `yuqing report period` calls this very function
+    assert first[0].endswith("回应关切统计〔2026〕第1期.docx")
+    runtime.clock.advance(seconds=30)  # nothing falls due in half a minute: the same statistics
+    seed_users(runtime)
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        login(client, "leader")
+
+        def download(fmt: str) -> str:
+            r = client.get(f"/leader/period.{fmt}?from=2026-07-01&to=2026-12-31")
+            assert r.status_code == 200, r.text
+            return unquote(r.headers["content-disposition"].split("''", 1)[1])
+
+        assert download("docx") == "泽州县应急管理局回应关切统计〔2026〕第1期.docx"
+        assert download("pdf") == "泽州县应急管理局回应关切统计〔2026〕第1期.pdf"
+        with runtime.session() as s:  # a follow-up release changes the statistics
+            s.add(TicketResponse(ticket_id=story["flood_ticket"], kind="follow_up", channel="权威发布",
+                                 text="县应急管理局发布巴公镇煤矿透水事故救援第二次通报，失联人员已全部找到。",
+                                 responded_at=runtime.now(), recorded_by="monitor", recorded_at=runtime.now()))
+        assert download("docx") == "泽州县应急管理局回应关切统计〔2026〕第2期.docx"
+        assert download("docx") == "泽州县应急管理局回应关切统计〔2026〕第2期.docx"
+    assert write_period(runtime, *span)[0].endswith("第2期.docx")
+    assert write_period(runtime, date(2026, 1, 1), date(2026, 12, 31))[0].endswith("第3期.docx")  # another span
+    with runtime.session() as s:
+        assert [r.number for r in s.scalars(select(IssuedDocument).where(IssuedDocument.kind == "period")
+                                                .order_by(IssuedDocument.number))] == [1, 2, 3]

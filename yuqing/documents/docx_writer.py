@@ -141,7 +141,7 @@ def _page(doc: DocxDocument) -> None:
 
 def _head(doc: DocxDocument, d: OfficialDocument) -> None:
     """版头: 份号, 密级/内部资料, 紧急程度, the red 发文机关标志, 期号 (and 签发人), the red rule."""
-    year = d.issued_at.year
+    year = d.year
     if d.copy_no is not None:
         _paragraph(doc, L.copy_number(d.copy_no), font=L.HEITI)
     if d.secrecy:

@@ -99,7 +99,7 @@ def _head(d: OfficialDocument) -> str:
         marks.append(f'<p class="mark">{esc(d.secrecy)}</p>')
     if d.urgency:
         marks.append(f'<p class="mark">{esc(d.urgency)}</p>')
-    number = esc(d.issue_line(d.issued_at.year))
+    number = esc(d.issue_line(d.year))
     if d.signer:
         line = f'<p class="number signed"><span>{number}</span><span>签发人：<span class="signer">{esc(d.signer)}</span></span></p>'
     else:

@@ -8,6 +8,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
+from yuqing.clock import local
+
 
 @dataclass
 class Link:
@@ -91,6 +93,12 @@ class OfficialDocument:
     def masthead(self) -> str:
         """发文机关标志: the issuer's name and the series (泽州县应急管理局舆情专报)."""
         return f"{self.issuer}{self.series}"
+
+    @property
+    def year(self) -> int:
+        """The 期号's year: the local year of issue, as the register counts (1 January 05:00 in
+        Shanghai is still 31 December in UTC)."""
+        return local(self.issued_at, self.timezone).year
 
     def issue_line(self, year: int) -> str:
         return f"〔{year}〕第 {self.number} 期" if self.number is not None else ""
