@@ -38,12 +38,12 @@ from yuqing.models import (
     Ticket,
     TicketResponse,
 )
+from yuqing.profile import Documents
 from yuqing.runtime import Runtime, get_runtime
 
 from .reports import ReportError
 
 SERIES = "回应关切统计"
-NEGATIVE = 0.6
 INDEX_LABELS = {"timeliness": "时效", "follow_up": "持续发布", "pertinence": "内容针对性", "subject_level": "主体层级",
                 "form": "形式（发布会/权威发布）", "coordination": "宣传网信协同", "calming": "舆论平复"}
 CLOCKS = (DeadlineKind.FIRST_RESPONSE, DeadlineKind.AUTHORITATIVE_INFO, DeadlineKind.PRESS_CONFERENCE)
@@ -80,7 +80,7 @@ class PeriodStats:
     tickets: int = 0
 
 
-def _ticket_components(s: Session, t: Ticket, now: datetime) -> dict[str, float]:
+def _ticket_components(s: Session, t: Ticket, now: datetime, rules: Documents) -> dict[str, float]:
     """Each index component of one ticket, 0..1 (the rules are stated in the document)."""
     level = Level.parse(t.level)
     deadlines = list(s.scalars(select(Deadline).where(Deadline.ticket_id == t.id, Deadline.cancelled_at.is_(None))))
@@ -100,17 +100,18 @@ def _ticket_components(s: Session, t: Ticket, now: datetime) -> dict[str, float]
         "subject_level": (1.0 if t.lead_leader else 0.5) if level == Level.GRAVE else (1.0 if t.section_key else 0.5),
         "form": form if level.is_major else (1.0 if responses else 0.0),
         "coordination": (len(acked) / len(refs) if refs else 0.0) if level.is_major else 1.0,
-        "calming": _calmed(s, t, responses[0].responded_at) if responses else 0.0,
+        "calming": _calmed(s, t, responses[0].responded_at, rules) if responses else 0.0,
     }
 
 
-def _calmed(s: Session, t: Ticket, at: datetime) -> float:
+def _calmed(s: Session, t: Ticket, at: datetime, rules: Documents) -> float:
+    """1 when the negative share did not rise in ``documents.calm_hours`` after the first response."""
     rows = s.execute(select(Item.published_at, Item.fetched_at, Item.emotion).where(Item.event_id == t.event_id)).all()
-    window = timedelta(hours=6)
+    window = timedelta(hours=rules.calm_hours)
 
     def share(lo: datetime, hi: datetime) -> float | None:
         values = [e for p, f, e in rows if e is not None and lo <= (p or f) < hi]
-        return sum(v >= NEGATIVE for v in values) / len(values) if values else None
+        return sum(v >= rules.calm_negative for v in values) / len(values) if values else None
 
     before, after = share(at - window, at), share(at, at + window)
     if before is None:
@@ -159,7 +160,7 @@ def gather(rt: Runtime, first: date, last: date) -> PeriodStats:
                 TicketResponse.ticket_id == t.id, TicketResponse.kind == DeadlineKind.FOLLOW_UP))))
             st.follow_ups += follows
             st.tickets_followed += bool(follows)
-            for key, value in _ticket_components(s, t, now).items():
+            for key, value in _ticket_components(s, t, now, rt.profile.documents).items():
                 components[key].append(value)
         for r in s.scalars(select(Referral).where(Referral.event_id.in_(ids))):
             hours = ((r.acknowledged_at - r.sent_at).total_seconds() / 3600
@@ -177,6 +178,7 @@ def index_score(st: PeriodStats, weights: dict[str, float]) -> float:
 def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
     tz = rt.settings.timezone
     weights = rt.profile.documents.index_weights
+    calm = rt.profile.documents.calm_hours
     last_day = st.end - timedelta(days=1)
     span = f"{cn_date(st.start, tz)}至{cn_date(last_day, tz)}"
 
@@ -217,7 +219,7 @@ def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
         Paragraph.of("计分规则：时效为到期时限的按时完成比例；持续发布为重大以上事件有持续发布的比例；内容针对性为回应"
                      "内容具体（不少于二十字）的比例；主体层级为特别重大事件由主要负责同志牵头、其他事件明确回应科室的比例；"
                      "形式为重大以上事件召开发布会或权威发布的比例；宣传网信协同为重大以上事件报送部门签收的比例；"
-                     "舆论平复为首次回应后负面信息占比未上升的比例。各项按工单平均后乘以权重。"),
+                     f"舆论平复为首次回应后 {calm:g} 小时内负面信息占比较回应前同样时长未上升的比例。各项按工单平均后乘以权重。"),
     ]
     profile = rt.profile
     return OfficialDocument(

@@ -40,6 +40,7 @@ from yuqing.models import (
     TicketState,
     User,
 )
+from yuqing.profile import Documents
 from yuqing.runtime import Runtime, get_runtime
 
 from .evidence import Capture, first_captures
@@ -53,8 +54,6 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-CALM_WINDOW = timedelta(hours=6)  # 舆情平复: volume and negative share this long before and after a response
-NEGATIVE = 0.6  # an item at or above this negative emotion counts as negative
 ROLE_NAMES = {"system": "系统", "seed": "系统", "monitor": "值班监测员"}
 
 
@@ -124,7 +123,7 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
             outcome=(close.reason if close and close.reason else
                      ("工单已关闭" if ticket.state == TicketState.CLOSED else f"工单尚未关闭（{state_label(ticket.state)}）")),
             generated_at=rt.now(), account=event_account(s, event.id),
-            responses=_responses(s, ticket_id), calm=_calm(s, event.id, ticket_id, tz),
+            responses=_responses(s, ticket_id), calm=_calm(s, event.id, ticket_id, tz, rt.profile.documents),
             lag=duration(event.first_seen_at - event.first_published_at) if event.first_published_at else "",
             people=dict(s.execute(select(User.username, User.display_name)).all()))
         data.captures = first_captures(s, [p.id for p in data.posts])
@@ -141,21 +140,23 @@ def _responses(s: Any, ticket_id: int) -> list[dict[str, Any]]:
     return out
 
 
-def _calm(s: Any, event_id: int, ticket_id: int, tz: str) -> list[str]:
-    """舆情平复: for each response, items and negative share in the hours before and after it."""
+def _calm(s: Any, event_id: int, ticket_id: int, tz: str, rules: Documents) -> list[str]:
+    """舆情平复: for each response, items and negative share in the hours before and after it
+    (``documents.calm_hours``; negative from ``documents.calm_negative``)."""
+    window = timedelta(hours=rules.calm_hours)
     rows = [(p or f, e) for p, f, e in s.execute(select(Item.published_at, Item.fetched_at, Item.emotion)
                                                   .where(Item.event_id == event_id)).all()]
     out = []
     for at, channel in s.execute(select(TicketResponse.responded_at, TicketResponse.channel)
                                  .where(TicketResponse.ticket_id == ticket_id).order_by(TicketResponse.responded_at)):
-        before = [e for t, e in rows if at - CALM_WINDOW <= t < at]
-        after = [e for t, e in rows if at <= t < at + CALM_WINDOW]
+        before = [e for t, e in rows if at - window <= t < at]
+        after = [e for t, e in rows if at <= t < at + window]
 
         def negative(values: list[float | None]) -> str:
             known = [v for v in values if v is not None]
-            return f"{round(100 * sum(v >= NEGATIVE for v in known) / len(known))}%" if known else "无法统计"
+            return f"{round(100 * sum(v >= rules.calm_negative for v in known) / len(known))}%" if known else "无法统计"
 
-        hours = round(CALM_WINDOW.total_seconds() / 3600)
+        hours = f"{rules.calm_hours:g}"
         out.append(f"{cn_short(at, tz)}通过{channel}回应：回应前 {hours} 小时相关信息 {len(before)} 条、负面占比 "
                    f"{negative(before)}；回应后 {hours} 小时 {len(after)} 条、负面占比 {negative(after)}。")
     return out

@@ -60,6 +60,8 @@ def test_load_by_path(tmp_path: Path) -> None:
     (lambda d: d["clocks"].update(first_response_hours="两天"), "字段 clocks.first_response_hours: 应为数字"),
     (lambda d: d["departments"][0]["contacts"][0].update(email="not-an-address"),
      "字段 departments[0].contacts[0].email: 不是有效的电子邮件地址: 'not-an-address'"),
+    (lambda d: d["documents"].update(calm_hours=0), "字段 documents.calm_hours: 应大于 0"),
+    (lambda d: d["documents"].update(calm_negative=1.5), "字段 documents.calm_negative: 应不大于 1"),
     (lambda d: d["digests"].update(daily_at=["8:30am"]), "字段 digests.daily_at: 时间应为 HH:MM，而不是 '8:30am'"),
     (lambda d: d.update(departments=[x for x in d["departments"] if x["kind"] != "网信办"]),
      "字段 departments: 缺少 网信办：重大舆情须报送宣传部和网信办"),

@@ -36,6 +36,31 @@ def test_report_has_every_section_and_escapes_crawled_text(runtime, story) -> No
     assert flood.summary == data.summary
 
 
+def test_the_calm_window_is_the_profiles(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.dashboards.period import _calmed
+    from yuqing.models import Ticket, TicketResponse
+
+    from yuqing.models import Item
+
+    with runtime.session() as s:  # a response in the middle of the event's items
+        ticket = s.get(Ticket, story["ticket"])
+        times = sorted(i.published_at or i.fetched_at for i in s.query(Item).filter_by(event_id=ticket.event_id))
+        at = times[len(times) // 2]
+        s.add(TicketResponse(ticket_id=ticket.id, kind="first_response", channel="官方微博",
+                             text="县应急管理局已组织力量赶赴现场处置，将及时发布进展情况。", responded_at=at,
+                             recorded_by="monitor", recorded_at=at))
+    calm = reports.collect(runtime, story["ticket"]).calm
+    assert calm and all("回应前 6 小时" in line and "回应后 6 小时" in line for line in calm)
+    rules = runtime.profile.documents.model_copy(update={"calm_hours": 1.5, "calm_negative": 1.0})
+    runtime.profile = runtime.profile.model_copy(update={"documents": rules})
+    calm = reports.collect(runtime, story["ticket"]).calm
+    assert all("回应前 1.5 小时" in line and "负面占比 0%" in line for line in calm), calm
+    with runtime.session() as s:  # the period index reads the same rule
+        ticket = s.get(Ticket, story["ticket"])
+        first = s.query(TicketResponse).filter_by(ticket_id=ticket.id).order_by(TicketResponse.responded_at).first()
+        assert _calmed(s, ticket, first.responded_at, rules) == 1.0  # nothing counts as negative at 1.0
+
+
 def test_report_escapes_hostile_posts(runtime, story) -> None:  # type: ignore[no-untyped-def]
     from yuqing.models import Ticket
 

@@ -281,6 +281,9 @@ class Documents(Strict):
         default_factory=lambda: {"timeliness": 30.0, "follow_up": 15.0, "pertinence": 15.0, "subject_level": 10.0,
                                  "form": 10.0, "coordination": 10.0, "calming": 10.0},
         description="回应关切指数权重：时效、持续发布、内容针对性、主体层级、形式、宣传网信协同、舆论平复")
+    calm_hours: float = Field(6.0, gt=0, le=72, description=(
+        "舆情平复：比较每次回应前、后各多少小时内的信息量与负面占比（事后报告与回应关切指数共用）"))
+    calm_negative: float = Field(0.6, ge=0, le=1, description="舆情平复：情绪值达到此值的信息计为负面")
 
     @field_validator("index_weights")
     @classmethod

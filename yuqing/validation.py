@@ -50,7 +50,8 @@ def explain(err: Mapping[str, Any]) -> str:
         return _PLAIN[kind]
     if kind in _BOUNDS:
         key, phrase = _BOUNDS[kind]
-        return phrase.format(ctx.get(key, ""))
+        bound = ctx.get(key, "")
+        return phrase.format(f"{bound:g}" if isinstance(bound, float) else bound)  # 0, not 0.0
     return str(err.get("msg", "")).removeprefix("Value error, ")
 
 
