@@ -38,9 +38,7 @@ def test_report_has_every_section_and_escapes_crawled_text(runtime, story) -> No
 
 def test_the_calm_window_is_the_profiles(runtime, story) -> None:  # type: ignore[no-untyped-def]
     from yuqing.dashboards.period import _calmed
-    from yuqing.models import Ticket, TicketResponse
-
-    from yuqing.models import Item
+    from yuqing.models import Item, Ticket, TicketResponse
 
     with runtime.session() as s:  # a response in the middle of the event's items
         ticket = s.get(Ticket, story["ticket"])
