@@ -15,7 +15,8 @@ TIERS = {t.value: t.label for t in Tier}
 CATEGORIES = {c.value: c.label for c in Category}
 BUREAU_LEVELS = {"national": "国家级", "province": "省级", "city": "市级", "county": "县级", "town": "乡镇级"}
 CHANNELS = {"email": "电子邮件", "wecom": "企业微信群机器人", "dingtalk": "钉钉群机器人", "webhook": "接口推送",
-            "sms": "短信", "feishu": "飞书机器人", "wecom_app": "企业微信应用消息", "dingtalk_work": "钉钉工作通知"}
+            "sms": "短信", "feishu": "飞书机器人", "wecom_app": "企业微信应用消息", "dingtalk_work": "钉钉工作通知",
+            "zwdd_work": "浙政钉工作通知"}
 ACCUSATIONS = {"corruption": "腐败", "abuse_of_power": "滥用职权", "inaction": "不作为", "cover_up": "瞒报"}
 ROUTE_KEYS = {"level": "等级", "category": "类别", "place": "地点", "tier": "信源层级", "in_remit": "属本局职责",
               "rumor": "疑似谣言", "watch_word": "关注词", "spans_sections": "跨科室", "accusation": "指控",

@@ -62,10 +62,12 @@ class Contact(Strict):
         return value
 
 
-CHANNEL_TYPES = ("email", "wecom", "dingtalk", "webhook", "sms", "wecom_app", "dingtalk_work", "feishu")
+CHANNEL_TYPES = ("email", "wecom", "dingtalk", "webhook", "sms", "wecom_app", "dingtalk_work", "zwdd_work",
+                 "feishu")
 # The applications' platforms, and what each needs besides ``to`` (the members) and ``secret``.
 APP_NEEDS = {"wecom_app": {"corp_id": "企业 ID（corpid）", "agent_id": "应用 AgentId"},
-             "dingtalk_work": {"corp_id": "应用 AppKey", "agent_id": "应用 AgentId"}}
+             "dingtalk_work": {"corp_id": "应用 AppKey", "agent_id": "应用 AgentId"},
+             "zwdd_work": {"corp_id": "应用 AppKey", "tenant_id": "租户 ID（tenantId）"}}
 
 
 class Channel(Strict):
@@ -77,9 +79,9 @@ class Channel(Strict):
     secret: SecretStr | None = Field(None, description="DingTalk/Feishu signing secret, gateway token, or app secret")
     gateway: str = Field("", description="SMS gateway URL (sms only)")
     api_base: str = Field("", description="应用消息的接口地址（政务微信、专有钉钉等私有部署）；留空为官方地址")
-    corp_id: str = Field("", description="wecom_app: 企业 ID（corpid）；dingtalk_work: 应用 AppKey")
+    corp_id: str = Field("", description="wecom_app: 企业 ID（corpid）；dingtalk_work、zwdd_work: 应用 AppKey")
     agent_id: str = Field("", description="应用 AgentId")
-    tenant_id: str = Field("", description="dingtalk_work: 租户 ID（tenantId，专有钉钉/浙政钉）")
+    tenant_id: str = Field("", description="dingtalk_work、zwdd_work: 租户 ID（tenantId，专有钉钉/浙政钉）")
 
     @model_validator(mode="after")
     def _app_fields(self) -> Channel:

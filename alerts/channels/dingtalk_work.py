@@ -1,4 +1,5 @@
-"""钉钉工作通知 (DingTalk work notices) to named members, for 浙政钉 / 专有钉钉 and DingTalk itself.
+"""钉钉工作通知 (DingTalk work notices) to named members, for 专有钉钉 and DingTalk itself (浙政钉's
+own signed gateway is :mod:`.zwdd_work`).
 
 An enterprise application sends them: ``to`` is the members' userids joined by ``,``;
 ``corp_id`` is the application's AppKey, ``secret`` its AppSecret, ``agent_id`` its AgentId;
