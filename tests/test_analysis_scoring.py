@@ -165,3 +165,22 @@ def test_shipped_model_beats_keyword_list_on_held_out_texts(scorer: Scorer) -> N
     acc_model, acc_base = (model == y).mean(), (base == y).mean()
     assert acc_model > acc_base, (model, base)
     assert acc_model >= 0.7
+
+
+def test_remit_features_are_the_tf_idf_of_the_counts() -> None:
+    """The in-place IDF weighting gives each row's l2-normalised count × IDF, with buckets of zero
+    IDF left out, beside the weighted genre and usage columns (what ``@ diags(idf)`` gave)."""
+    from yuqing.analysis.features import CHAR_FEATURES, remit_features, remit_raw
+
+    texts = ["某煤矿发生透水事故，3人被困", "小区停水三天无人管", "哈哈"]
+    raw = remit_raw(texts, ["weibo", "forum", "weibo"])
+    idf = np.random.default_rng(1).random(CHAR_FEATURES).astype(np.float32)
+    dropped = raw[0].indices[:3]
+    idf[dropped] = 0.0  # buckets seen in fewer than MIN_DF training texts carry no weight
+    X = remit_features(raw, idf, 0.5)
+    got = X.toarray()
+    counts = raw[:, :CHAR_FEATURES].toarray() * idf.astype(np.float64)
+    want = counts / np.linalg.norm(counts, axis=1, keepdims=True)
+    assert np.allclose(got[:, :CHAR_FEATURES], want, rtol=0, atol=1e-12)
+    assert np.array_equal(got[:, CHAR_FEATURES:], 0.5 * raw[:, CHAR_FEATURES:].toarray())
+    assert not set(dropped.tolist()) & set(X[0].indices.tolist())  # not stored, not just zero
