@@ -73,7 +73,7 @@ class Content:
     period_start: datetime
     period_end: datetime
     bureau: str
-    since: str = ""  # where the period starts, in words (自监测开始), when not a plain date
+    note: str = ""  # said after the period, e.g. when monitoring began inside it
     total_items: int = 0
     escalated: list[EventLine] = field(default_factory=list)
     tickets: list[TicketLine] = field(default_factory=list)

@@ -22,10 +22,9 @@ def _link(link: DigestLink) -> Link:
 
 
 def period_line(c: Content, tz: str) -> str:
-    """统计时段：自监测开始（2026年12月1日 9时00分）至2026年12月1日 16时16分."""
-    if c.since:
-        return f"统计时段：{c.since}（{cn_datetime(c.period_start, tz)}）至{cn_datetime(c.period_end, tz)}"
-    return f"统计时段：{cn_datetime(c.period_start, tz)}至{cn_datetime(c.period_end, tz)}"
+    """统计时段：2026年12月1日 8时30分至2026年12月1日 16时16分（系统自2026年12月1日 9时00分起监测）."""
+    note = f"（{c.note}）" if c.note else ""
+    return f"统计时段：{cn_datetime(c.period_start, tz)}至{cn_datetime(c.period_end, tz)}{note}"
 
 
 def _sections(c: Content, tz: str) -> list:

@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.documents.charts import spread_chart
-from yuqing.documents.dates import cn_short
+from yuqing.documents.dates import cn_datetime, cn_short
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level
@@ -123,9 +123,9 @@ def _targets(rt: Runtime) -> list[tuple[str, str]]:
 
 
 def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, end: datetime,  # noqa: PLR0913
-            event_ids: list[int] | None = None, since: str = "") -> str | None:
-    """Make, archive and deliver one digest; None if ``key`` was already made. ``since`` names
-    where the period starts (自监测开始), for the 统计时段 line."""
+            event_ids: list[int] | None = None, note: str = "") -> str | None:
+    """Make, archive and deliver one digest; None if ``key`` was already made. ``note`` is said
+    after the 统计时段 (when monitoring began inside the period)."""
     tz = rt.settings.timezone
     folder = Path(rt.settings.data_dir) / "digests" / re.sub(r"[^A-Za-z0-9_.@-]", "_", key)
     with rt.session() as s:
@@ -133,7 +133,7 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
             return None
         content = gather(s, kind=kind, title=title, bureau=rt.profile.bureau.name, start=start, end=end,
                          tz=tz, event_ids=event_ids)
-        content.since = since
+        content.note = note
         chart_name = ""
         if not content.quiet:
             chart = folder / "trend.png"
@@ -165,6 +165,16 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
                             ref_type="digest", ref_id=digest.id, key=make_key("digest", key, channel, to))
     log.info("digest %s made (%s)", key, "quiet" if content.quiet else f"{len(content.event_ids)} events")
     return key
+
+
+def period_start(rt: Runtime, at: datetime) -> datetime | None:
+    """The start of the digest schedule's period holding ``at``: the latest 日报 slot
+    (``digests.daily_at``) at or before it, today's or yesterday's; None without a schedule."""
+    zone = ZoneInfo(rt.settings.timezone)
+    when = at.astimezone(zone)
+    slots = [time.fromisoformat(t) for t in rt.profile.digests.daily_at]
+    past = [datetime.combine(when.date() - timedelta(days=back), t, zone) for back in (0, 1) for t in slots]
+    return max((p for p in past if p <= when), default=None)
 
 
 def due_slot(rt: Runtime) -> tuple[datetime, datetime, str] | None:
@@ -206,18 +216,24 @@ def send_daily_now(rt: Runtime) -> str | None:
 
 
 def send_major(rt: Runtime, event_id: int) -> str | None:
-    """要情专报 for one event at its current level (once per event and level), for the period
-    since monitoring began."""
+    """要情专报 for one event at its current level (once per event and level).
+
+    Its period is the digest schedule's: from the last 日报 slot (or the event's first item, if
+    earlier) to now, as the 日报 frames the day. Neither monitoring's start nor the event's
+    first detection starts it: either would make a period of minutes (the demo's was one), shorter
+    than the schedule, as the 日报 never is. Monitoring that began inside the period is said.
+    """
+    end = rt.now()
     with rt.session() as s:
         event = s.get(Event, event_id)
         if event is None or not Level.parse(event.level).is_major:
             return None
         level, began = event.level, monitoring_began(s)
-        # Since monitoring began, not since the event was first seen: a young event's period
-        # would be a minute or two (the demo's), which says nothing of the time around it.
-        start = min(began, event.first_seen_at) if began else event.first_seen_at
+        first = min(t for t in (event.first_published_at, event.first_seen_at) if t is not None)
+        start = min(period_start(rt, end) or end - timedelta(days=1), first)
+    note = f"系统自{cn_datetime(began, rt.settings.timezone)}起监测" if began and began > start else ""
     return publish(rt, kind="major", key=f"major:{event_id}:{level}", title=TITLES["major"],
-                   start=start, end=rt.now(), event_ids=[event_id], since="自监测开始" if began else "自事件首次发现")
+                   start=start, end=end, event_ids=[event_id], note=note)
 
 
 def send_major_now(rt: Runtime) -> str | None:

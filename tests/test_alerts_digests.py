@@ -128,3 +128,37 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
         assert not digest.quiet and event_id in digest.event_ids
         assert s.get(Alert, alert_id).inhibited
     assert {d.purpose for d in deliveries(runtime)} >= {"alert", "digest"}
+
+
+def test_a_major_report_covers_the_schedules_period_not_the_minutes_since_start_up(runtime) -> None:  # type: ignore[no-untyped-def]
+    """The demo's case: monitoring begins a minute before a 重大 event. The 要情专报's period
+    is the 日报's (since today's 08:30 slot), with monitoring's start said, not one minute."""
+    from yuqing.alerts.digests import send_major
+
+    with runtime.session() as s:
+        s.query(Source).delete()
+    runtime.clock.set(datetime(2026, 11, 21, 22, 29, tzinfo=ZoneInfo("Asia/Shanghai")))
+    _monitoring_since(runtime, runtime.now())
+    runtime.clock.advance(minutes=1)
+    event_id = make_event(runtime, level="重大")
+    runtime.clock.advance(minutes=1)
+    assert send_major(runtime, event_id)
+    with runtime.session() as s:
+        digest = s.scalars(select(Digest).where(Digest.kind == "major")).one()
+        assert digest.period_start == datetime(2026, 11, 21, 0, 30, tzinfo=ZoneInfo("UTC"))  # 08:30 local
+        html = digest.html
+    assert "统计时段：2026年11月21日 8时30分至2026年11月21日 22时31分（系统自2026年11月21日 22时29分起监测）" in html
+
+
+def test_a_major_report_of_an_event_older_than_the_period_starts_at_its_first_item(runtime) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.alerts.digests import send_major
+    from yuqing.models import Event
+
+    runtime.clock.set(datetime(2026, 11, 21, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
+    event_id = make_event(runtime, level="重大")
+    with runtime.session() as s:
+        s.get(Event, event_id).first_published_at = runtime.now() - timedelta(hours=20)  # yesterday 13:00
+    assert send_major(runtime, event_id)
+    with runtime.session() as s:
+        digest = s.scalars(select(Digest).where(Digest.kind == "major")).one()
+    assert "统计时段：2026年11月20日 13时00分至2026年11月21日 9时00分</p>" in digest.html  # monitoring began 2 days before: no note
