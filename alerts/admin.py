@@ -1,4 +1,5 @@
-"""系统告警 (administrator alerts): an unhealthy source (信源异常) reaches the administrator.
+"""系统告警 (administrator alerts): an unhealthy source (信源异常), a fault of the system, or a
+message the platform could not bring to some of its recipients reaches the administrator.
 
 One open alert per source (kind "source"); it repeats while the source stays unhealthy and
 resolves itself when the source recovers (escalation.sweep).
@@ -11,10 +12,11 @@ import logging
 from sqlalchemy import select
 
 from yuqing.clock import fmt
-from yuqing.models import Alert, AlertStatus, Source
+from yuqing.models import Alert, AlertStatus, AuditEntry, Delivery, DeliveryStatus, Source
 from yuqing.runtime import Runtime
 
-from .delivery import create_delivery, make_key
+from .channels import mask_url
+from .delivery import UNREACHED, create_delivery, make_key
 from .grouping import send
 from .notify import admin_targets
 
@@ -62,4 +64,41 @@ def system_fault(rt: Runtime, key: str, subject: str, body: str) -> int:
             made += create_delivery(s, purpose="system", channel=channel, target=to, subject=subject, body=body,
                                     key=make_key("system", key, channel, to)) is not None
     log.error("system fault: %s", subject)
+    return made
+
+
+# What a delivery was for, in the administrator's words.
+PURPOSES = {"alert": "预警", "referral": "报送", "digest": "日报/专报", "deadline": "时限提醒", "breach": "超时提醒",
+            "admin": "系统告警"}
+CHANNEL_NAMES = {"wecom_app": "企业微信应用消息", "dingtalk_work": "钉钉工作通知", "zwdd_work": "浙政钉工作通知"}
+
+
+def unreached(rt: Runtime, delivery_id: int) -> int:
+    """A sent delivery some of whose recipients the platform could not reach: audited, and the
+    administrator told who they were (once per delivery). The number of notices made."""
+    with rt.session() as s:
+        d = s.get(Delivery, delivery_id)
+        if d is None or d.status != DeliveryStatus.SENT or not d.last_error.startswith(UNREACHED):
+            return 0
+        who = d.last_error[len(UNREACHED):]
+        channel = CHANNEL_NAMES.get(d.channel, d.channel)
+        if d.purpose == "system":  # a notice about a notice would only repeat itself
+            return 0
+        key = make_key("unreached", d.id)
+        if s.scalar(select(AuditEntry.id).where(AuditEntry.action == "delivery.unreached",
+                                                 AuditEntry.target_type == "delivery", AuditEntry.target_id == d.id)):
+            return 0
+        s.add(AuditEntry(at=rt.now(), actor="system", action="delivery.unreached", target_type="delivery",
+                         target_id=d.id, detail={"channel": d.channel, "to": mask_url(d.target), "unreached": who,
+                                                 "purpose": d.purpose, "ref_type": d.ref_type, "ref_id": d.ref_id}))
+        subject = f"推送未送达部分接收人：{d.subject}"[:200]
+        body = (f"“{d.subject}”（{PURPOSES.get(d.purpose, d.purpose)}）已通过{channel}发出，"
+                f"但平台答复以下接收人未收到：{who}。\n"
+                f"请核对渠道配置中的接收人账号（{mask_url(d.target)}）及应用的可见范围，并另行告知未收到的人员。")
+        made = 0
+        for target_channel, to in admin_targets(rt.profile):
+            made += create_delivery(s, purpose="system", channel=target_channel, target=to, subject=subject,
+                                    body=body, ref_type="delivery", ref_id=d.id,
+                                    key=make_key(key, target_channel, to)) is not None
+    log.warning("delivery %s: %s did not reach %s; administrator told (%d)", delivery_id, channel, who, made)
     return made

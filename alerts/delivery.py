@@ -43,6 +43,9 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
            timedelta(hours=4))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = timedelta(minutes=5)
+# A sent delivery's note when the platform accepted it but said some recipients were not
+# reached (WeCom's invaliduser/invalidparty/invalidtag); admin.unreached tells the administrator.
+UNREACHED = "已发送，但以下接收人未收到："
 
 
 def make_key(*parts: object) -> str:
@@ -129,6 +132,7 @@ def run(rt: Runtime, delivery_id: int) -> str:
     if d.channel == "dashboard":  # the Alert row is the dashboard's notification
         return _finish(rt, d, DeliveryStatus.SENT, "")
     target = resolve_target(rt.profile, d.channel, d.target)
+    missed: list[str] = []  # recipients a part did not reach, as the platform said (one note per kind)
     try:
         module = get_channel(d.channel)
         parts = module.split(d.subject, d.body)
@@ -141,7 +145,9 @@ def run(rt: Runtime, delivery_id: int) -> str:
             wait = ratelimit.take(rt.get_redis(), d.channel, d.target, getattr(module, "RATE_LIMITS", ()), rt.now())
             if wait:
                 raise ChannelError(f"{target.shown}: 本窗口已发满，发送过于频繁，排队等候", retry_after=wait)
-            module.send(target, message, rt.settings)
+            note = module.send(target, message, rt.settings)
+            if note and note not in missed:
+                missed.append(note)
             _set(rt, d.id, parts_sent=index + 1)  # committed at once: a rerun skips this part
     except ChannelError as exc:
         if exc.retry_after is not None:
@@ -152,7 +158,9 @@ def run(rt: Runtime, delivery_id: int) -> str:
         return _failed_attempt(rt, d, scrub(f"{type(exc).__name__}: {exc}", target.secrets()), False)
     log.info("delivery %s (%s) sent via %s to %s in %d part(s)", d.id, d.purpose, d.channel,
              target.shown, len(parts))
-    return _finish(rt, d, DeliveryStatus.SENT, "")
+    if missed:
+        log.warning("delivery %s via %s: the platform did not reach %s", d.id, d.channel, "；".join(missed))
+    return _finish(rt, d, DeliveryStatus.SENT, UNREACHED + "；".join(missed) if missed else "")
 
 
 def _set(rt: Runtime, delivery_id: int, **values: object) -> None:

@@ -24,8 +24,13 @@ def evaluate_event(event_id: int) -> int | None:
 
 
 def deliver(delivery_id: int) -> str:
-    """Send one Delivery through its channel (idempotent); sent|failed|retry|skipped."""
-    return delivery.run(get_runtime(), int(delivery_id))
+    """Send one Delivery through its channel (idempotent); sent|failed|retry|skipped. Recipients
+    the platform said it could not reach are recorded and the administrator told."""
+    rt = get_runtime()
+    outcome = delivery.run(rt, int(delivery_id))
+    if outcome == "sent":
+        admin.unreached(rt, int(delivery_id))
+    return outcome
 
 
 def sweep_alerts() -> dict[str, int]:

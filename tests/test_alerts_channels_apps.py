@@ -16,10 +16,12 @@ import pytest
 import yaml
 from rq.registry import ScheduledJobRegistry
 from servers import PlatformEmulator
+from sqlalchemy import func, select
 
 from yuqing.alerts.delivery import create_delivery, retry_due
+from yuqing.dashboards.labels import AUDIT_ACTIONS, label
 from yuqing.exceptions import ProfileError
-from yuqing.models import Delivery
+from yuqing.models import AuditEntry, Delivery
 from yuqing.profile import Channel, load_profile
 
 REPO = Path(__file__).resolve().parent.parent
@@ -215,3 +217,29 @@ def test_feishu_keeps_to_five_a_second(runtime, drain, platform) -> None:  # typ
     retry_due(runtime)
     drain()
     assert len(platform.to("/open-apis/bot/v2/hook/FS-HOOK")) == 7
+
+
+def test_wecom_recipients_not_reached_are_recorded_audited_and_told(runtime, drain, platform) -> None:  # type: ignore[no-untyped-def]
+    runtime.profile.alerts.channels = [Channel(type="wecom_app", to="zhangsan|wangwu|zhaoliu", corp_id="ww5f3c",
+                                               agent_id="1000002", secret="WX-APP-SECRET", api_base=platform.url)]
+    platform.script("/cgi-bin/message/send", (200, {"errcode": 0, "errmsg": "ok", "invaliduser": "wangwu|zhaoliu",
+                                                    "invalidparty": "7", "invalidtag": "", "msgid": "m1"}))
+    delivery_id = _deliver(runtime, "wecom_app", "zhangsan|wangwu|zhaoliu", body="泽州县某煤矿透水，3 人被困。")
+    drain()
+    row = _row(runtime, delivery_id)
+    assert row.status == "sent", "WeCom accepted it: zhangsan has it"
+    assert row.last_error == "已发送，但以下接收人未收到：成员 wangwu、zhaoliu；部门 7"
+    with runtime.session() as s:
+        [entry] = s.scalars(select(AuditEntry).where(AuditEntry.action == "delivery.unreached")).all()
+        notices = s.scalars(select(Delivery).where(Delivery.purpose == "system")).all()
+        assert (entry.target_type, entry.target_id, entry.actor) == ("delivery", delivery_id, "system")
+        assert entry.detail["unreached"] == "成员 wangwu、zhaoliu；部门 7"
+        assert [n.status for n in notices] == ["sent"]
+        assert notices[0].subject == "推送未送达部分接收人：【舆情预警·重大】煤矿透水"
+        assert "但平台答复以下接收人未收到：成员 wangwu、zhaoliu；部门 7。" in notices[0].body
+        assert "invalid" not in notices[0].body
+    assert label(AUDIT_ACTIONS, "delivery.unreached") == "推送有接收人未收到"
+    drain()
+    with runtime.session() as s:
+        assert s.scalar(select(func.count()).select_from(Delivery).where(Delivery.purpose == "system")) == 1, \
+            "told once; a notice about a notice is never made"

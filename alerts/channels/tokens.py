@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Callable
+from typing import TypeVar
 
 from yuqing.runtime import get_runtime
 
 from ..exceptions import ChannelError
 
+T = TypeVar("T")
 MARGIN = 300  # seconds before the platform's expiry that the token is no longer used
 
 
@@ -40,16 +42,17 @@ def forget(kind: str, base: str, app_id: str) -> None:
     get_runtime().get_redis().delete(_key(kind, base, app_id))
 
 
-def send_with_token(kind: str, base: str, app_id: str, token_of: Callable[[], str], post: Callable[[str], None],
-                    invalid: tuple[str, ...]) -> None:
-    """``post(access_token)``; a token the platform calls invalid or expired (``invalid`` errcodes)
-    is forgotten and the send tried once more with a fresh one."""
-    for attempt in (1, 2):
+def send_with_token(kind: str, base: str, app_id: str, token_of: Callable[[], str], post: Callable[[str], T],
+                    invalid: tuple[str, ...]) -> T:
+    """``post(access_token)`` and its answer; a token the platform calls invalid or expired
+    (``invalid`` errcodes) is forgotten and the send tried once more with a fresh one."""
+    attempt = 1
+    while True:
         access = token_of()
         try:
-            post(access)
-            return
+            return post(access)
         except ChannelError as exc:
             if attempt == 2 or not any(code in str(exc) for code in invalid):
                 raise
             forget(kind, base, app_id)
+            attempt += 1
