@@ -119,6 +119,8 @@ class HotlistPipeline:
     def from_crawler(cls, crawler: Any) -> HotlistPipeline:
         if not crawler.settings.getbool("YUQING_STORE", True):
             raise NotConfigured("store disabled")
+        if getattr(crawler.spidercls, "kind", "hotlist") != "hotlist":
+            raise NotConfigured  # only hot lists yield ranks; no message: it would log for every crawl
         return cls(crawler)
 
     def process_item(self, item: Any) -> Any:

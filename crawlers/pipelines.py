@@ -13,11 +13,11 @@ import time
 from typing import Any
 
 from scrapy.exceptions import DropItem, NotConfigured
-from sqlalchemy import select
+from sqlalchemy import Table, select
 
 from yuqing.models import Item
 from yuqing.runtime import get_runtime
-from yuqing.store import database_unavailable
+from yuqing.store import database_unavailable, insert_ignoring
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
@@ -45,6 +45,12 @@ BATCH_SECONDS = 2.0
 # 344 MB to ~3 GB and the next search to 24 s.
 MAX_TEXT_CHARS = 20_000
 _MAX_RAW_TEXT = MAX_TEXT_CHARS * 8  # markup and spaces around the words: cleaned, then capped
+ITEMS: Table = Item.__table__  # type: ignore[assignment]  # a mapped class's table is a Table
+# What the crawl writes of a new item (NormalisePipeline's fields), with the column's default.
+STORED_FIELDS: dict[str, Any] = {
+    "url": "", "url_hash": "", "title": "", "text": "", "author": "", "source_unit": "", "column_name": "",
+    "published_at": None, "fetched_at": None, "engagement": {}, "platform": "", "raw_ref": "", "content_hash": "",
+}
 
 
 class NormalisePipeline:
@@ -187,38 +193,56 @@ class StorePipeline:
 def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]],
                 snapshots: SnapshotStore | None = None) -> tuple[list[int], list[int]]:
     """Insert new items, update edited ones, mark deleted ones, keep their snapshots;
-    return (new ids, changed ids)."""
+    return (new ids, changed ids).
+
+    New items (nearly all of a crawl) go in one INSERT … ON CONFLICT (url_hash) DO NOTHING …
+    RETURNING and their snapshots in one more; an ORM ``Item`` per row was the largest part of
+    the crawl's own per-page cost (bench/bench_crawl.py). Stored ones are read as ORM rows:
+    they are few (the spider skips known URLs) and each may need a 已修改 / 已删除 mark."""
     item_changes = bool((source.get("settings") or {}).get("item_changes"))
-    new: list[tuple[Item, Any]] = []
-    changed: list[int] = []
     with rt.session() as s:
-        hashes = [i["url_hash"] for i in batch]
-        existing = {it.url_hash: it for it in s.scalars(select(Item).where(Item.url_hash.in_(hashes)))}
+        existing = _stored(s, [i["url_hash"] for i in batch])
+        fresh = [d for d in batch if not d.get("gone") and d["url_hash"] not in existing]
+        inserted = _insert_new(s, source, fresh)
+        if len(inserted) < len(fresh):  # stored meanwhile by another crawl of the same URL
+            existing.update(_stored(s, [d["url_hash"] for d in fresh if d["url_hash"] not in inserted]))
+        changed: list[int] = []
         kept: list[tuple[Item, Any]] = []
         for data in batch:
             old = existing.get(data["url_hash"])
-            fields = {k: v for k, v in data.items() if k not in ("raw", "gone")}
-            if data.get("gone"):
-                if old is not None:
-                    mark(s, old, "deleted", data["fetched_at"], {"url": data["url"]})
-                    kept.append((old, data.get("raw")))
+            if old is None or data["url_hash"] in inserted:
                 continue
-            if old is None:
-                row = Item(source_id=source["id"], tier=source.get("tier") or "local", **fields)
-                s.add(row)
-                new.append((row, data.get("raw")))
-            elif _apply_change(s, old, fields, item_changes):
+            if data.get("gone"):
+                mark(s, old, "deleted", data["fetched_at"], {"url": data["url"]})
+                kept.append((old, data.get("raw")))
+            elif _apply_change(s, old, data, item_changes):
                 changed.append(old.id)
                 kept.append((old, data.get("raw")))
-        s.flush()
-        for row, raw in new:
-            if raw and snapshots is not None:
-                snapshots.keep(s, row.id, raw, row.fetched_at, first=True)
-        for row, raw in kept:
-            if raw and snapshots is not None:
-                snapshots.keep(s, row.id, raw, row.updated_at or row.fetched_at)
-        new_ids = [row.id for row, _ in new]
-    return new_ids, changed
+        if snapshots is not None:
+            snapshots.keep_new(s, [(inserted[d["url_hash"]], d["raw"], d["fetched_at"])
+                                   for d in fresh if d.get("raw") and d["url_hash"] in inserted])
+            s.flush()
+            for row, raw in kept:
+                if raw:
+                    snapshots.keep(s, row.id, raw, row.updated_at or row.fetched_at)
+    return [inserted[d["url_hash"]] for d in fresh if d["url_hash"] in inserted], changed
+
+
+def _stored(s: Any, hashes: list[str]) -> dict[str, Any]:
+    if not hashes:
+        return {}
+    return {it.url_hash: it for it in s.scalars(select(Item).where(Item.url_hash.in_(hashes)))}
+
+
+def _insert_new(s: Any, source: dict[str, Any], fresh: list[dict[str, Any]]) -> dict[str, int]:
+    """``url_hash -> id`` of the rows this statement inserted (not those stored meanwhile)."""
+    if not fresh:
+        return {}
+    tier = source.get("tier") or "local"
+    rows = [{"source_id": source["id"], "tier": tier, **{f: d.get(f, default) for f, default in STORED_FIELDS.items()}}
+            for d in fresh]
+    stmt = insert_ignoring(s, ITEMS, ["url_hash"]).returning(ITEMS.c.id, ITEMS.c.url_hash)
+    return {row.url_hash: row.id for row in s.connection().execute(stmt, rows)}
 
 
 def _apply_change(s: Any, old: Any, data: dict[str, Any], item_changes: bool) -> bool:

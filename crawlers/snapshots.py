@@ -17,7 +17,7 @@ import zlib
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import Table, delete, func, insert, select
 
 from yuqing.models import CrawlSignal, PageSnapshot
 
@@ -28,8 +28,12 @@ GONE_STATUSES = (404, 410)
 # that merely mentions 已删除 is not a deletion notice).
 DELETED_PAGE = re.compile(r"内容已删除|内容已被删除|该内容已被删除|信息已删除|信息已被删除|文章已删除|文章已被删除"
                           r"|已被作者删除|此微博已被删除|该微博已被删除|页面不存在|该页面不存在|内容不存在|稿件已撤销")
+# Every notice above has one of these whatever markup splits its words (or a character
+# reference, which may spell one): a page with none is no notice, and is not cleaned to tell.
+_DELETED_CHARS = ("删", "存", "撤", "&#")
 DELETED_PAGE_MAX = 300  # characters of text a deletion notice page has at most
 _SKIP_HEADERS = {b"set-cookie", b"cookie"}
+SNAPSHOTS: Table = PageSnapshot.__table__  # type: ignore[assignment]  # a mapped class's table is a Table
 
 
 def raw_of(response: Any) -> dict[str, Any]:
@@ -41,6 +45,9 @@ def raw_of(response: Any) -> dict[str, Any]:
 
 def looks_deleted(title: str, body: str) -> bool:
     if len(body) > DELETED_PAGE_MAX * 20:  # markup included: far too long for a notice page
+        return False
+    raw = title + body
+    if not any(ch in raw for ch in _DELETED_CHARS):  # nearly every page: no cleaning needed
         return False
     text = clean_text(f"{title}\n{body}")
     return len(text) <= DELETED_PAGE_MAX and bool(DELETED_PAGE.search(text))
@@ -83,6 +90,28 @@ class SnapshotStore:
                                  body=zlib.compress(body, 6)))
         self.used = used + len(body)
         return "kept"
+
+    def keep_new(self, session: Any, pages: list[tuple[int, dict[str, Any], datetime]]) -> int:
+        """The first snapshots of new items ``(item id, raw, fetch time)``, in one statement
+        (a crawl's common case: nothing to compare with); how many were kept."""
+        if self.days <= 0 or not pages:
+            return 0
+        used = self.measure(session, pages[0][2])
+        rows = []
+        for item_id, raw, now in pages:
+            body = raw["body"]
+            if used + len(body) > self.max_bytes:
+                self.full = True
+                continue
+            used += len(body)
+            rows.append({"item_id": item_id, "url": raw["url"], "status": int(raw.get("status") or 200),
+                         "fetched_at": now, "expires_at": now + timedelta(days=self.days),
+                         "body_hash": hashlib.sha256(body).hexdigest(), "size": len(body),
+                         "headers": dict(raw.get("headers") or {}), "body": zlib.compress(body, 6)})
+        if rows:
+            session.connection().execute(insert(SNAPSHOTS), rows)
+        self.used = used
+        return len(rows)
 
 
 def snapshot_body(snapshot: Any) -> bytes:

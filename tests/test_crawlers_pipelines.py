@@ -86,3 +86,38 @@ def test_with_the_store_away_the_batch_waits_for_the_next_run(runtime: Runtime, 
     assert kept.http_cache == {}  # the old ETag stays: the feed answers in full next time, not 304
     assert kept.status == "partial"
     assert judge({"ok": True, "stats": {"yuqing/found": 3, **cache}}).http_cache == cache["yuqing/http_cache"]
+
+
+def test_a_url_stored_meanwhile_by_another_crawl_is_not_inserted_twice(runtime: Runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The bulk INSERT skips a URL another crawl stored between this batch's read and its
+    write (ON CONFLICT DO NOTHING): that row is then treated as stored (an edit marks it
+    已修改), the batch's other rows are inserted, and nothing fails."""
+    from yuqing.crawlers import pipelines
+    from yuqing.crawlers.snapshots import SnapshotStore
+    from yuqing.models import PageSnapshot
+
+    source = _source(runtime)
+    first = _item(runtime, 1)
+    (stored_id,), _ = pipelines.store_items(runtime, source, [first])
+    edited = {**_item(runtime, 1), "text": "泽州县第1条消息（更新）", "content_hash": "0" * 64,
+              "raw": {"url": first["url"], "status": 200, "headers": {}, "body": "<p>更新</p>".encode()}}
+    fresh = {**_item(runtime, 2), "raw": {"url": "https://news.example/2", "status": 200, "headers": {},
+                                          "body": "<p>二</p>".encode()}}
+    real = pipelines._stored
+    calls = []
+
+    def late(s, hashes):  # type: ignore[no-untyped-def]  # the first read misses the other crawl's row
+        calls.append(hashes)
+        return {} if len(calls) == 1 else real(s, hashes)
+
+    monkeypatch.setattr(pipelines, "_stored", late)
+    new, changed = pipelines.store_items(runtime, source, [edited, fresh], SnapshotStore(runtime))
+    assert changed == [stored_id] and len(new) == 1 and new[0] != stored_id
+    with runtime.session() as s:
+        rows = {it.url: it for it in s.scalars(select(Item))}
+        snaps = {sn.item_id: sn for sn in s.scalars(select(PageSnapshot))}
+    assert sorted(rows) == ["https://news.example/1", "https://news.example/2"]
+    assert rows["https://news.example/1"].page_state == "modified"
+    assert rows["https://news.example/2"].id == new[0] and rows["https://news.example/2"].source_id == source["id"]
+    assert snaps[new[0]].body_hash == hashlib.sha256("<p>二</p>".encode()).hexdigest()
+    assert snaps[stored_id].raw() == "<p>更新</p>".encode()

@@ -71,28 +71,31 @@ def extract_article(response: Any, cfg: dict[str, Any], now: datetime | None = N
         (t for name in govsite.META_TIME if (t := govsite.usable_time(govsite.meta(response, (name,)), now))), "")
     out["source_unit"] = out["source_unit"] or govsite.meta(response, govsite.META_SOURCE_UNIT)
     out["author"] = out["author"] or govsite.meta(response, govsite.META_AUTHOR)
-    page_title = govsite.strip_title(response.css("title::text").get() or "", site, column)
-    wanted = (not out["time"] and ("时间" in response.text or "日期" in response.text)) or \
-        (not out["source_unit"] and "来源" in response.text)
+    page = response.text  # Scrapy works its encoding out again at every read of .text
+
+    def page_title() -> str:  # <title> without its suffixes: read only when a title is missing
+        return govsite.strip_title(response.css("title::text").get() or "", site, column)
+
+    wanted = (not out["time"] and ("时间" in page or "日期" in page)) or (not out["source_unit"] and "来源" in page)
     if wanted:  # the page's own 发布时间/来源 line (read only when the page has one)
         text = _page_text(response)
         out["time"] = out["time"] or govsite.usable_time(govsite.time_in_text(text), now)
         out["source_unit"] = out["source_unit"] or govsite.source_unit_in_text(text)
     if not out["body"]:
-        out["body"] = govsite.cms_container(response, out["title"] or page_title)
-    if not out["body"] or not out["title"] or not out["time"]:
+        out["body"] = govsite.cms_container(response, out["title"] or page_title())
+    if not out["body"] or not out["title"] or not out["time"]:  # trafilatura only where it is needed
         extracted = _trafilatura(response)
         if not out["body"]:
-            out["body"] = govsite.content_text(extracted.get("text", ""), out["title"] or page_title)
+            out["body"] = govsite.content_text(extracted.get("text", ""), out["title"] or page_title())
         out["time"] = out["time"] or govsite.usable_time(extracted.get("time", ""), now)
         out["author"] = out["author"] or extracted.get("author", "")
         if not out["title"] and extracted.get("title"):
             out["title"] = govsite.strip_title(extracted["title"], site, column)
     if not out["body"]:
-        out["body"] = govsite.densest_block(response, out["title"] or page_title)
+        out["body"] = govsite.densest_block(response, out["title"] or page_title())
     out["body"] = out["body"] or govsite.meta(response, govsite.META_DESCRIPTION)
     # A title selector such as "h1::text" may match several nodes; keep the first line.
-    out["title"] = (out["title"] or page_title).split("\n")[0]
+    out["title"] = (out["title"] or page_title()).split("\n")[0]
     if out["author"] == out["source_unit"]:
         out["author"] = ""  # trafilatura reads 来源 as the author: it is the unit, said once
     return out

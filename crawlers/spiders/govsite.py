@@ -61,9 +61,10 @@ def metas(response: Any) -> dict[str, str]:
     cached = getattr(response, "_yuqing_metas", None)
     if cached is None:
         cached = {}
-        for node in response.xpath("//meta[@content]"):
-            name = node.attrib.get("name") or node.attrib.get("property")
-            value = (node.attrib.get("content") or "").strip()
+        root = response.selector.root  # the parsed tree's elements, without a Selector for each
+        for node in root.iter("meta") if hasattr(root, "iter") else ():
+            name = node.get("name") or node.get("property")
+            value = (node.get("content") or "").strip()
             if name and value and name not in cached:
                 cached[name] = value
         try:
