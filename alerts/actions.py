@@ -48,7 +48,7 @@ def acknowledge(rt: Runtime, alert_id: int, by: str) -> Alert:
 def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None) -> Alert:
     """研判: confirm (属实), dismiss (误报, a training label), or correct the level."""
     if action not in REVIEW_ACTIONS:
-        raise AlertsError(f"未知研判操作 {action!r}，应为 confirm、dismiss 或 level")
+        raise AlertsError(f"未知研判操作 {action!r}，应为 confirm（确认属实）、dismiss（排除）或 level（调整等级）")
     with rt.session() as s:
         alert = _alert(s, alert_id)
         if alert.kind != "event" or alert.event_id is None:

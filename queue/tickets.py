@@ -36,7 +36,6 @@ from yuqing.tasks.dispatch import enqueue
 
 from . import clocks
 from .exceptions import BadAssignment, BadResponse, IllegalTransition, PauseError, TicketNotFound
-from .referrals import refer_event
 from .workflow import (
     SYSTEM,
     choose_section,
@@ -64,7 +63,7 @@ def open_ticket_for_event(rt: Runtime, event_id: int, by: str) -> int:
     """Open a ticket from the console whatever the event's level (idempotent); the ticket id."""
     ticket_id = _upsert(rt, int(event_id), by=by, force=True)
     assert ticket_id is not None
-    refer_event(rt, int(event_id))
+    _refer_in_a_worker(rt, int(event_id))
     return ticket_id
 
 
@@ -72,13 +71,21 @@ def follow_judgement(rt: Runtime, event_id: int, by: str) -> int | None:
     """After the monitor set the event's level (人工研判): the same path as an automatic rise.
 
     Opens the ticket if the level now qualifies, or raises the ticket's level with the tighter
-    clocks counting from now, then routes the referrals (and their 续报) exactly as
+    clocks counting from now, then has a worker route the referrals (and their 续报) exactly as
     :func:`consider` does; the change is recorded under the monitor's name. The ticket id.
     """
     ticket_id = _upsert(rt, int(event_id), by=by, force=False)
     if ticket_id is not None:
-        refer_event(rt, int(event_id))
+        _refer_in_a_worker(rt, int(event_id))
     return ticket_id
+
+
+def _refer_in_a_worker(rt: Runtime, event_id: int) -> None:
+    """Route the referrals and print their 专报/续报 in a worker (the ``consider_event`` job), not
+    in the monitor's request: printing holds the store's write lock for seconds, and under a
+    busy SQLite the request failed with "database is locked" after the level had changed."""
+    enqueue("respond", registry.CONSIDER_EVENT, event_id,
+            job_id=f"consider-{event_id}-by-hand-{int(rt.now().timestamp() * 1000)}")
 
 
 def close_dismissed(rt: Runtime, ticket_id: int, by: str, reason: str) -> None:

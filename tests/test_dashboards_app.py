@@ -79,13 +79,20 @@ def test_every_route_refuses_an_anonymous_caller(runtime, client) -> None:  # ty
 
 @pytest.mark.parametrize("username, path, status", [
     ("monitor", "/admin", 403), ("monitor", "/liaison", 403), ("monitor", "/leader", 403),
-    ("liaison_xcb", "/", 403), ("liaison_xcb", "/tickets", 403), ("liaison_xcb", "/api/alerts", 403),
+    ("liaison_xcb", "/tickets", 403), ("liaison_xcb", "/api/alerts", 403),
     ("leader", "/admin", 403), ("leader", "/leader", 200), ("leader", "/", 200),
     ("admin", "/admin", 200), ("admin", "/liaison", 200), ("monitor", "/", 200),
 ])
 def test_roles(client, username: str, path: str, status: int) -> None:  # type: ignore[no-untyped-def]
     login(client, "xcb" if username == "liaison_xcb" else username)
     assert client.get(path).status_code == status
+
+
+def test_the_sites_address_takes_a_liaison_to_their_page_not_a_refusal(client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "xcb")
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/liaison"
+    assert client.get("/?fragment=1", follow_redirects=False).headers["location"] == "/liaison"
 
 
 def test_leader_cannot_act_on_alerts(client, story) -> None:  # type: ignore[no-untyped-def]
@@ -119,10 +126,23 @@ def test_dismiss_becomes_a_training_label_and_is_audited(runtime, client, story)
         assert entry.actor == "monitor" and entry.ip == "testclient" and entry.target_id == story["alert_fire"]
 
 
-def test_change_level_with_an_unknown_level_names_the_field(client, story) -> None:  # type: ignore[no-untyped-def]
+def test_a_review_the_workflow_refuses_is_422_with_its_sentence(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    """The form and the API leave the action and the level to the alerts workflow, whose
+    refusal (Refused) the app's one handler answers with 422."""
     token = login(client, "monitor")
-    r = client.post(f"/alerts/{story['alert_fire']}/review", data={"action": "level", "level": "超大", "csrf_token": token})
-    assert r.status_code == 422 and "level" in r.text and "未知等级" in r.text
+    url = f"/alerts/{story['alert_fire']}/review"
+    r = client.post(url, data={"action": "level", "level": "超大", "csrf_token": token})
+    assert r.status_code == 422 and "未知等级 &#39;超大&#39;，应为 一般、较大、重大 或 特别重大" in r.text
+    r = client.post(url, data={"action": "level", "level": "", "csrf_token": token})
+    assert r.status_code == 422 and "修改等级时须给出新等级" in r.text
+    r = client.post(url, data={"action": "promote", "csrf_token": token})
+    assert r.status_code == 422 and "未知研判操作 &#39;promote&#39;" in r.text
+    with runtime.session() as s:
+        assert s.get(Alert, story["alert_fire"]).status == "firing" and s.query(ReviewLabel).count() == 0
+    r = client.post(f"/api{url}", json={"action": "level", "level": "超大"}, headers={"X-CSRF-Token": token})
+    assert r.status_code == 422
+    assert client.post("/api/alerts/99999/review", json={"action": "dismiss"},
+                       headers={"X-CSRF-Token": token}).status_code == 404
 
 
 def test_silence_needs_a_reason_and_lands_in_the_store(runtime, client, story) -> None:  # type: ignore[no-untyped-def]

@@ -59,12 +59,15 @@ def _card(html: str, alert_id: int) -> str:
     return html[start:end if end > 0 else None]
 
 
-def test_level_set_by_the_monitor_opens_the_ticket_with_its_clocks_and_referrals(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+def test_level_set_by_the_monitor_opens_the_ticket_with_its_clocks_and_referrals(runtime, client, story, drain) -> None:  # type: ignore[no-untyped-def]
     token = login(client)
     runtime.clock.advance(minutes=1)  # a person acts a moment after the page was seen
     r = client.post(f"/alerts/{story['alert_fire']}/review?next=/",
                     data={"action": "level", "level": "重大", "csrf_token": token})
     assert r.status_code == 303
+    with runtime.session() as s:  # the referrals and their documents are a worker's job, not the request's
+        assert s.scalar(select(func.count()).select_from(Referral).where(Referral.event_id == story["fire"])) == 0
+    drain()
     with runtime.session() as s:
         event = s.get(Event, story["fire"])
         assert event.level == "重大"
@@ -180,10 +183,11 @@ def test_admin_page_says_every_code_in_words(client) -> None:  # type: ignore[no
     assert "地方媒体" in sources and "json_api" not in sources
 
 
-def test_leader_page_shows_running_clocks_lag_and_open_referrals(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+def test_leader_page_shows_running_clocks_lag_and_open_referrals(runtime, client, story, drain) -> None:  # type: ignore[no-untyped-def]
     token = login(client)
     runtime.clock.advance(minutes=1)
     client.post(f"/alerts/{story['alert_fire']}/review", data={"action": "level", "level": "重大", "csrf_token": token})
+    drain(("respond",))
     client.post("/logout", data={"csrf_token": token})
     login(client, "leader")
     page = client.get("/leader").text

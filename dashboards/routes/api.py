@@ -192,15 +192,14 @@ def alerts_version(request: Request, user: CurrentUser = StaffUser) -> QueueVers
         return QueueVersion(**queue_version(s))
 
 
-@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(400, 404, 409),
-             summary="研判：确认、排除或调整等级（写入训练标注）")
+@router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(400, 404),
+             summary="研判：确认、排除或调整等级（写入训练标注）",
+             description="预警不存在时 404；研判规则不允许时（如系统告警不能研判）422，说明原因。")
 def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
                  user: CurrentUser = MonitorUser) -> ReviewOut:
     rt = rt_of(request)
-    with rt.session() as s:
-        if s.get(Alert, alert_id) is None:
-            raise HTTPException(404, f"预警 {alert_id} 不存在")
     level = body.level.value if isinstance(body, ReviewLevel) else None
+    # The workflow says 404 for a missing alert (NotFound) and 422 for what its rules refuse.
     review(rt, alert_id, body.action, user.username, level=level)
     audit(rt, request, user.username, f"alert.{body.action}", "alert", alert_id, level=level or "", via="api")
     with rt.session() as s:
