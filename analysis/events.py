@@ -17,13 +17,13 @@ from __future__ import annotations
 import heapq
 from collections import Counter, defaultdict, deque
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
 from datasketch import MinHash
 
-from .folding import BandIndex, FoldIndex, compact, jaccards
+from .folding import BandIndex, FoldIndex, HashRows
 from .rules import HAZARDS
 
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
@@ -34,12 +34,12 @@ SIGNATURE_THRESHOLD = 0.3
 MAX_CANDIDATES = 1000
 
 
-@dataclass
+@dataclass(slots=True)
 class Entry:
     item_id: int
     at: datetime
     event_id: int
-    keys: set[tuple[str, str]] = field(default_factory=set)
+    keys: tuple[tuple[str, str], ...] = ()  # a tuple, not a set: kept for the whole window
 
 
 KIND = "~"  # place slot of a hazard-kind key: never votes, only tells incidents apart
@@ -79,7 +79,7 @@ class Grouper:
         self.window = window
         self.folds = FoldIndex()
         self.signatures = BandIndex(SIGNATURE_THRESHOLD)
-        self.sig: dict[int, np.ndarray] = {}  # the hash values: all an estimate needs
+        self.sig = HashRows()  # the hash values: all an estimate needs
         # key -> {event: the window's items that put it under the key}: an event leaves a key
         # with the last of them, not with the first (keys of a long event's first items stayed
         # behind for good when they left while the event was still being reported)
@@ -113,7 +113,7 @@ class Grouper:
         if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
         if candidates:
-            j = jaccards([self.sig[i] for i in candidates], signature)
+            j = self.sig.jaccards(candidates, signature)
             for k in np.flatnonzero(j >= SIGNATURE_THRESHOLD).tolist():
                 votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
         live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff
@@ -142,11 +142,11 @@ class Grouper:
             keys: set[tuple[str, str]], duplicate_of: int | None) -> None:
         if item_id in self.entries:
             return
-        self.entries[item_id] = Entry(item_id, at, event_id, keys)
+        self.entries[item_id] = Entry(item_id, at, event_id, tuple(keys))
         self.order.append(item_id)
         self.folds.add(item_id, minhash, at, duplicate_of)
         if duplicate_of is None and signature is not None:  # copies add nothing new to it
-            self.sig[item_id] = compact(signature.hashvalues)
+            self.sig.add(item_id, signature.hashvalues)
             self.signatures.insert(item_id, signature.hashvalues)
         for key in keys:
             self._index(key, event_id)

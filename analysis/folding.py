@@ -95,7 +95,9 @@ class BandIndex:
     def __init__(self, threshold: float) -> None:
         bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)  # only for its choice of bands
         self.b, self.r = bands.b, bands.r
-        self.tables: list[dict[int, list[int]]] = [{} for _ in range(self.b)]
+        # A bucket is one item id until a second one shares it: most buckets hold one item, and
+        # a list per bucket was the largest part of the index's memory.
+        self.tables: list[dict[int, int | list[int]]] = [{} for _ in range(self.b)]
         self._mix = _BAND_MIX[:self.r]
 
     def _keys(self, values: np.ndarray) -> list[int]:
@@ -105,37 +107,77 @@ class BandIndex:
 
     def insert(self, item_id: int, values: np.ndarray) -> None:
         for table, key in zip(self.tables, self._keys(values), strict=True):
-            table.setdefault(key, []).append(item_id)
+            ids = table.get(key)
+            if ids is None:
+                table[key] = item_id
+            elif isinstance(ids, int):
+                table[key] = [ids, item_id]
+            else:
+                ids.append(item_id)
 
     def remove(self, item_id: int, values: np.ndarray) -> None:
         for table, key in zip(self.tables, self._keys(values), strict=True):
             ids = table.get(key)
-            if ids is not None and item_id in ids:
+            if ids == item_id:
+                del table[key]
+            elif isinstance(ids, list) and item_id in ids:
                 ids.remove(item_id)
-                if not ids:
-                    del table[key]
+                if len(ids) == 1:
+                    table[key] = ids[0]
 
     def query(self, values: np.ndarray) -> list[int]:
         found: set[int] = set()
         for table, key in zip(self.tables, self._keys(values), strict=True):
             ids = table.get(key)
-            if ids:
+            if isinstance(ids, int):
+                found.add(ids)
+            elif ids:
                 found.update(ids)
         return sorted(found)
 
     def __len__(self) -> int:
-        return sum(len(ids) for table in self.tables for ids in table.values()) // max(1, self.b)
+        return sum(1 if isinstance(ids, int) else len(ids)
+                   for table in self.tables for ids in table.values()) // max(1, self.b)
 
 
-def compact(values: np.ndarray) -> np.ndarray:
-    """Hash values as uint32 (they are below 2^32): half the memory of datasketch's uint64."""
-    return values.astype(np.uint32)
+class HashRows:
+    """The hash values of the window's items, a row each of one uint32 matrix (they are below
+    2^32: half of datasketch's uint64), rows of evicted items reused. An array object per item
+    cost more than its 256 bytes of values, and stacking the candidates' arrays per look-up did too."""
 
+    def __init__(self) -> None:
+        self.rows: dict[int, int] = {}  # item id -> its row
+        self.values = np.empty((1024, NUM_PERM), dtype=np.uint32)
+        self.free: list[int] = []
 
-def jaccards(stored: list[np.ndarray], m: MinHash) -> np.ndarray:
-    """MinHash estimates of the Jaccard similarity of ``m`` with each of ``stored`` (hash
-    values), in one numpy call: one MinHash.jaccard call per candidate cost three times more."""
-    return (np.stack(stored) == m.hashvalues).sum(axis=1) / NUM_PERM
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def __contains__(self, item_id: int) -> bool:
+        return item_id in self.rows
+
+    def add(self, item_id: int, values: np.ndarray) -> None:
+        if self.free:
+            row = self.free.pop()
+        else:  # no row free: rows 0 … len - 1 are all in use
+            row = len(self.rows)
+            if row == len(self.values):
+                grown = np.empty((2 * len(self.values), NUM_PERM), dtype=np.uint32)
+                grown[:row] = self.values
+                self.values = grown
+        self.values[row] = values.astype(np.uint32)
+        self.rows[item_id] = row
+
+    def pop(self, item_id: int) -> np.ndarray:
+        row = self.rows.pop(item_id)
+        self.free.append(row)
+        return self.values[row].copy()
+
+    def jaccards(self, item_ids: list[int], m: MinHash) -> np.ndarray:
+        """MinHash estimates of the Jaccard similarity of ``m`` with each of these items, in one
+        numpy call: one MinHash.jaccard call per candidate cost three times more."""
+        rows = self.values[[self.rows[i] for i in item_ids]]
+        return (rows == m.hashvalues).sum(axis=1) / NUM_PERM
 
 
 class FoldIndex:
@@ -143,7 +185,7 @@ class FoldIndex:
 
     def __init__(self, threshold: float = DUP_THRESHOLD) -> None:
         self.lsh = BandIndex(threshold)
-        self.hashes: dict[int, np.ndarray] = {}  # hash values: all a Jaccard estimate needs
+        self.hashes = HashRows()  # hash values: all a Jaccard estimate needs
         self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
         self.order: deque[tuple[datetime, int]] = deque()
 
@@ -155,7 +197,7 @@ class FoldIndex:
         candidates = self.lsh.query(m.hashvalues)
         if not candidates:
             return None
-        same = jaccards([self.hashes[key] for key in candidates], m)
+        same = self.hashes.jaccards(candidates, m)
         best = int(np.argmax(same))  # the first of the closest, as one at a time found it
         if same[best] < DUP_THRESHOLD:
             return None
@@ -164,7 +206,7 @@ class FoldIndex:
     def add(self, item_id: int, m: MinHash, at: datetime, duplicate_of: int | None) -> None:
         if item_id in self.hashes:
             return
-        self.hashes[item_id] = compact(m.hashvalues)
+        self.hashes.add(item_id, m.hashvalues)
         self.root[item_id] = duplicate_of or item_id
         if duplicate_of is None:
             # Only originals go into the LSH: a copy resolves to its original anyway, and keeping
@@ -175,7 +217,7 @@ class FoldIndex:
     def evict_before(self, cutoff: datetime) -> None:
         while self.order and self.order[0][0] < cutoff:
             _, item_id = self.order.popleft()
+            values = self.hashes.pop(item_id)
             if self.root.get(item_id) == item_id:
-                self.lsh.remove(item_id, self.hashes[item_id])
-            del self.hashes[item_id]
+                self.lsh.remove(item_id, values)
             self.root.pop(item_id, None)

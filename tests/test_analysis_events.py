@@ -190,3 +190,23 @@ def test_grouping_lock_lives_while_its_holder_works_and_lapses_without_it(runtim
     assert lock.acquire(blocking=False)
     time.sleep(0.6)
     assert not runtime.redis.exists(jobs.LOCK_KEY)
+
+
+def test_compact_index_finds_what_it_holds_and_forgets_what_it_drops() -> None:
+    """The LSH's buckets go from one id to a list and back, and the hash rows are reused after
+    eviction: a look-up still finds every item held, in id order, and none removed."""
+    texts = [f"某县某镇化工厂爆炸事故现场通报第{k}次，伤员已送医救治" for k in range(3)] + ["小区停水三天无人管，居民反映强烈"]
+    hashes = [folding.text_minhash(t) for t in texts]
+    lsh = folding.BandIndex(0.3)
+    rows = folding.HashRows()
+    for item_id, m in enumerate(hashes, start=1):
+        lsh.insert(item_id, m.hashvalues)
+        rows.add(item_id, m.hashvalues)
+    assert lsh.query(hashes[0].hashvalues)[:3] == [1, 2, 3]
+    assert 4 not in lsh.query(hashes[0].hashvalues) and lsh.query(hashes[3].hashvalues) == [4]
+    assert rows.jaccards([1, 4], hashes[0]).tolist()[0] == 1.0 and rows.jaccards([4], hashes[0])[0] < 0.5
+    lsh.remove(2, rows.pop(2))
+    lsh.remove(3, rows.pop(3))
+    assert lsh.query(hashes[1].hashvalues) == [1] and len(lsh) == 2 and len(rows) == 2 and 2 not in rows
+    rows.add(5, hashes[3].hashvalues)  # takes a freed row, not a new one
+    assert rows.jaccards([5, 4], hashes[3]).tolist() == [1.0, 1.0] and max(rows.rows.values()) == 3
