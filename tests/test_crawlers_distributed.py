@@ -67,6 +67,7 @@ def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
     assert runtime.redis.ttl("yuqing:crawl:listing-shared:dupefilter") > 0
 
 
+@pytest.mark.slow  # three real crawls in child processes, one killed
 def test_nodes_join_leave_and_a_killed_node_loses_nothing(runtime: Runtime, tmp_path: Path) -> None:
     """Three nodes with --stay on one Redis: the first starts the crawl, two join it late, one
     of those is SIGKILLed mid-crawl. Its in-flight requests go to the others, every article is
