@@ -6,6 +6,7 @@
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -112,8 +113,8 @@ def _wait_for_analysis(rt: Any, source_ids: list[int], deferred: int, timeout: i
         raise typer.Exit(1)  # no queue to wait on: the line above said why
     try:
         rt.get_redis().ping()
-    except Exception as exc:  # noqa: BLE001 - any failure to reach Redis means the same here
-        typer.echo(f"无法等待分析（Redis 不可用：{type(exc).__name__}）：条目已入库，将在分析进程启动后自动分析")
+    except Exception:  # noqa: BLE001 - any failure to reach Redis means the same here
+        typer.echo("无法等待分析（Redis 不可用）：条目已入库，将在分析进程启动后自动分析")
         raise typer.Exit(1) from None
     deadline = time.monotonic() + timeout
     while True:
@@ -194,6 +195,7 @@ def sources_try(url: Annotated[str, typer.Argument(help="要试采的网址（�
     from .trial import TrialError, try_url
 
     rt = runtime_from(config, profile)
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # a line per request, not the administrator's business
     try:
         trial = try_url(url, rt.settings, rt.now(), key, name)
     except TrialError as exc:

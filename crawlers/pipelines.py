@@ -215,7 +215,9 @@ def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]],
             if data.get("gone"):
                 mark(s, old, "deleted", data["fetched_at"], {"url": data["url"]})
                 kept.append((old, data.get("raw")))
-            elif _apply_change(s, old, data, item_changes):
+            # Another source carrying the same URL (two feeds, one with a summary) is not an edit
+            # of the page: taken as one, each crawl of either marked it 已修改 again.
+            elif old.source_id in (None, source["id"]) and _apply_change(s, old, data, item_changes):
                 changed.append(old.id)
                 kept.append((old, data.get("raw")))
         if snapshots is not None:

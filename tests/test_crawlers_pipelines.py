@@ -121,3 +121,25 @@ def test_a_url_stored_meanwhile_by_another_crawl_is_not_inserted_twice(runtime: 
     assert rows["https://news.example/2"].id == new[0] and rows["https://news.example/2"].source_id == source["id"]
     assert snaps[new[0]].body_hash == hashlib.sha256("<p>二</p>".encode()).hexdigest()
     assert snaps[stored_id].raw() == "<p>更新</p>".encode()
+
+
+def test_another_source_with_the_same_url_does_not_mark_it_modified(runtime: Runtime) -> None:
+    """Two feeds carrying one article (one with a summary) used to mark it 已修改 at every crawl
+    of either; its own source's changed text still does."""
+    from yuqing.crawlers import pipelines
+
+    own = _source(runtime)
+    other = {**own}
+    with runtime.session() as s:
+        src = Source(key="pipe2", name="另一信源", kind="feed", urls=[], tier="local", created_at=runtime.now())
+        s.add(src)
+        s.flush()
+        other["id"] = src.id
+    (item_id,), _ = pipelines.store_items(runtime, own, [_item(runtime, 1)])
+    summary = {**_item(runtime, 1), "text": "摘要", "content_hash": "1" * 64}
+    assert pipelines.store_items(runtime, other, [summary]) == ([], [])
+    with runtime.session() as s:
+        assert s.get(Item, item_id).page_state == ""
+    assert pipelines.store_items(runtime, own, [summary]) == ([], [item_id])
+    with runtime.session() as s:
+        assert s.get(Item, item_id).page_state == "modified"
