@@ -57,7 +57,7 @@ def assign_events(root: Path, models: dict | None = None) -> tuple[list[dict], l
     records = [{"id": i, "title": rows[i]["title"], "text": rows[i]["text"][:600], "tier": "local"} for i in order]
     tokens: list[list[str]] = []
     results = scorer.score_many(records, tokens_out=tokens)
-    grouper, event = Grouper(), {}
+    grouper, event = Grouper(judgement=scorer.profile.judgement), {}
     for n, (i, r, words) in enumerate(zip(order, results, tokens, strict=True), start=1):
         now = _when(rows[i]["report_time"])
         text = rows[i]["title"] + "。" + rows[i]["text"][:600]

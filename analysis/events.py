@@ -23,12 +23,12 @@ from datetime import datetime, timedelta
 import numpy as np
 from datasketch import MinHash
 
+from yuqing.profile import Judgement
+
 from .folding import BandIndex, FoldIndex, HashRows
 from .rules import HAZARDS
 
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
-QUIET_AFTER = timedelta(hours=12)  # a gap this long means the event went quiet; new items re-open it
-SIGNATURE_THRESHOLD = 0.3
 # Signature candidates weighed per item at most: words common to many posts can make one LSH
 # bucket hold much of the window, and weighing all of it cost more than the rest of analysis.
 MAX_CANDIDATES = 1000
@@ -75,10 +75,14 @@ def _counties(keys: Iterable[tuple[str, str]]) -> set[str]:
 class Grouper:
     """Folding and event look-up for the items of the recent window."""
 
-    def __init__(self, window: timedelta = WINDOW) -> None:
+    def __init__(self, window: timedelta = WINDOW, judgement: Judgement | None = None) -> None:
+        """``judgement``: the profile's thresholds (``duplicate_similarity``: a copy folds into its
+        original; ``event_similarity``: a signature this close votes); their defaults if None."""
+        judgement = judgement or Judgement()
         self.window = window
-        self.folds = FoldIndex()
-        self.signatures = BandIndex(SIGNATURE_THRESHOLD)
+        self.similarity = judgement.event_similarity
+        self.folds = FoldIndex(judgement.duplicate_similarity)
+        self.signatures = BandIndex(judgement.event_similarity)
         self.sig = HashRows()  # the hash values: all an estimate needs
         # key -> {event: the window's items that put it under the key}: an event leaves a key
         # with the last of them, not with the first (keys of a long event's first items stayed
@@ -114,7 +118,7 @@ class Grouper:
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
         if candidates:
             j = self.sig.jaccards(candidates, signature)
-            for k in np.flatnonzero(j >= SIGNATURE_THRESHOLD).tolist():
+            for k in np.flatnonzero(j >= self.similarity).tolist():
                 votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
         live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff
                 and self.same_incident(e, keys)}

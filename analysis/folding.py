@@ -17,7 +17,6 @@ import numpy as np
 from datasketch import MinHash, MinHashLSH
 
 NUM_PERM = 64
-DUP_THRESHOLD = 0.7
 _NORMALISE = re.compile(r"[\s\W_]+|^(转发|转|RT)[:：]?")
 _STOP = {"一个", "我们", "他们", "你们", "这个", "那个", "什么", "没有", "已经", "目前", "记者", "发生",
          "今天", "现在", "正在", "进行", "表示", "可以", "相关", "情况", "工作", "事件", "事故",
@@ -183,7 +182,9 @@ class HashRows:
 class FoldIndex:
     """Near-duplicate index over a time window; finds the original a new item copies."""
 
-    def __init__(self, threshold: float = DUP_THRESHOLD) -> None:
+    def __init__(self, threshold: float) -> None:
+        """``threshold``: the profile's ``judgement.duplicate_similarity``."""
+        self.threshold = threshold
         self.lsh = BandIndex(threshold)
         self.hashes = HashRows()  # hash values: all a Jaccard estimate needs
         self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
@@ -199,7 +200,7 @@ class FoldIndex:
             return None
         same = self.hashes.jaccards(candidates, m)
         best = int(np.argmax(same))  # the first of the closest, as one at a time found it
-        if same[best] < DUP_THRESHOLD:
+        if same[best] < self.threshold:
             return None
         return self.root.get(candidates[best], candidates[best])
 

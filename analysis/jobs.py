@@ -32,7 +32,7 @@ from yuqing.tasks.dispatch import enqueue_many
 
 from . import batchstore, folding, tokenize
 from .batchstore import Record
-from .events import QUIET_AFTER, Grouper, incident_keys
+from .events import Grouper, incident_keys
 from .scoring import Scorer, _noisy_or, risk_level
 from .watches import active_watches, apply_watches
 
@@ -64,10 +64,10 @@ def reset() -> None:
     _grouper = None
 
 
-def _grouper_synced(session: Session, now: datetime) -> Grouper:
+def _grouper_synced(session: Session, now: datetime, judgement: Judgement) -> Grouper:
     global _grouper
     if _grouper is None:
-        _grouper = Grouper()
+        _grouper = Grouper(judgement=judgement)
     g = _grouper
     # Ids first: the rows this index already has (another worker's batch still open holds the
     # sync's start down, so they are met again) are not fetched and JSON-decoded again, which
@@ -183,7 +183,7 @@ def _group(s: Session, members: list[Record], now: datetime, judgement: Judgemen
     The lock serialises every worker here, so the store is asked once per batch, not per item:
     one read of the events joined, one INSERT of the new ones, two indexed look-ups for the
     counts, one UPDATE of the items and one of the events (:mod:`.batchstore`)."""
-    grouper = _grouper_synced(s, now)
+    grouper = _grouper_synced(s, now, judgement)
     joined: dict[int, list[Record]] = {}
     fresh: dict[int, Record] = {}  # stand-in id -> new event
     assigned: set[int] = set()  # items given an event by this run (not a re-run's earlier one)
@@ -278,7 +278,7 @@ def _update_event(event: Event | Record, members: list[Record], added: list[Reco
     in the last hour; ``reported``: (event, source) pairs already in the store."""
     last_seen = event.last_seen_at
     for item in members:  # in id order, as if they had come one at a time
-        if last_seen and item.fetched_at - last_seen > QUIET_AFTER or event.status == "quiet":
+        if last_seen and item.fetched_at - last_seen > judgement.quiet_after or event.status == "quiet":
             if item.fetched_at > last_seen:
                 event.status = "active"
                 event.reopened_count += 1
@@ -365,13 +365,15 @@ def _false_information(event: Event | Record, judgement: Judgement) -> None:
 
 
 def mark_quiet_events() -> int:
-    """Periodic: events without new items for QUIET_AFTER become quiet (a later item re-opens)."""
+    """Periodic: events without new items for ``judgement.quiet_after_hours`` become quiet (a
+    later item re-opens)."""
     rt = get_runtime()
     now = rt.now()
+    quiet_after = rt.profile.judgement.quiet_after
     with rt.session() as s:
         rows = s.scalars(select(Event).where(Event.status == "active",
-                                             Event.last_seen_at < now - QUIET_AFTER)).all()
+                                             Event.last_seen_at < now - quiet_after)).all()
         for event in rows:
             event.status = "quiet"
-            event.quiet_since = event.last_seen_at + QUIET_AFTER
+            event.quiet_since = event.last_seen_at + quiet_after
         return len(rows)

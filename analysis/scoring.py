@@ -25,7 +25,6 @@ TIER_WEIGHT = {"central": 0.25, "provincial": 0.15, "government": 0.1, "local": 
                "social": 0.0, "forum": 0.0}
 CASUALTY_WEIGHT = {Level.GENERAL: 0.3, Level.LARGER: 0.6, Level.MAJOR: 0.85, Level.GRAVE: 0.95}
 AUTHORITATIVE = ("central", "provincial", "government")
-INCIDENT_FLOOR = 0.6  # remit given by the incident rule (rules.incident_rule)
 GENRE_LABELS = {"headline": "标题", "article": "新闻正文", "weibo": "微博帖文", "message": "群众留言"}
 
 
@@ -176,13 +175,14 @@ class Scorer:
             reasons.append(self.fallback_reason)
         cas = casualties.parse(text)
         elsewhere = self.outside.find(text)
+        floor = self.judgement.incident_floor  # remit given by the incident rule (rules.incident_rule)
         if usage.rule_applies(uses, cas.any, genre) and remit > usage.CAP:
             remit = usage.CAP
             reasons.append(f"{usage.describe(uses)}，职责相关度至多 {usage.CAP:.2f}")
-        elif remit < INCIDENT_FLOOR and rules.incident_rule(text, cas.any, uses, not_ours,
-                                                             any(o.kind == "外国" for o in elsewhere)):
-            remit = INCIDENT_FLOOR
-            reasons.append(f"事故类型与伤亡同现，职责相关度至少 {INCIDENT_FLOOR:.2f}")
+        elif remit < floor and rules.incident_rule(text, cas.any, uses, not_ours,
+                                                   any(o.kind == "外国" for o in elsewhere)):
+            remit = floor
+            reasons.append(f"事故类型与伤亡同现，职责相关度至少 {floor:.2f}")
         rel_cfg = self.profile.relevance
         in_remit = remit >= rel_cfg.threshold
 

@@ -13,6 +13,7 @@ from sqlalchemy import select
 from yuqing.analysis import folding, jobs
 from yuqing.analysis.events import Grouper, incident_keys
 from yuqing.models import Event, Item
+from yuqing.profile import Judgement
 
 
 @pytest.fixture(autouse=True)
@@ -210,3 +211,17 @@ def test_compact_index_finds_what_it_holds_and_forgets_what_it_drops() -> None:
     assert lsh.query(hashes[1].hashvalues) == [1] and len(lsh) == 2 and len(rows) == 2 and 2 not in rows
     rows.add(5, hashes[3].hashvalues)  # takes a freed row, not a new one
     assert rows.jaccards([5, 4], hashes[3]).tolist() == [1.0, 1.0] and max(rows.rows.values()) == 3
+
+
+def test_quiet_spell_comes_from_the_profile(runtime, clock, drain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.tasks.dispatch import enqueue
+
+    a = _item(runtime, "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下。")
+    enqueue("analyse", "yuqing.analysis.jobs.analyse_item", a)
+    drain(("analyse",))
+    clock.advance(hours=20)
+    patient = runtime.profile.model_copy(update={"judgement": Judgement(quiet_after_hours=24)})
+    monkeypatch.setattr(runtime, "profile", patient)
+    assert jobs.mark_quiet_events() == 0  # 20 h without news is not quiet for this bureau
+    clock.advance(hours=5)
+    assert jobs.mark_quiet_events() == 1

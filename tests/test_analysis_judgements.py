@@ -216,6 +216,43 @@ def test_thresholds_live_in_the_profile(profile) -> None:  # type: ignore[no-unt
         _with(profile, rumor_threshold=1.5)
 
 
+def test_incident_floor_comes_from_the_profile(profile) -> None:  # type: ignore[no-untyped-def]
+    text = "仓库爆炸，2人受伤"  # a hazard with casualties: the incident rule applies
+    default = Scorer(profile).score({"id": 1, "text": text})
+    assert 0.6 <= default["remit"] < 0.9 and default["in_remit"]
+    floor = round((1 + default["remit"]) / 2, 2)  # above what the model gives
+    high = Scorer(_with(profile, incident_floor=floor)).score({"id": 1, "text": text})  # type: ignore[arg-type]
+    assert high["remit"] == floor and any(f"至少 {floor:.2f}" in r for r in high["reasons"])
+    assert not any("至少" in r for r in default["reasons"])
+
+
+def test_folding_and_event_similarity_come_from_the_profile() -> None:
+    now = datetime(2026, 11, 21, tzinfo=UTC)
+    a = folding.text_minhash("泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，救援正在进行，愿平安！")
+    b = folding.text_minhash("转发：泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，救援正在进行。")
+    sig = folding.signature_minhash({"煤矿", "透水", "被困", "巴公镇"})
+    for judgement, folded in ((Judgement(), 1), (Judgement(duplicate_similarity=0.95), None)):
+        g = Grouper(judgement=judgement)
+        g.add(1, now, 10, a, sig, set(), None)
+        assert g.assign(b, folding.signature_minhash({"x"}), set(), now)[0] == folded
+    near = folding.signature_minhash({"煤矿", "透水", "被困", "泽州"})
+    county = incident_keys([{"name": "泽州县", "code": "140525"}], ["production_safety"])
+    for judgement, event in ((Judgement(), 10), (Judgement(event_similarity=0.9), None)):
+        g = Grouper(judgement=judgement)
+        g.add(1, now, 10, a, sig, county, None)
+        # the county key votes 1; the signature (jaccard about 0.6) adds 2 × 0.6 only when that
+        # is over the profile's event similarity, and an event needs 2 votes
+        assert g.assign(folding.text_minhash("另一篇报道"), near, county, now)[1] == event, judgement
+
+
+def test_threshold_errors_name_the_field_in_chinese(profile) -> None:  # type: ignore[no-untyped-def]
+    for field, value, phrase in (("incident_floor", 1.2, "应不大于 1"), ("duplicate_similarity", 0, "应大于 0"),
+                                 ("quiet_after_hours", -1, "应大于 0")):
+        with pytest.raises(Exception, match=f"judgement.{field}") as err:
+            _with(profile, **{field: value})
+        assert phrase in str(err.value)
+
+
 # -- events: incidents, not county names --------------------------------------------------------
 def test_two_incidents_in_one_county_on_one_day_stay_two_events(scorer: Scorer) -> None:
     now = datetime(2026, 11, 21, 9, tzinfo=UTC)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from datetime import timedelta
 from functools import cached_property
 from importlib import resources
 from pathlib import Path
@@ -144,6 +145,18 @@ class Judgement(Strict):
     risk_larger: float = Field(0.7, ge=0, le=1, description="无伤亡时风险分达到此值定为较大")
     risk_major: float = Field(0.9, ge=0, le=1, description="无伤亡时风险分达到此值定为重大")
     negative_emotion: float = Field(0.7, ge=0, le=1, description="情绪模型达到此值时写入“负面情绪”理由")
+    incident_floor: float = Field(0.6, ge=0, le=1, description=(
+        "事故类型与伤亡同现（无非事件用法、无他局职责词、无境外地名）时职责分的下限"))
+    duplicate_similarity: float = Field(0.7, gt=0, le=0.95, description=(  # LSH needs ≥ 2 bands
+        "两条信息的文本相似度（MinHash 估计的 Jaccard）达到此值即折叠为转载"))
+    event_similarity: float = Field(0.3, gt=0, le=0.95, description=(
+        "信息与事件中某条的事件特征（地点、话题、关键词）相似度达到此值才计入归并票数"))
+    quiet_after_hours: float = Field(12.0, gt=0, le=720, description=(
+        "事件连续多少小时没有新信息即转为平息；此后的新信息重新激活事件"))
+
+    @property
+    def quiet_after(self) -> timedelta:
+        return timedelta(hours=self.quiet_after_hours)
 
 
 class Section(Strict):
