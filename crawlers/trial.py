@@ -19,7 +19,7 @@ import httpx
 import jmespath
 
 from .middlewares import best_encoding
-from .normalise import clean_text
+from .normalise import SHANGHAI, clean_line, clean_text, parse_time, title_from_text
 
 MIN_LINK_TEXT = 6  # characters of an article link's text (navigation links are shorter)
 PREVIEW = 100
@@ -137,6 +137,16 @@ def _preview(art: dict[str, str], url: str) -> dict[str, str]:
             "source_unit": art.get("source_unit", ""), "text": clean_text(art.get("body", ""))[:PREVIEW]}
 
 
+def _as_stored(preview: dict[str, str], now: datetime) -> dict[str, str]:
+    """A preview as the crawl would store it: plain text, a title for a post without one (its
+    first sentence or #话题#), the publish time read and shown in Beijing time."""
+    text = clean_text(preview.get("text", ""))
+    title = clean_line(preview.get("title", "")) or title_from_text(text)
+    when = parse_time(preview.get("time") or None, now)
+    shown = when.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if when else ""
+    return {**preview, "title": title, "text": text[:PREVIEW], "time": shown}
+
+
 def _json_kind(response: Any, trial: Trial) -> None:
     # local: Scrapy is heavy, and the web app imports this module for its admin page
     from .spiders import hotlist, json_api
@@ -161,7 +171,7 @@ def _json_kind(response: Any, trial: Trial) -> None:
         if isinstance(posts, list) and posts:
             trial.kind, trial.entry["json_api"] = "json_api", {"preset": preset}
             trial.previews = [{"url": "", "title": "", "time": str(jmespath.search(cfg["published_at"], p) or ""),
-                               "source_unit": "", "text": str(jmespath.search(cfg["text"], p) or "")[:PREVIEW]}
+                               "source_unit": "", "text": str(jmespath.search(cfg["text"], p) or "")}
                               for p in posts[:2] if isinstance(p, dict)]
             return
     path = _longest_list(data)
@@ -299,6 +309,7 @@ def try_url(url: str, settings: Any, now: datetime, key: str = "", name: str = "
         _html_kind(response, trial, settings, now, public_only)
     else:
         _json_kind(response, trial)
+    trial.previews = [_as_stored(p, now) for p in trial.previews]
     trial.entry = {"key": key or _key_for(url), "name": name or (urlsplit(url).hostname or url), "kind": trial.kind,
                    "tier": "local", "urls": [url], **trial.entry}
     return trial

@@ -64,7 +64,9 @@ def test_try_a_government_column_and_save_it(cli: CliRunner, site: TestSite, tmp
     ("/rss.xml", "订阅源（feed）", "标题：晋城市召开安全生产会议"),
     ("/hot.json", "热榜（hotlist）", "第1名 泽州县巴公镇煤矿透水事故救援进展"),
     ("/board.html", "热榜（hotlist）", "第1名 晋城暴雪致多条道路封闭"),
-    ("/weibo", "JSON 接口（json_api）", "泽州县巴公镇煤矿"),
+    # as the crawl stores it: the post's first sentence as its title, no markup, Beijing time
+    ("/weibo", "JSON 接口（json_api）", "标题：泽州县巴公镇煤矿@某某透水，有人被困\n    时间：2020-09-17 14:05"),
+    ("/rss.xml", "订阅源（feed）", "时间：2026-11-19 14:05"),  # RFC 822 GMT read, shown in Beijing time
 ])
 def test_try_detects_the_kind(cli: CliRunner, site: TestSite, path: str, kind: str, shown: str) -> None:
     from yuqing.cli import app
