@@ -25,7 +25,7 @@ from yuqing.runtime import Runtime
 from .corpora import Unit
 from .features import remit_features
 from .modelstore import LinearModel, load, promote
-from .train import CharTfidfLR, _groups, features_for, remit_dataset, remit_raw_for
+from .train import REMIT_C, CharTfidfSVM, _groups, features_for, remit_dataset, remit_raw_for
 
 
 @dataclass
@@ -66,7 +66,7 @@ def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
     test = np.array([_held_back(k) for k in keys])
     raw = remit_raw_for(units)
     cut = np.array([current.threshold_for(u.genre) for u in units])[test]
-    cand = CharTfidfLR(16.0).fit(raw[~test], y[~test])
+    cand = CharTfidfSVM(REMIT_C).fit(raw[~test], y[~test])
     p_cand = cand.predict_proba(raw[test])[:, 1]
     cand_f1 = f1_score(y[test], p_cand >= cut, zero_division=0)
     cur_f1 = f1_score(y[test], current.proba(_current_features(current, units, raw)[test]) >= cut,
@@ -74,11 +74,9 @@ def retrain(rt: Runtime, corpora: Path, now: datetime) -> RetrainResult:
     version = now.strftime("%Y%m%d%H%M%S")
     promoted = cand_f1 >= cur_f1
     if promoted:
-        final = CharTfidfLR(16.0).fit(raw, y)
+        final = CharTfidfSVM(REMIT_C).fit(raw, y)
         filename = f"{name}-{version}.npz"
-        LinearModel(name, version, final.lr.coef_[0].astype(np.float32), float(final.lr.intercept_[0]),
-                    current.threshold, current.thresholds, final.idf, final.extras_weight
-                    ).save(data_dir / "models" / filename)
+        final.to_model(name, version, current.threshold, current.thresholds).save(data_dir / "models" / filename)
         promote(data_dir, name, filename)
         with rt.session() as s:
             for r in s.scalars(select(ReviewLabel).where(ReviewLabel.id.in_([i for i, *_ in labels]))):
