@@ -11,18 +11,20 @@ from sqlalchemy.orm import Session
 
 from yuqing.clock import fmt
 from yuqing.levels import Level
-from yuqing.models import Alert, AlertStatus, AuditEntry, Event, ReviewLabel, Silence
+from yuqing.models import Alert, AlertStatus, AuditEntry, Event, ReviewLabel, Silence, Ticket
 from yuqing.runtime import Runtime
 
 from .exceptions import AlertNotFound, AlertsError, SilenceError, SilenceNotFound
 from .silences import validate_matchers
 
 REVIEW_ACTIONS = ("confirm", "dismiss", "level")
+TICKET_CHOICES = {"close": "关闭工单", "keep": "保留工单"}  # what 排除 does to the event's open ticket
 
 
-def _audit(s: Session, rt: Runtime, by: str, action: str, target: str, target_id: int, **detail: Any) -> None:
+def _audit(s: Session, rt: Runtime, by: str, action: str, target: str, target_id: int, ip: str = "",
+           **detail: Any) -> None:
     s.add(AuditEntry(at=rt.now(), actor=by, action=action, target_type=target, target_id=target_id,
-                     detail=detail))
+                     detail=detail, ip=ip))
 
 
 def _alert(s: Session, alert_id: int) -> Alert:
@@ -45,14 +47,23 @@ def acknowledge(rt: Runtime, alert_id: int, by: str) -> Alert:
         return alert
 
 
-def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None) -> Alert:
-    """研判: confirm (属实), dismiss (误报, a training label), or correct the level."""
+def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None,
+           ticket: str | None = None, reason: str = "", ip: str = "") -> Alert:
+    """研判: confirm (属实), dismiss (误报, a training label), or correct the level.
+
+    Dismissing an event whose response ticket (回应工单) is open is never silent: the monitor
+    says whether the ticket is closed or kept (``ticket``) and why (``reason``); the caller
+    then settles the ticket in the response workflow. The one audit entry of the review
+    (``alert.review.<action>``) keeps both, with the caller's address ``ip``."""
     if action not in REVIEW_ACTIONS:
         raise AlertsError(f"未知研判操作 {action!r}，应为 confirm（确认属实）、dismiss（排除）或 level（调整等级）")
+    reason = reason.strip()
     with rt.session() as s:
         alert = _alert(s, alert_id)
         if alert.kind != "event" or alert.event_id is None:
             raise AlertsError(f"预警 #{alert_id} 是系统告警，不能研判")
+        if action == "dismiss":
+            _check_ticket_choice(s, alert.event_id, ticket, reason)
         event = s.get(Event, alert.event_id)
         now = rt.now()
         value = ""
@@ -74,8 +85,31 @@ def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None =
         text = f"{event.title}\n{event.summary}" if event else alert.title
         s.add(ReviewLabel(event_id=alert.event_id, alert_id=alert.id, label=action, value=value,
                           text=text, by=by, at=now))
-        _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, level=value)
+        detail: dict[str, Any] = {"level": value}
+        if ticket or reason:
+            detail.update(ticket=ticket or "", reason=reason)
+        _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, ip=ip, **detail)
         return alert
+
+
+def open_ticket_of(s: Session, event_id: int | None) -> int | None:
+    """The event's response ticket (回应工单) while it is not closed."""
+    if event_id is None:
+        return None
+    return s.scalar(select(Ticket.id).where(Ticket.event_id == event_id, Ticket.state != "closed"))
+
+
+def _check_ticket_choice(s: Session, event_id: int, ticket: str | None, reason: str) -> None:
+    """排除 an event with an open ticket: the monitor chooses the ticket's fate and gives a reason."""
+    if ticket and ticket not in TICKET_CHOICES:
+        raise AlertsError(f"ticket: 应为 close（关闭工单）或 keep（保留工单），而不是 {ticket!r}")
+    open_id = open_ticket_of(s, event_id)
+    if open_id is None:
+        return
+    if not ticket:
+        raise AlertsError(f"事件已有未关闭的回应工单 #{open_id}：排除时须选择关闭或保留该工单")
+    if not reason:
+        raise AlertsError(f"事件已有未关闭的回应工单 #{open_id}：排除时须写明原因")
 
 
 def _judge_level(event: Event, value: str, by: str, now: datetime) -> None:

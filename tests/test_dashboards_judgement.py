@@ -153,6 +153,53 @@ def test_dismiss_can_keep_the_ticket(runtime, client, story) -> None:  # type: i
         assert kept.actor == "monitor" and kept.detail["reason"] == "预警误报，但群众诉求仍需答复"
 
 
+def test_the_api_dismisses_an_event_with_an_open_ticket_only_with_a_choice_and_a_reason(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    """The rule lives in the alerts workflow, so the API cannot leave a ticket's state unexplained."""
+    token = login(client)
+    alert_id = _alert_of(runtime, story["old"])
+    url, headers = f"/api/alerts/{alert_id}/review", {"X-CSRF-Token": token}
+    with runtime.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == story["old"]))
+    r = client.post(url, json={"action": "dismiss"}, headers=headers)
+    assert r.status_code == 422
+    assert r.json() == {"detail": f"事件已有未关闭的回应工单 #{ticket_id}：排除时须选择关闭或保留该工单"}
+    r = client.post(url, json={"action": "dismiss", "ticket": "close", "reason": "  "}, headers=headers)
+    assert r.status_code == 422
+    assert r.json() == {"detail": f"事件已有未关闭的回应工单 #{ticket_id}：排除时须写明原因"}
+    assert client.post(url, json={"action": "dismiss", "ticket": "drop", "reason": "x"}, headers=headers).status_code == 422
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).status != "dismissed", "a refused dismissal changes nothing"
+    r = client.post(url, json={"action": "dismiss", "ticket": "close", "reason": "系旧闻翻炒"}, headers=headers)
+    assert r.status_code == 200 and r.json()["status"] == "dismissed"
+    with runtime.session() as s:
+        assert s.get(Ticket, ticket_id).state == "closed"
+        last = s.scalars(select(TicketChange).where(TicketChange.ticket_id == ticket_id)
+                         .order_by(TicketChange.id.desc())).first()
+        assert last.by == "monitor" and last.reason == "事件经研判排除：系旧闻翻炒"
+        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "alert.review.dismiss"))
+        assert entry.detail["ticket"] == "close" and entry.detail["reason"] == "系旧闻翻炒"
+
+
+def test_the_api_describes_the_dismissal_fields(client) -> None:  # type: ignore[no-untyped-def]
+    login(client)
+    spec = client.get("/api/openapi.json").json()
+    op = spec["paths"]["/api/alerts/{alert_id}/review"]["post"]
+    assert "ticket（close 关闭工单或 keep 保留工单）" in op["description"] and "reason" in op["description"]
+    dismiss = spec["components"]["schemas"]["ReviewDismiss"]["properties"]
+    assert set(dismiss) == {"action", "ticket", "reason"} and dismiss["reason"]["maxLength"] == 500
+
+
+def test_bulk_dismissal_leaves_an_event_with_an_open_ticket_to_the_workflow(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    token = login(client)
+    alert_id = _alert_of(runtime, story["old"])
+    r = client.post("/alerts/bulk?next=/", data={"action": "dismiss", "ids": [alert_id], "csrf_token": token})
+    assert r.status_code == 303
+    assert "须选择关闭或保留该工单" in client.get("/").text
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).status != "dismissed"
+        assert s.scalar(select(Ticket.state).where(Ticket.event_id == story["old"])) != "closed"
+
+
 def test_silence_and_confirmation_show_on_the_card(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
     token = login(client)
     alert = story["alert_fire"]

@@ -19,9 +19,10 @@ from yuqing.levels import Level
 from yuqing.models import Alert, Deadline, Event, Item, Ticket
 from yuqing.status import health as status_health
 
-from ..auth import AnyUser, CurrentUser, MonitorUser, StaffUser, audit
+from ..auth import AnyUser, CurrentUser, MonitorUser, StaffUser, audit, client_ip
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
+from ._review import settle_dismissed_ticket
 from ._util import NO_NUL, NO_NUL_PATTERN, RecordId, rt_of
 
 
@@ -91,8 +92,16 @@ class QueueVersion(BaseModel):
     version: str
 
 
-class ReviewDecision(BaseModel):
-    action: Literal["confirm", "dismiss"] = Field(description="confirm 属实；dismiss 误报/无关")
+class ReviewConfirm(BaseModel):
+    action: Literal["confirm"] = Field(description="confirm 确认属实")
+
+
+class ReviewDismiss(BaseModel):
+    action: Literal["dismiss"] = Field(description="dismiss 排除（误报/无关）")
+    ticket: Literal["close", "keep"] | None = Field(
+        None, description="事件已有未关闭的回应工单时必填：close 同时关闭工单，keep 保留工单继续办理")
+    reason: str = Field("", max_length=500, pattern=NO_NUL_PATTERN,
+                        description="排除原因；事件已有未关闭的回应工单时必填")
 
 
 class ReviewLevel(BaseModel):
@@ -102,7 +111,7 @@ class ReviewLevel(BaseModel):
 
 # One of the two shapes, told apart by ``action``: a level change without a level used to be
 # valid by the schema and refused by the route.
-ReviewIn = Annotated[ReviewDecision | ReviewLevel, Field(discriminator="action")]
+ReviewIn = Annotated[ReviewConfirm | ReviewDismiss | ReviewLevel, Field(discriminator="action")]
 
 
 class ReviewOut(BaseModel):
@@ -194,14 +203,20 @@ def alerts_version(request: Request, user: CurrentUser = StaffUser) -> QueueVers
 
 @router.post("/alerts/{alert_id}/review", response_model=ReviewOut, responses=problems(400, 404),
              summary="研判：确认、排除或调整等级（写入训练标注）",
-             description="预警不存在时 404；研判规则不允许时（如系统告警不能研判）422，说明原因。")
+             description="预警不存在时 404；研判规则不允许时 422，说明原因：如系统告警不能研判；"
+                         "排除一个已有未关闭回应工单的事件时，须给出 ticket（close 关闭工单或 keep 保留工单）"
+                         "和 reason（排除原因），缺一即 422。")
 def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn, Body()],
                  user: CurrentUser = MonitorUser) -> ReviewOut:
     rt = rt_of(request)
     level = body.level.value if isinstance(body, ReviewLevel) else None
+    ticket, reason = (body.ticket, body.reason) if isinstance(body, ReviewDismiss) else (None, "")
     # The workflow says 404 for a missing alert (NotFound) and 422 for what its rules refuse.
-    review(rt, alert_id, body.action, user.username, level=level)
+    reviewed = review(rt, alert_id, body.action, user.username, level=level, ticket=ticket, reason=reason,
+                      ip=client_ip(request))
     audit(rt, request, user.username, f"alert.{body.action}", "alert", alert_id, level=level or "", via="api")
+    if isinstance(body, ReviewDismiss):
+        settle_dismissed_ticket(rt, request, reviewed.event_id, ticket, reason, user.username)
     with rt.session() as s:
         alert = s.get(Alert, alert_id)
         return ReviewOut(id=alert_id, status=alert.status if alert else "", level=alert.level if alert else "")

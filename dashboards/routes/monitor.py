@@ -19,13 +19,14 @@ from yuqing.alerts.actions import acknowledge, review, silence
 from yuqing.alerts.exceptions import AlertsError
 from yuqing.alerts.grouping import evaluate
 from yuqing.models import Alert, AlertStatus, Role, Ticket
-from yuqing.queue.tickets import close_dismissed, follow_judgement, open_ticket_for_event
+from yuqing.queue.tickets import follow_judgement, open_ticket_for_event
 from yuqing.runtime import Runtime
 
-from ..auth import AnyUser, CurrentUser, MonitorUser, audit
+from ..auth import AnyUser, CurrentUser, MonitorUser, audit, client_ip
 from ..csrf import csrf_token
 from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
+from ._review import settle_dismissed_ticket
 from ._util import NO_NUL, RecordId, back, rt_of
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
@@ -83,24 +84,16 @@ def _alert(rt: Runtime, alert_id: int) -> Alert:
         return alert
 
 
-TICKET_CHOICES = {"close": "关闭工单", "keep": "保留工单"}
-
-
 @router.post("/alerts/{alert_id}/review")
 def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), level: str = Form(""),
                  ticket: str = Form(""), reason: str = Form("", max_length=500),
                  user: CurrentUser = MonitorUser) -> Response:
     rt = rt_of(request)
     alert = _alert(rt, alert_id)
-    open_ticket = _open_ticket(rt, alert.event_id) if action == "dismiss" else None
-    if open_ticket is not None:
-        # Never silently: a dismissed event's open ticket is closed or kept by the monitor's choice.
-        if ticket not in TICKET_CHOICES:
-            raise HTTPException(422, f"事件已有未关闭的回应工单 #{open_ticket}：排除时须选择关闭或保留该工单")
-        if not reason.strip():
-            raise HTTPException(422, f"事件已有未关闭的回应工单 #{open_ticket}：排除时须写明原因")
-    # The workflow refuses an unknown action or level (Refused: the app's handler answers 422).
-    reviewed = review(rt, alert_id, action, user.username, level=level if action == "level" else None)
+    # The workflow refuses an unknown action or level, and a dismissal of an event with an open
+    # ticket without the ticket's fate and a reason (Refused: the app's handler answers 422).
+    reviewed = review(rt, alert_id, action, user.username, level=level if action == "level" else None,
+                      ticket=ticket or None, reason=reason, ip=client_ip(request))
     new_level = reviewed.level if action == "level" else None
     audit(rt, request, user.username, f"alert.{action}", "alert", alert_id, level=new_level or "",
           reason=reason.strip())
@@ -108,8 +101,8 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
     message = f"{words[action]}：预警 #{alert_id}"
     if action == "level" and alert.event_id is not None:
         message += _carry_judgement(rt, alert.event_id, user.username)
-    if open_ticket is not None:
-        message += _settle_ticket(rt, request, open_ticket, ticket, reason.strip(), user.username)
+    if action == "dismiss":
+        message += settle_dismissed_ticket(rt, request, alert.event_id, ticket, reason, user.username)
     flash(request, message)
     return back(request, "/")
 
@@ -129,12 +122,9 @@ def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form
         raise HTTPException(422, "ids: 未勾选任何预警")
     done, skipped = [], []
     for alert_id in ids[:200]:
-        alert = _alert(rt, alert_id)
-        if action == "dismiss" and _open_ticket(rt, alert.event_id) is not None:
-            skipped.append(f"#{alert_id}（有未关闭的工单，请逐条排除）")
-            continue
-        try:
-            review(rt, alert_id, action, user.username)
+        _alert(rt, alert_id)
+        try:  # the workflow refuses to dismiss an event with an open ticket without its fate and a reason
+            review(rt, alert_id, action, user.username, ip=client_ip(request))
         except AlertsError as exc:
             skipped.append(f"#{alert_id}（{exc}）")
             continue
@@ -147,28 +137,12 @@ def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form
     return back(request, "/")
 
 
-def _open_ticket(rt: Runtime, event_id: int | None) -> int | None:
-    if event_id is None:
-        return None
-    with rt.session() as s:
-        return s.scalar(select(Ticket.id).where(Ticket.event_id == event_id, Ticket.state != "closed"))
-
-
 def _carry_judgement(rt: Runtime, event_id: int, by: str) -> str:
     """The monitor's level goes the whole way, as an automatic rise does: notifications (a
     rise is never inhibited), the ticket and its clocks, the referrals and their 续报."""
     evaluate(rt, event_id)
     ticket_id = follow_judgement(rt, event_id, by)
     return f"；工单 #{ticket_id} 已按新等级计时" if ticket_id else ""
-
-
-def _settle_ticket(rt: Runtime, request: Request, ticket_id: int, choice: str, reason: str, by: str) -> str:
-    if choice == "close":
-        close_dismissed(rt, ticket_id, by, reason)
-        audit(rt, request, by, "ticket.close", "ticket", ticket_id, reason=reason)
-        return f"；工单 #{ticket_id} 已关闭"
-    audit(rt, request, by, "ticket.keep", "ticket", ticket_id, reason=reason)
-    return f"；工单 #{ticket_id} 保留办理"
 
 
 @router.post("/alerts/{alert_id}/ack")
