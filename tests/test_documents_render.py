@@ -263,23 +263,33 @@ def test_special_report_without_evidence_says_no_suspected_false_information(run
 
 
 @pytest.mark.slow
-def test_the_signature_never_stands_alone_on_a_page(tmp_path) -> None:  # type: ignore[no-untyped-def]
+@pytest.mark.parametrize("record", [False, True], ids=["no 版记", "版记"])
+def test_the_signature_and_the_record_never_stand_alone_on_a_page(tmp_path, record: bool) -> None:  # type: ignore[no-untyped-def]
     """落款 (issuer and date) stays on the page of the text's last line, however the text falls
-    (the 预案's PDF could leave its date alone on the last page); across a page boundary."""
+    (the 预案's PDF could leave its date alone on the last page); the 版记 stands at the foot of
+    the last page, with text above it, never alone: for a short text, a text that fills page 1
+    exactly, one that spills over by a line, and a long last paragraph."""
     from yuqing.documents import OfficialDocument, Paragraph
 
     page_counts = set()
-    for n in range(9, 14):  # one-line paragraphs: the text's end crosses the foot of page 1 here
+    long_last = "最后一段正文，" + "这一段较长，" * 40 + "完。"
+    cases = [(n, "最后一段正文。") for n in (2, *range(9, 14))] + [(8, long_last)]
+    for n, last_text in cases:  # one-line paragraphs: the text's end crosses the foot of page 1 here
         doc = OfficialDocument(series="解读回应预案", issuer="泽州县应急管理局", title="关于某政策的解读回应预案",
                                issued_at=datetime(2026, 12, 1, 9, tzinfo=SHANGHAI),
-                               blocks=[Paragraph.of(f"第{i}段正文。") for i in range(n)] + [Paragraph.of("最后一段正文。")])
+                               cc=["县人民政府办公室"] if record else [], printer="泽州县应急管理局办公室" if record else "",
+                               blocks=[Paragraph.of(f"第{i}段正文。") for i in range(n)] + [Paragraph.of(last_text)])
         path = tmp_path / f"plan-{n}.pdf"
         path.write_bytes(write_pdf(doc))
         text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
         pages = [p for p in text.split("\f") if p.strip()]
         page_counts.add(len(pages))
-        last = next(i for i, p in enumerate(pages) if "最后一段正文" in p)
+        last = max(i for i, p in enumerate(pages) if "正文" in p or "较长" in p)
         date_page = next(i for i, p in enumerate(pages) if "2026年12月1日" in p)
         issuer_page = max(i for i, p in enumerate(pages) if "泽州县应急管理局" in p.replace("泽州县应急管理局解读回应预案", ""))
         assert last == issuer_page == date_page, f"{n} paragraphs: text ends on page {last + 1}, 落款 on {date_page + 1}"
+        if record:
+            _record_at_the_foot_of_the_last_page(path, len(pages))
+            assert last == len(pages) - 1, f"{n} paragraphs: the 版记 alone on page {len(pages)}"
+            assert "YUQING" not in text, "the measuring marks stay out of the document"
     assert page_counts == {1, 2}, "the range crosses a page boundary"

@@ -116,68 +116,34 @@ def _tail(d: OfficialDocument) -> str:
     if d.cc:
         rows.append(f"<p>抄送：{esc('，'.join(d.cc))}。</p>")
     rows.append(f"<p><span>{esc(d.printer)}</span><span>{cn_date(d.printed_at or d.issued_at, d.timezone)}印发</span></p>")
-    return signature + f'<div class="record">{"".join(rows)}</div>'
+    return signature + f'{RECORD_OPEN}{"".join(rows)}</div>'
 
 
-# 版记 at the foot of the last page (GB/T 9704 7.4): CSS cannot place a block at the bottom of
-# the last page, so before printing this lays the blocks out on 版心-high pages as Chromium
-# breaks them (paragraphs by lines, keeping two at a break; figures, headings with their next
-# lines, the 落款 and table rows whole) and gives the 版记 the space that is left above it.
-_PIN_RECORD = """
-addEventListener("load", () => {
-  const record = document.querySelector(".record");
-  if (!record) return;
-  const body = document.body, saved = body.getAttribute("style") || "";
-  body.style.cssText = "max-width:none;width:%(width)smm;margin:0;padding:0";
-  const pageH = %(height)s * 96 / 25.4, line = %(line)s * 96 / 72;
-  let used = 0;
-  const fill = h => { used += h; while (used > pageH) used -= pageH; };
-  // Chromium snaps line boxes to 1/64 px, so a block that overshoots the page by less than a
-  // pixel in these sums still fits on it (a 落款 ending 0.1 px past the 版心 stayed on its page).
-  const slack = 1;
-  const whole = h => { if (used + h > pageH + slack) used = 0; fill(h); };
-  const blocks = [...body.children].filter(el => el !== record && el.tagName !== "SCRIPT");
-  const top = el => el.getBoundingClientRect().top;
-  blocks.forEach((el, i) => {
-    const h = (i + 1 < blocks.length ? top(blocks[i + 1]) : top(record) - parseFloat(getComputedStyle(record).marginTop)) - top(el);
-    const room = pageH - used;
-    if (h <= room + slack && !/^H[2-4]$/.test(el.tagName)) { fill(h); return; }
-    if (/^H[2-4]$/.test(el.tagName)) { if (h + 2 * line > room) used = 0; used += h; return; }
-    if (el.tagName === "TABLE") {
-      const rows = [...el.querySelectorAll("tbody tr")], head = el.tHead ? el.tHead.offsetHeight : 0;
-      let prev = top(el);
-      rows.forEach(r => { const rh = top(r) + r.offsetHeight - prev; prev = top(r) + r.offsetHeight;
-                          if (used + rh > pageH) used = head; used += rh; });
-      fill(h - (prev - top(el)));
-      return;
-    }
-    if (el.tagName === "P") {
-      const fit = Math.floor(room / line);  // Chromium breaks a paragraph at any line
-      used = 0;
-      fill(h - fit * line);
-      return;
-    }
-    whole(h);
-  });
-  const need = record.getBoundingClientRect().height;
-  const room = pageH - used;
-  const gap = parseFloat(getComputedStyle(record).marginTop);
-  // Padding, not margin: a margin at a page break is cut off there (CSS Fragmentation §5.2).
-  const fits = need + gap <= room;
-  if (!fits) record.style.breakBefore = "page";
-  record.style.marginTop = "0";
-  record.style.paddingTop = Math.max(0, (fits ? room : pageH) - need - 3) + "px";
-  body.setAttribute("style", saved);
-});
-"""
+# 版记 at the foot of the last page (GB/T 9704 7.4). CSS cannot place a block at the bottom of
+# the last page, so pdf.py prints, measures where the 版记 landed (MARK_TOP / MARK_FOOT, two
+# invisible words in the measuring print only) and prints again with the room left above it
+# as padding (padding, not margin: a margin at a page break is cut off there, CSS Fragmentation
+# §5.2). A 版记 that lands alone on a page takes the text's last block with it.
+MARK_TOP, MARK_FOOT = "YUQINGRECORDTOP", "YUQINGRECORDFOOT"
+RECORD_OPEN = '<div class="record">'
+_MARK = "position:absolute;left:0;font:1px/1px monospace;color:#fff;white-space:nowrap"
 
 
-def for_print(page: str) -> str:
-    """The page as Chromium prints it: with the script that pins the 版记 to the last page's
-    foot (the page shown in a browser carries no script)."""
-    script = _PIN_RECORD % {"width": L.BODY_W_MM, "height": L.BODY_H_MM, "line": f"{L.LINE_PT:.2f}"}
-    head, end, tail = page.rpartition("</body>")
-    return f"{head}<script>{script}</script>{end}{tail}" if end else page
+def for_print(page: str, *, probe: bool = False, pad_px: float = 0.0, move_last: bool = False) -> str:
+    """The page as Chromium prints it. ``probe`` adds the two words that mark the 版记's top
+    and foot; ``pad_px`` is the room given above it; ``move_last`` starts the text's last block
+    (the one before the 落款) on a new page, so the 版记 never stands alone on one."""
+    if RECORD_OPEN not in page:
+        return page
+    rules = [f".record {{ padding-top: {pad_px:.2f}px; }}" if pad_px > 0 else "",
+             "body > :has(+ .signature) { break-before: page; }" if move_last else ""]
+    head, end, tail = page.partition("</head>")
+    page = f"{head}<style>{''.join(rules)}</style>{end}{tail}" if end and any(rules) else page
+    if probe:
+        marks = (f'<span style="{_MARK};top:0">{MARK_TOP}</span>'
+                 f'<span style="{_MARK};bottom:0">{MARK_FOOT}</span>')
+        page = page.replace(RECORD_OPEN, f'<div class="record" style="position:relative">{marks}', 1)
+    return page
 
 
 def to_html(d: OfficialDocument) -> str:
