@@ -34,7 +34,7 @@ def _alert(s: Session, alert_id: int) -> Alert:
     return alert
 
 
-def acknowledge(rt: Runtime, alert_id: int, by: str) -> Alert:
+def acknowledge(rt: Runtime, alert_id: int, by: str, ip: str = "") -> Alert:
     """确认收到: stops the escalation ladder and the repeats."""
     with rt.session() as s:
         alert = _alert(s, alert_id)
@@ -43,7 +43,7 @@ def acknowledge(rt: Runtime, alert_id: int, by: str) -> Alert:
             raise AlertsError(f"预警 #{alert_id} 当前状态为 {alert.status}{who}，无需再确认")
         alert.status, alert.acknowledged_at, alert.acknowledged_by = AlertStatus.ACKNOWLEDGED, rt.now(), by
         alert.updated_at = rt.now()
-        _audit(s, rt, by, "alert.acknowledge", "alert", alert_id, rung=alert.rung)
+        _audit(s, rt, by, "alert.acknowledge", "alert", alert_id, ip=ip, rung=alert.rung)
         return alert
 
 

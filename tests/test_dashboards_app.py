@@ -122,8 +122,13 @@ def test_dismiss_becomes_a_training_label_and_is_audited(runtime, client, story)
         assert s.get(Alert, story["alert_fire"]).status == "dismissed"
         label = s.scalar(select(ReviewLabel).where(ReviewLabel.alert_id == story["alert_fire"]))
         assert label.label == "dismiss" and label.by == "monitor"
-        entry = s.scalar(select(AuditEntry).where(AuditEntry.action == "alert.dismiss"))
-        assert entry.actor == "monitor" and entry.ip == "testclient" and entry.target_id == story["alert_fire"]
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.target_type == "alert",
+                                                     AuditEntry.target_id == story["alert_fire"])).all()
+        assert [e.action for e in entries] == ["alert.review.dismiss"], "one review, one entry"
+        entry = entries[0]
+        assert entry.actor == "monitor" and entry.ip == "testclient"
+    login(client, "admin")
+    assert "<td>研判：排除</td>" in client.get("/admin").text, "the audit log says the one entry in words"
 
 
 def test_a_review_the_workflow_refuses_is_422_with_its_sentence(runtime, client, story) -> None:  # type: ignore[no-untyped-def]

@@ -19,7 +19,7 @@ from yuqing.levels import Level
 from yuqing.models import Alert, Deadline, Event, Item, Ticket
 from yuqing.status import health as status_health
 
-from ..auth import AnyUser, CurrentUser, MonitorUser, StaffUser, audit, client_ip
+from ..auth import AnyUser, CurrentUser, MonitorUser, StaffUser, client_ip
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
 from ._review import settle_dismissed_ticket
@@ -214,7 +214,6 @@ def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn,
     # The workflow says 404 for a missing alert (NotFound) and 422 for what its rules refuse.
     reviewed = review(rt, alert_id, body.action, user.username, level=level, ticket=ticket, reason=reason,
                       ip=client_ip(request))
-    audit(rt, request, user.username, f"alert.{body.action}", "alert", alert_id, level=level or "", via="api")
     if isinstance(body, ReviewDismiss):
         settle_dismissed_ticket(rt, request, reviewed.event_id, ticket, reason, user.username)
     with rt.session() as s:

@@ -95,8 +95,6 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
     reviewed = review(rt, alert_id, action, user.username, level=level if action == "level" else None,
                       ticket=ticket or None, reason=reason, ip=client_ip(request))
     new_level = reviewed.level if action == "level" else None
-    audit(rt, request, user.username, f"alert.{action}", "alert", alert_id, level=new_level or "",
-          reason=reason.strip())
     words = {"confirm": "已确认预警", "dismiss": "已排除（误报/无关）", "level": f"已调整等级为 {new_level}"}
     message = f"{words[action]}：预警 #{alert_id}"
     if action == "level" and alert.event_id is not None:
@@ -128,7 +126,6 @@ def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form
         except AlertsError as exc:
             skipped.append(f"#{alert_id}（{exc}）")
             continue
-        audit(rt, request, user.username, f"alert.{action}", "alert", alert_id, bulk=True)
         done.append(alert_id)
     message = f"已批量{BULK_ACTIONS[action]} {len(done)} 条预警"
     if skipped:
@@ -149,8 +146,7 @@ def _carry_judgement(rt: Runtime, event_id: int, by: str) -> str:
 def ack_alert(request: Request, alert_id: RecordId, user: CurrentUser = MonitorUser) -> Response:
     rt = rt_of(request)
     _alert(rt, alert_id)
-    acknowledge(rt, alert_id, user.username)
-    audit(rt, request, user.username, "alert.acknowledge", "alert", alert_id)
+    acknowledge(rt, alert_id, user.username, ip=client_ip(request))  # the workflow writes the one audit entry
     flash(request, f"已签收预警 #{alert_id}，升级提醒停止")
     return back(request, "/")
 
