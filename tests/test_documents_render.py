@@ -160,6 +160,9 @@ def test_pdf_is_a4_with_embedded_cjk_fonts_and_page_numbers(runtime, story, tmp_
     assert all(f"—{n}—" in bare for n in range(1, pages + 1)), "every page is numbered"
     assert "泽州县应急管理局舆情专报" in bare.split("〔2026〕")[0], "the masthead on one line"
     _record_at_the_foot_of_the_last_page(path, pages)
+    sheets = text.split("\f")
+    heading = next(i for i, p in enumerate(sheets) if "八、签收" in p)
+    assert "请打开以下链接签收" in sheets[heading], "a heading never stays at a page's foot without its text"
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
     # Skia writes Noto CJK's CFF outlines as Type 3 glyphs: embedded, with a Unicode map (searchable).

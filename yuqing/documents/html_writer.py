@@ -126,6 +126,13 @@ def _tail(d: OfficialDocument) -> str:
 # §5.2). A 版记 that lands alone on a page takes the text's last block with it.
 MARK_TOP, MARK_FOOT = "YUQINGRECORDTOP", "YUQINGRECORDFOOT"
 RECORD_OPEN = '<div class="record">'
+# The text's last block (the one before the 落款) starts a new page, and the headings right
+# above it go along (a heading never stays at the foot of the page before).
+_MOVE_LAST = "".join(f"{sel} {{ break-before: page; }}" for sel in (  # one rule each: :has cannot nest
+    "body > :not(h2, h3, h4) + :has(+ .signature)",
+    "body > :first-child:has(+ .signature)",
+    "body > :not(h2, h3, h4) + :is(h2, h3, h4):has(+ * + .signature)",
+    "body > :not(h2, h3, h4) + :is(h2, h3, h4):has(+ :is(h2, h3, h4) + * + .signature)"))
 _MARK = "position:absolute;left:0;font:1px/1px monospace;color:#fff;white-space:nowrap"
 
 
@@ -136,7 +143,7 @@ def for_print(page: str, *, probe: bool = False, pad_px: float = 0.0, move_last:
     if RECORD_OPEN not in page:
         return page
     rules = [f".record {{ padding-top: {pad_px:.2f}px; }}" if pad_px > 0 else "",
-             "body > :has(+ .signature) { break-before: page; }" if move_last else ""]
+             _MOVE_LAST if move_last else ""]
     head, end, tail = page.partition("</head>")
     page = f"{head}<style>{''.join(rules)}</style>{end}{tail}" if end and any(rules) else page
     if probe:
