@@ -80,12 +80,21 @@ def test_every_route_refuses_an_anonymous_caller(runtime, client) -> None:  # ty
 @pytest.mark.parametrize("username, path, status", [
     ("monitor", "/admin", 403), ("monitor", "/liaison", 403), ("monitor", "/leader", 403),
     ("liaison_xcb", "/tickets", 403), ("liaison_xcb", "/api/alerts", 403),
-    ("leader", "/admin", 403), ("leader", "/leader", 200), ("leader", "/", 200),
+    ("leader", "/admin", 403), ("leader", "/leader", 200),
     ("admin", "/admin", 200), ("admin", "/liaison", 200), ("monitor", "/", 200),
 ])
 def test_roles(client, username: str, path: str, status: int) -> None:  # type: ignore[no-untyped-def]
     login(client, "xcb" if username == "liaison_xcb" else username)
     assert client.get(path).status_code == status
+
+
+def test_the_sites_address_takes_a_leader_to_the_leadership_page(client) -> None:  # type: ignore[no-untyped-def]
+    login(client, "leader")
+    r = client.get("/", follow_redirects=False)
+    assert r.status_code == 303 and r.headers["location"] == "/leader"
+    assert client.get("/?fragment=1", follow_redirects=False).headers["location"] == "/leader"
+    page = client.get(r.headers["location"]).text
+    assert "领导看板" in page and "值班台" not in page, "a leader's home, and no link to a console they cannot open"
 
 
 def test_the_sites_address_takes_a_liaison_to_their_page_not_a_refusal(client) -> None:  # type: ignore[no-untyped-def]

@@ -28,6 +28,7 @@ from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
 from ._review import settle_dismissed_ticket
 from ._util import NO_NUL, RecordId, back, rt_of
+from .auth_pages import HOME
 
 router = APIRouter(include_in_schema=False, dependencies=NO_NUL)
 
@@ -42,8 +43,8 @@ CSRF_SLOT = "__CSRF_SLOT__"  # never a valid token; replaced per request
 @router.get("/")
 def console(request: Request, view: str = "active", fragment: bool = False,
             user: CurrentUser = AnyUser) -> Response:
-    if user.role == Role.LIAISON:  # the site's address takes a department's liaison to their own page
-        return RedirectResponse("/liaison", status_code=303)
+    if user.role in (Role.LEADER, Role.LIAISON):  # the site's address takes each role to its home, as log-in does
+        return RedirectResponse(HOME[user.role], status_code=303)
     rt = rt_of(request)
     view = view if view in VIEWS else "active"
     can_act = user.role in (Role.MONITOR, Role.ADMIN)
