@@ -133,7 +133,7 @@ def manual_level(event: Event | None) -> dict[str, Any] | None:
 
 
 def silence(rt: Runtime, by: str, comment: str, ends_at: datetime, event_id: int | None = None,
-            matchers: dict[str, Any] | None = None) -> Silence:
+            matchers: dict[str, Any] | None = None, ip: str = "", alert_id: int | None = None) -> Silence:
     """静默: mute one event, or every event matching ``matchers``, until ``ends_at``."""
     now = rt.now()
     if not comment or not comment.strip():
@@ -155,8 +155,10 @@ def silence(rt: Runtime, by: str, comment: str, ends_at: datetime, event_id: int
         if event_id is not None:  # the card shows the silence at once, not at the next evaluation
             for alert in s.scalars(select(Alert).where(Alert.event_id == event_id)):
                 alert.silence_id, alert.updated_at = row.id, now
-        _audit(s, rt, by, "silence.add", "silence", row.id, event_id=event_id, matchers=clean,
-               ends_at=ends_at.isoformat(), comment=row.comment)
+        # The one audit entry of a silence, whoever asked for it (console, API or command line).
+        _audit(s, rt, by, "silence.add", "silence", row.id, ip, event_id=event_id, matchers=clean,
+               ends_at=ends_at.isoformat(), comment=row.comment,
+               **({"alert_id": alert_id} if alert_id is not None else {}))
         return row
 
 

@@ -172,6 +172,9 @@ def test_silence_needs_a_reason_and_lands_in_the_store(runtime, client, story) -
         row = s.scalar(select(Silence))
         assert row.event_id == story["fire"] and row.comment == "已核实为烧荒"
         assert row.ends_at - runtime.now() == timedelta(hours=4)
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.action.in_(("silence.add", "alert.silence")))).all()
+        assert [(e.action, e.target_id) for e in entries] == [("silence.add", row.id)], "one silence, one entry"
+        assert entries[0].ip == "testclient" and entries[0].detail["alert_id"] == story["alert_fire"]
 
 
 def test_hostile_crawled_text_is_escaped_and_csp_forbids_inline_script(client, story) -> None:  # type: ignore[no-untyped-def]
