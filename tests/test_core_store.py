@@ -12,7 +12,7 @@ from sqlalchemy import inspect, select, text
 from sqlalchemy.exc import IntegrityError
 
 from yuqing.models import Base, Event, Item, Ticket
-from yuqing.store import engine_for, migrate, session_scope
+from yuqing.store import after_commit, engine_for, migrate, session_scope
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -111,3 +111,25 @@ def test_a_record_history_is_read_through_the_audit_target_index(tmp_path: Path)
             "EXPLAIN QUERY PLAN SELECT * FROM audit_log WHERE target_type = 'alert' AND target_id = 7 "
             "ORDER BY at DESC LIMIT 1")))
     assert "ix_audit_log_target" in plan, plan
+
+
+def test_after_commit_waits_for_the_outermost_commit(tmp_path: Path) -> None:
+    """A released SAVEPOINT is not a commit: work enqueued then could reach a worker before
+    the rows exist. A rolled-back SAVEPOINT drops only the steps added inside it."""
+    engine = engine_for(f"sqlite:///{tmp_path / 'a.db'}")
+    ran: list[str] = []
+    with session_scope(engine) as s:
+        s.execute(text("SELECT 1"))
+        after_commit(s, lambda: ran.append("before the savepoints"))
+        with s.begin_nested():
+            after_commit(s, lambda: ran.append("inside a released savepoint"))
+        assert ran == [], "releasing a SAVEPOINT ran the steps before the commit"
+        with pytest.raises(ValueError), s.begin_nested():
+            after_commit(s, lambda: ran.append("inside a rolled-back savepoint"))
+            raise ValueError
+        assert ran == []
+    assert ran == ["before the savepoints", "inside a released savepoint"]
+    with pytest.raises(RuntimeError), session_scope(engine) as s:
+        after_commit(s, lambda: ran.append("rolled back"))
+        raise RuntimeError
+    assert ran == ["before the savepoints", "inside a released savepoint"]

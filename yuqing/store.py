@@ -17,7 +17,7 @@ from sqlalchemy import Engine, Table, create_engine, event, inspect
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError, DisconnectionError, InterfaceError, OperationalError
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, SessionTransaction, sessionmaker
 
 if TYPE_CHECKING:
     from alembic.config import Config
@@ -101,19 +101,47 @@ def after_commit(session: Session, fn: Callable[[], object]) -> None:
     For enqueueing work about rows this session writes: a job enqueued before the commit
     could reach a worker that cannot see the row yet. A step that fails (Redis down) is
     logged and dropped; the periodic sweeps recover such work from the database.
-    """
-    pending = session.info.setdefault(_AFTER_COMMIT, [])
-    if not pending:
-        def run(sess: Session) -> None:
-            for step in sess.info.pop(_AFTER_COMMIT, []):
-                try:
-                    step()
-                except Exception as exc:  # noqa: BLE001 - Redis down: the sweeps recover from the database
-                    log.warning("after-commit step failed (%s); the sweep will recover it", exc)
 
-        event.listen(session, "after_commit", run, once=True)
-        event.listen(session, "after_soft_rollback", lambda sess, prev: sess.info.pop(_AFTER_COMMIT, None), once=True)
-    pending.append(fn)
+    Only the outermost commit runs the steps: SQLAlchemy also fires ``after_commit`` when a
+    SAVEPOINT (``begin_nested``) is released, which would enqueue work, or print a 专报, before
+    the rows are committed. A rolled-back SAVEPOINT drops only the steps added inside it.
+    """
+    steps: list[tuple[SessionTransaction | None, Callable[[], object]]] | None = session.info.get(_AFTER_COMMIT)
+    if steps is None:
+        steps = session.info[_AFTER_COMMIT] = []
+        event.listen(session, "after_commit", _run_after_commit)
+        event.listen(session, "after_soft_rollback", _drop_after_rollback)
+    steps.append((session.get_nested_transaction() or session.get_transaction(), fn))
+
+
+def _run_after_commit(session: Session) -> None:
+    if session.in_nested_transaction():
+        return  # a SAVEPOINT released: nothing is committed yet
+    steps = session.info.get(_AFTER_COMMIT) or []
+    pending, steps[:] = list(steps), []
+    for _, step in pending:
+        try:
+            step()
+        except Exception as exc:  # noqa: BLE001 - Redis down: the sweeps recover from the database
+            log.warning("after-commit step failed (%s); the sweep will recover it", exc)
+
+
+def _drop_after_rollback(session: Session, previous: SessionTransaction) -> None:
+    steps = session.info.get(_AFTER_COMMIT)
+    if not steps:
+        return
+    if previous.parent is None:
+        steps.clear()
+        return
+    steps[:] = [(tx, fn) for tx, fn in steps if not _inside(tx, previous)]
+
+
+def _inside(tx: SessionTransaction | None, outer: SessionTransaction) -> bool:
+    while tx is not None:
+        if tx is outer:
+            return True
+        tx = tx.parent
+    return False
 
 
 def alembic_config(url: str) -> Config:
