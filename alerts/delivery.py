@@ -88,6 +88,12 @@ def create_delivery(session: Session, *, purpose: str, channel: str, target: str
     return row
 
 
+def present(paths: list[Path]) -> list[Path]:
+    """The attachments to send: a PDF listed beside its DOCX is the same document printed after
+    the commit, so where that print failed the DOCX goes alone rather than the mail failing."""
+    return [p for p in paths if p.exists() or not (p.suffix == ".pdf" and p.with_suffix(".docx") in paths)]
+
+
 def enqueue_delivery(delivery_id: int) -> None:
     try:
         enqueue("notify", registry.DELIVER, delivery_id, job_id=f"deliver-{delivery_id}")
@@ -139,7 +145,7 @@ def run(rt: Runtime, delivery_id: int) -> str:
         _set(rt, d.id, parts_total=len(parts))
         for index in range(d.parts_sent, len(parts)):
             message = Outgoing(subject=d.subject, text=parts[index], html=d.html if index == 0 else "",
-                               attachments=[Path(a) for a in d.attachments] if index == 0 else [],
+                               attachments=present([Path(a) for a in d.attachments]) if index == 0 else [],
                                key=f"{d.idempotency_key}#{index + 1}", part=index + 1, parts=len(parts),
                                meta={"purpose": d.purpose, "ref_type": d.ref_type, "ref_id": d.ref_id})
             wait = ratelimit.take(rt.get_redis(), d.channel, d.target, getattr(module, "RATE_LIMITS", ()), rt.now())

@@ -34,6 +34,7 @@ from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
 from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
 from yuqing.profile import Clocks, Department, Profile
+from yuqing.store import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -242,7 +243,10 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     page = to_html(doc)
     path.with_suffix(".html").write_text(page, encoding="utf-8")
     record.path = str(path)
-    _write_pdf(page, path.with_suffix(".pdf"))
+    # Printed once the referral's transaction has committed, not inside it: a print takes
+    # seconds (two or three to place the 版记) and SQLite's write lock was held meanwhile, so
+    # another worker's write gave up with "database is locked". The mail goes out after it.
+    after_commit(s, lambda: _write_pdf(page, path.with_suffix(".pdf")))
     return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)
 
 
@@ -257,6 +261,6 @@ def _write_pdf(page: str, path: Path) -> None:
 
 
 def attachments(docx: str | Path) -> list[Path]:
-    """What a 专报 mail carries: the DOCX, and its PDF where one was made."""
-    pdf = Path(docx).with_suffix(".pdf")
-    return [Path(docx), *([pdf] if pdf.exists() else [])]
+    """What a 专报 mail carries: the DOCX and its PDF. The PDF is printed after the commit;
+    where printing failed the mail carries the DOCX alone (alerts.delivery.present)."""
+    return [Path(docx), Path(docx).with_suffix(".pdf")]

@@ -112,7 +112,7 @@ def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, s
     assert ref.last_error == "email bxk@xfj.zezhou.example：收件人被拒绝: bxk@xfj.zezhou.example（不可重试）"
 
 
-def test_without_chromium_the_docx_still_goes_out(runtime, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+def test_without_chromium_the_docx_still_goes_out(runtime, drain, smtp, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
     from yuqing.documents.pdf import PdfError
     from yuqing.queue import special_report
 
@@ -121,11 +121,41 @@ def test_without_chromium_the_docx_still_goes_out(runtime, monkeypatch, caplog) 
 
     monkeypatch.setattr(special_report, "html_to_pdf", no_chromium)
     jobs.consider_event(make_reported_event(runtime, level="重大", items=3))
-    ref = _refs(runtime)["propaganda"]
+    drain()
+    messages = smtp.wait_for(2)
+    names = sorted(p.get_filename() for msg in messages for p in msg.walk() if p.get_filename())
+    assert names == ["泽州县应急管理局舆情专报〔2026〕第1期.docx", "泽州县应急管理局舆情专报〔2026〕第2期.docx"], \
+        "each department gets its DOCX alone, not held back for the PDF"
     with runtime.session() as s:
-        d = s.scalars(select(Delivery).where(Delivery.ref_id == ref.id)).first()
-        assert d.attachments == [ref.report_path], "the DOCX alone, not held back for the PDF"
+        assert {d.status for d in s.scalars(select(Delivery).where(Delivery.purpose == "referral"))} == {"sent"}
     assert "no PDF" in caplog.text
+
+
+def test_the_pdf_is_printed_after_the_referral_commits(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Printing takes seconds (two or three prints to place the 版记); inside the referral's
+    transaction it held SQLite's write lock, and other workers' writes gave up ("database is
+    locked"). While it prints, another connection can write and sees the referral."""
+    import sqlalchemy as sa
+
+    from yuqing.queue import special_report
+
+    seen: list[tuple[int, int]] = []
+
+    def print_while_another_writes(page):  # type: ignore[no-untyped-def]
+        engine = sa.create_engine(runtime.settings.sqlalchemy_url, connect_args={"timeout": 0.5})
+        with engine.begin() as other:  # fails at once if the referral's transaction still held the lock
+            other.execute(sa.text("UPDATE events SET updated_at = updated_at"))
+            seen.append((other.execute(sa.text("SELECT count(*) FROM referrals")).scalar_one(),
+                         other.execute(sa.text("SELECT count(*) FROM issued_documents")).scalar_one()))
+        engine.dispose()
+        return b"%PDF-1.7 printed"
+
+    monkeypatch.setattr(special_report, "html_to_pdf", print_while_another_writes)
+    jobs.consider_event(make_reported_event(runtime, level="重大", items=3))
+    assert len(seen) == 2 and all(refs == 2 and issued == 2 for refs, issued in seen), seen
+    for ref in _refs(runtime).values():
+        with open(ref.report_path.removesuffix(".docx") + ".pdf", "rb") as pdf:
+            assert pdf.read() == b"%PDF-1.7 printed"
 
 
 def test_signed_link_acknowledges_once_and_forgeries_are_refused(runtime) -> None:
