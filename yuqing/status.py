@@ -31,6 +31,7 @@ from .models import (
 )
 from .runtime import Runtime
 from .settings import mask_url
+from .store import SQLITE_BUSY_MS
 from .tasks.dispatch import QUEUE_NAMES
 from .tasks.worker import dead_here
 
@@ -136,6 +137,13 @@ def _queue_problems(q: dict[str, Any]) -> list[tuple[str, str]]:
 
 def collect_status(rt: Runtime) -> dict[str, Any]:
     report: dict[str, Any] = {"ok": True, "problems": [], "warnings": [], "checked_at": rt.now().isoformat()}
+    # The queues are read first: the store's write check below can wait for a busy write lock
+    # (up to SQLITE_BUSY_MS), and workers' states read after that wait are not the moment's.
+    queues: dict[str, Any] | None = None
+    try:
+        queues = _queue_status(rt)
+    except Exception as exc:  # noqa: BLE001 - report, do not crash
+        redis_error: Exception = exc
     try:
         report["counts"] = _counts(rt)
         report["stale_sources"] = _stale_sources(rt)
@@ -153,20 +161,27 @@ def collect_status(rt: Runtime) -> dict[str, Any]:
             heartbeat(rt, "status")
         except Exception as exc:  # noqa: BLE001
             report["database"] = f"down: 无法写入: {exc.__class__.__name__}: {exc}"
-            report["problems"].append(f"数据库无法写入（只读或磁盘已满）：{exc.__class__.__name__}")
-    try:
-        report.update(_queue_status(rt))
+            report["problems"].append(_write_problem(exc))
+    if queues is not None:
+        report.update(queues)
         report["redis"] = "up"
         report["problems"] += [full for _, full in _queue_problems(report)]
-    except Exception as exc:  # noqa: BLE001
-        report["redis"] = f"down: {exc}"
-        report["problems"].append(f"Redis 不可用: {exc}")
+    else:
+        report["redis"] = f"down: {redis_error}"
+        report["problems"].append(f"Redis 不可用: {redis_error}")
     report["ok"] = not report["problems"]
     # An exception text can carry the database or Redis URL with its password.
     report["problems"] = [mask_url(p) for p in report["problems"]]
     for key in ("database", "redis"):
         report[key] = mask_url(str(report.get(key, "")))
     return report
+
+
+def _write_problem(exc: Exception) -> str:
+    """Why the store took no write, in words: a write lock held too long is not a full disk."""
+    if "database is locked" in str(exc):
+        return f"数据库忙：写锁被其他进程占用超过 {SQLITE_BUSY_MS // 1000} 秒，写入未完成"
+    return f"数据库无法写入（只读或磁盘已满）：{exc.__class__.__name__}"
 
 
 def health(rt: Runtime) -> dict[str, Any]:
