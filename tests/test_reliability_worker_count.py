@@ -29,7 +29,7 @@ def test_two_busy_workers_count_two_and_a_killed_one_is_dropped_at_once(runtime,
             wait_for("the horse to open the database", lambda horse=horse: holds_file(horse, db_file(runtime)))
         report = collect_status(runtime)  # its heartbeat write waits for the lock, then says the store is stuck
         assert (report["workers"], report["busy_workers"]) == (2, 2), report
-        assert "数据库忙：写锁被其他进程占用超过 30 秒" in report["problems"], "busy is not read-only"
+        assert "数据库忙：写锁被其他进程占用超过 30 秒，写入未完成" in report["problems"], "busy is not read-only"
         assert "worker    2（忙 2）" in render_status(report)
         assert health(runtime)["workers"] == 2
     finally:
