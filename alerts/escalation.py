@@ -23,9 +23,18 @@ from yuqing.levels import Level
 from yuqing.models import Alert, AlertStatus, Event, Item, Source
 from yuqing.profile import Rung
 from yuqing.runtime import Runtime
+from yuqing.store import after_commit
 
 from . import silences
-from .grouping import notice_kind, refresh_inhibited, renotify_reason, send, speak
+from .grouping import (
+    major_digest_level,
+    notice_kind,
+    queue_major_digest,
+    refresh_inhibited,
+    renotify_reason,
+    send,
+    speak,
+)
 from .inhibition import inhibiting
 from .notify import ROLE_LABELS
 
@@ -79,8 +88,12 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
     first = alert.notify_count == 0
     items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))
     if speak(s, rt, alert, event, items, now) == "sent":
-        # group_wait or group_interval passed: what was held goes out as one notice
+        # group_wait or group_interval passed: what was held goes out as one notice, and the
+        # leaders' 要情专报 held with it follows (queued after the monitor's delivery)
         out["first" if first else "updated"] = 1
+        level, event_id = major_digest_level(alert, event), event.id
+        if level:
+            after_commit(s, lambda: queue_major_digest(event_id, level))
         return out
     if alert.status != AlertStatus.FIRING or not alert.notify_count:
         return out

@@ -9,7 +9,9 @@ burst of reports goes out as one, and updates come at most once per ``group_inte
 saying everything that changed meanwhile. A level rise is never held and never inhibited.
 Silences mute; inhibition is the profile's ``alerts.inhibit_rules`` (inhibition.py; the
 shipped rule: once the event has a ticket its updates, escalations and repeats stop, the
-ticket's clocks and notices take over). An event reaching 重大 triggers a 要情专报 at once.
+ticket's clocks and notices take over). An event reaching 重大 triggers a 要情专报 for the
+leaders, but never before the monitor's notice: while grouping holds that notice (group_wait),
+the 专报 waits with it and goes when the held notice goes (the wake-up or the sweep).
 """
 
 from __future__ import annotations
@@ -191,17 +193,33 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         if silence is not None and renotify_reason(alert, event):
             log.info("alert %s not sent (silenced by silence %s)", alert.id, silence.id)
         wake_at = spoken if isinstance(spoken, datetime) else None
-        if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
-            major_level = event.level
+        if wake_at is None:  # a held notice holds the leaders' 专报 too (see major_digest_job)
+            major_level = major_digest_level(alert, event)
         s.flush()
         alert_id = alert.id
     if wake_at is not None:  # the wait's or the interval's end: the sweep would send it too, a little later
         enqueue("notify", registry.EVALUATE_EVENT, event_id, job_id=f"group-{alert_id}-{int(wake_at.timestamp())}",
                 at=wake_at)
     if major_level:
-        enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id, job_id=f"major-digest-{event_id}-{Level.parse(major_level).rank}")
+        queue_major_digest(event_id, major_level)
     with rt.session() as s:
         return s.get(Alert, alert_id)
+
+
+def major_digest_level(alert: Alert, event: Event) -> str:
+    """The level of the 要情专报 (for the leaders) this event calls for now, or "".
+
+    Called only when no notice of the alert is held: the monitor, who must act, never hears
+    later than the leaders. A held first notice (group_wait) would otherwise reach the monitor
+    a route's wait after the leaders' 专报 about the same event."""
+    if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
+        return event.level
+    return ""
+
+
+def queue_major_digest(event_id: int, level: str) -> None:
+    """Enqueue the 要情专报 job (once per event and level; the digest is idempotent by key)."""
+    enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id, job_id=f"major-digest-{event_id}-{Level.parse(level).rank}")
 
 
 def send(s: Session, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], why: str,

@@ -252,3 +252,53 @@ def test_a_rise_inside_the_wait_goes_as_the_first_and_a_later_rise_at_once(runti
     grow(runtime, event_id, level="特别重大")
     evaluate_event(event_id)
     assert "等级由重大升至特别重大" in deliveries(runtime)[-1].body, "a rise 3 s later goes at once"
+
+
+def test_the_leaders_major_digest_waits_for_the_monitors_held_notice(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """An event first alerted at 重大: the route's group_wait holds the monitor's notice, and the
+    leaders' 要情专报 about it waits too (in one demo the leaders were 36 s ahead)."""
+    event_id = make_event(runtime, level="重大", items=4)
+    evaluate_event(event_id)
+    drain()
+    assert deliveries(runtime) == [], "while the monitor's notice is held, nobody hears of the event"
+    wait = _route_wait(runtime, event_id)
+    assert wait > 1
+    runtime.clock.advance(seconds=wait - 1)
+    evaluate_event(event_id)  # more reports within the wait
+    drain()
+    assert deliveries(runtime) == [], "a second before the wait ends the 专报 still waits"
+    runtime.clock.advance(seconds=1)
+    sweep_alerts()
+    drain()
+    sent = deliveries(runtime)
+    alerts = [d for d in sent if d.purpose == "alert"]
+    digests = [d for d in sent if d.purpose == "digest"]
+    assert alerts and digests, [(d.purpose, d.target) for d in sent]
+    assert "zhiban@yjj.zezhou.example" in [d.target for d in alerts]
+    assert max(d.id for d in alerts) < min(d.id for d in digests)
+    assert all(d.sent_at is not None for d in alerts + digests)
+    assert max(d.sent_at for d in alerts if d.target == "zhiban@yjj.zezhou.example") <= min(d.sent_at for d in digests)
+
+
+def test_the_wake_up_of_a_held_notice_sends_the_major_digest_after_it(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """The job scheduled for the wait's end (an evaluation) sends the held notice, then the 专报."""
+    event_id = make_event(runtime, level="重大", items=4)
+    evaluate_event(event_id)
+    jobs = [j.func_name for j in Queue("notify", connection=runtime.redis).get_jobs()]
+    assert "yuqing.alerts.jobs.send_major_digest" not in jobs
+    runtime.clock.advance(seconds=_route_wait(runtime, event_id))
+    evaluate_event(event_id)
+    jobs = [j.func_name for j in Queue("notify", connection=runtime.redis).get_jobs()]
+    assert "yuqing.alerts.jobs.send_major_digest" in jobs
+    assert jobs.index("yuqing.alerts.jobs.deliver") < jobs.index("yuqing.alerts.jobs.send_major_digest")
+
+
+def _route_wait(rt, event_id: int) -> int:  # type: ignore[no-untyped-def]
+    """The group_wait of the route this event follows (重大 routes wait less than the root)."""
+    from yuqing.alerts.grouping import route_timings
+    from yuqing.models import Event
+
+    with rt.session() as s:
+        event = s.get(Event, event_id)
+        items = list(s.scalars(select(Item).where(Item.event_id == event_id)))
+        return route_timings(rt, event, items).group_wait_seconds
