@@ -72,11 +72,13 @@ def create_delivery(session: Session, *, purpose: str, channel: str, target: str
     if session.scalar(select(Delivery.id).where(Delivery.idempotency_key == key)) is not None:
         return None
     now = get_runtime().now()
+    paths = [Path(a) for a in attachments]
+    printing = awaiting_print(paths)
     row = Delivery(idempotency_key=key, purpose=purpose, ref_type=ref_type, ref_id=ref_id,
                    channel=channel, target=target, subject=subject, body=body, html=html,
-                   attachments=[str(a) for a in attachments], callback=callback,
+                   attachments=[str(a) for a in paths], callback=callback,
                    status=DeliveryStatus.PENDING, attempts=0, last_error="", created_at=now,
-                   parts_total=0, parts_sent=0)
+                   parts_total=0, parts_sent=0, claimed_until=now + LEASE if printing else None)
     try:
         with session.begin_nested():
             session.add(row)
@@ -84,8 +86,28 @@ def create_delivery(session: Session, *, purpose: str, channel: str, target: str
         return None
     delivery_id = row.id
     # Enqueueing before the commit would let a fast worker look for a row it cannot see yet.
-    after_commit(session, lambda: enqueue_delivery(delivery_id))
+    # A PDF still to be printed after the commit (the 专报's, queue/special_report.py) is printed
+    # by a step registered before this one: the delivery is held by a lease until then, so the
+    # retry sweep cannot send it meanwhile without its PDF. A print that dies with its process
+    # lets the lease run out, and the sweep sends the DOCX alone (present).
+    after_commit(session, (lambda: release_and_enqueue(delivery_id)) if printing else
+                 (lambda: enqueue_delivery(delivery_id)))
     return row
+
+
+def awaiting_print(paths: list[Path]) -> bool:
+    """A PDF listed beside its DOCX that is not there yet: printed once the session commits."""
+    return any(p.suffix == ".pdf" and not p.exists() and p.with_suffix(".docx") in paths for p in paths)
+
+
+def release_and_enqueue(delivery_id: int) -> None:
+    """The print is done (or failed): give up the print's lease, unless a send has claimed the
+    delivery meanwhile (the lease ran out), and enqueue the send."""
+    rt = get_runtime()
+    with rt.session() as s:
+        s.execute(update(Delivery).where(Delivery.id == delivery_id, Delivery.attempts == 0,
+                                         Delivery.status == DeliveryStatus.PENDING).values(claimed_until=None))
+    enqueue_delivery(delivery_id)
 
 
 def present(paths: list[Path]) -> list[Path]:

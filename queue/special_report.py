@@ -254,7 +254,11 @@ def _write_pdf(page: str, path: Path) -> None:
     """The same 专报 as PDF beside the DOCX (attached with it). Without Chromium the DOCX still
     goes out: a department must not wait for the second format; the error is logged."""
     try:
-        path.write_bytes(html_to_pdf(page))
+        pdf = html_to_pdf(page)
+        # Whole or not at all: a mail whose hold ran out must never attach half a file.
+        partial = path.with_name(f".{path.name}.part")
+        partial.write_bytes(pdf)
+        partial.replace(path)
     except PdfError as exc:
         path.unlink(missing_ok=True)
         log.error("专报 %s: no PDF: %s", path.name, exc)

@@ -200,3 +200,50 @@ def test_unreachable_channel_fails_permanently_on_4xx(runtime, drain, receiver) 
     row = _row(runtime, delivery_id)
     assert row.status == "failed" and "HTTP 404" in row.last_error and "不可重试" in row.last_error
     assert deliveries(runtime, status="failed")[0].id == delivery_id
+
+
+def test_a_sweep_while_the_pdf_prints_does_not_send_the_mail_without_it(runtime, smtp, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The 专报's PDF is printed after the referral commits; the retry sweep of another worker
+    running meanwhile must not send the mail with the DOCX alone (or half a PDF)."""
+    from yuqing.alerts import delivery
+    from yuqing.store import after_commit
+
+    docx, pdf = tmp_path / "专报.docx", tmp_path / "专报.pdf"
+    docx.write_bytes(b"PK fake docx")
+    during: dict[str, object] = {}
+
+    def print_pdf() -> None:  # the print step, registered before the delivery as build() does
+        during["requeued"] = delivery.retry_due(runtime)
+        during["outcome"] = delivery.run(runtime, delivery_id)
+        pdf.write_bytes(b"%PDF-1.7 fake")
+
+    with runtime.session() as s:
+        after_commit(s, print_pdf)
+        row = create_delivery(s, purpose="referral", channel="email", target="xuanchuan@zezhou.example",
+                              subject="【舆情专报】测试", body="详见附件专报。", attachments=[docx, pdf], key="referral:test")
+        delivery_id = row.id
+    assert during == {"requeued": 0, "outcome": "skipped"}, during
+    assert smtp.messages == []
+    assert _row(runtime, delivery_id).claimed_until is None, "the print's lease is given up once it is done"
+    assert delivery.run(runtime, delivery_id) == "sent"
+    names = [p.get_filename() for p in smtp.wait_for(1)[0].walk() if p.get_filename()]
+    assert names == ["专报.docx", "专报.pdf"]
+
+
+def test_a_print_that_never_finishes_lets_the_docx_go_after_the_lease(runtime, smtp, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The printing process died: once the lease runs out the sweep sends the DOCX alone."""
+    from yuqing.alerts import delivery
+
+    docx, pdf = tmp_path / "专报.docx", tmp_path / "专报.pdf"
+    docx.write_bytes(b"PK fake docx")
+    with runtime.session() as s:
+        delivery_id = create_delivery(s, purpose="referral", channel="email", target="xuanchuan@zezhou.example",
+                                      subject="【舆情专报】测试", body="详见附件专报。", attachments=[docx, pdf],
+                                      key="referral:test2").id
+        s.info.pop("yuqing.store.after_commit", None)  # the process dies before its steps run
+    assert delivery.run(runtime, delivery_id) == "skipped"
+    runtime.clock.advance(seconds=delivery.LEASE.total_seconds())
+    assert delivery.retry_due(runtime) == 1
+    assert delivery.run(runtime, delivery_id) == "sent"
+    names = [p.get_filename() for p in smtp.wait_for(1)[0].walk() if p.get_filename()]
+    assert names == ["专报.docx"]
