@@ -1,4 +1,5 @@
-"""PDF through Debian's headless Chromium printing the document's HTML (``--print-to-pdf``).
+"""PDF through Debian's headless Chromium printing the document's HTML (DevTools' ``Page.printToPDF``,
+in the process's one browser: :mod:`yuqing.documents.chromium`).
 
 Chromium shapes and embeds the CJK font itself; the pure-Python options fall short here
 (reportlab cannot embed Noto CJK's CFF outlines, fpdf2 cannot read the .ttc collection Debian
@@ -18,16 +19,13 @@ from contextlib import contextmanager
 from html import unescape
 from pathlib import Path
 
+from . import chromium
 from . import layout as L
 from .exceptions import DocumentError
 from .html_writer import MARK_FOOT, MARK_TOP, RECORD_OPEN, for_print, to_html
 from .model import OfficialDocument
 
 log = logging.getLogger(__name__)
-
-CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run", "--no-pdf-header-footer"]
-
 
 class PdfError(DocumentError):
     """No PDF could be made (no Chromium, a timeout, an empty file)."""
@@ -43,8 +41,8 @@ def chromium_path() -> str:
     raise PdfError("未找到 chromium，无法生成 PDF")
 
 
-# At most this many Chromiums at once per process (each ~700 MB): 8 concurrent PDF reports used to
-# start 8 (5.8 GB). The others wait their turn, for at most CHROMIUM_WAIT seconds.
+# At most this many prints at once per process (each a tab with its own renderer): 8 concurrent PDF
+# reports used to start 8 Chromiums (5.8 GB). The others wait their turn, for at most CHROMIUM_WAIT seconds.
 CHROMIUM_SLOTS = 2
 CHROMIUM_WAIT = 120.0
 _chromiums = threading.BoundedSemaphore(CHROMIUM_SLOTS)
@@ -52,7 +50,7 @@ _chromiums = threading.BoundedSemaphore(CHROMIUM_SLOTS)
 
 @contextmanager
 def chromium_slot() -> Iterator[None]:
-    """Hold one of the CHROMIUM_SLOTS while a Chromium runs; :class:`PdfError` when none frees up."""
+    """Hold one of the CHROMIUM_SLOTS while a print runs; :class:`PdfError` when none frees up."""
     if not _chromiums.acquire(timeout=CHROMIUM_WAIT):
         raise PdfError(f"PDF 生成繁忙（同时最多 {CHROMIUM_SLOTS} 份），请稍后再试")
     try:
@@ -66,18 +64,22 @@ def _print(html: str, timeout: int) -> bytes:
     with tempfile.TemporaryDirectory(prefix="yuqing-pdf-") as tmp:
         page = Path(tmp) / "document.html"
         page.write_text(html, encoding="utf-8")
-        pdf = Path(tmp) / "document.pdf"
-        cmd = [chromium_path(), *CHROMIUM_ARGS, f"--user-data-dir={tmp}/profile", f"--print-to-pdf={pdf}",
-               page.as_uri()]
+        path = chromium_path()
         try:
             with chromium_slot():
-                proc = subprocess.run(cmd, capture_output=True, timeout=timeout)
-        except subprocess.TimeoutExpired:
+                try:
+                    pdf = chromium.browser(path).print_pdf(page.as_uri(), timeout)
+                except chromium.ChromiumGone:  # it died since the last print: once more, in a new one
+                    pdf = chromium.browser(path).print_pdf(page.as_uri(), timeout)
+        except chromium.ChromiumTimeout:
             raise PdfError(f"chromium 生成 PDF 超时（{timeout} 秒）") from None
-        if not pdf.exists() or pdf.stat().st_size == 0:
-            raise PdfError(f"chromium 未能生成 PDF（退出码 {proc.returncode}）："
-                           f"{proc.stderr.decode('utf-8', 'replace')[-300:]}")
-        return pdf.read_bytes()
+        except chromium.ChromiumGone as gone:
+            raise PdfError(f"chromium 未能生成 PDF（退出码 {gone.returncode}）：{gone.stderr[-300:]}") from None
+        except (chromium.ChromiumRefused, OSError) as exc:
+            raise PdfError(f"chromium 未能生成 PDF：{exc}") from None
+        if not pdf:
+            raise PdfError("chromium 未能生成 PDF：输出为空")
+        return pdf
 
 
 PT_PER_PX = 72 / 96
