@@ -3,7 +3,12 @@
 Look-up per new item uses indexes, never a scan of the window:
 - a near-duplicate joins its original's event;
 - an inverted index of (place code, remit topic) keys finds events about the same kind of
-  incident at the same place (a town counts on its own; a county needs two shared keys);
+  incident at the same place. Each shared place votes once, by how precisely it places the
+  incident (a town 2, a county, a city or a place abroad 1, a province ½; a city with its
+  province is one place), and a shared kind of hazard (火灾, 地震 …) adds 1 where a place is
+  shared too; two votes join. So a town does on its own, a county, a city or a country needs the
+  same hazard or a second place, and a province never suffices (two fires in one province on
+  one day, 绵阳 and 宜宾, had joined on 四川 + fire + rescue: each topic had voted);
 - an LSH over incident signatures (salient words) finds differently worded reports;
 - an item joins an event only if it is the same incident: not when both name towns (乡镇 or
   finer) and share none, nor when both name a kind of hazard (透水, 爆炸 …) and share none. Two
@@ -26,6 +31,7 @@ from datasketch import MinHash
 from yuqing.profile import Judgement
 
 from .folding import BandIndex, FoldIndex, HashRows
+from .places import region_of
 from .rules import HAZARDS
 
 WINDOW = timedelta(days=7)        # an event takes new items while seen within this window
@@ -55,6 +61,34 @@ def incident_keys(places: list[dict], topics: list[str], keywords: Iterable[str]
     keys = {(p["code"], t) for p in places for t in topics}
     keys |= {(ABROAD + name, t) for name in outside for t in topics}
     return keys | {(KIND, HAZARDS[w]) for w in keywords if w in HAZARDS}
+
+
+TOWN_VOTE, PLACE_VOTE, REGION_VOTE, KIND_VOTE = 2.0, 1.0, 0.5, 1.0
+JOIN_VOTES = 2.0  # the votes an event needs for an item to join it
+
+
+_WIDE = ("country", "province")
+
+
+def place_votes(places: set[str]) -> float:
+    """How precisely the places an item shares with an event place the incident. Each chain of
+    places counts once, by its finest (昆明市 with 云南省, 爪哇 with 印尼, is one place): a town
+    (乡镇) 2, joining on its own; a county, a city or a foreign country (reports from China name
+    a country or a city, no finer) 1; a province ½. Places outside the jurisdiction are known by
+    name (``@`` + name), inside by code."""
+    votes = 0.0
+    abroad = {p[len(ABROAD):]: region_of(p[len(ABROAD):]) for p in places if p.startswith(ABROAD)}
+    finer = {r for level, r in abroad.values() if level not in _WIDE}
+    wide = {(level, r) for level, r in abroad.values() if level in _WIDE and r not in finer}
+    for level, _ in wide:  # a country or a province once, and not beside a city of its own
+        votes += REGION_VOTE if level == "province" else PLACE_VOTE
+    for level, _ in abroad.values():
+        if level not in _WIDE:
+            votes += PLACE_VOTE
+    for place in places:
+        if _is_code(place) and not any(o != place and o.startswith(place) for o in places if _is_code(o)):
+            votes += TOWN_VOTE if len(place) > TOWN_CODE_LEN else PLACE_VOTE if len(place) > 2 else REGION_VOTE
+    return votes
 
 
 def _is_code(place: str) -> bool:
@@ -106,13 +140,17 @@ class Grouper:
         if original is not None and original in self.entries:
             return original, self.entries[original].event_id
         cutoff = now - self.window
-        votes: dict[int, float] = defaultdict(float)
+        shared: dict[int, set[str]] = defaultdict(set)  # event -> the places it shares with the item
         for key in keys:
-            if key[0] == KIND:
-                continue
-            town = _is_code(key[0]) and len(key[0]) > TOWN_CODE_LEN
-            for event_id in self.by_key.get(key, ()):
-                votes[event_id] += 2.0 if town else 1.0
+            if key[0] != KIND:
+                for event_id in self.by_key.get(key, ()):
+                    shared[event_id].add(key[0])
+        kinds = [key for key in keys if key[0] == KIND]
+        votes: dict[int, float] = defaultdict(float)
+        for event_id, places in shared.items():
+            theirs = self.event_keys.get(event_id)
+            same_kind = theirs is not None and any(k in theirs for k in kinds)
+            votes[event_id] = place_votes(places) + KIND_VOTE * same_kind
         candidates = self.signatures.query(signature.hashvalues) if signature is not None else []
         if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
@@ -120,7 +158,7 @@ class Grouper:
             j = self.sig.jaccards(candidates, signature)
             for k in np.flatnonzero(j >= self.similarity).tolist():
                 votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
-        live = {e: v for e, v in votes.items() if v >= 2.0 and self.event_seen.get(e, now - 2 * self.window) >= cutoff
+        live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and self.event_seen.get(e, now - 2 * self.window) >= cutoff
                 and self.same_incident(e, keys)}
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
 

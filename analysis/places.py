@@ -2,9 +2,13 @@
 
 - Full names unique in the country (巴公镇) count on their own.
 - The jurisdiction's own short form (泽州 for 泽州县) counts when it is unique in the country.
-- Names shared with other counties (城关镇, 南村镇) and all short forms of towns (巴公, 山河)
+- Names shared with other counties (城关镇, 南村镇) and all short forms of towns (巴公, 南村)
   count only with context nearby: the profile's ``jurisdiction.context_words`` or the name of the
   jurisdiction itself or of its parent city.
+- A short form is the higher division's where several share it (重庆 is the city, not 长春's
+  重庆街道). A town's short form that is an ordinary word (建筑, 商店, 山河, 西北: common in jieba's
+  dictionary) never counts, nor one that a common word runs across (家地 in 国家地震, 矿泉 in
+  矿泉水): such false towns told one incident's reports apart (events.py).
 """
 
 from __future__ import annotations
@@ -17,10 +21,26 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from yuqing.gazetteer import load_gazetteer
+import jieba
+
+from yuqing.gazetteer import LEVELS, load_gazetteer
 from yuqing.profile import Profile
 
 CONTEXT_SPAN = 60  # characters either side in which a context word must appear
+# A word this frequent in jieba's dictionary is an ordinary word, not a town's short form; a
+# place word (ns) must be ten times as frequent (西北, 山河 are; 南岭, 上街 are not).
+COMMON_WORD_FREQ = 100
+PLACE_WORD_FREQ = 1000
+
+
+# Place names inside words that name no place: 北京时间 is the clock of every report of a
+# quake abroad (智利 8.2 级地震，北京时间 …), not an incident in Beijing.
+_NOT_A_PLACE = re.compile("北京时间")
+
+
+def mask_non_places(text: str) -> str:
+    """The text with such words blanked (same length, so match positions stay)."""
+    return _NOT_A_PLACE.sub(lambda m: "　" * len(m.group()), text) if "时间" in text else text
 
 
 @dataclass(frozen=True)
@@ -29,6 +49,40 @@ class Form:
     code: str
     name: str
     needs_context: bool
+    checked: bool = False  # a county's or town's short form: checked against the words around it
+
+
+@lru_cache(maxsize=1)
+def _common_words() -> dict[str, bool]:
+    """``{word: is it a place word (ns)}`` of jieba's dictionary words that are ordinary words:
+    at least ``COMMON_WORD_FREQ`` frequent, place words at least ``PLACE_WORD_FREQ``."""
+    words: dict[str, bool] = {}
+    with (Path(jieba.__file__).parent / "dict.txt").open(encoding="utf-8") as fh:
+        for line in fh:
+            word, freq, pos = line.split()
+            f, place = int(freq), pos.startswith("ns")
+            if f >= COMMON_WORD_FREQ and (f >= PLACE_WORD_FREQ or not place):
+                words[word] = place
+    return words
+
+
+def _ordinary(short: str, level: str) -> bool:
+    """A county's or town's short form that is an ordinary word (南部, 平和; a town's 西北 too:
+    a county's frequent place word, 昆山, is the county)."""
+    place = _common_words().get(short)
+    return place is not None and (level == "town" or (level == "county" and not place))
+
+
+def _in_a_word(text: str, start: int, end: int) -> bool:
+    """True when a common word of two or three characters runs across either end of the match."""
+    common = _common_words()
+    for a in range(max(0, start - 2), start):
+        if any(text[a:b] in common for b in range(start + 1, min(end, a + 3) + 1)):
+            return True
+    for b in range(end + 1, min(len(text), end + 2) + 1):
+        if any(text[a:b] in common for a in range(max(start, b - 3), end)):
+            return True
+    return False
 
 
 @lru_cache(maxsize=1)
@@ -45,13 +99,17 @@ class PlaceMatcher:
         gaz = load_gazetteer()
         names, shorts = _national_counts()
         own = set(profile.jurisdiction.codes)
+        common = _common_words()
         forms: dict[str, Form] = {}
-        for div in profile.places:
+        for div in sorted(profile.places, key=lambda d: LEVELS.index(d.level)):  # higher first
             top = div.code in own and div.level in ("county", "city", "province")
+            if not top and len(div.name) <= 2 and div.name in common:  # divisions named 街道, 城区
+                continue
             forms.setdefault(div.name, Form(div.name, div.code, div.name, names[div.name] > 1))
-            if div.short and div.short not in forms:
+            if div.short and div.short not in forms and (top or not _ordinary(div.short, div.level)):
                 unique = shorts[div.short] == 1 and names.get(div.short, 0) == 0
-                forms[div.short] = Form(div.short, div.code, div.name, not (top and unique))
+                forms[div.short] = Form(div.short, div.code, div.name, not (top and unique),
+                                        not top and div.level in ("county", "town"))
         self.forms = forms
         context = set(profile.jurisdiction.context_words)
         for code in profile.jurisdiction.codes:
@@ -71,10 +129,13 @@ class PlaceMatcher:
         """``([{name, code}...], reasons)`` for the places named in ``text``."""
         if self._pattern is None:
             return [], []
+        text = mask_non_places(text)
         places: dict[str, dict[str, str]] = {}
         skipped: set[str] = set()
         for match in self._pattern.finditer(text):
             form = self.forms[match.group()]
+            if form.checked and _in_a_word(text, match.start(), match.end()):
+                continue
             if form.needs_context:
                 lo, hi = max(0, match.start() - CONTEXT_SPAN), match.end() + CONTEXT_SPAN
                 window = text[lo:match.start()] + " " + text[match.end():hi]
@@ -119,6 +180,28 @@ def foreign_places() -> dict[str, str]:
     with FOREIGN.open(encoding="utf-8") as fh:
         rows = csv.DictReader(line for line in fh if not line.startswith("#"))
         return {r["name"]: r["country"] for r in rows}
+
+
+@lru_cache(maxsize=1)
+def _regions() -> dict[str, tuple[str, str]]:
+    """``{name: (level, region)}`` of the places an incident is put at outside a jurisdiction:
+    a Chinese province, city or county by full or short name (region: its province's code), a
+    foreign country or city (region: the country)."""
+    out: dict[str, tuple[str, str]] = {}
+    for div in sorted(load_gazetteer().by_code.values(), key=lambda d: LEVELS.index(d.level)):
+        if div.level != "town":
+            for name in (div.name, div.short):
+                if name:
+                    out.setdefault(name, (div.level, div.code[:2]))
+    with FOREIGN.open(encoding="utf-8") as fh:
+        for r in csv.DictReader(line for line in fh if not line.startswith("#")):
+            out[r["name"]] = ("country" if r["kind"] == "country" else "city", r["country"])
+    return out
+
+
+def region_of(name: str) -> tuple[str, str]:
+    """``(level, region)`` of a place named outside the jurisdiction (``("city", name)`` if unknown)."""
+    return _regions().get(name, ("city", name))
 
 
 class OutsideMatcher:
@@ -170,6 +253,7 @@ class OutsideMatcher:
 
     def find(self, text: str) -> list[Outside]:
         found: dict[str, Outside] = {}
+        text = mask_non_places(text)
         i, end = 0, len(text) - 1
         while i < end:
             names = self._by_prefix.get(text[i:i + 2])

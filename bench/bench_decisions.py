@@ -10,7 +10,7 @@ was folded into, and its event (named by the event's first item, so ids of event
     python bench/bench_decisions.py --compare before.json        # on the new: prints the agreement
     python bench/bench_decisions.py --db postgres --compare before.json
 
-``bench/decisions.json`` holds the decisions of main at 712915e (ids only, no text): a change
+``bench/decisions.json`` holds the decisions of the place-vote grouping (ids only, no text): a change
 meant to decide differently (a better grouping rule) writes it anew with ``--out``, and says so.
 """
 

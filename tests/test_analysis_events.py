@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import hashlib
 import json
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from cli_inproc import run_yuqing
 from sqlalchemy import select
 
 from yuqing.analysis import folding, jobs
-from yuqing.analysis.events import Grouper, incident_keys
+from yuqing.analysis.events import Grouper, incident_keys, place_votes
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
 
@@ -225,3 +225,27 @@ def test_quiet_spell_comes_from_the_profile(runtime, clock, drain, monkeypatch) 
     assert jobs.mark_quiet_events() == 0  # 20 h without news is not quiet for this bureau
     clock.advance(hours=5)
     assert jobs.mark_quiet_events() == 1
+
+
+def _keys(codes: list[str], topics: list[str], words: list[str], abroad: tuple[str, ...] = ()) -> set:
+    return incident_keys([{"code": c, "name": c} for c in codes], topics, words, abroad)
+
+
+def test_a_province_and_its_topics_never_join_two_fires_of_two_cities() -> None:
+    now = datetime(2014, 4, 30, 12, tzinfo=UTC)
+    g = Grouper()
+    topics = ["fire", "rescue", "production_safety"]
+    g.add(1, now, 100, folding.text_minhash("四川德阳一化工厂车间起火"), None, _keys(["51", "5106"], topics, ["火灾"]), None)
+    other_city = g.assign(folding.text_minhash("宜宾城区一大厦发生火灾"), None, _keys(["51", "5115"], topics, ["火灾"]), now)[1]
+    same_city = g.assign(folding.text_minhash("德阳化工厂火灾已扑灭"), None, _keys(["51", "5106"], topics, ["火灾"]), now)[1]
+    assert (other_city, same_city) == (None, 100)
+
+
+def test_a_city_named_with_its_province_is_one_place_not_two() -> None:
+    now = datetime(2014, 3, 2, 12, tzinfo=UTC)
+    g = Grouper()
+    g.add(1, now, 100, folding.text_minhash("昆明火车站发生暴力事件"), None, _keys(["53", "5301"], ["rescue"], []), None)
+    # the city and its province are one vote; without the same hazard or a second place, apart
+    assert g.assign(folding.text_minhash("昆明一商场促销引发踩踏"), None, _keys(["53", "5301"], ["rescue"], []), now)[1] is None
+    assert place_votes({"53", "5301"}) == place_votes({"5301"}) == 1.0
+    assert place_votes({"@印度尼西亚", "@爪哇"}) == 1.0 and place_votes({"@智利", "@美国"}) == 2.0

@@ -109,6 +109,27 @@ def test_shared_town_name_needs_context(scorer: Scorer) -> None:
     assert {"name": "南村镇", "code": "140525100"} in near["places"]
 
 
+def test_ordinary_words_are_not_towns(scorer: Scorer) -> None:
+    # 山河 (a town's short form) is an ordinary word; 下村 is one a common word runs across (下村民)
+    text = "泽州县大好山河，乡下村民都来了"
+    assert scorer.score({"id": 1, "text": text})["places"] == [{"name": "泽州县", "code": "140525"}]
+    named = scorer.score({"id": 2, "text": "泽州县山河镇一民房起火"})["places"]
+    assert {"name": "山河镇", "code": "140525110"} in named
+
+
+def test_beijing_time_and_city_names_place_the_incident_where_it_is() -> None:
+    from yuqing.analysis.eval_events import _national_profile
+    from yuqing.analysis.places import OutsideMatcher, PlaceMatcher
+
+    profile = _national_profile()
+    places = PlaceMatcher(profile)
+    # 北京时间 is the clock of a quake abroad, not a place; 智利 is where it happened
+    assert places.find("智利发生8.2级地震，北京时间2日8时46分，震中位于智利北部")[0] == []
+    assert [o.name for o in OutsideMatcher(profile).find("据报道，北京时间2日智利发生地震")] == ["智利"]
+    # a short form shared by a city and a town (重庆, 重庆街道 of 长春) is the city
+    assert places.find("四川汶川地震，重庆市区有明显震感")[0][-1] == {"name": "重庆市", "code": "50"}
+
+
 def test_chengguan_needs_county_context() -> None:
     from yuqing.gazetteer import load_gazetteer
 
