@@ -217,11 +217,10 @@ def start_session(request: Request, rt: Runtime, user: CurrentUser) -> None:
         row = s.get(User, user.id)
         fp = _fingerprint(row.password_hash) if row else ""
         version = (row.session_version or 0) if row else 0
-    csrf = request.session.get("csrf")
+    # Everything of the anonymous visit goes, its CSRF token too: whoever planted that cookie
+    # knows its token (session fixation); the next page gets a fresh one (csrf.csrf_token).
     request.session.clear()
     request.session.update({"uid": user.id, "fp": fp, "sv": version, "iat": rt.now().timestamp()})
-    if csrf:
-        request.session["csrf"] = csrf
 
 
 def load_user(request: Request) -> CurrentUser | None:

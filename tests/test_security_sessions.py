@@ -165,3 +165,17 @@ def test_in_the_demo_the_shared_password_is_kept(runtime) -> None:  # type: igno
         assert _login(c, "monitor", DEMO_PASSWORD) == "/"
     with runtime.session() as s:
         assert s.scalar(select(AuditEntry.id).where(AuditEntry.action == "password.must_change")) is None
+
+
+def test_a_form_token_known_before_sign_in_is_dead_after_it(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    """Session fixation of the CSRF token: whoever planted the cookie of an anonymous visit knows
+    its token; once the visitor signs in, a forged form carrying that token is refused."""
+    planted = _csrf(client)
+    r = client.post("/login", data={"username": "monitor", "password": PASSWORD, "csrf_token": planted})
+    assert r.status_code == 303, r.text
+    forged = client.post("/logout", data={"csrf_token": planted})
+    assert forged.status_code == 403 and "CSRF" in forged.text
+    assert client.get("/").status_code == 200, "still signed in: the forged form did nothing"
+    fresh = _csrf(client, "/")
+    assert fresh != planted
+    assert client.post("/logout", data={"csrf_token": fresh}).status_code == 303
