@@ -34,14 +34,15 @@ AUDIT_ACTIONS = {
     "referral.acknowledge": "部门签收报送", "referral.acknowledge_by_link": "部门通过签收链接签收",
     "referral.note": "部门备注", "referral.download": "部门下载专报", "user.add": "新建账号", "user.create": "新建账号", "user.enable": "启用账号",
     "user.disable": "停用账号", "user.password": "重置密码", "report.html": "查看回应报告",
-    "report.docx": "下载回应报告（DOCX）", "report.pdf": "下载回应报告（PDF）", "foresee.assess": "政策风险评估",
+    "report.docx": "下载回应报告（DOCX）", "report.pdf": "下载回应报告（PDF）",
+    "period.docx": "下载回应关切情况统计（DOCX）", "period.pdf": "下载回应关切情况统计（PDF）", "foresee.assess": "政策风险评估",
     "foresee.finalise": "评估定稿", "foresee.review": "评估审阅", "password.change": "修改密码", "ticket.correct_response_time": "更正回应时间",
     "source.try": "试采信源", "delivery.unreached": "推送有接收人未收到",
     "password.change_failed": "修改密码失败（当前密码不正确）", "password.must_change": "密码不合要求，登录后须先改密码",
 }
 TARGETS = {"alert": "预警", "ticket": "工单", "user": "账号", "referral": "报送", "event": "事件", "silence": "静默",
            "digest": "日报", "report": "报告", "source": "信源", "assessment": "评估",
-           "delivery": "推送"}
+           "delivery": "推送", "period": "回应关切情况统计"}
 
 
 def label(table: dict[str, str], code: Any) -> str:

@@ -88,6 +88,6 @@ def _download(request: Request, user: CurrentUser, fmt: str) -> Response:
     except ReportError as exc:
         raise HTTPException(503, str(exc)) from None
     path = Path(docx if fmt == "docx" else pdf)
-    audit(rt, request, user.username, f"period.{fmt}", "period", None)
+    audit(rt, request, user.username, f"period.{fmt}", "period", None, first=str(first), last=str(last))
     return FileResponse(path, media_type=TYPES[fmt],
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"})
