@@ -258,3 +258,19 @@ def test_ack_page_says_what_signing_means(runtime, client, story) -> None:  # ty
     assert "报送 #" in page and "县委宣传部" in page
     meaning = page[page.index('id="ack-meaning"'):]
     assert "签收表示县委宣传部已收到本次舆情报送及所附专报" in meaning and "签收人和签收时间记入" in meaning
+
+
+def test_a_ticket_opened_after_the_dismissal_is_not_recorded_as_kept(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The workflow accepted a dismissal without a ticket choice (it saw no open ticket); a ticket
+    opened before the route settles it must not be audited as 保留工单 in the monitor's name."""
+    from starlette.requests import Request
+
+    from yuqing.dashboards.routes._review import settle_dismissed_ticket
+
+    request = Request({"type": "http", "method": "POST", "path": "/", "headers": [], "client": ("10.0.0.7", 1)})
+    words = settle_dismissed_ticket(runtime, request, story["old"], None, "", "monitor")
+    with runtime.session() as s:
+        assert s.scalar(select(AuditEntry).where(AuditEntry.action.in_(["ticket.keep", "ticket.close"]))) is None
+        ticket = s.scalar(select(Ticket).where(Ticket.event_id == story["old"]))
+        assert ticket.state == "assigned"
+    assert f"工单 #{ticket.id}" in words and "仍按原状态办理" in words

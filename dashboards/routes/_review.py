@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from fastapi import Request
 
-from yuqing.alerts.actions import open_ticket_of
+from yuqing.alerts.actions import TICKET_CHOICES, open_ticket_of
 from yuqing.queue.tickets import close_dismissed
 from yuqing.runtime import Runtime
 
@@ -20,6 +20,10 @@ def settle_dismissed_ticket(rt: Runtime, request: Request, event_id: int | None,
         ticket_id = open_ticket_of(s, event_id)
     if ticket_id is None:
         return ""
+    if choice not in TICKET_CHOICES:
+        # Opened after the workflow accepted the dismissal (it saw none): nobody chose its fate,
+        # so it stays as it is and no 保留工单 is recorded in the monitor's name.
+        return f"；另有回应工单 #{ticket_id}（研判后开立），仍按原状态办理"
     reason = reason.strip()
     if choice == "close":
         close_dismissed(rt, ticket_id, by, reason)
