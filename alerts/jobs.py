@@ -1,7 +1,7 @@
 """RQ jobs of the alerts subsystem: plain functions taking ids, each loading the runtime.
 
 Named in yuqing/tasks/registry.py and enqueued on the ``notify`` queue: ``evaluate_event`` (by
-analysis), ``deliver`` (by anyone who creates a Delivery), ``source_unhealthy`` (by the
+the hot lists, by grouping's wake-up; ``evaluate_events`` for analysis's batch), ``deliver`` (by anyone who creates a Delivery), ``source_unhealthy`` (by the
 crawlers), ``send_major_digest`` (by evaluate_event); periodic (yuqing/tasks/scheduler.py):
 ``sweep_alerts`` and ``send_due_digests``.
 """
@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 
 from yuqing.runtime import get_runtime
+from yuqing.tasks import registry
+from yuqing.tasks.dispatch import run_each
 
 from . import admin, delivery, digests, escalation, grouping
 
@@ -21,6 +23,12 @@ def evaluate_event(event_id: int) -> int | None:
     """Rules, grouping, silences, inhibition and notification for one event; the alert id."""
     alert = grouping.evaluate(get_runtime(), int(event_id))
     return alert.id if alert else None
+
+
+def evaluate_events(event_ids: list[int]) -> dict[int, int | None]:
+    """:func:`evaluate_event` for each event an analysis batch changed, in the batch's order;
+    ``{event id: alert id}``. An event that fails is handed on as its own ``evaluate_event`` job."""
+    return run_each("notify", registry.EVALUATE_EVENT, [int(e) for e in event_ids], evaluate_event)
 
 
 def deliver(delivery_id: int) -> str:

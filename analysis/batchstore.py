@@ -2,9 +2,9 @@
 
 A batch is written in a few statements whatever its size, and nothing is tracked per row:
 the scores in one ``executemany`` UPDATE before the grouping lock is taken (another worker
-groups meanwhile), and under the lock one INSERT of the batch's new events, one UPDATE of the
-items' events, one UPDATE of every event the batch touched and one of the originals' copy
-counts. Grouping works on :class:`Record` objects (plain attributes), not ORM instances: the
+groups meanwhile); under the lock one INSERT of the batch's new events and one UPDATE of the
+items' events; after it, with the events' rows locked, one UPDATE marking the items analysed,
+one of every event the batch touched and one of the originals' copy counts. Grouping works on :class:`Record` objects (plain attributes), not ORM instances: the
 ORM's unit of work and identity map cost a quarter of a worker's time under bench_load
 (bench/PROFILE.md).
 """
@@ -95,13 +95,36 @@ def read_events(s: Session, ids: list[int]) -> dict[int, Record]:
     return {row.id: Record(**row._mapping) for row in rows}
 
 
-def write_events(s: Session, members: list[Record], now: datetime) -> None:
-    """Every item of the batch: its event, the original it copies, analysed now (one statement)."""
+def stored_events(s: Session, ids: list[int]) -> set[int]:
+    """Which of these events are still stored (one may have been deleted meanwhile)."""
+    if not ids:
+        return set()
+    return set(s.scalars(select(EVENTS.c.id).where(EVENTS.c.id.in_(ids))))
+
+
+def write_events(s: Session, members: list[Record]) -> None:
+    """Every item of the batch: its event and the original it copies (one statement). Counting
+    them into their events, and ``analysed_at`` with it, comes after the lock (:func:`mark_analysed`)."""
     stmt = (update(ITEMS).where(ITEMS.c.id == bindparam("b_id"))
-            .values(event_id=bindparam("v_event_id"), duplicate_of_id=bindparam("v_duplicate_of_id"),
-                    analysed_at=bindparam("v_analysed_at")))
-    s.connection().execute(stmt, [{"b_id": m.id, "v_event_id": m.event_id, "v_duplicate_of_id": m.duplicate_of_id,
-                                   "v_analysed_at": now} for m in members])
+            .values(event_id=bindparam("v_event_id"), duplicate_of_id=bindparam("v_duplicate_of_id")))
+    s.connection().execute(stmt, [{"b_id": m.id, "v_event_id": m.event_id, "v_duplicate_of_id": m.duplicate_of_id}
+                                  for m in members])
+
+
+def lock_events(s: Session, ids: list[int]) -> None:
+    """Lock the events' rows until the transaction ends, in id order (so two transactions wait,
+    never deadlock). SQLite has no row locks: there the transaction's first write takes the
+    store's one write lock (:func:`mark_analysed`)."""
+    if ids and s.connection().dialect.name != "sqlite":
+        s.execute(select(EVENTS.c.id).where(EVENTS.c.id.in_(ids)).order_by(EVENTS.c.id).with_for_update())
+
+
+def mark_analysed(s: Session, ids: list[int], now: datetime) -> set[int]:
+    """``analysed_at`` for those of these items that had none; their ids (the items this
+    transaction counts: another transaction that marked one first counted it)."""
+    stmt = (update(ITEMS).where(ITEMS.c.id.in_(ids), ITEMS.c.analysed_at.is_(None))
+            .values(analysed_at=now).returning(ITEMS.c.id))
+    return set(s.scalars(stmt))
 
 
 def update_events(s: Session, events: list[Record]) -> None:

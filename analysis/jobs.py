@@ -1,15 +1,17 @@
 """RQ jobs of analysis (研判): score an item, fold it, group it into an event, hand on.
 
 ``analyse_item(item_id)`` is idempotent: scores are overwritten, an item keeps the event it was
-given, and counts grow only by the items that got their event in the same transaction, so a
+given, and counts grow only by the items the counting transaction itself marks analysed, so a
 second run never double-counts.
 The folding/event index is per process and brought up to date from the store at the start of
 each job (only rows newer than those it has seen), under a Redis lock so two workers never
-create two events for one incident.
+create two events for one incident; the lock is held for that decision only, and the events'
+counts are written after it, with their rows locked.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 from collections import Counter
 from collections.abc import Iterator
@@ -28,7 +30,7 @@ from yuqing.models import Event, Item
 from yuqing.profile import Judgement
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.tasks import registry
-from yuqing.tasks.dispatch import enqueue_many
+from yuqing.tasks.dispatch import enqueue
 
 from . import batchstore, folding, tokenize
 from .batchstore import Record
@@ -102,10 +104,12 @@ def analyse_item(item_id: int) -> int | None:
 
 def analyse_items(item_ids: list[int]) -> dict[int, int]:
     """Score, fold and group a batch of items (the crawl pipeline's batch); ``{item id: event id}``.
+    Hands every event it changed on in one alert job and one ticket job (:func:`_hand_on`).
 
-    Volume is why this exists: scoring is vectorised over the batch, the grouping lock and the
-    transaction are taken once, each touched event is recomputed once and handed on once,
-    however many of the batch's items joined it. Items are grouped in id order, as one at a time.
+    Volume is why this exists: scoring is vectorised over the batch, the grouping lock is taken
+    once and held only for the decision (:func:`_decide`), each touched event is recomputed once
+    (:func:`_account`) and handed on once, however many of the batch's items joined it. Items are
+    grouped in id order, as one at a time.
     """
     rt = get_runtime()
     scorer = get_scorer(rt)
@@ -133,20 +137,39 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     now = rt.now()
     with rt.session() as s:
         batchstore.write_scores(s, members, scorer.version)
-    try:
+    try:  # under the lock only what decides: the index, the new events' ids, each item's event
         with _group_lock(rt.get_redis()), rt.session() as s:
-            joined = _group(s, members, now, rt.profile.judgement)
+            joined = _decide(s, members, now, rt.profile.judgement)
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
+    with rt.session() as s:  # the events' counts and evidence, after the lock: workers overlap here
+        _account(s, joined, now, rt.profile.judgement)
     with rt.session() as s:  # the title and figures every page, mail and document reads
         update_accounts(s, joined)
-    last = {event_id: max(it.id for it in members) for event_id, members in joined.items()}
-    enqueue_many("notify", registry.EVALUATE_EVENT,
-                 [((e,), f"evaluate-{e}-{i}") for e, i in last.items()])
-    enqueue_many("respond", registry.CONSIDER_EVENT,
-                 [((e,), f"consider-{e}-{i}") for e, i in last.items()])
+    _hand_on({event_id: max(it.id for it in members) for event_id, members in joined.items()})
     return {it.id: event_id for event_id, members in joined.items() for it in members}
+
+
+def hand_on_id(kind: str, last: dict[int, int]) -> str:
+    """The id of the batch's hand-on job of ``kind`` (``evaluate``, ``consider``), from each event's
+    last item in the batch: the same batch analysed again while its job still waits is not handed
+    on twice, as when each event had its job ``{kind}-{event}-{item}``."""
+    pairs = ",".join(f"{e}:{i}" for e, i in last.items())
+    return f"{kind}-{next(iter(last))}-{len(last)}-{hashlib.sha1(pairs.encode()).hexdigest()[:16]}"
+
+
+def _hand_on(last: dict[int, int]) -> None:
+    """Alert evaluation and ticket consideration of every event the batch changed, one job per
+    queue (``{event id: its last item in the batch}``): most items of a provincial feed start an
+    event of their own, and a job per event was a fifth of the analysis job (bench/PROFILE.md).
+    Each job gives every event the 300 s its own job had."""
+    if not last:
+        return
+    events = list(last)
+    timeout = 300 * len(events)
+    enqueue("notify", registry.EVALUATE_EVENTS, events, job_id=hand_on_id("evaluate", last), timeout=timeout)
+    enqueue("respond", registry.CONSIDER_EVENTS, events, job_id=hand_on_id("consider", last), timeout=timeout)
 
 
 def _temporary_watches(rt: Runtime, records: list[dict], results: list[dict]) -> None:
@@ -177,12 +200,13 @@ def _group_lock(redis: Redis) -> Iterator[None]:
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones
 
 
-def _group(s: Session, members: list[Record], now: datetime, judgement: Judgement) -> dict[int, list[Record]]:
-    """Fold and group the scored batch (under the lock); ``{event id: the batch's items in it}``.
+def _decide(s: Session, members: list[Record], now: datetime, judgement: Judgement) -> dict[int, list[Record]]:
+    """Fold and group the scored batch, under the lock; ``{event id: the batch's items in it}``.
 
-    The lock serialises every worker here, so the store is asked once per batch, not per item:
-    one read of the events joined, one INSERT of the new ones, two indexed look-ups for the
-    counts, one UPDATE of the items and one of the events (:mod:`.batchstore`)."""
+    The lock serialises every worker here, so only what the next holder's index needs is done
+    under it: the batch's new events inserted (one INSERT, for their ids) and each item's event
+    and original written (one UPDATE; the next holder's sync reads them). Counting the items into
+    their events is :func:`_account`'s, after the lock."""
     grouper = _grouper_synced(s, now, judgement)
     joined: dict[int, list[Record]] = {}
     fresh: dict[int, Record] = {}  # stand-in id -> new event
@@ -200,40 +224,48 @@ def _group(s: Session, members: list[Record], now: datetime, judgement: Judgemen
             assigned.add(item.id)
         joined.setdefault(key, []).append(item)
     known = [key for key in joined if key not in fresh]
-    events = batchstore.read_events(s, known)
+    stored = batchstore.stored_events(s, known)
     for key in known:
-        if key not in events:  # deleted meanwhile: its new items start a new one, the others stay out
+        if key not in stored:  # deleted meanwhile: its new items start a new one, the others stay out
             moved = [it for it in joined.pop(key) if it.id in assigned]
             if moved:
                 stand_in = NEW_EVENT + len(fresh)
                 fresh[stand_in] = batchstore.new_event(moved[0], now)
                 grouper.rename_event(key, stand_in, [it.id for it in moved])
                 joined[stand_in] = moved
-    # The items this run adds to events already stored (their keys are those events' ids).
-    stored = {key: [it for it in ms if it.id in assigned] for key, ms in joined.items() if key not in fresh}
-    reported = _sources_reported(s, stored)  # asked before the batch's items are written with their events
     batchstore.insert_events(s, list(fresh.values()))
-    for key, event in fresh.items():
-        grouper.rename_event(key, event.id, [it.id for it in joined[key]])
-        events[key] = event
     out: dict[int, list[Record]] = {}
     for key, ms in joined.items():
+        event_id = fresh[key].id if key in fresh else key
+        if key in fresh:
+            grouper.rename_event(key, event_id, [it.id for it in ms])
         for it in ms:
-            it.event_id = events[key].id
-        out[events[key].id] = ms
-    batchstore.write_events(s, [it for ms in joined.values() for it in ms], now)
-    hour_ago = now - timedelta(hours=1)
-    last_hour = _last_hour(s, list(stored), hour_ago)
-    for key, ms in joined.items():
-        event = events[key]
-        if key in fresh:  # its items are all it has
-            _update_event(event, ms, ms, now, sum(it.fetched_at > hour_ago for it in ms), set(), judgement)
-        else:
-            _update_event(event, ms, stored[event.id], now, last_hour.get(event.id, 0), reported, judgement)
-    batchstore.update_events(s, [events[key] for key in joined])
-    by_id = {it.id: it for it in members}
-    batchstore.add_copies(s, Counter(by_id[i].duplicate_of_id for i in assigned if by_id[i].duplicate_of_id))
+            it.event_id = event_id
+        out[event_id] = ms
+    batchstore.write_events(s, members)
     return out
+
+
+def _account(s: Session, joined: dict[int, list[Record]], now: datetime, judgement: Judgement) -> None:
+    """Count the batch's items into their events and merge their evidence (after the lock).
+
+    The items counted are those this transaction marks analysed (``analysed_at`` was NULL): a
+    re-run, or a second worker given the same items, counts nothing twice, and an item whose
+    event was decided but whose counting failed is counted by the next run. The events' rows
+    are locked first (in id order: two batches touching one event take turns, none deadlocks);
+    on SQLite the marking is the first write and takes the store's one write lock."""
+    batchstore.lock_events(s, sorted(joined))
+    counted = batchstore.mark_analysed(s, [it.id for ms in joined.values() for it in ms], now)
+    events = batchstore.read_events(s, list(joined))
+    added = {e: [it for it in ms if it.id in counted] for e, ms in joined.items() if e in events}
+    # (event, source) pairs counted before: only events that already count items can have any
+    reported = _sources_reported(s, {e: its for e, its in added.items() if events[e].item_count})
+    last_hour = _last_hour(s, list(events), now - timedelta(hours=1))
+    for e, ms in joined.items():
+        if e in events:  # deleted since the decision: nothing to count into
+            _update_event(events[e], ms, added[e], now, last_hour.get(e, 0), reported, judgement)
+    batchstore.update_events(s, [events[e] for e in joined if e in events])
+    batchstore.add_copies(s, Counter(it.duplicate_of_id for its in added.values() for it in its if it.duplicate_of_id))
 
 
 def _union(*lists: list[Any]) -> list[Any]:
@@ -246,7 +278,7 @@ def _union(*lists: list[Any]) -> list[Any]:
 
 
 def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int, int]:
-    """Each event's items fetched in the last hour (the batch's included: the query flushes them)."""
+    """Each event's items fetched in the last hour (the batch's included: written by the decision)."""
     if not event_ids:
         return {}
     rows = s.execute(select(Item.event_id, func.count()).where(
@@ -255,15 +287,20 @@ def _last_hour(s: Session, event_ids: list[int], hour_ago: datetime) -> dict[int
 
 
 def _sources_reported(s: Session, added: dict[int, list[Record]]) -> set[tuple[int, int]]:
-    """Which ``(event id, source id)`` of the items being added the store already has. Asked
-    before the batch's items are written with their events, one index look-up per pair (a
-    row-value IN made SQLite scan the whole index)."""
-    pairs = sorted({(event_id, it.source_id) for event_id, items in added.items() for it in items
-                    if it.source_id is not None})
+    """Which ``(event id, source id)`` of the items being counted an item counted before has
+    (analysed, and not one of these: a batch decided but not yet counted by another worker is
+    not a report yet). One index look-up per pair (a row-value IN made SQLite scan the whole index)."""
+    own: dict[tuple[int, int], list[int]] = {}
+    for event_id, items in added.items():
+        for it in items:
+            if it.source_id is not None:
+                own.setdefault((event_id, it.source_id), []).append(it.id)
+    pairs = sorted(own)
     found: set[tuple[int, int]] = set()
     for start in range(0, len(pairs), 200):  # SQLite allows 500 terms in one compound SELECT
-        query = union_all(*[select(literal(e), literal(src)).where(
-            exists().where(Item.event_id == e, Item.source_id == src)) for e, src in pairs[start:start + 200]])
+        query = union_all(*[select(literal(e), literal(src)).where(exists().where(
+            Item.event_id == e, Item.source_id == src, Item.analysed_at.is_not(None), Item.id.not_in(own[e, src])))
+            for e, src in pairs[start:start + 200]])
         found |= {(r[0], r[1]) for r in s.execute(query)}
     return found
 

@@ -1,7 +1,7 @@
 """RQ jobs of the response workflow (回应处置), on the ``respond`` queue: plain functions taking ids.
 
-* :func:`consider_event` (enqueued by analysis for every changed event): the event's ticket and
-  its referrals.
+* :func:`consider_event`: the event's ticket and its referrals; :func:`consider_events` (enqueued
+  by analysis, one per batch) runs it for every event the batch changed.
 * :func:`final_reports` (enqueued when a ticket closes): the 终报 of every referral.
 * :func:`sweep`, the periodic deadline sweep (期限巡检, every minute, in yuqing/tasks/scheduler.py).
 
@@ -29,6 +29,8 @@ from sqlalchemy import or_, select
 
 from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.tasks import registry
+from yuqing.tasks.dispatch import run_each
 from yuqing.tasks.worker import recover_abandoned
 
 from . import clocks, tickets
@@ -44,6 +46,12 @@ def consider_event(event_id: int) -> int | None:
     if ticket_id is not None:
         refer_event(rt, int(event_id))
     return ticket_id
+
+
+def consider_events(event_ids: list[int]) -> dict[int, int | None]:
+    """:func:`consider_event` for each event an analysis batch changed, in the batch's order;
+    ``{event id: ticket id}``. An event that fails is handed on as its own ``consider_event`` job."""
+    return run_each("respond", registry.CONSIDER_EVENT, [int(e) for e in event_ids], consider_event)
 
 
 def final_reports(ticket_id: int) -> int:

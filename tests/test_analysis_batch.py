@@ -11,7 +11,7 @@ from rq import Queue
 from sqlalchemy import select
 
 from yuqing.analysis import jobs
-from yuqing.models import Event, Item
+from yuqing.models import Alert, Event, Item
 
 STORY = [
     ("泽州县巴公镇一煤矿发生透水事故 8名矿工被困", "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，应急管理部门组织搜救。"),
@@ -72,9 +72,13 @@ def test_a_batch_groups_as_one_at_a_time_and_hands_each_event_on_once(runtime) -
         mine_story = s.get(Event, assigned[batch[0]])
         assert mine_story.item_count == 3 and mine_story.unique_count == 2 and mine_story.level == "较大"
         assert s.get(Item, batch[0]).duplicate_count == 1
-    evaluate = Queue("notify", connection=runtime.get_redis()).jobs
-    assert sorted(j.args[0] for j in evaluate) == sorted(mine)  # one per event, not one per item
-    assert len(Queue("respond", connection=runtime.get_redis()).jobs) == len(mine)
+    # one job per queue for the batch, naming each event once (not once per item)
+    [evaluate] = Queue("notify", connection=runtime.get_redis()).jobs
+    [consider] = Queue("respond", connection=runtime.get_redis()).jobs
+    assert evaluate.func_name == "yuqing.alerts.jobs.evaluate_events"
+    assert consider.func_name == "yuqing.queue.jobs.consider_events"
+    assert sorted(evaluate.args[0]) == sorted(consider.args[0]) == sorted(mine)
+    assert evaluate.timeout == 300 * len(mine)  # each event keeps the time its own job had
 
 
 def test_running_a_batch_again_counts_nothing_twice(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -85,6 +89,30 @@ def test_running_a_batch_again_counts_nothing_twice(runtime) -> None:  # type: i
     with runtime.session() as s:
         assert s.scalar(select(Event.item_count).where(Event.id == first[ids[0]])) == 3
         assert len(s.scalars(select(Event)).all()) == 3
+    # its hand-on jobs still wait: the second run's are the same jobs, not enqueued again
+    assert [len(Queue(q, connection=runtime.get_redis()).jobs) for q in ("notify", "respond")] == [1, 1]
+
+
+def test_an_event_failing_in_the_batchs_hand_on_is_retried_alone(runtime, drain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.alerts import grouping
+
+    events = list(dict.fromkeys(jobs.analyse_items(_items(runtime)).values()))
+    assert len(events) == 3
+    seen: list[int] = []
+    real = grouping.evaluate
+
+    def evaluate(rt, event_id):  # type: ignore[no-untyped-def]
+        seen.append(event_id)
+        if event_id == events[0] and seen.count(event_id) == 1:
+            raise RuntimeError("the store went away for this event")
+        return real(rt, event_id)
+
+    monkeypatch.setattr(grouping, "evaluate", evaluate)
+    drain(("notify",))
+    # the batch went on past the failure, and the failed event ran again as its own job
+    assert seen == [events[0], events[1], events[2], events[0]]
+    with runtime.session() as s:
+        assert events[0] in set(s.scalars(select(Alert.event_id)))  # the 较大 story's alert, after the retry
 
 
 def test_an_out_of_order_batch_from_another_worker_reaches_the_index(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -194,3 +222,58 @@ def test_counts_added_batch_by_batch_equal_a_recount_from_the_store(store) -> No
         for original in s.scalars(select(Item).where(Item.duplicate_count > 0)):
             copies = s.scalars(select(Item).where(Item.duplicate_of_id == original.id)).all()
             assert original.duplicate_count == len(copies)
+
+
+def _sourced(runtime, story, tag: str, source_id: int) -> list[int]:  # type: ignore[no-untyped-def]
+    ids = _items(runtime, story, tag=tag)
+    with runtime.session() as s:
+        for item_id in ids:
+            s.get(Item, item_id).source_id = source_id
+    return ids
+
+
+def test_batches_counted_out_of_their_decisions_order_count_each_item_and_source_once(store, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The counting runs after the grouping lock: a later batch joining the same event may be
+    counted first, and a batch whose counting failed is counted by its next run."""
+    from yuqing.models import Source
+
+    runtime = store
+    with runtime.session() as s:
+        s.add(Source(key="s", name="信源", kind="feed", urls=[], tier="local", created_at=runtime.now()))
+        s.flush()
+        source_id = s.scalar(select(Source.id))
+    first = _sourced(runtime, STORY[:1], "first", source_id)
+    later = _sourced(runtime, STORY[1:3], "later", source_id)  # the same story, the same source
+    held: list[tuple] = []
+    real = jobs._account
+    monkeypatch.setattr(jobs, "_account", lambda *args: held.append(args))
+    jobs.analyse_items(first)  # decided, its counting held back (another worker's slow batch)
+    monkeypatch.setattr(jobs, "_account", real)
+    jobs.analyse_items(later)  # joins the first batch's event and is counted before it
+    with runtime.session() as s:
+        assert s.get(Item, first[0]).analysed_at is None  # not counted yet: the sweep would hand it on again
+        real(s, *held[0][1:])
+    with runtime.session() as s:
+        event = s.get(Event, s.get(Item, first[0]).event_id)
+        assert {s.get(Item, i).event_id for i in later} == {event.id}
+        assert (event.item_count, event.source_count, event.unique_count) == (3, 1, 2)
+        assert (event.item_count, event.source_count, event.unique_count, event.first_seen_at, event.last_seen_at,
+                event.first_published_at) == _recount(s, event.id)
+        assert s.get(Item, first[0]).duplicate_count == 1
+
+    # a batch decided whose counting failed: the next run counts it, once
+    again = _sourced(runtime, STORY[4:6], "again", source_id)
+
+    def fail(*_args) -> None:  # type: ignore[no-untyped-def]
+        raise RuntimeError("the store went away after the decision")
+
+    monkeypatch.setattr(jobs, "_account", fail)
+    with pytest.raises(RuntimeError):
+        jobs.analyse_items(again)
+    monkeypatch.setattr(jobs, "_account", real)
+    jobs.analyse_items(again)
+    jobs.analyse_items(again)  # and a third run counts nothing
+    with runtime.session() as s:
+        event = s.get(Event, s.get(Item, again[0]).event_id)
+        assert (event.item_count, event.source_count, event.unique_count) == (2, 1, 1) == _recount(s, event.id)[:3]
+        assert s.get(Item, again[0]).duplicate_count == 1

@@ -121,7 +121,7 @@ def test_analyse_item_is_idempotent_and_groups_the_story(runtime, drain) -> None
     from rq import Queue
 
     notify = Queue("notify", connection=runtime.get_redis())
-    assert any(j.func_name == "yuqing.alerts.jobs.evaluate_event" for j in notify.jobs)
+    assert any(j.func_name == "yuqing.alerts.jobs.evaluate_events" for j in notify.jobs)
 
 
 def test_event_reopens_after_quiet_spell(runtime, clock, drain) -> None:  # type: ignore[no-untyped-def]

@@ -28,7 +28,7 @@ from reliability_procs import (
 from rq.job import Job
 from sqlalchemy import func, select
 
-from yuqing.analysis.jobs import LOCK_KEY, LOCK_TTL
+from yuqing.analysis.jobs import LOCK_KEY, LOCK_TTL, hand_on_id
 from yuqing.models import Delivery, Event, Item, Ticket
 from yuqing.tasks.dispatch import enqueue
 
@@ -89,7 +89,8 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, r
         events = s.scalars(select(Event)).all()
         assert [(e.id, e.item_count) for e in events] == [(item.event_id, 1)]
     # What it hands on is enqueued once and runs once.
-    wait_for("the ticket job", lambda: job_status(runtime, f"consider-{item.event_id}-{item_id}") == "finished")
+    wait_for("the ticket job",
+             lambda: job_status(runtime, hand_on_id("consider", {item.event_id: item_id})) == "finished")
 
 
 def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> None:  # type: ignore[no-untyped-def]

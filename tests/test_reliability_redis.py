@@ -17,6 +17,7 @@ from reliability_procs import SqliteWriteLock, job_status, wait_for
 from rq import Queue
 from sqlalchemy import select
 
+from yuqing.analysis.jobs import hand_on_id
 from yuqing.models import Event, Item
 from yuqing.tasks.dispatch import enqueue
 
@@ -74,7 +75,7 @@ def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_se
     # What analysis hands on is enqueued once per item and runs once.
     for it in items:
         wait_for(f"the ticket job for event {it.event_id}",
-                 lambda it=it: job_status(runtime, f"consider-{it.event_id}-{it.id}") == "finished")
+                 lambda it=it: job_status(runtime, hand_on_id("consider", {it.event_id: it.id})) == "finished")
     # Delayed jobs (retry back-offs, deadline reminders) need the worker's scheduler process,
     # which the outage may have killed: the worker's maintenance (every minute, at its next
     # wake-up, so within about 90 s) brings it back.

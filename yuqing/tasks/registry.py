@@ -26,6 +26,7 @@ INDEX_NEW_ITEMS = "yuqing.dashboards.search.index_new_items"  # periodic: the se
 
 # respond: tickets, clocks, referrals (queue/jobs.py), reports
 CONSIDER_EVENT = "yuqing.queue.jobs.consider_event"
+CONSIDER_EVENTS = "yuqing.queue.jobs.consider_events"  # analysis's batch: consider_event for each event
 FINAL_REPORTS = "yuqing.queue.jobs.final_reports"
 SWEEP_DEADLINES = "yuqing.queue.jobs.sweep"  # periodic
 CHECK_DEADLINE = "yuqing.queue.clocks.check_deadline"  # stored in Redis: scheduled days ahead
@@ -36,6 +37,7 @@ DRAFT_PERIOD_STATISTICS = "yuqing.dashboards.period.draft_due"  # periodic: ÂçäÂ
 
 # notify: alerts, deliveries, digests (alerts/jobs.py)
 EVALUATE_EVENT = "yuqing.alerts.jobs.evaluate_event"
+EVALUATE_EVENTS = "yuqing.alerts.jobs.evaluate_events"  # analysis's batch: evaluate_event for each event
 DELIVER = "yuqing.alerts.jobs.deliver"
 SOURCE_UNHEALTHY = "yuqing.alerts.jobs.source_unhealthy"
 SEND_MAJOR_DIGEST = "yuqing.alerts.jobs.send_major_digest"
