@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from sqlalchemy import select
 
 from yuqing.models import Source
+from yuqing.validation import explain, given
 from yuqing.yamlload import load_config_yaml
 
 from .exceptions import SourceError
@@ -181,11 +182,7 @@ class SourceSpec(Strict):
 def _describe(exc: ValidationError) -> str:
     err = exc.errors()[0]
     loc = ".".join(str(p) for p in err["loc"]) or "（整体）"
-    msg = err["msg"].removeprefix("Value error, ")
-    if err["type"] == "extra_forbidden":
-        msg = "未知字段"
-    elif err["type"] == "missing":
-        msg = "缺少必填字段"
+    msg = "未知字段" if err["type"] == "extra_forbidden" else f"{explain(err)}{given(err)}"  # Chinese, not pydantic's English
     return f"字段 {loc}: {msg}"
 
 

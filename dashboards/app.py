@@ -22,6 +22,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from yuqing.exceptions import NotFound, Refused, YuqingError
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.validation import explain
 
 from .auth import PASSWORD_PAGE, SESSION_HOURS, LoginRequired, PasswordChangeRequired
 from .cache import FragmentCache
@@ -199,7 +200,9 @@ def _install_error_pages(app: FastAPI) -> None:
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, exc: RequestValidationError) -> Response:
-        problems = "；".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {e['msg']}" for e in exc.errors())
+        # In Chinese (pydantic words its messages in English), naming the field; the value given is
+        # not repeated (it may be a password, or thousands of characters).
+        problems = "；".join(f"{'.'.join(str(p) for p in e['loc'][1:])}: {explain(e)}" for e in exc.errors())
         if request.url.path.startswith("/api/"):
             return JSONResponse({"detail": f"输入有误：{problems}"}, status_code=422)
         return render(request, "error.html", status_code=422, title="输入有误", message=problems)

@@ -90,8 +90,8 @@ def test_init_again_leaves_a_starter_source_the_admin_enabled_on(runtime: Runtim
     (GOOD.replace("    tier: provincial\n", "    tier: provincial\n    colour: red\n"),
      "sources.yaml: sources[1]（sx-rss）: 字段 colour: 未知字段"),
     (GOOD.replace("tier: local", "tier: village"),
-     "sources.yaml: sources[0]（jc-news）: 字段 tier: Input should be 'central', 'provincial', 'local', "
-     "'government', 'social' or 'forum'"),
+     "sources.yaml: sources[0]（jc-news）: 字段 tier: 应为 'central', 'provincial', 'local', "
+     "'government', 'social' 或 'forum'（实际为 'village'）"),
     (GOOD.replace('listing: {links: "ul.news a::attr(href)", ', "listing: {"),
      "sources.yaml: sources[0]（jc-news）: 字段 listing.links: 缺少必填字段"),
     (GOOD.replace("kind: feed", "kind: json_api"),

@@ -361,3 +361,23 @@ def test_the_alert_link_in_a_message_signs_in_and_lands_on_the_event(client, sto
     assert page.status_code == 200 and "泽州县某煤矿发生透水事故" in page.text  # the alert's event
     missing = client.get("/alerts/999999")
     assert missing.status_code == 404 and "预警 #999999 不存在" in missing.text and "detail" not in missing.text
+
+
+def test_bad_form_input_is_said_in_chinese_without_echoing_it(runtime, client, story) -> None:  # type: ignore[no-untyped-def]
+    """Pydantic words its messages in English ("Input should be a valid number"); the page and
+    the API say what was wrong in Chinese, naming the field, and never repeat a password."""
+    token = login(client, "monitor")
+    url = f"/alerts/{story['alert_fire']}/silence"
+    r = client.post(url, data={"hours": "很久", "comment": "已核实", "csrf_token": token})
+    assert r.status_code == 422 and "hours: 应为数字" in r.text and "Input should" not in r.text
+    r = client.post(url, data={"hours": "4", "comment": "长" * 501, "csrf_token": token})
+    assert r.status_code == 422 and "comment: 至多 500 个字符" in r.text and "长" * 501 not in r.text
+    r = client.post(url, data={"comment": "已核实", "csrf_token": token})
+    assert r.status_code == 422 and "hours: 缺少必填字段" in r.text
+    api = client.post(f"/api/alerts/{story['alert_fire']}/review", json={"action": "dismiss", "reason": 5},
+                      headers={"X-CSRF-Token": token})
+    assert api.status_code == 422 and "应为文本" in api.json()["detail"] and "should" not in api.text
+    secret = "x" * 201
+    client.post("/logout", data={"csrf_token": token})
+    r = client.post("/login", data={"username": "monitor", "password": secret, "csrf_token": csrf_of(client)})
+    assert r.status_code == 422 and "password: 至多 200 个字符" in r.text and secret not in r.text

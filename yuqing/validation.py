@@ -44,7 +44,7 @@ def explain(err: Mapping[str, Any]) -> str:
     """One pydantic error (an item of ``ValidationError.errors()``) as a Chinese phrase."""
     kind = str(err.get("type", ""))
     ctx = err.get("ctx") or {}
-    if kind == "literal_error":
+    if kind in ("literal_error", "enum"):
         return f"应为 {ctx.get('expected', '')}".replace(" or ", " 或 ")
     if kind in _PLAIN:
         return _PLAIN[kind]
