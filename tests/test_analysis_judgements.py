@@ -136,6 +136,20 @@ def test_questions_and_eyewitness_lower_the_rumour_score(scorer: Scorer) -> None
     assert seen < plain
 
 
+def test_demands_for_disclosure_are_not_rumour_signals(scorer: Scorer) -> None:
+    claim = "化工厂爆炸后一直没有消息"
+    plain = scorer.score({"id": 1, "text": claim + "。", "tier": "social"})["rumor"]
+    demand = scorer.score({"id": 2, "text": claim + "，政府什么时候公布遇难人数？我们家属有权知道", "tier": "social"})
+    assert demand["rumor"] < plain
+    assert any("提问或要求公开信息" in r and "有权知道" in r for r in demand["reasons"])
+
+
+def test_relatives_question_scores_below_the_rumour_threshold(scorer: Scorer) -> None:
+    for text in ("到底死了多少人？是不是瞒报？", RELATIVE["text"]):
+        out = scorer.score({"id": 1, "text": text, "tier": "social"})
+        assert out["rumor"] < scorer.profile.judgement.rumor_threshold / 2, text
+
+
 def test_miners_relative_is_not_false_information(scorer: Scorer) -> None:
     out = scorer.score(RELATIVE)
     assert "false_information" not in out["categories"]
