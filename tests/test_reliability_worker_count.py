@@ -1,6 +1,7 @@
 """Issue 18, item 4: ``status`` and ``/healthz`` count workers from RQ's live registry. Two real
 `yuqing worker` processes on one real Redis, both busy, count two; one SIGKILLed counts one at
-once; a registration left by a worker elsewhere whose heartbeats stopped is not counted."""
+once; a registration left by a worker elsewhere whose heartbeats stopped is not counted; both read
+the workers before the store's write check, which can wait for a held lock."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from factories import make_reported_event
 from reliability_procs import SqliteWriteLock, db_file, holds_file, wait_for
 from rq import Worker
 from rq.worker import WorkerStatus
+from sqlalchemy import event
 
 from yuqing.status import collect_status, health, render_status
 from yuqing.tasks.dispatch import enqueue
@@ -49,3 +51,36 @@ def test_a_registration_whose_heartbeats_stopped_is_not_counted(runtime, workers
     report = collect_status(runtime)
     assert (report["workers"], report["busy_workers"]) == (1, 0), report
     assert [w.pid for w in Worker.all(connection=runtime.redis)] == [live.pid]
+
+
+def test_healthz_reads_the_workers_before_it_waits_for_the_store(runtime) -> None:  # type: ignore[no-untyped-def]
+    """/healthz, like ``status``, reports the workers as they were when it was asked: a worker
+    gone while its heartbeat write waited for another process's write lock is still counted,
+    and the held lock is named as busy, not as a read-only store or a full disk."""
+    elsewhere = Worker(["respond"], connection=runtime.redis, name="node-2.busy")
+    elsewhere.hostname = "node-2"  # another machine: counted while its registration lives
+    elsewhere.register_birth()
+
+    def short_wait(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.execute("PRAGMA busy_timeout = 500")  # SQLite's 30 s, shortened for the test
+
+    def gone_when_the_write_starts(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("UPDATE HEARTBEATS"):
+            runtime.redis.expire(elsewhere.key, 0)
+
+    event.listen(runtime.engine, "connect", short_wait)
+    event.listen(runtime.engine, "before_cursor_execute", gone_when_the_write_starts)
+    runtime.engine.dispose()
+    lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)
+    try:
+        out = health(runtime)
+    finally:
+        lock.release()
+        event.remove(runtime.engine, "before_cursor_execute", gone_when_the_write_starts)
+        event.remove(runtime.engine, "connect", short_wait)
+        runtime.engine.dispose()
+    assert not runtime.redis.exists(elsewhere.key), "the worker went while the write waited"
+    assert out["workers"] == 1, out
+    assert out["database"] is False and out["database_error"] == "OperationalError"
+    assert "数据库忙：写锁被其他进程占用超过 30 秒，写入未完成" in out["problems"], out["problems"]
+    assert health(runtime)["database"] is True  # the lock released: the store writes again

@@ -46,7 +46,7 @@ def test_status_and_healthz_report_a_store_that_cannot_be_written(read_only_stor
     assert health(rt)["ok"] is False
     with TestClient(create_app(rt)) as client:
         r = client.get("/healthz")
-    assert r.status_code == 503 and "数据库不可用或无法写入" in r.json()["problems"]
+    assert r.status_code == 503 and "数据库无法写入（只读或磁盘已满）：OperationalError" in r.json()["problems"]
 
 
 def test_healthz_writes_a_heartbeat_when_the_store_is_fine(runtime) -> None:  # type: ignore[no-untyped-def]
@@ -228,9 +228,10 @@ def test_the_store_writable_again_is_seen_at_once(runtime, record_property) -> N
         dbapi_connection.execute("PRAGMA query_only = ON")
 
     event.listen(engine, "checkout", query_only)
-    assert "数据库不可用或无法写入" in health(runtime)["problems"]
+    unwritable = "数据库无法写入（只读或磁盘已满）：OperationalError"
+    assert unwritable in health(runtime)["problems"]
     event.remove(engine, "checkout", query_only)
     engine.dispose()  # the outage ends (files writable again): new connections write
     back = time.monotonic()
-    _until(lambda: "数据库不可用或无法写入" not in health(runtime)["problems"], 30, "数据库恢复被发现")
+    _until(lambda: unwritable not in health(runtime)["problems"], 30, "数据库恢复被发现")
     record_property("recovered_s", round(time.monotonic() - back, 2))

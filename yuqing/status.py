@@ -189,24 +189,33 @@ def health(rt: Runtime) -> dict[str, Any]:
     as :func:`collect_status`, without the store's counts, source names or exception texts."""
     out: dict[str, Any] = {"database": False, "redis": False, "workers": None, "schedulers": None,
                            "stale_sources": None, "backlogged_queues": [], "problems": [], "warnings": []}
+    # The queues first, as collect_status does: the heartbeat write can wait for a busy lock.
+    queues: dict[str, Any] | None = None
+    try:
+        queues = _queue_status(rt)
+    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
+        out["redis_error"] = type(exc).__name__
     try:
         out["stale_sources"] = len(_stale_sources(rt))
         if snapshot_use(rt)["full"]:
             out["warnings"].append("原文快照存储已满，新网页不再保存快照")
-        heartbeat(rt, "healthz")
-        out["database"] = True
+    except Exception as exc:  # noqa: BLE001
+        out["database_error"] = type(exc).__name__
+        out["problems"].append("数据库不可用")
+    else:
+        try:
+            heartbeat(rt, "healthz")
+            out["database"] = True
+        except Exception as exc:  # noqa: BLE001
+            out["database_error"] = type(exc).__name__
+            out["problems"].append(_write_problem(exc))
         if out["stale_sources"]:
             out["problems"].append(f"{out['stale_sources']} 个信源长时间未成功采集")
-    except Exception as exc:  # noqa: BLE001 - a health check reports, it does not raise
-        out["database_error"] = type(exc).__name__
-        out["problems"].append("数据库不可用或无法写入")
-    try:
-        queues = _queue_status(rt)
+    if queues is not None:
         out.update(redis=True, workers=queues["workers"], schedulers=queues["schedulers"])
         out["backlogged_queues"] = _backlogged(queues)
         out["problems"] += [short for short, _ in _queue_problems(queues)]
-    except Exception as exc:  # noqa: BLE001
-        out["redis_error"] = type(exc).__name__
+    else:
         out["problems"].append("Redis 不可用")
     out["ok"] = not out["problems"]
     return out
