@@ -89,8 +89,9 @@ def password_problem(password: str, username: str = "") -> str:
 
 
 def create_user(rt: Runtime, username: str, password: str, role: str, display_name: str = "",
-                department_key: str = "", by: str = "cli", temporary: bool = False) -> int:
-    """Create an account; raise :class:`AccountError` naming what is wrong.
+                department_key: str = "", by: str = "cli", temporary: bool = False, ip: str = "") -> int:
+    """Create an account; raise :class:`AccountError` naming what is wrong. Its one audit entry
+    (``user.create``) names who made it (``by``) and from where (``ip``, the admin page's caller).
 
     ``temporary``: a password someone else chose (the admin page); it must be changed at the
     first sign-in. Only the demo (``by="demo"``) may use its shared password.
@@ -108,7 +109,7 @@ def create_user(rt: Runtime, username: str, password: str, role: str, display_na
     if role_ is Role.LIAISON:
         keys = [d.key for d in rt.profile.departments]
         if department_key not in keys:
-            raise AccountError(f"部门联络员须用 --department 指定部门，应为: {', '.join(keys)}")
+            raise AccountError(f"部门联络员须指定所属部门（命令行用 --department），应为: {', '.join(keys)}")
     elif department_key:
         raise AccountError("只有部门联络员（liaison）需要 --department")
     with rt.session() as s:
@@ -122,7 +123,7 @@ def create_user(rt: Runtime, username: str, password: str, role: str, display_na
         s.flush()
         s.add(AuditEntry(at=rt.now(), actor=by, action="user.create", target_type="user",
                          target_id=user.id, detail={"username": username, "role": role_.value,
-                                                    "department_key": department_key}))
+                                                    "department_key": department_key}, ip=ip))
         return user.id
 
 

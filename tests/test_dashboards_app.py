@@ -334,12 +334,16 @@ def test_admin_sees_unhealthy_sources_in_red_and_adds_a_user(runtime, client) ->
     assert row, "the failing source is shown in red"
     r = client.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "liaison",
                                           "department_key": "", "password": "long-enough-1", "csrf_token": token})
-    assert r.status_code == 409 and "--department" in r.text
+    assert r.status_code == 409 and "部门联络员须指定所属部门" in r.text
     r = client.post("/admin/users", data={"username": "zhang", "display_name": "张三", "role": "liaison",
                                           "department_key": "police", "password": "long-enough-1", "csrf_token": token})
     assert r.status_code == 303
     with runtime.session() as s:
-        assert s.scalar(select(User.department_key).where(User.username == "zhang")) == "police"
+        made = s.scalar(select(User).where(User.username == "zhang"))
+        assert made.department_key == "police"
+        entries = s.scalars(select(AuditEntry).where(AuditEntry.target_type == "user", AuditEntry.target_id == made.id)).all()
+        assert [(e.action, e.actor, e.ip) for e in entries] == [("user.create", "admin", "testclient")], \
+            "one account, one entry, with the admin's address"
 
 
 def test_templates_never_mark_text_safe() -> None:

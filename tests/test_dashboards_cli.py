@@ -45,7 +45,7 @@ def test_user_add_prompts_for_the_password(runtime, env) -> None:  # type: ignor
 
 @pytest.mark.parametrize("args, message", [
     (["--role", "boss", "--password", "long-enough-1"], "未知角色 'boss'，应为 monitor、leader、liaison 或 admin"),
-    (["--role", "liaison", "--password", "long-enough-1"], "部门联络员须用 --department 指定部门，应为: propaganda"),
+    (["--role", "liaison", "--password", "long-enough-1"], "部门联络员须指定所属部门（命令行用 --department），应为: propaganda"),
     (["--role", "monitor", "--password", "short"], "密码至少 12 个字符"),
     (["--role", "monitor", "--department", "police", "--password", "long-enough-1"], "只有部门联络员（liaison）需要 --department"),
 ])

@@ -17,7 +17,7 @@ from yuqing.crawlers.trial import TrialError, try_url
 from yuqing.models import AuditEntry, Source, User
 from yuqing.profile import Route
 
-from ..auth import AdminUser, CurrentUser, audit, create_user, set_password
+from ..auth import AdminUser, CurrentUser, audit, client_ip, create_user, set_password
 from ..templating import flash, render
 from ._util import NO_NUL, RecordId, back, rt_of
 
@@ -76,9 +76,9 @@ def add_user(request: Request, username: str = Form(..., max_length=100), displa
              user: CurrentUser = AdminUser) -> Response:
     rt = rt_of(request)
     # The admin chose this password: the account must change it at its first sign-in.
-    new_id = create_user(rt, username, password, role, display_name.strip(), department_key, by=user.username,
-                         temporary=True)
-    audit(rt, request, user.username, "user.add", "user", new_id, username=username, role=role)
+    # create_user writes the one audit entry (user.create), with the admin's name and address.
+    create_user(rt, username, password, role, display_name.strip(), department_key, by=user.username,
+                temporary=True, ip=client_ip(request))
     flash(request, f"已创建账号 {username}")
     return back(request, "/admin#users")
 
