@@ -33,6 +33,7 @@ CONCURRENT_CHECKS = 2    # argon2 verifications at once in one web process
 CHECK_WAIT = 5.0         # seconds a login waits for a free check before "busy"
 
 _checks = threading.BoundedSemaphore(CONCURRENT_CHECKS)
+FAILURES = ("login.failed", "password.change_failed")  # what the store's fallback counts
 
 _TAKE = """
 local counts = {}
@@ -100,7 +101,7 @@ def _from_store(rt: Runtime, username: str, ip: str) -> Verdict:
     with rt.session() as s:
         def count(*where: Any) -> int:
             return int(s.scalar(select(func.count()).select_from(AuditEntry).where(
-                AuditEntry.action == "login.failed", AuditEntry.at >= since, *where)) or 0)
+                AuditEntry.action.in_(FAILURES), AuditEntry.at >= since, *where)) or 0)
 
         if count(AuditEntry.actor == username[:100]) >= PER_USER:
             return Verdict(False, "登录失败次数过多，请 15 分钟后再试。")

@@ -179,3 +179,21 @@ def test_a_form_token_known_before_sign_in_is_dead_after_it(runtime, client) -> 
     fresh = _csrf(client, "/")
     assert fresh != planted
     assert client.post("/logout", data={"csrf_token": fresh}).status_code == 303
+
+
+def test_the_current_password_cannot_be_guessed_without_end_on_the_password_page(runtime, client) -> None:  # type: ignore[no-untyped-def]
+    """A session taken over (a computer left signed in) tries the current password under the
+    login's limits, not without end."""
+    _login(client, "monitor")
+    token = _csrf(client, "/account/password")
+
+    def change(current: str) -> int:
+        return client.post("/account/password", data={"current": current, "new": "river-lantern-2026",
+                                                      "confirm": "river-lantern-2026", "csrf_token": token}).status_code
+
+    assert [change(f"guess-{n}") for n in range(limiter.PER_USER)] == [403] * limiter.PER_USER
+    refused = client.post("/account/password", data={"current": PASSWORD, "new": "river-lantern-2026",
+                                                     "confirm": "river-lantern-2026", "csrf_token": token})
+    assert refused.status_code == 429 and "密码验证失败次数过多" in refused.text
+    runtime.clock.advance(minutes=16)  # the next window
+    assert change(PASSWORD) == 303

@@ -100,12 +100,21 @@ def change_password(request: Request, current: str = Form("", max_length=200), n
     def again(error: str, status: int = 422) -> Response:
         return render(request, "password.html", status_code=status, forced=user.must_change_password, error=error)
 
-    with rt.session() as s:
-        row = s.get(User, user.id)
-        ok = row is not None and verify_password(row.password_hash, current)
+    # The current password is guessed under the login's limits: a session taken over (a
+    # computer left signed in) must not be a way to try passwords without end.
+    verdict = limiter.take(rt, user.username, client_ip(request))
+    if not verdict.allowed:
+        return again(verdict.reason.replace("登录失败", "密码验证失败"), 429)
+    try:
+        with limiter.checking(), rt.session() as s:
+            row = s.get(User, user.id)
+            ok = row is not None and verify_password(row.password_hash, current)
+    except limiter.Busy:
+        return again("系统繁忙，请稍后再试。", 429)
     if not ok:
         audit(rt, request, user.username, "password.change_failed", "user", user.id)
         return again("当前密码不正确。", 403)
+    limiter.succeeded(rt, user.username, client_ip(request))
     if new != confirm:
         return again("两次输入的新密码不一致。")
     if new == current:
