@@ -202,7 +202,9 @@ def store_items(rt: Any, source: dict[str, Any], batch: list[dict[str, Any]],
     item_changes = bool((source.get("settings") or {}).get("item_changes"))
     with rt.session() as s:
         existing = _stored(s, [i["url_hash"] for i in batch])
-        fresh = [d for d in batch if not d.get("gone") and d["url_hash"] not in existing]
+        # Once each: a listing linking one article twice brings its URL twice in a batch.
+        fresh = list({d["url_hash"]: d for d in reversed(batch)
+                      if not d.get("gone") and d["url_hash"] not in existing}.values())[::-1]
         inserted = _insert_new(s, source, fresh)
         if len(inserted) < len(fresh):  # stored meanwhile by another crawl of the same URL
             existing.update(_stored(s, [d["url_hash"] for d in fresh if d["url_hash"] not in inserted]))

@@ -143,3 +143,20 @@ def test_another_source_with_the_same_url_does_not_mark_it_modified(runtime: Run
     assert pipelines.store_items(runtime, own, [summary]) == ([], [item_id])
     with runtime.session() as s:
         assert s.get(Item, item_id).page_state == "modified"
+
+
+def test_a_url_twice_in_one_batch_is_one_new_item(runtime: Runtime) -> None:
+    """A listing that links one article twice (two columns) brings the same URL twice in a batch:
+    one item, one id handed to analysis, one first snapshot."""
+    from yuqing.crawlers import pipelines
+    from yuqing.crawlers.snapshots import SnapshotStore
+    from yuqing.models import PageSnapshot
+
+    source = _source(runtime)
+    item = {**_item(runtime, 1), "raw": {"url": "https://news.example.cn/1.html", "status": 200, "headers": {},
+                                          "body": "<html>泽州县某煤矿透水</html>".encode()}}
+    new, changed = pipelines.store_items(runtime, source, [item, dict(item)], SnapshotStore(runtime))
+    assert len(new) == 1 and changed == []
+    with runtime.session() as s:
+        assert s.query(Item).count() == 1
+        assert s.query(PageSnapshot).count() == 1
