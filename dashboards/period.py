@@ -7,6 +7,7 @@ weights stated in the document (set in the profile: ``documents.index_weights``)
 
 from __future__ import annotations
 
+import logging
 import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
@@ -42,6 +43,8 @@ from yuqing.profile import Documents
 from yuqing.runtime import Runtime, get_runtime
 
 from .reports import ReportError
+
+log = logging.getLogger(__name__)
 
 SERIES = "回应关切统计"
 INDEX_LABELS = {"timeliness": "时效", "follow_up": "持续发布", "pertinence": "内容针对性", "subject_level": "主体层级",
@@ -245,8 +248,9 @@ def period_fingerprint(first: date, last: date, doc: OfficialDocument) -> str:
     return f"{first}~{last}~{content_fingerprint(doc)}"
 
 
-def write_period(rt: Runtime, first: date, last: date) -> list[str]:
-    """Gather, number and write the period's statistics as DOCX and PDF; the paths.
+def write_period(rt: Runtime, first: date, last: date, pdf: bool = True) -> list[str]:
+    """Gather, number and write the period's statistics as DOCX and (``pdf``) PDF; the paths.
+    A PDF that cannot be printed is a :class:`ReportError` (the DOCX is written all the same).
 
     The same statistics downloaded again keep their 期号 (and 份号 and date); statistics that
     changed since (a clock fell due, a response was recorded) are a new document, numbered next.
@@ -266,12 +270,17 @@ def write_period(rt: Runtime, first: date, last: date) -> list[str]:
         docx = folder / doc.file_name(record.year, "docx")
         docx.write_bytes(write_docx(doc))
         record.path = str(docx)
+    if not pdf:
+        return [str(docx)]
+    printed = docx.with_suffix(".pdf")
     try:
-        pdf = docx.with_suffix(".pdf")
-        pdf.write_bytes(write_pdf(doc))
+        data = write_pdf(doc)
     except PdfError as exc:
         raise ReportError(str(exc)) from None
-    return [str(docx), str(pdf)]
+    partial = printed.with_name(f".{printed.name}.part")  # whole or not at all, if two downloads race
+    partial.write_bytes(data)
+    partial.replace(printed)
+    return [str(docx), str(printed)]
 
 
 def due_period(today: date) -> tuple[date, date, str] | None:
@@ -302,7 +311,11 @@ def draft_due() -> list[str]:
                                                          IssuedDocument.fingerprint.startswith(f"{first}~{last}~"))))
     if done:
         return []
-    paths = write_period(rt, first, last)
+    try:
+        paths = write_period(rt, first, last)
+    except ReportError as exc:  # no Chromium: the office gets the DOCX rather than no reminder at all
+        log.error("period %s~%s: no PDF, the draft goes as DOCX alone: %s", first, last, exc)
+        paths = write_period(rt, first, last, pdf=False)
     name = "全年" if first.month == 1 and last.month == 12 else "上半年"
     subject = f"【待报送】{first.year}年{name}政务舆情回应关切情况统计（请于{deadline}前审核报送）"
     body = (f"{head.name}：\n系统已生成{first.year}年{name}政务舆情回应关切情况统计初稿（见附件），"

@@ -166,3 +166,33 @@ def test_unchanged_statistics_keep_their_number_and_changed_ones_take_the_next(r
     with runtime.session() as s:
         assert [r.number for r in s.scalars(select(IssuedDocument).where(IssuedDocument.kind == "period")
                                                 .order_by(IssuedDocument.number))] == [1, 2, 3]
+
+
+def test_without_chromium_the_docx_downloads_and_the_draft_still_goes(runtime, story, drain, smtp, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A DOCX download does not print the PDF (nor fail on it), and the half-year draft reaches
+    the office as DOCX alone rather than not at all."""
+    from dashboard_seed import seed_users
+    from fastapi.testclient import TestClient
+    from test_dashboards_app import login
+
+    from yuqing.dashboards import period
+    from yuqing.dashboards.app import create_app
+    from yuqing.documents.pdf import PdfError
+
+    def no_chromium(doc):  # type: ignore[no-untyped-def]
+        raise PdfError("未找到 chromium")
+
+    monkeypatch.setattr(period, "write_pdf", no_chromium)
+    seed_users(runtime)
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        login(client, "leader")
+        docx = client.get("/leader/period.docx?from=2026-07-01&to=2026-12-31")
+        assert docx.status_code == 200 and docx.content[:2] == b"PK"
+        pdf = client.get("/leader/period.pdf?from=2026-07-01&to=2026-12-31")
+        assert pdf.status_code == 503 and "未找到 chromium" in pdf.text
+    runtime.clock.set(datetime(2027, 1, 1, 8, 0, tzinfo=SHANGHAI))
+    paths = period.draft_due()
+    assert [p.rsplit(".", 1)[1] for p in paths] == ["docx"]
+    drain()
+    names = [p.get_filename() for p in smtp.wait_for(1)[0].walk() if p.get_filename()]
+    assert names == ["泽州县应急管理局回应关切统计〔2027〕第1期.docx"]

@@ -84,10 +84,10 @@ def _download(request: Request, user: CurrentUser, fmt: str) -> Response:
     rt = rt_of(request)
     first, last = _span(request, local(rt.now(), rt.settings.timezone).date())
     try:
-        docx, pdf = period.write_period(rt, first, last)
+        # Only what was asked for is printed: a DOCX download neither waits for nor fails on the PDF.
+        path = Path(period.write_period(rt, first, last, pdf=fmt == "pdf")[-1])
     except ReportError as exc:
         raise HTTPException(503, str(exc)) from None
-    path = Path(docx if fmt == "docx" else pdf)
     audit(rt, request, user.username, f"period.{fmt}", "period", None, first=str(first), last=str(last))
     return FileResponse(path, media_type=TYPES[fmt],
                         headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"})
