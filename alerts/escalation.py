@@ -27,6 +27,7 @@ from yuqing.store import after_commit
 
 from . import silences
 from .grouping import (
+    breaks_silence,
     major_digest_level,
     notice_kind,
     queue_major_digest,
@@ -75,6 +76,12 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
     silence = silences.silencing(s, event, now)
     if silence is not None:
         alert.silence_id = silence.id
+        if breaks_silence(alert):  # 重大 or above, not yet told: held notices go out (no climbing, no repeats)
+            items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))
+            first = alert.notify_count == 0
+            if speak(s, rt, alert, event, items, now) == "sent":
+                out["first" if first else "updated"] = 1
+                _queue_digest_after(s, alert, event)
         return out
     if alert.silence_id is not None:  # the silence ended by itself
         alert.silence_id = None
@@ -91,9 +98,7 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
         # group_wait or group_interval passed: what was held goes out as one notice, and the
         # leaders' 要情专报 held with it follows (queued after the monitor's delivery)
         out["first" if first else "updated"] = 1
-        level, event_id = major_digest_level(alert, event), event.id
-        if level:
-            after_commit(s, lambda: queue_major_digest(event_id, level))
+        _queue_digest_after(s, alert, event)
         return out
     if alert.status != AlertStatus.FIRING or not alert.notify_count:
         return out
@@ -116,6 +121,14 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
              f"重复提醒：{rt.profile.alerts.repeat_interval_minutes} 分钟内无人确认")
         out["repeated"] = 1
     return out
+
+
+def _queue_digest_after(s: Session, alert: Alert, event: Event) -> None:
+    """The leaders' 要情专报 held with the notice just sent, queued once it is committed (after
+    the monitor's delivery)."""
+    level, event_id = major_digest_level(alert, event), event.id
+    if level:
+        after_commit(s, lambda: queue_major_digest(event_id, level))
 
 
 def _sweep_source(s: Session, rt: Runtime, alert: Alert, now: datetime) -> int:

@@ -7,7 +7,8 @@ unacknowledged alerts is the sweep's job (escalation.py). Timings come from the 
 event follows (``yuqing.routing.timings``): the first notification waits ``group_wait`` so a
 burst of reports goes out as one, and updates come at most once per ``group_interval``,
 saying everything that changed meanwhile. A level rise is never held and never inhibited.
-Silences mute; inhibition is the profile's ``alerts.inhibit_rules`` (inhibition.py; the
+Silences mute, except an event reaching 重大 the monitor has not heard of at that level (the
+leaders' 要情专报 goes whatever the silence, so the monitor must not be the one left out); inhibition is the profile's ``alerts.inhibit_rules`` (inhibition.py; the
 shipped rule: once the event has a ticket its updates, escalations and repeats stop, the
 ticket's clocks and notices take over). An event reaching 重大 triggers a 要情专报 for the
 leaders, but never before the monitor's notice: while grouping holds that notice (group_wait),
@@ -189,8 +190,9 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         refresh_inhibited(s, rt, alert, event)
         silence = silences.silencing(s, event, now)
         alert.silence_id = silence.id if silence else None
-        spoken = speak(s, rt, alert, event, list(items), now) if silence is None else ""
-        if silence is not None and renotify_reason(alert, event):
+        muted = silence is not None and not breaks_silence(alert)
+        spoken = speak(s, rt, alert, event, list(items), now) if not muted else ""
+        if muted and silence is not None and renotify_reason(alert, event):
             log.info("alert %s not sent (silenced by silence %s)", alert.id, silence.id)
         wake_at = spoken if isinstance(spoken, datetime) else None
         if wake_at is None:  # a held notice holds the leaders' 专报 too (see major_digest_job)
@@ -204,6 +206,14 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         queue_major_digest(event_id, major_level)
     with rt.session() as s:
         return s.get(Alert, alert_id)
+
+
+def breaks_silence(alert: Alert) -> bool:
+    """A silence mutes the event's notices until it reaches 重大 or above at a level the monitor
+    has not been told: the leaders' 要情专报 goes whatever the silence, and the monitor, who
+    must act, is never the one who has not heard."""
+    level = Level.parse(alert.level)
+    return level.is_major and (not alert.notified_level or Level.parse(alert.notified_level) < level)
 
 
 def major_digest_level(alert: Alert, event: Event) -> str:

@@ -302,3 +302,28 @@ def _route_wait(rt, event_id: int) -> int:  # type: ignore[no-untyped-def]
         event = s.get(Event, event_id)
         items = list(s.scalars(select(Item).where(Item.event_id == event_id)))
         return route_timings(rt, event, items).group_wait_seconds
+
+
+def test_a_silenced_event_reaching_major_is_told_to_the_monitor_before_the_leaders(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """The leaders' 要情专报 goes whatever the silence; the monitor, who must act, is told of the
+    rise to 重大 first (after the route's wait), not left to hear of it at the silence's end."""
+    event_id = make_event(runtime, items=4)
+    actions.silence(runtime, "赵值班", "已核实为演练，暂不推送", runtime.now() + timedelta(hours=4), event_id=event_id)
+    evaluate_event(event_id)
+    drain()
+    assert deliveries(runtime) == [], "较大 and silenced: muted"
+    grow(runtime, event_id, items=3, level="重大")
+    evaluate_event(event_id)
+    drain()
+    assert deliveries(runtime) == [], "the monitor's notice waits for the route's group_wait, and the 专报 with it"
+    runtime.clock.advance(seconds=_route_wait(runtime, event_id))
+    sweep_alerts()
+    drain()
+    sent = deliveries(runtime)
+    alerts = [d for d in sent if d.purpose == "alert"]
+    digests = [d for d in sent if d.purpose == "digest"]
+    assert [d.target for d in alerts] == ["zhiban@yjj.zezhou.example"] and digests
+    assert alerts[0].id < min(d.id for d in digests) and alerts[0].sent_at <= min(d.sent_at for d in digests)
+    runtime.clock.advance(minutes=30)
+    sweep_alerts()
+    assert len(deliveries(runtime, purpose="alert")) == 1, "still silenced: no climbing, no repeats"
