@@ -9,7 +9,6 @@ from pathlib import Path
 
 from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short
-from yuqing.documents.docx_writer import write_docx as render_docx
 from yuqing.documents.wording import clip
 from yuqing.profile import Profile
 
@@ -75,9 +74,3 @@ def compose(c: Content, profile: Profile, tz: str, *, number: int | None = None,
         secrecy=profile.documents.secrecy, number=number, cc=list(profile.documents.cc),
         printer=profile.documents.printer or f"{c.bureau}办公室", printed_at=end, timezone=tz,
         urgency="加急" if c.kind == "major" else "")
-
-
-def write_docx(doc: OfficialDocument, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_bytes(render_docx(doc))
-    return path

@@ -1,7 +1,7 @@
 """领导简报 (leadership digests): 舆情日报 at the profile's times, 要情专报 when an event
 reaches 重大. Each is archived (a Digest row, its DOCX and chart under data_dir/digests) and
 delivered to ``profile.digests`` channels and recipients: an HTML e-mail with the chart inline
-and the DOCX attached; IM channels get the text, split to their size limits.
+and the DOCX and its PDF attached; IM channels get the text, split to their size limits.
 
 Idempotent: the Digest row's unique ``key`` (``daily:2026-11-21@08:30``,
 ``major:<event id>:<level>``) is written in the same transaction as its deliveries, so a
@@ -23,6 +23,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.dates import cn_datetime, cn_short
+from yuqing.documents.issued import attachments, write_files
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level
@@ -32,7 +33,7 @@ from yuqing.sanitise import link_target, plain
 
 from .delivery import create_delivery, make_key
 from .digest_content import Content, Link, gather
-from .digest_docx import compose, period_line, write_docx
+from .digest_docx import compose, period_line
 
 log = logging.getLogger(__name__)
 TITLES = {"daily": "舆情日报", "major": "要情专报"}
@@ -142,9 +143,9 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
             content.chart_path, chart_name = str(chart), chart.name
         record = issue(s, series=title, kind=kind, now=end, tz=tz, title=title)
         doc = compose(content, rt.profile, tz, number=record.number, copy_no=record.id)
-        docx = write_docx(doc, folder / doc.file_name(record.year, "docx"))
+        docx = folder / doc.file_name(record.year, "docx")
         record.path = str(docx)
-        attachments = [docx] + ([Path(content.chart_path)] if content.chart_path else [])
+        files = attachments(docx) + ([Path(content.chart_path)] if content.chart_path else [])
         text = render_text(content, tz)
         page = f"{rt.settings.base_url.rstrip('/')}/events/{event_ids[0]}" if event_ids and len(event_ids) == 1 else ""
         html = render_html(content, tz, chart_name, page)
@@ -158,10 +159,11 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
         except IntegrityError:
             s.delete(record)  # another worker made this digest: its number goes back
             return None
+        write_files(s, doc, docx)  # the DOCX now, its PDF twin once this commits
         for channel, to in _targets(rt):
             create_delivery(s, purpose="digest", channel=channel, target=to, subject=subject, body=text,
                             html=html if channel == "email" else "",
-                            attachments=attachments if channel == "email" else (),
+                            attachments=files if channel == "email" else (),
                             ref_type="digest", ref_id=digest.id, key=make_key("digest", key, channel, to))
     log.info("digest %s made (%s)", key, "quiet" if content.quiet else f"{len(content.event_ids)} events")
     return key

@@ -23,6 +23,7 @@ from yuqing.alerts.delivery import create_delivery
 from yuqing.documents.account import event_account
 from yuqing.documents.current import event_title
 from yuqing.documents.dates import cn_datetime
+from yuqing.documents.issued import attachments
 from yuqing.documents.register import AlreadyIssued
 from yuqing.models import (
     Delivery,
@@ -244,7 +245,7 @@ def _send(rt: Runtime, s: Session, ref: Referral, event: Event, *, tag: str, pur
     for index, channel in enumerate(department.channels):
         if create_delivery(s, key=f"referral:{ref.id}:{tag}:{index}", purpose="referral", channel=channel.type,
                            target=channel.to, subject=subject, body=body, ref_type="referral",
-                           ref_id=ref.id, attachments=special_report.attachments(attached) if attached else [],
+                           ref_id=ref.id, attachments=attachments(attached) if attached else [],
                            callback=callback, html=html if channel.type == "email" else "") is not None:
             count += 1
     return count

@@ -25,16 +25,13 @@ from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture
 from yuqing.documents.account import EventAccount, event_account, key_posts, tier_label
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.dates import cn_datetime, cn_short
-from yuqing.documents.docx_writer import write_docx
-from yuqing.documents.html_writer import to_html
+from yuqing.documents.issued import write_files
 from yuqing.documents.narrative import overview
-from yuqing.documents.pdf import PdfError, html_to_pdf
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
 from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
 from yuqing.profile import Clocks, Department, Profile
-from yuqing.store import after_commit
 
 log = logging.getLogger(__name__)
 
@@ -236,35 +233,6 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     doc.number, doc.copy_no = record.number, record.id
     target = folder / f"referral-{referral.id}" / f"{record.kind}-{record.number}"
     target.mkdir(parents=True, exist_ok=True)
-    path = target / doc.file_name(record.year, "docx")
-    path.write_bytes(write_docx(doc))
-    # The page the PDF prints from, kept as issued: the liaison's download renders this very
-    # document, not a new one from later figures (and prints it if the PDF below failed).
-    page = to_html(doc)
-    path.with_suffix(".html").write_text(page, encoding="utf-8")
+    path = write_files(s, doc, target / doc.file_name(record.year, "docx"))
     record.path = str(path)
-    # Printed once the referral's transaction has committed, not inside it: a print takes
-    # seconds (two or three to place the 版记) and SQLite's write lock was held meanwhile, so
-    # another worker's write gave up with "database is locked". The mail goes out after it.
-    after_commit(s, lambda: _write_pdf(page, path.with_suffix(".pdf")))
     return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)
-
-
-def _write_pdf(page: str, path: Path) -> None:
-    """The same 专报 as PDF beside the DOCX (attached with it). Without Chromium the DOCX still
-    goes out: a department must not wait for the second format; the error is logged."""
-    try:
-        pdf = html_to_pdf(page)
-        # Whole or not at all: a mail whose hold ran out must never attach half a file.
-        partial = path.with_name(f".{path.name}.part")
-        partial.write_bytes(pdf)
-        partial.replace(path)
-    except PdfError as exc:
-        path.unlink(missing_ok=True)
-        log.error("专报 %s: no PDF: %s", path.name, exc)
-
-
-def attachments(docx: str | Path) -> list[Path]:
-    """What a 专报 mail carries: the DOCX and its PDF. The PDF is printed after the commit;
-    where printing failed the mail carries the DOCX alone (alerts.delivery.present)."""
-    return [Path(docx), Path(docx).with_suffix(".pdf")]

@@ -4,8 +4,11 @@ chart and a DOCX laid out as a briefing; made once per slot at the profile's tim
 from __future__ import annotations
 
 import io
+import re
+import subprocess
 import zipfile
 from datetime import datetime, timedelta
+from pathlib import Path
 from email.header import decode_header, make_header
 from zoneinfo import ZoneInfo
 
@@ -29,6 +32,11 @@ def _monitoring_since(rt, when) -> None:  # type: ignore[no-untyped-def]
 def monitoring(runtime) -> None:  # type: ignore[no-untyped-def]
     """Monitoring began two days before the clock, so a whole day's period is there to report."""
     _monitoring_since(runtime, runtime.now() - timedelta(days=2))
+
+
+def pdftotext(blob: bytes) -> str:
+    """The PDF's text as a reader's tools extract it (poppler), lines kept."""
+    return subprocess.run(["pdftotext", "-layout", "-", "-"], input=blob, capture_output=True, check=True).stdout.decode()
 
 
 def _subject(msg) -> str:  # type: ignore[no-untyped-def]
@@ -121,6 +129,15 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
     assert doc.inline_shapes, "the volume chart is in the document"
     links = [r.target_ref for r in doc.part.rels.values() if r.reltype.endswith("/hyperlink")]
     assert f"https://news.example.cn/{event_id}/0.html" in links
+    pdf = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".pdf"))
+    assert pdf.get_filename() == "泽州县应急管理局舆情日报〔2026〕第1期.pdf"
+    pdf_text = pdftotext(pdf.get_payload(decode=True))
+    (Path(runtime.settings.data_dir).parent / "daily-last.pdf").write_bytes(pdf.get_payload(decode=True))
+    bare = re.sub(r"\s", "", pdf_text)
+    for expected in ("泽州县应急管理局舆情日报", "〔2026〕第 1 期", "舆情日报（11月21日）", "2026年11月21日印发",
+                     "统计时段：2026年11月20日 8时30分至2026年11月21日 8时30分", "泽州县某煤矿发生透水事故"):
+        assert re.sub(r"\s", "", expected) in bare, expected
+    assert machine_text(pdf_text, quoted) == [] and "YUQING" not in pdf_text
     footer_xml = zipfile.ZipFile(io.BytesIO(blob)).read("word/footer1.xml").decode()
     assert "PAGE" in footer_xml and 'w:fldCharType="begin"' in footer_xml
     with runtime.session() as s:
@@ -162,3 +179,27 @@ def test_a_major_report_of_an_event_older_than_the_period_starts_at_its_first_it
     with runtime.session() as s:
         digest = s.scalars(select(Digest).where(Digest.kind == "major")).one()
     assert "统计时段：2026年11月20日 13时00分至2026年11月21日 9时00分</p>" in digest.html  # monitoring began 2 days before: no note
+
+
+def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """要情专报 mails carry the PDF beside the DOCX: 期号, title, 加急 and the 版记 in both."""
+    from yuqing.alerts.digests import send_major
+
+    event_id = make_event(runtime, level="重大", items=3)
+    assert send_major(runtime, event_id)
+    drain()
+    msg = next(m for m in smtp.wait_for(2) if "要情专报" in _subject(m))
+    names = sorted(p.get_filename() for p in msg.walk() if p.get_filename())
+    assert names == ["trend.png", "泽州县应急管理局要情专报〔2026〕第1期.docx", "泽州县应急管理局要情专报〔2026〕第1期.pdf"]
+    pdf = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".pdf")).get_payload(decode=True)
+    docx = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx")).get_payload(decode=True)
+    pdf_text = pdftotext(pdf)
+    (Path(runtime.settings.data_dir).parent / "major-last.pdf").write_bytes(pdf)
+    docx_lines = [p.text for p in Document(io.BytesIO(docx)).paragraphs if p.text.strip()]
+    bare = re.sub(r"\s", "", pdf_text)
+    for line in docx_lines[:5]:  # 份号, 内部资料, 加急, masthead, 期号: the same marks in both
+        assert re.sub(r"\s", "", line) in bare, line
+    assert "〔2026〕第 1 期" in pdf_text and "加急" in pdf_text and "2026年11月21日印发" in pdf_text
+    with runtime.session() as s:
+        quoted = [x for row in s.execute(select(Item.title, Item.text)).all() for x in row if x]
+    assert machine_text(pdf_text, quoted) == []
