@@ -121,6 +121,17 @@ def _fetched_in(start: datetime, end: datetime, event_ids: list[int] | None) -> 
     return [Item.fetched_at >= start, Item.fetched_at <= end, Item.event_id.in_(event_ids)]
 
 
+def peak_hour(session: Session, event_id: int, tz: str) -> int:
+    """The most of the event's items fetched in one local clock hour. The event's own
+    ``peak_velocity`` is a smoothed rate (0 where analysis has not measured it, 0.4 for a slow
+    hour), which read as "每小时最多 0 条" beside a count of 16."""
+    hours: dict[datetime, int] = {}
+    for (fetched,) in session.execute(select(Item.fetched_at).where(Item.event_id == event_id)):
+        key = local(fetched, tz).replace(minute=0, second=0, microsecond=0)
+        hours[key] = hours.get(key, 0) + 1
+    return max(hours.values(), default=0)
+
+
 def volume(session: Session, start: datetime, end: datetime, tz: str,
            event_ids: list[int] | None = None) -> list[tuple[datetime, int]]:
     """Items fetched per local hour in [start, end)."""
@@ -156,7 +167,9 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
             continue
         account = event_account(session, event.id)
         why = f"，预警已逐级上报 {alert.rung} 次" if alert.rung else ""
-        text = (f"共 {event.item_count} 条信息、{event.source_count} 个来源，每小时最多 {event.peak_velocity:g} 条{why}。"
+        peak = peak_hour(session, event.id, tz)
+        most = f"，最多时每小时 {peak} 条" if peak > 1 else ""
+        text = (f"累计监测到相关信息 {event.item_count} 条，来自 {event.source_count} 个信息来源{most}{why}。"
                 + (account.casualty_sentence(tz) + "。" if account.figures else "")
                 + f"按国家突发公共事件分类属{account.national_category}。")
         c.escalated.append(EventLine(event.id, account.title, alert.level, text, _links(session, event.id)))

@@ -131,6 +131,9 @@ def gather(rt: Runtime, first: date, last: date) -> PeriodStats:
     now = rt.now()
     components: dict[str, list[float]] = defaultdict(list)
     clocks: dict[str, list[int]] = {k.label: [0, 0] for k in CLOCKS}
+    # One row per department, named as the profile names it now: a referral keeps the name it
+    # was sent under, so a renamed department (县委宣传部 → 中共泽州县委宣传部) made two rows.
+    names = {d.key: d.name for d in rt.profile.departments}
     with rt.session() as s:
         events = list(s.scalars(select(Event).where(Event.first_seen_at >= start, Event.first_seen_at < end)))
         tickets = {t.event_id: t for t in s.scalars(select(Ticket).where(Ticket.event_id.in_([e.id for e in events])))}
@@ -168,7 +171,7 @@ def gather(rt: Runtime, first: date, last: date) -> PeriodStats:
         for r in s.scalars(select(Referral).where(Referral.event_id.in_(ids))):
             hours = ((r.acknowledged_at - r.sent_at).total_seconds() / 3600
                      if r.acknowledged_at and r.sent_at else None)
-            st.referrals.setdefault(r.department_name, []).append(hours)
+            st.referrals.setdefault(names.get(r.department_key, r.department_name), []).append(hours)
     st.on_time = {k: (v[0], v[1]) for k, v in clocks.items()}
     st.index = {k: sum(v) / len(v) for k, v in components.items()}
     return st
@@ -219,9 +222,10 @@ def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
               [[label, f"{weights.get(k, 0):g}", f"{round(100 * st.index.get(k, 0.0))}%",
                 f"{weights.get(k, 0) * st.index.get(k, 0.0):.1f}"] for k, label in INDEX_LABELS.items()],
               [4.5, 2, 2, 2], caption="回应关切指数构成"),
-        Paragraph.of("计分规则：时效为到期时限的按时完成比例；持续发布为重大以上事件有持续发布的比例；内容针对性为回应"
-                     "内容具体（不少于二十字）的比例；主体层级为特别重大事件由主要负责同志牵头、其他事件明确回应科室的比例；"
-                     "形式为重大以上事件召开发布会或权威发布的比例；宣传网信协同为重大以上事件报送部门签收的比例；"
+        Paragraph.of("计分规则：时效为到期时限的按时完成比例（无到期时限的计满分）；持续发布为重大以上事件有持续发布的比例（其他事件计满分）；"
+                     "内容针对性为回应内容具体（不少于二十字）的比例；主体层级为特别重大事件由主要负责同志牵头、其他事件"
+                     "明确回应科室的比例（未做到的计一半）；形式为重大以上事件召开发布会或权威发布的比例（仅有其他回应的计一半），"
+                     "其他事件为有回应的比例；宣传网信协同为重大以上事件报送部门签收的比例（其他事件计满分）；"
                      f"舆论平复为首次回应后 {calm:g} 小时内负面信息占比较回应前同样时长未上升的比例。各项按工单平均后乘以权重。"),
     ]
     profile = rt.profile

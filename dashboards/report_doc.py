@@ -23,6 +23,8 @@ if TYPE_CHECKING:
 
 SERIES = "事后回应报告"
 _ACK_LINK = re.compile(r"（签收链接，[^）]*）")
+# The console's timeline names records by id ("开立回应工单 #2"); a document does not.
+_RECORD_ID = re.compile(r"\s*#\d+")
 
 
 def signer(by: str) -> str:
@@ -55,13 +57,13 @@ def _responses(d: ReportData, tz: str) -> list[Any]:
     for r in d.responses:
         parts: list[str | Link] = [f"{cn_short(r['at'], tz)}，{r['kind']}，通过{r['channel']}"]
         if r["text"]:
-            parts.append(f"发布“{clip(r['text'], 60)}”")
+            parts.append(f"发布“{clip(r['text'], 60).rstrip('。．.；;，,')}”")  # the sentence's stop follows the quote
         if r["link"]:
             parts += ["（", Link("原文", r["link"]), "）"]
         out.append(Paragraph(parts + ["。"]))
     out.append(Table(["时限", "应完成", "实际完成", "结果"],
                      [[x["kind"], x["due"], x["met"], x["verdict"]] for x in d.deadlines] or [["无", "—", "—", "无时限"]],
-                     [3, 3, 3, 3.5], caption="回应时限执行情况"))
+                     [2.8, 3.6, 3.6, 3.6], caption="回应时限执行情况"))
     return out
 
 
@@ -72,7 +74,7 @@ def _referrals(d: ReportData) -> list[Any]:
     out: list[Any] = [Paragraph.of(f"共向 {len(d.referrals)} 个部门报送专报，已签收 {len(acked)} 个。")]
     rows = [[r["name"], r["sent"] or "未发送", f"{r['acknowledged']} {signer(r['by'])}".strip() if r["acknowledged"]
              else "未签收", "；".join(r["notes"]) or "—"] for r in d.referrals]
-    out.append(Table(["部门", "报送时间", "签收", "处置反馈"], rows, [3, 2.6, 3.4, 4], caption="部门协同情况"))
+    out.append(Table(["部门", "报送时间", "签收", "处置反馈"], rows, [3, 3.6, 3.4, 3.6], caption="部门协同情况"))
     return out
 
 
@@ -112,7 +114,7 @@ def _evidence(d: ReportData, tz: str) -> list[Any]:
              f"{PAGE_NOW[p.page_state]}（{cn_short(p.page_state_at, tz)}）" if p.page_state in PAGE_NOW else "未见变化"]
             for p, c in shown]
     return [Paragraph.of(intro + "摘要值为快照原始内容 SHA-256 摘要的前 16 位。"),
-            Table(["标题", "取证时间", "摘要值", "原网页现状"], rows, [4.6, 2.8, 3.4, 2.6], caption="原文快照")]
+            Table(["标题", "取证时间", "摘要值", "原网页现状"], rows, [4, 3.6, 3.4, 2.6], caption="原文快照")]
 
 
 def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
@@ -132,11 +134,12 @@ def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
                Table(["发布时间", "标题", "来源", "转载"],
                      [[cn_short(p.published_at or p.fetched_at, tz), clip(p.title or p.text, 40),
                        clip(f"{p.author} {p.platform}".strip(), 16), str(p.duplicate_count)] for p in d.posts],
-                     [3, 6, 3, 1.4], caption="重点帖文"),
+                     [3.6, 5.6, 3, 1.4], caption="重点帖文"),
                *_evidence(d, tz),
                Table(["时间", "事项", "说明", "经办"],
-                     [[cn_short(e.at, tz), e.title, clip(e.detail, 80), d.person(e.by)] for e in d.timeline],
-                     [3, 3.4, 5, 2], caption="处置时间线")]
+                     [[cn_short(e.at, tz), _RECORD_ID.sub("", e.title), clip(e.detail, 80), d.person(e.by)]
+                      for e in d.timeline],
+                     [3.6, 3.4, 5, 2], caption="处置时间线")]
     return OfficialDocument(
         series=SERIES, issuer=profile.bureau.name, title=f"关于“{clip(d.account.title, 30)}”舆情回应情况的报告",
         issued_at=d.generated_at, blocks=blocks, secrecy=profile.documents.secrecy,

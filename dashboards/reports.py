@@ -147,19 +147,25 @@ def _calm(s: Any, event_id: int, ticket_id: int, tz: str, rules: Documents) -> l
     rows = [(p or f, e) for p, f, e in s.execute(select(Item.published_at, Item.fetched_at, Item.emotion)
                                                   .where(Item.event_id == event_id)).all()]
     out = []
+    hours = f"{rules.calm_hours:g}"
     for at, channel in s.execute(select(TicketResponse.responded_at, TicketResponse.channel)
                                  .where(TicketResponse.ticket_id == ticket_id).order_by(TicketResponse.responded_at)):
         before = [e for t, e in rows if at - window <= t < at]
         after = [e for t, e in rows if at <= t < at + window]
-
-        def negative(values: list[float | None]) -> str:
-            known = [v for v in values if v is not None]
-            return f"{round(100 * sum(v >= rules.calm_negative for v in known) / len(known))}%" if known else "无法统计"
-
-        hours = f"{rules.calm_hours:g}"
-        out.append(f"{cn_short(at, tz)}通过{channel}回应：回应前 {hours} 小时相关信息 {len(before)} 条、负面占比 "
-                   f"{negative(before)}；回应后 {hours} 小时 {len(after)} 条、负面占比 {negative(after)}。")
+        out.append(f"{cn_short(at, tz)}通过{channel}回应：回应前 {hours} 小时{_window(before, rules.calm_negative)}；"
+                   f"回应后 {hours} 小时{_window(after, rules.calm_negative)}。")
     return out
+
+
+def _window(emotions: list[float | None], threshold: float) -> str:
+    """One side of a response: its items and their negative share, or that nothing came (a
+    share of nothing read "0 条、负面占比 无法统计")."""
+    if not emotions:
+        return "无新增相关信息"
+    known = [v for v in emotions if v is not None]
+    if not known:
+        return f"相关信息 {len(emotions)} 条（情绪未能判断）"
+    return f"相关信息 {len(emotions)} 条、负面占比 {round(100 * sum(v >= threshold for v in known) / len(known))}%"
 
 
 def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list[tuple[str, str]]:

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.alerts.rules import spike_floor
 from yuqing.clock import local
-from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture
+from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Unbroken
 from yuqing.documents.account import EventAccount, event_account, key_posts, tier_label
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.dates import cn_datetime, cn_short
@@ -92,12 +92,16 @@ def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datet
 
 def _spread(s: Session, event: Event, a: EventAccount, now: datetime, tz: str) -> list[Heading | Paragraph | Picture]:
     tiers = "，".join(f"{name} {n} 条" for name, n in a.tiers.items())
+    # The busiest clock hour from the chart's own counts: the event's velocity fields are
+    # smoothed rates, which printed as "近一小时新增 0.4 条" and "每小时最多 0 条".
+    hours = _hours(s, event, now, tz)
+    peak_at, peak = max(hours, key=lambda h: h[1], default=(now, 0))
     out: list[Heading | Paragraph | Picture] = [Paragraph.of(
         f"截至{cn_datetime(now, tz)}，共监测到相关信息 {a.item_count} 条（去除转载重复后 {a.unique_count} 条），"
         f"来自 {a.source_count} 个信息来源" + (f"，其中{tiers}" if tiers else "") + "。"
-        + (f"近一小时新增 {event.velocity:g} 条，每小时最多 {event.peak_velocity:g} 条；" if event.peak_velocity else "")
+        + (f"{cn_short(peak_at, tz)}起的一小时内发布最多，达 {peak} 条；" if peak > 1 else "")
         + f"最近一条发布于{cn_short(event.last_seen_at, tz)}。")]
-    out.append(Picture(spread_chart(_hours(s, event, now, tz), "传播走势（每小时信息条数）"), "图 1　传播走势"))
+    out.append(Picture(spread_chart(hours, "传播走势（每小时信息条数）"), "图 1　传播走势"))
     out.append(Heading("重点信息", 2))
     for n, item in enumerate(key_posts(s, event.id), 1):
         title = clip(item.title or item.text, 40)
@@ -173,7 +177,7 @@ def _our_response(s: Session, ticket: Ticket | None, tz: str) -> list[Paragraph]
         out.append(Paragraph.of(f"{label}：{cn_short(d.due_at, tz)}前{done}。"))
     for r in s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket.id)
                        .order_by(TicketResponse.responded_at)):
-        text = clip(r.text, 60) if r.text else "发布回应"
+        text = clip(r.text, 60).rstrip("。．.；;，,") if r.text else "发布回应"  # the sentence ends below
         parts: list[str | Link] = [f"{cn_short(r.responded_at, tz)}，通过{r.channel}：{text}"]
         if r.link:
             parts += ["（", Link("原文", r.link), "）"]
@@ -181,12 +185,17 @@ def _our_response(s: Session, ticket: Ticket | None, tz: str) -> list[Paragraph]
     return out
 
 
-def _contact(profile: Profile) -> str:
+def _contact(profile: Profile) -> Paragraph:
+    """联系人 line, flush left with the number and the address unbroken: justified, the line
+    before the address was spread character by character ("张 主 任 （ 办 公 室 主 任 ）")."""
     c = profile.documents.contact or (profile.bureau.monitors[0] if profile.bureau.monitors else None)
     if c is None:
-        return f"{profile.bureau.name}办公室"
-    reach = "，".join(x for x in (f"电话 {c.phone}" if c.phone else "", f"邮箱 {c.email}" if c.email else "") if x)
-    return f"{c.name}（{c.title}）" + (f"，{reach}" if reach else "")
+        return Paragraph.of(f"{profile.bureau.name}办公室。")
+    parts: list[str | Link] = [f"{c.name}（{c.title}）"]
+    for label, value in (("电话", c.phone), ("邮箱", c.email)):
+        if value:
+            parts += [f"，{label} ", Unbroken(value)]
+    return Paragraph([*parts, "。"], ragged=True)
 
 
 def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now: datetime, tz: str, *,
@@ -210,7 +219,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
     blocks += [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
     blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
-    blocks += [Heading("联系人"), Paragraph.of(_contact(profile) + "。")]
+    blocks += [Heading("联系人"), _contact(profile)]
     blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]
     level = Level.parse(event.level)
     label = {"special": "", "followup": "（续报）", "final": "（终报）"}[kind]

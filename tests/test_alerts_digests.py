@@ -8,8 +8,8 @@ import re
 import subprocess
 import zipfile
 from datetime import datetime, timedelta
-from pathlib import Path
 from email.header import decode_header, make_header
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -109,6 +109,7 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
         assert section in plain, section
     assert "发布权威信息11月21日3时00分到期，已超时 5.5 小时" in plain
     assert "**" not in plain and "](" not in plain
+    assert "累计监测到相关信息 6 条，来自 2 个信息来源，最多时每小时 6 条" in plain and "每小时最多" not in plain, "no rate of 0 beside a count"
     assert f"https://news.example.cn/{event_id}/0.html" in html
     assert '<img src="cid:trend.png"' in html
     assert any(p.get_content_type() == "image/png" for p in msg.walk())

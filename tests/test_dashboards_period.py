@@ -52,6 +52,19 @@ def test_period_statistics_from_the_store(runtime, story) -> None:  # type: igno
     assert st.index["timeliness"] == pytest.approx((1 + 0) / 2)  # flood: its one due clock on time; rain: breached
 
 
+def test_referrals_are_counted_once_per_department_under_its_name(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The seed referred 宣传部 as 县委宣传部, the story as 中共泽州县委宣传部: one department, one row."""
+    from yuqing.models import Referral
+
+    st = gather(runtime, date(2026, 7, 1), date(2026, 12, 31))
+    with runtime.session() as s:
+        refs = s.scalars(select(Referral)).all()
+    names = {d.key: d.name for d in runtime.profile.departments}
+    assert len({r.department_name for r in refs if r.department_key == "propaganda"}) == 2  # the case itself
+    assert set(st.referrals) == {names[r.department_key] for r in refs}
+    assert len(st.referrals[names["propaganda"]]) == sum(r.department_key == "propaganda" for r in refs)
+
+
 def test_period_document_states_the_weights_and_reads_as_a_document(runtime, story) -> None:  # type: ignore[no-untyped-def]
     doc = compose(runtime, gather(runtime, date(2026, 7, 1), date(2026, 12, 31)))
     d = Document(io.BytesIO(write_docx(doc)))

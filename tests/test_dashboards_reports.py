@@ -6,8 +6,10 @@ and by extracting its text (pdftotext): Chinese glyphs must be embedded, not tof
 from __future__ import annotations
 
 import io
+import re
 import shutil
 import subprocess
+from datetime import timedelta
 
 import factories
 import pytest
@@ -59,6 +61,26 @@ def test_the_calm_window_is_the_profiles(runtime, story) -> None:  # type: ignor
         assert _calmed(s, ticket, first.responded_at, rules) == 1.0  # nothing counts as negative at 1.0
 
 
+def test_the_report_reads_as_a_document_where_nothing_followed_a_response(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """A response after the last item: "回应后 6 小时无新增相关信息", not "0 条、负面占比 无法统计"; its
+    quoted text without a second full stop; the timeline without the console's record ids (#2)."""
+    from yuqing.models import Item, Ticket, TicketResponse
+
+    with runtime.session() as s:
+        ticket = s.get(Ticket, story["ticket"])
+        last = max(i.published_at or i.fetched_at for i in s.query(Item).filter_by(event_id=ticket.event_id))
+        at = last + timedelta(hours=1)
+        s.add(TicketResponse(ticket_id=ticket.id, kind="first_response", channel="官方微博",
+                             text="县应急管理局已组织力量赶赴现场处置。", responded_at=at, recorded_by="monitor",
+                             recorded_at=at))
+    data = reports.collect(runtime, story["ticket"])
+    assert any("回应后 6 小时无新增相关信息" in line for line in data.calm), data.calm
+    doc = Document(io.BytesIO(reports.render_docx(runtime, data)))
+    text = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    assert "无法统计" not in text and "。”" not in text and "发布“县应急管理局已组织力量赶赴现场处置”。" in text
+    assert "开立回应工单" in text and not re.search(r"#\d", text)
+
+
 def test_report_escapes_hostile_posts(runtime, story) -> None:  # type: ignore[no-untyped-def]
     from yuqing.models import Ticket
 
@@ -107,6 +129,9 @@ def test_pdf_renders_chinese_and_charts(runtime, story, tmp_path) -> None:  # ty
     path.write_bytes(pdf)
     text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
     assert "事后回应报告" in text and "回应时限执行情况" in text and "县委宣传部" in text
+    layout = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert re.findall(r"\d时\d{2}分", layout) and not re.findall(r"\d时\d{2} +\S", layout), \
+        "the tables' time columns hold a date and time on one line (not 12月1日14时14 / 分)"
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
     assert rows and all(r[-5] == "yes" for r in rows), "every font is embedded:\n" + fonts

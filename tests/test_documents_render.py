@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from documents_story import toll_story
 from docx import Document
+from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
 from sqlalchemy import select
 
@@ -122,6 +123,9 @@ def test_docx_page_fonts_and_marks_follow_gbt_9704(runtime, story) -> None:  # t
     assert last_text.paragraph_format.keep_with_next and signature[0].paragraph_format.keep_with_next
     footer = section.footer.paragraphs[0]
     assert footer.text.replace("1", "").strip() == "—  —" and "PAGE" in footer._p.xml
+    contact = next(p for p in paragraphs if p.text.startswith("张主任（办公室主任）"))
+    assert contact.alignment == WD_ALIGN_PARAGRAPH.LEFT, "the 联系人 line is not spread by justification"
+    assert contact.text == "张主任（办公室主任），电话 0356-3000000，邮箱 bgs@yjj.zezhou.example。"
     text = docx_text(blob)
     assert "2026年12月1日" in text and not re.search(r"\d{4}-\d{2}-\d{2}", text)
     assert machine_text(text, crawled(runtime)) == []
@@ -163,11 +167,22 @@ def test_pdf_is_a4_with_embedded_cjk_fonts_and_page_numbers(runtime, story, tmp_
     sheets = text.split("\f")
     heading = next(i for i, p in enumerate(sheets) if "八、签收" in p)
     assert "请打开以下链接签收" in sheets[heading], "a heading never stays at a page's foot without its text"
+    _contact_line_is_not_spread(path)
     fonts = subprocess.run(["pdffonts", str(path)], capture_output=True, text=True, check=True).stdout
     rows = [line.split() for line in fonts.splitlines()[2:] if line.strip()]
     # Skia writes Noto CJK's CFF outlines as Type 3 glyphs: embedded, with a Unicode map (searchable).
     assert rows and all(r[-5] == "yes" and r[-3] == "yes" for r in rows), fonts
     assert machine_text(text, crawled(runtime)) == []
+
+
+def _contact_line_is_not_spread(path) -> None:  # type: ignore[no-untyped-def]
+    """The 联系人 line is set flush left: justified, the address's long unbreakable run left the
+    line before it spread, so pdftotext read every character as a word of its own (张 主 任 …)."""
+    bbox = subprocess.run(["pdftotext", "-bbox", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    words = re.findall(r'<word xMin="([\d.]+)" yMin="([\d.]+)" xMax="([\d.]+)" yMax="[\d.]+">([^<]*)</word>', bbox)
+    name = next(i for i, (*_, w) in enumerate(words) if w.startswith("张"))
+    assert words[name][3].startswith("张主任（办公室主任），电话"), words[name:name + 6]
+    assert any(w.endswith("bgs@yjj.zezhou.example。") for *_, w in words), "the address unbroken"
 
 
 def _record_at_the_foot_of_the_last_page(path, pages: int) -> None:  # type: ignore[no-untyped-def]
@@ -260,6 +275,38 @@ def test_special_report_states_the_evidence_of_suspected_false_information(runti
     assert machine_text(text, crawled(runtime)) == []  # no basis/refuted/pattern, no tier keys
 
 
+def test_a_response_that_ends_its_own_sentence_is_not_given_a_second_full_stop(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.models import TicketResponse
+
+    at = datetime(2026, 12, 1, 18, 0, tzinfo=SHANGHAI)
+    with runtime.session() as s:
+        s.add(TicketResponse(ticket_id=story["flood_ticket"], kind="authoritative_info", channel="权威发布",
+                             text="县应急管理局通报：正全力搜救失联人员。", responded_at=at, recorded_by="monitor",
+                             recorded_at=at))
+    doc, _ = special(runtime, story)
+    text = docx_text(write_docx(doc))
+    assert "12月1日18时00分，通过权威发布：县应急管理局通报：正全力搜救失联人员。\n" in text
+    assert "。。" not in text
+
+
+def test_the_spread_states_the_busiest_hour_counted_from_the_items(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """Not the event's smoothed rates, which printed "近一小时新增 0.4 条" and "每小时最多 0 条"."""
+    from yuqing.clock import local
+    from yuqing.documents.dates import cn_short
+
+    doc, _ = special(runtime, story)
+    text = docx_text(write_docx(doc))
+    with runtime.session() as s:
+        published = s.scalars(select(Item.published_at).where(Item.event_id == story["flood"])).all()
+    hours: dict[datetime, int] = {}
+    for when in sorted(p for p in published if p):
+        hour = local(when, "Asia/Shanghai").replace(minute=0, second=0, microsecond=0)
+        hours[hour] = hours.get(hour, 0) + 1
+    at, most = max(hours.items(), key=lambda h: h[1])
+    assert most > 1 and f"{cn_short(at, 'Asia/Shanghai')}起的一小时内发布最多，达 {most} 条；" in text
+    assert "每小时最多" not in text and "近一小时新增" not in text
+
+
 def test_special_report_without_evidence_says_no_suspected_false_information(runtime, story) -> None:  # type: ignore[no-untyped-def]
     doc, _ = special(runtime, story)
     assert "疑似不实" not in docx_text(write_docx(doc))
@@ -296,3 +343,24 @@ def test_the_signature_and_the_record_never_stand_alone_on_a_page(tmp_path, reco
             assert last == len(pages) - 1, f"{n} paragraphs: the 版记 alone on page {len(pages)}"
             assert "YUQING" not in text, "the measuring marks stay out of the document"
     assert page_counts == {1, 2}, "the range crosses a page boundary"
+
+
+@pytest.mark.slow
+def test_a_short_table_is_never_split_across_pages(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """The post-event report's 项目/情况 table stood at page 1's foot with one row ("等级 重大"),
+    its other rows on page 2. A short table goes whole to the next page, in PDF and DOCX."""
+    from yuqing.documents import OfficialDocument, Paragraph, Table
+
+    rows = [[f"项目{i}", f"情况{i}"] for i in range(8)]
+    for n in range(8, 13):  # one-line paragraphs: the table's start crosses page 1's foot in this range
+        doc = OfficialDocument(series="事后回应报告", issuer="泽州县应急管理局", title="关于某事件舆情回应情况的报告",
+                               issued_at=datetime(2026, 12, 1, 9, tzinfo=SHANGHAI),
+                               blocks=[*(Paragraph.of(f"第{i}段正文。") for i in range(n)), Table(["项目", "情况"], rows, [1, 3])])
+        path = tmp_path / f"t-{n}.pdf"
+        path.write_bytes(write_pdf(doc))
+        text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+        pages = text.split("\f")
+        holding = {i for i, page in enumerate(pages) for cell in ("情况0", "情况7") if cell in page}
+        assert len(holding) == 1, f"{n} paragraphs: the table split across pages {sorted(holding)}"
+    cells = [c for t in Document(io.BytesIO(write_docx(doc))).tables for r in t.rows[:-1] for c in r.cells]
+    assert cells and all(c.paragraphs[0].paragraph_format.keep_with_next for c in cells)

@@ -113,13 +113,13 @@ def test_failed_delivery_marks_the_referral_failed_with_reason(runtime, drain, s
 
 
 def test_without_chromium_the_docx_still_goes_out(runtime, drain, smtp, monkeypatch, caplog) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.documents import issued
     from yuqing.documents.pdf import PdfError
-    from yuqing.queue import special_report
 
     def no_chromium(page):  # type: ignore[no-untyped-def]
         raise PdfError("未找到 chromium，无法生成 PDF")
 
-    monkeypatch.setattr(special_report, "html_to_pdf", no_chromium)
+    monkeypatch.setattr(issued, "html_to_pdf", no_chromium)
     jobs.consider_event(make_reported_event(runtime, level="重大", items=3))
     drain()
     messages = smtp.wait_for(2)
@@ -137,7 +137,7 @@ def test_the_pdf_is_printed_after_the_referral_commits(runtime, monkeypatch) -> 
     locked"). While it prints, another connection can write and sees the referral."""
     import sqlalchemy as sa
 
-    from yuqing.queue import special_report
+    from yuqing.documents import issued
 
     seen: list[tuple[int, int]] = []
 
@@ -150,7 +150,7 @@ def test_the_pdf_is_printed_after_the_referral_commits(runtime, monkeypatch) -> 
         engine.dispose()
         return b"%PDF-1.7 printed"
 
-    monkeypatch.setattr(special_report, "html_to_pdf", print_while_another_writes)
+    monkeypatch.setattr(issued, "html_to_pdf", print_while_another_writes)
     jobs.consider_event(make_reported_event(runtime, level="重大", items=3))
     assert len(seen) == 2 and all(refs == 2 and issued == 2 for refs, issued in seen), seen
     for ref in _refs(runtime).values():

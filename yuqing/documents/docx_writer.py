@@ -171,7 +171,8 @@ def _blocks(doc: DocxDocument, d: OfficialDocument) -> None:
             _paragraph(doc, number + block.text, font=L.HEADING_FONT.get(block.level, L.FANGSONG),
                        bold=block.level == 3, indent=True, keep_next=True)
         elif isinstance(block, Paragraph):
-            p = _paragraph(doc, indent=block.indent)
+            p = _paragraph(doc, indent=block.indent,
+                           align=WD_ALIGN_PARAGRAPH.LEFT if block.ragged else WD_ALIGN_PARAGRAPH.JUSTIFY)
             for part in block.parts:
                 if isinstance(part, Link):
                     _hyperlink(p, part, L.SIZE_3)
@@ -201,12 +202,14 @@ def _table(doc: DocxDocument, t: Table) -> None:
     tr_pr = header_row._tr.get_or_add_trPr()
     repeat = OxmlElement("w:tblHeader")
     tr_pr.append(repeat)
-    for values, row, bold in [(t.header, header_row, True)] + [(r, None, False) for r in t.rows]:
+    whole = len(t.rows) <= L.WHOLE_TABLE_ROWS
+    for n, (values, row, bold) in enumerate([(t.header, header_row, True)] + [(r, None, False) for r in t.rows]):
         cells = (row or table.add_row()).cells
         for cell, value, width in zip(cells, values, widths, strict=True):
             cell.width = width
             p = cell.paragraphs[0]
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER if bold else WD_ALIGN_PARAGRAPH.LEFT
+            p.paragraph_format.keep_with_next = whole and n < len(t.rows)  # Word keeps the rows together
             _fonts(p.add_run(value), L.HEITI if bold else L.FANGSONG, L.SIZE_S4)
     grid = table._tbl.tblGrid
     for col, width in zip(grid.findall(qn("w:gridCol")), widths, strict=True):

@@ -8,7 +8,7 @@ import html
 
 from . import layout as L
 from .dates import cn_date
-from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table
+from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
 
 esc = html.escape
 
@@ -24,6 +24,8 @@ body {{ margin: 0; font-family: {f[L.FANGSONG]}; font-size: {L.SIZE_3}pt; line-h
         text-align: justify; color: #000; }}
 p {{ margin: 0; }}
 .indent {{ text-indent: 2em; }}
+.ragged {{ text-align: left; }}
+.unbroken {{ white-space: nowrap; }}
 .mark {{ font-family: {f[L.HEITI]}; }}
 .masthead {{ font-family: {f[L.XIAOBIAOSONG]}; line-height: 1.4; color: #{L.RED_HEX};
              text-align: center; font-weight: bold; white-space: nowrap; }}
@@ -47,6 +49,7 @@ table {{ width: 100%; border-collapse: collapse; table-layout: fixed; font-size:
 th, td {{ border: 1px solid #000; padding: 1mm 1.5mm; vertical-align: top; word-break: break-word; text-align: left; }}
 th {{ font-family: {f[L.HEITI]}; font-weight: normal; text-align: center; }}
 tr {{ break-inside: avoid; }}
+table.whole {{ break-inside: avoid; }}
 thead {{ display: table-header-group; }}
 @media screen {{ body {{ max-width: {L.BODY_W_MM}mm; margin: 2em auto; padding: 0 1em; }} }}
 .signature {{ text-align: right; padding-right: 4em; margin-top: {L.LINE_PT:.2f}pt; break-inside: avoid;
@@ -58,8 +61,14 @@ thead {{ display: table-header-group; }}
 """
 
 
+def _part(p: str | Link) -> str:
+    if isinstance(p, Link):
+        return f'<a href="{esc(p.url)}">{esc(p.text)}</a>'
+    return f'<span class="unbroken">{esc(p)}</span>' if isinstance(p, Unbroken) else esc(p)
+
+
 def _parts(parts: list[str | Link]) -> str:
-    return "".join(f'<a href="{esc(p.url)}">{esc(p.text)}</a>' if isinstance(p, Link) else esc(p) for p in parts)
+    return "".join(_part(p) for p in parts)
 
 
 def _table(t: Table) -> str:
@@ -68,7 +77,8 @@ def _table(t: Table) -> str:
     head = "".join(f"<th>{esc(h)}</th>" for h in t.header)
     rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in t.rows)
     caption = f"<caption>{esc(t.caption)}</caption>" if t.caption else ""
-    return f"<table>{caption}<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
+    whole = ' class="whole"' if len(t.rows) <= L.WHOLE_TABLE_ROWS else ""
+    return f"<table{whole}>{caption}<colgroup>{cols}</colgroup><thead><tr>{head}</tr></thead><tbody>{rows}</tbody></table>"
 
 
 def _body(d: OfficialDocument) -> str:
@@ -79,7 +89,7 @@ def _body(d: OfficialDocument) -> str:
             tag = f"h{min(block.level, 3) + 1}"
             out.append(f"<{tag}>{number}{esc(block.text)}</{tag}>")
         elif isinstance(block, Paragraph):
-            cls = " ".join(c for c, on in (("indent", block.indent), ("red", block.red)) if on)
+            cls = " ".join(c for c, on in (("indent", block.indent), ("red", block.red), ("ragged", block.ragged)) if on)
             text = _parts(block.parts)
             out.append(f'<p class="{cls}">' + (f"<b>{text}</b>" if block.bold else text) + "</p>")
         elif isinstance(block, Table):

@@ -35,6 +35,9 @@ CSS_FAMILY = {
     SONGTI: f'"{SONGTI}", "SimSun", "Noto Serif CJK SC", serif',
 }
 HEADING_FONT = {1: HEITI, 2: KAITI, 3: FANGSONG}
+# A table of at most this many rows is kept on one page: split, its header and first row stood
+# alone at a page's foot (the post-event report's 项目/情况 table: "等级 重大", then the rest).
+WHOLE_TABLE_ROWS = 14
 CN_NUMERALS = "一二三四五六七八九十"
 
 

@@ -19,6 +19,10 @@ class Link:
     url: str
 
 
+class Unbroken(str):
+    """Text never split at a line's end (a telephone number, an e-mail address); otherwise a str."""
+
+
 @dataclass
 class Heading:
     """标题层次: 1 → 一、（黑体）, 2 → （一）（楷体）, 3 → 1.（仿宋加粗）."""
@@ -29,15 +33,19 @@ class Heading:
 
 @dataclass
 class Paragraph:
-    """A body paragraph (3号仿宋, first line indented two characters) of text and links."""
+    """A body paragraph (3号仿宋, first line indented two characters) of text and links.
+
+    ``ragged`` sets it flush left instead of justified: a line holding a long unbreakable run
+    (an e-mail address) would otherwise be spread, character by character, across the 版心."""
 
     parts: list[str | Link]
     bold: bool = False
     indent: bool = True
     red: bool = False
+    ragged: bool = False
 
     @classmethod
-    def of(cls, *parts: str | Link, **kw: bool) -> Paragraph:
+    def of(cls, *parts: str | Link, **kw: bool) -> Paragraph:  # Unbroken is a str
         return cls(list(parts), **kw)
 
     @property
