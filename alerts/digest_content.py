@@ -93,7 +93,8 @@ def _links(session: Session, event_id: int, limit: int = 3) -> list[Link]:
 
 
 def _hours(delta: timedelta) -> str:
-    return f"{abs(delta.total_seconds()) / 3600:.1f} 小时"
+    """5.5 小时, 55 小时: a tenth where it says something, never "55.0"."""
+    return f"{abs(delta.total_seconds()) / 3600:.1f}".removesuffix(".0") + " 小时"
 
 
 def ticket_line(session: Session, ticket: Ticket, now: datetime) -> TicketLine:

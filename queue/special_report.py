@@ -212,7 +212,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     if kind == "followup":
         blocks.append(Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。"))
     if kind == "final":
-        closed = ticket.closed_at if ticket else now
+        closed = ticket.closed_at if ticket and ticket.closed_at else now  # 终报 of a ticket not yet closed: now
         blocks.append(Paragraph.of(f"该事件舆情已趋平息，我局回应工作于{cn_short(closed, tz)}完成，现将最终情况报告如下。"))
     blocks += [Heading("事件概况"), *overview(a, tz)]
     blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]

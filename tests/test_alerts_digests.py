@@ -108,6 +108,7 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
     for section in ("升级预警事件", "未关闭工单及回应时限", "超时事项", "新增重大舆情信息"):
         assert section in plain, section
     assert "发布权威信息11月21日3时00分到期，已超时 5.5 小时" in plain
+    assert "首次回应11月22日22时00分到期，剩余 37.5 小时" in plain
     assert "**" not in plain and "](" not in plain
     assert "累计监测到相关信息 6 条，来自 2 个信息来源，最多时每小时 6 条" in plain and "每小时最多" not in plain, "no rate of 0 beside a count"
     assert f"https://news.example.cn/{event_id}/0.html" in html
@@ -201,6 +202,14 @@ def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, d
     for line in docx_lines[:5]:  # 份号, 内部资料, 加急, masthead, 期号: the same marks in both
         assert re.sub(r"\s", "", line) in bare, line
     assert "〔2026〕第 1 期" in pdf_text and "加急" in pdf_text and "2026年11月21日印发" in pdf_text
+    assert docx_lines[5] == "关于“泽州县某煤矿发生透水事故 多人被困”的要情专报", "one event's report names it"
+    assert re.sub(r"\s", "", docx_lines[5]) in bare
     with runtime.session() as s:
         quoted = [x for row in s.execute(select(Item.title, Item.text)).all() for x in row if x]
     assert machine_text(pdf_text, quoted) == []
+
+
+def test_hours_are_said_without_a_tenth_of_nothing() -> None:
+    from yuqing.alerts.digest_content import _hours
+
+    assert [_hours(timedelta(hours=h)) for h in (55, 5.5, 0.25)] == ["55 小时", "5.5 小时", "0.2 小时"]

@@ -145,6 +145,8 @@ def test_every_figure_in_the_special_report_is_the_event_accounts(runtime, story
     reported = {f.value for steps in account.progressions.values() for f in steps}
     assert figures == reported, "no figure in the 专报 that the account does not hold"
     assert "死亡 3 人" not in text and "按国家突发公共事件分类属事故灾难" in text
+    assert ("2026年12月1日 13时20分，泽州新闻网（地方媒体）首先发布巴公镇“泽州县巴公镇煤矿透水事故死亡人数升至12人”"
+            "相关消息，我局于2026年12月1日 14时00分监测发现。") in text, "who published what about where"
     assert "质疑瞒报、谎报" in text and "关注救援进展" in text
 
 
@@ -305,6 +307,13 @@ def test_the_spread_states_the_busiest_hour_counted_from_the_items(runtime, stor
     at, most = max(hours.items(), key=lambda h: h[1])
     assert most > 1 and f"{cn_short(at, 'Asia/Shanghai')}起的一小时内发布最多，达 {most} 条；" in text
     assert "每小时最多" not in text and "近一小时新增" not in text
+
+
+def test_a_final_report_always_says_when_the_response_was_completed(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The story's ticket is still open: the 终报 said "我局回应工作于完成" with no date."""
+    doc, _ = special(runtime, story, kind="final")
+    text = docx_text(write_docx(doc))
+    assert "我局回应工作于12月1日17时00分完成" in text and "于完成" not in text
 
 
 def test_special_report_without_evidence_says_no_suspected_false_information(runtime, story) -> None:  # type: ignore[no-untyped-def]

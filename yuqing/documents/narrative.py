@@ -11,11 +11,16 @@ from .model import Paragraph
 
 def overview(a: EventAccount, tz: str | ZoneInfo) -> list[Paragraph]:
     """事件概况: who reported first, where and when, the figures and how they rose, the category."""
-    where = "、".join(a.places)
-    first = (f"{cn_datetime(a.first_published_at, tz)}，{a.first_source}（{tier_label(a.first_tier)}）首先发布消息，"
-             if a.first_published_at else "")
-    out = [Paragraph.of(f"{first}{where + '发生' if where else ''}“{a.title}”相关情况，"
-                        f"我局于{cn_datetime(a.first_seen_at, tz)}监测发现。")]
+    # One sentence a reader follows: who first published what about where, and when we saw it
+    # ("首先发布消息，巴公镇发生“…死亡人数升至12人”相关情况" made the title an event of the town).
+    news = f"{'、'.join(a.places)}“{a.title}”相关消息"
+    seen = cn_datetime(a.first_seen_at, tz)
+    if a.first_published_at:
+        line = (f"{cn_datetime(a.first_published_at, tz)}，{a.first_source}（{tier_label(a.first_tier)}）"
+                f"首先发布{news}，我局于{seen}监测发现。")
+    else:
+        line = f"我局于{seen}监测发现{news}。"
+    out = [Paragraph.of(line)]
     if a.figures:
         line = a.casualty_sentence(tz) + "。"
         steps = a.progression_sentence(tz)
