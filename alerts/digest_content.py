@@ -74,6 +74,7 @@ class Content:
     period_end: datetime
     bureau: str
     note: str = ""  # said after the period, e.g. when monitoring began inside it
+    subject: str = ""  # the one event a 要情专报 is about: its account's title
     total_items: int = 0
     escalated: list[EventLine] = field(default_factory=list)
     tickets: list[TicketLine] = field(default_factory=list)
@@ -155,6 +156,8 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
     c = Content(kind=kind, title=title, period_start=start, period_end=end, bureau=bureau)
     count = select(func.count()).select_from(Item).where(*_fetched_in(start, end, event_ids))
     c.total_items = session.scalar(count) or 0
+    if event_ids is not None and len(event_ids) == 1:
+        c.subject = event_account(session, event_ids[0]).title
     alerts = select(Alert).where(Alert.kind == "event", Alert.status != AlertStatus.DISMISSED)
     if event_ids is not None:
         alerts = alerts.where(Alert.event_id.in_(event_ids))

@@ -69,8 +69,8 @@ def compose(c: Content, profile: Profile, tz: str, *, number: int | None = None,
     else:
         blocks += _sections(c, tz)
     title = f"{c.title}（{cn_date(end, tz).split('年', 1)[1]}）" if c.kind == "daily" else c.title
-    if c.kind == "major" and len(c.escalated) == 1:  # one event's 要情专报 names it, as the 专报 does
-        title = f"关于“{clip(c.escalated[0].title, 30)}”的{c.title}"
+    if c.kind == "major" and c.subject:  # one event's 要情专报 names it, as the 专报 does
+        title = f"关于“{clip(c.subject, 30)}”的{c.title}"
     return OfficialDocument(
         series=c.title, issuer=c.bureau, title=title, issued_at=end, blocks=blocks, copy_no=copy_no,
         secrecy=profile.documents.secrecy, number=number, cc=list(profile.documents.cc),

@@ -18,6 +18,7 @@ from factories import alerted, deliveries, make_event
 from sqlalchemy import select
 
 from yuqing.alerts.jobs import send_due_digests, sweep_alerts
+from yuqing.documents.account import event_account
 from yuqing.documents.wording import machine_text
 from yuqing.models import Alert, Deadline, Digest, Item, Source, Ticket
 
@@ -202,7 +203,9 @@ def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, d
     for line in docx_lines[:5]:  # 份号, 内部资料, 加急, masthead, 期号: the same marks in both
         assert re.sub(r"\s", "", line) in bare, line
     assert "〔2026〕第 1 期" in pdf_text and "加急" in pdf_text and "2026年11月21日印发" in pdf_text
-    assert docx_lines[5] == "关于“泽州县某煤矿发生透水事故 多人被困”的要情专报", "one event's report names it"
+    with runtime.session() as s:
+        title = event_account(s, event_id).title
+    assert docx_lines[5] == f"关于“{title}”的要情专报", "one event's report names it, by the event's one account"
     assert re.sub(r"\s", "", docx_lines[5]) in bare
     with runtime.session() as s:
         quoted = [x for row in s.execute(select(Item.title, Item.text)).all() for x in row if x]
