@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import datetime
 from pathlib import Path
 
-from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture
+from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Unbroken
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short
 from yuqing.documents.wording import clip
 from yuqing.profile import Profile
@@ -62,7 +62,11 @@ def compose(c: Content, profile: Profile, tz: str, *, number: int | None = None,
             copy_no: int | None = None) -> OfficialDocument:
     """The digest as a document record."""
     end: datetime = c.period_end
-    blocks: list = [Paragraph.of(period_line(c, tz), indent=False)]
+    # The period's two times each kept on one line, the line flush left: justified, "17时00" / "分"
+    # was split across the lines under the title.
+    note = f"（{c.note}）" if c.note else ""
+    blocks: list = [Paragraph(["统计时段：", Unbroken(cn_datetime(c.period_start, tz)), "至",
+                               Unbroken(cn_datetime(c.period_end, tz)), note], indent=False, ragged=True)]
     if c.quiet:
         blocks += [Paragraph.of("本期无重要舆情。", bold=True),
                    Paragraph.of(f"本期共监测相关信息 {c.total_items} 条，未发现需要报告的舆情。")]

@@ -141,6 +141,7 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
                      "统计时段：2026年11月20日 8时30分至2026年11月21日 8时30分", "泽州县某煤矿发生透水事故"):
         assert re.sub(r"\s", "", expected) in bare, expected
     assert machine_text(pdf_text, quoted) == [] and "YUQING" not in pdf_text
+    assert not re.search(r"\d时\d{2}\s*\n\s*分", pdf_text), "a time of the period is never split across lines"
     footer_xml = zipfile.ZipFile(io.BytesIO(blob)).read("word/footer1.xml").decode()
     assert "PAGE" in footer_xml and 'w:fldCharType="begin"' in footer_xml
     with runtime.session() as s:
