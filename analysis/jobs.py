@@ -297,12 +297,25 @@ def _sources_reported(s: Session, added: dict[int, list[Record]]) -> set[tuple[i
                 own.setdefault((event_id, it.source_id), []).append(it.id)
     pairs = sorted(own)
     found: set[tuple[int, int]] = set()
-    for start in range(0, len(pairs), 200):  # SQLite allows 500 terms in one compound SELECT
+    for start in range(0, len(pairs), REPORTED_CHUNK):
+        chunk = pairs[start:start + REPORTED_CHUNK]
+        chunk += chunk[-1:] * (_padded(len(chunk)) - len(chunk))  # repeats answer alike; the set drops them
         query = union_all(*[select(literal(e), literal(src)).where(exists().where(
             Item.event_id == e, Item.source_id == src, Item.analysed_at.is_not(None), Item.id.not_in(own[e, src])))
-            for e, src in pairs[start:start + 200]])
+            for e, src in chunk])
         found |= {(r[0], r[1]) for r in s.execute(query)}
     return found
+
+
+REPORTED_CHUNK = 256  # SQLite allows 500 terms in one compound SELECT
+
+
+def _padded(n: int) -> int:
+    """The number of terms a compound SELECT of ``n`` pairs is given: the next power of two.
+    SQLAlchemy keeps each shape of statement it compiled (up to 500), ~18 KB per term here, so
+    one shape per count of pairs (1 to 200) could grow each worker by hundreds of MB over a
+    long run; powers of two keep it to nine shapes, at most twice the look-ups of one batch."""
+    return 1 << max(0, n - 1).bit_length()
 
 
 def _update_event(event: Event | Record, members: list[Record], added: list[Record], now: datetime, last_hour: int,  # noqa: PLR0913

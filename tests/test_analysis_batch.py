@@ -277,3 +277,17 @@ def test_batches_counted_out_of_their_decisions_order_count_each_item_and_source
         event = s.get(Event, s.get(Item, again[0]).event_id)
         assert (event.item_count, event.source_count, event.unique_count) == (2, 1, 1) == _recount(s, event.id)[:3]
         assert s.get(Item, again[0]).duplicate_count == 1
+
+
+def test_the_sources_look_up_leaves_few_statements_in_sqlalchemys_cache(store) -> None:  # type: ignore[no-untyped-def]
+    """SQLAlchemy keeps every shape of statement it compiled: one shape per count of (event,
+    source) pairs grew a worker by megabytes over a long run (bench/PROFILE.md)."""
+    from yuqing.analysis.batchstore import Record
+
+    with store.session() as s:
+        cache = s.get_bind()._compiled_cache
+        before = len(cache)
+        for n in range(1, 41):
+            added = {e: [Record(id=10**9 + e, source_id=1)] for e in range(1, n + 1)}
+            assert jobs._sources_reported(s, added) == set()
+        assert len(cache) - before <= 7  # 1, 2, 4 … 64 pairs, not 40 shapes
