@@ -90,7 +90,7 @@ def _lessons(d: ReportData) -> list[Any]:
     out: list[Any] = [Heading("经验", 2)]
     out.append(Paragraph.of(f"{'、'.join(x['kind'] for x in good)}按时完成。" if good else "本次回应未有按时完成的时限。"))
     if d.lag:
-        out.append(Paragraph.of(f"首条信息发布后 {d.lag} 被监测发现。"))
+        out.append(Paragraph.of(f"首条信息发布 {d.lag}后即被监测发现。"))
     out.append(Heading("不足", 2))
     gaps = [f"{x['kind']}{x['verdict']}" for x in late]
     gaps += [f"{r['name']}未签收" for r in d.referrals if not r["acknowledged"]]

@@ -124,7 +124,7 @@ def collect(rt: Runtime, ticket_id: int) -> ReportData:
                      ("工单已关闭" if ticket.state == TicketState.CLOSED else f"工单尚未关闭（{state_label(ticket.state)}）")),
             generated_at=rt.now(), account=event_account(s, event.id),
             responses=_responses(s, ticket_id), calm=_calm(s, event.id, ticket_id, tz, rt.profile.documents),
-            lag=duration(event.first_seen_at - event.first_published_at) if event.first_published_at else "",
+            lag=spoken(event.first_seen_at - event.first_published_at) if event.first_published_at else "",
             people=dict(s.execute(select(User.username, User.display_name)).all()))
         data.captures = first_captures(s, [p.id for p in data.posts])
     data.charts = draw_charts(data.stats)
@@ -168,6 +168,12 @@ def _window(emotions: list[float | None], threshold: float) -> str:
     return f"相关信息 {len(emotions)} 条、负面占比 {round(100 * sum(v >= threshold for v in known) / len(known))}%"
 
 
+def spoken(delta: timedelta) -> str:
+    """A duration as a document says it: 4 小时 (not "4 小时 0 分"), 40 分钟, 1 天 5 小时."""
+    text = duration(delta).removesuffix(" 0 分").removesuffix(" 0 小时")
+    return text + "钟" if text.endswith("分") else text
+
+
 def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list[tuple[str, str]]:
     fmt = cn_short
     lag = (event.first_seen_at - event.first_published_at) if event.first_published_at else None
@@ -177,10 +183,10 @@ def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list
         ("回应主体", ticket.section_name or "未分派"), ("责任人", ticket.assignee or "—"),
         ("帖文总数", f"{event.item_count} 条（去重后 {event.unique_count} 条，信源 {event.source_count} 个）"),
         ("首条发布", fmt(event.first_published_at, tz) or "—"),
-        ("系统发现", f"{fmt(event.first_seen_at, tz)}（发现滞后 {duration(lag) if lag is not None else '—'}）"),
+        ("系统发现", f"{fmt(event.first_seen_at, tz)}（发现滞后 {spoken(lag) if lag is not None else '—'}）"),
         ("发出预警", fmt(alert.created_at, tz) if alert else "—"),
         ("开立工单", fmt(ticket.opened_at, tz)),
-        ("首次回应", f"{fmt(first, tz)}（距发现 {duration(first - ticket.detected_at)}）" if first else "尚无回应"),
+        ("首次回应", f"{fmt(first, tz)}（距发现 {spoken(first - ticket.detected_at)}）" if first else "尚无回应"),
         ("关闭", fmt(ticket.closed_at, tz) or "—"),
     ]
 
@@ -190,13 +196,13 @@ def _deadline(d: Deadline, tz: str, now: datetime) -> dict[str, str]:
     if d.cancelled_at:
         verdict = "已取消"
     elif d.met_at is None and d.due_at > now:
-        verdict = f"尚未到期（剩余 {duration(d.due_at - now)}）"
+        verdict = f"尚未到期（剩余 {spoken(d.due_at - now)}）"
     elif d.met_at is None:
         verdict = "未完成"
     elif d.met_at <= d.due_at:
-        verdict = f"按时（提前 {duration(d.due_at - d.met_at)}）"
+        verdict = f"按时（提前 {spoken(d.due_at - d.met_at)}）"
     else:
-        verdict = f"超时 {duration(d.met_at - d.due_at)}"
+        verdict = f"超时 {spoken(d.met_at - d.due_at)}"
     name = deadline_label(d.kind) + (f"（第 {d.seq} 次）" if d.seq else "")
     return {"kind": name, "due": fmt(d.due_at, tz), "met": fmt(d.met_at, tz) or "—", "verdict": verdict}
 

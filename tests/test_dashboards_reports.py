@@ -81,6 +81,13 @@ def test_the_report_reads_as_a_document_where_nothing_followed_a_response(runtim
     assert "开立回应工单" in text and not re.search(r"#\d", text)
 
 
+def test_durations_read_as_a_document_says_them() -> None:
+    from datetime import timedelta as td
+
+    assert [reports.spoken(td(hours=4)), reports.spoken(td(minutes=40)), reports.spoken(td(hours=1, minutes=5)),
+            reports.spoken(td(days=1))] == ["4 小时", "40 分钟", "1 小时 5 分钟", "1 天"]
+
+
 def test_report_escapes_hostile_posts(runtime, story) -> None:  # type: ignore[no-untyped-def]
     from yuqing.models import Ticket
 
