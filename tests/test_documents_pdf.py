@@ -9,6 +9,7 @@ import signal
 import socket
 import subprocess
 import sys
+import tempfile
 import textwrap
 import threading
 import time
@@ -70,9 +71,14 @@ def test_prints_share_one_browser_and_a_dead_one_is_replaced(tmp_path) -> None: 
 
 
 @pytest.mark.parametrize("end", ["exit", "os._exit", "SIGKILL"])
-def test_the_browser_goes_with_its_process(tmp_path, end: str) -> None:  # type: ignore[no-untyped-def]
+def test_the_browser_goes_with_its_process(end: str) -> None:
     """However the process ends (normally, as RQ's work horse does, or killed), its Chromium
     quits, and takes its temporary profile with it: no browser is left behind per job."""
+    with tempfile.TemporaryDirectory(prefix="yq-", dir="/tmp") as tmp:  # short: Chromium's
+        _goes_with_its_process(Path(tmp), end)  # socket path under TMPDIR must fit 108 bytes
+
+
+def _goes_with_its_process(tmp_path: Path, end: str) -> None:
     script = textwrap.dedent(f"""
         import os, sys, time, glob
         from yuqing.documents import chromium, pdf
