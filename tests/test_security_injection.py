@@ -403,6 +403,8 @@ def check_intact(rt: Runtime, before: dict[str, Any]) -> None:
             conn.execute(text("INSERT INTO item_fts(item_fts) VALUES ('integrity-check')"))
 
 
+@pytest.mark.slow
+@pytest.mark.timeout(900)  # over 1,000 requests: 35 s alone, past the default 300 s in three workers at load 17
 def test_every_parameter_of_every_route_resists_injection(site) -> None:  # type: ignore[no-untyped-def]
     before = snapshot(site.rt)
     ops = operations(site.app)
