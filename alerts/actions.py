@@ -52,44 +52,51 @@ def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None =
     """研判: confirm (属实), dismiss (误报, a training label), or correct the level.
 
     Dismissing an event whose response ticket (回应工单) is open is never silent: the monitor
-    says whether the ticket is closed or kept (``ticket``) and why (``reason``); the caller
-    then settles the ticket in the response workflow. The one audit entry of the review
+    says whether the ticket is closed or kept (``ticket``) and why (``reason``);
+    ``yuqing.queue.dismissal.review_and_settle`` settles the ticket in the same transaction. The one audit entry of the review
     (``alert.review.<action>``) keeps both, with the caller's address ``ip``."""
+    with rt.session() as s:
+        return review_in(s, rt, alert_id, action, by, level=level, ticket=ticket, reason=reason, ip=ip)
+
+
+def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None,
+              ticket: str | None = None, reason: str = "", ip: str = "") -> Alert:
+    """:func:`review` inside the caller's transaction ``s``, so the response workflow can settle
+    the event's ticket in the same one (a failed closing then leaves the alert as it was)."""
     if action not in REVIEW_ACTIONS:
         raise AlertsError(f"未知研判操作 {action!r}，应为 confirm（确认属实）、dismiss（排除）或 level（调整等级）")
     reason = reason.strip()
-    with rt.session() as s:
-        alert = _alert(s, alert_id)
-        if alert.kind != "event" or alert.event_id is None:
-            raise AlertsError(f"预警 #{alert_id} 是系统告警，不能研判")
-        if action == "dismiss":
-            _check_ticket_choice(s, alert.event_id, ticket, reason)
-        event = s.get(Event, alert.event_id)
-        now = rt.now()
-        value = ""
-        if action == "level":
-            if not level:
-                raise AlertsError("修改等级时须给出新等级（一般、较大、重大 或 特别重大）")
-            try:
-                value = Level.parse(level).value
-            except ValueError as exc:
-                raise AlertsError(str(exc)) from None
-            alert.level = value
-            if event is not None:
-                _judge_level(event, value, by, now)
-        else:
-            alert.status = AlertStatus.CONFIRMED if action == "confirm" else AlertStatus.DISMISSED
-        if not alert.acknowledged_at:
-            alert.acknowledged_at, alert.acknowledged_by = now, by  # a review is an acknowledgement
-        alert.updated_at = now
-        text = f"{event.title}\n{event.summary}" if event else alert.title
-        s.add(ReviewLabel(event_id=alert.event_id, alert_id=alert.id, label=action, value=value,
-                          text=text, by=by, at=now))
-        detail: dict[str, Any] = {"level": value}
-        if ticket or reason:
-            detail.update(ticket=ticket or "", reason=reason)
-        _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, ip=ip, **detail)
-        return alert
+    alert = _alert(s, alert_id)
+    if alert.kind != "event" or alert.event_id is None:
+        raise AlertsError(f"预警 #{alert_id} 是系统告警，不能研判")
+    if action == "dismiss":
+        _check_ticket_choice(s, alert.event_id, ticket, reason)
+    event = s.get(Event, alert.event_id)
+    now = rt.now()
+    value = ""
+    if action == "level":
+        if not level:
+            raise AlertsError("修改等级时须给出新等级（一般、较大、重大 或 特别重大）")
+        try:
+            value = Level.parse(level).value
+        except ValueError as exc:
+            raise AlertsError(str(exc)) from None
+        alert.level = value
+        if event is not None:
+            _judge_level(event, value, by, now)
+    else:
+        alert.status = AlertStatus.CONFIRMED if action == "confirm" else AlertStatus.DISMISSED
+    if not alert.acknowledged_at:
+        alert.acknowledged_at, alert.acknowledged_by = now, by  # a review is an acknowledgement
+    alert.updated_at = now
+    text = f"{event.title}\n{event.summary}" if event else alert.title
+    s.add(ReviewLabel(event_id=alert.event_id, alert_id=alert.id, label=action, value=value,
+                      text=text, by=by, at=now))
+    detail: dict[str, Any] = {"level": value}
+    if ticket or reason:
+        detail.update(ticket=ticket or "", reason=reason)
+    _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, ip=ip, **detail)
+    return alert
 
 
 def open_ticket_of(s: Session, event_id: int | None) -> int | None:

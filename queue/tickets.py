@@ -88,17 +88,16 @@ def _refer_in_a_worker(rt: Runtime, event_id: int) -> None:
             job_id=f"consider-{event_id}-by-hand-{int(rt.now().timestamp() * 1000)}")
 
 
-def close_dismissed(rt: Runtime, ticket_id: int, by: str, reason: str) -> None:
+def close_dismissed(s: Session, ticket_id: int, by: str, reason: str, now: datetime) -> None:
     """关闭 the ticket of an event the monitor dismissed (排除): a false alarm has nothing to
-    answer, so the response and cool-down rules do not apply; the reason is required and kept."""
+    answer, so the response and cool-down rules do not apply; the reason is required and kept.
+    It runs in the review's own transaction ``s`` (:mod:`.dismissal`)."""
     if not reason.strip():
         raise IllegalTransition("排除事件并关闭工单须写明原因")
-    with rt.session() as s:
-        ticket = _load(s, ticket_id)
-        if ticket.state == S.CLOSED:
-            return
-        now = rt.now()
-        _close(s, ticket, by, now, f"事件经研判排除：{reason.strip()}")
+    ticket = _load(s, ticket_id)
+    if ticket.state == S.CLOSED:
+        return
+    _close(s, ticket, by, now, f"事件经研判排除：{reason.strip()}")
 
 
 def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:

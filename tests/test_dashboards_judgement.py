@@ -260,17 +260,29 @@ def test_ack_page_says_what_signing_means(runtime, client, story) -> None:  # ty
     assert "签收表示县委宣传部已收到本次舆情报送及所附专报" in meaning and "签收人和签收时间记入" in meaning
 
 
-def test_a_ticket_opened_after_the_dismissal_is_not_recorded_as_kept(runtime, story) -> None:  # type: ignore[no-untyped-def]
-    """The workflow accepted a dismissal without a ticket choice (it saw no open ticket); a ticket
-    opened before the route settles it must not be audited as 保留工单 in the monitor's name."""
-    from starlette.requests import Request
+def test_a_dismissal_whose_ticket_cannot_be_closed_changes_nothing(runtime, client, story, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The review and the ticket's closing are one transaction: if closing fails, the alert is
+    not left dismissed beside an open ticket, and the refusal answers 422 as any other."""
+    from yuqing.exceptions import Refused
+    from yuqing.queue import tickets
 
-    from yuqing.dashboards.routes._review import settle_dismissed_ticket
+    def refuse(*args, **kwargs):  # type: ignore[no-untyped-def]
+        raise Refused("工单正被他人修改，请稍后重试")
 
-    request = Request({"type": "http", "method": "POST", "path": "/", "headers": [], "client": ("10.0.0.7", 1)})
-    words = settle_dismissed_ticket(runtime, request, story["old"], None, "", "monitor")
+    monkeypatch.setattr(tickets, "_close", refuse)
+    token = login(client)
+    alert_id = _alert_of(runtime, story["old"])
     with runtime.session() as s:
-        assert s.scalar(select(AuditEntry).where(AuditEntry.action.in_(["ticket.keep", "ticket.close"]))) is None
-        ticket = s.scalar(select(Ticket).where(Ticket.event_id == story["old"]))
-        assert ticket.state == "assigned"
-    assert f"工单 #{ticket.id}" in words and "仍按原状态办理" in words
+        before = s.get(Alert, alert_id).status
+    for url, kwargs in ((f"/alerts/{alert_id}/review?next=/",
+                         {"data": {"action": "dismiss", "ticket": "close", "reason": "系旧闻翻炒", "csrf_token": token}}),
+                        (f"/api/alerts/{alert_id}/review",
+                         {"json": {"action": "dismiss", "ticket": "close", "reason": "系旧闻翻炒"},
+                          "headers": {"X-CSRF-Token": token}})):
+        r = client.post(url, **kwargs)
+        assert r.status_code == 422 and "工单正被他人修改" in r.text
+        with runtime.session() as s:
+            assert s.get(Alert, alert_id).status == before != "dismissed"
+            assert s.scalar(select(Ticket.state).where(Ticket.event_id == story["old"])) == "assigned"
+            assert s.scalar(select(AuditEntry).where(AuditEntry.action.in_(
+                ["alert.review.dismiss", "ticket.close"]))) is None

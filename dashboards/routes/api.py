@@ -14,15 +14,14 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy import select
 
-from yuqing.alerts.actions import review
 from yuqing.levels import Level
 from yuqing.models import Alert, Deadline, Event, Item, Ticket
+from yuqing.queue.dismissal import review_and_settle
 from yuqing.status import health as status_health
 
 from ..auth import AnyUser, CurrentUser, MonitorUser, StaffUser, client_ip
 from ..queries import alert_queue, event_stats, queue_version, ticket_board
 from ..search import search_items
-from ._review import settle_dismissed_ticket
 from ._util import NO_NUL, NO_NUL_PATTERN, RecordId, rt_of
 
 
@@ -212,10 +211,9 @@ def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn,
     level = body.level.value if isinstance(body, ReviewLevel) else None
     ticket, reason = (body.ticket, body.reason) if isinstance(body, ReviewDismiss) else (None, "")
     # The workflow says 404 for a missing alert (NotFound) and 422 for what its rules refuse.
-    reviewed = review(rt, alert_id, body.action, user.username, level=level, ticket=ticket, reason=reason,
+    # A dismissal's ticket (closed or kept) is settled in the review's own transaction.
+    review_and_settle(rt, alert_id, body.action, user.username, level=level, ticket=ticket, reason=reason,
                       ip=client_ip(request))
-    if isinstance(body, ReviewDismiss):
-        settle_dismissed_ticket(rt, request, reviewed.event_id, ticket, reason, user.username)
     with rt.session() as s:
         alert = s.get(Alert, alert_id)
         return ReviewOut(id=alert_id, status=alert.status if alert else "", level=alert.level if alert else "")

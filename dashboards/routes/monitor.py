@@ -19,6 +19,7 @@ from yuqing.alerts.actions import acknowledge, review, silence
 from yuqing.alerts.exceptions import AlertsError
 from yuqing.alerts.grouping import evaluate
 from yuqing.models import Alert, AlertStatus, Role, Ticket
+from yuqing.queue.dismissal import review_and_settle
 from yuqing.queue.tickets import follow_judgement, open_ticket_for_event
 from yuqing.runtime import Runtime
 
@@ -26,7 +27,6 @@ from ..auth import AnyUser, CurrentUser, MonitorUser, audit, client_ip
 from ..csrf import csrf_token
 from ..queries import ACTIVE_ALERT, alert_queue, queue_version
 from ..templating import flash, render
-from ._review import settle_dismissed_ticket
 from ._util import NO_NUL, RecordId, back, rt_of
 from .auth_pages import HOME
 
@@ -93,15 +93,16 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
     alert = _alert(rt, alert_id)
     # The workflow refuses an unknown action or level, and a dismissal of an event with an open
     # ticket without the ticket's fate and a reason (Refused: the app's handler answers 422).
-    reviewed = review(rt, alert_id, action, user.username, level=level if action == "level" else None,
-                      ticket=ticket or None, reason=reason, ip=client_ip(request))
-    new_level = reviewed.level if action == "level" else None
+    # The ticket's fate is settled in the review's own transaction: all of it, or nothing.
+    done = review_and_settle(rt, alert_id, action, user.username, level=level if action == "level" else None,
+                             ticket=ticket or None, reason=reason, ip=client_ip(request))
+    new_level = done.alert.level if action == "level" else None
     words = {"confirm": "已确认预警", "dismiss": "已排除（误报/无关）", "level": f"已调整等级为 {new_level}"}
     message = f"{words[action]}：预警 #{alert_id}"
     if action == "level" and alert.event_id is not None:
         message += _carry_judgement(rt, alert.event_id, user.username)
-    if action == "dismiss":
-        message += settle_dismissed_ticket(rt, request, alert.event_id, ticket, reason, user.username)
+    if done.ticket_id is not None:
+        message += f"；工单 #{done.ticket_id} " + ("已关闭" if done.choice == "close" else "保留办理")
     flash(request, message)
     return back(request, "/")
 
