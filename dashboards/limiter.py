@@ -1,10 +1,15 @@
-"""The login limiter (登录限流): per account, per address, and a ceiling for the whole system.
+"""The login limiter (登录限流): per account at an address, per address, and a ceiling for the whole system.
+
+An account is locked only at the address its failures came from: failures from elsewhere
+(someone trying the on-duty monitor's name during an emergency) do not lock the owner out at
+their own desk. The address's own limit and the system's ceiling hold the guessers back; each
+failure is still written to the audit log (``login.failed``) by the caller.
 
 Each attempt takes its slot *before* the password is checked, with one atomic Redis script
 over three counters, so 60 simultaneous logins for one account get exactly
-``PER_USER`` password checks, not the 19–20 the old count-then-check let through. Windows are
+``PER_USER`` password checks from one address, not the 19–20 the old count-then-check let through. Windows are
 buckets of the injected clock (tests move time), kept in Redis a little longer than a window.
-A success clears the account's counter. Password checks (argon2, ~50 ms of a core each) are
+A success clears the account's counter at that address. Password checks (argon2, ~50 ms of a core each) are
 also limited to :data:`CONCURRENT_CHECKS` at once per process, so a flood of failed logins
 cannot starve the monitor's pages. Without Redis the store's audit log is counted instead.
 """
@@ -26,7 +31,7 @@ from yuqing.runtime import Runtime
 log = logging.getLogger(__name__)
 
 WINDOW = timedelta(minutes=15)
-PER_USER = 5        # attempts per account in a window (a success starts again)
+PER_USER = 5        # attempts per account from one address in a window (a success starts again)
 PER_IP = 20         # attempts per address in a window, whatever the accounts
 GLOBAL_PER_MINUTE = 120  # attempts per minute for the whole system: a ceiling for a botnet
 CONCURRENT_CHECKS = 2    # argon2 verifications at once in one web process
@@ -65,7 +70,8 @@ def _keys(rt: Runtime, username: str, ip: str) -> tuple[list[str], list[int]]:
     bucket = int(now // WINDOW.total_seconds())
     minute = int(now // 60)
     ttl = int(WINDOW.total_seconds()) * 2
-    return ([f"yuqing:login:user:{_h(username)}:{bucket}", f"yuqing:login:ip:{_h(ip)}:{bucket}",
+    # The account's counter is per (account, address): see the module's docstring.
+    return ([f"yuqing:login:user:{_h(username)}:{_h(ip)}:{bucket}", f"yuqing:login:ip:{_h(ip)}:{bucket}",
              f"yuqing:login:all:{minute}"], [ttl, ttl, 120])
 
 
@@ -79,7 +85,7 @@ def take(rt: Runtime, username: str, ip: str) -> Verdict:
         log.warning("login limiter: Redis unavailable (%s); counting the audit log", exc)
         return _from_store(rt, username, ip)
     if user > PER_USER:
-        return Verdict(False, "登录失败次数过多，请 15 分钟后再试。", user == PER_USER + 1)
+        return Verdict(False, "该账号在本地址登录失败次数过多，请 15 分钟后再试。", user == PER_USER + 1)
     if per_ip > PER_IP:
         return Verdict(False, "该地址登录尝试过多，请 15 分钟后再试。", per_ip == PER_IP + 1)
     if overall > GLOBAL_PER_MINUTE:
@@ -88,7 +94,7 @@ def take(rt: Runtime, username: str, ip: str) -> Verdict:
 
 
 def succeeded(rt: Runtime, username: str, ip: str) -> None:
-    """A correct password: the account's counter starts again (the address's does not)."""
+    """A correct password: the account's counter at this address starts again (the address's does not)."""
     try:
         keys, _ = _keys(rt, username, ip)
         rt.get_redis().delete(keys[0])
@@ -103,8 +109,8 @@ def _from_store(rt: Runtime, username: str, ip: str) -> Verdict:
             return int(s.scalar(select(func.count()).select_from(AuditEntry).where(
                 AuditEntry.action.in_(FAILURES), AuditEntry.at >= since, *where)) or 0)
 
-        if count(AuditEntry.actor == username[:100]) >= PER_USER:
-            return Verdict(False, "登录失败次数过多，请 15 分钟后再试。")
+        if count(AuditEntry.actor == username[:100], AuditEntry.ip == ip) >= PER_USER:
+            return Verdict(False, "该账号在本地址登录失败次数过多，请 15 分钟后再试。")
         if count(AuditEntry.ip == ip) >= PER_IP:
             return Verdict(False, "该地址登录尝试过多，请 15 分钟后再试。")
     return Verdict(True)

@@ -197,3 +197,34 @@ def test_the_current_password_cannot_be_guessed_without_end_on_the_password_page
     assert refused.status_code == 429 and "密码验证失败次数过多" in refused.text
     runtime.clock.advance(minutes=16)  # the next window
     assert change(PASSWORD) == 303
+
+
+def test_failures_from_another_address_do_not_lock_the_owner_out(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Someone trying the on-duty monitor's name from elsewhere locks only that address out; the
+    monitor at their own desk still signs in, and every failure stays in the audit log."""
+    seed_users(runtime)
+    app = create_app(runtime)
+    with TestClient(app, follow_redirects=False, client=("203.0.113.7", 50000)) as stranger:
+        token = _csrf(stranger)
+        codes = [stranger.post("/login", data={"username": "monitor", "password": "wrong-password-1",
+                                               "csrf_token": token}).status_code for _ in range(limiter.PER_USER + 2)]
+    assert codes[:limiter.PER_USER] == [401] * limiter.PER_USER and set(codes[limiter.PER_USER:]) == {429}
+    with TestClient(app, follow_redirects=False, client=("10.0.0.21", 50001)) as desk:
+        assert _login(desk, "monitor") == "/"
+    with runtime.session() as s:
+        failed = s.scalars(select(AuditEntry.ip).where(AuditEntry.action == "login.failed",
+                                                        AuditEntry.actor == "monitor")).all()
+        assert failed == ["203.0.113.7"] * limiter.PER_USER
+        blocked = s.scalars(select(AuditEntry.ip).where(AuditEntry.action == "login.blocked")).all()
+        assert blocked == ["203.0.113.7"]
+
+
+def test_without_redis_the_store_counts_failures_per_account_and_address(runtime) -> None:  # type: ignore[no-untyped-def]
+    from datetime import timedelta
+
+    with runtime.session() as s:
+        for n in range(limiter.PER_USER):
+            s.add(AuditEntry(at=runtime.now() - timedelta(minutes=n), actor="monitor", action="login.failed",
+                             target_type="", ip="203.0.113.7", detail={}))
+    assert not limiter._from_store(runtime, "monitor", "203.0.113.7").allowed
+    assert limiter._from_store(runtime, "monitor", "10.0.0.21").allowed
