@@ -29,10 +29,13 @@ class ChannelError(Exception):
     the platform said "too many messages" (its frequency-limit errcode, or HTTP 429): the
     delivery waits that long and tries again, and the wait is not counted as a failed attempt,
     so a burst is queued, never dropped. The message must never contain a secret: channels
-    build it from masked values only.
+    build it from masked values only. ``code``: the platform's reply code (its ``errcode``),
+    when it answered with one, matched exactly (never as text in the message).
     """
 
-    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None) -> None:
+    def __init__(self, message: str, *, permanent: bool = False, retry_after: float | None = None,
+                 code: int | str | None = None) -> None:
         super().__init__(message)
         self.permanent = permanent
         self.retry_after = retry_after
+        self.code = code

@@ -243,3 +243,37 @@ def test_wecom_recipients_not_reached_are_recorded_audited_and_told(runtime, dra
     with runtime.session() as s:
         assert s.scalar(select(func.count()).select_from(Delivery).where(Delivery.purpose == "system")) == 1, \
             "told once; a notice about a notice is never made"
+
+
+def test_only_the_exact_token_codes_ask_for_a_new_token(runtime, drain, platform) -> None:  # type: ignore[no-untyped-def]
+    """DingTalk's 88 (token invalid) is not 880 or 8801, nor a message quoting "errcode 40014":
+    another refusal fails the delivery without asking for a new token and sending again."""
+    runtime.profile.alerts.channels = [Channel(type="dingtalk_work", to="0423", corp_id="dingappkey", agent_id="2871",
+                                               secret="DT-APP-SECRET", api_base=platform.url)]
+    path = "/topapi/message/corpconversation/asyncsend_v2"
+    platform.script(path, (200, {"errcode": 880, "errmsg": "参数错误，参见 errcode 40014"}))
+    delivery_id = _deliver(runtime, "dingtalk_work", "0423", body="泽州县某煤矿透水，3 人被困。")
+    drain()
+    assert _row(runtime, delivery_id).status == "failed"
+    assert len(platform.to("/gettoken")) == 1 and len(platform.to(path)) == 1
+
+
+def test_a_token_code_sent_as_digits_is_still_recognised(runtime) -> None:  # type: ignore[no-untyped-def]
+    from yuqing.alerts.channels import tokens
+    from yuqing.alerts.exceptions import ChannelError
+
+    answers = [ChannelError("errcode 88 invalid", code="88"), "sent"]
+    tried: list[str] = []
+
+    def post(access: str) -> str:
+        tried.append(access)
+        answer = answers.pop(0)
+        if isinstance(answer, ChannelError):
+            raise answer
+        return answer
+
+    fresh = iter(["T1", "T2"])
+    result = tokens.send_with_token("dingtalk_work", "http://127.0.0.1:9", "app",
+                                    lambda: tokens.token("dingtalk_work", "http://127.0.0.1:9", "app",
+                                                         lambda: (next(fresh), 7200)), post, frozenset({88}))
+    assert result == "sent" and tried == ["T1", "T2"]

@@ -29,7 +29,7 @@ BODY_LIMIT = 20000
 ENVELOPE = 1000
 DEFAULT_BASE = "https://oapi.dingtalk.com"
 RATE_LIMITED = frozenset({90018, 90002, 90006})
-TOKEN_INVALID = ("errcode 40014", "errcode 42001", "errcode 88")
+TOKEN_INVALID = frozenset({40014, 42001, 88})  # the reply's errcode, matched exactly
 
 
 def split(subject: str, body: str) -> list[str]:

@@ -85,8 +85,8 @@ def _answer(url: str, call: Callable[[], httpx.Response], secrets: list[str], ch
     if check_errcode and code not in (0, None):
         said = f"{shown}: errcode {code} {scrub(str(data.get(message_key, '')), list(secrets))}"
         if code in rate_limit_codes:
-            raise ChannelError(f"{said}（发送过于频繁，稍后重发）", retry_after=RATE_LIMIT_WAIT)
-        raise ChannelError(said, permanent=code not in transient_codes)
+            raise ChannelError(f"{said}（发送过于频繁，稍后重发）", retry_after=RATE_LIMIT_WAIT, code=code)
+        raise ChannelError(said, permanent=code not in transient_codes, code=code)
     log.debug("%s answered %s", shown, response.status_code)
     return data
 

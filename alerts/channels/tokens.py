@@ -37,22 +37,30 @@ def token(kind: str, base: str, app_id: str, fetch: Callable[[], tuple[str, int]
     return fresh
 
 
+def _is_code(code: int | str | None, codes: frozenset[int]) -> bool:
+    """The reply's code is one of ``codes`` (a platform may send it as a number or as digits)."""
+    if isinstance(code, str) and code.strip().lstrip("-").isdigit():
+        code = int(code)
+    return isinstance(code, int) and not isinstance(code, bool) and code in codes
+
+
 def forget(kind: str, base: str, app_id: str) -> None:
     """The platform said the token is no longer valid: the next send asks for a new one."""
     get_runtime().get_redis().delete(_key(kind, base, app_id))
 
 
 def send_with_token(kind: str, base: str, app_id: str, token_of: Callable[[], str], post: Callable[[str], T],
-                    invalid: tuple[str, ...]) -> T:
+                    invalid: frozenset[int]) -> T:
     """``post(access_token)`` and its answer; a token the platform calls invalid or expired
-    (``invalid`` errcodes) is forgotten and the send tried once more with a fresh one."""
+    (its reply code, ``errcode``, is one of ``invalid``: exactly, so 880 is not 88) is
+    forgotten and the send tried once more with a fresh one."""
     attempt = 1
     while True:
         access = token_of()
         try:
             return post(access)
         except ChannelError as exc:
-            if attempt == 2 or not any(code in str(exc) for code in invalid):
+            if attempt == 2 or not _is_code(exc.code, invalid):
                 raise
             forget(kind, base, app_id)
             attempt += 1

@@ -35,7 +35,7 @@ NAME = "wecom_app"
 LIMIT_BYTES = 2048
 DEFAULT_BASE = "https://qyapi.weixin.qq.com"
 RATE_LIMITED = frozenset({45009, 45033})
-TOKEN_INVALID = ("errcode 40014", "errcode 42001")
+TOKEN_INVALID = frozenset({40014, 42001})  # the reply's errcode, matched exactly
 
 
 def split(subject: str, body: str) -> list[str]:
