@@ -27,7 +27,7 @@ from yuqing.documents.issued import attachments, write_files
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level
-from yuqing.models import Digest, Event, Source
+from yuqing.models import Digest, Event, Item, Source
 from yuqing.runtime import Runtime
 from yuqing.sanitise import link_target, plain
 
@@ -220,8 +220,10 @@ def send_daily_now(rt: Runtime) -> str | None:
 def send_major(rt: Runtime, event_id: int) -> str | None:
     """要情专报 for one event at its current level (once per event and level).
 
-    Its period is the digest schedule's: from the last 日报 slot (or the event's first item, if
-    earlier) to now, as the 日报 frames the day. Neither monitoring's start nor the event's
+    Its period is the digest schedule's: from the last 日报 slot (or, if earlier, when the
+    system fetched the event's first item) to now, as the 日报 frames the day. The dates crawled
+    pages claim (``first_published_at``) never start it: one page with a false old date made
+    an official document's period years long, while the 专报 counts what was fetched in it. Neither monitoring's start nor the event's
     first detection starts it: either would make a period of minutes (the demo's was one), shorter
     than the schedule, as the 日报 never is. Monitoring that began inside the period is said.
     """
@@ -231,7 +233,7 @@ def send_major(rt: Runtime, event_id: int) -> str | None:
         if event is None or not Level.parse(event.level).is_major:
             return None
         level, began = event.level, monitoring_began(s)
-        first = min(t for t in (event.first_published_at, event.first_seen_at) if t is not None)
+        first = s.scalar(select(func.min(Item.fetched_at)).where(Item.event_id == event_id)) or event.first_seen_at
         start = min(period_start(rt, end) or end - timedelta(days=1), first)
     note = f"系统自{cn_datetime(began, rt.settings.timezone)}起监测" if began and began > start else ""
     return publish(rt, kind="major", key=f"major:{event_id}:{level}", title=TITLES["major"],

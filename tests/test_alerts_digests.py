@@ -172,13 +172,18 @@ def test_a_major_report_covers_the_schedules_period_not_the_minutes_since_start_
 
 
 def test_a_major_report_of_an_event_older_than_the_period_starts_at_its_first_item(runtime) -> None:  # type: ignore[no-untyped-def]
+    """From the first item the system fetched, not the date a crawled page claims (one page
+    dated years back must not give an official document a period of years)."""
     from yuqing.alerts.digests import send_major
     from yuqing.models import Event
 
     runtime.clock.set(datetime(2026, 11, 21, 9, 0, tzinfo=ZoneInfo("Asia/Shanghai")))
     event_id = make_event(runtime, level="重大")
     with runtime.session() as s:
-        s.get(Event, event_id).first_published_at = runtime.now() - timedelta(hours=20)  # yesterday 13:00
+        s.get(Event, event_id).first_published_at = datetime(2023, 3, 1, tzinfo=ZoneInfo("UTC"))  # a false date
+        first = s.scalars(select(Item).where(Item.event_id == event_id).order_by(Item.id)).first()
+        first.fetched_at = runtime.now() - timedelta(hours=20)  # fetched yesterday 13:00
+        first.published_at = datetime(2023, 3, 1, tzinfo=ZoneInfo("UTC"))
     assert send_major(runtime, event_id)
     with runtime.session() as s:
         digest = s.scalars(select(Digest).where(Digest.kind == "major")).one()
