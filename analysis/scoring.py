@@ -117,7 +117,8 @@ class Scorer:
         """``tokens_out``: a list to receive each record's tokens (analysis reuses them)."""
         if not records:  # the hashing vectoriser raises StopIteration on an empty batch
             return []
-        texts = [((r.get("title") or "") + "。" + (r.get("text") or "")).strip("。") for r in records]
+        texts = [tokenize.encodable(((r.get("title") or "") + "。" + (r.get("text") or "")).strip("。"))
+                 for r in records]
         genres = [genre_of(r) for r in records]
         tokens = [tokenize.lcut(t) for t in texts]
         if tokens_out is not None:

@@ -16,6 +16,7 @@ added, so several profiles in one process share the tokenizer safely.
 from __future__ import annotations
 
 import logging
+import re
 import threading
 from collections.abc import Iterable
 
@@ -29,6 +30,9 @@ _lock = threading.Lock()
 _tokenizer: rjieba.Jieba | None = None
 WORD_FREQ = 2000  # the frequency jieba's tokenizer was given for these words, so cuts stay the same
 _added: set[str] = set()
+# Lone surrogate halves (a JSON "\\ud800" read by `yuqing score`) cannot be encoded for jieba-rs;
+# they become U+FFFD, as crawlers/normalise.py makes them for crawled text.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _get() -> rjieba.Jieba:
@@ -72,6 +76,12 @@ def warm(profile: Profile | None = None) -> None:
         add_words(profile_words(profile))
 
 
+def encodable(text: str) -> str:
+    """``text`` with lone surrogate halves as U+FFFD: jieba-rs and the hashing vectoriser encode
+    to UTF-8 and raise on them."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
+
+
 def lcut(text: str) -> list[str]:
     """Tokens without whitespace-only pieces."""
-    return [t for t in _get().cut(text) if not t.isspace()]
+    return [t for t in _get().cut(encodable(text)) if not t.isspace()]

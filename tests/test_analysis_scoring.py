@@ -37,6 +37,15 @@ def test_contract_shape_and_ranges(scorer: Scorer) -> None:
     assert any("职责模型" in r for r in out["reasons"])
 
 
+def test_a_lone_surrogate_is_scored_like_the_rest_of_the_text(scorer: Scorer) -> None:
+    """A JSON "\\ud800" in a record's text cannot be encoded for jieba-rs: it used to raise
+    UnicodeEncodeError out of score_many (found by tests/test_fuzz_scoring.py)."""
+    broken = {**MINE, "id": "s", "text": MINE["text"] + "\ud800", "title": "\udfff透水"}
+    out = scorer.score_many([broken])[0]
+    assert out["id"] == "s" and out["in_remit"] and out["in_jurisdiction"]
+    assert any("被困 8 人" in r for r in out["reasons"])
+
+
 @pytest.mark.parametrize("text", [
     "今晚这场比赛简直是一场事故！后卫连续失误送了两个球，主教练必须下课。#中超#",
     "某县一饭店发生集体食物中毒 20余名就餐人员出现呕吐腹泻症状，市场监管部门已介入调查",
