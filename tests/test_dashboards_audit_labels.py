@@ -11,7 +11,7 @@ from yuqing.dashboards.labels import AUDIT_ACTIONS, TARGETS
 ROOT = Path(__file__).resolve().parent.parent
 # Actions written with an f-string, spelled out: what each can become.
 FORMED = {"alert.review.": ("confirm", "dismiss", "level"), "report.": ("html", "docx", "pdf"),
-          "period.": ("docx", "pdf")}
+          "period.": ("docx", "pdf"), "ticket.": ("close", "keep")}
 
 
 def _audited() -> tuple[set[str], set[str], list[str]]:
