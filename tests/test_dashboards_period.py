@@ -159,10 +159,10 @@ def test_unchanged_statistics_keep_their_number_and_changed_ones_take_the_next(r
     runtime.clock.advance(seconds=30)  # nothing falls due in half a minute: the same statistics
     seed_users(runtime)
     with TestClient(create_app(runtime), follow_redirects=False) as client:
-        login(client, "leader")
+        token = login(client, "leader")
 
         def download(fmt: str) -> str:
-            r = client.get(f"/leader/period.{fmt}?from=2026-07-01&to=2026-12-31")
+            r = client.post(f"/leader/period.{fmt}", data={"from": "2026-07-01", "to": "2026-12-31", "csrf_token": token})
             assert r.status_code == 200, r.text
             return unquote(r.headers["content-disposition"].split("''", 1)[1])
 
@@ -198,10 +198,11 @@ def test_without_chromium_the_docx_downloads_and_the_draft_still_goes(runtime, s
     monkeypatch.setattr(period, "write_pdf", no_chromium)
     seed_users(runtime)
     with TestClient(create_app(runtime), follow_redirects=False) as client:
-        login(client, "leader")
-        docx = client.get("/leader/period.docx?from=2026-07-01&to=2026-12-31")
+        token = login(client, "leader")
+        span = {"from": "2026-07-01", "to": "2026-12-31", "csrf_token": token}
+        docx = client.post("/leader/period.docx", data=span)
         assert docx.status_code == 200 and docx.content[:2] == b"PK"
-        pdf = client.get("/leader/period.pdf?from=2026-07-01&to=2026-12-31")
+        pdf = client.post("/leader/period.pdf", data=span)
         assert pdf.status_code == 503 and "未找到 chromium" in pdf.text
     runtime.clock.set(datetime(2027, 1, 1, 8, 0, tzinfo=SHANGHAI))
     paths = period.draft_due()
@@ -209,3 +210,32 @@ def test_without_chromium_the_docx_downloads_and_the_draft_still_goes(runtime, s
     drain()
     names = [p.get_filename() for p in smtp.wait_for(1)[0].walk() if p.get_filename()]
     assert names == ["泽州县应急管理局回应关切统计〔2027〕第1期.docx"]
+
+
+def test_a_get_or_a_post_without_the_token_numbers_nothing(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """Issuing takes a 期号: a link from another site (a GET, or a POST without the session's
+    CSRF token) only shows the page; the page's buttons post the span with the token."""
+    from dashboard_seed import seed_users
+    from fastapi.testclient import TestClient
+    from test_dashboards_app import login
+
+    from yuqing.dashboards.app import create_app
+    from yuqing.models import IssuedDocument
+
+    seed_users(runtime)
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        token = login(client, "leader")
+        for fmt in ("docx", "pdf"):
+            r = client.get(f"/leader/period.{fmt}?from=2026-07-01&to=2026-12-31")
+            assert r.status_code == 303 and r.headers["location"] == "/leader/period?from=2026-07-01&to=2026-12-31"
+            forged = client.post(f"/leader/period.{fmt}", data={"from": "2026-07-01", "to": "2026-12-31"})
+            assert forged.status_code == 403
+        with runtime.session() as s:
+            assert s.scalar(select(IssuedDocument).where(IssuedDocument.kind == "period")) is None
+        page = client.get("/leader/period?from=2026-07-01&to=2026-12-31").text
+        form = page[page.index('action="/leader/period.docx"'):]
+        form = form[:form.index("</form>")]
+        assert f'value="{token}"' in form and 'name="from" value="2026-07-01"' in form
+        assert 'name="to" value="2026-12-31"' in form and 'id="period-docx"' in form
+        backwards = client.post("/leader/period.docx", data={"from": "2026-07-01", "to": "2026-01-01", "csrf_token": token})
+        assert backwards.status_code == 400 and "早于起始日期" in backwards.text

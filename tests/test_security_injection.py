@@ -248,7 +248,7 @@ def baseline(site: Site) -> dict[str, str]:
         "kind": "first_response", "channel": "政府网站", "link": "https://gov.example/notice",
         "text": "回应正文", "responded_at": local.strftime("%Y-%m-%dT%H:%M"), "reason": "核实中",
         "to_state": "responding", "note": "已阅", "name": "张三",
-        "fragment": "false", "ids": str(story["alert_fire"]), "ticket": "keep",
+        "fragment": "false", "ids": str(story["alert_fire"]), "ticket": "keep", "from": "2026-07-01", "to": "2026-12-31",
         # a wrong current password, so the sweep never changes the admin's own (that would end its session)
         "current": "not-the-password-1", "new": "another-long-pass-1", "confirm": "another-long-pass-1",
         **_foresight_baseline(rt),

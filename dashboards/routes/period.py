@@ -7,8 +7,8 @@ from datetime import date, timedelta
 from pathlib import Path
 from urllib.parse import quote
 
-from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import FileResponse, Response
+from fastapi import APIRouter, Form, HTTPException, Request
+from fastapi.responses import RedirectResponse, Response
 
 from yuqing.clock import local
 
@@ -32,9 +32,7 @@ def presets(today: date) -> list[tuple[str, date, date]]:
     return [p for p in out if p[1] <= today]
 
 
-def _span(request: Request, today: date) -> tuple[date, date]:
-    first = request.query_params.get("from", "")
-    last = request.query_params.get("to", "")
+def _span(first: str, last: str, today: date) -> tuple[date, date]:
     if not first and not last:
         half = presets(today)[0]
         return half[1], half[2]
@@ -47,11 +45,15 @@ def _span(request: Request, today: date) -> tuple[date, date]:
     return start, end
 
 
+def _asked(request: Request, today: date) -> tuple[date, date]:
+    return _span(request.query_params.get("from", ""), request.query_params.get("to", ""), today)
+
+
 @router.get("/leader/period")
 def period_page(request: Request, user: CurrentUser = LeaderUser) -> Response:
     rt = rt_of(request)
     today = local(rt.now(), rt.settings.timezone).date()
-    first, last = _span(request, today)
+    first, last = _asked(request, today)
     st = period.gather(rt, first, last)
     weights = rt.profile.documents.index_weights
     rows = [(label, weights.get(key, 0), st.index.get(key, 0.0)) for key, label in period.INDEX_LABELS.items()]
@@ -71,23 +73,32 @@ def _hours(values: list[float], *qs: float) -> list[timedelta | None]:
 
 @router.get("/leader/period.{fmt}")
 def period_file(request: Request, fmt: str, user: CurrentUser = LeaderUser) -> Response:
-    """The period's 公文 as DOCX or PDF; ``.html`` is the page itself."""
+    """``.html`` is the page itself; a GET of ``.docx``/``.pdf`` only shows the page with its
+    download buttons: issuing takes a 期号 in the register, so it is a POST with the CSRF
+    token (a link from another site must not number a document in the leader's name)."""
     if fmt == "html":
         return period_page(request, user)
     if fmt not in TYPES:
         raise HTTPException(404, f"没有 {fmt} 格式，可选 docx、pdf")
-    return _download(request, user, fmt)
+    first, last = _asked(request, local(rt_of(request).now(), rt_of(request).settings.timezone).date())
+    return RedirectResponse(f"/leader/period?from={first}&to={last}", 303)
 
 
-def _download(request: Request, user: CurrentUser, fmt: str) -> Response:
-    """The period's 公文, numbered in the register and written as DOCX and PDF; one of them."""
+@router.post("/leader/period.{fmt}")
+def issue_period(request: Request, fmt: str, first: str = Form("", alias="from"), last: str = Form("", alias="to"),
+                 user: CurrentUser = LeaderUser) -> Response:
+    """The period's 公文, numbered in the register and written as DOCX or PDF (the form's buttons)."""
+    if fmt not in TYPES:
+        raise HTTPException(404, f"没有 {fmt} 格式，可选 docx、pdf")
     rt = rt_of(request)
-    first, last = _span(request, local(rt.now(), rt.settings.timezone).date())
+    start, end = _span(first, last, local(rt.now(), rt.settings.timezone).date())
     try:
         # Only what was asked for is printed: a DOCX download neither waits for nor fails on the PDF.
-        path = Path(period.write_period(rt, first, last, pdf=fmt == "pdf")[-1])
+        path = Path(period.write_period(rt, start, end, pdf=fmt == "pdf")[-1])
     except ReportError as exc:
         raise HTTPException(503, str(exc)) from None
-    audit(rt, request, user.username, f"period.{fmt}", "period", None, first=str(first), last=str(last))
-    return FileResponse(path, media_type=TYPES[fmt],
-                        headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"})
+    audit(rt, request, user.username, f"period.{fmt}", "period", None, first=str(start), last=str(end))
+    # The bytes, not a FileResponse: after a POST's body, Starlette's FileResponse polls receive()
+    # for the disconnect, and under the test client that loop spun and never ended.
+    return Response(path.read_bytes(), media_type=TYPES[fmt],
+                    headers={"Content-Disposition": f"attachment; filename*=UTF-8''{quote(path.name)}"})
