@@ -15,6 +15,7 @@ import numpy as np
 
 from yuqing.levels import Category, Level, max_level
 from yuqing.profile import Judgement, Profile
+from yuqing.sanitise import encodable
 
 from . import casualties, risk, rules, tokenize, usage
 from .features import genre_of, remit_features, remit_raw, vectorize
@@ -117,7 +118,7 @@ class Scorer:
         """``tokens_out``: a list to receive each record's tokens (analysis reuses them)."""
         if not records:  # the hashing vectoriser raises StopIteration on an empty batch
             return []
-        texts = [tokenize.encodable(((r.get("title") or "") + "。" + (r.get("text") or "")).strip("。"))
+        texts = [encodable(((r.get("title") or "") + "。" + (r.get("text") or "")).strip("。"))
                  for r in records]
         genres = [genre_of(r) for r in records]
         tokens = [tokenize.lcut(t) for t in texts]

@@ -16,13 +16,13 @@ added, so several profiles in one process share the tokenizer safely.
 from __future__ import annotations
 
 import logging
-import re
 import threading
 from collections.abc import Iterable
 
 import rjieba
 
 from yuqing.profile import Profile
+from yuqing.sanitise import encodable
 
 log = logging.getLogger(__name__)
 
@@ -30,9 +30,6 @@ _lock = threading.Lock()
 _tokenizer: rjieba.Jieba | None = None
 WORD_FREQ = 2000  # the frequency jieba's tokenizer was given for these words, so cuts stay the same
 _added: set[str] = set()
-# Lone surrogate halves (a JSON "\\ud800" read by `yuqing score`) cannot be encoded for jieba-rs;
-# they become U+FFFD, as crawlers/normalise.py makes them for crawled text.
-_SURROGATES = re.compile("[\ud800-\udfff]")
 
 
 def _get() -> rjieba.Jieba:
@@ -74,12 +71,6 @@ def warm(profile: Profile | None = None) -> None:
     _get()
     if profile is not None:
         add_words(profile_words(profile))
-
-
-def encodable(text: str) -> str:
-    """``text`` with lone surrogate halves as U+FFFD: jieba-rs and the hashing vectoriser encode
-    to UTF-8 and raise on them."""
-    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
 
 
 def lcut(text: str) -> list[str]:

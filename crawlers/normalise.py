@@ -19,6 +19,8 @@ from typing import Any
 from urllib.parse import parse_qsl, quote, urlencode, urlsplit, urlunsplit
 from zoneinfo import ZoneInfo
 
+from yuqing.sanitise import encodable
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 # A publish time this far ahead of the clock is still taken (a site's clock or zone slightly
 # off; "今天 23:00" on a listing); beyond it the value is not a publish time.
@@ -34,7 +36,6 @@ TRACKING_PARAMS = frozenset({
     "appuid", "apptime", "source_from", "sourcefrom", "_wv", "wxshare_count", "pvid", "mpshare",
 })
 TRACKING_PREFIXES = ("utm_", "share_", "sharer_", "mc_")
-_SURROGATES = re.compile("[\ud800-\udfff]")  # lone halves (JSON "\\ud800"): not encodable text
 # Controls, every character str.strip() would take for whitespace (NBSP, U+3000...), and the
 # invisible ones (zero-width, bidi overrides) that make a link display as another.
 _URL_UNSAFE = re.compile("[\x00-\x20\x7f-\xa0\u061c\u1680\u2000-\u200f\u2028-\u202f\u205f-\u206f"
@@ -58,7 +59,7 @@ def canonical_url(url: str) -> str:
     """
     # Percent-encode control characters and spaces first, so that lower-casing the host
     # below cannot turn the "%1B" of a later pass into "%1b" (canonical URLs must be stable).
-    url = _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), _SURROGATES.sub("\ufffd", str(url).strip()))
+    url = _URL_UNSAFE.sub(lambda m: quote(m.group(), safe=""), encodable(str(url).strip()))
     try:
         parts = urlsplit(url)
     except ValueError as exc:

@@ -23,11 +23,19 @@ from urllib.parse import quote
 
 T = TypeVar("T")
 
+# Lone surrogate halves (a JSON "\\ud800"): not encodable as UTF-8, so jieba-rs, the hashing
+# vectoriser and PostgreSQL refuse them.
+_SURROGATES = re.compile("[\ud800-\udfff]")
 _XML_INVALID = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff]")
 # C0/C1 controls except tab and newline, DEL, and the bidi embedding/override/isolate marks.
 _NOTE_STRIP = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufffe\uffff\ud800-\udfff]")
 _MARKUP = str.maketrans({"[": "［", "]": "］", "(": "（", ")": "）", "*": "＊", "_": "＿", "`": "｀",
                          "<": "＜", ">": "＞", "#": "＃", "~": "～", "|": "｜", "!": "！", "\\": "＼"})
+
+
+def encodable(text: str) -> str:
+    """``text`` with lone surrogate halves as U+FFFD, so it can be encoded as UTF-8."""
+    return _SURROGATES.sub("\ufffd", text) if _SURROGATES.search(text) else text
 
 
 def xml_safe(text: str) -> str:
