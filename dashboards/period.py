@@ -24,6 +24,7 @@ from yuqing.documents import Heading, OfficialDocument, Paragraph, Table
 from yuqing.documents.account import national_category, tier_label
 from yuqing.documents.dates import cn_date, cn_hours
 from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.issued import write_whole
 from yuqing.documents.pdf import PdfError, write_pdf
 from yuqing.documents.register import content_fingerprint, issue_once
 from yuqing.documents.wording import clip
@@ -281,9 +282,7 @@ def write_period(rt: Runtime, first: date, last: date, pdf: bool = True) -> list
         data = write_pdf(doc)
     except PdfError as exc:
         raise ReportError(str(exc)) from None
-    partial = printed.with_name(f".{printed.name}.part")  # whole or not at all, if two downloads race
-    partial.write_bytes(data)
-    partial.replace(printed)
+    write_whole(printed, data)  # two downloads may race
     return [str(docx), str(printed)]
 
 

@@ -42,14 +42,19 @@ def print_pdf(page: str, path: Path) -> None:
     """The same document as PDF at ``path``. Without Chromium the DOCX still goes out: a reader
     must not wait for the second format; the error is logged."""
     try:
-        pdf = html_to_pdf(page)
         # Whole or not at all: a mail whose hold ran out must never attach half a file.
-        partial = path.with_name(f".{path.name}.part")
-        partial.write_bytes(pdf)
-        partial.replace(path)
+        write_whole(path, html_to_pdf(page))
     except PdfError as exc:
         path.unlink(missing_ok=True)
         log.error("%s: no PDF: %s", path.name, exc)
+
+
+def write_whole(path: Path, data: bytes) -> None:
+    """``data`` at ``path`` whole or not at all: written beside it, then renamed over it, so a
+    reader (a mail, a second download) never sees half a file."""
+    partial = path.with_name(f".{path.name}.part")
+    partial.write_bytes(data)
+    partial.replace(path)
 
 
 def attachments(docx: str | Path) -> list[Path]:
