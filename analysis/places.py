@@ -34,13 +34,14 @@ PLACE_WORD_FREQ = 1000
 
 
 # Place names inside words that name no place: 北京时间 is the clock of every report of a
-# quake abroad (智利 8.2 级地震，北京时间 …), not an incident in Beijing.
-_NOT_A_PLACE = re.compile("北京时间")
+# quake abroad (智利 8.2 级地震，北京时间 …), not an incident in Beijing; 汉堡包 is food, 马赛克 a
+# mosaic, 包罗万象 an idiom (汉堡, 马赛, 万象 are cities abroad).
+_NOT_A_PLACE = re.compile("北京时间|汉堡包|马赛克|包罗万象|万象更新|北极熊|北极星")
 
 
 def mask_non_places(text: str) -> str:
     """The text with such words blanked (same length, so match positions stay)."""
-    return _NOT_A_PLACE.sub(lambda m: "　" * len(m.group()), text) if "时间" in text else text
+    return _NOT_A_PLACE.sub(lambda m: "　" * len(m.group()), text)
 
 
 @dataclass(frozen=True)
@@ -175,11 +176,23 @@ class Outside:
 
 
 @lru_cache(maxsize=1)
-def foreign_places() -> dict[str, str]:
-    """``{name: country}`` for the shipped list of foreign countries and major cities."""
+def _foreign_rows() -> tuple[dict[str, str], ...]:
     with FOREIGN.open(encoding="utf-8") as fh:
-        rows = csv.DictReader(line for line in fh if not line.startswith("#"))
-        return {r["name"]: r["country"] for r in rows}
+        return tuple(csv.DictReader(line for line in fh if not line.startswith("#")))
+
+
+@lru_cache(maxsize=1)
+def foreign_places() -> dict[str, str]:
+    """``{name: country}`` for the shipped list of foreign countries and major cities (the
+    country by its one name: 印尼 → 印度尼西亚)."""
+    return {r["name"]: r["country"] for r in _foreign_rows()}
+
+
+@lru_cache(maxsize=1)
+def foreign_names() -> dict[str, str]:
+    """``{name: the place's one name}``: another name of a place (印尼, 南韩, 海参崴) is that place
+    (印度尼西亚, 韩国, 符拉迪沃斯托克), so a text naming both names one place, once."""
+    return {r["name"]: r["same_as"] or r["name"] for r in _foreign_rows()}
 
 
 @lru_cache(maxsize=1)
@@ -193,9 +206,8 @@ def _regions() -> dict[str, tuple[str, str]]:
             for name in (div.name, div.short):
                 if name:
                     out.setdefault(name, (div.level, div.code[:2]))
-    with FOREIGN.open(encoding="utf-8") as fh:
-        for r in csv.DictReader(line for line in fh if not line.startswith("#")):
-            out[r["name"]] = ("country" if r["kind"] == "country" else "city", r["country"])
+    for r in _foreign_rows():
+        out[r["name"]] = ("country" if r["kind"] == "country" else "city", r["country"])
     return out
 
 
@@ -219,7 +231,8 @@ class OutsideMatcher:
         ancestors = [a for code in profile.jurisdiction.codes for a in gaz.ancestors(code)]
         city = next((a.code for a in ancestors if a.level == "city"), "")
         province = next((a.code for a in ancestors if a.level == "province"), "")
-        forms: dict[str, Outside] = {n: Outside(n, "外国", c) for n, c in foreign_places().items()}
+        one_name = foreign_names()
+        forms: dict[str, Outside] = {n: Outside(one_name[n], "外国", c) for n, c in foreign_places().items()}
         own_names = {d.name for d in profile.places} | {d.short for d in profile.places if d.short}
         own_names |= {x for a in ancestors for x in (a.name, a.short) if x}
         for div in gaz.by_code.values():
@@ -232,9 +245,9 @@ class OutsideMatcher:
             if div.level in _OUTSIDE_SHORT_LEVELS and div.short and upper[div.short] == 1 \
                     and div.short not in _WORD_SHORTS and names.get(div.short, 0) == 0:
                 cands.append(div.short)
-            for name in cands:
+            for name in cands:  # a short form (山东) is the place by its full name (山东省)
                 if name not in own_names and name not in forms:
-                    forms[name] = Outside(name, kind, where)
+                    forms[name] = Outside(div.name, kind, where)
         self.forms = forms
         self._by_prefix: dict[str, list[str]] = {}
         for name in sorted(forms, key=len, reverse=True):  # longest first: 胡志明市 before 胡志明
@@ -263,6 +276,24 @@ class OutsideMatcher:
                 continue
             after = text[i + len(hit):i + len(hit) + 1]
             if not (after and after in _NOT_A_PLACE_AFTER):
-                found.setdefault(hit, self.forms[hit])
+                place = self.forms[hit]
+                found.setdefault(place.name, place)
             i += len(hit)
         return list(found.values())
+
+
+def describe_outside(found: list[Outside], most: int = 3) -> str:
+    """The places outside named for a reason, each once, a foreign city under its country:
+    「印度尼西亚（爪哇）」, 「韩国（首尔、釜山）」, not 「印度尼西亚、爪哇」."""
+    cities: dict[str, list[str]] = {}
+    for o in found:
+        if o.kind == "外国" and o.name != o.where:
+            cities.setdefault(o.where, []).append(o.name)
+    shown: list[str] = []
+    for o in found:
+        if o.kind != "外国":
+            shown.append(o.name)
+        elif o.where not in shown and not any(x.startswith(o.where + "（") for x in shown):
+            mine = cities.get(o.where)
+            shown.append(f"{o.where}（{'、'.join(mine)}）" if mine else o.where)
+    return "、".join(shown[:most])

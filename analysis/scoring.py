@@ -20,7 +20,7 @@ from yuqing.sanitise import encodable
 from . import casualties, risk, rules, tokenize, usage
 from .features import genre_of, remit_features, remit_raw, vectorize
 from .modelstore import LinearModel, load
-from .places import OutsideMatcher, PlaceMatcher
+from .places import OutsideMatcher, PlaceMatcher, describe_outside
 
 TIER_WEIGHT = {"central": 0.25, "provincial": 0.15, "government": 0.1, "local": 0.05,
                "social": 0.0, "forum": 0.0}
@@ -238,7 +238,7 @@ class Scorer:
             return 1.0, []
         if not found:
             return 0.0, []
-        shown = "、".join(o.name for o in found[:3])
+        shown = describe_outside(found)
         if all(o.kind == "本市其他县区" for o in found) and self.profile.jurisdiction.look_out == "city":
             reasons.append(f"事发地：{shown}（{found[0].where}其他县区），非本局辖区，按本市关注")
             return 0.5, []
