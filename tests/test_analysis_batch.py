@@ -10,7 +10,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
-from yuqing.analysis import jobs
+from yuqing.analysis import counting, decision, jobs
 from yuqing.models import Alert, Event, Item
 
 STORY = [
@@ -120,10 +120,10 @@ def test_an_out_of_order_batch_from_another_worker_reaches_the_index(runtime) ->
     later = _items(runtime, STORY[3:4], tag="later")
     jobs.analyse_items(later)  # this worker has now seen a higher id than `early`
     jobs.analyse_items(_items(runtime, STORY[4:5], tag="other"))  # and synced past it
-    mine = jobs._grouper
-    jobs._grouper = None  # the other worker's process, with its own index
+    mine = decision._grouper
+    decision._grouper = None  # the other worker's process, with its own index
     jobs.analyse_items(early)
-    jobs._grouper = mine
+    decision._grouper = mine
     copy = _items(runtime, STORY[1:2], tag="copy")
     jobs.analyse_items(copy)
     with runtime.session() as s:
@@ -245,10 +245,10 @@ def test_batches_counted_out_of_their_decisions_order_count_each_item_and_source
     first = _sourced(runtime, STORY[:1], "first", source_id)
     later = _sourced(runtime, STORY[1:3], "later", source_id)  # the same story, the same source
     held: list[tuple] = []
-    real = jobs._account
-    monkeypatch.setattr(jobs, "_account", lambda *args: held.append(args))
+    real = jobs.account
+    monkeypatch.setattr(jobs, "account", lambda *args: held.append(args))
     jobs.analyse_items(first)  # decided, its counting held back (another worker's slow batch)
-    monkeypatch.setattr(jobs, "_account", real)
+    monkeypatch.setattr(jobs, "account", real)
     jobs.analyse_items(later)  # joins the first batch's event and is counted before it
     with runtime.session() as s:
         assert s.get(Item, first[0]).analysed_at is None  # not counted yet: the sweep would hand it on again
@@ -267,10 +267,10 @@ def test_batches_counted_out_of_their_decisions_order_count_each_item_and_source
     def fail(*_args) -> None:  # type: ignore[no-untyped-def]
         raise RuntimeError("the store went away after the decision")
 
-    monkeypatch.setattr(jobs, "_account", fail)
+    monkeypatch.setattr(jobs, "account", fail)
     with pytest.raises(RuntimeError):
         jobs.analyse_items(again)
-    monkeypatch.setattr(jobs, "_account", real)
+    monkeypatch.setattr(jobs, "account", real)
     jobs.analyse_items(again)
     jobs.analyse_items(again)  # and a third run counts nothing
     with runtime.session() as s:
@@ -289,5 +289,5 @@ def test_the_sources_look_up_leaves_few_statements_in_sqlalchemys_cache(store) -
         before = len(cache)
         for n in range(1, 41):
             added = {e: [Record(id=10**9 + e, source_id=1)] for e in range(1, n + 1)}
-            assert jobs._sources_reported(s, added) == set()
+            assert counting.sources_reported(s, added) == set()
         assert len(cache) - before <= 7  # 1, 2, 4 … 64 pairs, not 40 shapes

@@ -179,18 +179,18 @@ def test_grouping_lock_lives_while_its_holder_works_and_lapses_without_it(runtim
     """Redis's own clock decides a lock's expiry, so this one waits real (short) time."""
     import time
 
-    from yuqing.analysis import jobs
+    from yuqing.analysis import decision
 
-    monkeypatch.setattr(jobs, "LOCK_TTL", 0.3)
-    with jobs._group_lock(runtime.redis):
+    monkeypatch.setattr(decision, "LOCK_TTL", 0.3)
+    with decision.group_lock(runtime.redis):
         time.sleep(1.0)  # three lifetimes: renewed, still held
-        assert runtime.redis.exists(jobs.LOCK_KEY)
-    assert not runtime.redis.exists(jobs.LOCK_KEY)
+        assert runtime.redis.exists(decision.LOCK_KEY)
+    assert not runtime.redis.exists(decision.LOCK_KEY)
     # A holder that dies stops renewing: its lock lapses by itself (the SIGKILL drill checks the TTL).
-    lock = runtime.redis.lock(jobs.LOCK_KEY, timeout=0.3)
+    lock = runtime.redis.lock(decision.LOCK_KEY, timeout=0.3)
     assert lock.acquire(blocking=False)
     time.sleep(0.6)
-    assert not runtime.redis.exists(jobs.LOCK_KEY)
+    assert not runtime.redis.exists(decision.LOCK_KEY)
 
 
 def test_compact_index_finds_what_it_holds_and_forgets_what_it_drops() -> None:

@@ -177,7 +177,7 @@ def test_score_alone_routes_nothing_to_police(profile) -> None:  # type: ignore[
 
 
 def test_refuting_authority_in_the_event_is_evidence(profile) -> None:  # type: ignore[no-untyped-def]
-    from yuqing.analysis.jobs import _false_information, _merge_item
+    from yuqing.analysis.counting import false_information, merge_item
     from yuqing.models import Event, Item
 
     event = Event(level="一般", risk=0.0, relevance=0.0, rumor=0.0, velocity=0.0, categories=[], flags={},
@@ -190,18 +190,18 @@ def test_refuting_authority_in_the_event_is_evidence(profile) -> None:  # type: 
                     keywords=[], watch_words=[], flags={"accusation": [], "debunk": True}, in_remit=True,
                     in_jurisdiction=True)
     j = profile.judgement
-    _merge_item(event, claim, j)
-    _false_information(event, j)
+    merge_item(event, claim, j)
+    false_information(event, j)
     assert "false_information" not in event.categories  # the score alone
-    _merge_item(event, official, j)
-    _false_information(event, j)
+    merge_item(event, official, j)
+    false_information(event, j)
     assert "false_information" in event.categories
     assert event.flags["false_information"] == {"basis": "refuted", "source": "泽州县应急管理局：水库溃坝系谣言",
                                                 "tier": "government"}
 
 
 def test_pattern_is_evidence_until_news_confirms_the_incident(profile) -> None:  # type: ignore[no-untyped-def]
-    from yuqing.analysis.jobs import _false_information, _merge_item
+    from yuqing.analysis.counting import false_information, merge_item
     from yuqing.models import Event, Item
 
     def item(tier: str, rumor: float, flags: dict, in_remit: bool) -> Item:
@@ -212,11 +212,11 @@ def test_pattern_is_evidence_until_news_confirms_the_incident(profile) -> None: 
     event = Event(level="一般", risk=0.0, relevance=0.0, rumor=0.0, velocity=0.0, categories=[], flags={},
                   places=[], topics=[], keywords=[], watch_words=[], in_remit=True, in_jurisdiction=True)
     j = profile.judgement
-    _merge_item(event, item("social", 0.8, {"rumor_evidence": "未经证实的说法（听说）并呼吁扩散（求扩散）"}, False), j)
-    _false_information(event, j)
+    merge_item(event, item("social", 0.8, {"rumor_evidence": "未经证实的说法（听说）并呼吁扩散（求扩散）"}, False), j)
+    false_information(event, j)
     assert "false_information" in event.categories
-    _merge_item(event, item("provincial", 0.1, {}, True), j)
-    _false_information(event, j)
+    merge_item(event, item("provincial", 0.1, {}, True), j)
+    false_information(event, j)
     assert "false_information" not in event.categories  # the news reports it: not a rumour
 
 

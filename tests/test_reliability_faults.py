@@ -28,7 +28,8 @@ from reliability_procs import (
 from rq.job import Job
 from sqlalchemy import func, select
 
-from yuqing.analysis.jobs import LOCK_KEY, LOCK_TTL, hand_on_id
+from yuqing.analysis.decision import LOCK_KEY, LOCK_TTL
+from yuqing.analysis.jobs import hand_on_id
 from yuqing.models import Delivery, Event, Item, Ticket
 from yuqing.tasks.dispatch import enqueue
 

@@ -1,5 +1,5 @@
 """A Redis lock kept alive while its holder works (续期锁): the one scheduler (yuqing/tasks/scheduler.py)
-and analysis's grouping step (analysis/jobs.py) both hold one.
+and analysis's grouping step (analysis/decision.py) both hold one.
 
 The lock has a short timeout so a holder killed with SIGKILL frees it within that time; a thread
 renews it every third of the timeout for as long as the holder runs, however long the work

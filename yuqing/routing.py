@@ -168,7 +168,7 @@ def facts_for_event(profile: Profile, event: Event, tiers: list[str]) -> Facts:
         place=[p for p in places if p],
         tier=sorted(set(tiers)),
         in_remit=bool(event.in_remit),
-        # 疑似不实信息 only with evidence (analysis/jobs.py: score ≥ profile.judgement.rumor_threshold
+        # 疑似不实信息 only with evidence (analysis/counting.py: score ≥ profile.judgement.rumor_threshold
         # and a refuting authority or the rumour pattern); a rumour score alone routes nothing.
         rumor="false_information" in categories,
         watch_word=[str(w) for w in event.watch_words or []],
