@@ -7,7 +7,9 @@ import json
 import socket
 import subprocess
 import sys
+import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -26,16 +28,18 @@ ARTICLES = 40
 def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
     links = "".join(f'<li><a href="/a/{i}.html">{i}</a></li>' for i in range(ARTICLES))
     site = TestSite({"/list.html": Page(f'<ul class="news">{links}</ul>')})
+    gate = threading.Event()
     for i in range(ARTICLES):
-        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", delay=1.0)
+        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", gate=gate)
     site.start()
+    procs: list[subprocess.Popen[bytes]] = []
     try:
         upsert_sources(runtime, [{"key": "shared", "name": "共享队列", "kind": "listing", "tier": "local",
                                   "urls": [f"{site.url}/list.html"], "obey_robots": False,
                                   "listing": {"links": "ul.news a::attr(href)", "title": "h1::text", "body": ".c"}}])
         with runtime.session() as s:
             source_id = s.scalars(select(Source.id)).one()
-        env = child_env(runtime.settings)
+        env = _patient_env(runtime)
         reports = [tmp_path / f"r{n}.json" for n in range(2)]
         def crawler(path: Path) -> subprocess.Popen[bytes]:
             return subprocess.Popen([sys.executable, "-m", "yuqing.crawlers.run", str(source_id), "--distributed",
@@ -44,16 +48,21 @@ def test_two_crawlers_one_redis(runtime: Runtime, tmp_path: Path) -> None:
 
         # The second node joins once the first has filled the shared queue and started on it, as a
         # node joining a running crawl does; started together, one could find the queue still
-        # empty, go idle and close before the list page had been parsed.
-        procs = [crawler(reports[0])]
-        deadline = time.monotonic() + 60
-        while not any(path.startswith("/a/") for path in list(site.hits)) and time.monotonic() < deadline:
-            time.sleep(0.05)
+        # empty, go idle and close before the list page had been parsed. The articles are held
+        # until the second node has taken requests of its own, so however slowly it starts (a
+        # loaded machine) the first cannot have finished the crawl alone.
+        procs.append(crawler(reports[0]))
+        _until(lambda: any(path.startswith("/a/") for path in list(site.hits)))
         procs.append(crawler(reports[1]))
+        _until(lambda: runtime.redis.llen(_processing(procs[1])) > 0 or procs[1].poll() is not None)
+        gate.set()
         for proc in procs:
             _, err = proc.communicate(timeout=120)
             assert proc.returncode == 0, err[-2000:]
     finally:
+        for proc in procs:
+            if proc.poll() is None:
+                proc.kill()
         site.stop()
     stats = [json.loads(p.read_text())["stats"] for p in reports]
     assert all(st.get("scheduler/enqueued/redis") for st in stats)  # both used the shared queue
@@ -75,8 +84,9 @@ def test_nodes_join_leave_and_a_killed_node_loses_nothing(runtime: Runtime, tmp_
     count = 60
     links = "".join(f'<li><a href="/a/{i}.html">{i}</a></li>' for i in range(count))
     site = TestSite({"/list.html": Page(f'<ul class="news">{links}</ul>')})
+    gate = threading.Event()
     for i in range(count):
-        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", delay=0.5)
+        site.routes[f"/a/{i}.html"] = Page(f"<h1>第{i}条新闻</h1><div class='c'>正文{i}</div>", gate=gate)
     site.start()
     procs: dict[str, subprocess.Popen[bytes]] = {}
     try:
@@ -85,7 +95,7 @@ def test_nodes_join_leave_and_a_killed_node_loses_nothing(runtime: Runtime, tmp_
                                   "listing": {"links": "ul.news a::attr(href)", "title": "h1::text", "body": ".c"}}])
         with runtime.session() as s:
             source_id = s.scalars(select(Source.id)).one()
-        env = child_env(runtime.settings)
+        env = _patient_env(runtime)
 
         def node(name: str) -> subprocess.Popen[bytes]:
             return subprocess.Popen([sys.executable, "-m", "yuqing.crawlers.run", str(source_id), "--distributed",
@@ -100,13 +110,17 @@ def test_nodes_join_leave_and_a_killed_node_loses_nothing(runtime: Runtime, tmp_
             with runtime.session() as s:
                 return s.scalar(select(func.count()).select_from(Item)) or 0
 
+        # The articles are held until both late nodes hold requests of their own: the one to be
+        # killed then dies with requests it cannot have finished, and the late survivor has a
+        # share, however slowly the nodes start on a loaded machine.
         procs["first"] = node("first")
         _until(lambda: articles_fetched() > 0)
         procs["killed"], procs["late"] = node("killed"), node("late")
-        held = f"yuqing:crawl:listing-shared:requests:processing:{socket.gethostname()}:{procs['killed'].pid}"
-        _until(lambda: runtime.redis.llen(held) > 0)  # the node to be killed has requests in flight
+        for late in (procs["killed"], procs["late"]):
+            _until(lambda late=late: runtime.redis.llen(_processing(late)) > 0 or late.poll() is not None)
         procs["killed"].kill()
         procs["killed"].wait(10)
+        gate.set()
         _until(lambda: stored() >= count, timeout=120)
         time.sleep(2)
         assert procs["first"].poll() is None and procs["late"].poll() is None  # idle, but staying
@@ -132,7 +146,18 @@ def test_nodes_join_leave_and_a_killed_node_loses_nothing(runtime: Runtime, tmp_
     assert runtime.redis.llen("yuqing:crawl:listing-shared:requests") == 0
 
 
-def _until(condition, timeout: float = 60) -> None:  # type: ignore[no-untyped-def]
+def _patient_env(runtime: Runtime) -> dict[str, str]:
+    """The crawl children's environment, with a request timeout longer than the test holds an
+    answer at its gate (a timed-out request would be retried and fetched twice)."""
+    return child_env(runtime.settings.model_copy(update={"crawl_timeout": 180}))
+
+
+def _processing(proc: subprocess.Popen[bytes]) -> str:
+    """The node's processing list: the requests it has taken from the shared queue."""
+    return f"yuqing:crawl:listing-shared:requests:processing:{socket.gethostname()}:{proc.pid}"
+
+
+def _until(condition: Callable[[], object], timeout: float = 90) -> None:
     deadline = time.monotonic() + timeout
     while not condition():
         assert time.monotonic() < deadline, "timed out"

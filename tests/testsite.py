@@ -24,6 +24,7 @@ class Page:
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0
     etag: str = ""  # answer 304 when If-None-Match matches
+    gate: threading.Event | None = None  # the answer waits until the test opens it (or the site stops)
 
 
 Route = Page | Callable[[BaseHTTPRequestHandler], None]
@@ -72,6 +73,8 @@ class TestSite:
         return f"http://127.0.0.1:{self.port}"
 
     def send(self, handler: BaseHTTPRequestHandler, page: Page) -> None:
+        while page.gate is not None and not page.gate.wait(0.05) and not self.stopping.is_set():
+            pass
         if page.delay:
             time.sleep(page.delay)
         if page.etag and handler.headers.get("If-None-Match") == page.etag:
