@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from yuqing.alerts.jobs import send_due_digests, sweep_alerts
 from yuqing.documents.account import event_account
+from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
 from yuqing.models import Alert, Deadline, Digest, Item, Source, Ticket
 
@@ -78,7 +79,7 @@ def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # ty
     with runtime.session() as s:
         digest = s.scalars(select(Digest)).one()
         assert digest.quiet and digest.period_end - digest.period_start == timedelta(days=1)
-    text = "\n".join(p.text for p in Document(digest.docx_path).paragraphs)
+    text = unjoined("\n".join(p.text for p in Document(digest.docx_path).paragraphs))
     assert "本期无重要舆情" in text and "内部资料" in text
     assert "统计时段：2026年11月20日 8时30分至2026年11月21日 8时30分" in text
     assert digest.docx_path.endswith("泽州县应急管理局舆情日报〔2026〕第1期.docx")
@@ -119,7 +120,7 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
     blob = part.get_payload(decode=True)
     doc = Document(io.BytesIO(blob))
     assert part.get_filename() == "泽州县应急管理局舆情日报〔2026〕第1期.docx"
-    text = [p.text for p in doc.paragraphs if p.text.strip()]
+    text = [unjoined(p.text) for p in doc.paragraphs if p.text.strip()]
     assert text[0] == "000001" and text[1].startswith("内部资料")
     assert text[2] == "泽州县应急管理局舆情日报" and text[3] == "〔2026〕第 1 期"
     assert text[4] == "舆情日报（11月21日）"
@@ -204,7 +205,7 @@ def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, d
     docx = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx")).get_payload(decode=True)
     pdf_text = pdftotext(pdf)
     (Path(runtime.settings.data_dir).parent / "major-last.pdf").write_bytes(pdf)
-    docx_lines = [p.text for p in Document(io.BytesIO(docx)).paragraphs if p.text.strip()]
+    docx_lines = [unjoined(p.text) for p in Document(io.BytesIO(docx)).paragraphs if p.text.strip()]
     bare = re.sub(r"\s", "", pdf_text)
     for line in docx_lines[:5]:  # 份号, 内部资料, 加急, masthead, 期号: the same marks in both
         assert re.sub(r"\s", "", line) in bare, line

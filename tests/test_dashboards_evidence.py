@@ -19,6 +19,7 @@ from yuqing.dashboards import reports
 from yuqing.dashboards.app import create_app
 from yuqing.documents.account import key_posts
 from yuqing.documents.dates import cn_short
+from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
 from yuqing.models import Item, Ticket
 
@@ -77,7 +78,7 @@ def test_the_item_page_shows_the_capture_and_serves_it_as_inert_text(runtime, ca
 def test_the_report_cites_the_capture_time_and_hash(runtime, story, captured) -> None:  # type: ignore[no-untyped-def]
     data = reports.collect(runtime, story["ticket"])
     doc = Document(io.BytesIO(reports.render_docx(runtime, data)))
-    text = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    text = unjoined("\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells]))
     tz = runtime.settings.timezone
     assert "重点帖文中有 1 篇在采集时留存了原文快照（网页取证），其中 1 篇的原网页其后已被删除或修改，以快照为准。" in text
     assert hashlib.sha256(PAGE).hexdigest()[:16] in text

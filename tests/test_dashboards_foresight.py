@@ -14,6 +14,7 @@ from foresight_seed import seed
 from test_dashboards_app import login
 
 from yuqing.dashboards.app import create_app
+from yuqing.documents.keep import unjoined
 
 FORM = {"title": "关于城东片区棚户区改造房屋征收补偿安置方案（征求意见稿）",
         "text": "县政府拟对城东片区房屋实施征收拆迁。\n被征收房屋的补偿标准按照评估机构评估的市场价格确定。",
@@ -42,7 +43,7 @@ def test_office_enters_a_draft_and_gets_the_assessment_and_plan(runtime, client)
     plan = client.get("/foresight/1/plan/1")
     assert plan.status_code == 200
     assert plan.headers["content-type"].startswith("application/vnd.openxmlformats")
-    text = "\n".join(p.text for p in Document(io.BytesIO(plan.content)).paragraphs)
+    text = unjoined("\n".join(p.text for p in Document(io.BytesIO(plan.content)).paragraphs))
     assert "关于《关于城东片区棚户区改造房屋征收补偿安置方案（征求意见稿）》的舆情风险评估及解读回应预案" in text.split("\n")
 
     second = {**FORM, "text": FORM["text"] + "\n征收补偿方案公示30日。", "assessment_id": "1", "csrf_token": token}

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from yuqing.dashboards.period import compose, gather, index_score, parse_day, write_period
 from yuqing.dashboards.reports import ReportError
 from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
 from yuqing.models import Deadline, Event, Item, TicketResponse
 
@@ -68,7 +69,7 @@ def test_referrals_are_counted_once_per_department_under_its_name(runtime, story
 def test_period_document_states_the_weights_and_reads_as_a_document(runtime, story) -> None:  # type: ignore[no-untyped-def]
     doc = compose(runtime, gather(runtime, date(2026, 7, 1), date(2026, 12, 31)))
     d = Document(io.BytesIO(write_docx(doc)))
-    text = "\n".join([p.text for p in d.paragraphs] + [c.text for t in d.tables for r in t.rows for c in r.cells])
+    text = unjoined("\n".join([p.text for p in d.paragraphs] + [c.text for t in d.tables for r in t.rows for c in r.cells]))
     assert "2026年7月1日至2026年12月31日政务舆情回应关切情况统计报告" in text
     assert "回应关切指数" in text and "时效" in text and "30" in text and "计分规则" in text
     assert (round(d.sections[0].page_width / 36000), round(d.sections[0].top_margin / 36000)) == (210, 37)

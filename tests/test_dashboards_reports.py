@@ -17,6 +17,7 @@ from docx import Document
 from docx.oxml.ns import qn
 
 from yuqing.dashboards import reports
+from yuqing.documents.keep import unjoined
 
 
 @pytest.fixture
@@ -76,7 +77,7 @@ def test_the_report_reads_as_a_document_where_nothing_followed_a_response(runtim
     data = reports.collect(runtime, story["ticket"])
     assert any("回应后 6 小时无新增相关信息" in line for line in data.calm), data.calm
     doc = Document(io.BytesIO(reports.render_docx(runtime, data)))
-    text = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    text = unjoined("\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells]))
     assert "无法统计" not in text and "。”" not in text and "发布“县应急管理局已组织力量赶赴现场处置”。" in text
     assert "开立回应工单" in text and not re.search(r"#\d", text)
 
@@ -111,7 +112,7 @@ def test_charts_draw_chinese_without_missing_glyphs(runtime, story) -> None:  # 
 def test_docx_has_chinese_text_tables_and_pictures(runtime, story) -> None:  # type: ignore[no-untyped-def]
     body = reports.render_docx(runtime, reports.collect(runtime, story["ticket"]))
     doc = Document(io.BytesIO(body))
-    text = "\n".join(p.text for p in doc.paragraphs)
+    text = unjoined("\n".join(p.text for p in doc.paragraphs))
     assert "关于“城区积水严重 第13报”舆情回应情况的报告" in text and "处置结果：" in text
     assert "泽州县应急管理局事后回应报告" in text  # the same 版头 as every 公文
     section = doc.sections[0]

@@ -21,6 +21,7 @@ from yuqing.alerts.jobs import sweep_alerts
 from yuqing.analysis import jobs
 from yuqing.dashboards.app import create_app
 from yuqing.documents.current import merge, progression
+from yuqing.documents.keep import unjoined
 from yuqing.models import Event, Item, Source
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -48,7 +49,7 @@ def _report(rt, source_id: int, n: int, title: str, text: str) -> int:  # type: 
 
 def _docx_text(blob: bytes) -> str:
     doc = Document(io.BytesIO(blob))
-    return "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    return unjoined("\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells]))
 
 
 def _mails(smtp) -> dict[str, str]:  # type: ignore[no-untyped-def]

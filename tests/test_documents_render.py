@@ -22,6 +22,7 @@ from sqlalchemy import select
 from yuqing.documents.account import event_account
 from yuqing.documents.dates import cn_date, cn_datetime
 from yuqing.documents.docx_writer import write_docx
+from yuqing.documents.keep import unjoined
 from yuqing.documents.pdf import write_pdf
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip, machine_text
@@ -47,7 +48,7 @@ def crawled(rt) -> list[str]:  # type: ignore[no-untyped-def]
 def docx_text(blob: bytes) -> str:
     doc = Document(io.BytesIO(blob))
     cells = [c.text for t in doc.tables for row in t.rows for c in row.cells]
-    return "\n".join([p.text for p in doc.paragraphs] + cells)
+    return unjoined("\n".join([p.text for p in doc.paragraphs] + cells))
 
 
 def special(rt, story, kind: str = "special"):  # type: ignore[no-untyped-def]
@@ -373,3 +374,36 @@ def test_a_short_table_is_never_split_across_pages(tmp_path) -> None:  # type: i
         assert len(holding) == 1, f"{n} paragraphs: the table split across pages {sorted(holding)}"
     cells = [c for t in Document(io.BytesIO(write_docx(doc))).tables for r in t.rows[:-1] for c in r.cells]
     assert cells and all(c.paragraphs[0].paragraph_format.keep_with_next for c in cells)
+
+
+KEPT = ("12月1日16时55分", "2026年12月1日 14时05分", "12 人", "3.5 级", "0356-2021234")
+
+
+@pytest.mark.slow
+def test_a_time_a_figure_and_a_phone_never_break_at_a_line_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """「12月1日16 / 时55分」 fell across two lines of a justified paragraph. A Chinese date and
+    time, a figure with its unit and a telephone number stay on one line in the print (whatever
+    text precedes them), the extracted text has no joiners in it; the DOCX keeps them with word
+    joiners and Word's non-breaking hyphen, and its text still reads as the number."""
+    from yuqing.documents import OfficialDocument, Paragraph
+
+    blocks = [Paragraph.of("据" * n + f"，{kept}，续。") for kept in KEPT for n in range(12, 30)]
+    doc = OfficialDocument(series="舆情专报", issuer="泽州县应急管理局", title="关于某事件的舆情专报",
+                           issued_at=datetime(2026, 12, 1, 9, tzinfo=SHANGHAI), blocks=blocks)
+    path = tmp_path / "kept.pdf"
+    path.write_bytes(write_pdf(doc))
+    text = subprocess.run(["pdftotext", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    assert "\u2060" not in text and "\u2011" not in text and "\u00a0" not in text
+    lines = [line.strip() for line in text.splitlines()]
+    for kept in KEPT:
+        whole = sum(line.count(kept) for line in lines)
+        assert whole == 18, f"{kept}: whole on one line {whole} times of 18"
+
+    d = Document(io.BytesIO(write_docx(doc)))
+    body = d.element.body.xml
+    assert "w:noBreakHyphen" in body, "the phone's hyphen is Word's non-breaking hyphen"
+    texts = [p.text for p in d.paragraphs]
+    assert sum("0356-2021234" in t for t in texts) == 18, "the DOCX text still reads as the number"
+    joined = [t for t in texts if "16\u2060时\u206055\u2060分" in t]
+    assert len(joined) == 18, "the time is joined in the DOCX"
+    assert all("据\u2060" not in t for t in texts), "only the kept runs are joined"

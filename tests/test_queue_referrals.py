@@ -14,6 +14,7 @@ from docx import Document
 from factories import make_reported_event
 from sqlalchemy import select
 
+from yuqing.documents.keep import unjoined
 from yuqing.models import Delivery, Referral, ReferralNote
 from yuqing.queue import jobs, referrals
 from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
@@ -56,7 +57,7 @@ def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smt
     attachment = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
     assert attachment.get_filename() == "泽州县应急管理局舆情专报〔2026〕第1期.docx"
     doc = Document(io.BytesIO(attachment.get_payload(decode=True)))
-    text = "\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells])
+    text = unjoined("\n".join([p.text for p in doc.paragraphs] + [c.text for t in doc.tables for r in t.rows for c in r.cells]))
     for expected in ("泽州县应急管理局舆情专报", "〔2026〕第 1 期", "一、报送单位与对象", "二、事件概况",
                      "三、舆情态势", "共监测到相关信息 3 条", "（一）重点信息", "四、研判", "五、处置建议",
                      "请协调主流媒体及时转发权威信息", "六、我局回应", "发布权威信息：11月21日13时00分前",
@@ -254,7 +255,7 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
     assert sum(s.startswith("【舆情续报】") for s in subjects) == 5
     followup = next(m for m in smtp.messages if _subject(m).startswith("【舆情续报】") and m["To"] == "wxb@wxb.zezhou.example")
     part = next(p for p in followup.walk() if (p.get_filename() or "").endswith(".docx"))
-    text = "\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs)
+    text = unjoined("\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs))
     assert "（续报）" in text and "现将最新情况续报如下" in text
     assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 3
     assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 0  # 终报 once

@@ -21,7 +21,8 @@ from yuqing.sanitise import xml_safe_record
 
 from . import layout as L
 from .dates import cn_date
-from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table
+from .keep import joined, kept_apart
+from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
 
 RED = RGBColor.from_string(L.RED_HEX)
 _FIRST_LINE = Pt(L.SIZE_3 * 2)  # two characters
@@ -95,6 +96,21 @@ def _hyperlink(paragraph: DocxParagraph, link: Link, size: float) -> None:
     run.append(text)
     node.append(run)
     paragraph._p.append(node)
+
+
+def _unbroken(paragraph: DocxParagraph, text: str, *, bold: bool, red: bool) -> None:
+    """A run Word never breaks at a line's end (see :mod:`.keep`): word joiners between its
+    characters, each hyphen Word's non-breaking hyphen."""
+    run = paragraph.add_run()
+    _fonts(run, L.FANGSONG, L.SIZE_3, bold=bold, red=red)
+    for n, piece in enumerate(joined(text).split("-")):
+        if n:
+            run._r.append(OxmlElement("w:noBreakHyphen"))
+        if piece:
+            node = OxmlElement("w:t")
+            node.text = piece
+            node.set(qn("xml:space"), "preserve")
+            run._r.append(node)
 
 
 def _page_number(paragraph: DocxParagraph) -> None:
@@ -173,9 +189,11 @@ def _blocks(doc: DocxDocument, d: OfficialDocument) -> None:
         elif isinstance(block, Paragraph):
             p = _paragraph(doc, indent=block.indent,
                            align=WD_ALIGN_PARAGRAPH.LEFT if block.ragged else WD_ALIGN_PARAGRAPH.JUSTIFY)
-            for part in block.parts:
+            for part in (piece for whole in block.parts for piece in kept_apart(whole)):
                 if isinstance(part, Link):
                     _hyperlink(p, part, L.SIZE_3)
+                elif isinstance(part, Unbroken):
+                    _unbroken(p, part, bold=block.bold, red=block.red)
                 else:
                     _fonts(p.add_run(part), L.FANGSONG, L.SIZE_3, bold=block.bold, red=block.red)
         elif isinstance(block, Table):

@@ -8,6 +8,7 @@ import html
 
 from . import layout as L
 from .dates import cn_date
+from .keep import kept_apart
 from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
 
 esc = html.escape
@@ -68,7 +69,7 @@ def _part(p: str | Link) -> str:
 
 
 def _parts(parts: list[str | Link]) -> str:
-    return "".join(_part(p) for p in parts)
+    return "".join(_part(piece) for p in parts for piece in kept_apart(p))
 
 
 def _table(t: Table) -> str:
