@@ -12,7 +12,7 @@ from yuqing.documents.dates import cn_date, cn_datetime, cn_short
 from yuqing.documents.wording import clip
 from yuqing.profile import Profile
 
-from .digest_content import Content
+from .digest_content import Content, major_line, overview
 from .digest_content import Link as DigestLink
 
 
@@ -27,9 +27,7 @@ def period_line(c: Content, tz: str) -> str:
 
 
 def _sections(c: Content, tz: str) -> list:
-    blocks: list = [Heading("总体情况"), Paragraph.of(
-        f"本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；未关闭工单 {len(c.tickets)} 件，"
-        f"其中超时 {len(c.breaches)} 件；新增重大舆情信息 {len(c.major_items)} 条。")]
+    blocks: list = [Heading("总体情况"), Paragraph.of(overview(c))]
     if c.chart_path and Path(c.chart_path).exists():
         blocks.append(Picture(Path(c.chart_path).read_bytes(), "图 1　传播走势"))
     if c.escalated:
@@ -38,6 +36,11 @@ def _sections(c: Content, tz: str) -> list:
             blocks.append(Heading(f"【{e.level}】{e.title}", 3))
             blocks.append(Paragraph.of(e.text))
             blocks += [Paragraph.of("依据：", _link(link)) for link in e.links]
+    if c.major_events:
+        blocks.append(Heading("重大及以上舆情事件"))
+        for n, m in enumerate(c.major_events, 1):
+            blocks.append(Paragraph.of(f"{n}. {major_line(m)}"))
+            blocks += [Paragraph.of("依据：", _link(link)) for link in m.links]
     if c.tickets:
         blocks.append(Heading("未关闭工单及回应时限"))
         for t in c.tickets:
@@ -51,10 +54,6 @@ def _sections(c: Content, tz: str) -> list:
         for n, t in enumerate(c.breaches, 1):
             late = "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
             blocks.append(Paragraph.of(f"{n}. {t.title}：{late}。", red=True))
-    if c.major_items:
-        blocks.append(Heading("新增重大舆情信息"))
-        for n, (level, link) in enumerate(c.major_items, 1):
-            blocks.append(Paragraph.of(f"{n}. 【{level}】", _link(link)))
     return blocks
 
 

@@ -32,7 +32,7 @@ from yuqing.runtime import Runtime
 from yuqing.sanitise import link_target, plain
 
 from .delivery import create_delivery, make_key
-from .digest_content import Content, Link, gather
+from .digest_content import Content, Link, gather, major_line, overview
 from .digest_docx import compose, period_line
 
 log = logging.getLogger(__name__)
@@ -44,14 +44,18 @@ def render_text(c: Content, tz: str) -> str:
     lines = [period_line(c, tz)]
     if c.quiet:
         return "\n".join([*lines, "本期无重要舆情。", f"本期共监测相关信息 {c.total_items} 条。"])
-    lines.append(f"本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；"
-                 f"未关闭工单 {len(c.tickets)} 件（超时 {len(c.breaches)} 件）；新增重大舆情信息 {len(c.major_items)} 条。")
+    lines.append(overview(c))
     numerals = iter("一二三四")
     if c.escalated:
         lines.append(f"{next(numerals)}、升级预警事件")
         for n, e in enumerate(c.escalated, 1):
             lines.append(f"{n}. 【{e.level}】{plain(e.title)}：{plain(e.text)}")
             lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in e.links]
+    if c.major_events:
+        lines.append(f"{next(numerals)}、重大及以上舆情事件")
+        for n, m in enumerate(c.major_events, 1):
+            lines.append(f"{n}. {plain(major_line(m))}")
+            lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in m.links]
     if c.tickets:
         lines.append(f"{next(numerals)}、未关闭工单及回应时限")
         for n, t in enumerate(c.tickets, 1):
@@ -62,10 +66,6 @@ def render_text(c: Content, tz: str) -> str:
         lines.append(f"{next(numerals)}、超时事项")
         lines += [f"{n}. {plain(t.title)}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
                   for n, t in enumerate(c.breaches, 1)]
-    if c.major_items:
-        lines.append(f"{next(numerals)}、新增重大舆情信息")
-        lines += [f"{n}. 【{level}】{plain(link.title)} {link_target(link.url)}"
-                  for n, (level, link) in enumerate(c.major_items, 1)]
     return "\n".join(lines)
 
 
@@ -83,13 +83,17 @@ def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str
     if c.quiet:
         body += ["<p><b>本期无重要舆情。</b></p>", f"<p>本期共监测相关信息 {c.total_items} 条。</p>"]
     else:
-        body.append(f"<p>本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；未关闭工单 "
-                    f"{len(c.tickets)} 件（超时 {len(c.breaches)} 件）；新增重大舆情信息 {len(c.major_items)} 条。</p>")
+        body.append(f"<p>{esc(overview(c))}</p>")
     if c.escalated:
         body.append("<h3>升级预警事件</h3>")
         for e in c.escalated:
             body.append(f"<p>【{esc(e.level)}】{esc(e.title)}：{esc(e.text)}</p>")
             body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in e.links]
+    if c.major_events:
+        body.append("<h3>重大及以上舆情事件</h3>")
+        for m in c.major_events:
+            body.append(f"<p>{esc(major_line(m))}</p>")
+            body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in m.links]
     if c.tickets:
         body.append("<h3>未关闭工单及回应时限</h3>")
         for t in c.tickets:
@@ -100,9 +104,6 @@ def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str
         body.append("<h3>超时事项</h3>")
         body += [f'<p style="color:#c00000">{esc(t.title)}：'
                  + esc("；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)) + "</p>" for t in c.breaches]
-    if c.major_items:
-        body.append("<h3>新增重大舆情信息</h3>")
-        body += [f"<p>【{esc(level)}】{a(link)}</p>" for level, link in c.major_items]
     if page_url:
         body.append(f'<p><a href="{esc(page_url)}">在系统中查看</a></p>')
     return ('<html><body style="font-family:FangSong,SimSun,serif">'

@@ -21,7 +21,7 @@ from yuqing.alerts.jobs import send_due_digests, sweep_alerts
 from yuqing.documents.account import event_account
 from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
-from yuqing.models import Alert, Deadline, Digest, Item, Source, Ticket
+from yuqing.models import Alert, Deadline, Digest, Event, Item, Source, Ticket
 
 
 def _monitoring_since(rt, when) -> None:  # type: ignore[no-untyped-def]
@@ -107,7 +107,7 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
     msg = daily[0]
     plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
-    for section in ("升级预警事件", "未关闭工单及回应时限", "超时事项", "新增重大舆情信息"):
+    for section in ("升级预警事件", "重大及以上舆情事件", "未关闭工单及回应时限", "超时事项"):
         assert section in plain, section
     assert "发布权威信息11月21日3时00分到期，已超时 5.5 小时" in plain
     assert "首次回应11月22日22时00分到期，剩余 37.5 小时" in plain
@@ -223,3 +223,32 @@ def test_hours_are_said_without_a_tenth_of_nothing() -> None:
     from yuqing.alerts.digest_content import _hours
 
     assert [_hours(timedelta(hours=h)) for h in (55, 5.5, 0.25)] == ["55 小时", "5.5 小时", "0.2 小时"]
+
+
+def test_the_overview_counts_major_events_as_the_digest_lists_them(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """「新增重大舆情信息 0 条」 stood beside a 重大 event (it counted items whose own level was
+    重大, and this event's items were scored 较大). The overview counts what a reader counts: the
+    重大 or graver events of the period, listed under their own heading, each count in the
+    overview the number of entries listed under its heading, in the DOCX, the plain and the HTML part."""
+    runtime.clock.advance(hours=-10)
+    major = make_event(runtime, level="较大", items=4)
+    with runtime.session() as s:
+        s.get(Event, major).level = "重大"  # risen; its items keep their own 较大
+    alerted(runtime, major)
+    minor = make_event(runtime, title="某小区停水 居民反映", level="较大", items=2)
+    alerted(runtime, minor)
+    runtime.clock.set(datetime(2026, 11, 21, 8, 31, tzinfo=ZoneInfo("Asia/Shanghai")))
+    assert send_due_digests() == ["daily:2026-11-21@08:30"]
+    drain()
+    msg = next(m for m in smtp.wait_for(2) if "舆情日报" in _subject(m))
+    plain = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    part = next(p for p in msg.walk() if (p.get_filename() or "").endswith(".docx"))
+    docx = unjoined("\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs))
+    for text in (plain, html, docx):
+        assert "新增重大舆情信息" not in text
+        assert "本期共监测相关信息 6 条；升级预警事件 2 起；重大及以上舆情事件 1 起；未关闭工单 0 件，其中超时 0 件" in text
+        assert "重大及以上舆情事件\n" in text or "<h3>重大及以上舆情事件</h3>" in text
+    listed = re.findall(r"^\d+\. 【(?:重大|特别重大)】.*本期新增相关信息 (\d+) 条", plain, re.M)
+    assert listed == ["4"], plain
+    assert len(re.findall(r"^\d+\. 【", plain.split("升级预警事件\n", 1)[1].split("、重大及以上", 1)[0], re.M)) == 2
