@@ -2,8 +2,8 @@
 
 A batch is written in a few statements whatever its size, and nothing is tracked per row:
 the scores in one ``executemany`` UPDATE before the grouping lock is taken (another worker
-groups meanwhile); under the lock one INSERT of the batch's new events and one UPDATE of the
-items' events; after it, with the events' rows locked, one UPDATE marking the items analysed,
+groups meanwhile); under the lock one INSERT of the batch's new events; after it, with the
+events' rows locked, one UPDATE of the items' events, one marking the items analysed,
 one of every event the batch touched and one of the originals' copy counts. Grouping works on :class:`Record` objects (plain attributes), not ORM instances: the
 ORM's unit of work and identity map cost a quarter of a worker's time under bench_load
 (bench/PROFILE.md).
@@ -103,8 +103,8 @@ def stored_events(s: Session, ids: list[int]) -> set[int]:
 
 
 def write_events(s: Session, members: list[Record]) -> None:
-    """Every item of the batch: its event and the original it copies (one statement). Counting
-    them into their events, and ``analysed_at`` with it, comes after the lock (:func:`mark_analysed`)."""
+    """Every item of the batch: its event and the original it copies (one statement), after the
+    lock, in the transaction that counts them (:func:`mark_analysed`)."""
     stmt = (update(ITEMS).where(ITEMS.c.id == bindparam("b_id"))
             .values(event_id=bindparam("v_event_id"), duplicate_of_id=bindparam("v_duplicate_of_id")))
     s.connection().execute(stmt, [{"b_id": m.id, "v_event_id": m.event_id, "v_duplicate_of_id": m.duplicate_of_id}

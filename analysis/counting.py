@@ -24,14 +24,16 @@ from .scoring import _noisy_or, risk_level
 
 
 def account(s: Session, joined: dict[int, list[Record]], now: datetime, judgement: Judgement) -> None:
-    """Count the batch's items into their events and merge their evidence (after the lock).
+    """Write the batch's items' events (decided under the lock, handed to the other workers
+    through Redis) and count them into their events, merging their evidence (after the lock).
 
     The items counted are those this transaction marks analysed (``analysed_at`` was NULL): a
     re-run, or a second worker given the same items, counts nothing twice, and an item whose
     event was decided but whose counting failed is counted by the next run. The events' rows
     are locked first (in id order: two batches touching one event take turns, none deadlocks);
-    on SQLite the marking is the first write and takes the store's one write lock."""
+    on SQLite the items' events are the first write and take the store's one write lock."""
     batchstore.lock_events(s, sorted(joined))
+    batchstore.write_events(s, [it for ms in joined.values() for it in ms])
     counted = batchstore.mark_analysed(s, [it.id for ms in joined.values() for it in ms], now)
     events = batchstore.read_events(s, list(joined))
     added = {e: [it for it in ms if it.id in counted] for e, ms in joined.items() if e in events}

@@ -2,13 +2,15 @@
 date from the store, and the decision taken under one Redis lock for every worker, so two
 workers never create two events for one incident.
 
-The lock is held for the decision only: the index sync, ``assign``/``add``, the new events'
-INSERT (for their ids) and each item's event and original (the next holder's sync reads them).
-Counting the items into their events is :mod:`.counting`'s, after the lock.
+The lock is held for the decision only: the index brought up to date (the other holders'
+decisions, handed over through Redis: :mod:`.handover`), ``assign``/``add``, the new events'
+INSERT (for their ids) and the batch's decisions handed on. Writing the items' events and
+counting them into their events is :mod:`.counting`'s, after the lock.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
@@ -21,10 +23,11 @@ from yuqing.locks import kept_alive
 from yuqing.models import Item
 from yuqing.profile import Judgement
 
-from . import batchstore, folding
+from . import batchstore, folding, handover
 from .batchstore import Record
 from .events import Grouper, incident_keys
 
+log = logging.getLogger(__name__)
 LOCK_KEY = "yuqing:analysis:group"
 _grouper: Grouper | None = None
 SYNC_LAG = 5000  # ids
@@ -37,14 +40,53 @@ def reset() -> None:
     _grouper = None
 
 
-def _grouper_synced(session: Session, now: datetime, judgement: Judgement) -> Grouper:
+def grouper_synced(session: Session, redis: Redis, now: datetime, judgement: Judgement) -> Grouper:
+    """This process's index, up to date: the other holders' decisions since it last held the
+    lock, from the handover stream; rebuilt from the store (and the stream) when it starts or
+    when it missed an entry."""
     global _grouper
-    if _grouper is None:
-        _grouper = Grouper(judgement=judgement)
     g = _grouper
+    if g is not None and g.handed_upto is not None:
+        decided, position, whole = handover.read(redis, g.handed_upto)
+        if whole:
+            _apply(g, decided)
+            g.handed_upto = position
+            g.evict(now)
+            return g
+        log.warning("analysis index: a handover entry was missed; rebuilding it from the store")
+    _grouper = g = Grouper(judgement=judgement)
+    _read_store(session, g, now)
+    decided, g.handed_upto = handover.read_all(redis)
+    _apply(g, _not_written(session, decided))
+    g.evict(now)
+    return g
+
+
+def _apply(g: Grouper, decided: list[handover.Decided]) -> None:
+    for d in decided:
+        held = g.decision(d.item_id)
+        if held is None:
+            g.add(d.item_id, d.at, d.event_id, d.minhash, d.signature, d.keys, d.duplicate_of)
+        elif held[1] != d.event_id:  # its event was deleted meanwhile: it started a new one
+            g.rename_event(held[1], d.event_id, [d.item_id])
+
+
+def _not_written(session: Session, decided: list[handover.Decided]) -> list[handover.Decided]:
+    """Those of the stream's items that are in the store without their event yet (decided, their
+    job not done): the others the store gave already, or are of no item there (a stream older
+    than the store)."""
+    ids = [d.item_id for d in decided]
+    waiting: set[int] = set()
+    for start in range(0, len(ids), SYNC_CHUNK):
+        waiting |= set(session.scalars(select(Item.id).where(Item.id.in_(ids[start:start + SYNC_CHUNK]),
+                                                             Item.event_id.is_(None))))
+    return [d for d in decided if d.item_id in waiting]
+
+
+def _read_store(session: Session, g: Grouper, now: datetime) -> None:
+    """The window's grouped items from the store, those above ``g.synced_upto``."""
     # Ids first: the rows this index already has (another worker's batch still open holds the
-    # sync's start down, so they are met again) are not fetched and JSON-decoded again, which
-    # was most of the grouping section's time under bench_load (bench/PROFILE.md).
+    # sync's start down, so they are met again) are not fetched and JSON-decoded again.
     fresh = [i for i in session.scalars(select(Item.id).where(
         Item.id > g.synced_upto, Item.event_id.is_not(None), Item.minhash.is_not(None),
         Item.fetched_at >= now - g.window).order_by(Item.id)) if i not in g]
@@ -59,13 +101,11 @@ def _grouper_synced(session: Session, now: datetime, judgement: Judgement) -> Gr
                                                               (r.flags or {}).get("outside") or []),
                   r.duplicate_of_id)
     # Workers take batches out of id order, so an item below the highest id seen may still be
-    # analysed by another worker: the next sync starts below the first one not analysed yet
+    # analysed by another worker: a later read starts below the first one not analysed yet
     # (at most SYNC_LAG ids back, so an item that never gets analysed cannot hold it down).
     pending = session.scalar(select(func.min(Item.id)).where(Item.id > g.synced_upto, Item.event_id.is_(None)))
     top = g.last_item_id
     g.synced_upto = max(g.synced_upto, top - SYNC_LAG, min(pending - 1, top) if pending else top)
-    g.evict(now)
-    return g
 
 
 LOCK_TTL = 15  # a holder killed mid-batch holds up every other analysis job at most this long
@@ -87,20 +127,27 @@ def group_lock(redis: Redis) -> Iterator[None]:
 NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT gives them real ones
 
 
-def decide(s: Session, members: list[Record], now: datetime, judgement: Judgement) -> dict[int, list[Record]]:
-    """Fold and group the scored batch, under the lock; ``{event id: the batch's items in it}``.
+def decide(s: Session, redis: Redis, members: list[Record], now: datetime,
+           judgement: Judgement) -> tuple[dict[int, list[Record]], list[Record]]:
+    """Fold and group the scored batch, under the lock: ``{event id: the batch's items in it}``
+    and the items this run decided (for :func:`hand_over`, after the commit).
 
     The lock serialises every worker here, so only what the next holder's index needs is done
-    under it: the batch's new events inserted (one INSERT, for their ids) and each item's event
-    and original written (one UPDATE; the next holder's sync reads them). Counting the items into
-    their events is :func:`account`'s, after the lock."""
-    grouper = _grouper_synced(s, now, judgement)
+    under it: the batch's new events inserted (one INSERT, for their ids). The items' events are
+    handed to the next holder through Redis (:mod:`.handover`) and written with their counts,
+    after the lock (:func:`.counting.account`). An item the index holds but the store does not
+    yet (its job failed after the lock and runs again) keeps the decision the index holds."""
+    grouper = grouper_synced(s, redis, now, judgement)
     joined: dict[int, list[Record]] = {}
     fresh: dict[int, Record] = {}  # stand-in id -> new event
     assigned: set[int] = set()  # items given an event by this run (not a re-run's earlier one)
     for item in members:
         key = item.event_id
-        if key is None:
+        held = grouper.decision(item.id) if key is None else None
+        if held is not None:
+            item.duplicate_of_id, key = held
+            assigned.add(item.id)
+        elif key is None:
             duplicate_of, key = grouper.assign(item.minhash_value, item.signature_value, item.keys, now)
             if key is None:  # stand-ins are above every real id, so ties still go to the newest
                 key = NEW_EVENT + len(fresh)
@@ -129,5 +176,13 @@ def decide(s: Session, members: list[Record], now: datetime, judgement: Judgemen
         for it in ms:
             it.event_id = event_id
         out[event_id] = ms
-    batchstore.write_events(s, members)
-    return out
+    return out, [it for ms in out.values() for it in ms if it.id in assigned]
+
+
+def hand_over(redis: Redis, decided: list[Record]) -> None:
+    """The batch's decisions to the next holder, after the new events' commit and before the
+    lock is let go (an entry naming an event a failed commit left out would join items to it)."""
+    global _grouper
+    if decided and _grouper is not None:
+        _grouper.handed_upto = handover.publish(redis, sorted(decided, key=lambda it: it.id),
+                                                _grouper.handed_upto or handover.START)

@@ -30,7 +30,7 @@ from datasketch import MinHash
 
 from yuqing.profile import Judgement
 
-from .folding import BandIndex, FoldIndex, HashRows
+from .folding import BandIndex, FoldIndex, Hashes, HashRows
 from .places import region_of
 from .rules import HAZARDS
 
@@ -128,7 +128,8 @@ class Grouper:
         self.event_seen: dict[int, datetime] = {}
         self.seen_order: deque[tuple[datetime, int]] = deque()  # to forget events gone quiet
         self.last_item_id = 0
-        self.synced_upto = 0  # every item id up to this has been read from the store (jobs.py)
+        self.synced_upto = 0  # every item id up to this has been read from the store (decision.py)
+        self.handed_upto: str | None = None  # the last entry of the handover stream applied (handover.py)
 
     def __contains__(self, item_id: int) -> bool:
         return item_id in self.entries
@@ -180,8 +181,8 @@ class Grouper:
             their_towns = {t for t in their_towns if t[:TOWN_CODE_LEN] in shared}
         return not (towns and their_towns and not towns & their_towns)
 
-    def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash, signature: MinHash | None,
-            keys: set[tuple[str, str]], duplicate_of: int | None) -> None:
+    def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash | Hashes,  # noqa: PLR0913
+            signature: MinHash | Hashes | None, keys: set[tuple[str, str]], duplicate_of: int | None) -> None:
         if item_id in self.entries:
             return
         self.entries[item_id] = Entry(item_id, at, event_id, tuple(keys))
@@ -195,6 +196,15 @@ class Grouper:
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
         self.seen_order.append((at, event_id))
         self.last_item_id = max(self.last_item_id, item_id)
+
+    def decision(self, item_id: int) -> tuple[int | None, int] | None:
+        """``(duplicate_of, event_id)`` the index holds for an item: decided, perhaps not yet
+        written (its job failed after the lock, or another worker's is still counting it)."""
+        entry = self.entries.get(item_id)
+        if entry is None:
+            return None
+        root = self.folds.root.get(item_id, item_id)
+        return (None if root == item_id else root), entry.event_id
 
     def rename_event(self, old: int, new: int, item_ids: list[int]) -> None:
         """Give an event its real id once stored (``item_ids``: the items added under ``old``)."""

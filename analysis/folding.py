@@ -78,6 +78,16 @@ def from_bytes(raw: bytes | None) -> MinHash | None:
                    permutations=_PERMUTATIONS)
 
 
+class Hashes:
+    """A MinHash's hash values alone: all the index reads of one (an item another worker
+    grouped, handed over through Redis: :mod:`.handover`)."""
+
+    __slots__ = ("hashvalues",)
+
+    def __init__(self, hashvalues: np.ndarray) -> None:
+        self.hashvalues = hashvalues
+
+
 # Odd 64-bit multipliers that fold a band's hash values into one key (drawn once, fixed).
 _BAND_MIX = np.random.default_rng(20).integers(1, 2**63, size=NUM_PERM, dtype=np.uint64) * np.uint64(2) + np.uint64(1)
 
@@ -204,7 +214,7 @@ class FoldIndex:
             return None
         return self.root.get(candidates[best], candidates[best])
 
-    def add(self, item_id: int, m: MinHash, at: datetime, duplicate_of: int | None) -> None:
+    def add(self, item_id: int, m: MinHash | Hashes, at: datetime, duplicate_of: int | None) -> None:
         if item_id in self.hashes:
             return
         self.hashes.add(item_id, m.hashvalues)

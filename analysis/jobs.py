@@ -91,13 +91,16 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     now = rt.now()
     with rt.session() as s:
         batchstore.write_scores(s, members, scorer.version)
-    try:  # under the lock only what decides: the index, the new events' ids, each item's event
-        with decision.group_lock(rt.get_redis()), rt.session() as s:
-            joined = decision.decide(s, members, now, rt.profile.judgement)
+    redis = rt.get_redis()
+    try:  # under the lock only what decides: the index, the new events' ids, the handover
+        with decision.group_lock(redis):
+            with rt.session() as s:
+                joined, decided = decision.decide(s, redis, members, now, rt.profile.judgement)
+            decision.hand_over(redis, decided)
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
-    with rt.session() as s:  # the events' counts and evidence, after the lock: workers overlap here
+    with rt.session() as s:  # the items' events, counts and evidence, after the lock: workers overlap here
         account(s, joined, now, rt.profile.judgement)
     with rt.session() as s:  # the title and figures every page, mail and document reads
         update_accounts(s, joined)

@@ -10,7 +10,7 @@ import pytest
 from rq import Queue
 from sqlalchemy import select
 
-from yuqing.analysis import counting, decision, jobs
+from yuqing.analysis import counting, decision, handover, jobs
 from yuqing.models import Alert, Event, Item
 
 STORY = [
@@ -277,6 +277,80 @@ def test_batches_counted_out_of_their_decisions_order_count_each_item_and_source
         event = s.get(Event, s.get(Item, again[0]).event_id)
         assert (event.item_count, event.source_count, event.unique_count) == (2, 1, 1) == _recount(s, event.id)[:3]
         assert s.get(Item, again[0]).duplicate_count == 1
+
+
+def _index_of(g) -> dict[int, tuple]:  # type: ignore[no-untyped-def]
+    return {i: (g.decision(i), sorted(e.keys), e.at) for i, e in g.entries.items()}
+
+
+def test_the_next_holder_takes_the_other_workers_decisions_from_redis_not_the_store(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each worker's index follows the others' through the handover stream; it reads the store
+    only to start, or when it missed an entry."""
+    jobs.analyse_items(_items(runtime, STORY[:1], tag="mine"))
+    mine = decision._grouper
+    decision._grouper = None  # the other worker's process, with its own index
+    other = _items(runtime, STORY[4:5], tag="other")
+    jobs.analyse_items(other)
+    theirs = decision._grouper
+    reads: list[int] = []
+    real_read = decision._read_store
+    monkeypatch.setattr(decision, "_read_store", lambda *args: reads.append(1) or real_read(*args))
+    decision._grouper = mine
+    copies = _items(runtime, [STORY[1], STORY[5]], tag="copies")  # of this worker's item and of the other's
+    jobs.analyse_items(copies)
+    assert reads == []  # the other worker's item came from Redis
+    with runtime.session() as s:
+        assert s.get(Item, copies[1]).duplicate_of_id == other[0]
+        assert s.get(Item, copies[1]).event_id == s.get(Item, other[0]).event_id
+    assert mine is decision._grouper
+    decision._grouper = theirs  # and the other worker catches up on this one's batch
+    jobs.analyse_items(_items(runtime, STORY[2:3], tag="relative"))
+    assert reads == []
+    assert _index_of(theirs) == _index_of(mine) | _index_of(theirs)
+    decision.reset()  # a worker that starts now: the store and the stream give the same index
+    with runtime.session() as s:
+        rebuilt = decision.grouper_synced(s, runtime.redis, runtime.now(), runtime.profile.judgement)
+    assert reads == [1]
+    assert _index_of(rebuilt) == _index_of(theirs)
+
+
+def test_a_worker_that_missed_a_handover_entry_rebuilds_its_index_from_the_store(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    jobs.analyse_items(_items(runtime, STORY[:1], tag="first"))
+    mine = decision._grouper
+    decision._grouper = None
+    other = _items(runtime, STORY[4:5], tag="other")
+    jobs.analyse_items(other)
+    runtime.redis.delete(handover.STREAM_KEY)  # trimmed, or Redis restarted: the entry is gone
+    decision._grouper = None
+    jobs.analyse_items(_items(runtime, STORY[3:4], tag="third"))  # its entry names one this worker never saw
+    decision._grouper = mine
+    copy = _items(runtime, STORY[5:6], tag="copy")
+    jobs.analyse_items(copy)
+    assert decision._grouper is not mine  # rebuilt
+    with runtime.session() as s:
+        assert s.get(Item, copy[0]).duplicate_of_id == other[0]
+
+
+def test_an_item_decided_but_not_written_keeps_its_decision_when_its_job_runs_again(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The items' events are written after the lock: a job that failed there runs again and
+    writes what the index (this worker's, or another's from the stream) decided."""
+    first = _items(runtime, STORY[:1], tag="first")
+    jobs.analyse_items(first)
+    copy = _items(runtime, STORY[1:2], tag="copy")
+    monkeypatch.setattr(jobs, "account", lambda *args: (_ for _ in ()).throw(RuntimeError("the store went away")))
+    with pytest.raises(RuntimeError):
+        jobs.analyse_items(copy)
+    monkeypatch.undo()
+    with runtime.session() as s:
+        assert s.get(Item, copy[0]).event_id is None
+    events = runtime.redis.xlen(handover.STREAM_KEY)
+    decision._grouper = None  # taken by another worker, which has the decision from the stream
+    jobs.analyse_items(copy)
+    assert runtime.redis.xlen(handover.STREAM_KEY) == events + 1
+    with runtime.session() as s:
+        item = s.get(Item, copy[0])
+        assert (item.duplicate_of_id, item.event_id) == (first[0], s.get(Item, first[0]).event_id)
+        assert s.get(Event, item.event_id).item_count == 2
 
 
 def test_the_sources_look_up_leaves_few_statements_in_sqlalchemys_cache(store) -> None:  # type: ignore[no-untyped-def]
