@@ -31,6 +31,7 @@ from .grouping import (
     major_digest_level,
     notice_kind,
     queue_major_digest,
+    queue_referrals,
     refresh_inhibited,
     renotify_reason,
     send,
@@ -90,6 +91,7 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
         if why and inhibiting(s, rt.profile, alert, event, notice_kind(alert, why)) is None:
             ladder = rt.profile.alerts.escalation
             send(s, rt, alert, event, [r.role for r in ladder[: alert.rung + 1]], f"静默到期；{why}")
+            _queue_digest_after(s, alert, event)
             out["unsilenced"] = 1
         return out
     first = alert.notify_count == 0
@@ -124,9 +126,10 @@ def _sweep_event(s: Session, rt: Runtime, alert: Alert, event: Event, now: datet
 
 
 def _queue_digest_after(s: Session, alert: Alert, event: Event) -> None:
-    """The leaders' 要情专报 held with the notice just sent, queued once it is committed (after
-    the monitor's delivery)."""
-    level, event_id = major_digest_level(alert, event), event.id
+    """The leaders' 要情专报 and the departments' referrals held with the notice just sent,
+    queued once it is committed (after the monitor's delivery)."""
+    level, event_id, rounds = major_digest_level(alert, event), event.id, alert.notify_count
+    after_commit(s, lambda: queue_referrals(event_id, rounds))
     if level:
         after_commit(s, lambda: queue_major_digest(event_id, level))
 

@@ -195,33 +195,72 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
         if muted and silence is not None and renotify_reason(alert, event):
             log.info("alert %s not sent (silenced by silence %s)", alert.id, silence.id)
         wake_at = spoken if isinstance(spoken, datetime) else None
-        if wake_at is None:  # a held notice holds the leaders' 专报 too (see major_digest_job)
-            major_level = major_digest_level(alert, event)
         s.flush()
-        alert_id = alert.id
+        if Level.parse(event.level).is_major and monitor_pending(s, rt, event, now) is None:
+            major_level = major_digest_level(alert, event)  # a held notice holds the leaders' 专报 too
+        alert_id, rounds = alert.id, alert.notify_count
     if wake_at is not None:  # the wait's or the interval's end: the sweep would send it too, a little later
         enqueue("notify", registry.EVALUATE_EVENT, event_id, job_id=f"group-{alert_id}-{int(wake_at.timestamp())}",
                 at=wake_at)
+    if spoken == "sent":
+        queue_referrals(event_id, rounds)
     if major_level:
         queue_major_digest(event_id, major_level)
     with rt.session() as s:
         return s.get(Alert, alert_id)
 
 
-def breaks_silence(alert: Alert) -> bool:
+def breaks_silence(alert: Alert, level: str = "") -> bool:
     """A silence mutes the event's notices until it reaches 重大 or above at a level the monitor
     has not been told: the leaders' 要情专报 goes whatever the silence, and the monitor, who
-    must act, is never the one who has not heard."""
-    level = Level.parse(alert.level)
-    return level.is_major and (not alert.notified_level or Level.parse(alert.notified_level) < level)
+    must act, is never the one who has not heard. ``level``: the event's, if above the alert's."""
+    reached = max_level(alert.level, level)
+    return reached.is_major and (not alert.notified_level or Level.parse(alert.notified_level) < reached)
+
+
+def monitor_pending(s: Session, rt: Runtime, event: Event, now: datetime) -> datetime | None:
+    """先报值班员 (the monitor hears first), the one home of the rule: when the monitor's notice of
+    ``event`` at its present level is due, while that notice is owed and not yet sent; None once
+    it went, or when none will go (no alert rule holds, the monitor dismissed the alert before
+    any notice, a silence mutes it, an inhibition rule stops it).
+
+    Nobody outside the duty room hears of an event at a level before the monitor: the leaders'
+    要情专报 and the departments' 专报 and 续报 wait while this is not None, and go when grouping
+    sends the held notice (the wake-up or the sweep queues them after it). An event has been
+    evaluated before it is considered (analysis hands its batch to ``evaluate_events``, which hands
+    it on to ``consider_events``), so an event without an alert is one no alert rule holds for.
+    Reads only: the alert is not changed.
+    """
+    level = Level.parse(event.level)
+    alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
+    if alert is None:
+        return None  # evaluated before (alerts.jobs.evaluate_events hands its batch on): no rule holds
+    if alert.notify_count and Level.parse(alert.notified_level) >= level:
+        return None  # told at this level or above
+    elif not alert.notify_count and alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
+        return None  # judged on the console while its first notice waited
+    kind = "rise" if alert.notify_count else "first"
+    if silences.silencing(s, event, now) is not None and not breaks_silence(alert, event.level):
+        return None
+    if inhibition.inhibiting(s, rt.profile, alert, event, kind) is not None:
+        return None
+    items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))
+    return holding(alert, kind, route_timings(rt, event, items), now) or now
+
+
+def queue_referrals(event_id: int, rounds: int) -> None:
+    """After a notice to the monitor went: the referrals (专报, 续报) that waited for it
+    (:func:`monitor_pending`), routed by the response workflow's ``consider_event`` job."""
+    enqueue("respond", registry.CONSIDER_EVENT, event_id, job_id=f"consider-{event_id}-after-notice-{rounds}")
 
 
 def major_digest_level(alert: Alert, event: Event) -> str:
     """The level of the 要情专报 (for the leaders) this event calls for now, or "".
 
-    Called only when no notice of the alert is held: the monitor, who must act, never hears
-    later than the leaders. A held first notice (group_wait) would otherwise reach the monitor
-    a route's wait after the leaders' 专报 about the same event."""
+    Asked only once the monitor's notice at the event's level went, or none will go
+    (:func:`monitor_pending`): the monitor, who must act, never hears later than the leaders.
+    A held first notice (group_wait) would otherwise reach the monitor a route's wait after the
+    leaders' 专报 about the same event."""
     if Level.parse(event.level).is_major and alert.status != AlertStatus.DISMISSED:
         return event.level
     return ""

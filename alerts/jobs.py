@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import logging
 
+from rq import get_current_job
+
 from yuqing.runtime import get_runtime
 from yuqing.tasks import registry
-from yuqing.tasks.dispatch import run_each
+from yuqing.tasks.dispatch import enqueue, run_each
 
 from . import admin, delivery, digests, escalation, grouping
 
@@ -27,8 +29,18 @@ def evaluate_event(event_id: int) -> int | None:
 
 def evaluate_events(event_ids: list[int]) -> dict[int, int | None]:
     """:func:`evaluate_event` for each event an analysis batch changed, in the batch's order;
-    ``{event id: alert id}``. An event that fails is handed on as its own ``evaluate_event`` job."""
-    return run_each("notify", registry.EVALUATE_EVENT, [int(e) for e in event_ids], evaluate_event)
+    ``{event id: alert id}``. An event that fails is handed on as its own ``evaluate_event`` job.
+
+    Then the batch goes on to the response workflow (``consider_events``: tickets, referrals):
+    after its alerts were evaluated, so a referral finds the monitor's notice sent or held
+    (grouping.monitor_pending), never an alert not made yet, and does not go first."""
+    ids = [int(e) for e in event_ids]
+    try:
+        return run_each("notify", registry.EVALUATE_EVENT, ids, evaluate_event)
+    finally:
+        batch = get_current_job()
+        enqueue("respond", registry.CONSIDER_EVENTS, ids, timeout=300 * len(ids),
+                job_id=f"consider-after-{batch.id}" if batch else None)
 
 
 def deliver(delivery_id: int) -> str:

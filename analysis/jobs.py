@@ -117,16 +117,17 @@ def hand_on_id(kind: str, last: dict[int, int]) -> str:
 
 
 def _hand_on(last: dict[int, int]) -> None:
-    """Alert evaluation and ticket consideration of every event the batch changed, one job per
-    queue (``{event id: its last item in the batch}``): most items of a provincial feed start an
-    event of their own, and a job per event was a fifth of the analysis job (bench/PROFILE.md).
-    Each job gives every event the 300 s its own job had."""
+    """Alert evaluation of every event the batch changed, one job (``{event id: its last item in
+    the batch}``), which hands the batch on to ticket consideration: most items of a provincial
+    feed start an event of their own, and a job per event was a fifth of the analysis job
+    (bench/PROFILE.md). Each job gives every event the 300 s its own job had."""
     if not last:
         return
     events = list(last)
     timeout = 300 * len(events)
+    # The alerts' job hands the batch on to the tickets' (consider_events) once they are evaluated:
+    # the monitor hears of an event before any department (alerts/grouping.py, monitor_pending).
     enqueue("notify", registry.EVALUATE_EVENTS, events, job_id=hand_on_id("evaluate", last), timeout=timeout)
-    enqueue("respond", registry.CONSIDER_EVENTS, events, job_id=hand_on_id("consider", last), timeout=timeout)
 
 
 def _temporary_watches(rt: Runtime, records: list[dict], results: list[dict]) -> None:

@@ -20,6 +20,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.alerts.delivery import create_delivery
+from yuqing.alerts.grouping import monitor_pending
 from yuqing.documents.account import event_account
 from yuqing.documents.current import event_title
 from yuqing.documents.dates import cn_datetime
@@ -40,6 +41,7 @@ from yuqing.routing import facts_for_event, route
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.sanitise import clean_note
 from yuqing.tasks import registry
+from yuqing.tasks.dispatch import enqueue
 
 from . import special_report
 from .exceptions import AlreadyAcknowledged, InvalidAckLink, QueueError, ReferralNotFound
@@ -108,6 +110,10 @@ def refer_event(rt: Runtime, event_id: int) -> list[int]:
         ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
         if event is None or ticket is None:
             return made
+        due = monitor_pending(s, rt, event, rt.now())
+        if due is not None:
+            _wait_for_the_monitor(rt, event_id, due)
+            return made
         tiers = list(s.scalars(select(Item.tier).where(Item.event_id == event_id).distinct()))
         done = set(s.scalars(select(Referral.department_key).where(Referral.event_id == event_id)))
         matches = route(rt.profile, facts_for_event(rt.profile, event, tiers))
@@ -121,6 +127,17 @@ def refer_event(rt: Runtime, event_id: int) -> list[int]:
                 made.append(ref.id)
         _follow_up(rt, s, event, exclude=set(made))
     return made
+
+
+def _wait_for_the_monitor(rt: Runtime, event_id: int, due: datetime) -> None:
+    """The monitor's notice of the event at its level has not gone yet (grouping holds it for the
+    route's group_wait, or its evaluation has not run): the 专报 and 续报 wait. Grouping routes them
+    again as soon as the notice goes; this later look is for a notice that never goes after all
+    (a silence or an inhibition arrived meanwhile, or the evaluation failed)."""
+    at = max(due, rt.now()) + timedelta(seconds=rt.settings.sweep_interval)
+    log.info("event %s: referrals wait for the monitor's notice (due %s)", event_id, due.isoformat())
+    enqueue("respond", registry.CONSIDER_EVENT, event_id, job_id=f"consider-{event_id}-wait-{int(at.timestamp())}",
+            at=at)
 
 
 def _others(s: Session, event_id: int, key: str) -> list[str]:

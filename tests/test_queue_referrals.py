@@ -260,3 +260,71 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
     assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 3
     assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 0  # 终报 once
     assert sorted(d for k, d, _ in _issued(runtime) if k == "final") == ["cyberspace", "police", "propaganda"]
+
+
+def _route_wait(rt, event_id: int) -> int:  # type: ignore[no-untyped-def]
+    from yuqing.alerts.grouping import route_timings
+    from yuqing.models import Event, Item
+
+    with rt.session() as s:
+        event = s.get(Event, event_id)
+        return route_timings(rt, event, list(s.scalars(select(Item).where(Item.event_id == event_id)))).group_wait_seconds
+
+
+def test_a_department_hears_after_the_monitor_whose_first_notice_the_route_holds(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """The demo: 信访's 较大 专报 went 51 s before the monitor's 较大 alert, because the route's
+    group_wait held the monitor's notice while the referral went at once. Now the referral waits
+    for the notice and follows it (the wake-up or the sweep sends the notice, then the 专报)."""
+    from rq.registry import ScheduledJobRegistry
+
+    from yuqing.alerts.jobs import evaluate_event, sweep_alerts
+
+    event = make_reported_event(runtime, level="较大", watch_words=["瞒报"], flags={"complaint": True})
+    evaluate_event(event)  # the notify job: the alert is made, its first notice held
+    jobs.consider_event(event)  # the respond job: the ticket opens
+    drain()
+    with runtime.session() as s:
+        assert s.scalars(select(Delivery)).all() == [], "nobody hears while the monitor's notice waits"
+    assert _refs(runtime) == {}
+    later = ScheduledJobRegistry("respond", connection=runtime.redis).get_job_ids()
+    assert later, "a later look is scheduled in case the held notice never goes"
+    runtime.clock.advance(seconds=_route_wait(runtime, event))
+    sweep_alerts()  # the held notice goes, and the referral after it
+    drain()
+    with runtime.session() as s:
+        sent = list(s.scalars(select(Delivery).order_by(Delivery.id)))
+    alert = [d for d in sent if d.purpose == "alert" and d.target == "zhiban@yjj.zezhou.example"]
+    referred = [d for d in sent if d.purpose == "referral"]
+    assert alert and [d.target for d in referred] == ["bxk@xfj.zezhou.example"], [(d.purpose, d.target) for d in sent]
+    assert alert[0].id < referred[0].id and alert[0].sent_at <= referred[0].sent_at
+    assert set(_refs(runtime)) == {"petitions"}
+
+
+def test_a_follow_up_at_a_higher_level_waits_for_the_monitors_rise_notice(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """A rise to 重大 seen first by the respond worker: the 续报 waits until grouping has told the
+    monitor of the rise (never held), then follows it."""
+    from factories import touch_event
+
+    from yuqing.alerts.jobs import evaluate_event, sweep_alerts
+
+    event = make_reported_event(runtime, level="较大", categories=["false_information"])
+    evaluate_event(event)
+    runtime.clock.advance(seconds=_route_wait(runtime, event))
+    sweep_alerts()
+    jobs.consider_event(event)
+    drain()
+    assert sorted(_refs(runtime)) == ["cyberspace", "police"]
+    touch_event(runtime, event, level="重大")
+    jobs.consider_event(event)  # before the alert's evaluation: the monitor has not heard of 重大
+    kinds = [k for k, _, _ in _issued(runtime)]
+    assert "followup" not in kinds and sorted(_refs(runtime)) == ["cyberspace", "police"], kinds
+    evaluate_event(event)  # the rise goes to the monitor at once, then the referrals it held
+    drain()
+    with runtime.session() as s:
+        sent = list(s.scalars(select(Delivery).order_by(Delivery.id)))
+    rise = [d for d in sent if d.purpose == "alert" and "等级由较大升至重大" in d.body]
+    after = [d for d in sent if d.purpose == "referral" and "重大）" in d.subject]
+    assert rise and after, [(d.purpose, d.subject) for d in sent]
+    assert max(d.id for d in rise) < min(d.id for d in after)
+    assert {k for k, _, _ in _issued(runtime)} >= {"followup"} and "propaganda" in _refs(runtime)
+
