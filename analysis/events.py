@@ -53,14 +53,32 @@ ABROAD = "@"  # prefix of a place outside the jurisdiction, by name (they have n
 TOWN_CODE_LEN = 6  # codes longer than a county's six digits are towns (乡镇街道) or finer
 
 
+# 震感: a quake felt where the reporter is, its epicentre often provinces away. Reports from
+# 山西, 重庆 and 内蒙古 of the 汶川 quake name only their own province and cities (「山西：感到地震后
+# 很多人跑到户外」); the places they share with the quake's reports, a province in a list of those
+# that felt it or none, are too few to join. Such a felt report, naming no county of its own
+# provinces (no epicentre of its own), joins the quake reported within the day: the one sharing
+# the most of its places, else the most reported (a quake felt that far is reported by many).
+# A day's fires or crashes in one province are many incidents; a day's widely felt quake is one.
+FELT_WORDS = ("震感",)
+FELT = (KIND, "felt")
+FELT_DAY = timedelta(hours=24)
+FELT_MIN_REPORTS = 2
+
+
 def incident_keys(places: list[dict], topics: list[str], keywords: Iterable[str] = (),
                   outside: Iterable[str] = ()) -> set[tuple[str, str]]:
     """(place code, topic) keys, (``@`` + name, topic) keys of the places outside the
     jurisdiction where the incident is placed (a quake in 印尼 reported by several papers is one
-    incident there), plus (``~``, hazard kind) keys from the item's remit words."""
+    incident there), plus (``~``, hazard kind) keys from the item's remit words, and ``FELT``
+    for a felt report (震感)."""
     keys = {(p["code"], t) for p in places for t in topics}
     keys |= {(ABROAD + name, t) for name in outside for t in topics}
-    return keys | {(KIND, HAZARDS[w]) for w in keywords if w in HAZARDS}
+    words = set(keywords)
+    keys |= {(KIND, HAZARDS[w]) for w in words if w in HAZARDS}
+    if words.intersection(FELT_WORDS):  # a felt report is of a quake, named or not
+        keys |= {FELT, (KIND, HAZARDS["地震"])}
+    return keys
 
 
 TOWN_VOTE, PLACE_VOTE, REGION_VOTE, KIND_VOTE = 2.0, 1.0, 0.5, 1.0
@@ -99,6 +117,24 @@ def _what_where(keys: Iterable[tuple[str, str]]) -> tuple[set[str], set[str]]:
     kinds = {t for c, t in keys if c == KIND}
     towns = {c for c, _ in keys if _is_code(c) and len(c) > TOWN_CODE_LEN}
     return kinds, towns
+
+
+def _felt_afar(keys: set[tuple[str, str]]) -> bool:
+    """A felt report naming provinces or cities where it was felt and no county or town inside
+    them (that would be an epicentre of its own; a county named alone is one too). 南开中学 in a
+    重庆 report matches 天津's 南开区, which places nothing in 重庆."""
+    if FELT not in keys:
+        return False
+    places = {c for c, _ in keys if c != KIND}
+    codes = {c for c in places if _is_code(c)}
+    regions = {c for c in codes if len(c) < TOWN_CODE_LEN}
+    outside = [region_of(p[len(ABROAD):]) for p in places if p.startswith(ABROAD)]  # by province
+    provinces = {r for level, r in outside if level != "county"}
+    if not regions and not provinces:
+        return False
+    if any(len(c) >= TOWN_CODE_LEN and any(c.startswith(r) for r in regions) for c in codes):
+        return False
+    return not any(level == "county" and r in provinces for level, r in outside)
 
 
 def _counties(keys: Iterable[tuple[str, str]]) -> set[str]:
@@ -161,7 +197,17 @@ class Grouper:
                 votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
         live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and self.event_seen.get(e, now - 2 * self.window) >= cutoff
                 and self.same_incident(e, keys)}
+        if not live and _felt_afar(keys):
+            return original, self._felt_quake(keys, votes, now)
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
+
+    def _felt_quake(self, keys: set[tuple[str, str]], votes: dict[int, float], now: datetime) -> int | None:
+        """The quake a felt report from afar is of: of the quakes reported within the day by at
+        least ``FELT_MIN_REPORTS``, the one sharing most with it, else the most reported."""
+        quakes = self.by_key.get((KIND, HAZARDS["地震"]), Counter())
+        day = {e: n for e, n in quakes.items() if n >= FELT_MIN_REPORTS
+               and now - self.event_seen.get(e, now - 2 * FELT_DAY) <= FELT_DAY and self.same_incident(e, keys)}
+        return max(day, key=lambda e: (votes.get(e, 0.0), day[e], e)) if day else None
 
     def same_incident(self, event_id: int, keys: set[tuple[str, str]]) -> bool:
         """False when the item and the event name different hazards, or different towns of the
