@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.clock import local
 from yuqing.documents.account import event_account
+from yuqing.documents.dates import spoken
 from yuqing.levels import Level
 from yuqing.models import (
     Alert,
@@ -106,11 +107,6 @@ def _links(session: Session, event_id: int, limit: int = 3) -> list[Link]:
     return [Link(i.title or i.url, i.url) for i in evidence(session, event_id, limit)]
 
 
-def _hours(delta: timedelta) -> str:
-    """5.5 小时, 55 小时: a tenth where it says something, never "55.0"."""
-    return f"{abs(delta.total_seconds()) / 3600:.1f}".removesuffix(".0") + " 小时"
-
-
 def ticket_line(session: Session, ticket: Ticket, now: datetime) -> TicketLine:
     clocks = []
     for d in session.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id,
@@ -119,9 +115,9 @@ def ticket_line(session: Session, ticket: Ticket, now: datetime) -> TicketLine:
         if d.met_at:
             clocks.append(Clock(label, d.due_at, f"已完成（{'按时' if d.met_at <= d.due_at else '超时'}）", False))
         elif d.due_at <= now:
-            clocks.append(Clock(label, d.due_at, f"已超时 {_hours(now - d.due_at)}", True))
+            clocks.append(Clock(label, d.due_at, f"已超时 {spoken(now - d.due_at)}", True))
         else:
-            clocks.append(Clock(label, d.due_at, f"剩余 {_hours(d.due_at - now)}", False))
+            clocks.append(Clock(label, d.due_at, f"剩余 {spoken(d.due_at - now)}", False))
     state = TicketState(ticket.state).label if ticket.state in TicketState._value2member_map_ else ticket.state
     return TicketLine(ticket.id, ticket.title, ticket.level, state, ticket.section_name or "未分派",
                       clocks, _links(session, ticket.event_id, 1))

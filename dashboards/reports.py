@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from yuqing.documents.account import EventAccount, event_account, key_posts
 from yuqing.documents.charts import pyplot
-from yuqing.documents.dates import cn_short
+from yuqing.documents.dates import cn_short, spoken
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.html_writer import to_html
 from yuqing.documents.pdf import PdfError, html_to_pdf
@@ -46,7 +46,7 @@ from yuqing.runtime import Runtime, get_runtime
 from .evidence import Capture, first_captures
 from .queries import event_stats
 from .report_doc import compose
-from .templating import deadline_label, duration, state_label
+from .templating import deadline_label, state_label
 from .timeline import Entry, event_timeline
 
 if TYPE_CHECKING:
@@ -166,12 +166,6 @@ def _window(emotions: list[float | None], threshold: float) -> str:
     if not known:
         return f"相关信息 {len(emotions)} 条（情绪未能判断）"
     return f"相关信息 {len(emotions)} 条、负面占比 {round(100 * sum(v >= threshold for v in known) / len(known))}%"
-
-
-def spoken(delta: timedelta) -> str:
-    """A duration as a document says it: 4 小时 (not "4 小时 0 分"), 40 分钟, 1 天 5 小时."""
-    text = duration(delta).removesuffix(" 0 分").removesuffix(" 0 小时")
-    return text + "钟" if text.endswith("分") else text
 
 
 def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list[tuple[str, str]]:

@@ -16,6 +16,7 @@ from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from yuqing.clock import fmt
+from yuqing.documents.dates import spoken
 from yuqing.levels import Level
 from yuqing.models import DeadlineKind, Role, TicketState
 
@@ -55,20 +56,8 @@ def role_label(value: str) -> str:
 
 
 def duration(delta: timedelta | float | None) -> str:
-    """``3 小时 20 分`` for people; negative durations read as overdue (已超时)."""
-    if delta is None:
-        return ""
-    seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
-    sign = "超时 " if seconds < 0 else ""
-    seconds = abs(int(seconds))
-    days, rest = divmod(seconds, 86400)
-    hours, rest = divmod(rest, 3600)
-    minutes = rest // 60
-    if days:
-        return f"{sign}{days} 天 {hours} 小时"
-    if hours:
-        return f"{sign}{hours} 小时 {minutes} 分"
-    return f"{sign}{minutes} 分"
+    """``3 小时 20 分钟`` for people, as every document says it (one wording: documents.dates.spoken)."""
+    return spoken(delta)
 
 
 def reason_text(reason: Any) -> str:

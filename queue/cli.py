@@ -10,6 +10,7 @@ from typing import Annotated
 import typer
 
 from yuqing.cli_options import ConfigOpt, ProfileOpt, runtime_from
+from yuqing.documents.dates import spoken
 from yuqing.profile import Profile
 from yuqing.routing import Facts
 
@@ -113,6 +114,5 @@ def tickets_list(config: ConfigOpt = None, profile: ProfileOpt = None,
                 elif d.breached_at or d.due_at <= now:
                     state = "已逾期"
                 else:
-                    left = (d.due_at - now).total_seconds() / 3600
-                    state = f"剩余 {left:.1f} 小时"
+                    state = f"剩余 {spoken(d.due_at - now)}"
                 typer.echo(f"    {label}：{fmt(d.due_at, zone)} 截止，{state}")

@@ -4,6 +4,7 @@ tests/artifacts/screenshots/ (gitignored) for the README."""
 
 from __future__ import annotations
 
+import re
 import threading
 import time
 from collections.abc import Iterator
@@ -259,7 +260,8 @@ def test_cards_show_running_clocks_in_urgency_order(runtime, story, page_for) ->
     assert "发布权威信息" in breached.inner_text() and "已超时 1 天 15 小时" in breached.inner_text()
     first = _card(page, old).locator(".clock:not(.breached)")
     assert "首次回应" in first.inner_text()
-    assert any(t in first.inner_text() for t in ("剩余 4 小时 0 分", "剩余 3 小时 59 分"))  # it ticks
+    assert any(t in first.inner_text() for t in ("剩余 4 小时", "剩余 3 小时 59 分钟"))  # it ticks
+    assert " 0 分" not in first.inner_text() and not re.search(r"\d 分(?!钟)", first.inner_text())
 
 
 def test_filters_search_and_bulk_confirm(runtime, story, page_for) -> None:  # type: ignore[no-untyped-def]

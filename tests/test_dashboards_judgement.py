@@ -241,13 +241,13 @@ def test_leader_page_shows_running_clocks_lag_and_open_referrals(runtime, client
     table = page[page.index('id="majors"'):page.index("</table>", page.index('id="majors"'))]
     fire = table[table.index("山上冒烟疑似山火"):]
     fire = fire[:fire.index("</tr>")]
-    assert "发布权威信息" in fire and "剩余 3 小时 59 分" in fire  # 5 h from first detection an hour ago
+    assert "发布权威信息" in fire and "剩余 3 小时 59 分钟" in fire  # 5 h from first detection an hour ago
     with runtime.session() as s:
         waiting = s.scalar(select(func.count()).select_from(Referral).where(
             Referral.event_id == story["fire"], Referral.acknowledged_at.is_(None)))
     assert waiting >= 2 and f"<td>{waiting}</td>" in fire, "the referrals not yet acknowledged"
     flood = table[table.index("泽州县某煤矿发生透水事故"):]
-    assert "40 分" in flood[:flood.index("</tr>")], "detection lag: published 3 h 40 min ago, seen 3 h ago"
+    assert "40 分钟" in flood[:flood.index("</tr>")], "detection lag: published 3 h 40 min ago, seen 3 h ago"
 
 
 def test_ack_page_says_what_signing_means(runtime, client, story) -> None:  # type: ignore[no-untyped-def]

@@ -407,3 +407,21 @@ def test_a_time_a_figure_and_a_phone_never_break_at_a_line_end(tmp_path) -> None
     joined = [t for t in texts if "16\u2060时\u206055\u2060分" in t]
     assert len(joined) == 18, "the time is joined in the DOCX"
     assert all("据\u2060" not in t for t in texts), "only the kept runs are joined"
+
+
+def test_one_wording_for_durations_in_documents_and_pages() -> None:
+    """「4 小时 0 分」 read as machine text, 「40 分」 as a score. One wording for every document,
+    mail and page (the UI's filter, the digest's clocks, the statistics)."""
+    from datetime import timedelta as td
+
+    from yuqing.dashboards import period, reports
+    from yuqing.dashboards.templating import duration
+    from yuqing.documents.dates import spoken
+
+    cases = {td(hours=4): "4 小时", td(minutes=40): "40 分钟", td(hours=1, minutes=5): "1 小时 5 分钟",
+             td(days=1): "1 天", td(days=1, hours=15, minutes=20): "1 天 15 小时", td(hours=5, minutes=30): "5 小时 30 分钟",
+             td(seconds=20): "不足 1 分钟", -td(hours=2): "超时 2 小时"}
+    assert {k: spoken(k) for k in cases} == cases
+    assert all(duration(k) == v and reports.spoken(k) == v for k, v in cases.items())
+    assert period.hours_text(1.5) == "1 小时 30 分钟" and period.hours_text(4.0) == "4 小时"
+    assert period.hours_text(None) == "无数据"

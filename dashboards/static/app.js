@@ -137,13 +137,21 @@
     if (b && !window.confirm(b.dataset.confirm)) { e.preventDefault(); }
   });
 
+  // A duration in words, as the server says it (yuqing/documents/dates.py spoken): 4 小时,
+  // 40 分钟, 1 小时 5 分钟, 1 天 15 小时, 不足 1 分钟; the caller says whether it is overdue.
+  function span(seconds) {
+    var abs = Math.round(Math.abs(seconds) / 60) * 60, d = Math.floor(abs / 86400);  // nearest minute
+    var h = Math.floor((abs % 86400) / 3600), m = Math.floor((abs % 3600) / 60);
+    var parts = d ? [d + " 天", h ? h + " 小时" : ""] : [h ? h + " 小时" : "", m ? m + " 分钟" : ""];
+    return parts.filter(Boolean).join(" ") || "不足 1 分钟";
+  }
+
   // Countdowns on the board tick every minute (the colours are the server's).
   function tick() {
     document.querySelectorAll(".cd[data-due]").forEach(function (el) {
       var left = (new Date(el.dataset.due) - new Date()) / 1000;
       var label = el.textContent.split("：")[0];
-      var abs = Math.abs(left), h = Math.floor(abs / 3600), m = Math.floor((abs % 3600) / 60);
-      var text = (h >= 24 ? Math.floor(h / 24) + " 天 " + (h % 24) + " 小时" : h ? h + " 小时 " + m + " 分" : m + " 分");
+      var text = span(left);
       el.textContent = label + "：" + (left < 0 ? "超时 " + text : text + "后到期");
     });
   }
@@ -151,10 +159,6 @@
 
   // Running clocks on the alert cards: the time left to each deadline, red under an hour,
   // marked once breached; set at once (the queue's HTML is shared and cached) and every 30 s.
-  function span(seconds) {
-    var abs = Math.abs(seconds), h = Math.floor(abs / 3600), m = Math.floor((abs % 3600) / 60);
-    return h >= 24 ? Math.floor(h / 24) + " 天 " + (h % 24) + " 小时" : h ? h + " 小时 " + m + " 分" : m + " 分";
-  }
   function clocks() {
     document.querySelectorAll(".clock[data-due]").forEach(function (el) {
       var left = (new Date(el.dataset.due) - now()) / 1000;

@@ -3,7 +3,7 @@ date; minutes keep two digits, as 公文 write times)."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from yuqing.clock import SHANGHAI, local
@@ -38,8 +38,26 @@ def clock_time(value: datetime | None, tz: str | ZoneInfo = SHANGHAI) -> str:
     return f"{shown.hour}:{shown.minute:02d}" if shown else ""
 
 
+def spoken(delta: timedelta | float | None) -> str:
+    """A duration in words, the one wording of every document, mail and page: ``4 小时`` (never
+    "4 小时 0 分"), ``40 分钟`` (never "40 分", which reads as a score), ``1 小时 5 分钟``,
+    ``1 天 15 小时`` (minutes dropped past a day), ``不足 1 分钟``, to the nearest minute; a negative one is overdue
+    (``超时 2 小时``). A float is seconds. dashboards/static/app.js ticks the pages' clocks with
+    the same rules (``span``)."""
+    if delta is None:
+        return ""
+    seconds = delta.total_seconds() if isinstance(delta, timedelta) else float(delta)
+    sign = "超时 " if seconds < 0 else ""
+    days, rest = divmod(round(abs(seconds) / 60) * 60, 86400)  # to the nearest minute
+    hours, minutes = rest // 3600, rest % 3600 // 60
+    if days:
+        parts = [f"{days} 天", f"{hours} 小时" if hours else ""]
+    else:
+        parts = [f"{hours} 小时" if hours else "", f"{minutes} 分钟" if minutes else ""]
+    text = " ".join(p for p in parts if p) or "不足 1 分钟"
+    return sign + text
+
+
 def cn_hours(hours: float) -> str:
-    """``5 小时`` / ``1.5 小时`` / ``40 分钟``: a duration in words."""
-    if hours < 1:
-        return f"{round(hours * 60)} 分钟"
-    return f"{hours:.1f}".rstrip("0").rstrip(".") + " 小时"
+    """``5 小时`` / ``1 小时 30 分钟`` / ``40 分钟``: a count of hours in words (see :func:`spoken`)."""
+    return spoken(timedelta(hours=hours))
