@@ -27,7 +27,7 @@ from .events import Grouper, incident_keys
 from .scoring import Scorer
 
 DATA = Path(__file__).parent / "data"
-_DATE = re.compile(r"(20\d\d|19\d\d)\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})")
+_DATE = re.compile(r"(20\d\d|19\d\d)\D{1,2}(\d{1,2})\D{1,2}(\d{1,2})(?:\D{1,3}(\d{1,2}):(\d\d))?")
 
 
 def _national_profile() -> Profile:
@@ -37,9 +37,14 @@ def _national_profile() -> Profile:
     return parse_profile(base, "national.yaml")
 
 
-def _when(report_time: str) -> datetime:
+def _when(report_time: str, by_minute: bool = False) -> datetime:
+    """The report's day, or with ``by_minute`` its minute where the report gives one (a report
+    with a date only comes first in its day)."""
     m = _DATE.search(report_time or "")
-    return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=UTC) if m else datetime(2000, 1, 1, tzinfo=UTC)
+    if not m:
+        return datetime(2000, 1, 1, tzinfo=UTC)
+    hour, minute = (int(m[4] or 0), int(m[5] or 0)) if by_minute else (0, 0)
+    return datetime(int(m[1]), int(m[2]), int(m[3]), hour, minute, tzinfo=UTC)
 
 
 def truth(root: Path) -> tuple[list[dict], list[str]]:
@@ -49,17 +54,20 @@ def truth(root: Path) -> tuple[list[dict], list[str]]:
     return rows, [grouped.get(n, f"single-{n}") for n in range(1, len(rows) + 1)]
 
 
-def assign_events(root: Path, models: dict | None = None) -> tuple[list[dict], list[str], dict[int, int]]:
-    """The CEC rows, their incidents and the event each was assigned to (by row index)."""
+def assign_events(root: Path, models: dict | None = None,
+                  by_minute: bool = False) -> tuple[list[dict], list[str], dict[int, int]]:
+    """The CEC rows, their incidents and the event each was assigned to (by row index); in the
+    order of the reports' days (rows of one day in the corpus's order), or with ``by_minute``
+    of their minutes."""
     rows, incident = truth(root)
     scorer = Scorer(_national_profile(), models=models)
-    order = sorted(range(len(rows)), key=lambda i: (_when(rows[i]["report_time"]), i))
+    order = sorted(range(len(rows)), key=lambda i: (_when(rows[i]["report_time"], by_minute), i))
     records = [{"id": i, "title": rows[i]["title"], "text": rows[i]["text"][:600], "tier": "local"} for i in order]
     tokens: list[list[str]] = []
     results = scorer.score_many(records, tokens_out=tokens)
     grouper, event = Grouper(judgement=scorer.profile.judgement), {}
     for n, (i, r, words) in enumerate(zip(order, results, tokens, strict=True), start=1):
-        now = _when(rows[i]["report_time"])
+        now = _when(rows[i]["report_time"], by_minute)
         text = rows[i]["title"] + "。" + rows[i]["text"][:600]
         mh = folding.text_minhash(text)
         sig = folding.signature_minhash(folding.signature_tokens(words, r["places"], r["keywords"]))
@@ -70,8 +78,8 @@ def assign_events(root: Path, models: dict | None = None) -> tuple[list[dict], l
     return rows, incident, event
 
 
-def evaluate_events(root: Path, models: dict | None = None) -> dict:
-    rows, incident, event = assign_events(root, models)
+def evaluate_events(root: Path, models: dict | None = None, by_minute: bool = False) -> dict:
+    rows, incident, event = assign_events(root, models, by_minute)
     tp = fp = fn = 0
     for a, b in combinations(range(len(rows)), 2):
         same_event, same_incident = event[a] == event[b], incident[a] == incident[b]
@@ -83,9 +91,10 @@ def evaluate_events(root: Path, models: dict | None = None) -> dict:
             "recall": tp / (tp + fn) if tp + fn else 1.0, "tp": tp, "fp": fp, "fn": fn}
 
 
-if __name__ == "__main__":  # python -m yuqing.analysis.eval_events [CORPORA]: the card's event figures
+if __name__ == "__main__":  # python -m yuqing.analysis.eval_events [--by-minute] [CORPORA]: the card's event figures
     import sys
 
     from .corpora import DEFAULT_CORPORA
 
-    print(json.dumps(evaluate_events(Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT_CORPORA)))
+    args = [a for a in sys.argv[1:] if a != "--by-minute"]
+    print(json.dumps(evaluate_events(Path(args[0]) if args else DEFAULT_CORPORA, by_minute="--by-minute" in sys.argv)))

@@ -455,6 +455,8 @@ def train_all(root: Path, out_dir: Path, version: str, progress: Callable[[str],
 
     progress("events: CEC 事件归并评估")
     results["events"] = evaluate_events(root, {**fitted, "risk": model})
+    minute = evaluate_events(root, {**fitted, "risk": model}, by_minute=True)
+    results["events"]["by_minute"] = {k: minute[k] for k in ("precision", "recall", "tp", "fp", "fn")}
     (out_dir / "figures.json").write_text(json.dumps(results, ensure_ascii=False, indent=1, default=float),
                                           encoding="utf-8")  # the card's figures, to re-render it
     write_card(out_dir / "MODEL_CARD.md", results)

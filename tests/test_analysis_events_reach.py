@@ -81,3 +81,12 @@ def test_a_province_and_a_hazard_on_one_day_do_not_join_two_fires() -> None:
           _keys(["51", "5106"], ["火灾"], topics), None)
     assert _assign(g, "四川宜宾城区一大厦发生火灾", _keys(["51", "5115"], ["火灾"], topics), QUAKE_DAY) is None
     assert _assign(g, "四川一商场起火", _keys(["51"], ["火灾"], topics), QUAKE_DAY) is None
+
+
+def test_the_evaluation_orders_reports_by_day_or_by_minute() -> None:
+    from yuqing.analysis.eval_events import _when
+
+    assert _when("2008年05月12日16:25") == datetime(2008, 5, 12, tzinfo=UTC)
+    assert _when("2008年05月12日16:25", by_minute=True) == datetime(2008, 5, 12, 16, 25, tzinfo=UTC)
+    assert _when("2014-03-02T08:15", by_minute=True) == datetime(2014, 3, 2, 8, 15, tzinfo=UTC)
+    assert _when("2008-5-13", by_minute=True) == datetime(2008, 5, 13, tzinfo=UTC)
