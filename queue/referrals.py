@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import CursorResult, select, update
+from sqlalchemy import CursorResult, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -36,6 +36,7 @@ from yuqing.models import (
     ReferralNote,
     ReferralStatus,
     Ticket,
+    TicketState,
 )
 from yuqing.routing import facts_for_event, route
 from yuqing.runtime import Runtime, get_runtime
@@ -45,6 +46,7 @@ from yuqing.tasks.dispatch import enqueue
 
 from . import special_report
 from .exceptions import AlreadyAcknowledged, InvalidAckLink, QueueError, ReferralNotFound
+from .workflow import closed_as_dismissed
 
 log = logging.getLogger(__name__)
 
@@ -186,7 +188,8 @@ def send_final_reports(rt: Runtime, ticket_id: int) -> int:
 
 _SUBJECTS = {"followup": "【舆情续报】", "final": "【舆情终报】"}
 _PURPOSE = {"followup": "我局前期报送的舆情事件有新进展，现续报如下，详见附件。",
-            "final": "我局前期报送的舆情事件已处置完毕，现将最终情况报告如下，详见附件。"}
+            "final": "我局前期报送的舆情事件已处置完毕，现将最终情况报告如下，详见附件。",
+            "dismissed": "我局前期报送的舆情事件经核查研判已予排除，现终止报送，详见附件。"}
 
 
 def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kind: str) -> bool:
@@ -202,7 +205,9 @@ def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kin
         log.error("referral %s: %s failed: %s", ref.id, kind, exc)
         return False
     title = event_title(s, event)
-    _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[kind],
+    ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
+    said = "dismissed" if kind == "final" and ticket is not None and closed_as_dismissed(ticket) else kind
+    _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[said],
           subject=f"{_SUBJECTS[kind]}{title}（{event.level}）", callback="", attachment=str(issued.path))
     log.info("event %s: %s %s to %s", event.id, kind, issued.number, ref.department_key)
     return True
@@ -351,8 +356,10 @@ def remind_unacknowledged(rt: Runtime, now: datetime) -> int:
     """Remind every sent referral unacknowledged for ``referral_remind_hours`` since it was sent or last reminded."""
     every = timedelta(hours=rt.profile.clocks.referral_remind_hours)
     with rt.session() as s:
-        rows = s.execute(select(Referral.id, Referral.remind_count, Referral.sent_at, Referral.reminded_at).where(
-            Referral.acknowledged_at.is_(None),
+        # Not once the ticket closed: its 终报 said the matter is over (handled, or dismissed).
+        rows = s.execute(select(Referral.id, Referral.remind_count, Referral.sent_at, Referral.reminded_at)
+                         .outerjoin(Ticket, Ticket.id == Referral.ticket_id).where(
+            Referral.acknowledged_at.is_(None), or_(Ticket.id.is_(None), Ticket.state != TicketState.CLOSED),
             Referral.status.in_([ReferralStatus.SENT, ReferralStatus.DELIVERED]))).all()
     reminded = 0
     for referral_id, count, sent_at, reminded_at in rows:

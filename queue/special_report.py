@@ -33,6 +33,8 @@ from yuqing.levels import Level, Tier
 from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
 from yuqing.profile import Clocks, Department, Profile
 
+from .workflow import closed_as_dismissed
+
 log = logging.getLogger(__name__)
 
 SERIES = "舆情专报"
@@ -211,14 +213,18 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
                                  f"报送时间：{cn_datetime(now, tz)}。")]
     if kind == "followup":
         blocks.append(Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。"))
-    if kind == "final":
-        closed = ticket.closed_at if ticket and ticket.closed_at else now  # 终报 of a ticket not yet closed: now
-        blocks.append(Paragraph.of(f"该事件舆情已趋平息，我局回应工作于{cn_short(closed, tz)}完成，现将最终情况报告如下。"))
-    blocks += [Heading("事件概况"), *overview(a, tz)]
-    blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
-    blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
-    blocks += [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
-    blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
+    closed = ticket.closed_at if ticket and ticket.closed_at else now  # 终报 of a ticket not yet closed: now
+    if kind == "final" and ticket is not None and closed_as_dismissed(ticket):
+        blocks += _dismissal(referral, a, closed, tz)
+    else:
+        if kind == "final":
+            blocks.append(Paragraph.of(f"该事件舆情已趋平息，我局回应工作于{cn_short(closed, tz)}完成，现将最终情况报告如下。"))
+        blocks += [Heading("事件概况"), *overview(a, tz)]
+        blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
+        blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
+        blocks += [Heading("处置建议"),
+                   Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
+        blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
     blocks += [Heading("联系人"), _contact(profile)]
     blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]
     level = Level.parse(event.level)
@@ -230,6 +236,16 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
         signer=profile.documents.signer, addressee=department.name, cc=list(profile.documents.cc) + list(others),
         printer=profile.documents.printer or f"{profile.bureau.name}办公室", printed_at=now, timezone=tz)
     return doc, a
+
+
+def _dismissal(referral: Referral, a: EventAccount, closed: datetime, tz: str) -> list:
+    """The 终报's body for an event the monitor dismissed (排除): that it was dismissed and when,
+    that nothing more is asked of the department, and which event it was. No 处置建议 (it would
+    ask for what is no longer wanted); the monitor's reason is the record's, kept on the ticket."""
+    return [Paragraph.of(f"我局于{cn_short(referral.created_at, tz)}报送的舆情事件，经我局核查研判，该事件已于"
+                         f"{cn_short(closed, tz)}予以排除（不属实或与我局职责无关），现终止报送，"
+                         "前期专报所提协助事项不再需要贵单位办理。特此报告。"),
+            Heading("事件概况"), *overview(a, tz)]
 
 
 def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folder: Path, now: datetime, tz: str, *,

@@ -31,12 +31,14 @@ from yuqing.models import (
     TicketState,
 )
 from yuqing.runtime import Runtime
+from yuqing.store import after_commit
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
 from . import clocks
 from .exceptions import BadAssignment, BadResponse, IllegalTransition, PauseError, TicketNotFound
 from .workflow import (
+    DISMISSED,
     SYSTEM,
     choose_section,
     close_blocker,
@@ -91,13 +93,19 @@ def _refer_in_a_worker(rt: Runtime, event_id: int) -> None:
 def close_dismissed(s: Session, ticket_id: int, by: str, reason: str, now: datetime) -> None:
     """关闭 the ticket of an event the monitor dismissed (排除): a false alarm has nothing to
     answer, so the response and cool-down rules do not apply; the reason is required and kept.
-    It runs in the review's own transaction ``s`` (:mod:`.dismissal`)."""
+    It runs in the review's own transaction ``s`` (:mod:`.dismissal`).
+
+    Once that commits, the departments the event was referred to get their 终报, which says the
+    event was dismissed (they would otherwise go on handling a false alarm, reminded to sign
+    for it every few hours). No 事后回应报告 is queued: there was no response to report; the
+    ticket page builds one on demand, its timeline ending in the dismissal."""
     if not reason.strip():
         raise IllegalTransition("排除事件并关闭工单须写明原因")
     ticket = _load(s, ticket_id)
     if ticket.state == S.CLOSED:
         return
-    _close(s, ticket, by, now, f"事件经研判排除：{reason.strip()}")
+    _close(s, ticket, by, now, f"{DISMISSED}{reason.strip()}")
+    after_commit(s, lambda: _enqueue_final_reports(ticket_id, now))
 
 
 def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
@@ -409,9 +417,18 @@ def _enqueue_report(rt: Runtime, ticket_id: int) -> None:
     try:
         stamp = rt.now().strftime("%Y%m%d%H%M%S")
         enqueue("respond", registry.GENERATE_REPORT, ticket_id, job_id=f"report-ticket-{ticket_id}-{stamp}")
-        enqueue("respond", registry.FINAL_REPORTS, ticket_id, job_id=f"final-ticket-{ticket_id}-{stamp}")
     except Exception as exc:  # noqa: BLE001 - the close stands; the report can be built on demand
         log.warning("could not queue the report of ticket %s: %s", ticket_id, exc)
+    _enqueue_final_reports(ticket_id, rt.now())
+
+
+def _enqueue_final_reports(ticket_id: int, now: datetime) -> None:
+    """The 终报 of every department the closed ticket's event was referred to."""
+    try:
+        enqueue("respond", registry.FINAL_REPORTS, ticket_id,
+                job_id=f"final-ticket-{ticket_id}-{now.strftime('%Y%m%d%H%M%S')}")
+    except Exception as exc:  # noqa: BLE001 - the close stands; the sweep does not resend, so say so
+        log.error("could not queue the 终报 of ticket %s: %s", ticket_id, exc)
 
 
 def reopen(rt: Runtime, ticket_id: int, by: str, reason: str) -> None:

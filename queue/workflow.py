@@ -27,6 +27,14 @@ ALLOWED: dict[TicketState, set[TicketState]] = {
     S.CLOSED: set(),
 }
 SYSTEM = "系统"
+# The closing reason of a ticket whose event the monitor dismissed (排除): its 终报 says so.
+DISMISSED = "事件经研判排除："
+
+
+def closed_as_dismissed(ticket: Ticket) -> bool:
+    """The ticket is closed, and its last closing was a dismissal (not a completed response)."""
+    closings = [c for c in ticket.changes if c.to_state == S.CLOSED]
+    return ticket.state == S.CLOSED and bool(closings) and closings[-1].reason.startswith(DISMISSED)
 
 
 def close_blocker(ticket: Ticket, event: Event | None, has_response: bool, now: datetime,

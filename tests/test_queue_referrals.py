@@ -328,3 +328,68 @@ def test_a_follow_up_at_a_higher_level_waits_for_the_monitors_rise_notice(runtim
     assert max(d.id for d in rise) < min(d.id for d in after)
     assert {k for k, _, _ in _issued(runtime)} >= {"followup"} and "propaganda" in _refs(runtime)
 
+
+def _dismiss_and_close(rt, event_id: int) -> int:  # type: ignore[no-untyped-def]
+    """The monitor dismisses the event's alert (排除) and closes its ticket, as the console does."""
+    from yuqing.models import Alert, Ticket
+    from yuqing.queue.dismissal import review_and_settle
+
+    with rt.session() as s:
+        alert_id = s.scalar(select(Alert.id).where(Alert.event_id == event_id))
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event_id))
+    review_and_settle(rt, alert_id, "dismiss", "赵值班", ticket="close", reason="系旧闻翻炒，与本县无关")
+    return ticket_id
+
+
+def test_a_dismissed_and_closed_event_tells_the_departments_it_was_dismissed(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The departments that got a 专报 of an event the monitor then dismissed hear that it was
+    dismissed (a 终报 saying so, with no call to act), and are no longer reminded to sign for it.
+    No 事后回应报告 is queued: a false alarm had no response to report (the ticket page still
+    builds one on demand, its timeline ending in the dismissal)."""
+    from factories import alerted
+
+    from yuqing.models import Referral
+
+    event = make_reported_event(runtime, level="较大", watch_words=["瞒报"], flags={"complaint": True})
+    alerted(runtime, event)
+    jobs.consider_event(event)
+    drain()
+    assert [d for _, d, _ in _issued(runtime)] == ["petitions"]
+    smtp.messages.clear()
+    ticket_id = _dismiss_and_close(runtime, event)
+    queued = [j.func_name for j in __import__("rq").Queue("respond", connection=runtime.redis).get_jobs()]
+    assert "yuqing.queue.jobs.final_reports" in queued
+    assert "yuqing.dashboards.reports.generate_report" not in queued
+    drain()
+    [final] = [m for m in smtp.messages if _subject(m).startswith("【舆情终报】")]
+    assert final["To"] == "bxk@xfj.zezhou.example"
+    assert "经核查研判已予排除，现终止报送" in _text(final) and "已处置完毕" not in _text(final)
+    doc = Document(io.BytesIO(next(p for p in final.walk() if (p.get_filename() or "").endswith(".docx"))
+                              .get_payload(decode=True)))
+    text = "\n".join(p.text for p in doc.paragraphs)
+    assert "经我局核查研判，该事件已于" in text and "予以排除" in text, text
+    assert "已趋平息" not in text and "处置建议" not in text and "请按信访工作程序受理" not in text
+    assert "旧闻翻炒" not in text, "the monitor's note for the record stays inside"
+    assert [(k, d) for k, d, _ in _issued(runtime)] == [("special", "petitions"), ("final", "petitions")] and ticket_id
+    runtime.clock.advance(hours=9)
+    assert jobs.sweep()["referral_reminders"] == 0, "a dismissed event's referral is not chased"
+    with runtime.session() as s:
+        assert s.scalar(select(Referral.remind_count)) == 0
+
+
+def test_a_closed_tickets_referrals_are_not_reminded(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """After the 终报 ("已处置完毕"), a reminder to sign for the 专报 and 处置 it contradicts it."""
+    from yuqing.models import Ticket
+    from yuqing.queue import tickets
+
+    event = make_reported_event(runtime, level="重大", ago_hours=80)
+    jobs.consider_event(event)
+    drain()
+    with runtime.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event))
+    tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "政府网站",
+                            "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", runtime.now())
+    runtime.clock.advance(hours=73)
+    tickets.close(runtime, ticket_id, "monitor")
+    assert jobs.sweep()["referral_reminders"] == 0
+
