@@ -252,9 +252,11 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
           kind: str = "special", others: Sequence[str] = ()) -> Issued:
     """Register, number and write the 专报 for ``referral`` under ``folder``; what was issued."""
     doc, account = compose(s, profile, referral, ack_link, now, tz, kind=kind, others=others)
+    # A 终报 once per closing: a ticket re-opened and closed again tells the departments again.
+    closings = s.scalar(select(Ticket.reopen_count).where(Ticket.event_id == referral.event_id)) or 0
     record = issue(s, series=SERIES, kind=kind, now=now, tz=tz, event_id=referral.event_id,
                    department_key=referral.department_key, referral_id=referral.id,
-                   fingerprint=account.fingerprint if kind != "final" else "final", title=doc.title)
+                   fingerprint=account.fingerprint if kind != "final" else f"final-{closings}", title=doc.title)
     doc.number, doc.copy_no = record.number, record.id
     target = folder / f"referral-{referral.id}" / f"{record.kind}-{record.number}"
     target.mkdir(parents=True, exist_ok=True)

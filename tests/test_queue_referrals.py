@@ -393,3 +393,30 @@ def test_a_closed_tickets_referrals_are_not_reminded(runtime, drain) -> None:  #
     tickets.close(runtime, ticket_id, "monitor")
     assert jobs.sweep()["referral_reminders"] == 0
 
+
+def test_a_ticket_closed_again_after_reopening_sends_its_final_report_again(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The 终报 was registered once per event and department ("final"): after the ticket was
+    re-opened (the departments got 续报 of the new flare) and closed again, the second 终报 was
+    refused as already issued, and the departments never heard the matter ended."""
+    from yuqing.models import Ticket
+    from yuqing.queue import tickets
+
+    event = make_reported_event(runtime, level="重大", ago_hours=80)
+    jobs.consider_event(event)
+    drain()
+    with runtime.session() as s:
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event))
+    tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "政府网站",
+                            "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", runtime.now())
+    runtime.clock.advance(hours=73)
+    tickets.close(runtime, ticket_id, "monitor")
+    drain()
+    tickets.reopen(runtime, ticket_id, "monitor", "事件再次发酵")
+    tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "政府网站",
+                            "https://yjj.zezhou.example/2.html", "县应急管理局再次通报", runtime.now())
+    runtime.clock.advance(hours=73)
+    tickets.close(runtime, ticket_id, "monitor")
+    drain()
+    finals = sorted(d for k, d, _ in _issued(runtime) if k == "final")
+    assert finals == ["cyberspace", "cyberspace", "propaganda", "propaganda"], _issued(runtime)
+    assert len([m for m in smtp.messages if _subject(m).startswith("【舆情终报】")]) == 4
