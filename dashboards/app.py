@@ -19,9 +19,11 @@ from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import MutableHeaders
 from starlette.middleware.sessions import SessionMiddleware
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from yuqing.exceptions import NotFound, Refused, YuqingError
 from yuqing.runtime import Runtime, get_runtime
+from yuqing.settings import proxy_list
 from yuqing.validation import explain
 
 from .auth import PASSWORD_PAGE, SESSION_HOURS, LoginRequired, PasswordChangeRequired
@@ -72,7 +74,12 @@ def create_app(rt: Runtime) -> FastAPI:
                        https_only=rt.settings.base_url.startswith("https://"))
 
     app.add_middleware(SecurityHeaders)
-    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)  # outermost: refuse before the session or CSRF read
+    app.add_middleware(BodyLimit, limit=MAX_BODY_BYTES)  # refuse before the session or CSRF read
+    proxies = proxy_list(rt.settings.trusted_proxies)
+    if proxies:  # outermost: every part (login limits, the audit's address) sees the user's address
+        # uvicorn's own rule: X-Forwarded-For counts only from these peers, and the user is the
+        # right-most address in it no trusted proxy added (a forged left part is ignored)
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=proxies)
     hide_tokens_in_access_log()
     _install_error_pages(app)
     app.mount("/static", StaticFiles(directory=str(STATIC)), name="static")

@@ -228,3 +228,58 @@ def test_without_redis_the_store_counts_failures_per_account_and_address(runtime
                              target_type="", ip="203.0.113.7", detail={}))
     assert not limiter._from_store(runtime, "monitor", "203.0.113.7").allowed
     assert limiter._from_store(runtime, "monitor", "10.0.0.21").allowed
+
+
+def _behind(runtime, proxies: str):  # type: ignore[no-untyped-def]
+    """The app as deployed with ``trusted_proxies`` (dataclasses.replace: the runtime is frozen)."""
+    return create_app(dataclasses.replace(runtime, settings=runtime.settings.model_copy(
+        update={"trusted_proxies": proxies})))
+
+
+def _fail(c: TestClient, username: str, times: int, forwarded: str = "") -> list[int]:
+    token = _csrf(c)
+    headers = {"X-Forwarded-For": forwarded} if forwarded else {}
+    return [c.post("/login", data={"username": username, "password": "wrong-password-1", "csrf_token": token},
+                   headers=headers).status_code for _ in range(times)]
+
+
+def test_behind_a_trusted_proxy_each_user_is_limited_at_their_own_address(runtime) -> None:  # type: ignore[no-untyped-def]
+    """Behind the bureau's reverse proxy every request comes from the proxy's address: without
+    ``trusted_proxies`` one stranger's failures locked the monitor out at their desk too. With it,
+    the proxy's X-Forwarded-For names the user, and the audit log says who failed from where."""
+    seed_users(runtime)
+    app = _behind(runtime, "10.0.0.2, 10.0.1.0/24")
+    with TestClient(app, follow_redirects=False, client=("10.0.0.2", 50000)) as proxy:
+        codes = _fail(proxy, "monitor", limiter.PER_USER + 1, forwarded="203.0.113.7")
+        assert codes[:limiter.PER_USER] == [401] * limiter.PER_USER and codes[-1] == 429
+        r = proxy.post("/login", data={"username": "monitor", "password": PASSWORD, "csrf_token": _csrf(proxy)},
+                       headers={"X-Forwarded-For": "198.51.100.4, 10.0.1.9"})  # via a second proxy of ours
+        assert r.status_code == 303, "the monitor at their desk is not locked out by the stranger"
+    with runtime.session() as s:
+        failed = set(s.scalars(select(AuditEntry.ip).where(AuditEntry.action == "login.failed")))
+        signed_in = s.scalars(select(AuditEntry.ip).where(AuditEntry.action == "login")).all()
+    assert failed == {"203.0.113.7"} and signed_in == ["198.51.100.4"]
+
+
+@pytest.mark.parametrize("proxies", ["", "10.0.0.2"])
+def test_a_forged_forwarded_for_does_not_bypass_the_lock(runtime, proxies: str) -> None:  # type: ignore[no-untyped-def]
+    """A client that is not a configured proxy (and, by default, every client) cannot pick its
+    address with X-Forwarded-For: a new forged address per attempt still meets the lock."""
+    seed_users(runtime)
+    with TestClient(_behind(runtime, proxies), follow_redirects=False, client=("203.0.113.7", 50000)) as c:
+        token = _csrf(c)
+        codes = [c.post("/login", data={"username": "monitor", "password": "wrong-password-1", "csrf_token": token},
+                        headers={"X-Forwarded-For": f"10.0.0.2, 192.0.2.{n}"}).status_code
+                 for n in range(limiter.PER_USER + 2)]
+    assert codes[:limiter.PER_USER] == [401] * limiter.PER_USER and set(codes[limiter.PER_USER:]) == {429}
+    with runtime.session() as s:
+        assert set(s.scalars(select(AuditEntry.ip).where(AuditEntry.action == "login.failed"))) == {"203.0.113.7"}
+
+
+@pytest.mark.parametrize("value, said", [("*", "不能写 *"), ("10.0.0.2, proxy.lan", "'proxy.lan' 不是 IP 地址或网段")])
+def test_trusted_proxies_must_be_addresses(value: str, said: str) -> None:
+    from yuqing.exceptions import SettingsError
+    from yuqing.settings import load_settings
+
+    with pytest.raises(SettingsError, match=re.escape(said)):
+        load_settings(environ={"YUQING_TRUSTED_PROXIES": value})

@@ -7,6 +7,7 @@ keys are errors, and every error names the key and where it came from.
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import os
 import re
@@ -25,6 +26,11 @@ ENV_PREFIX = "YUQING_"
 CONFIG_ENV = "YUQING_CONFIG"
 MIN_SECRET_BYTES = 32  # HMAC-SHA1/256 keys: shorter is guessable; an empty key let forged 签收 links pass
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
+
+
+def proxy_list(value: str) -> list[str]:
+    """The addresses and networks of ``trusted_proxies``, one per comma-separated entry."""
+    return [entry.strip() for entry in value.split(",") if entry.strip()]
 
 
 def mask_url(text: str) -> str:
@@ -47,6 +53,7 @@ class Settings(BaseModel):
     base_url: str = Field("http://127.0.0.1:8000", description="邮件与签名链接中使用的站点外部地址")
     web_host: str = Field("127.0.0.1", description="Web 服务监听地址")
     web_port: int = Field(8000, ge=0, le=65535, description="Web 服务端口（0 表示随机）")
+    trusted_proxies: str = Field("", description="反向代理的地址（逗号分隔，可写网段如 10.0.0.0/24）：只有来自这些地址的请求才采信 X-Forwarded-For 与 X-Forwarded-Proto 作为用户地址（登录限速、操作日志按它计）；留空则一律不采信（默认）")
     demo: bool = Field(False, description="演示模式（`yuqing run --demo` 自动设置）：只有此时演示账号可用公用密码；平时持有演示密码或不合要求密码的账号登录后须先改密码")
     workers: int = Field(2, ge=1, le=64, description="`yuqing run` 启动的 RQ worker 数量")
     smtp_host: str = Field("", description="SMTP 服务器；留空则不发送邮件（记录为失败并说明原因）")
@@ -86,6 +93,18 @@ class Settings(BaseModel):
         if 0 < size < MIN_SECRET_BYTES:
             raise ValueError(f"密钥至少 {MIN_SECRET_BYTES} 字节（现为 {size} 字节）；"
                              "可用 python -c 'import secrets; print(secrets.token_urlsafe(32))' 生成，或留空自动生成")
+        return value
+
+    @field_validator("trusted_proxies")
+    @classmethod
+    def _proxy_addresses(cls, value: str) -> str:
+        for entry in proxy_list(value):
+            if entry == "*":
+                raise ValueError("不能写 *：那样任何人都可在 X-Forwarded-For 中冒填地址，绕过登录限速")
+            try:
+                ipaddress.ip_network(entry, strict=False)
+            except ValueError:
+                raise ValueError(f"{entry!r} 不是 IP 地址或网段（如 10.0.0.2 或 10.0.0.0/24）") from None
         return value
 
     @field_validator("log_level")
