@@ -86,6 +86,10 @@ def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, leve
             _judge_level(event, value, by, now)
     else:
         alert.status = AlertStatus.CONFIRMED if action == "confirm" else AlertStatus.DISMISSED
+        if action == "dismiss" and not alert.notified_level:
+            # Dismissed on the console while its first notice waited (group_wait): the monitor
+            # knows of it at this level, so only a rise above it speaks again (grouping).
+            alert.notified_level = alert.level
     if not alert.acknowledged_at:
         alert.acknowledged_at, alert.acknowledged_by = now, by  # a review is an acknowledgement
     alert.updated_at = now

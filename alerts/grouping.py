@@ -40,14 +40,16 @@ log = logging.getLogger(__name__)
 
 
 def renotify_reason(alert: Alert, event: Event) -> str:
-    """Why the alert should be sent again now, or "" (level rise, volume doubled)."""
-    if alert.notify_count == 0:
+    """Why the alert should be sent again now, or "" (level rise, volume doubled). An alert the
+    monitor dismissed while its first notice waited is not sent: only a rise speaks again."""
+    closed = alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED)
+    if alert.notify_count == 0 and not closed:
         return "首次预警"
     if level_rose(alert):
         judged = manual_level(event)
         who = f"（{judged['by']} 人工研判）" if judged and judged.get("level") == alert.level else ""
         return f"等级由{alert.notified_level}升至{alert.level}{who}"
-    if alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
+    if closed:
         return ""  # the monitor judged it; only a level rise speaks again
     if alert.notified_volume and event.item_count >= 2 * alert.notified_volume:
         return f"传播量翻倍：{alert.notified_volume} → {event.item_count} 条"
@@ -235,10 +237,8 @@ def monitor_pending(s: Session, rt: Runtime, event: Event, now: datetime) -> dat
     alert = s.scalar(select(Alert).where(Alert.event_id == event.id))
     if alert is None:
         return None  # evaluated before (alerts.jobs.evaluate_events hands its batch on): no rule holds
-    if alert.notify_count and Level.parse(alert.notified_level) >= level:
-        return None  # told at this level or above
-    elif not alert.notify_count and alert.status in (AlertStatus.DISMISSED, AlertStatus.RESOLVED):
-        return None  # judged on the console while its first notice waited
+    if alert.notified_level and Level.parse(alert.notified_level) >= level:
+        return None  # told at this level or above (or judged it on the console: actions.review_in)
     kind = "rise" if alert.notify_count else "first"
     if silences.silencing(s, event, now) is not None and not breaks_silence(alert, event.level):
         return None

@@ -327,3 +327,28 @@ def test_a_silenced_event_reaching_major_is_told_to_the_monitor_before_the_leade
     runtime.clock.advance(minutes=30)
     sweep_alerts()
     assert len(deliveries(runtime, purpose="alert")) == 1, "still silenced: no climbing, no repeats"
+
+
+def test_an_alert_dismissed_while_its_first_notice_waits_stays_dismissed(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """The monitor dismissed (排除) an alert on the console during the route's group_wait: the
+    wake-up at the wait's end sent its 首次预警 anyway and set it firing again, undoing the
+    judgement. Now it stays dismissed and silent; only a later level rise speaks (and reopens it)."""
+    event_id = make_event(runtime, items=4)
+    alert_id = evaluate_event(event_id)
+    assert deliveries(runtime) == [], "held by the route's group_wait"
+    actions.review(runtime, alert_id, "dismiss", "赵值班")
+    runtime.clock.advance(seconds=_route_wait(runtime, event_id))
+    evaluate_event(event_id)  # the wake-up job scheduled for the wait's end
+    sweep_alerts()
+    grow(runtime, event_id, items=4)  # more reports of the same level
+    evaluate_event(event_id)
+    drain()
+    assert deliveries(runtime) == [], [d.subject for d in deliveries(runtime)]
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).status == "dismissed"
+    grow(runtime, event_id, level="重大")
+    evaluate_event(event_id)
+    sent = deliveries(runtime)
+    assert sent and "等级由较大升至重大" in sent[0].body, [d.body for d in sent]
+    with runtime.session() as s:
+        assert s.get(Alert, alert_id).status == "firing"
