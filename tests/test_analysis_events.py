@@ -193,6 +193,25 @@ def test_grouping_lock_lives_while_its_holder_works_and_lapses_without_it(runtim
     assert not runtime.redis.exists(decision.LOCK_KEY)
 
 
+def test_the_minhashes_are_datasketchs_own_values() -> None:
+    """Stored MinHashes and the folds they decide depend on the exact values: the faster
+    hashing must give what datasketch's update_batch gives."""
+    from datasketch import MinHash
+
+    texts = ["泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下", "转发：高平市一化工厂凌晨起火", "哈", "",
+             "今晚这场比赛简直是一场事故！后卫连续失误送了两个球 #中超#" * 20, "😀\u00e9 mixed English words 123"]
+    for text in texts:
+        norm = folding.normalise(text)
+        grams = [g.encode() for g in {norm[i:i + 3] for i in range(max(1, len(norm) - 2))}]
+        reference = MinHash(num_perm=folding.NUM_PERM, seed=1)
+        reference.update_batch(grams)
+        assert (folding.text_minhash(text).hashvalues == reference.hashvalues).all()
+        words = set(text[i:i + 2] for i in range(0, len(text), 2)) | {"140525", "透水", "被困"}
+        signature = MinHash(num_perm=folding.NUM_PERM, seed=1)
+        signature.update_batch([w.encode() for w in sorted(words)])
+        assert (folding.signature_minhash(words).hashvalues == signature.hashvalues).all()
+
+
 def test_compact_index_finds_what_it_holds_and_forgets_what_it_drops() -> None:
     """The LSH's buckets go from one id to a list and back, and the hash rows are reused after
     eviction: a look-up still finds every item held, in id order, and none removed."""
