@@ -182,6 +182,31 @@ def index_score(st: PeriodStats, weights: dict[str, float]) -> float:
     return sum(weights.get(k, 0) * st.index.get(k, 0.0) for k in INDEX_LABELS)
 
 
+# The sentences and rows the document and /leader/period share, so the page says what is issued.
+def spread_text(st: PeriodStats) -> str:
+    """涉及地点 … 信息来源 …: where the events were and where their items came from."""
+    places = "，".join(f"{k} {n} 起" for k, n in st.by_place.most_common(8)) or "无"
+    tiers = "，".join(f"{k} {n} 条" for k, n in st.by_tier.most_common()) or "无"
+    return f"涉及地点：{places}。信息来源：{tiers}。"
+
+
+def timeliness_text(st: PeriodStats) -> str:
+    """自发现至首次回应 … 自首条信息发布至系统发现 …: the medians and the tail, in words."""
+    return (f"自发现至首次回应：中位数 {hours_text(quantile(st.first_response, 0.5))}，"
+            f"90% 的工单在 {hours_text(quantile(st.first_response, 0.9))}内。"
+            f"自首条信息发布至系统发现：中位数 {hours_text(quantile(st.detection_lag, 0.5))}，"
+            f"95% 的事件在 {hours_text(quantile(st.detection_lag, 0.95))}内。")
+
+
+def referral_rows(st: PeriodStats) -> list[list[str]]:
+    """部门, 报送, 已签收, 签收用时（中位数） for each department."""
+    rows = []
+    for name, hours in sorted(st.referrals.items()):
+        acked = [h for h in hours if h is not None]
+        rows.append([name, str(len(hours)), str(len(acked)), hours_text(median(acked) if acked else None)])
+    return rows
+
+
 def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
     tz = rt.settings.timezone
     weights = rt.profile.documents.index_weights
@@ -194,22 +219,16 @@ def compose(rt: Runtime, st: PeriodStats) -> OfficialDocument:
 
     rates = [[k, str(due), str(ok), f"{round(100 * ok / due)}%" if due else "无到期时限"]
              for k, (ok, due) in st.on_time.items()]
-    refs = [[name, str(len(v)), str(sum(h is not None for h in v)),
-             hours_text(median([h for h in v if h is not None]) if any(h is not None for h in v) else None)]
-            for name, v in sorted(st.referrals.items())]
+    refs = referral_rows(st)
     score = index_score(st, weights)
     blocks: list = [
         Heading("总体情况"),
         Paragraph.of(f"{span}，我局共监测处置舆情事件 {st.events} 起，开立回应工单 {st.tickets} 件。"
                      f"按等级：{counts(st.by_level)}。按国家突发公共事件分类：{counts(st.by_category)}。"),
-        Paragraph.of(f"涉及地点：{'，'.join(f'{k} {n} 起' for k, n in st.by_place.most_common(8)) or '无'}。"
-                     f"信息来源：{'，'.join(f'{k} {n} 条' for k, n in st.by_tier.most_common()) or '无'}。"),
+        Paragraph.of(spread_text(st)),
         Heading("回应时效"),
         Table(["时限", "已到期", "按时完成", "按时率"], rates, [4, 2, 2, 2.4], caption="回应时限执行情况"),
-        Paragraph.of(f"自发现至首次回应：中位数 {hours_text(quantile(st.first_response, 0.5))}，"
-                     f"90% 的工单在 {hours_text(quantile(st.first_response, 0.9))}内。"
-                     f"自首条信息发布至系统发现：中位数 {hours_text(quantile(st.detection_lag, 0.5))}，"
-                     f"95% 的事件在 {hours_text(quantile(st.detection_lag, 0.95))}内。"),
+        Paragraph.of(timeliness_text(st)),
         Paragraph.of(f"持续发布权威信息 {st.follow_ups} 次，涉及工单 {st.tickets_followed} 件。"),
         Heading("部门协同"),
         Table(["部门", "报送", "已签收", "签收用时（中位数）"], refs or [["无", "0", "0", "无数据"]], [4, 2, 2, 3],

@@ -4,6 +4,7 @@ profile's weights stated, DOCX and PDF in the 公文 layout, clear errors for ba
 from __future__ import annotations
 
 import io
+import re
 import subprocess
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -240,3 +241,27 @@ def test_a_get_or_a_post_without_the_token_numbers_nothing(runtime, story) -> No
         assert 'name="to" value="2026-12-31"' in form and 'id="period-docx"' in form
         backwards = client.post("/leader/period.docx", data={"from": "2026-07-01", "to": "2026-01-01", "csrf_token": token})
         assert backwards.status_code == 400 and "早于起始日期" in backwards.text
+
+
+def test_the_period_page_says_what_the_document_says(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """/leader/period and the document it issues read alike: the same sentences on response
+    times and spread, the departments with their 签收用时, durations in words (「4 小时」, never
+    「4 小时 0 分」), and no bare 「90%：」 label."""
+    from dashboard_seed import seed_users
+    from fastapi.testclient import TestClient
+    from test_dashboards_app import login
+
+    from yuqing.dashboards.app import create_app
+
+    doc = compose(runtime, gather(runtime, date(2026, 7, 1), date(2026, 12, 31)))
+    paragraphs = [b.text for b in doc.blocks if hasattr(b, "parts")]
+    timeliness = next(p for p in paragraphs if p.startswith("自发现至首次回应"))
+    spread = next(p for p in paragraphs if p.startswith("涉及地点"))
+    assert "4 小时" in timeliness and "小时 0 分" not in timeliness
+    seed_users(runtime)
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        login(client, "leader")
+        page = client.get("/leader/period?from=2026-07-01&to=2026-12-31").text
+    assert timeliness in page and spread in page
+    assert "签收用时（中位数）" in page and "90%：" not in page and "95%：" not in page
+    assert "小时 0 分" not in page and not re.search(r"\d 分(?!钟)", page)

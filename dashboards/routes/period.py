@@ -59,6 +59,8 @@ def period_page(request: Request, user: CurrentUser = LeaderUser) -> Response:
     rows = [(label, weights.get(key, 0), st.index.get(key, 0.0)) for key, label in period.INDEX_LABELS.items()]
     return render(request, "period.html", st=st, first=first, last=last, presets=presets(today), rows=rows,
                   score=period.index_score(st, weights), full=sum(weights.values()),
+                  spread=period.spread_text(st), timeliness=period.timeliness_text(st),
+                  referrals=period.referral_rows(st),
                   first_response=_hours(st.first_response, 0.5, 0.9), lag=_hours(st.detection_lag, 0.5, 0.95))
 
 
