@@ -35,8 +35,8 @@ PLACE_WORD_FREQ = 1000
 
 # Place names inside words that name no place: 北京时间 is the clock of every report of a
 # quake abroad (智利 8.2 级地震，北京时间 …), not an incident in Beijing; 汉堡包 is food, 马赛克 a
-# mosaic, 包罗万象 an idiom (汉堡, 马赛, 万象 are cities abroad).
-_NOT_A_PLACE = re.compile("北京时间|汉堡包|马赛克|包罗万象|万象更新|北极熊|北极星")
+# mosaic, 包罗万象 an idiom, 加勒比海盗 a film (汉堡, 马赛, 万象 are cities abroad).
+_NOT_A_PLACE = re.compile("北京时间|汉堡包|马赛克|包罗万象|万象更新|北极熊|北极星|加勒比海盗")
 
 
 def mask_non_places(text: str) -> str:
