@@ -83,7 +83,32 @@ def worker_main(env: dict[str, str], name: str) -> None:
     settings = load_settings()
     set_runtime(Runtime(settings=settings, profile=load_profile(settings.profile),
                         clock=ReplayClock(settings.redis_url)))
+    traced = os.environ.get(TRACE_ENV)
+    if traced:  # what the worker's Python heap holds at the end, beyond what preload left
+        import tracemalloc
+
+        from yuqing.analysis.jobs import preload
+
+        preload()
+        tracemalloc.start(1)  # one frame: by file and line is all it prints, and deeper ones slow the run
+        start = tracemalloc.take_snapshot()
     run_worker(["analyse"], name=name)
+    if traced:
+        write_trace(Path(traced) / f"{name}.txt", start, tracemalloc.take_snapshot())
+
+
+TRACE_ENV = "BENCH_LOAD_TRACEMALLOC"  # not YUQING_: the settings refuse unknown ones
+
+
+def write_trace(path: Path, start: Any, end: Any) -> None:
+    """The traced allocations' growth from after preload to the end, by file and by line."""
+    lines = []
+    for key in ("filename", "lineno"):
+        stats = end.compare_to(start, key)
+        total = sum(s.size_diff for s in stats)
+        lines.append(f"growth by {key}: {total / 2**20:.1f} MB in all")
+        lines += [f"{s.size_diff / 2**20:8.2f} MB {s.count_diff:+9,} blocks  {s.traceback[0]}" for s in stats[:25]]
+    path.write_text("\n".join(lines) + "\n")
 
 
 def free_port() -> int:
@@ -221,7 +246,11 @@ def main() -> None:  # noqa: PLR0915 - one straight run, easier to read in one p
     parser.add_argument("--ahead", type=int, default=2000, help="items the feeder may be ahead of the workers")
     parser.add_argument("--corpora", type=Path, default=Path("/work/shared/corpora"))
     parser.add_argument("--keep", action="store_true", help="keep the temporary store")
+    parser.add_argument("--tracemalloc", type=Path, help="each worker writes its heap's growth here (slower)")
     args = parser.parse_args()
+    if args.tracemalloc:
+        args.tracemalloc.mkdir(parents=True, exist_ok=True)
+        os.environ[TRACE_ENV] = str(args.tracemalloc.resolve())
     command()
 
     from bench_analysis import texts
