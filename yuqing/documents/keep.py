@@ -1,4 +1,4 @@
-"""What a line never breaks inside: a Chinese date and time (12月1日16时55分), a figure with its
+"""What a line never breaks inside: a Chinese date (12月1日) and a time (16时55分), a figure with its
 unit (12 人, 3.5 级, 4 小时) and a telephone number (0356-2021234). One home for both writers:
 the print page wraps each in a no-break span (Chromium honours ``white-space: nowrap`` and
 pdftotext extracts the text as it is); the DOCX joins its characters with U+2060 WORD JOINER
@@ -14,8 +14,10 @@ from .model import Link, Unbroken
 WORD_JOINER = "\u2060"
 _UNITS = "小时|分钟|人次|平方米|公里|万元|亿元|%|％|人|名|级|条|起|个|次|天|户|家|元|万|亿|吨|米|期|篇|倍|处|所|辆|亩|座"
 KEPT = re.compile(
-    r"(?:\d{4}年)?\d{1,2}月\d{1,2}日(?: ?\d{1,2}时(?:\d{1,2}分)?)?"  # 2026年12月1日 14时05分
-    r"|\d{1,2}时\d{1,2}分"
+    # The date and the time each whole, a line may end between them: 12 characters kept as one
+    # left a justified line short by as many and spread its characters apart (「泽 州 一 煤 矿」).
+    r"(?:\d{4}年)?\d{1,2}月\d{1,2}日"                               # 2026年12月1日
+    r"|\d{1,2}时\d{1,2}分"                                          # 14时05分
     r"|(?<![\d:])\d{1,2}:\d{2}(?![\d:])"                            # 14:14 in a figures progression
     r"|(?<!\d)(?:0\d{2,3}-\d{7,8}(?:-\d{1,6})?|1\d{10}|\d{3,4}-\d{3,4}-\d{4})(?!\d)"  # telephone
     rf"|\d+(?:\.\d+)?(?: ?(?:{_UNITS}))"                           # 12 人, 3.5 级
