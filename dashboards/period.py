@@ -191,11 +191,15 @@ def spread_text(st: PeriodStats) -> str:
 
 
 def timeliness_text(st: PeriodStats) -> str:
-    """自发现至首次回应 … 自首条信息发布至系统发现 …: the medians and the tail, in words."""
-    return (f"自发现至首次回应：中位数 {hours_text(quantile(st.first_response, 0.5))}，"
-            f"90% 的工单在 {hours_text(quantile(st.first_response, 0.9))}内。"
-            f"自首条信息发布至系统发现：中位数 {hours_text(quantile(st.detection_lag, 0.5))}，"
-            f"95% 的事件在 {hours_text(quantile(st.detection_lag, 0.95))}内。")
+    """自发现至首次回应 … 自首条信息发布至系统发现 …: the medians and the tail, in words; with
+    nothing to measure, what there is not (not 「中位数 无数据，90% 的工单在 无数据内」)."""
+    response = (f"自发现至首次回应：中位数 {hours_text(quantile(st.first_response, 0.5))}，"
+                f"90% 的工单在 {hours_text(quantile(st.first_response, 0.9))}内。"
+                if st.first_response else "本期尚无已回应的工单，无法统计回应用时。")
+    lag = (f"自首条信息发布至系统发现：中位数 {hours_text(quantile(st.detection_lag, 0.5))}，"
+           f"95% 的事件在 {hours_text(quantile(st.detection_lag, 0.95))}内。"
+           if st.detection_lag else "本期事件均无可核实的首发时间，无法统计发现滞后。")
+    return response + lag
 
 
 def referral_rows(st: PeriodStats) -> list[list[str]]:

@@ -265,3 +265,15 @@ def test_the_period_page_says_what_the_document_says(runtime, story) -> None:  #
     assert timeliness in page and spread in page
     assert "签收用时（中位数）" in page and "90%：" not in page and "95%：" not in page
     assert "小时 0 分" not in page and not re.search(r"\d 分(?!钟)", page)
+
+
+def test_a_period_without_responses_says_so_in_words() -> None:
+    """「中位数 无数据，90% 的工单在 无数据内」 read as a form left blank: with nothing to measure,
+    the statistics say what there is not."""
+    from yuqing.dashboards.period import PeriodStats, timeliness_text
+
+    st = PeriodStats(start=datetime(2026, 7, 1, tzinfo=SHANGHAI), end=datetime(2027, 1, 1, tzinfo=SHANGHAI))
+    assert timeliness_text(st) == "本期尚无已回应的工单，无法统计回应用时。本期事件均无可核实的首发时间，无法统计发现滞后。"
+    st.first_response, st.detection_lag = [4.0], [0.5, 1.0]
+    assert timeliness_text(st) == ("自发现至首次回应：中位数 4 小时，90% 的工单在 4 小时内。"
+                                   "自首条信息发布至系统发现：中位数 30 分钟，95% 的事件在 1 小时内。")
