@@ -171,3 +171,24 @@ def test_generate_report_job_writes_three_files(runtime, story) -> None:  # type
 def test_missing_ticket_is_a_clear_error(runtime) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(reports.ReportError, match="工单 999 不存在"):
         reports.collect(runtime, 999)
+
+
+def test_phases_are_counted_by_the_hour_whatever_the_charts_buckets() -> None:
+    """A young event's chart has 10-minute buckets: the report said 「12月1日14时，每小时 2 条」 of
+    one ten-minute bucket, beside a 专报 whose busiest hour held 4. The phases count whole clock
+    hours (and an old event's daily buckets whole days), and the phases add up to the total."""
+    from types import SimpleNamespace
+
+    from yuqing.dashboards.report_doc import _phases
+
+    account = SimpleNamespace(progression_sentence=lambda tz: "")
+    young = {"hours": ["12-01 13:20", "12-01 14:00", "12-01 14:10", "12-01 16:00", "12-01 16:10", "12-01 16:50"],
+             "volume": [3, 2, 1, 2, 1, 1]}
+    text = [p.text for p in _phases(SimpleNamespace(stats=young, label=reports.ReportData.label, account=account),
+                                     "Asia/Shanghai")]
+    assert text == ["舆情发酵期：自12月1日13时起，至高峰前共 6 条。", "舆情高峰期：12月1日16时，该小时 4 条。"], text
+    old = {"hours": ["11-28", "11-29", "11-30"], "volume": [2, 9, 1]}
+    text = [p.text for p in _phases(SimpleNamespace(stats=old, label=reports.ReportData.label, account=account),
+                                    "Asia/Shanghai")]
+    assert text == ["舆情发酵期：自11月28日起，至高峰前共 2 条。", "舆情高峰期：11月29日，当日 9 条。",
+                    "舆情回落期：高峰后至11月30日共 1 条，逐步回落。"], text
