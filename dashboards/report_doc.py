@@ -102,10 +102,15 @@ def _calm(d: ReportData) -> list[Paragraph]:
 def _lessons(d: ReportData) -> list[Any]:
     good = [x for x in d.deadlines if x["verdict"].startswith("按时")]
     late = [x for x in d.deadlines if x["verdict"].startswith(("超时", "未完成"))]
+    # 经验 says what went well: a shortfall (「未有按时完成的时限」) belongs under 不足.
     out: list[Any] = [Heading("经验", 2)]
-    out.append(Paragraph.of(f"{'、'.join(x['kind'] for x in good)}按时完成。" if good else "本次回应未有按时完成的时限。"))
+    if good:
+        out.append(Paragraph.of(f"{'、'.join(x['kind'] for x in good)}按时完成。"))
     if d.lag:
         out.append(Paragraph.of(f"首条信息发布 {d.lag}后即被监测发现。"))
+    if len(out) == 1:
+        running = any(x["verdict"].startswith("尚未到期") for x in d.deadlines)
+        out.append(Paragraph.of("回应尚在进行，经验待时限到期后总结。" if running else "未形成可总结的经验。"))
     out.append(Heading("不足", 2))
     gaps = [f"{x['kind']}{x['verdict']}" for x in late]
     gaps += [f"{r['name']}未签收" for r in d.referrals if not r["acknowledged"]]

@@ -192,3 +192,18 @@ def test_phases_are_counted_by_the_hour_whatever_the_charts_buckets() -> None:
                                     "Asia/Shanghai")]
     assert text == ["舆情发酵期：自11月28日起，至高峰前共 2 条。", "舆情高峰期：11月29日，当日 9 条。",
                     "舆情回落期：高峰后至11月30日共 1 条，逐步回落。"], text
+
+
+def test_lessons_never_list_a_shortfall_as_experience() -> None:
+    """「本次回应未有按时完成的时限」 stood under 经验, while every clock was still running: 经验
+    says what went well, or that the response is still under way."""
+    from types import SimpleNamespace
+
+    from yuqing.dashboards.report_doc import _lessons
+
+    running = [{"kind": "发布权威信息", "verdict": "尚未到期（剩余 2 小时）"}]
+    text = [p.text for p in _lessons(SimpleNamespace(deadlines=running, lag="", referrals=[])) if hasattr(p, "parts")]
+    assert text == ["回应尚在进行，经验待时限到期后总结。", "未发现明显不足。"], text
+    late = [{"kind": "发布权威信息", "verdict": "超时 1 小时"}]
+    text = [p.text for p in _lessons(SimpleNamespace(deadlines=late, lag="40 分钟", referrals=[])) if hasattr(p, "parts")]
+    assert text == ["首条信息发布 40 分钟后即被监测发现。", "发布权威信息超时 1 小时，今后须压实时限责任。"], text
