@@ -110,8 +110,8 @@ def refer_event(rt: Runtime, event_id: int) -> list[int]:
     with rt.session() as s:
         event = s.get(Event, event_id)
         ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
-        if event is None or ticket is None:
-            return made
+        if event is None or ticket is None or ticket.state == TicketState.CLOSED:
+            return made  # closed (and not re-opened by tickets.consider): its 终报 ended the referrals
         due = monitor_pending(s, rt, event, rt.now())
         if due is not None:
             _wait_for_the_monitor(rt, event_id, due)

@@ -42,6 +42,7 @@ from .workflow import (
     SYSTEM,
     choose_section,
     close_blocker,
+    closed_as_dismissed,
     lead_leader,
     qualifies,
     transition_blocker,
@@ -170,9 +171,12 @@ def _open(rt: Runtime, s: Session, event: Event, by: str) -> Ticket:
 
 def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event, by: str = SYSTEM) -> None:
     now = rt.now()
-    if ticket.state == S.CLOSED and ticket.closed_at and event.last_seen_at > ticket.closed_at:
-        _reopen(rt, s, ticket, SYSTEM, f"事件再次发酵：{fmt(event.last_seen_at, rt.settings.timezone)} 出现新信息")
     new, old = Level.parse(event.level), Level.parse(ticket.level)
+    if ticket.state == S.CLOSED and ticket.closed_at and event.last_seen_at > ticket.closed_at:
+        if not closed_as_dismissed(ticket):
+            _reopen(rt, s, ticket, SYSTEM, f"事件再次发酵：{fmt(event.last_seen_at, rt.settings.timezone)} 出现新信息")
+        elif new > old:  # more posts of a false alarm are not news; a rise above its judged level is
+            _reopen(rt, s, ticket, SYSTEM, f"经排除的事件等级升至{new.value}")
     if new > old:
         ticket.level = new.value
         ticket.updated_at = now

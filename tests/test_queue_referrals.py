@@ -420,3 +420,33 @@ def test_a_ticket_closed_again_after_reopening_sends_its_final_report_again(runt
     finals = sorted(d for k, d, _ in _issued(runtime) if k == "final")
     assert finals == ["cyberspace", "cyberspace", "propaganda", "propaganda"], _issued(runtime)
     assert len([m for m in smtp.messages if _subject(m).startswith("【舆情终报】")]) == 4
+
+
+def test_more_posts_about_a_dismissed_event_do_not_reopen_its_ticket(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The next post about an event the monitor dismissed and closed (排除, e.g. 旧闻翻炒) re-opened
+    its ticket as 「事件再次发酵」 and sent the departments a 续报 right after the 终报 that said
+    it was dismissed. Now only a rise above the level it was dismissed at re-opens it."""
+    from factories import alerted, touch_event
+
+    from yuqing.models import Ticket
+
+    event = make_reported_event(runtime, level="较大", watch_words=["瞒报"], flags={"complaint": True})
+    alerted(runtime, event)
+    jobs.consider_event(event)
+    drain()
+    ticket_id = _dismiss_and_close(runtime, event)
+    drain()
+    before = _issued(runtime)
+    runtime.clock.advance(hours=1)
+    touch_event(runtime, event, item_count=9, unique_count=9)  # more reposts of the old story
+    jobs.consider_event(event)
+    drain()
+    with runtime.session() as s:
+        assert s.get(Ticket, ticket_id).state == "closed"
+    assert _issued(runtime) == before, "no 续报 of a dismissed event"
+    runtime.clock.advance(hours=1)
+    touch_event(runtime, event, level="重大")
+    jobs.consider_event(event)
+    with runtime.session() as s:
+        ticket = s.get(Ticket, ticket_id)
+        assert ticket.state != "closed" and "重大" in ticket.changes[-1].reason, ticket.changes[-1].reason
