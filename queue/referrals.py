@@ -26,6 +26,7 @@ from yuqing.documents.current import event_title
 from yuqing.documents.dates import cn_datetime
 from yuqing.documents.issued import attachments
 from yuqing.documents.register import AlreadyIssued
+from yuqing.locks import kept_alive
 from yuqing.models import (
     Delivery,
     DeliveryStatus,
@@ -51,6 +52,8 @@ from .workflow import closed_as_dismissed
 log = logging.getLogger(__name__)
 
 _SALT = "yuqing.referral.ack"
+REFER_LOCK_SECONDS = 30  # renewed while the holder works; a killed holder frees it this soon
+REFER_WAIT_SECONDS = 240  # how long a second job of the event waits before RQ retries it
 NOTE_MAX = 500  # a 签收备注 from the public page: a line or two, not a document
 
 
@@ -105,7 +108,21 @@ def check_ack_token(rt: Runtime, token: str) -> AckState:
 
 
 def refer_event(rt: Runtime, event_id: int) -> list[int]:
-    """Route the event's ticket to the departments its facts reach; ids of referrals made now."""
+    """Route the event's ticket to the departments its facts reach; ids of referrals made now.
+
+    One worker at a time per event: two ``consider_event`` jobs of one event (an analysis
+    batch's and the one grouping queues after the monitor's notice) each printed the same 续报
+    inside a write transaction, and on SQLite the second failed with "database is locked" after
+    waiting for the first. The second now waits for the lock and finds the work done."""
+    lock = rt.get_redis().lock(f"yuqing:refer:{int(event_id)}", timeout=REFER_LOCK_SECONDS,
+                               blocking_timeout=REFER_WAIT_SECONDS)
+    if not lock.acquire():
+        raise QueueError(f"事件 #{event_id} 的报送正由另一进程处理，{REFER_WAIT_SECONDS} 秒内未完成，稍后重试")
+    with kept_alive(lock, "referral"):
+        return _refer(rt, int(event_id))
+
+
+def _refer(rt: Runtime, event_id: int) -> list[int]:
     made: list[int] = []
     with rt.session() as s:
         event = s.get(Event, event_id)

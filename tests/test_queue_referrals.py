@@ -450,3 +450,25 @@ def test_more_posts_about_a_dismissed_event_do_not_reopen_its_ticket(runtime, dr
     with runtime.session() as s:
         ticket = s.get(Ticket, ticket_id)
         assert ticket.state != "closed" and "重大" in ticket.changes[-1].reason, ticket.changes[-1].reason
+
+
+def test_one_worker_at_a_time_refers_an_event(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """Two consider_event jobs of one event (an analysis batch's and the one queued after the
+    monitor's notice) printed the same 续报 in two write transactions at once, and on SQLite the
+    second failed with "database is locked" (seen in the demo). The second now waits its turn."""
+    import threading
+
+    event = make_reported_event(runtime, level="重大")
+    held = runtime.redis.lock(f"yuqing:refer:{event}", timeout=30)
+    assert held.acquire(blocking=False)  # another worker is referring this event
+    done: list[list[int]] = []
+    second = threading.Thread(target=lambda: done.append(referrals.refer_event(runtime, event)))
+    from yuqing.queue import tickets
+
+    tickets.consider(runtime, event)
+    second.start()
+    second.join(timeout=3)
+    assert second.is_alive() and _refs(runtime) == {}, "it waits while the other holds the event"
+    held.release()
+    second.join(timeout=120)
+    assert not second.is_alive() and len(done[0]) == 2 and set(_refs(runtime)) == {"propaganda", "cyberspace"}
