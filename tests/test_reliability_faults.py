@@ -89,9 +89,11 @@ def test_analysis_job_killed_with_its_worker_runs_again_once(runtime, workers, r
         assert item.event_id is not None and item.risk is not None
         events = s.scalars(select(Event)).all()
         assert [(e.id, e.item_count) for e in events] == [(item.event_id, 1)]
-    # What it hands on is enqueued once and runs once.
-    wait_for("the ticket job",
-             lambda: job_status(runtime, hand_on_id("consider", {item.event_id: item_id})) == "finished")
+    # What it hands on is enqueued once and runs once: the alerts' job, then (handed on by it,
+    # so the monitor hears first) the tickets' job.
+    evaluate = hand_on_id("evaluate", {item.event_id: item_id})
+    wait_for("the alerts' job", lambda: job_status(runtime, evaluate) == "finished")
+    wait_for("the ticket job", lambda: job_status(runtime, f"consider-after-{evaluate}") == "finished")
 
 
 def test_the_sweep_hands_a_dead_workers_job_to_a_survivor(runtime, workers) -> None:  # type: ignore[no-untyped-def]
