@@ -72,10 +72,14 @@ def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_se
         assert all(it.analysed_at is not None and it.event_id is not None for it in items)
         events = s.scalars(select(Event)).all()
         assert len(events) == len(ids) and {e.item_count for e in events} == {1}
-    # What analysis hands on is enqueued once per item and runs once.
+    # What analysis hands on is enqueued once per item and runs once: the alerts' job, then
+    # (handed on by it, so the monitor hears first) the tickets' job.
     for it in items:
+        evaluate = hand_on_id("evaluate", {it.event_id: it.id})
+        wait_for(f"the alerts' job for event {it.event_id}",
+                 lambda evaluate=evaluate: job_status(runtime, evaluate) == "finished")
         wait_for(f"the ticket job for event {it.event_id}",
-                 lambda it=it: job_status(runtime, hand_on_id("consider", {it.event_id: it.id})) == "finished")
+                 lambda evaluate=evaluate: job_status(runtime, f"consider-after-{evaluate}") == "finished")
     # Delayed jobs (retry back-offs, deadline reminders) need the worker's scheduler process,
     # which the outage may have killed: the worker's maintenance (every minute, at its next
     # wake-up, so within about 90 s) brings it back.
