@@ -115,7 +115,7 @@ def refer_event(rt: Runtime, event_id: int) -> list[int]:
     inside a write transaction, and on SQLite the second failed with "database is locked" after
     waiting for the first. The second now waits for the lock and finds the work done."""
     lock = rt.get_redis().lock(f"yuqing:refer:{int(event_id)}", timeout=REFER_LOCK_SECONDS,
-                               blocking_timeout=REFER_WAIT_SECONDS)
+                               blocking_timeout=REFER_WAIT_SECONDS, thread_local=False)  # renewed by another thread
     if not lock.acquire():
         raise QueueError(f"事件 #{event_id} 的报送正由另一进程处理，{REFER_WAIT_SECONDS} 秒内未完成，稍后重试")
     with kept_alive(lock, "referral"):

@@ -472,3 +472,25 @@ def test_one_worker_at_a_time_refers_an_event(runtime, drain) -> None:  # type: 
     held.release()
     second.join(timeout=120)
     assert not second.is_alive() and len(done[0]) == 2 and set(_refs(runtime)) == {"propaganda", "cyberspace"}
+
+
+def test_the_referral_lock_is_renewed_while_its_holder_prints(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The lock's token was thread-local, so the renewing thread could not renew it (in the demo:
+    "could not renew the referral lock") and a slow print let a second worker in after 30 s."""
+    import time
+
+    from yuqing.queue import tickets
+
+    monkeypatch.setattr(referrals, "REFER_LOCK_SECONDS", 1)
+    event = make_reported_event(runtime, level="重大")
+    tickets.consider(runtime, event)
+    seen: list[int] = []
+
+    def slow(rt, event_id):  # type: ignore[no-untyped-def]
+        time.sleep(2.5)  # longer than the lock's timeout: only renewal keeps it
+        seen.append(runtime.redis.pttl(f"yuqing:refer:{event_id}"))
+        return []
+
+    monkeypatch.setattr(referrals, "_refer", slow)
+    referrals.refer_event(runtime, event)
+    assert seen and seen[0] > 0, "the lock was still held when the print ended"
