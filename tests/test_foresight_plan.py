@@ -14,6 +14,7 @@ from foresight_seed import seed
 from sqlalchemy import select
 from test_foresight_assess import DEMOLITION, _cli
 
+from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
 from yuqing.foresight.draft import Draft, parse_text
 from yuqing.foresight.plan import cn_date
@@ -52,7 +53,7 @@ def quotes(sentence: str) -> list[str]:
 
 
 def body_sentences(path: Path) -> list[str]:
-    paragraphs = [p.text for p in Document(str(path)).paragraphs]
+    paragraphs = [unjoined(p.text) for p in Document(str(path)).paragraphs]
     start, end = paragraphs.index("一、政策要点"), paragraphs.index("附件：引用来源")
     body = [p for p in paragraphs[start:end] if p.strip() and not HEADING.match(p)]
     return [s for p in body for s in split_outside_quotes(p)]
@@ -110,7 +111,7 @@ def test_every_fact_in_the_plan_cites_the_draft_or_an_item(runtime, tmp_path: Pa
     path = Path(done.plan_path)
     assert path.exists() and path.parent == Path(runtime.settings.data_dir) / "foresight"
     assert check_citations(runtime, path, draft) >= 10
-    text = "\n".join(p.text for p in Document(str(path)).paragraphs)
+    text = unjoined("\n".join(p.text for p in Document(str(path)).paragraphs))
     assert f"〔事件#{seeded['demolition']}〕" in text
     assert "（一）补偿标准是否公平" in text
     assert "回应口径：草案明确，「被征收房屋的补偿标准按照评估机构评估的市场价格确定，住宅每平方米补偿不低于3800元」〔草案第2段〕。" in text
@@ -148,7 +149,7 @@ def test_a_plan_without_history_cites_only_the_draft(runtime) -> None:  # type: 
     draft = parse_text(DEMOLITION)
     done = assess_and_record(runtime, draft, "张三")
     check_citations(runtime, Path(done.plan_path), draft)
-    text = "\n".join(p.text for p in Document(done.plan_path).paragraphs)
+    text = unjoined("\n".join(p.text for p in Document(done.plan_path).paragraphs))
     assert "研判：库中尚无历史帖文，无法依据历史预判舆情态势" in text
     assert "事件#" not in text and "条目#" not in text
     assert "研判：库中没有可参照的历史帖文，不列预计关切" in text
