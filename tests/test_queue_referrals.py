@@ -15,8 +15,8 @@ from factories import make_reported_event
 from sqlalchemy import select
 
 from yuqing.documents.keep import unjoined
-from yuqing.models import Delivery, Referral, ReferralNote
-from yuqing.queue import jobs, referrals
+from yuqing.models import Delivery, Referral, ReferralNote, Ticket
+from yuqing.queue import jobs, referrals, tickets
 from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
 
 
@@ -377,11 +377,8 @@ def test_a_dismissed_and_closed_event_tells_the_departments_it_was_dismissed(run
         assert s.scalar(select(Referral.remind_count)) == 0
 
 
-def test_a_closed_tickets_referrals_are_not_reminded(runtime, drain) -> None:  # type: ignore[no-untyped-def]
-    """After the 终报 ("已处置完毕"), a reminder to sign for the 专报 and 处置 it contradicts it."""
-    from yuqing.models import Ticket
-    from yuqing.queue import tickets
-
+def _answered_and_closed(runtime, drain) -> int:  # type: ignore[no-untyped-def]
+    """A 重大 event referred to the departments, answered, and its ticket closed after 73 hours."""
     event = make_reported_event(runtime, level="重大", ago_hours=80)
     jobs.consider_event(event)
     drain()
@@ -391,6 +388,12 @@ def test_a_closed_tickets_referrals_are_not_reminded(runtime, drain) -> None:  #
                             "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", runtime.now())
     runtime.clock.advance(hours=73)
     tickets.close(runtime, ticket_id, "monitor")
+    return ticket_id
+
+
+def test_a_closed_tickets_referrals_are_not_reminded(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """After the 终报 ("已处置完毕"), a reminder to sign for the 专报 and 处置 it contradicts it."""
+    _answered_and_closed(runtime, drain)
     assert jobs.sweep()["referral_reminders"] == 0
 
 
@@ -398,18 +401,7 @@ def test_a_ticket_closed_again_after_reopening_sends_its_final_report_again(runt
     """The 终报 was registered once per event and department ("final"): after the ticket was
     re-opened (the departments got 续报 of the new flare) and closed again, the second 终报 was
     refused as already issued, and the departments never heard the matter ended."""
-    from yuqing.models import Ticket
-    from yuqing.queue import tickets
-
-    event = make_reported_event(runtime, level="重大", ago_hours=80)
-    jobs.consider_event(event)
-    drain()
-    with runtime.session() as s:
-        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == event))
-    tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "政府网站",
-                            "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", runtime.now())
-    runtime.clock.advance(hours=73)
-    tickets.close(runtime, ticket_id, "monitor")
+    ticket_id = _answered_and_closed(runtime, drain)
     drain()
     tickets.reopen(runtime, ticket_id, "monitor", "事件再次发酵")
     tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "政府网站",
@@ -428,7 +420,6 @@ def test_more_posts_about_a_dismissed_event_do_not_reopen_its_ticket(runtime, dr
     it was dismissed. Now only a rise above the level it was dismissed at re-opens it."""
     from factories import alerted, touch_event
 
-    from yuqing.models import Ticket
 
     event = make_reported_event(runtime, level="较大", watch_words=["瞒报"], flags={"complaint": True})
     alerted(runtime, event)
@@ -463,7 +454,6 @@ def test_one_worker_at_a_time_refers_an_event(runtime, drain) -> None:  # type: 
     assert held.acquire(blocking=False)  # another worker is referring this event
     done: list[list[int]] = []
     second = threading.Thread(target=lambda: done.append(referrals.refer_event(runtime, event)))
-    from yuqing.queue import tickets
 
     tickets.consider(runtime, event)
     second.start()
@@ -479,7 +469,6 @@ def test_the_referral_lock_is_renewed_while_its_holder_prints(runtime, monkeypat
     "could not renew the referral lock") and a slow print let a second worker in after 30 s."""
     import time
 
-    from yuqing.queue import tickets
 
     monkeypatch.setattr(referrals, "REFER_LOCK_SECONDS", 1)
     event = make_reported_event(runtime, level="重大")
