@@ -107,66 +107,121 @@ _BAND_MIX = np.random.default_rng(20).integers(1, 2**63, size=NUM_PERM, dtype=np
 
 class BandIndex:
     """MinHash LSH, compact: the bands datasketch's ``MinHashLSH`` chooses for the threshold
-    (``b`` bands of ``r`` values), each band folded into one 64-bit key, each bucket a list of
-    item ids. Nothing is kept per item: removal recomputes the keys from the hash values the
-    caller holds anyway. datasketch's LSH kept a byte string per band and item, twice (the
-    buckets and the item's own list), and byteswapped every band on every insert and query.
+    (``b`` bands of ``r`` values), each band folded into one 64-bit key whose top bits name its
+    band, so all bands share one sorted uint64 array of keys beside an int64 array of item ids
+    (16 bytes an entry; a Python int per key and a dict slot were ~84, the largest holder of a
+    worker's memory: bench/PROFILE.md). Inserts since the last merge wait in a small dict, and
+    removed items in a set, until they reach an eighth of the arrays: then one sort merges them.
+    Nothing is kept per item: removal recomputes the keys from the hash values the caller holds.
     Candidates come back in id order, so ties go to the oldest item whatever the bucket's history.
     """
+
+    MERGE_MIN = 512  # items waiting before a merge, at least
 
     def __init__(self, threshold: float) -> None:
         bands = MinHashLSH(threshold=threshold, num_perm=NUM_PERM)  # only for its choice of bands
         self.b, self.r = bands.b, bands.r
-        # A bucket is one item id until a second one shares it: most buckets hold one item, and
-        # a list per bucket was the largest part of the index's memory.
-        self.tables: list[dict[int, int | list[int]]] = [{} for _ in range(self.b)]
+        bits = max(1, (self.b - 1).bit_length())
+        self._drop = np.uint64(bits)  # a key's lowest bits give way to its band's number
+        self._band = np.arange(self.b, dtype=np.uint64) << np.uint64(64 - bits)
         self._mix = _BAND_MIX[:self.r]
-        self._last: tuple[np.ndarray | None, list[int]] = (None, [])
+        self.keys = np.empty(0, dtype=np.uint64)  # sorted
+        self.ids = np.empty(0, dtype=np.int64)
+        self.items = 0  # items in the arrays, the removed ones included
+        # Inserted since the merge: a bucket is one item id until a second one shares it.
+        self.recent: dict[int, int | list[int]] = {}
+        self.fresh = 0  # items in ``recent``
+        self.dead: set[int] = set()  # removed from the arrays, not yet merged out
+        self._last: tuple[np.ndarray | None, np.ndarray, list[int]] = (None, self.keys, [])
 
-    def _keys(self, values: np.ndarray) -> list[int]:
+    def _keys(self, values: np.ndarray) -> tuple[np.ndarray, list[int]]:
         # An item is looked up, then inserted: the keys of the last values are kept (the array
         # itself is held, so its identity cannot be reused), which halves the work.
         if values is self._last[0]:
-            return self._last[1]
+            return self._last[1], self._last[2]
         bands = values[:self.b * self.r].astype(np.uint64).reshape(self.b, self.r)
         with np.errstate(over="ignore"):  # modulo 2^64 is the point
-            keys = (bands * self._mix).sum(axis=1, dtype=np.uint64).tolist()
-        self._last = (values, keys)
-        return keys
+            keys = ((bands * self._mix).sum(axis=1, dtype=np.uint64) >> self._drop) | self._band
+        listed = keys.tolist()
+        self._last = (values, keys, listed)
+        return keys, listed
 
     def insert(self, item_id: int, values: np.ndarray) -> None:
-        for table, key in zip(self.tables, self._keys(values), strict=True):
-            ids = table.get(key)
+        if item_id in self.dead:  # back after its removal: its old entries must go first
+            self._merge()
+        for key in self._keys(values)[1]:
+            ids = self.recent.get(key)
             if ids is None:
-                table[key] = item_id
+                self.recent[key] = item_id
             elif isinstance(ids, int):
-                table[key] = [ids, item_id]
+                self.recent[key] = [ids, item_id]
             else:
                 ids.append(item_id)
+        self.fresh += 1
+        self._merge_if_due()
 
     def remove(self, item_id: int, values: np.ndarray) -> None:
-        for table, key in zip(self.tables, self._keys(values), strict=True):
-            ids = table.get(key)
+        keys = self._keys(values)[1]
+        first = self.recent.get(keys[0])
+        if not (first == item_id or (isinstance(first, list) and item_id in first)):
+            self.dead.add(item_id)  # in the arrays: left out of look-ups until the merge
+            self._merge_if_due()
+            return
+        for key in keys:
+            ids = self.recent.get(key)
             if ids == item_id:
-                del table[key]
+                del self.recent[key]
             elif isinstance(ids, list) and item_id in ids:
                 ids.remove(item_id)
                 if len(ids) == 1:
-                    table[key] = ids[0]
+                    self.recent[key] = ids[0]
+        self.fresh -= 1
 
     def query(self, values: np.ndarray) -> list[int]:
+        keys, listed = self._keys(values)
         found: set[int] = set()
-        for table, key in zip(self.tables, self._keys(values), strict=True):
-            ids = table.get(key)
+        if self.items:
+            lo = np.searchsorted(self.keys, keys, "left")
+            hi = np.searchsorted(self.keys, keys, "right")
+            for k in np.flatnonzero(hi > lo).tolist():
+                found.update(self.ids[lo[k]:hi[k]].tolist())
+            if self.dead:
+                found -= self.dead
+        for key in listed:
+            ids = self.recent.get(key)
             if isinstance(ids, int):
                 found.add(ids)
             elif ids:
                 found.update(ids)
         return sorted(found)
 
+    def _merge_if_due(self) -> None:
+        if self.fresh + len(self.dead) >= max(self.MERGE_MIN, self.items // 8):
+            self._merge()
+
+    def _merge(self) -> None:
+        keys, ids = self.keys, self.ids
+        if self.dead:
+            keep = ~np.isin(ids, np.fromiter(self.dead, dtype=np.int64, count=len(self.dead)))
+            keys, ids = keys[keep], ids[keep]
+        new_keys: list[int] = []
+        new_ids: list[int] = []
+        for key, held in self.recent.items():
+            if isinstance(held, int):
+                new_keys.append(key)
+                new_ids.append(held)
+            else:
+                new_keys.extend([key] * len(held))
+                new_ids.extend(held)
+        keys = np.concatenate([keys, np.array(new_keys, dtype=np.uint64)])
+        ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
+        order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them
+        self.keys, self.ids = keys[order], ids[order]
+        self.items += self.fresh - len(self.dead)
+        self.recent, self.fresh, self.dead = {}, 0, set()
+
     def __len__(self) -> int:
-        return sum(1 if isinstance(ids, int) else len(ids)
-                   for table in self.tables for ids in table.values()) // max(1, self.b)
+        return self.items + self.fresh - len(self.dead)
 
 
 class HashRows:

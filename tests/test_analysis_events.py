@@ -232,6 +232,40 @@ def test_compact_index_finds_what_it_holds_and_forgets_what_it_drops() -> None:
     assert rows.jaccards([5, 4], hashes[3]).tolist() == [1.0, 1.0] and max(rows.rows.values()) == 3
 
 
+def test_compact_index_merges_without_changing_what_it_finds(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Inserts wait in a dict and removals in a set until a merge sorts them into the arrays: with
+    merges every few items, look-ups give what a plain dict of buckets gives, an item removed
+    and inserted again included."""
+    monkeypatch.setattr(folding.BandIndex, "MERGE_MIN", 3)
+    texts = [f"某县第{k % 7}镇化工厂爆炸事故现场通报第{k % 3}次，伤员已送医救治" for k in range(40)]
+    hashes = {k: folding.text_minhash(t).hashvalues for k, t in enumerate(texts, start=1)}
+    lsh = folding.BandIndex(0.5)
+    plain: dict[tuple[int, bytes], set[int]] = {}
+    held: set[int] = set()
+
+    def bands(values):  # type: ignore[no-untyped-def]
+        return [(t, values[t * lsh.r:(t + 1) * lsh.r].tobytes()) for t in range(lsh.b)]
+
+    def expect(values):  # type: ignore[no-untyped-def]
+        return sorted(set().union(*(plain.get(band, set()) for band in bands(values))) & held)
+
+    steps = [("add", k) for k in range(1, 31)] + [("drop", k) for k in range(1, 20, 2)] \
+        + [("add", k) for k in (3, 5, *range(31, 41))] + [("drop", k) for k in (2, 4, 3, 33)]
+    for step, k in steps:
+        if step == "add":
+            lsh.insert(k, hashes[k])
+            held.add(k)
+            for band in bands(hashes[k]):
+                plain.setdefault(band, set()).add(k)
+        else:
+            lsh.remove(k, hashes[k])
+            held.discard(k)
+        assert len(lsh) == len(held)
+        for values in hashes.values():
+            assert lsh.query(values) == expect(values)
+    assert lsh.items > 0 and lsh.fresh < 12  # merged along the way
+
+
 def test_quiet_spell_comes_from_the_profile(runtime, clock, drain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
     from yuqing.tasks.dispatch import enqueue
 
