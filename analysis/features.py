@@ -20,13 +20,16 @@ words and unweighted n-grams let frequent characters drown the rare ones that de
 from __future__ import annotations
 
 import re
+from functools import cache
+from typing import TYPE_CHECKING
 
 import numpy as np
 from scipy.sparse import csr_matrix, hstack
-from sklearn.feature_extraction.text import HashingVectorizer
-from sklearn.preprocessing import normalize
 
 from . import usage
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import HashingVectorizer
 
 N_FEATURES = 2**19
 GENRES = ("headline", "article", "weibo", "message")
@@ -59,8 +62,20 @@ def _identity(doc: list[str]) -> list[str]:
     return doc
 
 
-VECTORIZER = HashingVectorizer(n_features=N_FEATURES, analyzer=_identity, alternate_sign=False,
-                               norm="l2")
+@cache
+def _vectorizers() -> tuple[HashingVectorizer, HashingVectorizer, HashingVectorizer]:
+    """The word, character and extras vectorizers, built once on first use."""
+    # Heavy (scikit-learn, 1.5 s): only vectorising needs it, not the importers of this module's
+    # genres and terms (the counting, the CLI, the dashboards).
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    words = HashingVectorizer(n_features=N_FEATURES, analyzer=_identity, alternate_sign=False,
+                              norm="l2")
+    chars = HashingVectorizer(n_features=CHAR_FEATURES, analyzer="char", ngram_range=(1, 3),
+                              alternate_sign=False, norm=None)
+    extras = HashingVectorizer(n_features=EXTRA_FEATURES, analyzer=_identity, alternate_sign=False,
+                               norm=None, binary=True)
+    return words, chars, extras
 
 
 def vectorize(token_lists: list[list[str]], texts: list[str] | None = None,
@@ -68,9 +83,9 @@ def vectorize(token_lists: list[list[str]], texts: list[str] | None = None,
     """Sparse matrix (n, N_FEATURES): words from ``token_lists``; with ``texts`` also character
     n-grams and usage cues; with ``genres`` the genre markers."""
     if texts is None:
-        return VECTORIZER.transform([terms(t) for t in token_lists])
+        return _vectorizers()[0].transform([terms(t) for t in token_lists])
     genres = genres or ["weibo"] * len(texts)
-    return VECTORIZER.transform([terms(t) + char_terms(x) + extra_terms(x, g)
+    return _vectorizers()[0].transform([terms(t) + char_terms(x) + extra_terms(x, g)
                                  for t, x, g in zip(token_lists, texts, genres, strict=True)])
 
 
@@ -99,16 +114,12 @@ def genre_of(record: dict) -> str:
 # -- the remit model's features: character 1-3-gram TF-IDF (what the baseline shows works) ----
 CHAR_FEATURES = 2**20
 EXTRA_FEATURES = 2**10
-CHAR_VECTORIZER = HashingVectorizer(n_features=CHAR_FEATURES, analyzer="char", ngram_range=(1, 3),
-                                    alternate_sign=False, norm=None)
-EXTRA_VECTORIZER = HashingVectorizer(n_features=EXTRA_FEATURES, analyzer=_identity, alternate_sign=False,
-                                     norm=None, binary=True)
 MIN_DF = 2  # a character n-gram seen in one training text only carries no weight (as min_df=2)
 
 
 def char_counts(texts: list[str]) -> csr_matrix:
     """Hashed character 1-3-gram counts, sublinear (1 + log tf)."""
-    X = CHAR_VECTORIZER.transform(texts).tocsr()
+    X = _vectorizers()[1].transform(texts).tocsr()
     X.data = 1.0 + np.log(X.data)
     return X
 
@@ -116,7 +127,7 @@ def char_counts(texts: list[str]) -> csr_matrix:
 def remit_raw(texts: list[str], genres: list[str]) -> csr_matrix:
     """Character counts, then the genre marker and usage cues (binary): what :func:`remit_features`
     weighs. Training fits the IDF on the first block of its training rows only."""
-    E = EXTRA_VECTORIZER.transform([extra_terms(x, g) for x, g in zip(texts, genres, strict=True)])
+    E = _vectorizers()[2].transform([extra_terms(x, g) for x, g in zip(texts, genres, strict=True)])
     return hstack([char_counts(texts), E]).tocsr()
 
 
@@ -139,5 +150,8 @@ def remit_features(raw: csr_matrix, idf: np.ndarray, extras_weight: float) -> cs
     X.data = X.data * idf[X.indices].astype(np.float64)
     X.eliminate_zeros()
     X.sort_indices()
+    # Heavy (scikit-learn): only the remit features need it, see _vectorizers.
+    from sklearn.preprocessing import normalize
+
     X = normalize(X)
     return hstack([X, extras_weight * raw[:, CHAR_FEATURES:]]).tocsr()
