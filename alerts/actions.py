@@ -39,7 +39,7 @@ def acknowledge(rt: Runtime, alert_id: int, by: str, ip: str = "") -> Alert:
     with rt.session() as s:
         alert = _alert(s, alert_id)
         if alert.status != AlertStatus.FIRING:
-            who = f"（{alert.acknowledged_by}，{fmt(alert.acknowledged_at)}）" if alert.acknowledged_by else ""
+            who = f"（{alert.acknowledged_by}，{fmt(alert.acknowledged_at, rt.settings.timezone)}）" if alert.acknowledged_by else ""
             raise AlertsError(f"预警 #{alert_id} 当前状态为 {alert.status}{who}，无需再确认")
         alert.status, alert.acknowledged_at, alert.acknowledged_by = AlertStatus.ACKNOWLEDGED, rt.now(), by
         alert.updated_at = rt.now()
@@ -152,7 +152,7 @@ def silence(rt: Runtime, by: str, comment: str, ends_at: datetime, event_id: int
     if ends_at.tzinfo is None:
         raise SilenceError("静默结束时间须带时区")
     if ends_at <= now:
-        raise SilenceError(f"静默结束时间 {fmt(ends_at)} 已过，应晚于当前时间 {fmt(now)}")
+        raise SilenceError(f"静默结束时间 {fmt(ends_at, rt.settings.timezone)} 已过，应晚于当前时间 {fmt(now, rt.settings.timezone)}")
     if (event_id is None) == (not matchers):
         raise SilenceError("静默须指定一个事件，或一组匹配条件（二者选一）")
     clean = validate_matchers(matchers) if matchers else {}
@@ -181,7 +181,7 @@ def expire_silence(rt: Runtime, silence_id: int, by: str) -> Silence:
             raise SilenceNotFound(f"静默 #{silence_id} 不存在")
         now = rt.now()
         if row.ends_at <= now:
-            raise SilenceError(f"静默 #{silence_id} 已于 {fmt(row.ends_at)} 结束")
+            raise SilenceError(f"静默 #{silence_id} 已于 {fmt(row.ends_at, rt.settings.timezone)} 结束")
         row.ends_at = now
         _audit(s, rt, by, "silence.expire", "silence", silence_id)
         return row

@@ -34,8 +34,8 @@ def source_unhealthy(rt: Runtime, source_id: int) -> int | None:
             return None
         reasons = [f"连续失败 {source.consecutive_failures} 次" if source.consecutive_failures else "",
                    f"连续 {source.empty_runs} 次未采到内容" if source.empty_runs else "",
-                   f"最近错误（{fmt(source.last_error_at)}）：{source.last_error[:300]}" if source.last_error else "",
-                   f"上次成功：{fmt(source.last_success_at) or '从未'}"]
+                   f"最近错误（{fmt(source.last_error_at, rt.settings.timezone)}）：{source.last_error[:300]}" if source.last_error else "",
+                   f"上次成功：{fmt(source.last_success_at, rt.settings.timezone) or '从未'}"]
         reasons = [r for r in reasons if r]
         alert = s.scalar(select(Alert).where(Alert.kind == "source", Alert.source_id == source_id,
                                              Alert.status.in_(OPEN)))

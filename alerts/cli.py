@@ -76,7 +76,7 @@ def silence_add(comment: Annotated[str, typer.Option("--comment", "-m", help="�
             raise SilenceError(f"--match {pair!r} 格式应为 key=value")
         matchers.setdefault(key.strip(), []).append(value.strip())
     row = silence(rt, by, comment, ends, event_id=event, matchers=matchers or None)
-    typer.echo(f"静默 #{row.id} 已生效，至 {fmt(row.ends_at)}")
+    typer.echo(f"静默 #{row.id} 已生效，至 {fmt(row.ends_at, rt.settings.timezone)}")
 
 
 @silence_app.command("list")
@@ -100,7 +100,7 @@ def silence_list(config: ConfigOpt = None, profile: ProfileOpt = None,
         for r in rows:
             what = f"事件 #{r.event_id}" if r.event_id else " ".join(f"{k}={','.join(v)}" for k, v in r.matchers.items())
             state = "生效中" if r.ends_at > now else "已结束"
-            typer.echo(f"#{r.id}\t{state}\t{what}\t{fmt(r.starts_at)} 至 {fmt(r.ends_at)}\t{r.created_by}：{r.comment}")
+            typer.echo(f"#{r.id}\t{state}\t{what}\t{fmt(r.starts_at, rt.settings.timezone)} 至 {fmt(r.ends_at, rt.settings.timezone)}\t{r.created_by}：{r.comment}")
 
 
 @silence_app.command("expire")

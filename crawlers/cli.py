@@ -19,10 +19,10 @@ sources_app = typer.Typer(no_args_is_help=True, help="信源管理：载入、�
 STATUS_CN = {"ok": "正常", "partial": "部分失败", "empty": "无数据", "failed": "失败", "timeout": "超时", "": "未运行"}
 
 
-def _fmt(value: Any) -> str:
+def _fmt(value: Any, tz: str) -> str:
     from yuqing.clock import fmt
 
-    return fmt(value) if value else "-"
+    return fmt(value, tz) if value else "-"
 
 
 def register(app: typer.Typer) -> None:
@@ -151,7 +151,7 @@ def sources_list(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
     rows = health_rows(rt)
     for r in rows:
         typer.echo(f"{r['key']:24} {r['name']}  {r['kind']:8} {r['tier']:10} "
-                   f"{'启用' if r['enabled'] else '停用'}  下次 {_fmt(r['next_run_at'])}")
+                   f"{'启用' if r['enabled'] else '停用'}  下次 {_fmt(r['next_run_at'], rt.settings.timezone)}")
     typer.echo(f"共 {len(rows)} 个信源")
 
 
@@ -174,7 +174,7 @@ def sources_check(config: ConfigOpt = None, profile: ProfileOpt = None) -> None:
         bad += unhealthy
         state = "停用" if not r["enabled"] else ("[red]异常[/red]" if unhealthy else "[green]健康[/green]")
         table.add_row(f"{r['key']} {r['name']}", r["kind"], state, STATUS_CN.get(r["last_status"], r["last_status"]),
-                      _fmt(r["last_success_at"]), str(r["consecutive_failures"]), str(r["empty_runs"]),
+                      _fmt(r["last_success_at"], rt.settings.timezone), str(r["consecutive_failures"]), str(r["empty_runs"]),
                       str(r["last_item_count"]), (r["last_error"] or "-")[:80])
     Console(width=200).print(table)
     typer.echo(f"共 {len(rows)} 个信源，异常 {bad} 个")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
 import pytest
 from factories import alerted, deliveries, make_event
 
@@ -95,3 +97,21 @@ def test_unhealthy_source_alerts_the_administrator_once(runtime) -> None:  # typ
     sweep_alerts()
     with runtime.session() as s:
         assert s.get(Alert, first).status == "resolved"
+
+
+def test_admin_alert_shows_times_in_the_bureaus_zone(runtime) -> None:  # type: ignore[no-untyped-def]
+    """A bureau in 乌鲁木齐 (settings.timezone) reads its own clock in the administrator's notice,
+    not Shanghai's two hours ahead."""
+    runtime.settings = runtime.settings.model_copy(update={"timezone": "Asia/Urumqi"})
+    now = runtime.now()  # 2026-11-21 08:00 in Shanghai, 06:00 in Urumqi
+    with runtime.session() as s:
+        src = Source(key="jc-news", name="晋城新闻网", kind="feed", tier="local", created_at=now, healthy=False,
+                     consecutive_failures=5, last_error="HTTP 503", last_error_at=now)
+        s.add(src)
+        s.flush()
+        source_id = src.id
+    source_unhealthy(source_id)
+    body = deliveries(runtime)[0].body
+    assert "最近错误（2026-11-21 06:00）" in body, body
+    with pytest.raises(AlertsError, match="2026-11-21 06:00"):
+        actions.silence(runtime, "赵值班", "测试", now - timedelta(minutes=1), event_id=1)

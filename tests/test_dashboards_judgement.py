@@ -207,7 +207,7 @@ def test_silence_and_confirmation_show_on_the_card(runtime, client, story) -> No
     runtime.clock.advance(minutes=1)
     client.post(f"/alerts/{alert}/silence?next=/", data={"hours": "1", "comment": "已核实为烧荒", "csrf_token": token})
     card = _card(client.get("/").text, alert)
-    ends = fmt(runtime.now() + timedelta(hours=1))
+    ends = fmt(runtime.now() + timedelta(hours=1), runtime.settings.timezone)
     assert f"已静默至 {ends}（monitor：已核实为烧荒）" in card
     runtime.clock.advance(minutes=1)
     client.post(f"/alerts/{alert}/review?next=/", data={"action": "confirm", "csrf_token": token})

@@ -70,8 +70,9 @@ def local(value: datetime | None, tz: str | ZoneInfo = SHANGHAI) -> datetime | N
     return utc(value).astimezone(zone)
 
 
-def fmt(value: datetime | None, tz: str | ZoneInfo = SHANGHAI) -> str:
-    """Format for people: ``2026-11-21 16:05`` in the bureau's zone; empty for None."""
+def fmt(value: datetime | None, tz: str | ZoneInfo) -> str:
+    """Format for people: ``2026-11-21 16:05`` in the bureau's zone (``settings.timezone``, which
+    every caller passes: a default zone here showed other bureaus Shanghai's time); empty for None."""
     shown = local(value, tz)
     return shown.strftime("%Y-%m-%d %H:%M") if shown else ""
 

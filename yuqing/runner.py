@@ -253,7 +253,7 @@ def _start_demo(rt: Runtime, env: dict[str, str], speed: float) -> list[object]:
     print("演示账号（密码均为 " + password + "）：monitor 值班监测员 / leader 领导 / "
           "xcb 宣传部联络员 / admin 管理员")
     if resumed:
-        print(f"接续上次的演示（开始于 {fmt(site.started)}，帖文地址不变，不会重复采集）；"
+        print(f"接续上次的演示（开始于 {fmt(site.started, rt.settings.timezone)}，帖文地址不变，不会重复采集）；"
               "删除数据目录可重新开始。")
     else:
         print("帖文将在几分钟内陆续出现：煤矿透水事故逐步升级为重大舆情。")

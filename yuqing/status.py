@@ -104,7 +104,7 @@ def _stale_sources(rt: Runtime) -> list[str]:
             limit = timedelta(minutes=max(15, 3 * src.interval_minutes))
             since = src.last_success_at or src.created_at
             if since and now - since > limit:
-                out.append(f"{src.key}（最近成功 {fmt(src.last_success_at) or '从未'}）")
+                out.append(f"{src.key}（最近成功 {fmt(src.last_success_at, rt.settings.timezone) or '从未'}）")
     return out
 
 
