@@ -4,7 +4,8 @@ workers never create two events for one incident.
 
 The lock is held for the decision only: the index brought up to date (the other holders'
 decisions, handed over through Redis: :mod:`.handover`), ``assign``/``add``, the new events'
-INSERT (for their ids) and the batch's decisions handed on. Writing the items' events and
+INSERT (for their ids) and the batch's decisions handed on. The window's sliding (eviction)
+is done before it (:func:`evict_ahead`). Writing the items' events and
 counting them into their events is :mod:`.counting`'s, after the lock.
 """
 
@@ -62,8 +63,22 @@ def grouper_synced(session: Session, redis: Redis, now: datetime, judgement: Jud
     return g
 
 
+def evict_ahead(now: datetime) -> None:
+    """The window slid to ``now`` in this process's index, before the lock: the decision under
+    it evicts again after the catch-up, which then finds the window's oldest items gone and
+    stops at once. The same items leave either way (the eviction takes the oldest first, and
+    what the catch-up appends comes after them), only no longer while every worker waits."""
+    if _grouper is not None and _grouper.handed_upto is not None:
+        _grouper.evict(now)
+
+
 def _apply(g: Grouper, decided: list[handover.Decided]) -> None:
     for d in decided:
+        gone = g.just_evicted.get(d.item_id)
+        if gone is not None:  # evicted ahead of the lock, which would have evicted it after this
+            if gone != d.event_id:
+                g.rename_event(gone, d.event_id, [])
+            continue
         held = g.decision(d.item_id)
         if held is None:
             g.add(d.item_id, d.at, d.event_id, d.minhash, d.signature, d.keys, d.duplicate_of)

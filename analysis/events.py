@@ -166,6 +166,7 @@ class Grouper:
         self.last_item_id = 0
         self.synced_upto = 0  # every item id up to this has been read from the store (decision.py)
         self.handed_upto: str | None = None  # the last entry of the handover stream applied (handover.py)
+        self.just_evicted: dict[int, int] = {}  # item -> its event, of the last eviction (decision.py)
 
     def __contains__(self, item_id: int) -> bool:
         return item_id in self.entries
@@ -288,8 +289,10 @@ class Grouper:
         """Forget items older than the window (their events stay in the store)."""
         cutoff = now - self.window
         self.folds.evict_before(cutoff)
+        self.just_evicted = {}
         while self.order and self.entries[self.order[0]].at < cutoff:
             entry = self.entries.pop(self.order.popleft())
+            self.just_evicted[entry.item_id] = entry.event_id
             if entry.item_id in self.sig:
                 self.signatures.remove(entry.item_id, self.sig.pop(entry.item_id))
             for key in entry.keys:

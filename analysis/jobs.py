@@ -92,6 +92,7 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     with rt.session() as s:
         batchstore.write_scores(s, members, scorer.version)
     redis = rt.get_redis()
+    decision.evict_ahead(now)  # the window slid: done before the lock, as the decision would do it
     try:  # under the lock only what decides: the index, the new events' ids, the handover
         with decision.group_lock(redis):
             with rt.session() as s:

@@ -369,3 +369,47 @@ def test_the_sources_look_up_leaves_few_statements_in_sqlalchemys_cache(store) -
             added = {e: [Record(id=10**9 + e, source_id=1)] for e in range(1, n + 1)}
             assert counting.sources_reported(s, added) == set()
         assert len(cache) - before <= 7  # 1, 2, 4 … 64 pairs, not 40 shapes
+
+
+def test_evicting_ahead_of_the_lock_leaves_the_index_the_lock_would() -> None:
+    """The window slides before the lock (decision.evict_ahead), then again after the catch-up
+    under it: the same index as the catch-up then the eviction, the other worker's decisions on
+    old items (a job run again) included."""
+    from datetime import UTC, datetime
+
+    from yuqing.analysis import folding
+    from yuqing.analysis.events import Grouper, incident_keys
+
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    town = incident_keys([{"code": "140525108", "name": "巴公镇"}], ["fire"])
+
+    def item(n: int, event: int) -> handover.Decided:
+        mh = folding.Hashes(folding.text_minhash(f"第{n % 40}条 帖文 {n % 40 * 7919}").hashvalues)
+        sig = folding.signature_minhash({f"词{n % 30}", f"字{n % 30 * 3}", f"句{n}"})
+        return handover.Decided(n, start + timedelta(minutes=n), event, None, mh,
+                                None if sig is None else folding.Hashes(sig.hashvalues), town if n % 3 else set())
+
+    def filled() -> Grouper:
+        g = Grouper(window=timedelta(hours=1))
+        for n in range(1, 121):
+            d = item(n, 1000 + n // 7)
+            g.add(d.item_id, d.at, d.event_id, d.minhash, d.signature, d.keys, d.duplicate_of)
+        return g
+
+    now = start + timedelta(minutes=150)
+    # the other worker's batch: new items, an old one decided again as it was (a re-run), and
+    # an old one whose event was deleted meanwhile (it started a new one)
+    decided = [item(n, 1000 + n // 7) for n in range(121, 141)] + [item(20, 1000 + 20 // 7), item(40, 5000)]
+    under_lock, ahead = filled(), filled()
+    decision._apply(under_lock, decided)
+    under_lock.evict(now)
+    ahead.evict(now)
+    assert len(ahead.entries) < 120  # the window slid ahead of the lock
+    decision._apply(ahead, decided)
+    ahead.evict(now)
+    assert _index_of(ahead) == _index_of(under_lock)
+    assert ahead.by_key == under_lock.by_key and ahead.event_keys == under_lock.event_keys
+    assert ahead.folds.root == under_lock.folds.root and len(ahead.signatures) == len(under_lock.signatures)
+    fresh = item(141, 0)
+    assert ahead.assign(fresh.minhash, fresh.signature, fresh.keys, now) == \
+        under_lock.assign(fresh.minhash, fresh.signature, fresh.keys, now)
