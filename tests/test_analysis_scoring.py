@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from yuqing.analysis import casualties
+from yuqing.analysis import casualties, features
 from yuqing.analysis.scoring import Scorer
 from yuqing.levels import Category, Level
 from yuqing.profile import load_profile, parse_profile
@@ -214,3 +214,31 @@ def test_remit_features_are_the_tf_idf_of_the_counts() -> None:
     assert np.allclose(got[:, :CHAR_FEATURES], want, rtol=0, atol=1e-12)
     assert np.array_equal(got[:, CHAR_FEATURES:], 0.5 * raw[:, CHAR_FEATURES:].toarray())
     assert not set(dropped.tolist()) & set(X[0].indices.tolist())  # not stored, not just zero
+
+
+def test_the_fast_hashing_gives_the_vectorisers_matrices() -> None:
+    """features._hashed feeds scikit-learn's hashing loop itself, and the character n-grams are
+    taken without the vectoriser's analyser: the same matrices, value for value, as the
+    vectorisers the models were trained with (a scikit-learn upgrade that changes them fails here)."""
+    texts = ["泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下！#突发#", "", "转", "ABC  def\n\n 2024年  高平市  化工厂起火",
+             "我爱人就在巴公镇那个煤矿井下！现在说死了3个，是不是瞒报？" * 20, " \t 孤 "]
+    tokens = [list(t) for t in texts]
+    genres = ["weibo", "article", "headline", "message", "weibo", "article"]
+    words, chars, extras = features._vectorizers()
+
+    def old_char_terms(text: str) -> list[str]:  # before the grams were taken run by run
+        s = features._DIGITS.sub("0", features._NOT_TEXT.sub(" ", text[:features.CHAR_CHARS].lower()))
+        grams = ["c" + s[i:i + 2] for i in range(len(s) - 1)] + ["c" + s[i:i + 3] for i in range(len(s) - 2)]
+        return [g for g in grams if " " not in g]
+
+    assert [features.char_terms(t) for t in texts] == [old_char_terms(t) for t in texts]
+    docs = [features.terms(t) + old_char_terms(x) + features.extra_terms(x, g) for t, x, g in zip(tokens, texts, genres, strict=True)]
+    for fast, slow in [(features.vectorize(tokens, texts, genres), words.transform(docs)),
+                       (features.vectorize(tokens), words.transform([features.terms(t) for t in tokens])),
+                       (features._hashed([features._char_grams(t) for t in texts], features.CHAR_FEATURES),
+                        chars.transform(texts)),
+                       (features.remit_raw(texts, genres)[:, features.CHAR_FEATURES:],
+                        extras.transform([features.extra_terms(x, g) for x, g in zip(texts, genres, strict=True)]))]:
+        assert fast.shape == slow.shape and fast.has_canonical_format
+        assert (fast.indptr == slow.indptr).all() and (fast.indices == slow.indices).all()
+        assert (fast.data == slow.data).all()
