@@ -189,15 +189,22 @@ def _follow_up(rt: Runtime, s: Session, event: Event, exclude: set[int]) -> int:
     return sent
 
 
+# A department has heard of the event once its 专报 went: a 终报 ("我局前期报送的舆情事件……")
+# goes only to those. One whose 专报 failed never heard of it; one whose 专报 is still being
+# retried gets its 终报 when the 专报 finally goes (:func:`on_delivery`).
+HEARD = (ReferralStatus.SENT, ReferralStatus.DELIVERED, ReferralStatus.ACKNOWLEDGED)
+
+
 def send_final_reports(rt: Runtime, ticket_id: int) -> int:
-    """终报 to every department referred, once, when the ticket closes; how many were sent."""
+    """终报 to every department whose 专报 went, once, when the ticket closes; how many were sent."""
     sent = 0
     with rt.session() as s:
         ticket = s.get(Ticket, ticket_id)
         event = s.get(Event, ticket.event_id) if ticket else None
         if event is None:
             return 0
-        for ref in s.scalars(select(Referral).where(Referral.event_id == event.id).order_by(Referral.id)):
+        for ref in s.scalars(select(Referral).where(Referral.event_id == event.id, Referral.status.in_(HEARD))
+                             .order_by(Referral.id)):
             if _issue_and_send(rt, s, ref, event, kind="final"):
                 sent += 1
     return sent
@@ -302,6 +309,11 @@ def on_delivery(delivery_id: int) -> str | None:
             return None
         if d.status == DeliveryStatus.SENT and ref.status in (ReferralStatus.PENDING, ReferralStatus.FAILED):
             ref.status, ref.sent_at, ref.last_error = ReferralStatus.SENT, d.sent_at or rt.now(), ""
+            ticket = s.get(Ticket, ref.ticket_id) if ref.ticket_id is not None else None
+            event = s.get(Event, ref.event_id)
+            if ticket is not None and event is not None and ticket.state == TicketState.CLOSED:
+                # The ticket closed while this 专报 was being retried: its 终报 was held for it.
+                _issue_and_send(rt, s, ref, event, kind="final")
         elif d.status == DeliveryStatus.FAILED and ref.status == ReferralStatus.PENDING:
             siblings = s.scalars(select(Delivery.status).where(Delivery.ref_type == "referral",
                                                                Delivery.ref_id == ref.id, Delivery.id != d.id))

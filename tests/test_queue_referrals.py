@@ -483,3 +483,34 @@ def test_the_referral_lock_is_renewed_while_its_holder_prints(runtime, monkeypat
     monkeypatch.setattr(referrals, "_refer", slow)
     referrals.refer_event(runtime, event)
     assert seen and seen[0] > 0, "the lock was still held when the print ended"
+
+
+def test_the_final_report_goes_only_to_departments_whose_special_report_went(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """A 终报 says "我局前期报送的舆情事件……": a department whose 专报 failed never heard of the
+    event and gets none; one whose 专报 was still being retried when the ticket closed gets its
+    终报 when the 专报 finally goes, not before it."""
+    from yuqing.queue.referrals import on_delivery
+
+    event = make_reported_event(runtime, level="重大", ago_hours=80)
+    jobs.consider_event(event)
+    refs = _refs(runtime)
+    with runtime.session() as s:
+        for d in s.scalars(select(Delivery).where(Delivery.ref_id == refs["propaganda"].id)):
+            d.status, d.last_error = "failed", "收件人被拒绝（不可重试）"
+            failed = d.id
+    assert on_delivery(failed) == "failed"
+    drain()
+    with runtime.session() as s:  # the 网信办's 专报 is being retried (its mail server is down)
+        s.get(Referral, refs["cyberspace"].id).status = "pending"
+        retried = s.scalar(select(Delivery.id).where(Delivery.ref_id == refs["cyberspace"].id))
+    ticket_id = refs["cyberspace"].ticket_id
+    tickets.record_response(runtime, ticket_id, "monitor", "authoritative_info", "政府网站",
+                            "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", runtime.now())
+    runtime.clock.advance(hours=73)
+    tickets.close(runtime, ticket_id, "monitor")
+    drain()
+    assert [d for k, d, _ in _issued(runtime) if k == "final"] == [], "neither department has had its 专报"
+    assert on_delivery(retried) == "sent"
+    drain()
+    assert [d for k, d, _ in _issued(runtime) if k == "final"] == ["cyberspace"]
+    assert len([m for m in smtp.messages if _subject(m).startswith("【舆情终报】")]) == 1
