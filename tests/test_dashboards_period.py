@@ -89,6 +89,23 @@ def test_report_period_writes_docx_and_pdf(runtime, story) -> None:  # type: ign
     assert "回应关切指数" in text and "部门协同" in text
 
 
+def test_a_short_table_stays_with_its_heading_and_lead(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The 指数构成 table sat alone on page 3, its heading and lead paragraph at the foot of page 2:
+    each page of the PDF that holds a table's caption holds its heading and lead too, and no page
+    ends on a heading; in the DOCX the lead is kept with the table's caption."""
+    paths = write_period(runtime, date(2026, 7, 1), date(2026, 12, 31))
+    pages = subprocess.run(["pdftotext", paths[1], "-"], capture_output=True, text=True, check=True).stdout.split("\f")
+    page = next(p for p in pages if "回应关切指数构成" in p).replace("\n", "")
+    assert "五、回应关切指数" in page and "各项权重与得分如下" in page
+    for p in pages:
+        lines = [ln.strip() for ln in p.splitlines() if ln.strip() and not re.fullmatch(r"— ?\d+ ?—", ln.strip())]
+        assert not lines or not re.match(r"[一二三四五六七八九十]+、", lines[-1]), lines[-1]
+    paragraphs = Document(paths[0]).paragraphs
+    lead = next(n for n, p in enumerate(paragraphs) if "各项权重与得分如下" in unjoined(p.text))
+    assert paragraphs[lead].paragraph_format.keep_with_next
+    assert "回应关切指数构成" in paragraphs[lead + 1].text and paragraphs[lead + 1].paragraph_format.keep_with_next
+
+
 def test_bad_dates_are_clear_errors() -> None:
     assert parse_day("2026年7月1日", "--from") == date(2026, 7, 1)
     with pytest.raises(ReportError, match=r"^--to 日期无效：'2026-13-01'，应为 2026-07-01 或 2026年7月1日 这样的日期$"):

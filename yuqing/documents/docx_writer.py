@@ -182,12 +182,15 @@ def _head(doc: DocxDocument, d: OfficialDocument) -> None:
 
 def _blocks(doc: DocxDocument, d: OfficialDocument) -> None:
     numbers = L.heading_numbers(b.level if isinstance(b, Heading) else None for b in d.blocks)
-    for block, number in zip(d.blocks, numbers, strict=True):
+    after = [*d.blocks[1:], None]
+    for block, number, following in zip(d.blocks, numbers, after, strict=True):
         if isinstance(block, Heading):
             _paragraph(doc, number + block.text, font=L.HEADING_FONT.get(block.level, L.FANGSONG),
                        bold=block.level == 3, indent=True, keep_next=True)
         elif isinstance(block, Paragraph):
-            p = _paragraph(doc, indent=block.indent,
+            # A short table's lead paragraph goes with it, as in the print page: no table alone on a page.
+            lead = isinstance(following, Table) and len(following.rows) <= L.WHOLE_TABLE_ROWS
+            p = _paragraph(doc, indent=block.indent, keep_next=lead,
                            align=WD_ALIGN_PARAGRAPH.LEFT if block.ragged else WD_ALIGN_PARAGRAPH.JUSTIFY)
             for part in (piece for whole in block.parts for piece in kept_apart(whole)):
                 if isinstance(part, Link):

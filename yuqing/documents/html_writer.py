@@ -51,6 +51,8 @@ th, td {{ border: 1px solid #000; padding: 1mm 1.5mm; vertical-align: top; word-
 th {{ font-family: {f[L.HEITI]}; font-weight: normal; text-align: center; }}
 tr {{ break-inside: avoid; }}
 table.whole {{ break-inside: avoid; }}
+/* A short table's lead paragraph goes with it (and its heading with both): no table alone on a page. */
+p:has(+ table.whole) {{ break-after: avoid; }}
 thead {{ display: table-header-group; }}
 @media screen {{ body {{ max-width: {L.BODY_W_MM}mm; margin: 2em auto; padding: 0 1em; }} }}
 .signature {{ text-align: right; padding-right: 4em; margin-top: {L.LINE_PT:.2f}pt; break-inside: avoid;
