@@ -22,7 +22,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from yuqing.documents.charts import spread_chart
-from yuqing.documents.dates import cn_datetime, cn_short
+from yuqing.documents.dates import cn_datetime, cn_short, cn_short_span
 from yuqing.documents.issued import attachments, write_files
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
@@ -150,7 +150,7 @@ def publish(rt: Runtime, *, kind: str, key: str, title: str, start: datetime, en
         text = render_text(content, tz)
         page = f"{rt.settings.base_url.rstrip('/')}/events/{event_ids[0]}" if event_ids and len(event_ids) == 1 else ""
         html = render_html(content, tz, chart_name, page)
-        subject = f"【{title}】{rt.profile.bureau.name} {cn_short(start, tz)}至{cn_short(end, tz)}"
+        subject = f"【{title}】{rt.profile.bureau.name} {cn_short_span(start, end, tz)}"
         digest = Digest(kind=kind, key=key, title=title, period_start=start, period_end=end,
                         created_at=rt.now(), quiet=content.quiet, html=html, docx_path=str(docx),
                         event_ids=content.event_ids)

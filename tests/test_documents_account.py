@@ -108,7 +108,7 @@ def test_a_rising_toll_retitles_the_event_on_every_page_mail_and_document(runtim
     # the schedule's period since this morning's 日报 slot (not the event's first two hours), with
     # monitoring's start said, in Chinese dates
     assert "统计时段：2026年12月1日 8时30分至2026年12月1日 16时16分（系统自2026年12月1日 9时00分起监测）" in digest
-    assert "【要情专报】泽州县应急管理局 12月1日8时30分至12月1日16时16分" in mails
+    assert "【要情专报】泽州县应急管理局 12月1日8时30分至16时16分" in mails
     # its count of the period's items agrees with the event's own, the latest report included
     assert "本期共监测相关信息 2 条" in digest and "累计监测到相关信息 2 条" in digest
     with TestClient(create_app(runtime), follow_redirects=False) as client:

@@ -20,7 +20,7 @@ from docx.oxml.ns import qn
 from sqlalchemy import select
 
 from yuqing.documents.account import event_account
-from yuqing.documents.dates import cn_date, cn_datetime
+from yuqing.documents.dates import cn_date, cn_datetime, cn_short_span
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.keep import unjoined
 from yuqing.documents.pdf import write_pdf
@@ -65,6 +65,14 @@ def test_chinese_dates_have_no_leading_zeros() -> None:
     assert cn_date(at) == "2026年12月1日"
     assert cn_datetime(at) == "2026年12月1日 14时05分"
     assert clip("一二三四五", 4) == "一二三…" and clip("一二三", 4) == "一二三"
+
+
+def test_a_span_inside_one_day_names_its_day_once() -> None:
+    """The 要情专报's subject: 「12月2日8时30分至22时53分」, not 「12月2日8时30分至12月2日22时53分」."""
+    start = datetime(2026, 12, 2, 0, 30, tzinfo=ZoneInfo("UTC"))  # 8时30分 in Shanghai
+    assert cn_short_span(start, datetime(2026, 12, 2, 14, 53, tzinfo=ZoneInfo("UTC"))) == "12月2日8时30分至22时53分"
+    # 16时30分 UTC is the next day in Shanghai: the day is named again
+    assert cn_short_span(start, datetime(2026, 12, 2, 16, 30, tzinfo=ZoneInfo("UTC"))) == "12月2日8时30分至12月3日0时30分"
 
 
 def east_asia_of(p) -> set[str]:  # type: ignore[no-untyped-def]

@@ -29,11 +29,27 @@ def pyplot() -> Any:
     from matplotlib import pyplot as plt
 
     installed = {f.name for f in font_manager.fontManager.ttflist}
+    if not installed & set(CJK_FONTS):
+        installed |= _add_fonts_installed_since(font_manager)
     fonts = [name for name in CJK_FONTS if name in installed]
     plt.rcParams["font.sans-serif"] = fonts + ["DejaVu Sans"]
     plt.rcParams["font.family"] = "sans-serif"
     plt.rcParams["axes.unicode_minus"] = False
     return plt
+
+
+def _add_fonts_installed_since(font_manager: Any) -> set[str]:
+    """matplotlib lists the system's fonts once, in a cache file it keeps: CJK fonts installed
+    after that (``apt-get install fonts-noto-cjk`` after the first chart) are not in it, and every
+    chart would print its Chinese as empty boxes. Add the font files the cache does not know."""
+    known = {f.fname for f in font_manager.fontManager.ttflist}
+    for path in font_manager.findSystemFonts():
+        if path not in known:
+            try:
+                font_manager.fontManager.addfont(path)
+            except (OSError, RuntimeError, ValueError):
+                continue  # a file FreeType cannot read is no font for a chart
+    return {f.name for f in font_manager.fontManager.ttflist}
 
 
 def has_cjk_font() -> bool:

@@ -32,6 +32,14 @@ def cn_short(value: datetime | None, tz: str | ZoneInfo = SHANGHAI) -> str:
     return f"{shown.month}月{shown.day}日{shown.hour}时{shown.minute:02d}分" if shown else ""
 
 
+def cn_short_span(start: datetime, end: datetime, tz: str | ZoneInfo = SHANGHAI) -> str:
+    """``12月1日8时30分至16时16分``: a span inside one day names its day once;
+    ``12月1日8时30分至12月2日8时30分`` across days."""
+    same_day = cn_date(start, tz) == cn_date(end, tz)
+    tail = cn_time(end, tz) if same_day else cn_short(end, tz)
+    return f"{cn_short(start, tz)}至{tail}"
+
+
 def clock_time(value: datetime | None, tz: str | ZoneInfo = SHANGHAI) -> str:
     """``14:14``: the time inside a figures progression (3 人死亡（14:14 山西日报）)."""
     shown = local(value, tz)
