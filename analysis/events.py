@@ -8,7 +8,9 @@ Look-up per new item uses indexes, never a scan of the window:
   province is one place), and a shared kind of hazard (火灾, 地震 …) adds 1 where a place is
   shared too; two votes join. So a town does on its own, a county, a city or a country needs the
   same hazard or a second place, and a province never suffices (two fires in one province on
-  one day, 绵阳 and 宜宾, had joined on 四川 + fire + rescue: each topic had voted);
+  one day, 绵阳 and 宜宾, had joined on 四川 + fire + rescue: each topic had voted); a join on an
+  area and a hazard alone holds within a day and not across different districts of the area
+  (:meth:`Grouper.same_area_incident`);
 - an LSH over incident signatures (salient words) finds differently worded reports;
 - an item joins an event only if it is the same incident: not when both name towns (乡镇 or
   finer) and share none, nor when both name a kind of hazard (透水, 爆炸 …) and share none. Two
@@ -64,6 +66,10 @@ FELT_WORDS = ("震感",)
 FELT = (KIND, "felt")
 FELT_DAY = timedelta(hours=24)
 FELT_MIN_REPORTS = 2
+# A join resting on a shared county, city or country and the same hazard, with no town and no
+# wording in common, holds within a day only: 广州 has a fire most weeks, and the same-city-and-fire
+# rule had joined two of them, days and districts apart, into one event.
+AREA_DAY = timedelta(hours=24)
 
 
 def incident_keys(places: list[dict], topics: list[str], keywords: Iterable[str] = (),
@@ -137,6 +143,12 @@ def _felt_afar(keys: set[tuple[str, str]]) -> bool:
     return not any(level == "county" and r in provinces for level, r in outside)
 
 
+def _overlap(places: set[str], others: set[str]) -> bool:
+    """Some place of one set is, contains or lies in some place of the other (a county and one
+    of its towns are one place)."""
+    return any(a.startswith(b) or b.startswith(a) for a in places for b in others)
+
+
 def _counties(keys: Iterable[tuple[str, str]]) -> set[str]:
     """The counties (区县) named, directly or by one of their towns."""
     return {c[:TOWN_CODE_LEN] for c, _ in keys if _is_code(c) and len(c) >= TOWN_CODE_LEN}
@@ -185,19 +197,24 @@ class Grouper:
                     shared[event_id].add(key[0])
         kinds = [key for key in keys if key[0] == KIND]
         votes: dict[int, float] = defaultdict(float)
+        by_area: set[int] = set()  # events the item would join on a county, a city or a country alone
         for event_id, places in shared.items():
             theirs = self.event_keys.get(event_id)
             same_kind = theirs is not None and any(k in theirs for k in kinds)
             votes[event_id] = place_votes(places) + KIND_VOTE * same_kind
+            if not any(_is_code(p) and len(p) > TOWN_CODE_LEN for p in places):
+                by_area.add(event_id)
         candidates = self.signatures.query(signature.hashvalues) if signature is not None else []
         if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
         if candidates:
             j = self.sig.jaccards(candidates, signature)
             for k in np.flatnonzero(j >= self.similarity).tolist():
-                votes[self.entries[candidates[k]].event_id] += 2.0 * float(j[k])
+                event_id = self.entries[candidates[k]].event_id
+                votes[event_id] += 2.0 * float(j[k])
+                by_area.discard(event_id)  # worded alike: more than a shared area
         live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and self.event_seen.get(e, now - 2 * self.window) >= cutoff
-                and self.same_incident(e, keys)}
+                and self.same_incident(e, keys) and (e not in by_area or self.same_area_incident(e, keys, now))}
         if not live and _felt_afar(keys):
             return original, self._felt_quake(keys, votes, now)
         return original, (max(live, key=lambda e: (live[e], e)) if live else None)
@@ -227,6 +244,25 @@ class Grouper:
             towns = {t for t in towns if t[:TOWN_CODE_LEN] in shared}
             their_towns = {t for t in their_towns if t[:TOWN_CODE_LEN] in shared}
         return not (towns and their_towns and not towns & their_towns)
+
+    def same_area_incident(self, event_id: int, keys: set[tuple[str, str]], now: datetime) -> bool:
+        """For a join resting on a shared area (a county, a city, a country) and the same hazard,
+        nothing finer: the event was reported within ``AREA_DAY`` of the item, and where both name
+        places inside the area they share (counties of the city, towns of the county), they share
+        one. Two fires in 广州 a week apart, or one in 天河区 and one in 白云区, are two incidents."""
+        if now - self.event_seen.get(event_id, now) > AREA_DAY:
+            return False
+        theirs = self.event_keys.get(event_id)
+        if not theirs:
+            return True
+        mine = {c for c, _ in keys if _is_code(c)}
+        their = {c for c, _ in theirs if _is_code(c)}
+        for area in mine & their:
+            inside = {c for c in mine if c != area and c.startswith(area)}
+            their_inside = {c for c in their if c != area and c.startswith(area)}
+            if inside and their_inside and not _overlap(inside, their_inside):
+                return False
+        return True
 
     def add(self, item_id: int, at: datetime, event_id: int, minhash: MinHash | Hashes,  # noqa: PLR0913
             signature: MinHash | Hashes | None, keys: set[tuple[str, str]], duplicate_of: int | None) -> None:

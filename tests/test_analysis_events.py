@@ -302,3 +302,36 @@ def test_a_city_named_with_its_province_is_one_place_not_two() -> None:
     assert g.assign(folding.text_minhash("昆明一商场促销引发踩踏"), None, _keys(["53", "5301"], ["rescue"], []), now)[1] is None
     assert place_votes({"53", "5301"}) == place_votes({"5301"}) == 1.0
     assert place_votes({"@印度尼西亚", "@爪哇"}) == 1.0 and place_votes({"@智利", "@美国"}) == 2.0
+
+
+def test_two_fires_in_one_city_stay_apart_by_day_and_by_district() -> None:
+    """Same city + same hazard joined two 广州 fires into one event: a join on an area alone holds
+    within a day, and not across two districts of it; the same district on the same day joins."""
+    now = datetime(2026, 3, 2, 9, tzinfo=UTC)
+    topics = ["fire", "rescue"]
+    g = Grouper()
+    g.add(1, now, 100, folding.text_minhash("广州天河区一商场起火"), None, _keys(["44", "4401", "440106"], topics, ["起火"]), None)
+    # three days on, a fire in 广州 with no district: another fire, not the 天河 one
+    later = g.assign(folding.text_minhash("广州一仓库发生火灾"), None, _keys(["44", "4401"], topics, ["火灾"]),
+                     now + timedelta(days=3))[1]
+    # the same day, another district of 广州: another fire
+    elsewhere = g.assign(folding.text_minhash("白云区一工厂着火"), None, _keys(["44", "4401", "440111"], topics, ["着火"]),
+                         now + timedelta(hours=2))[1]
+    # the same day, the city alone or the same district: the 天河 fire's reports
+    city = g.assign(folding.text_minhash("广州大火已扑灭"), None, _keys(["44", "4401"], topics, ["大火"]),
+                    now + timedelta(hours=3))[1]
+    district = g.assign(folding.text_minhash("天河火灾致2人受伤"), None, _keys(["44", "4401", "440106"], topics, ["火灾"]),
+                        now + timedelta(hours=5))[1]
+    assert (later, elsewhere, city, district) == (None, None, 100, 100)
+
+
+def test_felt_reports_still_join_the_quake_a_day_on() -> None:
+    """The area rule leaves the felt-report join alone: a 山西 felt report joins the 汶川 quake."""
+    now = datetime(2008, 5, 12, 15, tzinfo=UTC)
+    g = Grouper()
+    quake = _keys(["51", "5132", "513221"], ["earthquake"], ["地震"])
+    g.add(1, now, 100, folding.text_minhash("四川汶川发生7.8级地震"), None, quake, None)
+    g.add(2, now, 100, folding.text_minhash("汶川地震伤亡人数上升"), None, quake, None)
+    felt = g.assign(folding.text_minhash("山西：感到震感后很多人跑到户外"), None,
+                    _keys(["14", "1401"], ["earthquake"], ["震感"]), now + timedelta(hours=20))[1]
+    assert felt == 100
