@@ -20,6 +20,7 @@ from yuqing.models import (
     Event,
     Referral,
     ReferralNote,
+    ReferralStatus,
     Ticket,
     TicketChange,
     TicketPause,
@@ -72,9 +73,13 @@ def event_timeline(s: Session, event: Event, ticket: Ticket | None, alert: objec
                          f"回应主体：{ticket.section_name or '未分派'}"))
         out += _ticket_entries(s, ticket)
     for ref in s.scalars(select(Referral).where(Referral.event_id == event.id)):
-        out.append(Entry(ref.created_at, "referral", f"报送 {ref.department_name}", ref.suggestion))
+        # 报送 is when the 专报 left, not when the referral was drawn up; one that never left says so.
         if ref.sent_at:
-            out.append(Entry(ref.sent_at, "referral", f"专报已发送至 {ref.department_name}"))
+            out.append(Entry(ref.sent_at, "referral", f"报送 {ref.department_name}", ref.suggestion))
+        elif ref.status == ReferralStatus.FAILED:
+            out.append(Entry(ref.created_at, "referral", f"专报发送失败，未送达 {ref.department_name}", ref.suggestion))
+        else:
+            out.append(Entry(ref.created_at, "referral", f"专报待发送至 {ref.department_name}", ref.suggestion))
         if ref.acknowledged_at:
             out.append(Entry(ref.acknowledged_at, "ack", f"{ref.department_name} 已签收", by=ref.acknowledged_by))
         for note in s.scalars(select(ReferralNote).where(ReferralNote.referral_id == ref.id)):

@@ -207,3 +207,25 @@ def test_lessons_never_list_a_shortfall_as_experience() -> None:
     late = [{"kind": "发布权威信息", "verdict": "超时 1 小时"}]
     text = [p.text for p in _lessons(SimpleNamespace(deadlines=late, lag="40 分钟", referrals=[])) if hasattr(p, "parts")]
     assert text == ["首条信息发布 40 分钟后即被监测发现。", "发布权威信息超时 1 小时，今后须压实时限责任。"], text
+
+
+def test_the_timeline_reports_a_referral_when_it_was_sent(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """「报送」 stood at the referral's creation, before the 专报 left: it stands at sent_at, and a
+    专报 that failed or waits says so instead of 报送."""
+    from yuqing.dashboards.timeline import event_timeline
+    from yuqing.models import Event, Referral, ReferralStatus, Ticket
+
+    with runtime.session() as s:
+        ticket = s.get(Ticket, story["ticket"])
+        made = runtime.now()
+        for key, name, status, sent in (("a", "甲部门", ReferralStatus.SENT, made + timedelta(minutes=7)),
+                                        ("b", "乙部门", ReferralStatus.FAILED, None),
+                                        ("c", "丙部门", ReferralStatus.PENDING, None)):
+            s.add(Referral(event_id=ticket.event_id, ticket_id=ticket.id, department_key=key, department_name=name,
+                           level="重大", status=status, created_at=made, sent_at=sent))
+        s.flush()
+        entries = [e for e in event_timeline(s, s.get(Event, ticket.event_id), ticket) if e.kind == "referral"]
+    titles = {e.title: e.at for e in entries}
+    assert titles["报送 甲部门"] == made + timedelta(minutes=7)
+    assert "专报发送失败，未送达 乙部门" in titles and "专报待发送至 丙部门" in titles
+    assert not any(t.startswith("报送") and ("乙" in t or "丙" in t) for t in titles)
