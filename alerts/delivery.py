@@ -173,6 +173,9 @@ def run(rt: Runtime, delivery_id: int) -> str:
             wait = ratelimit.take(rt.get_redis(), d.channel, d.target, getattr(module, "RATE_LIMITS", ()), rt.now())
             if wait:
                 raise ChannelError(f"{target.shown}: 本窗口已发满，发送过于频繁，排队等候", retry_after=wait)
+            if index > d.parts_sent and not _renew(rt, d):
+                log.warning("delivery %s: the lease ran out before part %d; another run has it", d.id, index + 1)
+                return "skipped"
             note = module.send(target, message, rt.settings)
             if note and note not in missed:
                 missed.append(note)
@@ -189,6 +192,17 @@ def run(rt: Runtime, delivery_id: int) -> str:
     if missed:
         log.warning("delivery %s via %s: the platform did not reach %s", d.id, d.channel, "；".join(missed))
     return _finish(rt, d, DeliveryStatus.SENT, UNREACHED + "；".join(missed) if missed else "")
+
+
+def _renew(rt: Runtime, d: Delivery) -> bool:
+    """Extend this run's lease before its next part, so that a send of many slow parts is not
+    claimed and sent again by the sweep when the first lease runs out; False when another run
+    claimed the delivery meanwhile (its claim counted another attempt) and this run must stop."""
+    with rt.session() as s:
+        result = cast(CursorResult[Any], s.execute(update(Delivery).where(
+            Delivery.id == d.id, Delivery.status == DeliveryStatus.PENDING, Delivery.attempts == d.attempts,
+        ).values(claimed_until=rt.now() + LEASE)))
+        return result.rowcount == 1
 
 
 def _set(rt: Runtime, delivery_id: int, **values: object) -> None:

@@ -15,6 +15,8 @@ from factories import deliveries
 from pydantic import SecretStr
 from rq import Queue
 
+from yuqing.alerts import delivery
+from yuqing.alerts.channels import get_channel
 from yuqing.alerts.delivery import create_delivery
 from yuqing.alerts.jobs import deliver, sweep_alerts
 from yuqing.models import Delivery
@@ -178,6 +180,48 @@ def test_resumed_delivery_skips_parts_already_sent(runtime, receiver) -> None:  
     row = _row(runtime, delivery_id)
     assert len(receiver.requests) == row.parts_total - 2
     assert receiver.requests[0].json()["markdown"]["content"].startswith("（3/")
+
+
+def test_a_send_of_slow_parts_keeps_its_lease(runtime, receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Each part takes four minutes: the five-minute lease is renewed before each, so the sweep's
+    retry never claims the delivery mid-send and sends its parts a second time."""
+    url = f"{receiver.url}/cgi-bin/webhook/send?key=K"
+    body = "\n".join(f"第{i}行：" + "透水" * 40 for i in range(120))
+    delivery_id = _create(runtime, "wecom", url, body=body)
+    wecom = get_channel("wecom")
+    real_send = wecom.send
+    claimed_meanwhile: list[bool] = []
+
+    def slow_send(target, message, settings):  # type: ignore[no-untyped-def]
+        runtime.clock.advance(minutes=4)
+        claimed_meanwhile.append(delivery._claim(runtime, delivery_id))  # the sweep's retry, now
+        return real_send(target, message, settings)
+
+    monkeypatch.setattr(wecom, "send", slow_send)
+    assert deliver(delivery_id) == "sent"
+    row = _row(runtime, delivery_id)
+    assert row.parts_total >= 3 and len(receiver.requests) == row.parts_total
+    assert claimed_meanwhile == [False] * row.parts_total
+
+
+def test_a_run_whose_lease_was_taken_stops_before_its_next_part(runtime, receiver, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """A part slower than the whole lease: another run claimed the delivery meanwhile, so this run
+    sends no further part (the other run resumes from the parts already recorded)."""
+    url = f"{receiver.url}/cgi-bin/webhook/send?key=K"
+    body = "\n".join(f"第{i}行：" + "透水" * 40 for i in range(120))
+    delivery_id = _create(runtime, "wecom", url, body=body)
+    wecom = get_channel("wecom")
+    real_send = wecom.send
+
+    def stalled_send(target, message, settings):  # type: ignore[no-untyped-def]
+        runtime.clock.advance(minutes=6)
+        if message.part == 1:
+            assert delivery._claim(runtime, delivery_id), "the lease ran out: another run may claim it"
+        return real_send(target, message, settings)
+
+    monkeypatch.setattr(wecom, "send", stalled_send)
+    assert deliver(delivery_id) == "skipped"
+    assert len(receiver.requests) == 1 and _row(runtime, delivery_id).parts_sent == 1
 
 
 def test_sms_segments_of_70_characters_through_the_gateway(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
