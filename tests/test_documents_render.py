@@ -20,6 +20,7 @@ from docx.oxml.ns import qn
 from sqlalchemy import select
 
 from yuqing.documents.account import event_account
+from yuqing.documents.charts import AXIS_HOUR
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short_span
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.keep import unjoined
@@ -438,3 +439,9 @@ def test_one_wording_for_durations_in_documents_and_pages() -> None:
     assert all(duration(k) == v and reports.spoken(k) == v for k, v in cases.items())
     assert period.hours_text(1.5) == "1 小时 30 分钟" and period.hours_text(4.0) == "4 小时"
     assert period.hours_text(None) == "无数据"
+
+
+def test_the_chart_hours_read_without_leading_zeros() -> None:
+    """The spread chart's axis read 「01日09时」: as the text, 1日9时 (and 12日16时 unchanged)."""
+    assert datetime(2026, 12, 1, 9).strftime(AXIS_HOUR) == "1日9时"
+    assert datetime(2026, 12, 12, 16).strftime(AXIS_HOUR) == "12日16时"

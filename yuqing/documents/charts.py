@@ -71,6 +71,10 @@ def png(fig: Any, dpi: int = 150) -> bytes:
     return buf.getvalue()
 
 
+# The hour axis as the text writes dates: 1日9时, not 01日09时 (glibc's %-d drops the zero).
+AXIS_HOUR = "%-d日%-H时"
+
+
 def spread_chart(points: list[tuple[datetime, int]], title: str) -> bytes:
     """传播走势: items per local hour as bars (``points`` are (local hour, count))."""
     plt = pyplot()
@@ -82,7 +86,7 @@ def spread_chart(points: list[tuple[datetime, int]], title: str) -> bytes:
     ax.bar(hours, [p[1] for p in points], width=1 / 24 * 0.8, color="#c0392b", align="edge")
     ax.set_title(title if cjk else "Items per hour")
     ax.set_ylabel("条数" if cjk else "Items")
-    ax.xaxis.set_major_formatter(DateFormatter("%d日%H时" if cjk else "%d %H:00"))
+    ax.xaxis.set_major_formatter(DateFormatter(AXIS_HOUR if cjk else "%d %H:00"))
     ax.grid(axis="y", alpha=0.3)
     fig.autofmt_xdate()
     return png(fig)
