@@ -27,7 +27,7 @@ from yuqing.documents.issued import attachments, write_files
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level
-from yuqing.models import Digest, Event, Item, Source
+from yuqing.models import Digest, Event, Item, Source, Ticket, TicketState
 from yuqing.runtime import Runtime
 from yuqing.sanitise import link_target, plain
 
@@ -233,12 +233,23 @@ def send_major(rt: Runtime, event_id: int) -> str | None:
         event = s.get(Event, event_id)
         if event is None or not Level.parse(event.level).is_major:
             return None
+        if ticket_lags(s, event):
+            log.info("要情专报 of event %s waits for its ticket to follow the event (the tickets' job sends it)", event_id)
+            return None
         level, began = event.level, monitoring_began(s)
         first = s.scalar(select(func.min(Item.fetched_at)).where(Item.event_id == event_id)) or event.first_seen_at
         start = min(period_start(rt, end) or end - timedelta(days=1), first)
     note = f"系统自{cn_datetime(began, rt.settings.timezone)}起监测" if began and began > start else ""
     return publish(rt, kind="major", key=f"major:{event_id}:{level}", title=TITLES["major"],
                    start=start, end=end, event_ids=[event_id], note=note)
+
+
+def ticket_lags(s: Session, event: Event) -> bool:
+    """The event's open ticket is still below the event's level: the tickets' job has not yet
+    raised it (and added the 5 h and 24 h clocks), and queues the 要情专报 itself when it has."""
+    ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
+    return (ticket is not None and ticket.state != TicketState.CLOSED
+            and Level.parse(ticket.level) < Level.parse(event.level))
 
 
 def send_major_now(rt: Runtime) -> str | None:

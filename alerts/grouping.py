@@ -266,9 +266,28 @@ def major_digest_level(alert: Alert, event: Event) -> str:
     return ""
 
 
-def queue_major_digest(event_id: int, level: str) -> None:
-    """Enqueue the 要情专报 job (once per event and level; the digest is idempotent by key)."""
-    enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id, job_id=f"major-digest-{event_id}-{Level.parse(level).rank}")
+def queue_major_digest(event_id: int, level: str, after: str = "notice") -> None:
+    """Enqueue the 要情专报 job (once per event, level and ``after``: the monitor's notice, or the
+    tickets' job; the digest itself is made once per event and level, by its key)."""
+    enqueue("notify", registry.SEND_MAJOR_DIGEST, event_id,
+            job_id=f"major-digest-{event_id}-{Level.parse(level).rank}-after-{after}")
+
+
+def queue_owed_major_digest(rt: Runtime, event_id: int) -> None:
+    """After the tickets' job made the event's ticket follow it: the 要情专报 its level calls for,
+    if the monitor has heard (:func:`monitor_pending`). The digest job queued with the monitor's
+    notice does not send while the ticket lags the event (``digests.ticket_lags``): its 未关闭工单
+    section would list the ticket at the old level and title, beside the event at the new one."""
+    with rt.session() as s:
+        event = s.get(Event, event_id)
+        alert = s.scalar(select(Alert).where(Alert.event_id == event_id))
+        if event is None or alert is None or not Level.parse(event.level).is_major:
+            return
+        if monitor_pending(s, rt, event, rt.now()) is not None:
+            return
+        level = major_digest_level(alert, event)
+    if level:
+        queue_major_digest(event_id, level, after="ticket")
 
 
 def send(s: Session, rt: Runtime, alert: Alert, event: Event | None, roles: list[str], why: str,

@@ -27,6 +27,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from yuqing.alerts.grouping import queue_owed_major_digest
 from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.tasks import registry
@@ -45,6 +46,7 @@ def consider_event(event_id: int) -> int | None:
     ticket_id = tickets.consider(rt, int(event_id))
     if ticket_id is not None:
         refer_event(rt, int(event_id))
+        queue_owed_major_digest(rt, int(event_id))  # its 未关闭工单 now read the ticket as raised
     return ticket_id
 
 

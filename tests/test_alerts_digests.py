@@ -219,6 +219,39 @@ def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, d
     assert machine_text(pdf_text, quoted) == []
 
 
+def test_a_major_report_waits_until_the_ticket_follows_the_event(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The demo's case: the 较大 event's ticket was open when the event rose to 重大. The 要情专报
+    queued with the monitor's 重大 notice ran before the tickets' job raised the ticket, so its
+    未关闭工单 listed 【较大】 under the first title with the 48 h clock alone, beside the same event
+    at 重大 in the sections above. It now waits, and the tickets' job sends it once the ticket follows."""
+    from yuqing.alerts.digests import send_major
+    from yuqing.queue.jobs import consider_event
+
+    event_id = make_event(runtime, level="较大", items=3)
+    alerted(runtime, event_id)
+    assert consider_event(event_id) is not None  # the 较大 ticket
+    drain()
+    runtime.clock.advance(minutes=30)
+    raised = "泽州县某煤矿透水事故已致12人死亡"
+    with runtime.session() as s:
+        event = s.get(Event, event_id)
+        event.level, event.title = "重大", raised
+        alert = s.scalars(select(Alert).where(Alert.event_id == event_id)).one()
+        alert.level = alert.notified_level = "重大"  # the monitor's 重大 notice went
+        alert.notify_count += 1
+    assert send_major(runtime, event_id) is None, "the ticket is still 较大: no 要情专报 yet"
+    consider_event(event_id)  # the tickets' job raises the ticket and queues the 要情专报
+    drain()
+    with runtime.session() as s:
+        digest = s.scalars(select(Digest).where(Digest.kind == "major")).one()
+        ticket = s.scalars(select(Ticket).where(Ticket.event_id == event_id)).one()
+        assert ticket.level == "重大"
+    html = unjoined(digest.html)
+    open_tickets = html[html.index("未关闭工单"):]
+    assert f"【重大】{raised}" in open_tickets and "【较大】" not in open_tickets
+    assert "发布权威信息" in open_tickets, "the 5 h clock the rise added is listed"
+
+
 def test_hours_are_said_without_a_tenth_of_nothing() -> None:
     from yuqing.alerts.digest_content import spoken
 
