@@ -15,10 +15,10 @@ import pytest
 from docx import Document
 from reliability_procs import worker_env
 from rq import Queue
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from yuqing.demo import DemoSite
-from yuqing.models import Alert, Deadline, Event, Item, Referral, Ticket
+from yuqing.models import Alert, AuditEntry, Deadline, Event, Item, Referral, Ticket
 from yuqing.tasks.dispatch import QUEUE_NAMES, enqueue
 
 pytestmark = pytest.mark.slow
@@ -92,9 +92,8 @@ def test_demo_story_travels_the_whole_chain(runtime, smtp) -> None:  # type: ign
             enqueue("crawl", "yuqing.crawlers.jobs.crawl_source", source_id)
         _run_workers_until_idle(runtime)
         # 先报值班员: the route's group_wait holds the monitor's first notice, and the
-        # departments' 专报 wait for it; the held notice's wake-up sends both.
-        with runtime.session() as s:
-            assert not s.scalars(select(Referral)).all(), "a department heard before the monitor"
+        # departments' 专报 wait for it; the held notice's wake-up sends both (on a slow machine
+        # the drain above already outlasted the wait).
         _run_wake_ups_until(runtime, "the referrals", lambda: _referred(runtime))
     finally:
         site.stop()
@@ -124,8 +123,10 @@ def test_demo_story_travels_the_whole_chain(runtime, smtp) -> None:  # type: ign
 
         referrals = {r.department_key: r for r in s.scalars(select(Referral).where(Referral.event_id == event.id))}
         assert {"propaganda", "cyberspace"} <= set(referrals)
-        assert alert.last_notified_at is not None and all(
-            alert.last_notified_at <= r.created_at for r in referrals.values()), "the monitor hears first"
+        first_notice = s.scalar(select(func.min(AuditEntry.at)).where(
+            AuditEntry.action == "alert.notify", AuditEntry.target_type == "alert", AuditEntry.target_id == alert.id))
+        assert first_notice is not None and all(
+            first_notice <= r.created_at for r in referrals.values()), "the monitor hears first"
         # the miner's relative asking "到底死了多少人？是不是瞒报？" is no rumour: nothing goes to 公安
         assert "police" not in referrals
         relative = next(i for i in items if "是不是瞒报" in i.text)
