@@ -79,14 +79,19 @@ def test_review_dismiss_writes_a_training_label(runtime) -> None:  # type: ignor
         assert s.get(Alert, alert_id).status == "dismissed"
 
 
-def test_unhealthy_source_alerts_the_administrator_once(runtime) -> None:  # type: ignore[no-untyped-def]
-    now = runtime.now()
-    with runtime.session() as s:
+def _failing_source(rt, now) -> int:  # type: ignore[no-untyped-def]
+    """A feed that has failed five times running, last at ``now``; its id."""
+    with rt.session() as s:
         src = Source(key="jc-news", name="晋城新闻网", kind="feed", tier="local", created_at=now, healthy=False,
                      consecutive_failures=5, last_error="HTTP 503", last_error_at=now)
         s.add(src)
         s.flush()
-        source_id = src.id
+        return src.id
+
+
+def test_unhealthy_source_alerts_the_administrator_once(runtime) -> None:  # type: ignore[no-untyped-def]
+    now = runtime.now()
+    source_id = _failing_source(runtime, now)
     first = source_unhealthy(source_id)
     assert source_unhealthy(source_id) == first
     sent = deliveries(runtime)
@@ -104,12 +109,7 @@ def test_admin_alert_shows_times_in_the_bureaus_zone(runtime) -> None:  # type: 
     not Shanghai's two hours ahead."""
     runtime.settings = runtime.settings.model_copy(update={"timezone": "Asia/Urumqi"})
     now = runtime.now()  # 2026-11-21 08:00 in Shanghai, 06:00 in Urumqi
-    with runtime.session() as s:
-        src = Source(key="jc-news", name="晋城新闻网", kind="feed", tier="local", created_at=now, healthy=False,
-                     consecutive_failures=5, last_error="HTTP 503", last_error_at=now)
-        s.add(src)
-        s.flush()
-        source_id = src.id
+    source_id = _failing_source(runtime, now)
     source_unhealthy(source_id)
     body = deliveries(runtime)[0].body
     assert "最近错误（2026-11-21 06:00）" in body, body
