@@ -240,8 +240,18 @@ def send_major(rt: Runtime, event_id: int) -> str | None:
         first = s.scalar(select(func.min(Item.fetched_at)).where(Item.event_id == event_id)) or event.first_seen_at
         start = min(period_start(rt, end) or end - timedelta(days=1), first)
     note = f"系统自{cn_datetime(began, rt.settings.timezone)}起监测" if began and began > start else ""
-    return publish(rt, kind="major", key=f"major:{event_id}:{level}", title=TITLES["major"],
+    return publish(rt, kind="major", key=major_key(event_id, level), title=TITLES["major"],
                    start=start, end=end, event_ids=[event_id], note=note)
+
+
+def major_key(event_id: int, level: str) -> str:
+    """The 要情专报's key: one per event and level."""
+    return f"major:{event_id}:{level}"
+
+
+def major_made(s: Session, event_id: int, level: str) -> bool:
+    """The event's 要情专报 at ``level`` was already made."""
+    return s.scalar(select(Digest.id).where(Digest.key == major_key(event_id, level))) is not None
 
 
 def ticket_lags(s: Session, event: Event) -> bool:

@@ -34,6 +34,7 @@ from yuqing.tasks.dispatch import enqueue
 
 from . import inhibition, rules, silences
 from .actions import manual_level
+from .digests import major_made
 from .notify import notify
 
 log = logging.getLogger(__name__)
@@ -286,6 +287,8 @@ def queue_owed_major_digest(rt: Runtime, event_id: int) -> None:
         if monitor_pending(s, rt, event, rt.now()) is not None:
             return
         level = major_digest_level(alert, event)
+        if level and major_made(s, event_id, level):
+            return  # every later batch of a 重大 event passes here: no job for a digest made
     if level:
         queue_major_digest(event_id, level, after="ticket")
 
