@@ -53,7 +53,7 @@ def consider_event(event_id: int) -> int | None:
 def consider_events(event_ids: list[int]) -> dict[int, int | None]:
     """:func:`consider_event` for each event an analysis batch changed, in the batch's order;
     ``{event id: ticket id}``. An event that fails is handed on as its own ``consider_event`` job."""
-    return run_each("respond", registry.CONSIDER_EVENT, [int(e) for e in event_ids], consider_event)
+    return run_each("respond", registry.CONSIDER_EVENT, [int(e) for e in event_ids], consider_event).done
 
 
 def final_reports(ticket_id: int) -> int:

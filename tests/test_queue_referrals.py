@@ -514,3 +514,79 @@ def test_the_final_report_goes_only_to_departments_whose_special_report_went(run
     drain()
     assert [d for k, d, _ in _issued(runtime) if k == "final"] == ["cyberspace"]
     assert len([m for m in smtp.messages if _subject(m).startswith("【舆情终报】")]) == 1
+
+
+def _retries_now_due(rt) -> None:  # type: ignore[no-untyped-def]
+    """What RQ's scheduler does once a retry's wait is over: the scheduled jobs move to their queues."""
+    from rq import Queue
+
+    from yuqing.tasks.dispatch import QUEUE_NAMES
+
+    for name in QUEUE_NAMES:
+        queue = Queue(name, connection=rt.redis)
+        for job_id in queue.scheduled_job_registry.get_job_ids():
+            job = queue.fetch_job(job_id)
+            queue.scheduled_job_registry.remove(job_id)
+            if job is not None:
+                queue.enqueue_job(job)
+
+
+def _flaky_evaluation(monkeypatch, failures: int) -> None:  # type: ignore[no-untyped-def]
+    """grouping.evaluate fails its first ``failures`` calls, as under a store locked by another writer."""
+    from yuqing.alerts import grouping
+
+    real, left = grouping.evaluate, [failures]
+
+    def flaky(rt, event_id):  # type: ignore[no-untyped-def]
+        if left[0]:
+            left[0] -= 1
+            raise RuntimeError("database is locked")
+        return real(rt, event_id)
+
+    monkeypatch.setattr(grouping, "evaluate", flaky)
+
+
+def test_an_event_whose_evaluation_failed_in_its_batch_is_referred_after_its_alert(runtime, drain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """An event whose evaluation failed inside the analysis batch went on as its own job, but the
+    batch's tickets' job took it too: while that job waited for its retry, the tickets' job found
+    no alert, read it as "no rule holds", and the 专报 went before the monitor had any alert."""
+    from yuqing.alerts.jobs import evaluate_events, sweep_alerts
+
+    event = make_reported_event(runtime, level="重大", items=3)
+    _flaky_evaluation(monkeypatch, failures=2)  # in the batch, then its own job's first run
+    evaluate_events([event])
+    drain()
+    with runtime.session() as s:
+        assert s.scalars(select(Delivery)).all() == [], "nobody hears before the alert is made"
+    assert _refs(runtime) == {}
+    _retries_now_due(runtime)
+    drain()  # the evaluation succeeds: the alert, its first notice held by the route; then the ticket
+    with runtime.session() as s:
+        assert s.scalar(select(Ticket.id).where(Ticket.event_id == event)) is not None
+    assert _refs(runtime) == {}, "the referrals wait for the held notice"
+    runtime.clock.advance(seconds=_route_wait(runtime, event))
+    sweep_alerts()
+    drain()
+    with runtime.session() as s:
+        sent = list(s.scalars(select(Delivery).order_by(Delivery.id)))
+    alert = [d.id for d in sent if d.purpose == "alert"]
+    referred = [d.id for d in sent if d.purpose == "referral"]
+    assert alert and referred and max(alert) < min(referred), [(d.purpose, d.target) for d in sent]
+    assert set(_refs(runtime)) == {"propaganda", "cyberspace"}
+
+
+def test_an_event_whose_evaluation_fails_for_good_still_gets_its_ticket(runtime, drain, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The handed-on evaluation failing on every retry: the ticket's 48 h clock is not lost with the alert."""
+    from yuqing.alerts.jobs import evaluate_events
+
+    event = make_reported_event(runtime, level="重大", items=3)
+    _flaky_evaluation(monkeypatch, failures=99)
+    evaluate_events([event])
+    for _retry in range(4):  # DEFAULT_RETRY's four retries
+        drain()
+        with runtime.session() as s:
+            assert s.scalar(select(Ticket.id).where(Ticket.event_id == event)) is None, "not while a retry is left"
+        _retries_now_due(runtime)
+    drain()
+    with runtime.session() as s:
+        assert s.scalar(select(Ticket.id).where(Ticket.event_id == event)) is not None

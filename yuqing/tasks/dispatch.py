@@ -12,7 +12,7 @@ import logging
 import re
 from collections.abc import Callable
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from rq import Queue, Retry, get_current_job
 from rq.job import Job, JobStatus
@@ -89,22 +89,33 @@ def enqueue_many(queue: str, func: str, calls: list[tuple[tuple[Any, ...], str]]
     return len(data)
 
 
-def run_each(queue: str, single: str, ids: list[int], run: Callable[[int], Any]) -> dict[int, Any]:
+class Ran(NamedTuple):
+    """What :func:`run_each` did: ``{id: its result}`` for those that succeeded, and the ids that
+    failed and were handed on as their own job (in the batch's order)."""
+
+    done: dict[int, Any]
+    handed_on: list[int]
+
+
+def run_each(queue: str, single: str, ids: list[int], run: Callable[[int], Any], *single_args: Any) -> Ran:
     """Run ``run(id)`` for each id in turn, as a job for a batch (one per analysis batch rather than
     one per event: RQ's creation of a job per event was a fifth of an analysis job, bench/PROFILE.md).
-    ``{id: its result}`` for those that succeeded.
 
     Each id still fails alone, as its own job would: one that raises is logged and handed on as
-    its own ``single`` job on ``queue``, with the retries that job would have had, and the batch
-    goes on with the next id. Only a failure to hand it on fails the batch (RQ retries it; each
-    ``run`` is idempotent against the store).
+    its own ``single(id, *single_args)`` job on ``queue``, with the retries that job would have
+    had, and the batch goes on with the next id. The caller learns which were handed on, so what
+    it hands on after the batch does not overtake them. Only a failure to hand one on fails the
+    batch (RQ retries it; each ``run`` is idempotent against the store).
     """
     done: dict[int, Any] = {}
+    handed_on: list[int] = []
     batch = get_current_job()
     for id_ in ids:
         try:
             done[id_] = run(id_)
         except Exception:
             log.exception("%s(%s) failed inside a batch; handed on as its own job", single, id_)
-            enqueue(queue, single, id_, job_id=f"{single.rsplit('.', 1)[-1]}-{id_}-of-{batch.id if batch else 'batch'}")
-    return done
+            enqueue(queue, single, id_, *single_args,
+                    job_id=f"{single.rsplit('.', 1)[-1]}-{id_}-of-{batch.id if batch else 'batch'}")
+            handed_on.append(id_)
+    return Ran(done, handed_on)
