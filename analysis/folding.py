@@ -126,6 +126,7 @@ class BandIndex:
         self._band = np.arange(self.b, dtype=np.uint64) << np.uint64(64 - bits)
         self._mix = _BAND_MIX[:self.r]
         self.keys = np.empty(0, dtype=np.uint64)  # sorted
+        self._padded = np.zeros(1, dtype=np.uint64)  # the keys and a 0 after them (see query)
         self.ids = np.empty(0, dtype=np.int64)
         self.items = 0  # items in the arrays, the removed ones included
         # Inserted since the merge: a bucket is one item id until a second one shares it.
@@ -139,9 +140,12 @@ class BandIndex:
         # itself is held, so its identity cannot be reused), which halves the work.
         if values is self._last[0]:
             return self._last[1], self._last[2]
-        bands = values[:self.b * self.r].astype(np.uint64).reshape(self.b, self.r)
-        with np.errstate(over="ignore"):  # modulo 2^64 is the point
-            keys = ((bands * self._mix).sum(axis=1, dtype=np.uint64) >> self._drop) | self._band
+        # Products and sums of uint64 arrays wrap modulo 2^64 without a warning (that is the
+        # point); uint32 values (handed over, or popped from HashRows) widen by the multiplication.
+        bands = values[:self.b * self.r].reshape(self.b, self.r)
+        keys = (bands * self._mix).sum(axis=1, dtype=np.uint64)
+        keys >>= self._drop
+        keys |= self._band
         listed = keys.tolist()
         self._last = (values, keys, listed)
         return keys, listed
@@ -181,12 +185,16 @@ class BandIndex:
         keys, listed = self._keys(values)
         found: set[int] = set()
         if self.items:
-            lo = np.searchsorted(self.keys, keys, "left")
-            hi = np.searchsorted(self.keys, keys, "right")
-            for k in np.flatnonzero(hi > lo).tolist():
-                found.update(self.ids[lo[k]:hi[k]].tolist())
-            if self.dead:
-                found -= self.dead
+            # One search, then the keys found at their places: most look-ups find none (a new
+            # item shares no band with the window's), and a second search cost as much as the first.
+            lo = self.keys.searchsorted(keys)  # the method: np.searchsorted adds a wrapper
+            hits = np.flatnonzero(self._padded[lo] == keys)
+            if len(hits):
+                hi = self.keys.searchsorted(keys[hits], "right").tolist()
+                for start, end in zip(lo[hits].tolist(), hi, strict=True):
+                    found.update(self.ids[start:end].tolist())
+                if self.dead:
+                    found -= self.dead
         for key in listed:
             ids = self.recent.get(key)
             if isinstance(ids, int):
@@ -204,19 +212,16 @@ class BandIndex:
         if self.dead:
             keep = ~np.isin(ids, np.fromiter(self.dead, dtype=np.int64, count=len(self.dead)))
             keys, ids = keys[keep], ids[keep]
-        new_keys: list[int] = []
-        new_ids: list[int] = []
-        for key, held in self.recent.items():
-            if isinstance(held, int):
-                new_keys.append(key)
-                new_ids.append(held)
-            else:
-                new_keys.extend([key] * len(held))
-                new_ids.extend(held)
-        keys = np.concatenate([keys, np.array(new_keys, dtype=np.uint64)])
+        # Comprehensions over the waiting buckets (a loop of appends was most of a merge's time).
+        held = list(self.recent.values())
+        counts = [1 if isinstance(h, int) else len(h) for h in held]
+        new_ids = [i for h in held for i in ((h,) if isinstance(h, int) else h)]
+        new_keys = np.repeat(np.fromiter(self.recent, dtype=np.uint64, count=len(held)), counts)
+        keys = np.concatenate([keys, new_keys])
         ids = np.concatenate([ids, np.array(new_ids, dtype=np.int64)])
         order = np.argsort(keys, kind="stable")  # two sorted runs: timsort merges them
-        self.keys, self.ids = keys[order], ids[order]
+        self._padded = np.append(keys[order], np.uint64(0))  # a search past the end finds a key of none
+        self.keys, self.ids = self._padded[:-1], ids[order]
         self.items += self.fresh - len(self.dead)
         self.recent, self.fresh, self.dead = {}, 0, set()
 
