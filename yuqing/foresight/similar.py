@@ -12,10 +12,9 @@ from __future__ import annotations
 import re
 from collections import OrderedDict, defaultdict
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from sklearn.feature_extraction.text import TfidfVectorizer
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -23,6 +22,9 @@ from yuqing.analysis import tokenize
 from yuqing.analysis.features import terms
 from yuqing.models import Event, Item
 from yuqing.profile import Profile
+
+if TYPE_CHECKING:
+    from sklearn.feature_extraction.text import TfidfVectorizer
 
 MAX_CANDIDATES = 5000  # newest original items compared (cutting them costs about 1 s per 6,000)
 MIN_ITEM_SIMILARITY = 0.05  # below this an item shares only common words with the draft
@@ -110,6 +112,10 @@ def find_similar(s: Session, draft_text: str, draft_topics: list[str], profile: 
         return History(0, [])
     draft_tokens = tokenize.lcut(draft_text)
     item_tokens = [_tokens(r) for r in rows]
+    # Heavy (scikit-learn, about 2 s): only a search needs it, not the dashboards, which import
+    # this module through the foresight records at start-up.
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
     # analysis's terms (unigrams and adjacent bigrams); the weights are fitted on the history only
     tfidf = TfidfVectorizer(analyzer=terms, sublinear_tf=True)
     matrix = tfidf.fit_transform(item_tokens)
