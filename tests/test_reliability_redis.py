@@ -23,6 +23,11 @@ from yuqing.tasks.dispatch import enqueue
 
 pytestmark = pytest.mark.slow
 
+# The worker wakes every 5 s (worker_ttl − 15) and runs its maintenance at the next wake-up 2 s
+# after the last: the restart of a lost scheduler below is the same code path as with the
+# defaults (60 and 60, a wait of up to 90 s), in seconds instead of a minute and a half.
+QUICK_MAINTENANCE = {"YUQING_WORKER_TTL": "20", "YUQING_WORKER_MAINTENANCE_INTERVAL": "2"}
+
 POSTS = [
     ("泽州煤矿透水", "泽州县巴公镇一煤矿发生透水事故，8名矿工被困井下，救援正在进行。"),
     ("北义城镇厂房起火", "泽州县北义城镇一化工厂房发生火灾，浓烟滚滚，消防正在扑救，2人受伤。"),
@@ -46,7 +51,7 @@ def _items(rt) -> list[int]:  # type: ignore[no-untyped-def]
 
 def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_server, workers, record_property) -> None:  # type: ignore[no-untyped-def]
     ids = _items(runtime)
-    worker = workers(runtime)
+    worker = workers(runtime, **QUICK_MAINTENANCE)
     lock = SqliteWriteLock(runtime.settings.sqlalchemy_url)  # the first job stops at its first write
     try:
         jobs = [enqueue("analyse", "yuqing.analysis.jobs.analyse_item", i, job_id=f"analyse-{i}") for i in ids]
@@ -62,7 +67,7 @@ def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_se
 
     def done() -> bool:
         if worker.proc.poll() is not None:  # what the runner's supervisor does for a dead worker
-            workers(runtime)
+            workers(runtime, **QUICK_MAINTENANCE)
         return all(job_status(runtime, j.id) == "finished" for j in jobs)
 
     wait_for("every analysis job to finish after the restart", done, timeout=120)
@@ -81,10 +86,10 @@ def test_redis_restarted_mid_run_loses_no_job_and_doubles_none(runtime, redis_se
         wait_for(f"the ticket job for event {it.event_id}",
                  lambda evaluate=evaluate: job_status(runtime, f"consider-after-{evaluate}") == "finished")
     # Delayed jobs (retry back-offs, deadline reminders) need the worker's scheduler process,
-    # which the outage may have killed: the worker's maintenance (every minute, at its next
-    # wake-up, so within about 90 s) brings it back.
+    # which the outage may have killed: the worker's maintenance (at its next wake-up after the
+    # maintenance interval, so within about 10 s with QUICK_MAINTENANCE) brings it back.
     later = enqueue("respond", "yuqing.queue.jobs.sweep", job_id="after-restart",
                     at=datetime.now(UTC) + timedelta(seconds=1))
     wait_for("a delayed job to run after the restart", lambda: job_status(runtime, later.id) == "finished",
-             timeout=180)
+             timeout=120)
     record_property("delayed_jobs_back_s", round(time.monotonic() - back, 1))

@@ -56,6 +56,8 @@ class Settings(BaseModel):
     trusted_proxies: str = Field("", description="反向代理的地址（逗号分隔，可写网段如 10.0.0.0/24）：只有来自这些地址的请求才采信 X-Forwarded-For 与 X-Forwarded-Proto 作为用户地址（登录限速、操作日志按它计）；留空则一律不采信（默认）")
     demo: bool = Field(False, description="演示模式（`yuqing run --demo` 自动设置）：只有此时演示账号可用公用密码；平时持有演示密码或不合要求密码的账号登录后须先改密码")
     workers: int = Field(2, ge=1, le=64, description="`yuqing run` 启动的 RQ worker 数量")
+    worker_ttl: int = Field(60, ge=20, description="worker 登记的有效期（秒）：空闲的 worker 每隔（此值−15）秒醒来续期一次，停止续期的 worker 随登记过期不再计数")
+    worker_maintenance_interval: int = Field(60, ge=1, description="worker 清理任务登记、重启失去的调度进程的间隔（秒），在其下一次醒来时执行")
     smtp_host: str = Field("", description="SMTP 服务器；留空则不发送邮件（记录为失败并说明原因）")
     smtp_port: int = Field(25, ge=1, le=65535, description="SMTP 端口")
     smtp_user: str = Field("", description="SMTP 用户名（可空）")

@@ -112,7 +112,7 @@ def _queue_status(rt: Runtime) -> dict[str, Any]:
     redis = rt.get_redis()
     queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
     # RQ's live registry: a worker is listed while its key lives, and its heartbeats (every
-    # WORKER_TTL) keep that key alive, so one whose heartbeats stopped drops out when it expires.
+    # settings.worker_ttl) keep that key alive, so one whose heartbeats stopped drops out when it expires.
     # One on this host whose process is gone is reported gone at once, not two minutes later.
     workers = [w for w in Worker.all(connection=redis) if not dead_here(redis, w.hostname, w.pid)]
     busy = sum(w.get_state() == WorkerStatus.BUSY for w in workers)

@@ -19,9 +19,9 @@ minutes by default). Here that is made prompt and honest:
   on other hosts are left to RQ's heartbeat expiry (at most 90 s after their last beat),
   which the same call then handles. It runs when a worker starts (the supervisor restarts a
   dead one within seconds) and from the periodic sweep (every minute).
-* Workers heartbeat every ~45 s while idle and run maintenance every minute, so a dead
-  worker's key expires within two minutes and a lost scheduler is taken over within about
-  one instead of ten.
+* Workers heartbeat every ~45 s while idle and run maintenance every minute (the settings
+  ``worker_ttl`` and ``worker_maintenance_interval``), so a dead worker's key expires within two
+  minutes and a lost scheduler is taken over within about one instead of ten.
 * The forked work horse and the scheduler process die with their worker: an orphaned horse
   would go on running a job that :func:`recover_abandoned` has just handed to another worker.
 """
@@ -57,10 +57,6 @@ from . import registry
 from .dispatch import QUEUE_NAMES
 
 log = logging.getLogger(__name__)
-
-WORKER_TTL = 60  # idle heartbeat every 45 s; a dead worker's key is gone 120 s after its last one
-MAINTENANCE_INTERVAL = 60  # registry cleanup and scheduler take-over every minute, not every 10
-
 
 def preload() -> None:
     """Run the registry's preload hooks (jieba and the models load once, before the first job)."""
@@ -115,8 +111,10 @@ def run_worker(queues: list[str] | None = None, burst: bool = False, name: str |
     recover_abandoned(redis)  # a worker this one replaces may have died holding a job
     preload()
     _die_with_this_process()
-    worker = PreloadingWorker(queues or list(QUEUE_NAMES), connection=redis, name=name, worker_ttl=WORKER_TTL,
-                              maintenance_interval=MAINTENANCE_INTERVAL, exception_handlers=[log_database_error])
+    worker = PreloadingWorker(queues or list(QUEUE_NAMES), connection=redis, name=name,
+                              worker_ttl=rt.settings.worker_ttl,
+                              maintenance_interval=rt.settings.worker_maintenance_interval,
+                              exception_handlers=[log_database_error])
     # with_scheduler: delayed jobs (deadline reminders) and retry waits need a scheduler.
     return worker.work(burst=burst, with_scheduler=True, logging_level=rt.settings.log_level)
 
