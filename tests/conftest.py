@@ -7,7 +7,7 @@ from __future__ import annotations
 import copy
 import shutil
 import sqlite3
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -163,13 +163,14 @@ def story(runtime: Runtime, seeded_stores: dict[tuple[Any, ...], tuple[Path, dic
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Callable[..., Any]]:
-    """``workers(rt, **env)`` starts a real `yuqing worker` process on ``rt``'s store and Redis
-    (tests/reliability_procs.py); every one still running is stopped at the test's end."""
+def workers(tmp_path: Path) -> Iterator[Any]:
+    """``workers(rt, **env)`` starts a real `yuqing worker` process on ``rt``'s store and Redis,
+    ``workers.start_together(rt, n, **env)`` several at once (tests/reliability_procs.py); every
+    one still running is stopped at the test's end."""
     from reliability_procs import WorkerPool
 
     pool = WorkerPool(tmp_path)
-    yield pool.start
+    yield pool
     pool.stop_all()
 
 

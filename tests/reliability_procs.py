@@ -13,11 +13,13 @@ import sqlite3
 import subprocess
 import sys
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
 from rq import Worker
+from sqlalchemy import event
 
 
 def worker_env(rt: Any, **extra: str) -> dict[str, str]:  # type: ignore[no-untyped-def]
@@ -142,11 +144,20 @@ class WorkerPool:
 
     def start(self, rt: Any, **env: str) -> WorkerProcess:
         """A worker on ``rt``'s store and Redis, once it has registered."""
-        w = WorkerProcess(worker_env(rt, **env), self.folder / f"worker-{len(self.started) + 1}.log")
-        self.started.append(w)
-        wait_for("the worker to register", lambda: w.registered(rt.redis) or w.proc.poll() is not None)
-        assert w.proc.poll() is None, w.text()[-3000:]
-        return w
+        return self.start_together(rt, 1, **env)[0]
+
+    __call__ = start
+
+    def start_together(self, rt: Any, count: int, **env: str) -> list[WorkerProcess]:
+        """``count`` workers started at once (each loads jieba and the models for seconds),
+        returned once every one has registered."""
+        started = [WorkerProcess(worker_env(rt, **env), self.folder / f"worker-{len(self.started) + n + 1}.log")
+                   for n in range(count)]
+        self.started += started
+        for w in started:
+            wait_for("the worker to register", lambda w=w: w.registered(rt.redis) or w.proc.poll() is not None)
+            assert w.proc.poll() is None, w.text()[-3000:]
+        return started
 
     def stop_all(self) -> None:
         for w in self.started:
@@ -161,6 +172,23 @@ def job_status(rt: Any, job_id: str) -> str:
 
 def db_file(rt: Any) -> Path:
     return Path(rt.settings.sqlalchemy_url.split("///", 1)[1])
+
+
+@contextmanager
+def short_busy_timeout(engine: Any, ms: int = 500) -> Iterator[None]:
+    """``engine``'s connections wait ``ms`` for a held SQLite write lock instead of the store's
+    30 s (``SQLITE_BUSY_MS``): the same "database is locked" answer, without the 30 s wait."""
+
+    def short_wait(dbapi_connection, _record) -> None:  # type: ignore[no-untyped-def]
+        dbapi_connection.execute(f"PRAGMA busy_timeout = {ms}")
+
+    event.listen(engine, "connect", short_wait)
+    engine.dispose()
+    try:
+        yield
+    finally:
+        event.remove(engine, "connect", short_wait)
+        engine.dispose()
 
 
 class SqliteWriteLock:
