@@ -17,6 +17,7 @@ from documents_story import toll_story
 from docx import Document
 from docx.enum.text import WD_ALIGN_PARAGRAPH
 from docx.oxml.ns import qn
+from docx.shared import Mm
 from sqlalchemy import select
 
 from yuqing.documents.account import event_account
@@ -90,7 +91,7 @@ def test_docx_page_fonts_and_marks_follow_gbt_9704(runtime, story) -> None:  # t
     assert mm == [210.0, 297.0, 37.0, 28.0, 26.0, 35.0]
     assert 210 - 28 - 26 == 156 and 297 - 37 - 35 == 225  # the 版心
     grid = section._sectPr.find(qn("w:docGrid"))
-    assert grid.get(qn("w:type")) == "linesAndChars" and grid.get(qn("w:linePitch")) == "580"  # 22 lines
+    assert grid.get(qn("w:type")) == "lines" and grid.get(qn("w:linePitch")) == "580"  # 22 lines
     paragraphs = [p for p in d.paragraphs if p.text.strip()]
     texts = [p.text for p in paragraphs]
     assert texts[0] == "000017"  # 份号
@@ -396,8 +397,8 @@ WHOLE = ("12月1日", "16时55分", "2026年12月1日", "14时05分", "12 人", 
 def test_a_time_a_figure_and_a_phone_never_break_at_a_line_end(tmp_path) -> None:  # type: ignore[no-untyped-def]
     """「12月1日16 / 时55分」 fell across two lines of a justified paragraph. A Chinese date, a
     time, a figure with its unit and a telephone number stay on one line in the print (whatever
-    text precedes them), the extracted text has no joiners in it; the DOCX keeps them with word
-    joiners and Word's non-breaking hyphen, and its text still reads as the number."""
+    text precedes them), the extracted text has no joiners in it; the DOCX keeps them by its
+    避头尾 lists, its text the plain characters (U+2060 joiners split a search for 12月1日)."""
     from yuqing.documents import OfficialDocument, Paragraph
 
     blocks = [Paragraph.of("据" * n + f"，{kept}，续。") for kept in KEPT for n in range(12, 30)]
@@ -413,14 +414,54 @@ def test_a_time_a_figure_and_a_phone_never_break_at_a_line_end(tmp_path) -> None
         whole = sum(line.count(kept) for line in lines)
         assert whole == written.count(kept), f"{kept}: whole on one line {whole} times of {written.count(kept)}"
 
-    d = Document(io.BytesIO(write_docx(doc)))
-    body = d.element.body.xml
-    assert "w:noBreakHyphen" in body, "the phone's hyphen is Word's non-breaking hyphen"
+    blob = write_docx(doc)
+    d = Document(io.BytesIO(blob))
     texts = [p.text for p in d.paragraphs]
-    assert sum("0356-2021234" in t for t in texts) == 18, "the DOCX text still reads as the number"
-    joined = [t for t in texts if "16\u2060时\u206055\u2060分" in t]
-    assert len(joined) == 18, "the time is joined in the DOCX"
-    assert all("据\u2060" not in t for t in texts), "only the kept runs are joined"
+    assert not any(ch in t for t in texts for ch in ("\u2060", "\u00a0", "\u2011")), \
+        "the DOCX text is the text's own characters: no joiner a 公文 font lacks or a search misses"
+    for kept in WHOLE:
+        assert sum(t.count(kept) for t in texts if "据" in t) == written.count(kept), kept
+    _docx_keeps_the_runs_by_its_line_breaking_rules(blob)
+
+
+def _docx_keeps_the_runs_by_its_line_breaking_rules(blob: bytes) -> None:
+    """The DOCX's 避头尾 lists for zh-CN text: no line begins with a unit, none ends after 年/月/时."""
+    from zipfile import ZipFile
+
+    settings = ZipFile(io.BytesIO(blob)).read("word/settings.xml").decode()
+    before = re.search(r'<w:noLineBreaksBefore w:lang="zh-CN" w:val="([^"]*)"', settings).group(1)
+    after = re.search(r'<w:noLineBreaksAfter w:lang="zh-CN" w:val="([^"]*)"', settings).group(1)
+    assert set("年月日时分人级。，）") <= set(before) and set("年月时（“") <= set(after)
+    styles = ZipFile(io.BytesIO(blob)).read("word/styles.xml").decode()
+    assert 'w:eastAsia="zh-CN"' in styles, "Simplified Chinese: LibreOffice otherwise falls back to the JP forms"
+
+
+def test_the_docx_lays_28_characters_on_each_of_22_lines(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """LibreOffice laid the character grid (linesAndChars) out at 13 characters a line and put
+    签发人 on a line of its own below the 期号: the DOCX has a line grid only, its 3号 characters
+    spaced so that 28 fit the 版心, the 期号 and 签发人 on one line by a right tab, the title's
+    lines not snapped to two grid lines each, and every property in the schema's order."""
+    from yuqing.documents import layout
+    from yuqing.documents.docx_writer import PPR_ORDER, RPR_ORDER
+
+    doc, _ = special(runtime, story)
+    d = Document(io.BytesIO(write_docx(doc)))
+    normal = d.styles["Normal"].element.rPr
+    spacing_pt = int(normal.find(qn("w:spacing")).get(qn("w:val"))) / 20
+    width_pt = layout.BODY_W_MM * 72 / 25.4
+    assert normal.sz_val.pt == 16 and 28 * (16 + spacing_pt) <= width_pt < 29 * (16 + spacing_pt)
+    number = next(p for p in d.paragraphs if p.text.startswith("〔2026〕"))
+    assert number.text == "〔2026〕第 3 期\t签发人：王建国" and "\u3000" not in number.text
+    stops = number.paragraph_format.tab_stops
+    assert len(stops) == 1 and stops[0].alignment == 2 and stops[0].position > Mm(layout.BODY_W_MM - 10)
+    title = next(p for p in d.paragraphs if p.text.startswith("关于"))
+    assert title._p.pPr.find(qn("w:snapToGrid")).get(qn("w:val")) == "0"
+    for parent, tag, names in ((d.element.body, "w:pPr", PPR_ORDER), (d.element.body, "w:rPr", RPR_ORDER),
+                               (d.styles.element, "w:rPr", RPR_ORDER)):
+        order = [qn(t) for t in names]
+        for props in parent.iter(qn(tag)):
+            seen = [order.index(c.tag) for c in props if c.tag in order]
+            assert seen == sorted(seen), f"{tag} out of the schema's order: {[c.tag for c in props]}"
 
 
 def test_one_wording_for_durations_in_documents_and_pages() -> None:

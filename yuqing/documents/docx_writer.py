@@ -8,7 +8,7 @@ from docx import Document
 from docx.document import Document as DocxDocument
 from docx.enum.section import WD_SECTION_START
 from docx.enum.table import WD_TABLE_ALIGNMENT
-from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING
+from docx.enum.text import WD_ALIGN_PARAGRAPH, WD_LINE_SPACING, WD_TAB_ALIGNMENT
 from docx.opc.constants import RELATIONSHIP_TYPE
 from docx.oxml import OxmlElement
 from docx.oxml.ns import qn
@@ -21,10 +21,30 @@ from yuqing.sanitise import xml_safe_record
 
 from . import layout as L
 from .dates import cn_date
-from .keep import joined, kept_apart
+from .keep import NO_LINE_END, NO_LINE_START, kept_apart
 from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
 
 RED = RGBColor.from_string(L.RED_HEX)
+# The schema's order of paragraph and run properties (ECMA-376 CT_PPrBase, CT_RPr), which Word
+# insists on: an element added goes before those that follow it.
+PPR_ORDER = ("w:pStyle", "w:keepNext", "w:keepLines", "w:pageBreakBefore", "w:framePr", "w:widowControl", "w:numPr",
+             "w:suppressLineNumbers", "w:pBdr", "w:shd", "w:tabs", "w:suppressAutoHyphens", "w:kinsoku", "w:wordWrap",
+             "w:overflowPunct", "w:topLinePunct", "w:autoSpaceDE", "w:autoSpaceDN", "w:bidi", "w:adjustRightInd",
+             "w:snapToGrid", "w:spacing", "w:ind", "w:contextualSpacing", "w:mirrorIndents", "w:suppressOverlap", "w:jc",
+             "w:textDirection", "w:textAlignment", "w:textboxTightWrap", "w:outlineLvl", "w:divId", "w:cnfStyle",
+             "w:rPr", "w:sectPr", "w:pPrChange")
+RPR_ORDER = ("w:rStyle", "w:rFonts", "w:b", "w:bCs", "w:i", "w:iCs", "w:caps", "w:smallCaps", "w:strike", "w:dstrike",
+             "w:outline", "w:shadow", "w:emboss", "w:imprint", "w:noProof", "w:snapToGrid", "w:vanish", "w:webHidden",
+             "w:color", "w:spacing", "w:w", "w:kern", "w:position", "w:sz", "w:szCs", "w:highlight", "w:u", "w:effect",
+             "w:bdr", "w:shd", "w:fitText", "w:vertAlign", "w:rtl", "w:cs", "w:em", "w:lang", "w:eastAsianLayout",
+             "w:specVanish", "w:oMath")
+_AFTER_SNAP = PPR_ORDER[PPR_ORDER.index("w:snapToGrid") + 1:]
+_AFTER_SPACING = RPR_ORDER[RPR_ORDER.index("w:spacing") + 1:]
+_AFTER_LINE_BREAKS = ("w:savePreviewPicture", "w:hdrShapeDefaults", "w:footnotePr", "w:endnotePr", "w:compat",
+                      "w:docVars", "w:rsids", "m:mathPr", "w:attachedSchema", "w:themeFontLang", "w:clrSchemeMapping",
+                      "w:doNotIncludeSubdocsInStats", "w:doNotAutoCompressPictures", "w:forceUpgrade", "w:captions",
+                      "w:readModeInkLockDown", "w:smartTagType", "sl:schemaLibrary", "w:shapeDefaults",
+                      "w:doNotEmbedSmartTags", "w:decimalSymbol", "w:listSeparator")
 _FIRST_LINE = Pt(L.SIZE_3 * 2)  # two characters
 
 
@@ -50,6 +70,11 @@ def _paragraph(doc: DocxDocument, text: str = "", *, font: str = L.FANGSONG, siz
     fmt.line_spacing_rule = WD_LINE_SPACING.EXACTLY
     fmt.line_spacing = Pt(max(L.LINE_PT, size * 1.25))
     fmt.widow_control = True
+    if size > L.SIZE_3:
+        # Larger than a grid line: LibreOffice snapped each line of the title to two grid lines.
+        snap = OxmlElement("w:snapToGrid")
+        snap.set(qn("w:val"), "0")
+        p._p.get_or_add_pPr().insert_element_before(snap, *_AFTER_SNAP)
     if indent:
         fmt.first_line_indent = _FIRST_LINE
     if keep_next:
@@ -65,7 +90,7 @@ def _border(paragraph: DocxParagraph, edge: str, colour: str = L.RED_HEX, size: 
     borders = ppr.find(qn("w:pBdr"))
     if borders is None:
         borders = OxmlElement("w:pBdr")
-        ppr.append(borders)
+        ppr.insert_element_before(borders, *PPR_ORDER[PPR_ORDER.index("w:pBdr") + 1:])
     line = OxmlElement(f"w:{edge}")
     for key, value in (("val", "single"), ("sz", str(size)), ("space", "1"), ("color", colour)):
         line.set(qn(f"w:{key}"), value)
@@ -88,7 +113,7 @@ def _hyperlink(paragraph: DocxParagraph, link: Link, size: float) -> None:
     underline.set(qn("w:val"), "single")
     half_points = OxmlElement("w:sz")
     half_points.set(qn("w:val"), str(int(size * 2)))
-    props.extend([fonts, colour, underline, half_points])
+    props.extend([fonts, colour, half_points, underline])  # the schema's order: sz before u
     run.append(props)
     text = OxmlElement("w:t")
     text.text = link.text
@@ -99,18 +124,9 @@ def _hyperlink(paragraph: DocxParagraph, link: Link, size: float) -> None:
 
 
 def _unbroken(paragraph: DocxParagraph, text: str, *, bold: bool, red: bool) -> None:
-    """A run Word never breaks at a line's end (see :mod:`.keep`): word joiners between its
-    characters, each hyphen Word's non-breaking hyphen."""
-    run = paragraph.add_run()
-    _fonts(run, L.FANGSONG, L.SIZE_3, bold=bold, red=red)
-    for n, piece in enumerate(joined(text).split("-")):
-        if n:
-            run._r.append(OxmlElement("w:noBreakHyphen"))
-        if piece:
-            node = OxmlElement("w:t")
-            node.text = piece
-            node.set(qn("xml:space"), "preserve")
-            run._r.append(node)
+    """A run kept whole at a line's end by the document's 避头尾 lists (see :mod:`.keep`); its
+    characters are the text's own, with no joiner a font lacks or a search misses."""
+    _fonts(paragraph.add_run(text), L.FANGSONG, L.SIZE_3, bold=bold, red=red)
 
 
 def _page_number(paragraph: DocxParagraph) -> None:
@@ -144,15 +160,39 @@ def _page(doc: DocxDocument) -> None:
     if grid is None:
         grid = OxmlElement("w:docGrid")
         section._sectPr.append(grid)
-    grid.set(qn("w:type"), "linesAndChars")
+    # A line grid only: LibreOffice lays a character grid (linesAndChars) out at about 13
+    # characters a line, each 汉字 snapped to several cells. The 28 characters come from the
+    # character spacing instead, which Word, WPS and LibreOffice all honour.
+    grid.set(qn("w:type"), "lines")
     grid.set(qn("w:linePitch"), str(round(L.LINE_PT * 20)))
-    grid.set(qn("w:charSpace"), str(round((L.CHAR_PT - L.SIZE_3) * 4096)))
     normal = doc.styles["Normal"]
     normal.font.name, normal.font.size = L.FANGSONG, Pt(L.SIZE_3)
-    normal.element.get_or_add_rPr().get_or_add_rFonts().set(qn("w:eastAsia"), L.FANGSONG)
+    r_pr = normal.element.get_or_add_rPr()
+    r_pr.get_or_add_rFonts().set(qn("w:eastAsia"), L.FANGSONG)
+    spacing = OxmlElement("w:spacing")
+    spacing.set(qn("w:val"), str(L.CHAR_SPACING_TWIPS))
+    r_pr.insert_element_before(spacing, *_AFTER_SPACING)
+    _chinese(doc)
     footer = section.footer.paragraphs[0]
     footer.alignment = WD_ALIGN_PARAGRAPH.CENTER
     _page_number(footer)
+
+
+def _chinese(doc: DocxDocument) -> None:
+    """Text in Simplified Chinese (w:lang eastAsia zh-CN, so a reader without the 公文 fonts gets
+    the SC forms, not the Japanese ones), and the line-breaking rules of :mod:`.keep` as the
+    document's own 避头尾 lists (w:noLineBreaksBefore/After): the text stays plain characters."""
+    defaults = doc.styles.element.find(qn("w:docDefaults"))
+    lang = defaults.find(f"{qn('w:rPrDefault')}/{qn('w:rPr')}/{qn('w:lang')}") if defaults is not None else None
+    if lang is not None:
+        lang.set(qn("w:eastAsia"), "zh-CN")
+        lang.set(qn("w:val"), "zh-CN")
+    settings = doc.settings.element
+    for tag, chars in (("w:noLineBreaksAfter", NO_LINE_END), ("w:noLineBreaksBefore", NO_LINE_START)):
+        node = OxmlElement(tag)
+        node.set(qn("w:lang"), "zh-CN")
+        node.set(qn("w:val"), chars)
+        settings.insert_element_before(node, *_AFTER_LINE_BREAKS)
 
 
 def _head(doc: DocxDocument, d: OfficialDocument) -> None:
@@ -170,7 +210,12 @@ def _head(doc: DocxDocument, d: OfficialDocument) -> None:
     if number:
         _fonts(line.add_run(number), L.FANGSONG, L.SIZE_3)
     if d.signer:
-        _fonts(line.add_run("　　　　　　　　签发人："), L.FANGSONG, L.SIZE_3)
+        # 期号 one character in from the left, 签发人 one in from the right (GB/T 9704 7.2.4), by a
+        # right tab: ideographic spaces pushed 签发人 onto a line of its own in LibreOffice.
+        fmt = line.paragraph_format
+        fmt.left_indent = fmt.right_indent = Pt(L.SIZE_3)
+        fmt.tab_stops.add_tab_stop(Mm(L.BODY_W_MM) - Pt(L.SIZE_3), alignment=WD_TAB_ALIGNMENT.RIGHT)
+        _fonts(line.add_run("\t签发人："), L.FANGSONG, L.SIZE_3)
         _fonts(line.add_run(d.signer), L.KAITI, L.SIZE_3)
     _border(line, "bottom", size=18)
     _paragraph(doc)

@@ -1,9 +1,11 @@
 """What a line never breaks inside: a Chinese date (12月1日) and a time (16时55分), a figure with its
 unit (12 人, 3.5 级, 4 小时) and a telephone number (0356-2021234). One home for both writers:
 the print page wraps each in a no-break span (Chromium honours ``white-space: nowrap`` and
-pdftotext extracts the text as it is); the DOCX joins its characters with U+2060 WORD JOINER
-(UAX #14 class WJ: no break either side, in Word, WPS and LibreOffice) and writes a hyphen as
-Word's non-breaking hyphen (w:noBreakHyphen, which Word and python-docx read back as "-")."""
+pdftotext extracts the text as it is); the DOCX keeps its text plain and states the rule as its
+避头尾 lists (:data:`NO_LINE_START`, :data:`NO_LINE_END`, written as w:noLineBreaksBefore/After
+for zh-CN, which Word, WPS and LibreOffice apply): a line never begins with a date's or a time's
+unit or a figure's unit, nor ends after 年, 月 or 时, so none of these runs is split. Word joiners (U+2060), which
+the DOCX carried before, are missing from the 公文 fonts and split every search for 12月1日."""
 
 from __future__ import annotations
 
@@ -12,6 +14,13 @@ import re
 from .model import Link, Unbroken
 
 WORD_JOINER = "\u2060"
+# GB/T 15834's 避头 punctuation (Word's own zh-CN list), then what a kept run never begins a line with.
+_PUNCT_START = "!%),.:;?]}¢°·ˇˉ―‖’”…‰′″›℃∶、。〃〉》」』】〕〗〞︶︺︾﹀﹄﹚﹜﹞！＂％＇），．：；？］｝～￠"
+# No line begins with a date's, a time's or a figure's unit (no break in 12/月, 16/时, 12 /人) and
+# none ends after 年, 月 or 时 (no break in 年/12, 月/1, 时/55); a hyphen neither begins nor ends
+# one (0356-/2021234). A line still ends after 日 or before a figure, as the print page allows.
+NO_LINE_START = _PUNCT_START + "年月日时分钟秒人名级条起个次天户家元万亿吨米期篇倍处所辆亩座-"
+NO_LINE_END = "$([{£¥·‘“〈《「『【〔〖〝﹙﹛﹝＄（．［｛￡￥年月时-"
 _UNITS = "小时|分钟|人次|平方米|公里|万元|亿元|%|％|人|名|级|条|起|个|次|天|户|家|元|万|亿|吨|米|期|篇|倍|处|所|辆|亩|座"
 KEPT = re.compile(
     # The date and the time each whole, a line may end between them: 12 characters kept as one
@@ -41,19 +50,7 @@ def kept_apart(part: str | Link) -> list[str | Link]:
     return out
 
 
-def joined(text: str) -> str:
-    """``text`` with a word joiner wherever a line could break inside it: between two characters
-    of which one is not an ASCII letter or digit (inside 2021234 or 3.5 there is no break to
-    stop). A space becomes a no-break space."""
-    text = text.replace(" ", "\u00a0")
-    out = [text[:1]]
-    for before, ch in zip(text, text[1:], strict=False):
-        if not (before.isascii() and before.isalnum() and ch.isascii() and ch.isalnum()) and not {before, ch} & {"-", "\u00a0"}:
-            out.append(WORD_JOINER)
-        out.append(ch)
-    return "".join(out)
-
-
 def unjoined(text: str) -> str:
-    """DOCX text as it reads: :func:`joined`'s word joiners dropped, its no-break spaces plain."""
+    """DOCX text as it reads, for a document written before its text was plain: word joiners
+    dropped, no-break spaces plain (a document written now reads the same unchanged)."""
     return text.replace(WORD_JOINER, "").replace("\u00a0", " ")
