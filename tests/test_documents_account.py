@@ -148,3 +148,22 @@ def test_missing_and_trapped_counts_fall_when_an_outlet_reports_people_found() -
     missing = [(f["value"], f["tier"]) for f in progression("missing", whole["figures"]["missing"])]
     assert missing == [(5, "provincial"), (2, "provincial"), (3, "local")]
     assert [f["value"] for f in progression("deaths", whole["figures"]["deaths"])] == [3, 4, 5, 6, 7]
+
+
+def test_each_figure_is_told_with_the_report_that_gave_it() -> None:
+    """「据山西日报…报道，事件已致 12 人死亡、2 人失联、8 人被困」 (the demo): the 8 trapped were a
+    local site's earlier report, not the paper's. Figures of one report go together, the newest
+    report first; an older report's figures say 此前, one of the same minute 另."""
+    from yuqing.documents.account import Figure, casualty_sentence
+
+    paper = datetime(2026, 12, 3, 2, 40, tzinfo=SHANGHAI)
+    local = datetime(2026, 12, 3, 2, 17, tzinfo=SHANGHAI)
+    figures = {"deaths": Figure("deaths", "死亡", 12, "山西日报", "provincial", paper),
+               "missing": Figure("missing", "失联", 2, "山西日报", "provincial", paper),
+               "trapped": Figure("trapped", "被困", 8, "晋城新闻网", "local", local)}
+    assert casualty_sentence(figures, "Asia/Shanghai") == (
+        "据山西日报（省级媒体）12月3日2时40分报道，事件已致 12 人死亡、2 人失联，"
+        "此前据晋城新闻网（地方媒体）12月3日2时17分报道，8 人被困")
+    figures["trapped"].at = paper
+    assert casualty_sentence(figures, "Asia/Shanghai").endswith("，另据晋城新闻网（地方媒体）12月3日2时40分报道，8 人被困")
+    assert casualty_sentence({}, "Asia/Shanghai") == ""

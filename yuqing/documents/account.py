@@ -118,9 +118,21 @@ def casualty_sentence(figures: dict[str, Figure], tz: str | ZoneInfo) -> str:
     """据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、2 人失联; empty without figures."""
     if not figures:
         return ""
-    latest = max(figures.values(), key=lambda f: f.at)
-    parts = "、".join(f"{f.value} 人{f.label}" for f in figures.values())
-    return f"据{latest.source}（{tier_label(latest.tier)}）{cn_short(latest.at, tz)}报道，事件已致 {parts}"
+    # Each figure with the report that gave it, the newest report first: 「据山西日报…报道，事件已致
+    # 12 人死亡、2 人失联、8 人被困」 gave the paper the 8 trapped of an earlier local report.
+    reports: dict[tuple[str, datetime], list[Figure]] = {}
+    for f in figures.values():
+        reports.setdefault((f.source, f.at), []).append(f)
+    newest = sorted(reports.items(), key=lambda r: r[0][1], reverse=True)
+    out = []
+    for n, ((source, at), told) in enumerate(newest):
+        parts = "、".join(f"{f.value} 人{f.label}" for f in told)
+        said = f"{source}（{tier_label(told[0].tier)}）{cn_short(at, tz)}报道"
+        if n == 0:
+            out.append(f"据{said}，事件已致 {parts}")
+        else:
+            out.append(f"{'此前' if at < newest[0][0][1] else '另'}据{said}，{parts}")
+    return "，".join(out)
 
 
 def progression_sentence(progressions: dict[str, list[Figure]], tz: str | ZoneInfo) -> str:
