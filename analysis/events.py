@@ -173,8 +173,7 @@ class Grouper:
         self.event_keys: dict[int, Counter[tuple[str, str]]] = defaultdict(Counter)  # the inverse
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
-        self.event_seen: dict[int, datetime] = {}
-        self.seen_order: deque[tuple[datetime, int]] = deque()  # to forget events gone quiet
+        self.event_seen: dict[int, datetime] = {}  # forgotten with the last of its items (evict)
         self.last_item_id = 0
         self.synced_upto = 0  # every item id up to this has been read from the store (decision.py)
         self.handed_upto: str | None = None  # the last entry of the handover stream applied (handover.py)
@@ -270,14 +269,13 @@ class Grouper:
             return
         self.entries[item_id] = Entry(item_id, at, event_id, tuple(keys))
         self.order.append(item_id)
-        self.folds.add(item_id, minhash, at, duplicate_of)
+        self.folds.add(item_id, minhash, duplicate_of)
         if duplicate_of is None and signature is not None:  # copies add nothing new to it
             self.sig.add(item_id, signature.hashvalues)
             self.signatures.insert(item_id, signature.hashvalues)
         for key in keys:
             self._index(key, event_id)
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
-        self.seen_order.append((at, event_id))
         self.last_item_id = max(self.last_item_id, item_id)
 
     def decision(self, item_id: int) -> tuple[int | None, int] | None:
@@ -301,7 +299,6 @@ class Grouper:
                 self._index(key, new)
         if old in self.event_seen:
             self.event_seen[new] = self.event_seen.pop(old)
-            self.seen_order.append((self.event_seen[new], new))
 
     def _index(self, key: tuple[str, str], event_id: int) -> None:
         self.by_key[key][event_id] += 1
@@ -324,21 +321,20 @@ class Grouper:
     def evict(self, now: datetime) -> None:
         """Forget items older than the window (their events stay in the store)."""
         cutoff = now - self.window
-        self.folds.evict_before(cutoff)
         self.just_evicted = {}
         while self.order and self.entries[self.order[0]].at < cutoff:
             entry = self.entries.pop(self.order.popleft())
             self.just_evicted[entry.item_id] = entry.event_id
+            self.folds.remove(entry.item_id)
             if entry.item_id in self.sig:
                 self.signatures.remove(entry.item_id, self.sig.pop(entry.item_id))
             for key in entry.keys:
                 self._unindex(key, entry.event_id)
-        # Events seen last before the window: their items are gone, so is their last-seen time
-        # (kept, it grew by one entry per event for as long as the worker ran).
-        while self.seen_order and self.seen_order[0][0] < cutoff:
-            _, event_id = self.seen_order.popleft()
-            if self.event_seen.get(event_id, cutoff) < cutoff:
-                del self.event_seen[event_id]
+            # An event seen last before the window: its last-seen time goes with its items (kept,
+            # it grew by one entry per event for as long as the worker ran). The window's items
+            # hold the times; a second queue of (time, event) per item cost 72 bytes an item.
+            if self.event_seen.get(entry.event_id, cutoff) < cutoff:
+                del self.event_seen[entry.event_id]
 
 
 def velocity(times: list[datetime], now: datetime) -> float:

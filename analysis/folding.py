@@ -10,8 +10,6 @@ rebuild its in-memory index from the database.
 from __future__ import annotations
 
 import re
-from collections import deque
-from datetime import datetime
 from hashlib import sha1
 
 import numpy as np
@@ -250,8 +248,8 @@ class HashRows:
             row = self.free.pop()
         else:  # no row free: rows 0 … len - 1 are all in use
             row = len(self.rows)
-            if row == len(self.values):
-                grown = np.empty((2 * len(self.values), NUM_PERM), dtype=np.uint32)
+            if row == len(self.values):  # by an eighth: doubling left up to half the matrix unused
+                grown = np.empty((row + max(1024, row // 8), NUM_PERM), dtype=np.uint32)
                 grown[:row] = self.values
                 self.values = grown
         self.values[row] = values.astype(np.uint32)
@@ -278,7 +276,6 @@ class FoldIndex:
         self.lsh = BandIndex(threshold)
         self.hashes = HashRows()  # hash values: all a Jaccard estimate needs
         self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
-        self.order: deque[tuple[datetime, int]] = deque()
 
     def __contains__(self, item_id: int) -> bool:
         return item_id in self.hashes
@@ -294,7 +291,7 @@ class FoldIndex:
             return None
         return self.root.get(candidates[best], candidates[best])
 
-    def add(self, item_id: int, m: MinHash | Hashes, at: datetime, duplicate_of: int | None) -> None:
+    def add(self, item_id: int, m: MinHash | Hashes, duplicate_of: int | None) -> None:
         if item_id in self.hashes:
             return
         self.hashes.add(item_id, m.hashvalues)
@@ -303,12 +300,12 @@ class FoldIndex:
             # Only originals go into the LSH: a copy resolves to its original anyway, and keeping
             # copies out stops a viral post's buckets from growing with every repost.
             self.lsh.insert(item_id, m.hashvalues)
-        self.order.append((at, item_id))
 
-    def evict_before(self, cutoff: datetime) -> None:
-        while self.order and self.order[0][0] < cutoff:
-            _, item_id = self.order.popleft()
-            values = self.hashes.pop(item_id)
-            if self.root.get(item_id) == item_id:
-                self.lsh.remove(item_id, values)
-            self.root.pop(item_id, None)
+    def remove(self, item_id: int) -> None:
+        """Forget an item (the window's order is the caller's: :meth:`.events.Grouper.evict`)."""
+        if item_id not in self.hashes:
+            return
+        values = self.hashes.pop(item_id)
+        if self.root.get(item_id) == item_id:
+            self.lsh.remove(item_id, values)
+        self.root.pop(item_id, None)

@@ -154,7 +154,7 @@ def test_the_index_forgets_what_left_the_window() -> None:
         g.rename_event(event, n, [n])
         g.evict(at)
     assert len(g.entries) <= 61 and len(g.folds.hashes) <= 61 and len(g.sig) <= 61
-    assert len(g.event_seen) <= 61 and len(g.seen_order) <= 2 * 61
+    assert len(g.event_seen) <= 61
     assert all(len(ids) <= 7 for ids in g.by_key.values())
 
 
