@@ -9,6 +9,8 @@ from pathlib import Path
 from yuqing.dashboards.labels import AUDIT_ACTIONS, TARGETS
 
 ROOT = Path(__file__).resolve().parent.parent
+# The product's folders only: a virtual environment or a build in the working tree is not ours.
+PRODUCT = ("yuqing", "crawlers", "analysis", "alerts", "queue", "dashboards")
 # Actions written with an f-string, spelled out: what each can become.
 FORMED = {"alert.review.": ("confirm", "dismiss", "level"), "report.": ("html", "docx", "pdf"),
           "period.": ("docx", "pdf"), "ticket.": ("close", "keep")}
@@ -19,9 +21,7 @@ def _audited() -> tuple[set[str], set[str], list[str]]:
     actions: set[str] = set()
     targets: set[str] = set()
     unknown: list[str] = []
-    for path in ROOT.rglob("*.py"):
-        if {"tests", ".git", "bench", "build"} & set(path.relative_to(ROOT).parts):
-            continue
+    for path in (p for folder in PRODUCT for p in (ROOT / folder).rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
             if not isinstance(node, ast.Call):
                 continue
