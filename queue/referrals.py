@@ -42,6 +42,7 @@ from yuqing.models import (
 from yuqing.routing import facts_for_event, route
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.sanitise import clean_note
+from yuqing.store import after_commit
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
@@ -173,25 +174,28 @@ def _last_fingerprint(s: Session, ref: Referral) -> str | None:
 
 
 def _follow_up(rt: Runtime, s: Session, event: Event, exclude: set[int]) -> int:
-    """续报 to every department already referred when the level rose or the figures changed (once each)."""
+    """续报 to every department that has had its 专报, when the level rose or the figures changed
+    (once each), by the one rule of :data:`HEARD`: a department whose 专报 failed gets the current
+    专报 instead (a 续报 says "我局已于……报送", of a document it never had), and one whose 专报 is
+    still being retried waits for it (:func:`on_delivery` looks again once it went)."""
     refs = [r for r in s.scalars(select(Referral).where(Referral.event_id == event.id).order_by(Referral.id))
-            if r.id not in exclude and r.report_path]
+            if r.id not in exclude and (r.status in HEARD or r.status == ReferralStatus.FAILED)]
     if not refs:
         return 0
     fingerprint = event_account(s, event.id).fingerprint
     sent = 0
     for ref in refs:
-        last = _last_fingerprint(s, ref)
-        if last is None or last == fingerprint:
+        if _last_fingerprint(s, ref) == fingerprint:
             continue
-        if _issue_and_send(rt, s, ref, event, kind="followup"):
+        if _issue_and_send(rt, s, ref, event, kind="followup" if ref.status in HEARD else "special"):
             sent += 1
     return sent
 
 
-# A department has heard of the event once its 专报 went: a 终报 ("我局前期报送的舆情事件……")
-# goes only to those. One whose 专报 failed never heard of it; one whose 专报 is still being
-# retried gets its 终报 when the 专报 finally goes (:func:`on_delivery`).
+# A department has heard of the event once its 专报 went: a 续报 or a 终报 ("我局前期报送的舆情
+# 事件……") goes only to those. One whose 专报 failed never heard of it: it gets no 终报, and a
+# change of the event sends it the current 专报 (:func:`_follow_up`). One whose 专报 is still being
+# retried gets what was held for it when the 专报 finally goes (:func:`on_delivery`).
 HEARD = (ReferralStatus.SENT, ReferralStatus.DELIVERED, ReferralStatus.ACKNOWLEDGED)
 
 
@@ -210,8 +214,9 @@ def send_final_reports(rt: Runtime, ticket_id: int) -> int:
     return sent
 
 
-_SUBJECTS = {"followup": "【舆情续报】", "final": "【舆情终报】"}
-_PURPOSE = {"followup": "我局前期报送的舆情事件有新进展，现续报如下，详见附件。",
+_SUBJECTS = {"special": "【舆情专报】", "followup": "【舆情续报】", "final": "【舆情终报】"}
+_PURPOSE = {"special": "现将我局监测到的舆情事件报送如下，详见附件专报。",
+            "followup": "我局前期报送的舆情事件有新进展，现续报如下，详见附件。",
             "final": "我局前期报送的舆情事件已处置完毕，现将最终情况报告如下，详见附件。",
             "dismissed": "我局前期报送的舆情事件经核查研判已予排除，现终止报送，详见附件。"}
 
@@ -231,8 +236,11 @@ def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kin
     title = event_title(s, event)
     ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
     said = "dismissed" if kind == "final" and ticket is not None and closed_as_dismissed(ticket) else kind
+    if kind == "special":  # sent again, as it now stands, where the first failed: tracked as the first was
+        ref.status, ref.report_path, ref.last_error = ReferralStatus.PENDING, str(issued.path), ""
     _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[said],
-          subject=f"{_SUBJECTS[kind]}{title}（{event.level}）", callback="", attachment=str(issued.path))
+          subject=f"{_SUBJECTS[kind]}{title}（{event.level}）",
+          callback=registry.REFERRAL_DELIVERED if kind == "special" else "", attachment=str(issued.path))
     log.info("event %s: %s %s to %s", event.id, kind, issued.number, ref.department_key)
     return True
 
@@ -258,8 +266,8 @@ def _create(rt: Runtime, s: Session, event: Event, ticket: Ticket, key: str, why
         return ref
     ref.report_path = str(issued.path)
     title = event_title(s, event)
-    _send(rt, s, ref, event, tag="send", purpose_line="现将我局监测到的舆情事件报送如下，详见附件专报。",
-          subject=f"【舆情专报】{title}（{event.level}）", callback=registry.REFERRAL_DELIVERED)
+    _send(rt, s, ref, event, tag="send", purpose_line=_PURPOSE["special"],
+          subject=f"{_SUBJECTS['special']}{title}（{event.level}）", callback=registry.REFERRAL_DELIVERED)
     log.info("event %s referred to %s (%s)", event.id, key, why)
     return ref
 
@@ -314,6 +322,12 @@ def on_delivery(delivery_id: int) -> str | None:
             if ticket is not None and event is not None and ticket.state == TicketState.CLOSED:
                 # The ticket closed while this 专报 was being retried: its 终报 was held for it.
                 _issue_and_send(rt, s, ref, event, kind="final")
+            elif event is not None and _last_fingerprint(s, ref) != event_account(s, event.id).fingerprint:
+                # The event moved on while this 专报 was being retried: the 续报 held for it, routed
+                # as every 续报 is (after the monitor's notice, one worker at a time).
+                event_id = event.id
+                after_commit(s, lambda: enqueue("respond", registry.CONSIDER_EVENT, event_id,
+                                                job_id=f"consider-{event_id}-after-delivery-{delivery_id}"))
         elif d.status == DeliveryStatus.FAILED and ref.status == ReferralStatus.PENDING:
             siblings = s.scalars(select(Delivery.status).where(Delivery.ref_type == "referral",
                                                                Delivery.ref_id == ref.id, Delivery.id != d.id))

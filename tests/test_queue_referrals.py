@@ -254,6 +254,7 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
     jobs.consider_event(event)
     assert {k for k, d, _ in _issued(runtime) if k == "special"} == {"special"}
     assert sorted(d for _, d, _ in _issued(runtime)) == ["cyberspace", "police"]
+    drain()  # the 专报 go: a 续报 goes only where its 专报 went
     touch_event(runtime, event, level="重大")
     jobs.consider_event(event)
     jobs.consider_event(event)  # the same rise seen again: no second 续报
@@ -261,6 +262,7 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
     assert sorted(d for k, d, _ in issued if k == "special") == ["cyberspace", "police", "propaganda"]
     assert sorted(d for k, d, _ in issued if k == "followup") == ["cyberspace", "police"]  # 网信办 gets the 重大 one
     assert [n for _, _, n in issued] == [1, 2, 3, 4, 5]  # one 舆情专报 series
+    drain()
     with runtime.session() as s:  # new figures arrive: 续报 again, to all three
         url = "https://sxrb.example/1.html"
         s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
@@ -610,3 +612,44 @@ def test_an_event_whose_evaluation_fails_for_good_still_gets_its_ticket(runtime,
     drain()
     with runtime.session() as s:
         assert s.scalar(select(Ticket.id).where(Ticket.event_id == event)) is not None
+
+
+def test_a_follow_up_goes_only_where_the_special_report_went(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """A 续报 says "我局已于……报送该事件舆情": it went to a department whose 专报 failed, which never
+    had that 专报. Now, by the 终报's rule, that department gets the 专报 as the event now stands,
+    and one whose 专报 is still being retried gets its 续报 once the 专报 goes, not before it."""
+    from factories import touch_event
+
+    from yuqing.alerts.jobs import sweep_alerts
+    from yuqing.queue.referrals import on_delivery
+
+    event = make_reported_event(runtime, level="较大", categories=["false_information"])
+    jobs.consider_event(event)
+    refs = _refs(runtime)
+    assert sorted(refs) == ["cyberspace", "police"]
+    with runtime.session() as s:
+        for d in s.scalars(select(Delivery).where(Delivery.ref_id == refs["police"].id)):
+            d.status, d.last_error = "failed", "收件人被拒绝（不可重试）"
+            failed = d.id
+        for d in s.scalars(select(Delivery).where(Delivery.ref_id == refs["cyberspace"].id)):
+            d.attempts, d.last_error = 1, "连接超时"  # 网信办's mail server is down: retried in an hour
+            d.next_attempt_at = runtime.now() + timedelta(hours=1)
+    assert on_delivery(failed) == "failed"
+    runtime.clock.advance(minutes=30)
+    touch_event(runtime, event, level="重大")
+    jobs.consider_event(event)
+    drain()
+    issued = [(k, d) for k, d, _ in _issued(runtime)]
+    assert ("followup", "police") not in issued and ("followup", "cyberspace") not in issued, issued
+    assert issued.count(("special", "police")) == 2, "公安 gets the 专报 as it now stands"
+    refs = _refs(runtime)
+    assert refs["police"].status == "sent" and refs["cyberspace"].status == "pending"
+    to_police = [_subject(m) for m in smtp.messages if m["To"] == "wadd@gaj.zezhou.example"]
+    assert len(to_police) == 1 and to_police[0].startswith("【舆情专报】") and to_police[0].endswith("（重大）"), to_police
+    runtime.clock.advance(hours=1)
+    sweep_alerts()  # the retry: 网信办's 专报 goes, then the 续报 held for it
+    drain()
+    issued = [(k, d) for k, d, _ in _issued(runtime)]
+    assert issued.count(("followup", "cyberspace")) == 1 and ("followup", "police") not in issued, issued
+    to_cyberspace = [_subject(m)[:6] for m in smtp.messages if m["To"] == "wxb@wxb.zezhou.example"]
+    assert to_cyberspace == ["【舆情专报】", "【舆情续报】"], to_cyberspace
