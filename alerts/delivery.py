@@ -18,7 +18,9 @@ from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
@@ -43,6 +45,10 @@ BACKOFF = (timedelta(minutes=1), timedelta(minutes=5), timedelta(minutes=15), ti
            timedelta(hours=4))
 MAX_ATTEMPTS = len(BACKOFF) + 1
 LEASE = timedelta(minutes=5)
+# While a part is on its way the lease is renewed this often (wall-clock), so that one slow part
+# (a large 专报 over slow SMTP, a receiver slow to answer: the channels' timeouts bound each read
+# and write, not the whole send) never outlives it.
+RENEW_EVERY = LEASE / 5
 # A sent delivery's note when the platform accepted it but said some recipients were not
 # reached (WeCom's invaliduser/invalidparty/invalidtag); admin.unreached tells the administrator.
 UNREACHED = "已发送，但以下接收人未收到："
@@ -176,7 +182,8 @@ def run(rt: Runtime, delivery_id: int) -> str:
             if index > d.parts_sent and not _renew(rt, d):
                 log.warning("delivery %s: the lease ran out before part %d; another run has it", d.id, index + 1)
                 return "skipped"
-            note = module.send(target, message, rt.settings)
+            with _renewed(rt, d):
+                note = module.send(target, message, rt.settings)
             if note and note not in missed:
                 missed.append(note)
             _set(rt, d.id, parts_sent=index + 1)  # committed at once: a rerun skips this part
@@ -203,6 +210,32 @@ def _renew(rt: Runtime, d: Delivery) -> bool:
             Delivery.id == d.id, Delivery.status == DeliveryStatus.PENDING, Delivery.attempts == d.attempts,
         ).values(claimed_until=rt.now() + LEASE)))
         return result.rowcount == 1
+
+
+@contextmanager
+def _renewed(rt: Runtime, d: Delivery) -> Iterator[None]:
+    """The lease renewed every :data:`RENEW_EVERY` by a thread while the block sends one part, so
+    the sweep's retry does not claim the delivery and send the part again while it is on its way.
+    A renewal that finds the lease taken (by a run after a worker was thought dead) stops; this
+    run then stops before its next part (:func:`_renew`)."""
+    done = threading.Event()
+
+    def keep() -> None:
+        while not done.wait(RENEW_EVERY.total_seconds()):
+            try:
+                if not _renew(rt, d):
+                    log.warning("delivery %s: another run has the lease; not renewed", d.id)
+                    return
+            except Exception:  # noqa: BLE001 - the store busy for a moment: try again next tick
+                log.warning("delivery %s: could not renew the lease", d.id, exc_info=True)
+
+    keeper = threading.Thread(target=keep, daemon=True, name=f"delivery-{d.id}-lease")
+    keeper.start()
+    try:
+        yield
+    finally:
+        done.set()
+        keeper.join()
 
 
 def _set(rt: Runtime, delivery_id: int, **values: object) -> None:

@@ -9,6 +9,9 @@ import hmac
 import logging
 import re
 import threading
+import time
+from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import parse_qs, urlsplit
 
 from factories import deliveries
@@ -222,6 +225,63 @@ def test_a_run_whose_lease_was_taken_stops_before_its_next_part(runtime, receive
     monkeypatch.setattr(wecom, "send", stalled_send)
     assert deliver(delivery_id) == "skipped"
     assert len(receiver.requests) == 1 and _row(runtime, delivery_id).parts_sent == 1
+
+
+class _SlowReceiver:
+    """A webhook receiver on loopback that holds each request until ``answer`` is set."""
+
+    def __init__(self) -> None:
+        self.answer, self.arrived, self.count = threading.Event(), threading.Event(), 0
+        receiver = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *args) -> None:  # type: ignore[no-untyped-def]
+                pass
+
+            def do_POST(self) -> None:  # noqa: N802
+                self.rfile.read(int(self.headers.get("Content-Length") or 0))
+                receiver.count += 1
+                receiver.arrived.set()
+                receiver.answer.wait(30)
+                self.send_response(200)
+                self.send_header("Content-Length", "2")
+                self.end_headers()
+                self.wfile.write(b"{}")
+
+        self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+
+    def stop(self) -> None:
+        self.answer.set()
+        self.server.shutdown()
+        self.server.server_close()
+
+
+def test_a_part_slower_than_the_lease_keeps_it_while_on_its_way(runtime, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """One part outliving the five-minute lease (a slow receiver; a large attachment over slow SMTP):
+    renewed only before each part, the lease ran out mid-send and the sweep's retry could claim the
+    delivery and send that part a second time. It is now renewed while the part is on its way."""
+    monkeypatch.setattr(delivery, "RENEW_EVERY", timedelta(milliseconds=50))
+    slow = _SlowReceiver()
+    try:
+        delivery_id = _create(runtime, "webhook", slow.url)
+        results: list[str] = []
+        sending = threading.Thread(target=lambda: results.append(deliver(delivery_id)))
+        sending.start()
+        assert slow.arrived.wait(10)
+        runtime.clock.advance(minutes=6)  # the part is still on its way after the first lease's end
+        deadline = time.monotonic() + 10
+        while _row(runtime, delivery_id).claimed_until <= runtime.now():
+            assert time.monotonic() < deadline, "the lease was not renewed while the part was on its way"
+            time.sleep(0.02)
+        assert delivery.retry_due(runtime) == 0 and deliver(delivery_id) == "skipped"  # the sweep's retry
+        slow.answer.set()
+        sending.join(10)
+        assert results == ["sent"] and slow.count == 1
+        assert _row(runtime, delivery_id).attempts == 1
+    finally:
+        slow.stop()
 
 
 def test_sms_segments_of_70_characters_through_the_gateway(runtime, drain, receiver) -> None:  # type: ignore[no-untyped-def]
