@@ -174,6 +174,30 @@ def workers(tmp_path: Path) -> Iterator[Any]:
     pool.stop_all()
 
 
+STAND_IN_PDF = b"%PDF-1.4\n% a stand-in for Chromium's print\n"
+
+
+@pytest.fixture
+def chromium_print() -> None:
+    """Asked for by a test that reads a printed PDF: ``print_stand_in`` steps aside for it."""
+
+
+@pytest.fixture
+def print_stand_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Chromium's print of issued documents (专报, 续报, 终报, 日报) and response reports stood in
+    for by a fixed PDF, for test files that route, mail and count documents but read no PDF
+    (``pytestmark = pytest.mark.usefixtures("print_stand_in")``): on the 2-core machine each
+    document took two or three prints and a pdftotext, about 10 s under load. Everything around
+    the print is as before: it runs after the commit, the mail waits for it and carries the
+    file. What Chromium prints is tested where it is read: test_documents_pdf.py,
+    test_documents_render.py, test_dashboards_reports.py, test_alerts_digests.py and, with
+    ``chromium_print``, the 专报 mail test of test_queue_referrals.py."""
+    if "chromium_print" in request.fixturenames:
+        return
+    monkeypatch.setattr("yuqing.documents.issued.html_to_pdf", lambda page: STAND_IN_PDF)
+    monkeypatch.setattr("yuqing.dashboards.reports.html_to_pdf", lambda page: STAND_IN_PDF)
+
+
 @pytest.fixture
 def drain(runtime: Runtime):  # type: ignore[no-untyped-def]
     """Run every queued job in this process with a real RQ SimpleWorker until the queues are empty."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.header import decode_header, make_header
 
+import pytest
 from factories import alerted, deliveries, grow, make_event
 from rq import Queue
 from sqlalchemy import select
@@ -12,6 +13,9 @@ from sqlalchemy import select
 from yuqing.alerts import actions
 from yuqing.alerts.jobs import evaluate_event, sweep_alerts
 from yuqing.models import Alert, Item, Ticket
+
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
 
 
 def _alerts(rt) -> list[Alert]:  # type: ignore[no-untyped-def]

@@ -16,6 +16,10 @@ from yuqing.exceptions import ProfileError
 from yuqing.models import Alert, Event, Ticket
 from yuqing.profile import InhibitRule, load_profile
 
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
+
 REPO = Path(__file__).resolve().parent.parent
 TICKET_RULE = {"source_match": {"type": ["ticket"]}, "target_match": {"notice": ["update", "escalation", "repeat"]},
                "equal": ["event"]}

@@ -26,6 +26,9 @@ from yuqing.models import (
     TicketChange,
 )
 
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 
 @pytest.fixture
 def story(story, runtime):  # type: ignore[no-untyped-def]

@@ -24,6 +24,10 @@ from yuqing.documents.current import merge, progression
 from yuqing.documents.keep import unjoined
 from yuqing.models import Event, Item, Source
 
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
+
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIRST = "泽州县巴公镇一煤矿发生透水事故已致3人死亡"
 LATER = "泽州县巴公镇煤矿透水事故死亡人数升至12人"

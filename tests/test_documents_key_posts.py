@@ -6,6 +6,7 @@ from __future__ import annotations
 import hashlib
 import re
 
+import pytest
 from factories import make_reported_event
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -17,6 +18,10 @@ from yuqing.documents import Heading, Link, Paragraph
 from yuqing.documents.account import KEY_POSTS, key_posts
 from yuqing.models import Event, Item, Referral
 from yuqing.queue import jobs, special_report
+
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 
 # (tier, copies folded into it, reposts) for twelve originals, and one copy of the first.
 POSTS = [("social", 40, 900), ("local", 0, 5), ("central", 0, 0), ("social", 0, 3), ("government", 2, 0),

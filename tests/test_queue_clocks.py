@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import timedelta
 from email.header import decode_header, make_header
 
+import pytest
 from factories import make_reported_event
 from rq import Queue
 from rq.registry import ScheduledJobRegistry
@@ -13,6 +14,9 @@ from sqlalchemy import select
 from yuqing.models import Deadline, Delivery, Referral
 from yuqing.queue import jobs, special_report, tickets
 from yuqing.queue.clocks import check_deadline
+
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
 
 
 def _deliveries(rt, purpose=None):  # type: ignore[no-untyped-def]

@@ -14,34 +14,14 @@ from docx import Document
 from factories import make_reported_event
 from sqlalchemy import select
 
-from yuqing.dashboards import reports
 from yuqing.documents import issued
 from yuqing.documents.keep import unjoined
 from yuqing.models import Delivery, Referral, ReferralNote, Ticket
 from yuqing.queue import jobs, referrals, tickets
 from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
 
-STAND_IN_PDF = b"%PDF-1.4\n% a stand-in for Chromium's print\n"
-
-
-@pytest.fixture
-def chromium_print() -> None:
-    """Asked for by a test that reads the printed PDF: the stand-in below steps aside for it."""
-
-
-@pytest.fixture(autouse=True)
-def _print_stand_in(request, monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    """Chromium's print (two or three prints and a pdftotext per document, seconds each on the
-    2-core machine; the follow-up test issues eleven) is stood in for by a fixed PDF where a
-    test routes, mails and counts documents but never reads a PDF. Everything around the print
-    is as before: it runs after the commit, the mail waits for it and carries the file. What
-    Chromium prints is tested by the 专报 mail test below (with ``chromium_print``), and in
-    test_documents_pdf.py, test_documents_render.py and test_dashboards_reports.py."""
-    if "chromium_print" in request.fixturenames:
-        return
-    monkeypatch.setattr(issued, "html_to_pdf", lambda page: STAND_IN_PDF)
-    monkeypatch.setattr(reports, "html_to_pdf", lambda page: STAND_IN_PDF)
-
+# Chromium's print stood in for, except in the test that reads the PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
 
 def _subject(msg) -> str:  # type: ignore[no-untyped-def]
     return str(make_header(decode_header(msg["Subject"])))

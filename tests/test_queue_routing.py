@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from typer.testing import CliRunner
 
 from yuqing.profile import Route
 from yuqing.routing import Facts, route, walk
+
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
 
 
 def _keys(profile, **facts) -> list[str]:  # type: ignore[no-untyped-def]

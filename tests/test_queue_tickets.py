@@ -14,6 +14,9 @@ from yuqing.models import Deadline, Referral, Ticket, TicketChange, TicketPause
 from yuqing.queue import jobs, tickets
 from yuqing.queue.exceptions import BadResponse, IllegalTransition, PauseError
 
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 
 def _ticket(rt, event_id):  # type: ignore[no-untyped-def]
     with rt.session() as s:

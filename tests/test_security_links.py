@@ -40,6 +40,10 @@ from yuqing.queue import clocks, jobs, referrals, tickets
 from yuqing.queue.exceptions import BadResponse, InvalidAckLink
 from yuqing.sanitise import clean_note, xml_safe
 
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
+
 REPO = Path(__file__).resolve().parents[1]
 
 
