@@ -23,6 +23,9 @@ from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
 from yuqing.models import Alert, Deadline, Digest, Event, Item, Source, Ticket
 
+# Chromium's print stood in for, except in the tests that read the PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 
 def _monitoring_since(rt, when) -> None:  # type: ignore[no-untyped-def]
     with rt.session() as s:
@@ -85,7 +88,7 @@ def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # ty
     assert digest.docx_path.endswith("泽州县应急管理局舆情日报〔2026〕第1期.docx")
 
 
-def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime, drain, smtp, chromium_print) -> None:  # type: ignore[no-untyped-def]
     runtime.clock.advance(hours=-10)  # the day before, 22:00
     event_id = make_event(runtime, level="重大", items=6)
     alert_id = alerted(runtime, event_id)
@@ -191,7 +194,7 @@ def test_a_major_report_of_an_event_older_than_the_period_starts_at_its_first_it
     assert "统计时段：2026年11月20日 13时00分至2026年11月21日 9时00分</p>" in digest.html  # monitoring began 2 days before: no note
 
 
-def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_a_major_report_goes_out_as_docx_and_pdf_of_the_same_document(runtime, drain, smtp, chromium_print) -> None:  # type: ignore[no-untyped-def]
     """要情专报 mails carry the PDF beside the DOCX: 期号, title, 加急 and the 版记 in both."""
     from yuqing.alerts.digests import send_major
 

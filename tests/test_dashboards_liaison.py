@@ -17,6 +17,9 @@ from sqlalchemy import select
 from yuqing.dashboards.app import create_app
 from yuqing.models import AuditEntry, IssuedDocument
 
+# Chromium's print stood in for, except in the test that reads the PDF (tests/conftest.py).
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 
 @pytest.fixture
 def client(runtime, story) -> Iterator[TestClient]:  # type: ignore[no-untyped-def]
@@ -31,7 +34,7 @@ def login(client: TestClient, username: str) -> None:
     assert r.status_code == 303, r.text
 
 
-def test_the_liaison_page_of_one_referral(runtime, client, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+def test_the_liaison_page_of_one_referral(runtime, client, drain, smtp, chromium_print) -> None:  # type: ignore[no-untyped-def]
     refs = make_referred_event(runtime, drain)
     smtp.wait_for(4)
     mine = refs["propaganda"]
