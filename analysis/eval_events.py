@@ -4,7 +4,8 @@ CEC reports are mostly one article per incident; the incidents with several arti
 Wenchuan earthquake's eleven, the 2014 Kunming attack's four …) were grouped by reading the titles
 and dates of every same-category pair within three days (``analysis/data/cec_incidents.csv``, line
 numbers of ``cec_annotated.jsonl``; every other article is an incident of its own). The articles go
-through the scorer and the :class:`~.events.Grouper` in report order, as a stream would, with a
+through the scorer and the :class:`~.events.Grouper` in report order, as a stream would (events
+that a later article shows to be one incident merged, as analysis merges stored events), with a
 profile whose jurisdiction is the whole country (CEC's incidents are all over it, so a county's
 place keys would never fire). Pairwise precision and recall: over pairs of articles, "same event"
 against "same incident".
@@ -75,6 +76,9 @@ def assign_events(root: Path, models: dict | None = None,
         dup, found = grouper.assign(mh, sig, keys, now)
         event[i] = found if found is not None else n
         grouper.add(n, now, event[i], mh, sig, keys, dup)
+        for merged, kept in grouper.merges([event[i]]).items():  # stored events found one incident
+            grouper.merge_events(kept, merged)
+            event.update({j: kept for j, e in event.items() if e == merged})
     return rows, incident, event
 
 

@@ -23,7 +23,7 @@ from __future__ import annotations
 
 import heapq
 from collections import Counter, defaultdict, deque
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -70,6 +70,11 @@ FELT_MIN_REPORTS = 2
 # wording in common, holds within a day only: 广州 has a fire most weeks, and the same-city-and-fire
 # rule had joined two of them, days and districts apart, into one event.
 AREA_DAY = timedelta(hours=24)
+# How long before an item an event was last reported (negative: after it), by event id.
+Gap = Callable[[int], timedelta]
+# Merging stored events: of a pair found alike by their keys, the newest items of each side
+# are tried against the other (the rule that joins an item to an event), at most this many.
+MERGE_TRIES = 10
 
 
 def incident_keys(places: list[dict], topics: list[str], keywords: Iterable[str] = (),
@@ -174,6 +179,8 @@ class Grouper:
         self.entries: dict[int, Entry] = {}
         self.order: deque[int] = deque()
         self.event_seen: dict[int, datetime] = {}  # forgotten with the last of its items (evict)
+        self.event_first: dict[int, datetime] = {}  # its first report in the window (merging)
+        self.members: dict[int, set[int]] = defaultdict(set)  # event -> its items in the window
         self.last_item_id = 0
         self.synced_upto = 0  # every item id up to this has been read from the store (decision.py)
         self.handed_upto: str | None = None  # the last entry of the handover stream applied (handover.py)
@@ -188,7 +195,15 @@ class Grouper:
         original = self.folds.find(minhash)
         if original is not None and original in self.entries:
             return original, self.entries[original].event_id
-        cutoff = now - self.window
+        return original, self._join(keys, signature.hashvalues if signature is not None else None,
+                                    lambda e: now - self.event_seen.get(e, now - 2 * self.window))
+
+    def _join(self, keys: set[tuple[str, str]], hashvalues: np.ndarray | None, gap: Gap,  # noqa: PLR0913
+              among: set[int] | None = None, skip: int | None = None) -> int | None:
+        """The event an item of these keys and signature joins, or None (a new event). ``gap``:
+        how long before the item an event was last reported (negative: after it); ``among``: the
+        events it may join (all the window's if None); ``skip``: an event it is not to be weighed
+        against (its own, when a stored item is tried against another event)."""
         shared: dict[int, set[str]] = defaultdict(set)  # event -> the places it shares with the item
         for key in keys:
             if key[0] != KIND:
@@ -203,27 +218,30 @@ class Grouper:
             votes[event_id] = place_votes(places) + KIND_VOTE * same_kind
             if not any(_is_code(p) and len(p) > TOWN_CODE_LEN for p in places):
                 by_area.add(event_id)
-        candidates = self.signatures.query(signature.hashvalues) if signature is not None else []
+        candidates = self.signatures.query(hashvalues) if hashvalues is not None else []
         if len(candidates) > MAX_CANDIDATES:  # a hot bucket: the newest reports are the ones to join
             candidates = heapq.nlargest(MAX_CANDIDATES, candidates)
-        if candidates:
-            j = self.sig.jaccards(candidates, signature)
+        if candidates and hashvalues is not None:
+            j = self.sig.jaccards(candidates, Hashes(hashvalues))
             for k in np.flatnonzero(j >= self.similarity).tolist():
                 event_id = self.entries[candidates[k]].event_id
                 votes[event_id] += 2.0 * float(j[k])
                 by_area.discard(event_id)  # worded alike: more than a shared area
-        live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and self.event_seen.get(e, now - 2 * self.window) >= cutoff
-                and self.same_incident(e, keys) and (e not in by_area or self.same_area_incident(e, keys, now))}
+        live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and (among is None or e in among)
+                and gap(e) <= self.window and self.same_incident(e, keys)
+                and (e not in by_area or self.same_area_incident(e, keys, gap))}
         if not live and _felt_afar(keys):
-            return original, self._felt_quake(keys, votes, now)
-        return original, (max(live, key=lambda e: (live[e], e)) if live else None)
+            quake = self._felt_quake(keys, votes, gap, skip)
+            return quake if among is None or quake in among else None
+        return max(live, key=lambda e: (live[e], e)) if live else None
 
-    def _felt_quake(self, keys: set[tuple[str, str]], votes: dict[int, float], now: datetime) -> int | None:
+    def _felt_quake(self, keys: set[tuple[str, str]], votes: dict[int, float], gap: Gap,
+                    skip: int | None = None) -> int | None:
         """The quake a felt report from afar is of: of the quakes reported within the day by at
         least ``FELT_MIN_REPORTS``, the one sharing most with it, else the most reported."""
         quakes = self.by_key.get((KIND, HAZARDS["地震"]), Counter())
-        day = {e: n for e, n in quakes.items() if n >= FELT_MIN_REPORTS
-               and now - self.event_seen.get(e, now - 2 * FELT_DAY) <= FELT_DAY and self.same_incident(e, keys)}
+        day = {e: n for e, n in quakes.items() if n >= FELT_MIN_REPORTS and e != skip
+               and gap(e) <= FELT_DAY and self.same_incident(e, keys)}
         return max(day, key=lambda e: (votes.get(e, 0.0), day[e], e)) if day else None
 
     def same_incident(self, event_id: int, keys: set[tuple[str, str]]) -> bool:
@@ -244,12 +262,12 @@ class Grouper:
             their_towns = {t for t in their_towns if t[:TOWN_CODE_LEN] in shared}
         return not (towns and their_towns and not towns & their_towns)
 
-    def same_area_incident(self, event_id: int, keys: set[tuple[str, str]], now: datetime) -> bool:
+    def same_area_incident(self, event_id: int, keys: set[tuple[str, str]], gap: Gap) -> bool:
         """For a join resting on a shared area (a county, a city, a country) and the same hazard,
         nothing finer: the event was reported within ``AREA_DAY`` of the item, and where both name
         places inside the area they share (counties of the city, towns of the county), they share
         one. Two fires in 广州 a week apart, or one in 天河区 and one in 白云区, are two incidents."""
-        if now - self.event_seen.get(event_id, now) > AREA_DAY:
+        if gap(event_id) > AREA_DAY:
             return False
         theirs = self.event_keys.get(event_id)
         if not theirs:
@@ -276,6 +294,8 @@ class Grouper:
         for key in keys:
             self._index(key, event_id)
         self.event_seen[event_id] = max(at, self.event_seen.get(event_id, at))
+        self.event_first[event_id] = min(at, self.event_first.get(event_id, at))
+        self.members[event_id].add(item_id)
         self.last_item_id = max(self.last_item_id, item_id)
 
     def decision(self, item_id: int) -> tuple[int | None, int] | None:
@@ -287,18 +307,95 @@ class Grouper:
         root = self.folds.root.get(item_id, item_id)
         return (None if root == item_id else root), entry.event_id
 
-    def rename_event(self, old: int, new: int, item_ids: list[int]) -> None:
-        """Give an event its real id once stored (``item_ids``: the items added under ``old``)."""
-        for item_id in item_ids:
+    def rename_event(self, old: int, new: int, item_ids: Iterable[int]) -> None:
+        """Give an event its real id once stored (``item_ids``: the items added under ``old``),
+        or move an event's items into another (:meth:`merge_events`)."""
+        for item_id in list(item_ids):
             entry = self.entries.get(item_id)
             if entry is None or entry.event_id != old:
                 continue
             entry.event_id = new
+            self._forget_member(old, item_id)
+            self.members[new].add(item_id)
             for key in entry.keys:
                 self._unindex(key, old)
                 self._index(key, new)
         if old in self.event_seen:
-            self.event_seen[new] = self.event_seen.pop(old)
+            seen = self.event_seen.pop(old)
+            self.event_seen[new] = max(seen, self.event_seen.get(new, seen))
+        if old in self.event_first:
+            first = self.event_first.pop(old)
+            self.event_first[new] = min(first, self.event_first.get(new, first))
+
+    def _forget_member(self, event_id: int, item_id: int) -> None:
+        mine = self.members.get(event_id)
+        if mine is not None:
+            mine.discard(item_id)
+            if not mine:
+                del self.members[event_id]
+
+    def merge_events(self, kept: int, merged: int) -> None:
+        """The ``merged`` event's items are the ``kept`` one's from now on; ``merged`` leaves the index."""
+        self.rename_event(merged, kept, sorted(self.members.get(merged, ())))
+
+    def merges(self, touched: Iterable[int]) -> dict[int, int]:
+        """``{merged event: the event it goes into}`` for the events the ``touched`` ones show to
+        be one incident with: an item of one would join the other under the rule that joins a new
+        item (:meth:`_join`), each tried at its own time. Each group goes into its oldest (lowest) id."""
+        parent: dict[int, int] = {}
+
+        def root(e: int) -> int:
+            while parent.get(e, e) != e:
+                e = parent[e]
+            return e
+
+        for t in sorted(set(touched)):
+            for c in self._merge_candidates(t):
+                if root(c) != root(t) and (self._tries_join(c, t) or self._tries_join(t, c)):
+                    a, b = sorted((root(c), root(t)))
+                    parent[b] = a
+        return {e: root(e) for e in parent}
+
+    def _merge_candidates(self, event_id: int) -> list[int]:
+        """Events that could be one incident with this one by their keys: they share places
+        voting enough with the hazard, or one is a felt report and the other a quake."""
+        mine = self.event_keys.get(event_id)
+        if not mine:
+            return []
+        shared: dict[int, set[str]] = defaultdict(set)
+        for key in mine:
+            if key[0] != KIND:
+                for other in self.by_key.get(key, ()):
+                    if other != event_id:
+                        shared[other].add(key[0])
+        kinds = {k for k in mine if k[0] == KIND}
+        out = {e for e, places in shared.items()
+               if place_votes(places) + KIND_VOTE * bool(kinds & set(self.event_keys.get(e, ()))) >= JOIN_VOTES}
+        quake = (KIND, HAZARDS["地震"])
+        if FELT in mine:
+            out |= set(self.by_key.get(quake, ())) - {event_id}
+        elif quake in mine:
+            out |= set(self.by_key.get(FELT, ())) - {event_id}
+        return sorted(out)
+
+    def _tries_join(self, source: int, target: int) -> bool:
+        """Some of the newest items of ``source`` would join ``target``, the distance in time
+        being from the item to the nearest report of each event."""
+        for item_id in heapq.nlargest(MERGE_TRIES, self.members.get(source, ())):
+            entry = self.entries[item_id]
+            values = self.sig.values[self.sig.rows[item_id]] if item_id in self.sig else None
+            if self._join(set(entry.keys), values, self._gap_from(entry.at), {target}, source) == target:
+                return True
+        return False
+
+    def _gap_from(self, at: datetime) -> Gap:
+        """How far from ``at`` an event was reported: after its last report, before its first."""
+        def gap(event_id: int) -> timedelta:
+            last = self.event_seen.get(event_id)
+            if last is None:
+                return 2 * self.window
+            return max(at - last, self.event_first.get(event_id, last) - at, timedelta(0))
+        return gap
 
     def _index(self, key: tuple[str, str], event_id: int) -> None:
         self.by_key[key][event_id] += 1
@@ -326,6 +423,7 @@ class Grouper:
             entry = self.entries.pop(self.order.popleft())
             self.just_evicted[entry.item_id] = entry.event_id
             self.folds.remove(entry.item_id)
+            self._forget_member(entry.event_id, entry.item_id)
             if entry.item_id in self.sig:
                 self.signatures.remove(entry.item_id, self.sig.pop(entry.item_id))
             for key in entry.keys:
@@ -335,6 +433,7 @@ class Grouper:
             # hold the times; a second queue of (time, event) per item cost 72 bytes an item.
             if self.event_seen.get(entry.event_id, cutoff) < cutoff:
                 del self.event_seen[entry.event_id]
+                self.event_first.pop(entry.event_id, None)
 
 
 def velocity(times: list[datetime], now: datetime) -> float:
