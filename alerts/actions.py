@@ -103,6 +103,23 @@ def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, leve
     return alert
 
 
+def resolve_merged(s: Session, rt: Runtime, event_id: int, kept: int) -> int | None:
+    """The alert of an event analysis merged into event ``kept`` (one incident): resolved, the
+    reason 「已并入事件 #N」 in the 操作日志 and the timeline; the alert's id, or None. Its repeats
+    and the escalation ladder stop; the kept event's own alert speaks from now on."""
+    alert = s.scalar(select(Alert).where(Alert.event_id == event_id))
+    if alert is None or alert.status == AlertStatus.RESOLVED:
+        return None
+    alert.status, alert.updated_at = AlertStatus.RESOLVED, rt.now()
+    _audit(s, rt, "系统", "alert.merged", "alert", alert.id, reason=merged_reason(kept), kept=kept)
+    return alert.id
+
+
+def merged_reason(kept: int) -> str:
+    """Why a merged event's alert and ticket ended: the one sentence both records give."""
+    return f"已并入事件 #{kept}"
+
+
 def open_ticket_of(s: Session, event_id: int | None) -> int | None:
     """The event's response ticket (回应工单) while it is not closed."""
     if event_id is None:

@@ -267,6 +267,7 @@ def send_major_now(rt: Runtime) -> str | None:
     end = rt.now()
     with rt.session() as s:
         ids = list(s.scalars(select(Event.id).where(Event.level.in_([Level.MAJOR.value, Level.GRAVE.value]),
-                                                    Event.last_seen_at >= end - timedelta(days=1))))
+                                                    Event.last_seen_at >= end - timedelta(days=1),
+                                                    Event.merged_into.is_(None))))
     return publish(rt, kind="major", key=f"major:manual:{end:%Y-%m-%dT%H:%M:%S}", title=TITLES["major"],
                    start=end - timedelta(days=1), end=end, event_ids=ids)

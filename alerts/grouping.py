@@ -175,8 +175,8 @@ def evaluate(rt: Runtime, event_id: int) -> Alert | None:
     major_level = ""
     with rt.session() as s:
         event = s.get(Event, event_id)
-        if event is None:
-            log.info("event %s is gone; nothing to evaluate", event_id)
+        if event is None or event.merged_into is not None:
+            log.info("event %s is gone or merged; nothing to evaluate", event_id)
             return None
         items = s.scalars(select(Item).where(Item.event_id == event_id).limit(500)).all()
         reasons = rules.evaluate(event, items, rt.profile, hot_mentions(s, event_id))

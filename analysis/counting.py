@@ -31,7 +31,11 @@ def account(s: Session, joined: dict[int, list[Record]], now: datetime, judgemen
     re-run, or a second worker given the same items, counts nothing twice, and an item whose
     event was decided but whose counting failed is counted by the next run. The events' rows
     are locked first (in id order: two batches touching one event take turns, none deadlocks);
-    on SQLite the items' events are the first write and take the store's one write lock."""
+    on SQLite the items' events are the first write and take the store's one write lock.
+
+    An event another worker merged since the decision (``events.merged_into``) counts none of
+    them: they go into the event it was merged into (``joined`` is changed so, for the steps after)."""
+    _into_kept(s, joined)
     batchstore.lock_events(s, sorted(joined))
     batchstore.write_events(s, [it for ms in joined.values() for it in ms])
     counted = batchstore.mark_analysed(s, [it.id for ms in joined.values() for it in ms], now)
@@ -45,6 +49,64 @@ def account(s: Session, joined: dict[int, list[Record]], now: datetime, judgemen
             update_event(events[e], ms, added[e], now, last_hour.get(e, 0), reported, judgement)
     batchstore.update_events(s, [events[e] for e in joined if e in events])
     batchstore.add_copies(s, Counter(it.duplicate_of_id for its in added.values() for it in its if it.duplicate_of_id))
+
+
+def _into_kept(s: Session, joined: dict[int, list[Record]]) -> None:
+    """The batch's items of events merged meanwhile moved, in ``joined``, to the events they went into."""
+    kept: dict[int, int] = {e: k for e, k in s.execute(select(Event.id, Event.merged_into).where(
+        Event.id.in_(list(joined)), Event.merged_into.is_not(None))).tuples() if k is not None} if joined else {}
+    if not kept:
+        return
+    out: dict[int, list[Record]] = {}
+    for e, ms in joined.items():
+        target = kept.get(e, e)
+        for it in ms:
+            it.event_id = target
+        out[target] = sorted(out.get(target, []) + ms, key=lambda it: it.id)
+    joined.clear()
+    joined.update(out)
+
+
+def merge_event(event: Event, other: Event, sources: int, last_hour: int, now: datetime,  # noqa: PLR0913
+                judgement: Judgement) -> None:
+    """The kept ``event`` with the counts and evidence of ``other``, merged into it (its items
+    moved already): counts add up (``sources``: the kept event's sources counted again over all
+    its items; ``last_hour``: its items of the last hour), times span both, the judgements are
+    the graver of the two. A level the monitor set by hand on the kept event stays its own."""
+    event.item_count = (event.item_count or 0) + (other.item_count or 0)
+    event.unique_count = (event.unique_count or 0) + (other.unique_count or 0)
+    event.source_count = sources
+    event.first_seen_at = min(event.first_seen_at, other.first_seen_at)
+    event.last_seen_at = max(event.last_seen_at, other.last_seen_at)
+    published = [t for t in (event.first_published_at, other.first_published_at) if t]
+    event.first_published_at = min(published, default=None)
+    if other.status == "active" and event.status != "active":
+        event.status, event.quiet_since = "active", None
+    event.velocity = float(last_hour)
+    event.peak_velocity = max(event.peak_velocity or 0.0, other.peak_velocity or 0.0, event.velocity)
+    earlier_hours = max(1.0, (now - timedelta(hours=1) - event.first_seen_at).total_seconds() / 3600)
+    event.baseline_velocity = max(0.0, event.item_count - event.velocity) / earlier_hours
+    event.risk = max(event.risk or 0.0, other.risk or 0.0)
+    event.level = max_level(event.level, other.level, risk_level(event.risk, judgement)).value
+    event.relevance = max(event.relevance or 0.0, other.relevance or 0.0)
+    event.rumor = max(event.rumor or 0.0, other.rumor or 0.0)
+    event.in_remit = bool(event.in_remit or other.in_remit)
+    event.in_jurisdiction = bool(event.in_jurisdiction or other.in_jurisdiction)
+    event.categories = _union(event.categories, [c for c in other.categories or [] if c != "false_information"])
+    event.topics = _union(event.topics, other.topics)
+    known = {p["code"] for p in event.places or []}
+    event.places = list(event.places or []) + [p for p in other.places or [] if p["code"] not in known]
+    event.keywords = _union(event.keywords, other.keywords)[:30]
+    event.watch_words = _union(event.watch_words, other.watch_words)
+    flags, theirs = dict(event.flags or {}), dict(other.flags or {})
+    theirs.pop("manual_level", None)  # the monitor judged that event, not this one
+    flags["accusation"] = sorted(set(flags.get("accusation", [])) | set(theirs.get("accusation", [])))
+    for key in ("complaint", "mobilisation"):
+        flags[key] = bool(flags.get(key) or theirs.get(key))
+    flags["rumor_item"] = max(float(flags.get("rumor_item") or 0.0), float(theirs.get("rumor_item") or 0.0)) or None
+    event.flags = {**theirs, **{k: v for k, v in flags.items() if v is not None}}
+    false_information(event, judgement)
+    event.updated_at = now
 
 
 def _union(*lists: list[Any]) -> list[Any]:

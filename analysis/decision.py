@@ -24,7 +24,7 @@ from yuqing.locks import kept_alive
 from yuqing.models import Item
 from yuqing.profile import Judgement
 
-from . import batchstore, folding, handover
+from . import batchstore, folding, handover, merging
 from .batchstore import Record
 from .events import Grouper, incident_keys
 
@@ -72,8 +72,12 @@ def evict_ahead(now: datetime) -> None:
         _grouper.evict(now)
 
 
-def _apply(g: Grouper, decided: list[handover.Decided]) -> None:
+def _apply(g: Grouper, decided: list[handover.Decided | handover.Merged]) -> None:
     for d in decided:
+        if isinstance(d, handover.Merged):  # the holder's index merged them: so does this one
+            g.merge_events(d.kept, d.merged)
+            g.just_evicted = {i: d.kept if e == d.merged else e for i, e in g.just_evicted.items()}
+            continue
         gone = g.just_evicted.get(d.item_id)
         if gone is not None:  # evicted ahead of the lock, which would have evicted it after this
             if gone != d.event_id:
@@ -86,16 +90,17 @@ def _apply(g: Grouper, decided: list[handover.Decided]) -> None:
             g.rename_event(held[1], d.event_id, [d.item_id])
 
 
-def _not_written(session: Session, decided: list[handover.Decided]) -> list[handover.Decided]:
+def _not_written(session: Session, decided: list[handover.Decided | handover.Merged]) -> list[handover.Decided | handover.Merged]:
     """Those of the stream's items that are in the store without their event yet (decided, their
     job not done): the others the store gave already, or are of no item there (a stream older
-    than the store)."""
-    ids = [d.item_id for d in decided]
+    than the store). The merges all stay: the store's items are in their kept events already,
+    a stream item not written yet may still name the merged one."""
+    ids = [d.item_id for d in decided if isinstance(d, handover.Decided)]
     waiting: set[int] = set()
     for start in range(0, len(ids), SYNC_CHUNK):
         waiting |= set(session.scalars(select(Item.id).where(Item.id.in_(ids[start:start + SYNC_CHUNK]),
                                                              Item.event_id.is_(None))))
-    return [d for d in decided if d.item_id in waiting]
+    return [d for d in decided if isinstance(d, handover.Merged) or d.item_id in waiting]
 
 
 def _read_store(session: Session, g: Grouper, now: datetime) -> None:
@@ -143,9 +148,10 @@ NEW_EVENT = 10**15  # stand-in ids for a batch's new events until one INSERT giv
 
 
 def decide(s: Session, redis: Redis, members: list[Record], now: datetime,
-           judgement: Judgement) -> tuple[dict[int, list[Record]], list[Record]]:
-    """Fold and group the scored batch, under the lock: ``{event id: the batch's items in it}``
-    and the items this run decided (for :func:`hand_over`, after the commit).
+           judgement: Judgement) -> tuple[dict[int, list[Record]], list[Record], dict[int, int]]:
+    """Fold and group the scored batch, under the lock: ``{event id: the batch's items in it}``,
+    the items this run decided (for :func:`hand_over`, after the commit) and the stored events
+    it merged (``{merged: kept}``: :func:`_merge`).
 
     The lock serialises every worker here, so only what the next holder's index needs is done
     under it: the batch's new events inserted (one INSERT, for their ids). The items' events are
@@ -182,6 +188,7 @@ def decide(s: Session, redis: Redis, members: list[Record], now: datetime,
                 fresh[stand_in] = batchstore.new_event(moved[0], now)
                 grouper.rename_event(key, stand_in, [it.id for it in moved])
                 joined[stand_in] = moved
+    merged = _merge(s, grouper, joined, fresh)
     batchstore.insert_events(s, list(fresh.values()))
     out: dict[int, list[Record]] = {}
     for key, ms in joined.items():
@@ -191,13 +198,33 @@ def decide(s: Session, redis: Redis, members: list[Record], now: datetime,
         for it in ms:
             it.event_id = event_id
         out[event_id] = ms
-    return out, [it for ms in out.values() for it in ms if it.id in assigned]
+    return out, [it for ms in out.values() for it in ms if it.id in assigned], merged
 
 
-def hand_over(redis: Redis, decided: list[Record]) -> None:
-    """The batch's decisions to the next holder, after the new events' commit and before the
-    lock is let go (an entry naming an event a failed commit left out would join items to it)."""
+def _merge(s: Session, grouper: Grouper, joined: dict[int, list[Record]], fresh: dict[int, Record]) -> dict[int, int]:
+    """The events the batch shows to be one incident, merged into the oldest of each group, in the
+    index and in ``joined`` (a new event of the batch is then never stored); the stored ones
+    recorded in the store (:func:`.merging.record`). ``{merged stored event: kept}``."""
+    found = grouper.merges(joined)
+    stored = batchstore.stored_events(s, [e for pair in found.items() for e in pair if e not in fresh])
+    merged: dict[int, int] = {}
+    for gone, kept in sorted(found.items()):
+        if any(e not in fresh and e not in stored for e in (gone, kept)):
+            continue  # deleted meanwhile: nothing to merge into or out of
+        grouper.merge_events(kept, gone)
+        joined[kept] = sorted(joined.get(kept, []) + joined.pop(gone, []), key=lambda it: it.id)
+        if gone in fresh:
+            del fresh[gone]  # the batch's own new event: its items go into the kept one unstored
+        else:
+            merged[gone] = kept
+    merging.record(s, merged)
+    return merged
+
+
+def hand_over(redis: Redis, decided: list[Record], merged: dict[int, int] | None = None) -> None:
+    """The batch's decisions (and merges) to the next holder, after the new events' commit and
+    before the lock is let go (an entry naming an event a failed commit left out would join items to it)."""
     global _grouper
-    if decided and _grouper is not None:
+    if (decided or merged) and _grouper is not None:
         _grouper.handed_upto = handover.publish(redis, sorted(decided, key=lambda it: it.id),
-                                                _grouper.handed_upto or handover.START)
+                                                _grouper.handed_upto or handover.START, merged)

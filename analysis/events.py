@@ -198,12 +198,12 @@ class Grouper:
         return original, self._join(keys, signature.hashvalues if signature is not None else None,
                                     lambda e: now - self.event_seen.get(e, now - 2 * self.window))
 
-    def _join(self, keys: set[tuple[str, str]], hashvalues: np.ndarray | None, gap: Gap,  # noqa: PLR0913
-              among: set[int] | None = None, skip: int | None = None) -> int | None:
+    def _join(self, keys: set[tuple[str, str]], hashvalues: np.ndarray | None, gap: Gap,
+              among: set[int] | None = None) -> int | None:
         """The event an item of these keys and signature joins, or None (a new event). ``gap``:
         how long before the item an event was last reported (negative: after it); ``among``: the
-        events it may join (all the window's if None); ``skip``: an event it is not to be weighed
-        against (its own, when a stored item is tried against another event)."""
+        events it may join (all the window's if None; a stored item tried against another event
+        is weighed against its own too, which it joins by the felt-report rule if it can)."""
         shared: dict[int, set[str]] = defaultdict(set)  # event -> the places it shares with the item
         for key in keys:
             if key[0] != KIND:
@@ -231,16 +231,17 @@ class Grouper:
                 and gap(e) <= self.window and self.same_incident(e, keys)
                 and (e not in by_area or self.same_area_incident(e, keys, gap))}
         if not live and _felt_afar(keys):
-            quake = self._felt_quake(keys, votes, gap, skip)
+            quake = self._felt_quake(keys, votes, gap)
             return quake if among is None or quake in among else None
         return max(live, key=lambda e: (live[e], e)) if live else None
 
-    def _felt_quake(self, keys: set[tuple[str, str]], votes: dict[int, float], gap: Gap,
-                    skip: int | None = None) -> int | None:
+    def _felt_quake(self, keys: set[tuple[str, str]], votes: dict[int, float], gap: Gap) -> int | None:
         """The quake a felt report from afar is of: of the quakes reported within the day by at
-        least ``FELT_MIN_REPORTS``, the one sharing most with it, else the most reported."""
+        least ``FELT_MIN_REPORTS``, the one sharing most with it, else the most reported. A stored
+        felt report already in such a quake (its own event) stays there: tried against the other
+        events it would otherwise glue every quake of the day into one."""
         quakes = self.by_key.get((KIND, HAZARDS["地震"]), Counter())
-        day = {e: n for e, n in quakes.items() if n >= FELT_MIN_REPORTS and e != skip
+        day = {e: n for e, n in quakes.items() if n >= FELT_MIN_REPORTS
                and gap(e) <= FELT_DAY and self.same_incident(e, keys)}
         return max(day, key=lambda e: (votes.get(e, 0.0), day[e], e)) if day else None
 
@@ -384,7 +385,7 @@ class Grouper:
         for item_id in heapq.nlargest(MERGE_TRIES, self.members.get(source, ())):
             entry = self.entries[item_id]
             values = self.sig.values[self.sig.rows[item_id]] if item_id in self.sig else None
-            if self._join(set(entry.keys), values, self._gap_from(entry.at), {target}, source) == target:
+            if self._join(set(entry.keys), values, self._gap_from(entry.at), {target}) == target:
                 return True
         return False
 

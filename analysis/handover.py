@@ -32,6 +32,13 @@ START = "0-0"  # the position before the first entry
 
 
 @dataclass(slots=True)
+class Merged:
+    """Two events found one incident: ``merged`` went into ``kept`` (:mod:`.merging`)."""
+    merged: int
+    kept: int
+
+
+@dataclass(slots=True)
 class Decided:
     """One item as the index needs it."""
     item_id: int
@@ -43,32 +50,35 @@ class Decided:
     keys: set[tuple[str, str]]
 
 
-def publish(redis: Redis, items: list[Record], after: str) -> str:
-    """Append the batch's decided ``items`` (``after``: the last entry this holder applied, so
-    the chain is unbroken); the new entry's id. Hash values fit in 32 bits (datasketch's)."""
+def publish(redis: Redis, items: list[Record], after: str, merged: dict[int, int] | None = None) -> str:
+    """Append the batch's decided ``items`` and the events it ``merged`` (``{merged: kept}``,
+    applied before the items) (``after``: the last entry this holder applied, so the chain is
+    unbroken); the new entry's id. Hash values fit in 32 bits (datasketch's)."""
     signed = [it.signature_value is not None for it in items]
     zeros = np.zeros(NUM_PERM, dtype=np.uint32)
+    none = np.zeros((0, NUM_PERM), dtype=np.uint32)  # an entry of merges alone (a re-run's batch)
     fields = {
         "after": after,
         "ids": np.array([it.id for it in items], dtype=np.uint64).tobytes(),
         "events": np.array([it.event_id for it in items], dtype=np.uint64).tobytes(),
         "copies": np.array([it.duplicate_of_id or 0 for it in items], dtype=np.uint64).tobytes(),
-        "minhash": np.stack([it.minhash_value.hashvalues.astype(np.uint32) for it in items]).tobytes(),
+        "minhash": np.stack([it.minhash_value.hashvalues.astype(np.uint32) for it in items] or [none]).tobytes(),
         "signature": np.stack([it.signature_value.hashvalues.astype(np.uint32) if ok else zeros
-                               for it, ok in zip(items, signed, strict=True)]).tobytes(),
+                               for it, ok in zip(items, signed, strict=True)] or [none]).tobytes(),
         "signed": bytes(signed),
         "meta": json.dumps({"at": [it.fetched_at.isoformat() for it in items],
-                            "keys": [sorted(it.keys) for it in items]}, ensure_ascii=False),
+                            "keys": [sorted(it.keys) for it in items],
+                            "merged": sorted((merged or {}).items())}, ensure_ascii=False),
     }
     return str(redis.xadd(STREAM_KEY, fields, maxlen=KEPT, approximate=True), "ascii")  # type: ignore[arg-type]
 
 
-def read(redis: Redis, since: str) -> tuple[list[Decided], str, bool]:
+def read(redis: Redis, since: str) -> tuple[list[Decided | Merged], str, bool]:
     """The items of the entries after ``since``, in order; the last entry's id; and whether the
     chain from ``since`` is whole (False: an entry was missed, the index must be rebuilt)."""
     found: Any = redis.xread({STREAM_KEY: since})  # redis-py's type covers its asyncio client too
     entries = found[0][1] if found else []
-    out: list[Decided] = []
+    out: list[Decided | Merged] = []
     whole, position = True, since
     for entry_id, fields in entries:
         if fields[b"after"].decode() != position:
@@ -78,20 +88,21 @@ def read(redis: Redis, since: str) -> tuple[list[Decided], str, bool]:
     return out, position, whole
 
 
-def read_all(redis: Redis) -> tuple[list[Decided], str]:
+def read_all(redis: Redis) -> tuple[list[Decided | Merged], str]:
     """Every entry kept (a worker rebuilding its index, after the store's items)."""
     items, position, _ = read(redis, START)
     return items, position
 
 
-def _decode(fields: dict[bytes, bytes]) -> list[Decided]:
+def _decode(fields: dict[bytes, bytes]) -> list[Decided | Merged]:
     ids = np.frombuffer(fields[b"ids"], dtype=np.uint64).tolist()
     events = np.frombuffer(fields[b"events"], dtype=np.uint64).tolist()
     copies = np.frombuffer(fields[b"copies"], dtype=np.uint64).tolist()
     minhash = np.frombuffer(fields[b"minhash"], dtype=np.uint32).reshape(len(ids), NUM_PERM)
     signature = np.frombuffer(fields[b"signature"], dtype=np.uint32).reshape(len(ids), NUM_PERM)
     meta = json.loads(fields[b"meta"])
-    return [Decided(item_id, datetime.fromisoformat(at), event_id, copy or None, Hashes(minhash[k]),
+    merges: list[Decided | Merged] = [Merged(merged, kept) for merged, kept in meta.get("merged", [])]
+    return merges + [Decided(item_id, datetime.fromisoformat(at), event_id, copy or None, Hashes(minhash[k]),
                     Hashes(signature[k]) if fields[b"signed"][k] else None, {(c, t) for c, t in keys})
             for k, (item_id, event_id, copy, at, keys)
             in enumerate(zip(ids, events, copies, meta["at"], meta["keys"], strict=True))]

@@ -22,7 +22,7 @@ from yuqing.runtime import Runtime, get_runtime
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
-from . import batchstore, decision, folding, tokenize
+from . import batchstore, decision, folding, merging, tokenize
 from .counting import account
 from .events import incident_keys
 from .scoring import Scorer
@@ -96,16 +96,21 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     try:  # under the lock only what decides: the index, the new events' ids, the handover
         with decision.group_lock(redis):
             with rt.session() as s:
-                joined, decided = decision.decide(s, redis, members, now, rt.profile.judgement)
-            decision.hand_over(redis, decided)
+                joined, decided, merged = decision.decide(s, redis, members, now, rt.profile.judgement)
+            decision.hand_over(redis, decided, merged)
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
     with rt.session() as s:  # the items' events, counts and evidence, after the lock: workers overlap here
-        account(s, joined, now, rt.profile.judgement)
+        account(s, joined, now, rt.profile.judgement)  # an event merged meanwhile: its items move to the kept one
     with rt.session() as s:  # the title and figures every page, mail and document reads
         update_accounts(s, joined)
-    _hand_on({event_id: max(it.id for it in members) for event_id, members in joined.items()})
+    if merged:
+        with rt.session() as s:  # the kept events with the merged ones' counts, evidence and account
+            merging.settle(s, merged, now, rt.profile.judgement)
+        for kept in merged.values():
+            joined.setdefault(kept, [])
+    _hand_on({event_id: max((it.id for it in members), default=0) for event_id, members in joined.items()})
     return {it.id: event_id for event_id, members in joined.items() for it in members}
 
 

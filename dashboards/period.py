@@ -136,7 +136,8 @@ def gather(rt: Runtime, first: date, last: date) -> PeriodStats:
     # was sent under, so a renamed department (县委宣传部 → 中共泽州县委宣传部) made two rows.
     names = {d.key: d.name for d in rt.profile.departments}
     with rt.session() as s:
-        events = list(s.scalars(select(Event).where(Event.first_seen_at >= start, Event.first_seen_at < end)))
+        events = list(s.scalars(select(Event).where(Event.first_seen_at >= start, Event.first_seen_at < end,
+                                                    Event.merged_into.is_(None))))  # counted in its kept event
         tickets = {t.event_id: t for t in s.scalars(select(Ticket).where(Ticket.event_id.in_([e.id for e in events])))}
         counted = [e for e in events if e.id in tickets or Level.parse(e.level) >= Level.LARGER]
         st.events = len(counted)

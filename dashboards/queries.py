@@ -306,7 +306,7 @@ def leader_stats(s: Session, now: datetime) -> dict[str, Any]:
     """领导看板: open major events, breaches, on-time rate, median time to first response."""
     majors = list(s.execute(
         select(Event, Ticket).outerjoin(Ticket, Ticket.event_id == Event.id)
-        .where(Event.level.in_(("重大", "特别重大")),
+        .where(Event.level.in_(("重大", "特别重大")), Event.merged_into.is_(None),  # a merged one is its kept event
                (Ticket.id.is_(None)) | (Ticket.state != TicketState.CLOSED))
         .order_by(Event.last_seen_at.desc()).limit(50)).all())
     breached = list(s.execute(

@@ -98,7 +98,7 @@ def _alert_entries(s: Session, alert: Alert) -> list[Entry]:
     monitor's review (``alert.review.*``) does not, so the timeline says what happened then."""
     rows = list(s.scalars(select(AuditEntry).where(
         AuditEntry.target_type == "alert", AuditEntry.target_id == alert.id,
-        AuditEntry.action.in_(["alert.notify", "alert.review.level", *REVIEW_TITLES]))
+        AuditEntry.action.in_(["alert.notify", "alert.review.level", "alert.merged", *REVIEW_TITLES]))
         .order_by(AuditEntry.at, AuditEntry.id)))
     sent = [r for r in rows if r.action == "alert.notify"]
     out: list[Entry] = []
@@ -114,6 +114,8 @@ def _alert_entries(s: Session, alert: Alert) -> list[Entry]:
             out.append(Entry(row.at, "alert", f"人工研判：等级定为{level}", by=row.actor))
         elif row.action in REVIEW_TITLES:
             out.append(Entry(row.at, "alert", REVIEW_TITLES[row.action], by=row.actor))
+        elif row.action == "alert.merged":
+            out.append(Entry(row.at, "alert", f"预警解除：{(row.detail or {}).get('reason', '')}", by=row.actor))
     return out
 
 

@@ -3,6 +3,7 @@
 * :func:`consider_event`: the event's ticket and its referrals; :func:`consider_events` (enqueued
   by analysis, one per batch) runs it for every event the batch changed.
 * :func:`final_reports` (enqueued when a ticket closes): the 终报 of every referral.
+* :func:`merged_event` (enqueued by analysis): a merged event's alert and ticket settled.
 * :func:`sweep`, the periodic deadline sweep (期限巡检, every minute, in yuqing/tasks/scheduler.py).
 
 Two jobs keep their own modules because their import paths are stored and must keep resolving:
@@ -27,6 +28,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
+from yuqing.alerts.actions import resolve_merged
 from yuqing.alerts.grouping import queue_owed_major_digest
 from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
 from yuqing.runtime import Runtime, get_runtime
@@ -54,6 +56,15 @@ def consider_events(event_ids: list[int]) -> dict[int, int | None]:
     """:func:`consider_event` for each event an analysis batch changed, in the batch's order;
     ``{event id: ticket id}``. An event that fails is handed on as its own ``consider_event`` job."""
     return run_each("respond", registry.CONSIDER_EVENT, [int(e) for e in event_ids], consider_event).done
+
+
+def merged_event(event_id: int, kept: int) -> dict[str, int | None]:
+    """Job (enqueued by analysis when it merged event ``event_id`` into ``kept``): the merged
+    event's alert resolved and its ticket closed, both with the reason 「已并入事件 #N」."""
+    rt = get_runtime()
+    with rt.session() as s:
+        return {"alert": resolve_merged(s, rt, int(event_id), int(kept)),
+                "ticket": tickets.close_merged(s, rt, int(event_id), int(kept))}
 
 
 def final_reports(ticket_id: int) -> int:

@@ -15,7 +15,7 @@ from datetime import datetime, timedelta
 from typing import Any, cast
 
 from itsdangerous import BadSignature, URLSafeSerializer
-from sqlalchemy import CursorResult, or_, select, update
+from sqlalchemy import CursorResult, Select, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -135,7 +135,7 @@ def _refer(rt: Runtime, event_id: int) -> list[int]:
             _wait_for_the_monitor(rt, event_id, due)
             return made
         tiers = list(s.scalars(select(Item.tier).where(Item.event_id == event_id).distinct()))
-        done = set(s.scalars(select(Referral.department_key).where(Referral.event_id == event_id)))
+        done = set(s.scalars(select(Referral.department_key).where(Referral.event_id.in_(with_merged(event_id)))))
         matches = route(rt.profile, facts_for_event(rt.profile, event, tiers))
         everyone = list(dict.fromkeys([*sorted(done), *(key for key, _ in matches)]))
         for key, match in matches:
@@ -147,6 +147,14 @@ def _refer(rt: Runtime, event_id: int) -> list[int]:
                 made.append(ref.id)
         _follow_up(rt, s, event, exclude=set(made))
     return made
+
+
+def with_merged(event_id: int) -> Select[int]:
+    """The event and the events merged into it (``events.merged_into``): a department referred
+    for a merged event has been referred for the incident, and the kept event sends it no second
+    专报. Analysis moves such referrals to the kept event once the merge is settled
+    (analysis/merging.py); this covers a consideration of the kept event that runs before."""
+    return select(Event.id).where((Event.id == event_id) | (Event.merged_into == event_id))
 
 
 def _wait_for_the_monitor(rt: Runtime, event_id: int, due: datetime) -> None:

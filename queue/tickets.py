@@ -17,9 +17,11 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from yuqing.alerts.actions import merged_reason
 from yuqing.clock import fmt
 from yuqing.levels import Level
 from yuqing.models import (
+    AuditEntry,
     Deadline,
     DeadlineKind,
     Event,
@@ -109,6 +111,22 @@ def close_dismissed(s: Session, ticket_id: int, by: str, reason: str, now: datet
     after_commit(s, lambda: _enqueue_final_reports(ticket_id, now))
 
 
+def close_merged(s: Session, rt: Runtime, event_id: int, kept: int) -> int | None:
+    """关闭 the ticket of an event merged into event ``kept`` (one incident): by the closing
+    path of every ticket (its pause ends, its clocks are cancelled, the change is recorded with
+    the reason 「已并入事件 #N」); the kept event's ticket answers from now on. No 终报 and no
+    事后回应报告: the incident is not over, its departments hear of it through the kept event.
+    The ticket's id, or None when it had none open."""
+    ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
+    if ticket is None or ticket.state == S.CLOSED:
+        return None
+    now, reason = rt.now(), merged_reason(kept)
+    _close(s, ticket, SYSTEM, now, reason)
+    s.add(AuditEntry(at=now, actor=SYSTEM, action="ticket.close", target_type="ticket", target_id=ticket.id,
+                     detail={"reason": reason, "kept": kept}))
+    return ticket.id
+
+
 def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
     for _attempt in range(3):
         try:
@@ -119,6 +137,10 @@ def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
                         raise TicketNotFound(f"事件 #{event_id} 不存在")
                     log.warning("consider_event: event %s is gone", event_id)
                     return None
+                if event.merged_into is not None:
+                    if force:
+                        raise IllegalTransition(f"事件 #{event_id} {merged_reason(event.merged_into)}，请在该事件下处置")
+                    return None  # its items and its response are the kept event's
                 ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
                 if ticket is None:
                     if not force and not qualifies(rt.profile, event):

@@ -2,10 +2,36 @@
 
 from __future__ import annotations
 
+import hashlib
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
-from yuqing.analysis import folding
+import pytest
+from dashboard_seed import seed_users
+from factories import alerted, touch_event
+from fastapi.testclient import TestClient
+from sqlalchemy import func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
+from test_dashboards_app import login
+
+from yuqing.analysis import decision, folding, handover, jobs
 from yuqing.analysis.events import Grouper, incident_keys
+from yuqing.dashboards.app import create_app
+from yuqing.dashboards.queries import leader_stats
+from yuqing.dashboards.timeline import event_timeline
+from yuqing.models import (
+    Alert,
+    AlertStatus,
+    AuditEntry,
+    Delivery,
+    Event,
+    Item,
+    Referral,
+    Ticket,
+    TicketState,
+)
+from yuqing.queue import jobs as jobs_queue
+from yuqing.store import engine_for, migrate, session_scope
 
 
 def _keys(codes: list[str], topics: list[str], words: list[str]) -> set:
@@ -77,6 +103,23 @@ def test_two_incidents_in_one_county_on_one_day_are_not_merged() -> None:
     assert g2.merges([41]) == {}
 
 
+def test_a_felt_report_merged_into_its_quake_glues_no_other_quake_of_the_day_to_it() -> None:
+    """Tried again once in its quake, a felt report would pick the day's most reported quake:
+    it stays with its own, and a second quake the same day (印尼) stays another event."""
+    now = datetime(2008, 5, 12, 7, tzinfo=UTC)
+    g = Grouper()
+    _add(g, 1, now, 60, "山西：感到震感", _keys(["14", "1401"], ["earthquake"], ["震感"]))
+    quake = _keys(*QUAKE)
+    _add(g, 2, now + timedelta(minutes=20), 61, "四川汶川发生7.8级地震", quake)
+    _add(g, 3, now + timedelta(minutes=30), 61, "汶川地震", quake)
+    assert g.merges([61]) == {61: 60}
+    g.merge_events(60, 61)
+    abroad = incident_keys([], ["earthquake"], ["地震"], ["印度尼西亚"])
+    for n in range(4, 8):
+        _add(g, n, now + timedelta(hours=1, minutes=n), 62, "印尼发生6.2级地震", abroad)
+    assert g.merges([62]) == {} and g.merges([60]) == {}
+
+
 def test_a_chain_of_merges_goes_into_the_oldest_event() -> None:
     now = datetime(2008, 5, 12, 7, tzinfo=UTC)
     g = Grouper()
@@ -86,3 +129,161 @@ def test_a_chain_of_merges_goes_into_the_oldest_event() -> None:
     _add(g, 3, now + timedelta(minutes=20), 52, "四川汶川发生7.8级地震", quake)
     _add(g, 4, now + timedelta(minutes=30), 52, "汶川地震", quake)
     assert g.merges([52]) == {51: 50, 52: 50}
+
+
+# -- the store and the pipeline ---------------------------------------------------------------------
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
+def store_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        return f"sqlite:///{tmp_path / 'store.db'}"
+    url = request.getfixturevalue("pg_server").url
+    with engine_for(url).begin() as conn:  # a clean schema for each test
+        conn.execute(text("DROP SCHEMA public CASCADE; CREATE SCHEMA public"))
+    return url
+
+
+def test_the_migration_keeps_the_event_a_merged_one_went_into(store_url: str) -> None:
+    """Migration 0010: ``events.merged_into`` names the kept event, indexed, and a kept event
+    deleted leaves the merged one pointing nowhere rather than failing or vanishing."""
+    migrate(store_url)
+    engine = engine_for(store_url)
+    columns = {c["name"]: c for c in inspect(engine).get_columns("events")}
+    assert columns["merged_into"]["nullable"]
+    assert "ix_events_merged_into" in {i["name"] for i in inspect(engine).get_indexes("events")}
+    now = datetime(2026, 11, 21, 2, tzinfo=UTC)
+    with session_scope(engine) as s:
+        kept = Event(title="巴公镇煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now)
+        s.add(kept)
+        s.flush()
+        s.add(Event(title="泽州一煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now, merged_into=kept.id))
+        kept_id = kept.id
+    with session_scope(engine) as s:
+        merged = s.scalar(select(Event).where(Event.merged_into == kept_id))
+        assert merged is not None and merged.id != kept_id
+        merged_id = merged.id
+        s.execute(text("DELETE FROM events WHERE id = :id"), {"id": kept_id})
+    with session_scope(engine) as s:
+        assert s.get(Event, merged_id).merged_into is None  # type: ignore[union-attr]
+    with pytest.raises(IntegrityError), session_scope(engine) as s:  # it names a stored event or none
+        s.add(Event(title="x", first_seen_at=now, last_seen_at=now, updated_at=now, merged_into=10**6))
+        s.flush()
+
+
+EARLY = "泽州县一煤矿发生透水事故，救援正在进行"  # the county, the hazard
+AFAR = "巴公镇一煤矿出事了，多人被困井下，家属在矿口等消息"  # the town, no hazard word: another event
+MAIN = "泽州县巴公镇煤矿透水事故最新进展：8名矿工被困"  # the town, the county and the hazard: both are it
+
+
+def _post(rt, text: str, tier: str = "local") -> int:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        item = Item(url=f"https://news.example.cn/{hashlib.sha1(text.encode()).hexdigest()}",
+                    url_hash=hashlib.sha256(text.encode()).hexdigest(), title="", text=text, tier=tier,
+                    fetched_at=rt.now(), published_at=rt.now(), content_hash=hashlib.sha256(text.encode()).hexdigest())
+        s.add(item)
+        s.flush()
+        return item.id
+
+
+def _deliveries_of(rt, subject: str) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    with rt.session() as s:
+        return sorted((d.target, d.subject) for d in s.scalars(select(Delivery).where(Delivery.subject.startswith(subject))))
+
+
+def test_a_merged_events_alert_and_ticket_close_with_the_reason_and_nothing_is_referred_twice(  # noqa: PLR0915
+        runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The early report and a villager's post start two events; the second, raised to 重大, is
+    alerted, gets its ticket and its 专报 to 宣传部 and 网信办. The main report shows both to be one
+    incident: the newer goes into the older, whose counts and account take it in; the merged
+    event's alert is resolved and its ticket closed 「已并入事件 #N」, its referrals are the kept
+    event's, and when the kept event is considered and alerted no department gets a second 专报."""
+    decision.reset()
+    first = jobs.analyse_items([_post(runtime, EARLY)])
+    runtime.clock.advance(minutes=10)
+    second = jobs.analyse_items([_post(runtime, AFAR, tier="social")])
+    kept, merged = next(iter(first.values())), next(iter(second.values()))
+    assert kept < merged
+    touch_event(runtime, merged, level="重大", relevance=0.9, in_remit=True, in_jurisdiction=True)
+    alerted(runtime, merged)
+    jobs_queue.consider_event(merged)
+    drain()
+    referred = _deliveries_of(runtime, "【舆情专报】")
+    with runtime.session() as s:
+        departments = {r.department_key for r in s.scalars(select(Referral).where(Referral.event_id == merged))}
+        ticket_id = s.scalar(select(Ticket.id).where(Ticket.event_id == merged))
+        assert s.scalar(select(Alert.status).where(Alert.event_id == merged)) in (AlertStatus.FIRING,
+                                                                                AlertStatus.ACKNOWLEDGED)
+    assert {"propaganda", "cyberspace"} <= departments and len(referred) >= len(departments)
+    assert ticket_id is not None
+
+    runtime.clock.advance(minutes=10)
+    third_id = _post(runtime, MAIN)
+    assert jobs.analyse_items([third_id]) == {third_id: kept}
+    drain()
+    with runtime.session() as s:
+        gone, event = s.get(Event, merged), s.get(Event, kept)
+        assert gone.merged_into == kept and event.merged_into is None
+        assert set(s.scalars(select(Item.event_id))) == {kept}
+        assert (event.item_count, event.unique_count) == (3, 3)
+        assert event.level == "重大"  # the graver of the two
+        assert event.first_seen_at == min(i.fetched_at for i in s.scalars(select(Item)))
+        assert sum(int(f[-1]["value"]) for f in event.account["figures"].values()) == 8  # 8名矿工被困, counted again
+        alert = s.scalar(select(Alert).where(Alert.event_id == merged))
+        assert alert.status == AlertStatus.RESOLVED
+        audit = s.scalar(select(AuditEntry).where(AuditEntry.action == "alert.merged", AuditEntry.target_id == alert.id))
+        assert audit.detail["reason"] == f"已并入事件 #{kept}"
+        ticket = s.get(Ticket, ticket_id)
+        assert ticket.state == TicketState.CLOSED and ticket.closed_at == runtime.now()
+        assert ticket.changes[-1].reason == f"已并入事件 #{kept}" and ticket.changes[-1].by == "系统"
+        assert all(d.cancelled_at is not None or d.met_at is not None for d in ticket.deadlines)
+        # the departments referred for the merged event are the kept event's referrals now
+        assert {r.department_key for r in s.scalars(select(Referral).where(Referral.event_id == kept))} == departments
+        timeline = [e.title + " " + e.detail for e in event_timeline(s, gone, ticket)]
+    assert any(f"预警解除：已并入事件 #{kept}" in t for t in timeline)
+    assert any(f"已并入事件 #{kept}" in t and "已关闭" in t for t in timeline)
+    # the merged event is out of the index, here and in the handover to the other workers
+    grouper = decision._grouper
+    assert grouper is not None and merged not in grouper.members and merged not in grouper.event_keys
+    entries = handover.read_all(runtime.redis)[0]
+    assert handover.Merged(merged, kept) in entries
+    other = Grouper()
+    decision._apply(other, entries)
+    assert merged not in other.members and {other.entries[i].event_id for i in other.entries} == {kept}
+
+    # the kept event is alerted and considered: its referrals are those already made, no 专报 again
+    alerted(runtime, kept)
+    jobs_queue.consider_event(kept)
+    drain()
+    assert _deliveries_of(runtime, "【舆情专报】") == referred
+    with runtime.session() as s:
+        assert s.scalar(select(func.count(Referral.id))) == len(departments)
+        assert s.scalar(select(Ticket.state).where(Ticket.event_id == kept)) != TicketState.CLOSED
+        assert s.scalar(select(Ticket.state).where(Ticket.event_id == merged)) == TicketState.CLOSED
+    assert not [m for m in smtp.messages if "终报" in str(m["Subject"])]  # the incident is not over
+    # a later consideration of the merged event opens nothing and re-opens nothing
+    assert jobs_queue.consider_event(merged) is None
+
+
+def test_the_merged_events_page_points_to_the_kept_one_and_lists_leave_it_out(runtime) -> None:  # type: ignore[no-untyped-def]
+    seed_users(runtime)
+    now = runtime.now()
+    with runtime.session() as s:
+        kept = Event(title="巴公镇煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now, level="重大")
+        s.add(kept)
+        s.flush()
+        merged = Event(title="泽州一煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now, level="重大",
+                       merged_into=kept.id)
+        s.add(merged)
+        s.flush()
+        ids = kept.id, merged.id
+    with TestClient(create_app(runtime), follow_redirects=False) as client:
+        login(client, "monitor")
+        page = client.get(f"/events/{ids[1]}")
+        assert page.status_code == 200
+        assert f'本事件已并入<a href="/events/{ids[0]}">事件 #{ids[0]}</a>' in page.text
+        assert "本事件已并入" not in client.get(f"/events/{ids[0]}").text
+        assert client.get(f"/api/events/{ids[1]}").json()["merged_into"] == ids[0]
+    with runtime.session() as s:
+        majors = [e.id for e, _t in leader_stats(s, now)["majors"]]
+    assert majors == [ids[0]]

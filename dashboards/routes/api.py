@@ -159,6 +159,7 @@ class EventOut(BaseModel):
     first_seen_at: datetime
     last_seen_at: datetime
     stats: dict[str, Any]
+    merged_into: int | None = None  # 已并入: the event of the same incident this one went into
 
 
 class SearchHit(BaseModel):
@@ -256,7 +257,7 @@ def event(request: Request, event_id: RecordId, user: CurrentUser = StaffUser) -
             raise HTTPException(404, f"事件 {event_id} 不存在")
         return EventOut(id=e.id, title=e.title, level=e.level, item_count=e.item_count,
                         first_seen_at=e.first_seen_at, last_seen_at=e.last_seen_at,
-                        stats=event_stats(s, event_id, rt.settings.timezone))
+                        stats=event_stats(s, event_id, rt.settings.timezone), merged_into=e.merged_into)
 
 
 @router.get("/search", response_model=list[SearchHit], summary="全文检索（结巴分词）",

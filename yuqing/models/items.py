@@ -101,6 +101,9 @@ class Event(Base):
     reopened_count: Mapped[int] = mapped_column(Integer, default=0)
     quiet_since: Mapped[datetime | None]
     updated_at: Mapped[datetime]
+    # 并入: the older event of the same incident this one was merged into (its items moved there);
+    # a merged event is no live event, its page points to the one it went into.
+    merged_into: Mapped[int | None] = mapped_column(ForeignKey("events.id", ondelete="SET NULL"), index=True)
 
     items: Mapped[list[Item]] = relationship(back_populates="event", foreign_keys="Item.event_id")
 

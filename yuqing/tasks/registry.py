@@ -28,6 +28,7 @@ INDEX_NEW_ITEMS = "yuqing.dashboards.search.index_new_items"  # periodic: the se
 CONSIDER_EVENT = "yuqing.queue.jobs.consider_event"
 CONSIDER_EVENTS = "yuqing.queue.jobs.consider_events"  # analysis's batch: consider_event for each event
 FINAL_REPORTS = "yuqing.queue.jobs.final_reports"
+MERGED_EVENT = "yuqing.queue.jobs.merged_event"  # analysis merged an event: its alert and ticket settle
 SWEEP_DEADLINES = "yuqing.queue.jobs.sweep"  # periodic
 CHECK_DEADLINE = "yuqing.queue.clocks.check_deadline"  # stored in Redis: scheduled days ahead
 REFERRAL_DELIVERED = "yuqing.queue.referrals.on_delivery"  # stored in the database: Delivery.callback
