@@ -124,6 +124,14 @@ def _is_code(place: str) -> bool:
     return place != KIND and not place.startswith(ABROAD)
 
 
+def _is_code_only(places: set[str]) -> bool:
+    """Places all known by division code: whether they are one incident's can be told by the
+    places inside them (:meth:`Grouper.same_area_incident`). A place outside the jurisdiction is
+    known by name only, so a stored event is never merged on one shared with the hazard alone:
+    a country named in passing (美国, by its survey's magnitude) had merged quakes a sea apart."""
+    return all(_is_code(p) for p in places)
+
+
 def _what_where(keys: Iterable[tuple[str, str]]) -> tuple[set[str], set[str]]:
     kinds = {t for c, t in keys if c == KIND}
     towns = {c for c, _ in keys if _is_code(c) and len(c) > TOWN_CODE_LEN}
@@ -199,11 +207,11 @@ class Grouper:
                                     lambda e: now - self.event_seen.get(e, now - 2 * self.window))
 
     def _join(self, keys: set[tuple[str, str]], hashvalues: np.ndarray | None, gap: Gap,
-              among: set[int] | None = None) -> int | None:
+              own: int | None = None) -> int | None:
         """The event an item of these keys and signature joins, or None (a new event). ``gap``:
-        how long before the item an event was last reported (negative: after it); ``among``: the
-        events it may join (all the window's if None; a stored item tried against another event
-        is weighed against its own too, which it joins by the felt-report rule if it can)."""
+        how long before the item an event was last reported (negative: after it); ``own``: the
+        event a stored item is in, tried against the others (it would join the best of them, or
+        stay in its own quake by the felt-report rule)."""
         shared: dict[int, set[str]] = defaultdict(set)  # event -> the places it shares with the item
         for key in keys:
             if key[0] != KIND:
@@ -227,12 +235,12 @@ class Grouper:
                 event_id = self.entries[candidates[k]].event_id
                 votes[event_id] += 2.0 * float(j[k])
                 by_area.discard(event_id)  # worded alike: more than a shared area
-        live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and (among is None or e in among)
+        live = {e: v for e, v in votes.items() if v >= JOIN_VOTES and e != own
                 and gap(e) <= self.window and self.same_incident(e, keys)
-                and (e not in by_area or self.same_area_incident(e, keys, gap))}
+                and (e not in by_area or ((own is None or _is_code_only(shared[e])) and self.same_area_incident(e, keys, gap)))}
         if not live and _felt_afar(keys):
             quake = self._felt_quake(keys, votes, gap)
-            return quake if among is None or quake in among else None
+            return None if quake == own else quake
         return max(live, key=lambda e: (live[e], e)) if live else None
 
     def _felt_quake(self, keys: set[tuple[str, str]], votes: dict[int, float], gap: Gap) -> int | None:
@@ -380,12 +388,18 @@ class Grouper:
         return sorted(out)
 
     def _tries_join(self, source: int, target: int) -> bool:
-        """Some of the newest items of ``source`` would join ``target``, the distance in time
-        being from the item to the nearest report of each event."""
-        for item_id in heapq.nlargest(MERGE_TRIES, self.members.get(source, ())):
+        """Some of the newest originals of ``source``, arriving now, would join ``target`` rather than
+        any other event (its own aside), the distance in time being from the item to the nearest
+        report of each event; and neither event names a kind of hazard the other does not (an
+        event that took in many reports must not draw in every incident sharing one of its hazards)."""
+        kinds, theirs = (_what_where(self.event_keys.get(e, ()))[0] - {FELT[1]} for e in (source, target))
+        if kinds and theirs and not (kinds <= theirs or theirs <= kinds):
+            return False
+        originals = (i for i in self.members.get(source, ()) if self.folds.root.get(i, i) == i)
+        for item_id in heapq.nlargest(MERGE_TRIES, originals):  # a copy joined by folding, not by this rule
             entry = self.entries[item_id]
             values = self.sig.values[self.sig.rows[item_id]] if item_id in self.sig else None
-            if self._join(set(entry.keys), values, self._gap_from(entry.at), {target}) == target:
+            if self._join(set(entry.keys), values, self._gap_from(entry.at), source) == target:
                 return True
         return False
 

@@ -120,6 +120,19 @@ def test_a_felt_report_merged_into_its_quake_glues_no_other_quake_of_the_day_to_
     assert g.merges([62]) == {} and g.merges([60]) == {}
 
 
+def test_events_abroad_sharing_only_a_country_named_in_passing_are_not_merged() -> None:
+    """Two quakes a sea apart whose reports both cite 美国 (its survey's magnitude): a country and
+    the hazard join a new report on the day, but a stored event is never merged on a place known
+    by name only (outside the jurisdiction), where the places inside it cannot be compared."""
+    now = datetime(2026, 1, 19, 2, tzinfo=UTC)
+    g = Grouper()
+    _add(g, 1, now, 70, "新喀里多尼亚发生6.8级地震", incident_keys([], ["earthquake"], ["地震"], ["新喀里多尼亚", "美国"]))
+    _add(g, 2, now + timedelta(minutes=5), 71, "印尼中爪哇省地震", incident_keys([], ["earthquake"], ["地震"], ["印度尼西亚"]))
+    _add(g, 3, now + timedelta(minutes=9), 71, "印尼地震 美国地质勘探局测定6.2级",
+         incident_keys([], ["earthquake"], ["地震"], ["印度尼西亚", "美国"]))
+    assert g.merges([71]) == {}
+
+
 def test_a_chain_of_merges_goes_into_the_oldest_event() -> None:
     now = datetime(2008, 5, 12, 7, tzinfo=UTC)
     g = Grouper()
