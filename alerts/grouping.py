@@ -223,9 +223,9 @@ def breaks_silence(alert: Alert, level: str = "") -> bool:
 
 def monitor_pending(s: Session, rt: Runtime, event: Event, now: datetime) -> datetime | None:
     """先报值班员 (the monitor hears first), the one home of the rule: when the monitor's notice of
-    ``event`` at its present level is due, while that notice is owed and not yet sent; None once
-    it went, or when none will go (no alert rule holds, the monitor dismissed the alert before
-    any notice, a silence mutes it, an inhibition rule stops it).
+    ``event`` at its present level is due, while that notice is owed and not yet sent (a silence
+    that mutes it: its end); None once it went, or when none will go (no alert rule holds, the
+    monitor dismissed the alert before any notice, an inhibition rule stops it).
 
     Nobody outside the duty room hears of an event at a level before the monitor: the leaders'
     要情专报 and the departments' 专报 and 续报 wait while this is not None, and go when grouping
@@ -241,8 +241,13 @@ def monitor_pending(s: Session, rt: Runtime, event: Event, now: datetime) -> dat
     if alert.notified_level and Level.parse(alert.notified_level) >= level:
         return None  # told at this level or above (or judged it on the console: actions.review_in)
     kind = "rise" if alert.notify_count else "first"
-    if silences.silencing(s, event, now) is not None and not breaks_silence(alert, event.level):
-        return None
+    silence = silences.silencing(s, event, now)
+    if silence is not None and not breaks_silence(alert, event.level):
+        # The monitor muted it: a silence mutes every receiver of the alert (as Alertmanager's),
+        # so no department hears of it before the monitor does, when the silence ends (the sweep
+        # then sends the notice and the referrals after it). A rise to 重大 breaks the silence:
+        # the regulation's reports to 宣传部 and 网信办 are never silenced.
+        return silence.ends_at
     if inhibition.inhibiting(s, rt.profile, alert, event, kind) is not None:
         return None
     items = list(s.scalars(select(Item).where(Item.event_id == event.id).limit(500)))

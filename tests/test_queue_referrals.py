@@ -633,3 +633,45 @@ def test_a_follow_up_goes_only_where_the_special_report_went(runtime, drain, smt
     assert issued.count(("followup", "cyberspace")) == 1 and ("followup", "police") not in issued, issued
     to_cyberspace = [_subject(m)[:6] for m in smtp.messages if m["To"] == "wxb@wxb.zezhou.example"]
     assert to_cyberspace == ["【舆情专报】", "【舆情续报】"], to_cyberspace
+
+
+def test_a_silence_holds_the_departments_until_the_monitor_hears_and_never_at_major(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """A silence at 较大 muted the monitor's notice, yet the 专报 went to 信访 at once: a department
+    heard of an event the duty room had muted and did not know was being sent. A silence now holds
+    the referral until it ends (the notice, then the 专报); at 重大 it holds neither: the regulation's
+    reports to 宣传部 and 网信办 are never silenced, and the monitor hears first."""
+    from yuqing.alerts import actions
+    from yuqing.alerts.jobs import evaluate_event, sweep_alerts
+
+    event = make_reported_event(runtime, level="较大", watch_words=["瞒报"], flags={"complaint": True})
+    actions.silence(runtime, "赵值班", "已转信访部门线下核实", runtime.now() + timedelta(hours=1), event_id=event)
+    evaluate_event(event)
+    jobs.consider_event(event)
+    drain()
+    runtime.clock.advance(minutes=30)
+    sweep_alerts()
+    jobs.consider_event(event)
+    drain()
+    with runtime.session() as s:
+        assert s.scalars(select(Delivery)).all() == [], "nobody hears while the monitor's silence lasts"
+        assert s.scalar(select(Ticket.id).where(Ticket.event_id == event)) is not None, "the clock runs"
+    assert _refs(runtime) == {}
+    runtime.clock.advance(minutes=31)
+    sweep_alerts()  # the silence ended: the monitor's notice, then the 专报 held with it
+    drain()
+    with runtime.session() as s:
+        sent = list(s.scalars(select(Delivery).order_by(Delivery.id)))
+    alert = [d.id for d in sent if d.purpose == "alert" and "静默到期" in d.body]
+    referred = [d.id for d in sent if d.purpose == "referral"]
+    assert alert and referred and max(alert) < min(referred), [(d.purpose, d.target) for d in sent]
+
+    major = make_reported_event(runtime, level="重大", items=3)
+    actions.silence(runtime, "赵值班", "已核实为演练，暂不推送", runtime.now() + timedelta(hours=1), event_id=major)
+    evaluate_event(major)
+    runtime.clock.advance(seconds=_route_wait(runtime, major))
+    sweep_alerts()  # the silence does not hold a 重大 notice the monitor has not had
+    jobs.consider_event(major)
+    drain()
+    with runtime.session() as s:
+        keys = set(s.scalars(select(Referral.department_key).where(Referral.event_id == major)))
+    assert keys == {"propaganda", "cyberspace"}
