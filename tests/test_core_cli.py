@@ -52,6 +52,7 @@ def test_bad_profile_is_one_line_and_a_hint(cli, tmp_path: Path) -> None:
     assert "Traceback" not in out.stderr
 
 
+@pytest.mark.slow  # a whole `python -m yuqing` in a child process: 7 s on the 2-core machine
 def test_bad_setting_is_one_line(tmp_path: Path) -> None:
     out = yuqing("status", env={"YUQING_WEB_PORT": "http"})
     assert out.returncode == 2
@@ -67,6 +68,7 @@ def test_config_check_masks_secrets(cli, tmp_path: Path) -> None:
     assert "泽州县应急管理局" in out.stdout
 
 
+@pytest.mark.slow  # a whole `python -m yuqing status` in a child process: 11 s on the 2-core machine
 def test_status_counts_and_says_what_is_down(runtime) -> None:  # type: ignore[no-untyped-def]
     now = datetime.now(UTC)
     with runtime.session() as s:

@@ -50,6 +50,7 @@ def _try(c: TestClient, url: str, **form: str) -> object:
     return c.post("/admin/sources/try", data={"url": url, "csrf_token": _csrf(c, "/admin"), **form})
 
 
+@pytest.mark.slow  # a trial crawl of a local site through the admin page: 6 s on the 2-core machine
 def test_the_admin_page_tries_a_government_column(runtime, site) -> None:  # type: ignore[no-untyped-def]
     seed_users(runtime)
     c = _admin(runtime, trial_allow_private=True)

@@ -48,6 +48,7 @@ def wait_gone(pid: int, seconds: float = 30) -> bool:
     return not alive(pid)
 
 
+@pytest.mark.slow  # starts Chromium twice: 10 s on the 2-core machine
 def test_prints_share_one_browser_and_a_dead_one_is_replaced(tmp_path) -> None:  # type: ignore[no-untyped-def]
     chromium.shut_down()
     first = pdf.html_to_pdf(page("第一份文件"))
@@ -70,6 +71,7 @@ def test_prints_share_one_browser_and_a_dead_one_is_replaced(tmp_path) -> None: 
     assert chromium.browser(pdf.chromium_path()).pid != browser.pid
 
 
+@pytest.mark.slow  # a child process and its Chromium per case: 4-5 s each
 @pytest.mark.parametrize("end", ["exit", "os._exit", "SIGKILL"])
 def test_the_browser_goes_with_its_process(end: str) -> None:
     """However the process ends (normally, as RQ's work horse does, or killed), its Chromium
@@ -107,6 +109,7 @@ def _goes_with_its_process(tmp_path: Path, end: str) -> None:
     assert not list(tmp_path.glob("*hromium*")), "the temporary profile stays behind"
 
 
+@pytest.mark.slow  # waits out a real 2 s print timeout in Chromium
 def test_a_print_that_runs_out_of_time_says_so_and_the_next_one_prints(tmp_path) -> None:  # type: ignore[no-untyped-def]
     with socket.create_server(("127.0.0.1", 0)) as silent:  # accepts, never answers: the load never ends
         stalled = page("慢").replace("</body>", f'<img src="http://127.0.0.1:{silent.getsockname()[1]}/x"></body>')

@@ -145,6 +145,7 @@ def test_smtp_login_over_plain_tcp_is_warned() -> None:
     assert Settings(smtp_host="mail.example.gov.cn", smtp_user="yuqing", smtp_starttls=True).plain_smtp_warning() == ""
 
 
+@pytest.mark.slow  # imports the CLI in a child process: 5 s on the 2-core machine
 def test_the_data_folder_is_closed_to_other_accounts(tmp_path: Path) -> None:
     folder = tmp_path / "data"
     folder.mkdir(mode=0o755)
