@@ -3,7 +3,8 @@
 Gathered from the event's one current account (:func:`yuqing.documents.account.event_account`)
 and the ticket, laid out by the core's document renderer (GB/T 9704-2012). Sections: 事件概况,
 舆情态势 (volume, sources by tier, the spread chart, key posts with links), 研判 (level and why,
-rumour with its evidence, the public's concerns), 处置建议 for that department, 我局回应
+rumour with its evidence, the public's concerns), 处置建议 for that department (in a 终报,
+后续工作: what the bureau keeps doing), 我局回应
 (deadlines and what is done), 联系人, and 签收.
 """
 
@@ -50,6 +51,11 @@ SUGGESTIONS = {
     "信访": "信息反映群众诉求与投诉，请按信访工作程序受理、转办并跟踪回复。",
     "其他": "请结合职责研判处置，并将处置情况反馈我局。",
 }
+
+# The 终报's 后续工作 in place of 处置建议: the event is closed, so nothing is asked of the
+# department; the bureau says what it keeps doing.
+FINAL_FOLLOW_UP = ("我局将继续跟踪监测该事件相关舆情，及时发布善后处置、调查处理等后续权威信息；"
+                   "如舆情出现反复，将第一时间续报贵单位。")
 
 
 def suggestion_for(department: Department, event: Event, clocks: Clocks) -> str:
@@ -222,8 +228,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
         blocks += [Heading("事件概况"), *overview(a, tz)]
         blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
         blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
-        blocks += [Heading("处置建议"),
-                   Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
+        blocks += _advice(referral, department, event, profile, kind)
         blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
     blocks += [Heading("联系人"), _contact(profile)]
     blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]
@@ -236,6 +241,13 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
         signer=profile.documents.signer, addressee=department.name, cc=list(profile.documents.cc) + list(others),
         printer=profile.documents.printer or f"{profile.bureau.name}办公室", printed_at=now, timezone=tz)
     return doc, a
+
+
+def _advice(referral: Referral, department: Department, event: Event, profile: Profile, kind: str) -> list:
+    """处置建议 for the department; in a 终报, 后续工作 (what the bureau keeps doing) instead."""
+    if kind == "final":
+        return [Heading("后续工作"), Paragraph.of(FINAL_FOLLOW_UP)]
+    return [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
 
 
 def _dismissal(referral: Referral, a: EventAccount, closed: datetime, tz: str) -> list:

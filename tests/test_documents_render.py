@@ -330,6 +330,16 @@ def test_a_final_report_always_says_when_the_response_was_completed(runtime, sto
     assert "我局回应工作于12月1日17时00分完成" in text and "于完成" not in text
 
 
+def test_a_final_report_says_what_the_bureau_keeps_doing_and_advises_no_one(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """Advice to a department (处置建议) makes no sense once the event is closed: the 终报 has
+    后续工作 in its place, with the one text of it; the 专报 keeps its 处置建议."""
+    final = docx_text(write_docx(special(runtime, story, kind="final")[0]))
+    assert "后续工作" in final and special_report.FINAL_FOLLOW_UP in final
+    assert "处置建议" not in final and "请协调主流媒体" not in final
+    first = docx_text(write_docx(special(runtime, story)[0]))
+    assert "处置建议" in first and "后续工作" not in first
+
+
 def test_special_report_without_evidence_says_no_suspected_false_information(runtime, story) -> None:  # type: ignore[no-untyped-def]
     doc, _ = special(runtime, story)
     assert "疑似不实" not in docx_text(write_docx(doc))
