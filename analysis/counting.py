@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from yuqing.levels import max_level
+from yuqing.levels import Level, max_level
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
 
@@ -72,7 +72,7 @@ def merge_event(event: Event, other: Event, sources: int, last_hour: int, now: d
     """The kept ``event`` with the counts and evidence of ``other``, merged into it (its items
     moved already): counts add up (``sources``: the kept event's sources counted again over all
     its items; ``last_hour``: its items of the last hour), times span both, the judgements are
-    the graver of the two. A level the monitor set by hand on the kept event stays its own."""
+    the graver of the two, but for the level (:func:`merged_level`: never over the monitor's)."""
     event.item_count = (event.item_count or 0) + (other.item_count or 0)
     event.unique_count = (event.unique_count or 0) + (other.unique_count or 0)
     event.source_count = sources
@@ -87,7 +87,8 @@ def merge_event(event: Event, other: Event, sources: int, last_hour: int, now: d
     earlier_hours = max(1.0, (now - timedelta(hours=1) - event.first_seen_at).total_seconds() / 3600)
     event.baseline_velocity = max(0.0, event.item_count - event.velocity) / earlier_hours
     event.risk = max(event.risk or 0.0, other.risk or 0.0)
-    event.level = max_level(event.level, other.level, risk_level(event.risk, judgement)).value
+    level, judged = merged_level(event, other, risk_level(event.risk, judgement))
+    event.level = level.value
     event.relevance = max(event.relevance or 0.0, other.relevance or 0.0)
     event.rumor = max(event.rumor or 0.0, other.rumor or 0.0)
     event.in_remit = bool(event.in_remit or other.in_remit)
@@ -99,7 +100,10 @@ def merge_event(event: Event, other: Event, sources: int, last_hour: int, now: d
     event.keywords = _union(event.keywords, other.keywords)[:30]
     event.watch_words = _union(event.watch_words, other.watch_words)
     flags, theirs = dict(event.flags or {}), dict(other.flags or {})
-    theirs.pop("manual_level", None)  # the monitor judged that event, not this one
+    theirs.pop("manual_level", None)
+    flags.pop("manual_level", None)
+    if judged is not None:  # the monitor's judgement the merged level stands on
+        flags["manual_level"] = judged
     flags["accusation"] = sorted(set(flags.get("accusation", [])) | set(theirs.get("accusation", [])))
     for key in ("complaint", "mobilisation"):
         flags[key] = bool(flags.get(key) or theirs.get(key))
@@ -107,6 +111,32 @@ def merge_event(event: Event, other: Event, sources: int, last_hour: int, now: d
     event.flags = {**theirs, **{k: v for k, v in flags.items() if v is not None}}
     false_information(event, judgement)
     event.updated_at = now
+
+
+def _judged(event: Event) -> dict[str, Any] | None:
+    """The monitor's judgement of ``event``'s level (人工研判, ``flags["manual_level"]``), if any."""
+    judged = (event.flags or {}).get("manual_level")
+    return judged if isinstance(judged, dict) else None
+
+
+def merged_level(event: Event, other: Event, by_risk: Level) -> tuple[Level, dict[str, Any] | None]:
+    """The kept ``event``'s level once ``other`` is merged into it, and the monitor's judgement it
+    stands on (None: analysis's own). A merge never overrides a level the monitor set by hand and
+    never lowers the kept event's level: a judged level on the kept event stays as it is (the
+    other's level and the merged risk do not raise it: the monitor looked at the incident and
+    judged it); a judged level on the other event alone counts beside the kept one's (the higher
+    of the two); judged on both, the higher judgement. Without any, the graver of the two and of
+    the merged risk, as a new item would count. An event's level where it was judged is its
+    level now: the monitor's, or what later evidence raised it to since (:func:`merge_item`)."""
+    mine, theirs = _judged(event), _judged(other)
+    kept, gone = Level.parse(event.level), Level.parse(other.level)
+    if mine is not None and theirs is not None:
+        return (gone, theirs) if gone > kept else (kept, mine)
+    if mine is not None:
+        return kept, mine
+    if theirs is not None:
+        return (gone, theirs) if gone >= kept else (kept, None)
+    return max_level(kept, gone, by_risk), None
 
 
 def _union(*lists: list[Any]) -> list[Any]:

@@ -15,6 +15,7 @@ from sqlalchemy.exc import IntegrityError
 from test_dashboards_app import login
 
 from yuqing.analysis import decision, folding, handover, jobs
+from yuqing.analysis.counting import merge_event
 from yuqing.analysis.events import Grouper, incident_keys
 from yuqing.dashboards.app import create_app
 from yuqing.dashboards.queries import leader_stats
@@ -30,6 +31,7 @@ from yuqing.models import (
     Ticket,
     TicketState,
 )
+from yuqing.profile import Judgement
 from yuqing.queue import jobs as jobs_queue
 from yuqing.store import engine_for, migrate, session_scope
 
@@ -142,6 +144,38 @@ def test_a_chain_of_merges_goes_into_the_oldest_event() -> None:
     _add(g, 3, now + timedelta(minutes=20), 52, "四川汶川发生7.8级地震", quake)
     _add(g, 4, now + timedelta(minutes=30), 52, "汶川地震", quake)
     assert g.merges([52]) == {51: 50, 52: 50}
+
+
+def _judged_event(level: str, by: str | None = None, risk: float = 0.0) -> Event:
+    now = datetime(2026, 11, 21, 2, tzinfo=UTC)
+    flags = {"manual_level": {"level": level, "from": "一般", "by": by, "at": now.isoformat()}} if by else {}
+    return Event(title="巴公镇煤矿透水", first_seen_at=now, last_seen_at=now, updated_at=now, level=level, risk=risk,
+                 flags=flags, item_count=1, unique_count=1, status="active")
+
+
+@pytest.mark.parametrize(("kept", "gone", "level", "judge"), [
+    # the monitor lowered the kept event by hand: the other's level and risk do not raise it
+    (("较大", "值班员甲"), ("重大", None), "较大", "值班员甲"),
+    # the monitor judged the merged event alone: its level counts, with who judged it
+    (("较大", None), ("重大", "值班员乙"), "重大", "值班员乙"),
+    # ... but never lowers the kept event's
+    (("重大", None), ("一般", "值班员乙"), "重大", None),
+    # both judged by hand: the higher judgement, whichever event it was on
+    (("较大", "值班员甲"), ("特别重大", "值班员乙"), "特别重大", "值班员乙"),
+    (("重大", "值班员甲"), ("较大", "值班员乙"), "重大", "值班员甲"),
+    # neither: the graver of the two, as before
+    (("一般", None), ("重大", None), "重大", None),
+])
+def test_a_merge_keeps_the_monitors_level_and_never_lowers_the_kept_events(
+        kept: tuple[str, str | None], gone: tuple[str, str | None], level: str, judge: str | None) -> None:
+    event, other = _judged_event(*kept), _judged_event(*gone, risk=0.99)  # a risk that alone gives 重大 or more
+    merge_event(event, other, sources=2, last_hour=2, now=event.first_seen_at + timedelta(minutes=30),
+                judgement=Judgement())
+    assert event.level == level
+    judged = (event.flags or {}).get("manual_level")
+    assert (judged or {}).get("by") == judge
+    if judged:
+        assert judged["level"] in (kept[0], gone[0])
 
 
 # -- the store and the pipeline ---------------------------------------------------------------------
