@@ -11,7 +11,16 @@ from sqlalchemy.orm import Session
 
 from yuqing.clock import fmt
 from yuqing.levels import Level
-from yuqing.models import Alert, AlertStatus, AuditEntry, Event, ReviewLabel, Silence, Ticket
+from yuqing.models import (
+    Alert,
+    AlertStatus,
+    AuditEntry,
+    Digest,
+    Event,
+    ReviewLabel,
+    Silence,
+    Ticket,
+)
 from yuqing.runtime import Runtime
 
 from .exceptions import AlertNotFound, AlertsError, SilenceError, SilenceNotFound
@@ -113,6 +122,42 @@ def resolve_merged(s: Session, rt: Runtime, event_id: int, kept: int) -> int | N
     alert.status, alert.updated_at = AlertStatus.RESOLVED, rt.now()
     _audit(s, rt, "系统", "alert.merged", "alert", alert.id, reason=merged_reason(kept), kept=kept)
     return alert.id
+
+
+def move_merged(s: Session, rt: Runtime, event_id: int, kept: int) -> dict[str, list[int]]:
+    """The silences and digests of an event merged into event ``kept``, moved to it: a silence
+    the monitor set on the merged event mutes the incident, now the kept event (its alert shows
+    it at once while it lasts, as a new silence does); a 日报 or 要情专报 listing the merged event
+    lists the kept one instead (once), and a 要情专报 made for the merged event at a level counts
+    as the kept event's at that level unless it has its own (leaders were told of the incident
+    at that level). Each move is in the 操作日志. The ids moved, by kind."""
+    now = rt.now()
+    moved: dict[str, list[int]] = {"silences": [], "digests": []}
+    for row in s.scalars(select(Silence).where(Silence.event_id == event_id).order_by(Silence.id)):
+        row.event_id = kept
+        moved["silences"].append(row.id)
+        _audit(s, rt, "系统", "silence.merged", "silence", row.id, reason=merged_reason(kept), event_id=event_id,
+               kept=kept)
+        if row.starts_at <= now < row.ends_at:
+            for alert in s.scalars(select(Alert).where(Alert.event_id == kept)):
+                alert.silence_id, alert.updated_at = row.id, now
+    gone = s.get(Event, event_id)
+    since = gone.first_seen_at if gone is not None else None  # a digest lists only events of its period
+    query = select(Digest).order_by(Digest.id)
+    for digest in s.scalars(query.where(Digest.period_end >= since) if since is not None else query):
+        ids = [int(i) for i in digest.event_ids or []]
+        if event_id not in ids:
+            continue
+        digest.event_ids = list(dict.fromkeys(kept if i == event_id else i for i in ids))
+        prefix = f"major:{event_id}:"
+        if digest.key.startswith(prefix):
+            theirs = f"major:{kept}:{digest.key[len(prefix):]}"
+            if s.scalar(select(Digest.id).where(Digest.key == theirs)) is None:
+                digest.key = theirs
+        moved["digests"].append(digest.id)
+        _audit(s, rt, "系统", "digest.merged", "digest", digest.id, reason=merged_reason(kept), event_id=event_id,
+               kept=kept)
+    return moved
 
 
 def merged_reason(kept: int) -> str:

@@ -28,7 +28,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import or_, select
 
-from yuqing.alerts.actions import resolve_merged
+from yuqing.alerts.actions import move_merged, resolve_merged
 from yuqing.alerts.grouping import queue_owed_major_digest
 from yuqing.models import Deadline, DeadlineKind, Event, EventStatus, Ticket, TicketState
 from yuqing.runtime import Runtime, get_runtime
@@ -63,8 +63,10 @@ def merged_event(event_id: int, kept: int) -> dict[str, int | None]:
     event's alert resolved and its ticket closed, both with the reason 「已并入事件 #N」."""
     rt = get_runtime()
     with rt.session() as s:
+        moved = move_merged(s, rt, int(event_id), int(kept))
         return {"alert": resolve_merged(s, rt, int(event_id), int(kept)),
-                "ticket": tickets.close_merged(s, rt, int(event_id), int(kept))}
+                "ticket": tickets.close_merged(s, rt, int(event_id), int(kept)),
+                "silences": len(moved["silences"]), "digests": len(moved["digests"])}
 
 
 def final_reports(ticket_id: int) -> int:

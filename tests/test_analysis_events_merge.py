@@ -14,6 +14,8 @@ from sqlalchemy import func, inspect, select, text
 from sqlalchemy.exc import IntegrityError
 from test_dashboards_app import login
 
+from yuqing.alerts.digests import major_key, major_made
+from yuqing.alerts.silences import silencing
 from yuqing.analysis import decision, folding, handover, jobs
 from yuqing.analysis.counting import merge_event
 from yuqing.analysis.events import Grouper, incident_keys
@@ -25,9 +27,11 @@ from yuqing.models import (
     AlertStatus,
     AuditEntry,
     Delivery,
+    Digest,
     Event,
     Item,
     Referral,
+    Silence,
     Ticket,
     TicketState,
 )
@@ -334,3 +338,65 @@ def test_the_merged_events_page_points_to_the_kept_one_and_lists_leave_it_out(ru
     with runtime.session() as s:
         majors = [e.id for e, _t in leader_stats(s, now)["majors"]]
     assert majors == [ids[0]]
+
+
+def _two_events(rt, level: str = "较大") -> tuple[int, int]:  # type: ignore[no-untyped-def]
+    """A kept event and one merged into it, as analysis leaves them before the merged_event job."""
+    now = rt.now()
+    with rt.session() as s:
+        kept = Event(title="巴公镇煤矿透水", first_seen_at=now - timedelta(hours=2), last_seen_at=now,
+                     updated_at=now, level=level)
+        s.add(kept)
+        s.flush()
+        gone = Event(title="泽州一煤矿出事", first_seen_at=now - timedelta(hours=1), last_seen_at=now,
+                     updated_at=now, level=level, merged_into=kept.id)
+        s.add(gone)
+        s.flush()
+        return kept.id, gone.id
+
+
+def test_the_merged_events_silences_and_digests_move_to_the_kept_event(runtime) -> None:  # type: ignore[no-untyped-def]
+    """The monitor muted the merged event, and a 日报 and a 要情专报 listed it: the silence mutes
+    the kept event now (its alert shows it), the digests list the kept event once, the 要情专报
+    made at 重大 counts as the kept event's (no second one at that level), and each is audited."""
+    now = runtime.now()
+    kept, gone = _two_events(runtime, level="重大")
+    with runtime.session() as s:
+        alert = Alert(event_id=kept, title="巴公镇煤矿透水", level="重大", created_at=now, updated_at=now)
+        other = Event(title="南村镇化工厂爆炸", first_seen_at=now, last_seen_at=now, updated_at=now)
+        s.add_all([alert, other])
+        s.flush()
+        muted = Silence(event_id=gone, starts_at=now, ends_at=now + timedelta(hours=4), created_by="monitor",
+                        comment="同一事件，先静默")
+        past = Silence(event_id=gone, starts_at=now - timedelta(hours=3), ends_at=now - timedelta(hours=2),
+                       created_by="monitor", comment="已结束")
+        unrelated = Silence(event_id=other.id, starts_at=now, ends_at=now + timedelta(hours=4),
+                            created_by="monitor", comment="另一事件")
+        daily = Digest(kind="daily", key="daily:test", title="舆情日报", period_start=now - timedelta(days=1),
+                       period_end=now, created_at=now, event_ids=[kept, gone, other.id])
+        major = Digest(kind="major", key=major_key(gone, "重大"), title="要情专报", period_start=now - timedelta(days=1),
+                       period_end=now, created_at=now, event_ids=[gone])
+        old = Digest(kind="daily", key="daily:old", title="舆情日报", period_start=now - timedelta(days=9),
+                     period_end=now - timedelta(days=8), created_at=now, event_ids=[other.id])
+        s.add_all([muted, past, unrelated, daily, major, old])
+        s.flush()
+        ids = {"muted": muted.id, "past": past.id, "unrelated": unrelated.id, "daily": daily.id,
+               "major": major.id, "old": old.id, "other": other.id}
+    result = jobs_queue.merged_event(gone, kept)
+    assert (result["silences"], result["digests"]) == (2, 2)
+    with runtime.session() as s:
+        assert s.get(Silence, ids["muted"]).event_id == kept and s.get(Silence, ids["past"]).event_id == kept
+        assert s.get(Silence, ids["unrelated"]).event_id == ids["other"]
+        assert s.scalar(select(Alert.silence_id).where(Alert.event_id == kept)) == ids["muted"]
+        event = s.get(Event, kept)
+        assert silencing(s, event, runtime.now()).id == ids["muted"]
+        assert s.get(Digest, ids["daily"]).event_ids == [kept, ids["other"]]
+        assert s.get(Digest, ids["major"]).event_ids == [kept]
+        assert s.get(Digest, ids["old"]).event_ids == [ids["other"]]
+        assert major_made(s, kept, "重大") and not major_made(s, gone, "重大")
+        audited = {(a.action, a.target_id) for a in s.scalars(select(AuditEntry).where(
+            AuditEntry.action.in_(["silence.merged", "digest.merged"])))}
+        assert audited == {("silence.merged", ids["muted"]), ("silence.merged", ids["past"]),
+                           ("digest.merged", ids["daily"]), ("digest.merged", ids["major"])}
+    # the job again (a retry): nothing more moves, nothing is audited twice
+    assert jobs_queue.merged_event(gone, kept)["silences"] == 0
