@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.clock import local
 from yuqing.documents.account import event_account
-from yuqing.documents.dates import spoken
+from yuqing.documents.dates import clock_words
 from yuqing.levels import Level
 from yuqing.models import (
     Alert,
@@ -107,17 +107,13 @@ def _links(session: Session, event_id: int, limit: int = 3) -> list[Link]:
     return [Link(i.title or i.url, i.url) for i in evidence(session, event_id, limit)]
 
 
-def ticket_line(session: Session, ticket: Ticket, now: datetime) -> TicketLine:
+def ticket_line(session: Session, ticket: Ticket, now: datetime, tz: str) -> TicketLine:
     clocks = []
     for d in session.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id,
                                                    Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at)):
         label = DeadlineKind(d.kind).label if d.kind in DeadlineKind._value2member_map_ else d.kind
-        if d.met_at:
-            clocks.append(Clock(label, d.due_at, f"已完成（{'按时' if d.met_at <= d.due_at else '超时'}）", False))
-        elif d.due_at <= now:
-            clocks.append(Clock(label, d.due_at, f"已超时 {spoken(now - d.due_at)}", True))
-        else:
-            clocks.append(Clock(label, d.due_at, f"剩余 {spoken(d.due_at - now)}", False))
+        overdue = d.met_at is None and d.due_at <= now
+        clocks.append(Clock(label, d.due_at, clock_words(d.due_at, d.met_at, now, tz, overdue_for=True), overdue))
     state = TicketState(ticket.state).label if ticket.state in TicketState._value2member_map_ else ticket.state
     return TicketLine(ticket.id, ticket.title, ticket.level, state, ticket.section_name or "未分派",
                       clocks, _links(session, ticket.event_id, 1))
@@ -215,7 +211,7 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
     if event_ids is not None:
         tickets = tickets.where(Ticket.event_id.in_(event_ids))
     for ticket in session.scalars(tickets.order_by(Ticket.detected_at)):
-        line = ticket_line(session, ticket, end)
+        line = ticket_line(session, ticket, end, tz)
         c.tickets.append(line)
         if any(clock.overdue for clock in line.clocks):
             c.breaches.append(line)

@@ -12,7 +12,7 @@ import re
 from typing import TYPE_CHECKING, Any
 
 from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Table
-from yuqing.documents.dates import cn_short
+from yuqing.documents.dates import ClockState, cn_short
 from yuqing.documents.narrative import overview
 from yuqing.documents.wording import clip
 
@@ -76,9 +76,9 @@ def _responses(d: ReportData, tz: str) -> list[Any]:
         if r["link"]:
             parts += ["（", Link("原文", r["link"]), "）"]
         out.append(Paragraph(parts + ["。"]))
-    out.append(Table(["时限", "应完成", "实际完成", "结果"],
-                     [[x["kind"], x["due"], x["met"], x["verdict"]] for x in d.deadlines] or [["无", "—", "—", "无时限"]],
-                     [2.8, 3.6, 3.6, 3.6], caption="回应时限执行情况"))
+    out.append(Table(["时限", "应完成时间", "完成情况"],
+                     [[x["kind"], x["due"], x["verdict"]] for x in d.deadlines] or [["无", "—", "无时限"]],
+                     [2.8, 3.6, 6.4], caption="回应时限执行情况"))
     return out
 
 
@@ -100,16 +100,16 @@ def _calm(d: ReportData) -> list[Paragraph]:
 
 
 def _lessons(d: ReportData) -> list[Any]:
-    good = [x for x in d.deadlines if x["verdict"].startswith("按时")]
-    late = [x for x in d.deadlines if x["verdict"].startswith(("超时", "未完成"))]
+    good = [x for x in d.deadlines if x["state"] == ClockState.MET]
+    late = [x for x in d.deadlines if x["state"] in (ClockState.LATE, ClockState.OVERDUE)]
     # 经验 says what went well: a shortfall (「未有按时完成的时限」) belongs under 不足.
     out: list[Any] = [Heading("经验", 2)]
     if good:
-        out.append(Paragraph.of(f"{'、'.join(x['kind'] for x in good)}按时完成。"))
+        out.append(Paragraph.of(f"{'、'.join(x['kind'] for x in good)}在时限内完成。"))
     if d.lag:
         out.append(Paragraph.of(f"首条信息发布 {d.lag}后即被监测发现。"))
     if len(out) == 1:
-        running = any(x["verdict"].startswith("尚未到期") for x in d.deadlines)
+        running = any(x["state"] == ClockState.RUNNING for x in d.deadlines)
         out.append(Paragraph.of("回应尚在进行，经验待时限到期后总结。" if running else "未形成可总结的经验。"))
     out.append(Heading("不足", 2))
     gaps = [f"{x['kind']}{x['verdict']}" for x in late]

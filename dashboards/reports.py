@@ -21,7 +21,7 @@ from sqlalchemy import select
 
 from yuqing.documents.account import EventAccount, event_account, key_posts
 from yuqing.documents.charts import pyplot
-from yuqing.documents.dates import cn_short, spoken
+from yuqing.documents.dates import clock_state, clock_words, cn_short, spoken
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.html_writer import to_html
 from yuqing.documents.pdf import PdfError, html_to_pdf
@@ -186,19 +186,12 @@ def _summary(ticket: Ticket, event: Event, alert: Alert | None, tz: str) -> list
 
 
 def _deadline(d: Deadline, tz: str, now: datetime) -> dict[str, str]:
-    fmt = cn_short
-    if d.cancelled_at:
-        verdict = "已取消"
-    elif d.met_at is None and d.due_at > now:
-        verdict = f"尚未到期（剩余 {spoken(d.due_at - now)}）"
-    elif d.met_at is None:
-        verdict = "未完成"
-    elif d.met_at <= d.due_at:
-        verdict = f"按时（提前 {spoken(d.due_at - d.met_at)}）"
-    else:
-        verdict = f"超时 {spoken(d.met_at - d.due_at)}"
+    """One clock as the report tells it: its name, due time and the one wording of its state
+    (:func:`yuqing.documents.dates.clock_words`); ``state`` is what 经验与不足 sorts by."""
     name = deadline_label(d.kind) + (f"（第 {d.seq} 次）" if d.seq else "")
-    return {"kind": name, "due": fmt(d.due_at, tz), "met": fmt(d.met_at, tz) or "—", "verdict": verdict}
+    return {"kind": name, "due": cn_short(d.due_at, tz), "met": cn_short(d.met_at, tz) or "—",
+            "state": clock_state(d.due_at, d.met_at, now, d.cancelled_at).value,
+            "verdict": clock_words(d.due_at, d.met_at, now, tz, cancelled_at=d.cancelled_at)}
 
 
 def draw_charts(stats: dict[str, Any]) -> dict[str, bytes]:

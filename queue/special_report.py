@@ -25,7 +25,7 @@ from yuqing.clock import local
 from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Unbroken
 from yuqing.documents.account import EventAccount, event_account, key_posts, tier_label
 from yuqing.documents.charts import spread_chart
-from yuqing.documents.dates import cn_datetime, cn_short
+from yuqing.documents.dates import clock_words, cn_datetime, cn_short
 from yuqing.documents.issued import write_files
 from yuqing.documents.narrative import overview
 from yuqing.documents.register import issue
@@ -173,7 +173,7 @@ def _assessment(event: Event, a: EventAccount, profile: Profile, tz: str) -> lis
     return out
 
 
-def _our_response(s: Session, ticket: Ticket | None, tz: str) -> list[Paragraph]:
+def _our_response(s: Session, ticket: Ticket | None, now: datetime, tz: str) -> list[Paragraph]:
     if ticket is None:
         return [Paragraph.of("我局已安排专人跟踪监测，将按规定时限回应。")]
     lead = f"，由{ticket.lead_leader}牵头" if ticket.lead_leader else ""
@@ -181,8 +181,7 @@ def _our_response(s: Session, ticket: Ticket | None, tz: str) -> list[Paragraph]
     for d in s.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id, Deadline.cancelled_at.is_(None))
                        .order_by(Deadline.due_at)):
         label = DeadlineKind(d.kind).label if d.kind in DeadlineKind._value2member_map_ else "回应"
-        done = f"，已于{cn_short(d.met_at, tz)}完成" if d.met_at else ""
-        out.append(Paragraph.of(f"{label}：{cn_short(d.due_at, tz)}前{done}。"))
+        out.append(Paragraph.of(f"{label}：{cn_short(d.due_at, tz)}前完成，{clock_words(d.due_at, d.met_at, now, tz)}。"))
     for r in s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == ticket.id)
                        .order_by(TicketResponse.responded_at)):
         text = clip(r.text, 60).rstrip("。．.；;，,") if r.text else "发布回应"  # the sentence ends below
@@ -229,7 +228,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
         blocks += [Heading("舆情态势"), *_spread(s, event, a, now, tz)]
         blocks += [Heading("研判"), *_assessment(event, a, profile, tz)]
         blocks += _advice(referral, department, event, profile, kind)
-        blocks += [Heading("我局回应"), *_our_response(s, ticket, tz)]
+        blocks += [Heading("我局回应"), *_our_response(s, ticket, now, tz)]
     blocks += [Heading("联系人"), _contact(profile)]
     blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]
     level = Level.parse(event.level)

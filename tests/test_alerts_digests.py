@@ -19,6 +19,7 @@ from sqlalchemy import select
 
 from yuqing.alerts.jobs import send_due_digests, sweep_alerts
 from yuqing.documents.account import event_account
+from yuqing.documents.dates import spoken
 from yuqing.documents.keep import unjoined
 from yuqing.documents.wording import machine_text
 from yuqing.models import Alert, Deadline, Digest, Event, Item, Source, Ticket
@@ -112,8 +113,8 @@ def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime
     html = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
     for section in ("升级预警事件", "重大及以上舆情事件", "未关闭工单及回应时限", "超时事项"):
         assert section in plain, section
-    assert "发布权威信息11月21日3时00分到期，已超时 5 小时 30 分钟" in plain
-    assert "首次回应11月22日22时00分到期，剩余 1 天 13 小时" in plain
+    assert "发布权威信息11月21日3时00分到期，已超时 5 小时 30 分钟，尚未完成" in plain
+    assert "首次回应11月22日22时00分到期，尚在时限内（剩余 1 天 13 小时）" in plain
     assert "**" not in plain and "](" not in plain
     assert "累计监测到相关信息 6 条，来自 2 个信息来源，最多时每小时 6 条" in plain and "每小时最多" not in plain, "no rate of 0 beside a count"
     assert f"https://news.example.cn/{event_id}/0.html" in html
@@ -256,8 +257,6 @@ def test_a_major_report_waits_until_the_ticket_follows_the_event(runtime, drain,
 
 
 def test_hours_are_said_without_a_tenth_of_nothing() -> None:
-    from yuqing.alerts.digest_content import spoken
-
     assert [spoken(timedelta(hours=h)) for h in (55, 5.5, 0.25)] == ["2 天 7 小时", "5 小时 30 分钟", "15 分钟"]
 
 

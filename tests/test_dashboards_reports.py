@@ -201,12 +201,12 @@ def test_lessons_never_list_a_shortfall_as_experience() -> None:
 
     from yuqing.dashboards.report_doc import _lessons
 
-    running = [{"kind": "发布权威信息", "verdict": "尚未到期（剩余 2 小时）"}]
+    running = [{"kind": "发布权威信息", "state": "running", "verdict": "尚在时限内（剩余 2 小时）"}]
     text = [p.text for p in _lessons(SimpleNamespace(deadlines=running, lag="", referrals=[])) if hasattr(p, "parts")]
     assert text == ["回应尚在进行，经验待时限到期后总结。", "未发现明显不足。"], text
-    late = [{"kind": "发布权威信息", "verdict": "超时 1 小时"}]
+    late = [{"kind": "发布权威信息", "state": "late", "verdict": "未按时完成（超时 1 小时）"}]
     text = [p.text for p in _lessons(SimpleNamespace(deadlines=late, lag="40 分钟", referrals=[])) if hasattr(p, "parts")]
-    assert text == ["首条信息发布 40 分钟后即被监测发现。", "发布权威信息超时 1 小时，今后须压实时限责任。"], text
+    assert text == ["首条信息发布 40 分钟后即被监测发现。", "发布权威信息未按时完成（超时 1 小时），今后须压实时限责任。"], text
 
 
 def test_the_timeline_reports_a_referral_when_it_was_sent(runtime, story) -> None:  # type: ignore[no-untyped-def]

@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
-from datetime import datetime
+from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -20,6 +20,9 @@ from docx.oxml.ns import qn
 from docx.shared import Mm
 from sqlalchemy import select
 
+from yuqing.alerts.digest_content import gather
+from yuqing.alerts.digest_docx import compose as digest_compose
+from yuqing.dashboards import reports
 from yuqing.documents.account import event_account
 from yuqing.documents.charts import AXIS_HOUR
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short_span
@@ -28,7 +31,7 @@ from yuqing.documents.keep import unjoined
 from yuqing.documents.pdf import write_pdf
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip, machine_text
-from yuqing.models import Item, Referral
+from yuqing.models import Deadline, Event, Item, Referral
 from yuqing.queue import special_report
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -496,3 +499,41 @@ def test_the_chart_hours_read_without_leading_zeros() -> None:
     """The spread chart's axis read 「01日09时」: as the text, 1日9时 (and 12日16时 unchanged)."""
     assert datetime(2026, 12, 1, 9).strftime(AXIS_HOUR) == "1日9时"
     assert datetime(2026, 12, 12, 16).strftime(AXIS_HOUR) == "12日16时"
+
+
+def test_every_document_tells_a_clock_in_the_same_official_words(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """A clock met in time, one met late and one past due and still open, as the 专报, the 终报,
+    the post-event report and the 日报 each say them (one home: dates.clock_words); the forms
+    before it (「按时（提前 4 小时）」, 「已完成（超时）」, 「12月1日14时00分前，已于…完成」) are gone."""
+    now = runtime.now()  # 17:00
+    with runtime.session() as s:
+        clocks = {d.kind: d for d in s.scalars(select(Deadline).where(Deadline.ticket_id == story["flood_ticket"]))}
+        clocks["authoritative_info"].due_at, clocks["authoritative_info"].met_at = now - timedelta(hours=3), now - timedelta(hours=4)
+        clocks["press_conference"].due_at = now - timedelta(hours=3)
+        clocks["press_conference"].met_at = now - timedelta(hours=1, minutes=55)
+        clocks["first_response"].due_at = now - timedelta(hours=1)
+        first_seen = s.get(Event, story["flood"]).first_seen_at
+    met = "发布权威信息：12月1日14时00分前完成，已于12月1日13时00分完成（时限内）"
+    late = "新闻发布会：12月1日14时00分前完成，未按时完成（超时 1 小时 5 分钟）"
+    overdue = "首次回应：12月1日16时00分前完成，已超时，尚未完成"
+    told = []
+    for kind in ("special", "final"):
+        text = docx_text(write_docx(special(runtime, story, kind=kind)[0]))
+        told.append(text)
+        for line in (met, late, overdue):
+            assert line in text, (kind, line)
+    data = reports.collect(runtime, story["flood_ticket"])
+    text = docx_text(reports.render_docx(runtime, data))
+    told.append(text)
+    for said in ("已于12月1日13时00分完成（时限内）", "未按时完成（超时 1 小时 5 分钟）", "已超时，尚未完成",
+                 "发布权威信息在时限内完成。", "新闻发布会未按时完成（超时 1 小时 5 分钟）；首次回应已超时，尚未完成"):
+        assert said in text, said
+    with runtime.session() as s:
+        content = gather(s, kind="daily", title="舆情日报", bureau="泽州县应急管理局", start=first_seen, end=now,
+                         tz="Asia/Shanghai")
+    text = docx_text(write_docx(digest_compose(content, runtime.profile, "Asia/Shanghai")))
+    assert "发布权威信息：12月1日14时00分到期，已于12月1日13时00分完成（时限内）。" in text
+    assert "首次回应：12月1日16时00分到期，已超时 1 小时，尚未完成。" in text
+    assert "新闻发布会：12月1日14时00分到期，未按时完成（超时 1 小时 5 分钟）。" in text
+    for old in ("按时（提前", "已完成（按时）", "已完成（超时）", "前，已于"):
+        assert not any(old in said for said in [*told, text]), old

@@ -4,6 +4,7 @@ date; minutes keep two digits, as 公文 write times)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from enum import StrEnum
 from zoneinfo import ZoneInfo
 
 from yuqing.clock import SHANGHAI, local
@@ -69,3 +70,41 @@ def spoken(delta: timedelta | float | None) -> str:
 def cn_hours(hours: float) -> str:
     """``5 小时`` / ``1 小时 30 分钟`` / ``40 分钟``: a count of hours in words (see :func:`spoken`)."""
     return spoken(timedelta(hours=hours))
+
+
+class ClockState(StrEnum):
+    """Where a 回应时限 stands, for the words a document says of it (:func:`clock_words`)."""
+
+    MET = "met"            # completed within its time
+    LATE = "late"          # completed after its due time
+    OVERDUE = "overdue"    # past its due time, not completed
+    RUNNING = "running"    # not yet due, not completed
+    CANCELLED = "cancelled"
+
+
+def clock_state(due_at: datetime, met_at: datetime | None, now: datetime,
+                cancelled_at: datetime | None = None) -> ClockState:
+    if cancelled_at is not None:
+        return ClockState.CANCELLED
+    if met_at is not None:
+        return ClockState.MET if met_at <= due_at else ClockState.LATE
+    return ClockState.OVERDUE if due_at <= now else ClockState.RUNNING
+
+
+def clock_words(due_at: datetime, met_at: datetime | None, now: datetime, tz: str | ZoneInfo = SHANGHAI, *,
+                cancelled_at: datetime | None = None, overdue_for: bool = False) -> str:
+    """How every document (专报/续报/终报, post-event report, 日报) tells a clock, as 公文 Chinese:
+    ``已于12月1日14时05分完成（时限内）``, ``未按时完成（超时 2 小时 5 分钟）``, ``已超时，尚未完成``
+    (``已超时 5 小时 30 分钟，尚未完成`` with ``overdue_for``, in a digest read at the moment it is
+    sent; a filed report says no amount that goes on growing), ``尚在时限内（剩余 3 小时）``, ``已取消``."""
+    state = clock_state(due_at, met_at, now, cancelled_at)
+    if state is ClockState.MET:
+        return f"已于{cn_short(met_at, tz)}完成（时限内）"
+    if state is ClockState.LATE:
+        assert met_at is not None
+        return f"未按时完成（超时 {spoken(met_at - due_at)}）"
+    if state is ClockState.OVERDUE:
+        return f"已超时 {spoken(now - due_at)}，尚未完成" if overdue_for else "已超时，尚未完成"
+    if state is ClockState.RUNNING:
+        return f"尚在时限内（剩余 {spoken(due_at - now)}）"
+    return "已取消"
