@@ -30,6 +30,7 @@ AUDIT_ACTIONS = {
     "alert.review.level": "研判：调整等级", "alert.silence": "静默预警", "silence.add": "新增静默",
     "silence.expire": "结束静默", "ticket.open": "开立工单", "ticket.assign": "分派工单", "ticket.close": "关闭工单",
     "alert.merged": "预警解除（事件已并入）", "silence.merged": "静默随事件并入",
+    "ticket.merged": "合并工单（回应记录与时限）",
     "digest.merged": "日报/专报所列事件已并入",
     "ticket.keep": "排除预警但保留工单", "ticket.pause": "暂停计时", "ticket.resume": "恢复计时",
     "ticket.reopen": "重新打开工单", "ticket.respond": "记录回应", "ticket.transition": "变更工单状态",

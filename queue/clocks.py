@@ -91,6 +91,48 @@ def add_follow_up(session: Session, ticket: Ticket, start: datetime, clocks: Clo
     return d
 
 
+def carry_over(ticket: Ticket, other: Ticket) -> list[Deadline]:
+    """The clocks of ``other`` (the ticket of an event merged into ``ticket``'s) carried onto
+    ``ticket``: one incident, one set of clocks. Each fixed clock counts from the earlier start
+    (61号/80号 count from the incident's first detection, which either event may hold), with that
+    start's due time, warnings and breach; a clock met on either ticket stays met, at the earlier
+    time. A clock only ``other`` had is added as it stood; of the open 持续发布 clocks, the one due
+    first. Returns the clocks of ``ticket`` added or moved (to schedule while open)."""
+    changed: list[Deadline] = []
+    mine = {d.kind: d for d in ticket.deadlines if d.kind != DeadlineKind.FOLLOW_UP}
+    for theirs in sorted(other.deadlines, key=lambda d: (d.kind, d.seq)):
+        if theirs.kind == DeadlineKind.FOLLOW_UP or (theirs.cancelled_at is not None and theirs.met_at is None):
+            continue  # a clock cancelled unmet (at an earlier closing) is no clock of the incident
+        d = mine.get(theirs.kind)
+        if d is None:
+            d = Deadline(kind=theirs.kind, seq=0, started_at=theirs.started_at, due_at=theirs.due_at,
+                         met_at=theirs.met_at, warnings_sent=list(theirs.warnings_sent),
+                         breached_at=theirs.breached_at)
+            ticket.deadlines.append(d)
+            changed.append(d)
+            continue
+        met = [t for t in (d.met_at, theirs.met_at) if t is not None]
+        if (theirs.started_at or other.detected_at) < (d.started_at or ticket.detected_at):
+            d.started_at, d.due_at = theirs.started_at, theirs.due_at
+            d.warnings_sent, d.breached_at = list(theirs.warnings_sent), theirs.breached_at
+            changed.append(d)
+        if met and d.met_at != min(met):
+            d.met_at, d.cancelled_at = min(met), None
+            changed.append(d)
+    follow = [d for d in ticket.deadlines if d.kind == DeadlineKind.FOLLOW_UP]
+    open_mine = next((d for d in follow if is_open(d)), None)
+    open_theirs = next((d for d in other.deadlines if d.kind == DeadlineKind.FOLLOW_UP and is_open(d)), None)
+    if open_theirs is not None and (open_mine is None or open_theirs.due_at < open_mine.due_at):
+        if open_mine is None:
+            open_mine = Deadline(kind=DeadlineKind.FOLLOW_UP, seq=max((d.seq for d in follow), default=0) + 1,
+                                 warnings_sent=[])
+            ticket.deadlines.append(open_mine)
+        open_mine.started_at, open_mine.due_at = open_theirs.started_at, open_theirs.due_at
+        open_mine.warnings_sent = list(open_theirs.warnings_sent)
+        changed.append(open_mine)
+    return list(dict.fromkeys(changed))
+
+
 def warning_marks(d: Deadline, clocks: Clocks) -> list[float]:
     """Hours-before marks that apply to ``d``: those after its clock started (none at the start itself)."""
     marks = sorted({float(h) for h in clocks.warn_before_hours}, reverse=True)

@@ -41,6 +41,7 @@ from . import clocks
 from .exceptions import BadAssignment, BadResponse, IllegalTransition, PauseError, TicketNotFound
 from .workflow import (
     DISMISSED,
+    MERGED,
     SYSTEM,
     choose_section,
     close_blocker,
@@ -112,19 +113,79 @@ def close_dismissed(s: Session, ticket_id: int, by: str, reason: str, now: datet
 
 
 def close_merged(s: Session, rt: Runtime, event_id: int, kept: int) -> int | None:
-    """关闭 the ticket of an event merged into event ``kept`` (one incident): by the closing
-    path of every ticket (its pause ends, its clocks are cancelled, the change is recorded with
-    the reason 「已并入事件 #N」); the kept event's ticket answers from now on. No 终报 and no
-    事后回应报告: the incident is not over, its departments hear of it through the kept event.
-    The ticket's id, or None when it had none open."""
+    """关闭 the ticket of an event merged into event ``kept`` (one incident) as 已合并, after its
+    work is carried onto the kept event's ticket (:func:`_carry_over`: its 回应记录 and clocks;
+    the kept event's ticket is opened for it if it had none, re-opened if it was closed). By
+    the closing path of every ticket (its pause ends, its clocks are cancelled), the reason
+    pointing to the kept event and ticket, in the ticket's history and the 操作日志. No 终报 and
+    no 事后回应报告: the incident is not over, its departments hear of it through the kept event.
+    The merged ticket's id, or None when it had none open."""
     ticket = s.scalar(select(Ticket).where(Ticket.event_id == event_id))
     if ticket is None or ticket.state == S.CLOSED:
         return None
-    now, reason = rt.now(), merged_reason(kept)
+    now = rt.now()
+    into = _carry_over(s, rt, ticket, kept)
+    reason = merged_closing(kept, into.id)
     _close(s, ticket, SYSTEM, now, reason)
     s.add(AuditEntry(at=now, actor=SYSTEM, action="ticket.close", target_type="ticket", target_id=ticket.id,
-                     detail={"reason": reason, "kept": kept}))
+                     detail={"reason": reason, "kept": kept, "ticket": into.id}))
     return ticket.id
+
+
+def merged_closing(kept: int, ticket_id: int) -> str:
+    """The closing reason of a merged event's ticket: 已合并, and where the work goes on."""
+    return f"{MERGED}{merged_reason(kept)}，由工单 #{ticket_id} 继续处置"
+
+
+def _kept_ticket(s: Session, rt: Runtime, kept: int, other: Ticket) -> Ticket:
+    """The kept event's ticket, opened now if it had none (the merged event had one: the incident
+    needs its response), re-opened if it was closed (the merged event's is still being worked)."""
+    ticket = s.scalar(select(Ticket).where(Ticket.event_id == kept))
+    if ticket is None:
+        event = s.get(Event, kept)
+        if event is None:
+            raise TicketNotFound(f"事件 #{kept} 不存在")
+        try:
+            with s.begin_nested():
+                ticket = _open(rt, s, event, SYSTEM)
+        except IntegrityError:  # the kept event's own consideration opened it just now
+            ticket = s.scalar(select(Ticket).where(Ticket.event_id == kept))
+            assert ticket is not None
+    elif ticket.state == S.CLOSED:
+        _reopen(rt, s, ticket, SYSTEM, f"事件 #{other.event_id} 并入本事件，其工单 #{other.id} 尚在处置")
+    return ticket
+
+
+def _carry_over(s: Session, rt: Runtime, other: Ticket, kept: int) -> Ticket:
+    """The merged ticket ``other``'s work onto the kept event's ticket: its 回应记录 move (each is
+    the incident's response, and meets the kept ticket's clocks as it met its own), its clocks
+    join (:func:`.clocks.carry_over`: the earlier start wins, met on either stays met), the first
+    detection is the earlier; a ticket not yet answered is answered now. Recorded in both
+    tickets' history and the 操作日志. The kept ticket."""
+    now = rt.now()
+    ticket = _kept_ticket(s, rt, kept, other)
+    responses = list(s.scalars(select(TicketResponse).where(TicketResponse.ticket_id == other.id)))
+    for row in responses:
+        row.ticket_id = ticket.id
+    changed = clocks.carry_over(ticket, other)
+    ticket.detected_at = min(ticket.detected_at, other.detected_at)
+    s.flush()
+    zone = rt.settings.timezone
+    moved = "、".join(f"{DeadlineKind(d.kind).label}（{fmt(d.due_at, zone)} 前"
+                     + (f"，已于 {fmt(d.met_at, zone)} 完成）" if d.met_at else "）") for d in changed)
+    why = (f"合并工单 #{other.id}（事件 #{other.event_id} 已并入本事件）：回应记录 {len(responses)} 条"
+           + (f"；时限：{moved}" if moved else ""))
+    if responses and ticket.state in (S.NEW, S.ASSIGNED, S.RESPONDING):
+        _set_state(s, ticket, S.RESPONDED, SYSTEM, why, now)
+    else:
+        _record(s, ticket, SYSTEM, ticket.state, ticket.state, why, now)
+        ticket.updated_at = now
+    s.add(AuditEntry(at=now, actor=SYSTEM, action="ticket.merged", target_type="ticket", target_id=ticket.id,
+                     detail={"from_ticket": other.id, "event": other.event_id, "responses": [r.id for r in responses],
+                             "clocks": [d.id for d in changed]}))
+    if ticket.state != S.CLOSED:
+        clocks.schedule(rt, s, changed)
+    return ticket
 
 
 def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:

@@ -29,6 +29,8 @@ ALLOWED: dict[TicketState, set[TicketState]] = {
 SYSTEM = "系统"
 # The closing reason of a ticket whose event the monitor dismissed (排除): its 终报 says so.
 DISMISSED = "事件经研判排除："
+# The closing reason of a ticket whose event was merged into another (one incident): 已合并.
+MERGED = "已合并："
 
 
 def closed_as_dismissed(ticket: Ticket) -> bool:

@@ -37,6 +37,7 @@ from yuqing.models import (
 )
 from yuqing.profile import Judgement
 from yuqing.queue import jobs as jobs_queue
+from yuqing.queue.tickets import merged_closing
 from yuqing.store import engine_for, migrate, session_scope
 
 
@@ -286,7 +287,8 @@ def test_a_merged_events_alert_and_ticket_close_with_the_reason_and_nothing_is_r
         assert audit.detail["reason"] == f"已并入事件 #{kept}"
         ticket = s.get(Ticket, ticket_id)
         assert ticket.state == TicketState.CLOSED and ticket.closed_at == runtime.now()
-        assert ticket.changes[-1].reason == f"已并入事件 #{kept}" and ticket.changes[-1].by == "系统"
+        kept_ticket = s.scalar(select(Ticket.id).where(Ticket.event_id == kept))  # opened for the merged one's work
+        assert ticket.changes[-1].reason == merged_closing(kept, kept_ticket) and ticket.changes[-1].by == "系统"
         assert all(d.cancelled_at is not None or d.met_at is not None for d in ticket.deadlines)
         # the departments referred for the merged event are the kept event's referrals now
         assert {r.department_key for r in s.scalars(select(Referral).where(Referral.event_id == kept))} == departments
