@@ -176,8 +176,10 @@ def _others(s: Session, event_id: int, key: str) -> list[str]:
 
 
 def _last_fingerprint(s: Session, ref: Referral) -> str | None:
+    # Of its event now: a referral moved from a merged event has told nothing of this one yet.
     return s.scalar(select(IssuedDocument.fingerprint).where(
-        IssuedDocument.referral_id == ref.id, IssuedDocument.kind.in_(["special", "followup"]))
+        IssuedDocument.referral_id == ref.id, IssuedDocument.event_id == ref.event_id,
+        IssuedDocument.kind.in_(["special", "followup"]))
         .order_by(IssuedDocument.id.desc()).limit(1))
 
 
@@ -226,7 +228,8 @@ _SUBJECTS = {"special": "【舆情专报】", "followup": "【舆情续报】", 
 _PURPOSE = {"special": "现将我局监测到的舆情事件报送如下，详见附件专报。",
             "followup": "我局前期报送的舆情事件有新进展，现续报如下，详见附件。",
             "final": "我局前期报送的舆情事件已处置完毕，现将最终情况报告如下，详见附件。",
-            "dismissed": "我局前期报送的舆情事件经核查研判已予排除，现终止报送，详见附件。"}
+            "dismissed": "我局前期报送的舆情事件经核查研判已予排除，现终止报送，详见附件。",
+            "merged": "我局前期报送的舆情事件经核实已与另一事件合并，现续报如下，后续报送以本期为准，详见附件。"}
 
 
 def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kind: str) -> bool:
@@ -243,7 +246,8 @@ def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kin
         return False
     title = event_title(s, event)
     ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
-    said = "dismissed" if kind == "final" and ticket is not None and closed_as_dismissed(ticket) else kind
+    said = ("dismissed" if kind == "final" and ticket is not None and closed_as_dismissed(ticket)
+            else "merged" if issued.merged_from is not None else kind)
     if kind == "special":  # sent again, as it now stands, where the first failed: tracked as the first was
         ref.status, ref.report_path, ref.last_error = ReferralStatus.PENDING, str(issued.path), ""
     _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[said],

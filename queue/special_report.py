@@ -25,13 +25,23 @@ from yuqing.clock import local
 from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Unbroken
 from yuqing.documents.account import EventAccount, event_account, key_posts, tier_label
 from yuqing.documents.charts import spread_chart
+from yuqing.documents.current import event_title
 from yuqing.documents.dates import clock_words, cn_datetime, cn_short
 from yuqing.documents.issued import write_files
 from yuqing.documents.narrative import overview
 from yuqing.documents.register import issue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
-from yuqing.models import Deadline, DeadlineKind, Event, Item, Referral, Ticket, TicketResponse
+from yuqing.models import (
+    Deadline,
+    DeadlineKind,
+    Event,
+    IssuedDocument,
+    Item,
+    Referral,
+    Ticket,
+    TicketResponse,
+)
 from yuqing.profile import Clocks, Department, Profile
 
 from .workflow import closed_as_dismissed
@@ -78,6 +88,7 @@ class Issued:
     kind: str
     fingerprint: str
     title: str
+    merged_from: int | None = None  # a 续报 telling a merge: the event the department's earlier 专报 was of
 
 
 def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datetime, int]]:
@@ -262,6 +273,7 @@ def _dismissal(referral: Referral, a: EventAccount, closed: datetime, tz: str) -
 def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folder: Path, now: datetime, tz: str, *,
           kind: str = "special", others: Sequence[str] = ()) -> Issued:
     """Register, number and write the 专报 for ``referral`` under ``folder``; what was issued."""
+    merged_from = merged_from_event(s, referral) if kind == "followup" else None
     doc, account = compose(s, profile, referral, ack_link, now, tz, kind=kind, others=others)
     # A 终报 once per closing: a ticket re-opened and closed again tells the departments again.
     closings = s.scalar(select(Ticket.reopen_count).where(Ticket.event_id == referral.event_id)) or 0
@@ -269,8 +281,33 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
                    department_key=referral.department_key, referral_id=referral.id,
                    fingerprint=account.fingerprint if kind != "final" else f"final-{closings}", title=doc.title)
     doc.number, doc.copy_no = record.number, record.id
+    if merged_from is not None:  # in place of 我局已于……报送该事件舆情, which names the other event
+        doc.blocks[2] = merge_notice(s, referral, merged_from, account, doc.issue_line(record.year), tz)
     target = folder / f"referral-{referral.id}" / f"{record.kind}-{record.number}"
     target.mkdir(parents=True, exist_ok=True)
     path = write_files(s, doc, target / doc.file_name(record.year, "docx"))
     record.path = str(path)
-    return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title)
+    return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title, merged_from)
+
+
+def merged_from_event(s: Session, referral: Referral) -> int | None:
+    """The event this referral's 专报 and 续报 told of before a merge moved it to its event now
+    (analysis/merging.py), while nothing was yet sent of its event now; None otherwise. The
+    department was referred for the merged event alone: its next 续报 says the two are one."""
+    told = select(IssuedDocument.event_id).where(IssuedDocument.referral_id == referral.id,
+                                                IssuedDocument.kind.in_(["special", "followup"]))
+    if s.scalar(told.where(IssuedDocument.event_id == referral.event_id).limit(1)) is not None:
+        return None
+    return s.scalar(told.where(IssuedDocument.event_id.is_not(None), IssuedDocument.event_id != referral.event_id)
+                    .order_by(IssuedDocument.id.desc()).limit(1))
+
+
+def merge_notice(s: Session, referral: Referral, merged_from: int, a: EventAccount, issue_line: str,
+                 tz: str) -> Paragraph:
+    """The 续报's opening where the department's 专报 was of an event since merged into this one:
+    which event it had, that the two are one, and which 期 later reports follow."""
+    gone = s.get(Event, merged_from)
+    was = clip(event_title(s, gone), 30) if gone is not None else "前期报送的事件"
+    number = issue_line.replace(" ", "")
+    return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
+                        f"“{clip(a.title, 30)}”合并，系同一事件，后续报送以{number}为准。现将合并后的最新情况续报如下。")

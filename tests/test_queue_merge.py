@@ -1,17 +1,28 @@
 """What a merge of two events (one incident) carries over in the response workflow: the merged
-event's ticket (回应记录 and clocks) onto the kept event's ticket."""
+event's ticket (回应记录 and clocks) onto the kept event's ticket, and a notice to the departments
+referred for the merged event alone."""
 
 from __future__ import annotations
 
+import io
 from datetime import timedelta
+from pathlib import Path
 
+import pytest
+from docx import Document
+from factories import alerted
 from sqlalchemy import select
 
+from yuqing.analysis import merging
+from yuqing.documents.keep import unjoined
 from yuqing.models import (
     AuditEntry,
     Deadline,
     DeadlineKind,
+    Delivery,
     Event,
+    IssuedDocument,
+    Referral,
     Ticket,
     TicketResponse,
     TicketState,
@@ -20,6 +31,7 @@ from yuqing.queue import jobs as jobs_queue
 from yuqing.queue import tickets
 from yuqing.queue.tickets import merged_closing
 
+pytestmark = pytest.mark.usefixtures("print_stand_in")  # the 专报 and 续报 are read as DOCX, no PDF
 K = DeadlineKind
 
 
@@ -103,3 +115,61 @@ def test_a_merged_tickets_responses_and_clocks_go_onto_the_kept_ticket_and_it_cl
         assert all(d.breached_at is None for d in s.get(Ticket, gone_ticket).deadlines)
     # the job again (a retry) changes nothing
     assert jobs_queue.merged_event(gone, kept)["ticket"] is None
+
+
+def _followups(rt) -> dict[str, list[str]]:  # type: ignore[no-untyped-def]
+    """Each department's 续报 mailed so far: the text of the attached DOCX, in order."""
+    out: dict[str, list[str]] = {}
+    with rt.session() as s:
+        rows = s.execute(select(Referral.department_key, Delivery.attachments).join(
+            Referral, Referral.id == Delivery.ref_id).where(Delivery.ref_type == "referral",
+                                                            Delivery.subject.startswith("【舆情续报】"),
+                                                            Delivery.channel == "email").order_by(Delivery.id)).all()
+    for key, files in rows:
+        doc = Document(io.BytesIO(Path(next(f for f in files if f.endswith(".docx"))).read_bytes()))
+        out.setdefault(key, []).append(unjoined("\n".join(p.text for p in doc.paragraphs)))
+    return out
+
+
+def test_departments_referred_for_the_merged_event_alone_get_one_notice_of_the_merge(runtime, drain) -> None:  # type: ignore[no-untyped-def]
+    """Both events are 重大 (宣传部 and 网信办 are referred for each); the merged one also carries a
+    complaint, so 信访 was referred for it alone. Merged, 信访 gets exactly one 续报 that says the
+    event it had is now one with the kept event and which 期 to follow; 宣传部 and 网信办, referred
+    for both, get no such notice; nothing more goes when the kept event is considered again."""
+    kept = _event(runtime, "巴公镇煤矿透水", "重大")
+    alerted(runtime, kept)
+    jobs_queue.consider_event(kept)
+    runtime.clock.advance(minutes=10)
+    gone = _event(runtime, "泽州一煤矿出事，家属求助", "重大")
+    with runtime.session() as s:
+        s.get(Event, gone).flags = {"complaint": True}
+    alerted(runtime, gone)
+    jobs_queue.consider_event(gone)
+    drain()
+    with runtime.session() as s:
+        referred = {e: {r.department_key for r in s.scalars(select(Referral).where(Referral.event_id == e))}
+                    for e in (kept, gone)}
+    assert referred[gone] - referred[kept] == {"petitions"} and {"propaganda", "cyberspace"} <= referred[kept]
+    assert _followups(runtime) == {}
+
+    runtime.clock.advance(minutes=10)
+    with runtime.session() as s:  # what analysis does after the grouping lock
+        s.get(Event, gone).merged_into = kept
+        merging.settle(s, {gone: kept}, runtime.now(), runtime.profile.judgement)
+    drain()
+    jobs_queue.consider_event(kept)
+    drain()
+    notices = _followups(runtime)
+    assert set(notices) == {"petitions"} and len(notices["petitions"]) == 1
+    with runtime.session() as s:
+        number = s.scalar(select(IssuedDocument.number).where(IssuedDocument.kind == "followup",
+                                                              IssuedDocument.department_key == "petitions"))
+        year = runtime.now().year
+    text = notices["petitions"][0]
+    assert "“泽州一煤矿出事，家属求助”相关舆情" in text
+    assert f"该事件已与“巴公镇煤矿透水”合并，系同一事件，后续报送以〔{year}〕第{number}期为准" in text
+    assert "我局已于" in text and "报送该事件舆情" not in text  # the 续报's usual opening, replaced
+    # considered again with nothing new: no second notice, and still none to the others
+    jobs_queue.consider_event(kept)
+    drain()
+    assert _followups(runtime) == notices
