@@ -250,7 +250,9 @@ def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kin
             else "merged" if issued.merged_from is not None else kind)
     if kind == "special":  # sent again, as it now stands, where the first failed: tracked as the first was
         ref.status, ref.report_path, ref.last_error = ReferralStatus.PENDING, str(issued.path), ""
-    _send(rt, s, ref, event, tag=f"{kind}{issued.number}-{issued.year}", purpose_line=_PURPOSE[said],
+    # A 专报 sent again keeps its 期号: what it now reports tells one sending from the next.
+    tag = f"{kind}{issued.number}-{issued.year}" + (f"-{issued.fingerprint[:12]}" if kind == "special" else "")
+    _send(rt, s, ref, event, tag=tag, purpose_line=_PURPOSE[said],
           subject=f"{_SUBJECTS[kind]}{title}（{event.level}）",
           callback=registry.REFERRAL_DELIVERED if kind == "special" else "", attachment=str(issued.path))
     log.info("event %s: %s %s to %s", event.id, kind, issued.number, ref.department_key)

@@ -29,7 +29,7 @@ from yuqing.documents.current import event_title
 from yuqing.documents.dates import clock_words, cn_datetime, cn_short
 from yuqing.documents.issued import write_files
 from yuqing.documents.narrative import overview
-from yuqing.documents.register import issue
+from yuqing.documents.register import issue, reissue
 from yuqing.documents.wording import clip
 from yuqing.levels import Level, Tier
 from yuqing.models import (
@@ -277,9 +277,14 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     doc, account = compose(s, profile, referral, ack_link, now, tz, kind=kind, others=others)
     # A 终报 once per closing: a ticket re-opened and closed again tells the departments again.
     closings = s.scalar(select(Ticket.reopen_count).where(Ticket.event_id == referral.event_id)) or 0
-    record = issue(s, series=SERIES, kind=kind, now=now, tz=tz, event_id=referral.event_id,
-                   department_key=referral.department_key, referral_id=referral.id,
-                   fingerprint=account.fingerprint if kind != "final" else f"final-{closings}", title=doc.title)
+    fingerprint = account.fingerprint if kind != "final" else f"final-{closings}"
+    # A department has one 专报: a second is its first sent again where that failed, under its 期号.
+    failed = _special_of(s, referral) if kind == "special" else None
+    record = reissue(s, failed, now=now, event_id=referral.event_id, fingerprint=fingerprint, title=doc.title) \
+        if failed is not None else \
+        issue(s, series=SERIES, kind=kind, now=now, tz=tz, event_id=referral.event_id,
+              department_key=referral.department_key, referral_id=referral.id, fingerprint=fingerprint,
+              title=doc.title)
     doc.number, doc.copy_no = record.number, record.id
     if merged_from is not None:  # in place of 我局已于……报送该事件舆情, which names the other event
         doc.blocks[2] = merge_notice(s, referral, merged_from, account, doc.issue_line(record.year), tz)
@@ -288,6 +293,14 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     path = write_files(s, doc, target / doc.file_name(record.year, "docx"))
     record.path = str(path)
     return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title, merged_from)
+
+
+def _special_of(s: Session, referral: Referral) -> IssuedDocument | None:
+    """The 专报 already registered for ``referral`` (its delivery failed, as :func:`build` is asked
+    for a second only then), or None."""
+    return s.scalar(select(IssuedDocument).where(IssuedDocument.referral_id == referral.id,
+                                                 IssuedDocument.kind == "special")
+                    .order_by(IssuedDocument.id.desc()).limit(1))
 
 
 def merged_from_event(s: Session, referral: Referral) -> int | None:

@@ -607,6 +607,7 @@ def test_a_follow_up_goes_only_where_the_special_report_went(runtime, drain, smt
     jobs.consider_event(event)
     refs = _refs(runtime)
     assert sorted(refs) == ["cyberspace", "police"]
+    given = next(n for k, d, n in _issued(runtime) if (k, d) == ("special", "police"))
     with runtime.session() as s:
         for d in s.scalars(select(Delivery).where(Delivery.ref_id == refs["police"].id)):
             d.status, d.last_error = "failed", "收件人被拒绝（不可重试）"
@@ -621,7 +622,8 @@ def test_a_follow_up_goes_only_where_the_special_report_went(runtime, drain, smt
     drain()
     issued = [(k, d) for k, d, _ in _issued(runtime)]
     assert ("followup", "police") not in issued and ("followup", "cyberspace") not in issued, issued
-    assert issued.count(("special", "police")) == 2, "公安 gets the 专报 as it now stands"
+    # 公安 gets the 专报 as it now stands, under the 期号 it was given (the first never reached it)
+    assert [n for k, d, n in _issued(runtime) if (k, d) == ("special", "police")] == [given]
     refs = _refs(runtime)
     assert refs["police"].status == "sent" and refs["cyberspace"].status == "pending"
     to_police = [_subject(m) for m in smtp.messages if m["To"] == "wadd@gaj.zezhou.example"]
@@ -675,3 +677,58 @@ def test_a_silence_holds_the_departments_until_the_monitor_hears_and_never_at_ma
     with runtime.session() as s:
         keys = set(s.scalars(select(Referral.department_key).where(Referral.event_id == major)))
     assert keys == {"propaganda", "cyberspace"}
+
+
+def test_a_special_report_sent_again_after_its_delivery_failed_keeps_its_number(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """宣传部's 专报 fails (its mail server refuses), is sent again at the rise to 特别重大, fails
+    again, and goes at the next change of the figures: each time under the 期号 it was given, so
+    the series has no gap made by the retries, and 宣传部 files one 专报 with that number."""
+    import hashlib
+
+    from factories import touch_event
+
+    from yuqing.models import Item
+    from yuqing.queue.referrals import on_delivery
+
+    def refuse(department: str) -> None:
+        with runtime.session() as s:
+            ref_id = _refs(runtime)[department].id
+            ids = []
+            for d in s.scalars(select(Delivery).where(Delivery.ref_id == ref_id, Delivery.status == "pending")):
+                d.status, d.last_error = "failed", "收件人被拒绝（不可重试）"
+                ids.append(d.id)
+        assert ids and [on_delivery(i) for i in ids][-1] == "failed"
+
+    event = make_reported_event(runtime, level="重大")
+    jobs.consider_event(event)
+    given = {d: n for k, d, n in _issued(runtime) if k == "special"}
+    assert sorted(given.values()) == [1, 2]
+    refuse("propaganda")
+    drain()  # 网信办's 专报 goes
+    touch_event(runtime, event, level="特别重大")
+    jobs.consider_event(event)
+    refuse("propaganda")  # sent again, and refused again
+    drain()
+    with runtime.session() as s:
+        url = "https://sxrb.example/1.html"
+        s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
+                   text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
+                   content_hash="x", event_id=event, casualties={"deaths": 3}))
+    jobs.consider_event(event)
+    drain()
+    issued = _issued(runtime)
+    assert [(k, d, n) for k, d, n in issued if k == "special"] == sorted(
+        [("special", d, n) for d, n in given.items()], key=lambda row: row[2])
+    assert sorted(n for _, _, n in issued) == [1, 2, 3, 4]  # 网信办's two 续报 follow on, no gap
+    assert _refs(runtime)["propaganda"].status == "sent"
+    with runtime.session() as s:
+        keys = list(s.scalars(select(Delivery.idempotency_key).where(
+            Delivery.ref_id == _refs(runtime)["propaganda"].id).order_by(Delivery.id)))
+    assert len(keys) == len(set(keys)) == 3  # three sendings, none taken for another
+    to = runtime.profile.department("propaganda").channels[0].to
+    mails = [m for m in smtp.messages if m["To"] == to]
+    assert [_subject(m)[:6] for m in mails] == ["【舆情专报】"]
+    part = next(p for p in mails[0].walk() if (p.get_filename() or "").endswith(".docx"))
+    assert part.get_filename() == f"泽州县应急管理局舆情专报〔{runtime.now().year}〕第{given['propaganda']}期.docx"
+    text = unjoined("\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs))
+    assert f"〔{runtime.now().year}〕第 {given['propaganda']} 期" in text and "3 人死亡" in text

@@ -7,6 +7,10 @@ A document is one number: the same kind, event, department and fingerprint (what
 is the same document, so :func:`issue_once` gives back the number already issued, while
 changed content is a new document with the next number (a 修订 under the old number would put
 two different texts in the file under one 期号).
+
+A document that never reached its reader (its delivery failed) and is sent again keeps its number
+(:func:`reissue`): the register holds what was sent under it, and the numbers of a series have
+no gaps made by retries. That is not a 修订: the text the reader files is the one sent again.
 """
 
 from __future__ import annotations
@@ -91,3 +95,12 @@ def issue(s: Session, *, series: str, kind: str, now: datetime, tz: str | ZoneIn
             continue  # another worker took this number: take the next
         return doc
     raise DocumentError(f"{series} {year} 年期号分配失败（并发冲突 {_TRIES} 次）")
+
+
+def reissue(s: Session, record: IssuedDocument, *, now: datetime, event_id: int | None, fingerprint: str,
+            title: str) -> IssuedDocument:
+    """``record`` (a document whose delivery failed) as sent again now, under its own 期号: what
+    it reports and its title are the new text's; its number, series and year stay."""
+    record.event_id, record.fingerprint, record.title, record.created_at = event_id, fingerprint, title, now
+    s.flush()
+    return record
