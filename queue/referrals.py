@@ -42,7 +42,7 @@ from yuqing.models import (
 from yuqing.routing import facts_for_event, route
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.sanitise import clean_note
-from yuqing.store import after_commit
+from yuqing.store import after_commit, write_lock_first
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
@@ -213,6 +213,7 @@ def send_final_reports(rt: Runtime, ticket_id: int) -> int:
     """终报 to every department whose 专报 went, once, when the ticket closes; how many were sent."""
     sent = 0
     with rt.session() as s:
+        write_lock_first(s)  # beside on_delivery's 终报 of a 专报 that went late: one of the two sends it
         ticket = s.get(Ticket, ticket_id)
         event = s.get(Event, ticket.event_id) if ticket else None
         if event is None:
@@ -323,6 +324,9 @@ def on_delivery(delivery_id: int) -> str | None:
     """Job (Delivery callback): a referral's message was finally sent or failed; its new status."""
     rt = get_runtime()
     with rt.session() as s:
+        # Its channels' callbacks (and a callback run twice, or final_reports) decide at once: each
+        # reads the referral only once the one before it has written (no stale read on SQLite).
+        write_lock_first(s)
         d = s.get(Delivery, int(delivery_id))
         if d is None or d.ref_type != "referral" or d.ref_id is None:
             return None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import re
 import subprocess
+import threading
 from datetime import timedelta
 from email.header import decode_header, make_header
 
@@ -13,10 +14,11 @@ import pytest
 from docx import Document
 from factories import make_reported_event
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 
 from yuqing.documents import issued
 from yuqing.documents.keep import unjoined
-from yuqing.models import Delivery, Referral, ReferralNote, Ticket
+from yuqing.models import Delivery, IssuedDocument, Referral, ReferralNote, Ticket
 from yuqing.queue import jobs, referrals, tickets
 from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
 
@@ -732,3 +734,60 @@ def test_a_special_report_sent_again_after_its_delivery_failed_keeps_its_number(
     assert part.get_filename() == f"泽州县应急管理局舆情专报〔{runtime.now().year}〕第{given['propaganda']}期.docx"
     text = unjoined("\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs))
     assert f"〔{runtime.now().year}〕第 {given['propaganda']} 期" in text and "3 人死亡" in text
+
+
+def test_two_concurrent_attempts_at_one_final_report_make_one(store, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The ticket closed while 宣传部's 专报 was being retried; the 专报 goes, and its callback
+    runs twice at once (RQ runs a job at least once) beside the closing's final_reports job:
+    three attempts at one 终报 together, on SQLite and PostgreSQL. One is registered and mailed,
+    and no attempt fails (a failed callback would leave the referral 待发送)."""
+    event = make_reported_event(store, level="重大", ago_hours=80)
+    jobs.consider_event(event)
+    refs = _refs(store)
+    ticket_id = refs["propaganda"].ticket_id
+    with store.session() as s:
+        for d in s.scalars(select(Delivery).where(Delivery.ref_id == refs["cyberspace"].id)):
+            d.status, d.sent_at = "sent", store.now()
+            heard = d.id
+    assert referrals.on_delivery(heard) == "sent"
+    tickets.record_response(store, ticket_id, "monitor", "authoritative_info", "政府网站",
+                            "https://yjj.zezhou.example/1.html", "县应急管理局发布救援进展通报", store.now())
+    store.clock.advance(hours=73)
+    tickets.close(store, ticket_id, "monitor")
+    with store.session() as s:  # 宣传部's 专报 goes only now
+        d = s.scalars(select(Delivery).where(Delivery.ref_id == refs["propaganda"].id)).first()
+        d.status, d.sent_at = "sent", store.now()
+        late = d.id
+    start, errors, results = threading.Barrier(3), [], []
+
+    def attempt(fn) -> None:  # type: ignore[no-untyped-def]
+        start.wait()
+        try:
+            results.append(fn())
+        except Exception as exc:  # noqa: BLE001 - the assertion below names it
+            errors.append(repr(exc))
+
+    threads = [threading.Thread(target=attempt, args=(fn,)) for fn in (
+        lambda: referrals.on_delivery(late), lambda: referrals.on_delivery(late),
+        lambda: referrals.send_final_reports(store, ticket_id))]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(60)
+    assert errors == []
+    with store.session() as s:
+        finals = sorted(s.scalars(select(IssuedDocument.department_key).where(IssuedDocument.kind == "final")))
+        mails = s.scalars(select(Delivery.idempotency_key).where(Delivery.subject.startswith("【舆情终报】"))).all()
+        assert s.get(Referral, refs["propaganda"].id).status == "sent"
+    assert finals.count("propaganda") == 1
+    assert len([k for k in mails if f"referral:{refs['propaganda'].id}:" in k]) == len(
+        store.profile.department("propaganda").channels)
+    # whatever the path, the register refuses a second 终报 of one closing to one department
+    # (uq_issued_documents_once, migration 0004: kind, event, department, final-<closing>)
+    with pytest.raises(IntegrityError), store.session() as s:
+        first = s.scalars(select(IssuedDocument).where(IssuedDocument.kind == "final",
+                                                       IssuedDocument.department_key == "propaganda")).one()
+        s.add(IssuedDocument(series=first.series, year=first.year, number=first.number + 100, kind="final",
+                             event_id=first.event_id, department_key="propaganda", fingerprint=first.fingerprint,
+                             created_at=store.now()))
+        s.flush()

@@ -83,6 +83,18 @@ def session_scope(engine: Engine) -> Iterator[Session]:
         session.close()
 
 
+def write_lock_first(session: Session) -> None:
+    """Take the store's write lock as the transaction's first act (SQLite: ``BEGIN IMMEDIATE``;
+    PostgreSQL: nothing, its row locks and unique indexes already order such writers), for a
+    transaction that reads, decides and then writes what another process may be deciding at
+    once. On SQLite the default transaction starts at its first write, on the snapshot its
+    reads began: where another writer committed meanwhile, that write fails at once with
+    "database is locked" (a stale snapshot is not waited out by the busy timeout). Begun with
+    the lock, the second waits for the first and then reads what it wrote."""
+    if session.get_bind().dialect.name == "sqlite":
+        session.connection().exec_driver_sql("BEGIN IMMEDIATE")
+
+
 def insert_ignoring(session: Session, table: Table, unique: list[str]) -> Any:
     """``INSERT … ON CONFLICT (unique) DO NOTHING`` in the session's dialect (SQLite or
     PostgreSQL): rows another process stored first are skipped, not an error, and
