@@ -228,7 +228,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
                     Paragraph.of(f"报送单位：{profile.bureau.name}。报送对象：{department.name}。"
                                  f"报送时间：{cn_datetime(now, tz)}。")]
     if kind == "followup":
-        blocks.append(Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。"))
+        blocks.append(_followup_opening(s, referral, a, now, tz))
     closed = ticket.closed_at if ticket and ticket.closed_at else now  # 终报 of a ticket not yet closed: now
     if kind == "final" and ticket is not None and closed_as_dismissed(ticket):
         blocks += _dismissal(referral, a, closed, tz)
@@ -251,6 +251,20 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
         signer=profile.documents.signer, addressee=department.name, cc=list(profile.documents.cc) + list(others),
         printer=profile.documents.printer or f"{profile.bureau.name}办公室", printed_at=now, timezone=tz)
     return doc, a
+
+
+def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: datetime, tz: str) -> Paragraph:
+    """The 续报's opening: the last issue this department had of the event and what changed since
+    it (我局于12月1日14时20分报送〔2026〕第3期专报以来，事件等级由较大升为重大……)."""
+    last = s.scalar(select(IssuedDocument).where(
+        IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == referral.event_id,
+        IssuedDocument.kind.in_(["special", "followup"])).order_by(IssuedDocument.id.desc()).limit(1))
+    changes = a.changes_since(last.fingerprint, tz, since=now) if last is not None else []
+    if last is None or not changes:
+        return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。")
+    told = f"〔{last.year}〕第{last.number}期{KINDS.get(last.kind, '专报')}"
+    return Paragraph.of(f"我局于{cn_short(last.created_at, tz)}报送{told}以来，{'，'.join(changes)}。"
+                        "现将最新情况续报如下。")
 
 
 def _advice(referral: Referral, department: Department, event: Event, profile: Profile, kind: str) -> list:

@@ -261,6 +261,17 @@ def test_follow_up_goes_once_per_rise_to_each_department_already_referred(runtim
     part = next(p for p in followup.walk() if (p.get_filename() or "").endswith(".docx"))
     text = unjoined("\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs))
     assert "（续报）" in text and "现将最新情况续报如下" in text
+    # Each 续报 opens on the last issue 公安 had and what changed since it.
+    with runtime.session() as s:
+        told = s.scalars(select(IssuedDocument).where(IssuedDocument.department_key == "police")
+                         .order_by(IssuedDocument.id)).all()
+        openings = [next(p.text for p in Document(d.path).paragraphs if "续报如下" in p.text)
+                    for d in told if d.kind == "followup"]
+        year, numbers = told[0].year, [d.number for d in told]
+    assert len(openings) == 2, openings
+    assert f"报送〔{year}〕第{numbers[0]}期专报以来，事件等级由较大升为重大。" in unjoined(openings[0]), openings[0]
+    assert f"报送〔{year}〕第{numbers[1]}期续报以来，新报告死亡 3 人（" in unjoined(openings[1]), openings[1]
+    assert "等级" not in openings[1]  # the level did not change again
     assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 3
     assert referrals.send_final_reports(runtime, _refs(runtime)["police"].ticket_id) == 0  # 终报 once
     assert sorted(d for k, d, _ in _issued(runtime) if k == "final") == ["cyberspace", "police", "propaganda"]

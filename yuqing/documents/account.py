@@ -19,12 +19,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from yuqing.levels import Category, Tier
+from yuqing.levels import Category, Level, Tier
 from yuqing.models import Event, Item
 
 from . import current
 from .current import FIGURE_KINDS, TIER_RANK, progression
-from .dates import clock_time, cn_short
+from .dates import clock_time, cn_date, cn_short, cn_time
 
 KEY_POSTS = 8  # 重点帖文 in the 专报, on the event page and in the report; an alert mail quotes the first 3
 
@@ -101,9 +101,37 @@ class EventAccount:
 
     @property
     def fingerprint(self) -> str:
-        """What a 续报 reports: the level and the latest figures (a change in either is news)."""
+        """What a 续报 reports: the level and the latest figures (a change in either is news).
+        Kept with each issued 专报/续报 in the register; :func:`read_fingerprint` reads it back."""
         figures = ",".join(f"{k}={f.value}" for k, f in sorted(self.figures.items()))
         return f"{self.level}|{figures}"
+
+    def changes_since(self, fingerprint: str, tz: str | ZoneInfo, *, since: datetime | None = None) -> list[str]:
+        """What changed since an earlier document reported ``fingerprint``, as the 续报 opens:
+        事件等级由较大升为重大, 死亡人数由 3 人升至 12 人（16时16分 山西日报）, 新报告被困 8 人（…）.
+        Each figure names the report that gave it, by its time alone on ``since``'s day."""
+        level, figures = read_fingerprint(fingerprint)
+        out = []
+        if level and level != self.level:
+            try:
+                move = "升为" if Level.parse(self.level) > Level.parse(level) else "降为"
+            except ValueError:  # a level the register kept and this version no longer knows
+                move = "调整为"
+            out.append(f"事件等级由{level}{move}{self.level}")
+        same_day = since is not None and cn_date(since, tz)
+        for kind, label in FIGURE_KINDS:
+            now = self.figures.get(kind)
+            if now is None or figures.get(kind) == now.value:
+                continue
+            when = cn_time(now.at, tz) if same_day == cn_date(now.at, tz) else cn_short(now.at, tz)
+            source = f"（{when} {now.source}）"
+            before = figures.get(kind)
+            if before is None:
+                out.append(f"新报告{label} {now.value} 人{source}")
+            else:
+                move = "升至" if now.value > before else "降至"
+                out.append(f"{label}人数由 {before} 人{move} {now.value} 人{source}")
+        return out
 
     def casualty_sentence(self, tz: str | ZoneInfo) -> str:
         """据山西日报（省级媒体）12月1日16时16分报道，事件已致 12 人死亡、2 人失联."""
@@ -112,6 +140,20 @@ class EventAccount:
     def progression_sentence(self, tz: str | ZoneInfo) -> str:
         """3 人死亡（14:14 山西日报）→ 12 人死亡（16:16 山西日报）, per kind that changed."""
         return progression_sentence(self.progressions, tz)
+
+
+def read_fingerprint(fingerprint: str) -> tuple[str, dict[str, int]]:
+    """The level and figures an :attr:`EventAccount.fingerprint` holds ("重大|deaths=12,missing=2");
+    ("", {}) for one that is not an account's (a 终报's "final-0")."""
+    level, bar, rest = fingerprint.partition("|")
+    if not bar:
+        return "", {}
+    figures = {}
+    for pair in filter(None, rest.split(",")):
+        kind, _, value = pair.partition("=")
+        if value.isdigit():
+            figures[kind] = int(value)
+    return level, figures
 
 
 def casualty_sentence(figures: dict[str, Figure], tz: str | ZoneInfo) -> str:
