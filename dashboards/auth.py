@@ -16,9 +16,10 @@ import hashlib
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, replace
+from functools import cache
 from typing import Any
 
-from argon2 import PasswordHasher
+from argon2 import PasswordHasher, profiles
 from argon2.exceptions import InvalidHashError, VerificationError
 from fastapi import Depends, HTTPException, Request
 from sqlalchemy import select
@@ -27,10 +28,11 @@ from yuqing.demo import DEMO_PASSWORD
 from yuqing.exceptions import YuqingError
 from yuqing.models import AuditEntry, Role, User
 from yuqing.runtime import Runtime
+from yuqing.settings import Settings
 
 log = logging.getLogger(__name__)
 
-_hasher = PasswordHasher()
+_verifier = PasswordHasher()  # verify() reads the cost from the stored hash, whatever it was
 SESSION_HOURS = 12
 MIN_PASSWORD = 12
 # Passwords people reach for first; the length rule already refuses most (12345678, password).
@@ -60,13 +62,19 @@ class CurrentUser:
         return f"{self.display_name}（{self.role.label}）"
 
 
-def hash_password(password: str) -> str:
-    return _hasher.hash(password)
+@cache
+def _hasher(profile: str) -> PasswordHasher:
+    return PasswordHasher.from_parameters(getattr(profiles, profile))
+
+
+def hash_password(settings: Settings, password: str) -> str:
+    """The argon2id hash of ``password`` at the installation's cost (``settings.password_hash``)."""
+    return _hasher(settings.password_hash).hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
     try:
-        return _hasher.verify(password_hash, password)
+        return _verifier.verify(password_hash, password)
     except (VerificationError, InvalidHashError):
         return False
 
@@ -116,7 +124,7 @@ def create_user(rt: Runtime, username: str, password: str, role: str, display_na
         if s.scalar(select(User.id).where(User.username == username)):
             raise AccountError(f"用户名 {username!r} 已存在")
         user = User(username=username, display_name=display_name or username,
-                    password_hash=hash_password(password), role=role_.value,
+                    password_hash=hash_password(rt.settings, password), role=role_.value,
                     department_key=department_key, active=True, created_at=rt.now(),
                     must_change_password=temporary, session_version=0)
         s.add(user)
@@ -136,7 +144,7 @@ def set_password(rt: Runtime, user_id: int, password: str, temporary: bool) -> s
         problem = password_problem(password, row.username)
         if problem:
             raise AccountError(problem)
-        row.password_hash = hash_password(password)
+        row.password_hash = hash_password(rt.settings, password)
         row.must_change_password = temporary
         row.session_version = (row.session_version or 0) + 1
         return row.username
@@ -177,7 +185,7 @@ def authenticate(rt: Runtime, username: str, password: str) -> CurrentUser | Non
     with rt.session() as s:
         user = s.scalar(select(User).where(User.username == username))
         if user is None or not user.active:
-            _hasher.hash(password)  # same cost either way: do not reveal which usernames exist
+            hash_password(rt.settings, password)  # same cost either way: do not reveal which usernames exist
             return None
         if not verify_password(user.password_hash, password):
             return None

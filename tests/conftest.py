@@ -83,9 +83,14 @@ def profile() -> Profile:
 
 @pytest.fixture
 def settings(tmp_path: Path, redis_server: RedisServer, smtp_sink: SmtpSink) -> Settings:
+    """Loopback Redis and SMTP, a fixed secret, and argon2's cheapest cost (``password_hash``):
+    the product's default costs about 0.5 s of a core per hash or check on the 2-core machine,
+    paid for every seeded account and every sign-in; what is under test is that the password is
+    hashed and checked, not its cost (test_security_sessions checks the default)."""
     return load_settings(environ={}, data_dir=tmp_path / "data", redis_url=redis_server.url,
                          smtp_host=smtp_sink.host, smtp_port=smtp_sink.port,
-                         base_url="http://127.0.0.1:8000", secret_key="test-secret-key-for-signing-0123456789")
+                         base_url="http://127.0.0.1:8000", secret_key="test-secret-key-for-signing-0123456789",
+                         password_hash="CHEAPEST")
 
 
 @pytest.fixture(scope="session")

@@ -280,7 +280,7 @@ def test_session_survives_a_restart_and_ends_when_the_password_changes(runtime, 
             user = s.scalar(select(User).where(User.username == "monitor"))
             from yuqing.dashboards.auth import hash_password
 
-            user.password_hash = hash_password("another-password")
+            user.password_hash = hash_password(runtime.settings, "another-password")
         assert other.get("/").status_code == 303
 
 

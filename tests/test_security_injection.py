@@ -183,23 +183,12 @@ def story(runtime) -> dict:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def cheap_argon2(monkeypatch) -> None:  # type: ignore[no-untyped-def]
-    # Real argon2id with the smallest cost: the sweep signs in ~150 times and the hashing cost is
-    # not what is under test here (it took most of the file's time).
-    from argon2 import PasswordHasher
-
-    from yuqing.dashboards import auth
-
-    monkeypatch.setattr(auth, "_hasher", PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1))
-
-
-@pytest.fixture
-def site(runtime, cheap_argon2) -> Iterator[Site]:  # type: ignore[no-untyped-def]
+def site(runtime) -> Iterator[Site]:  # type: ignore[no-untyped-def]
     yield from _serve(runtime)
 
 
 @pytest.fixture
-def pg_site(pg_server, settings, profile, clock, redis, cheap_argon2) -> Iterator[Site]:  # type: ignore[no-untyped-def]
+def pg_site(pg_server, settings, profile, clock, redis) -> Iterator[Site]:  # type: ignore[no-untyped-def]
     with factories.postgres_runtime(pg_server, Runtime(settings=settings, profile=profile, clock=clock, redis=redis),
                                     "yuqing_injection") as rt:
         yield from _serve(rt)

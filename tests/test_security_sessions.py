@@ -8,15 +8,24 @@ import re
 import threading
 
 import pytest
+from argon2 import extract_parameters
 from dashboard_seed import PASSWORD, seed_users
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 
 from yuqing.dashboards import limiter
 from yuqing.dashboards.app import create_app
-from yuqing.dashboards.auth import AccountError, create_user, hash_password, password_problem
+from yuqing.dashboards.auth import (
+    AccountError,
+    authenticate,
+    create_user,
+    hash_password,
+    password_problem,
+)
 from yuqing.demo import DEMO_PASSWORD
+from yuqing.exceptions import SettingsError
 from yuqing.models import AuditEntry, User
+from yuqing.settings import load_settings
 
 
 @pytest.fixture
@@ -127,7 +136,7 @@ def test_an_admin_made_account_must_change_its_password_first(runtime, client) -
 def _plant_password(runtime, username: str, password: str) -> None:  # type: ignore[no-untyped-def]
     """An account as an older version left it: its hash set directly, no policy applied then."""
     with runtime.session() as s:
-        s.scalar(select(User).where(User.username == username)).password_hash = hash_password(password)
+        s.scalar(select(User).where(User.username == username)).password_hash = hash_password(runtime.settings, password)
 
 
 def test_an_existing_account_with_the_demo_password_must_change_it(runtime, client) -> None:  # type: ignore[no-untyped-def]
@@ -283,3 +292,23 @@ def test_trusted_proxies_must_be_addresses(value: str, said: str) -> None:
 
     with pytest.raises(SettingsError, match=re.escape(said)):
         load_settings(environ={"YUQING_TRUSTED_PROXIES": value})
+
+
+def test_passwords_are_hashed_at_rfc_9106_cost_unless_told_otherwise(runtime) -> None:  # type: ignore[no-untyped-def]
+    """The tests' settings ask for argon2's cheapest cost; an installation gets RFC 9106's
+    64 MiB profile unless its settings say otherwise, and a stored hash is checked at its own cost."""
+    default = load_settings(environ={})
+    assert default.password_hash == "RFC_9106_LOW_MEMORY"
+    strong = hash_password(default, "long-enough-1")
+    params = extract_parameters(strong)
+    assert (params.type.name, params.time_cost, params.memory_cost, params.parallelism) == ("ID", 3, 65536, 4)
+    cheap = hash_password(runtime.settings, "long-enough-1")
+    assert extract_parameters(cheap).memory_cost < 65536
+    with runtime.session() as s:  # an account hashed at the default cost signs in under cheap settings
+        s.add(User(username="strong", display_name="strong", password_hash=strong, role="monitor",
+                   department_key="", active=True, created_at=runtime.now(), must_change_password=False,
+                   session_version=0))
+    assert authenticate(runtime, "strong", "long-enough-1") is not None
+    assert authenticate(runtime, "strong", "long-enough-2") is None
+    with pytest.raises(SettingsError, match="password_hash"):
+        load_settings(environ={"YUQING_PASSWORD_HASH": "FAST"})

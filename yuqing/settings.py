@@ -25,6 +25,9 @@ from .validation import explain, given
 ENV_PREFIX = "YUQING_"
 CONFIG_ENV = "YUQING_CONFIG"
 MIN_SECRET_BYTES = 32  # HMAC-SHA1/256 keys: shorter is guessable; an empty key let forged 签收 links pass
+# argon2-cffi's parameter profiles (argon2.profiles) a password may be hashed with; the first is
+# PasswordHasher()'s default, RFC 9106's second recommendation (t=3, 64 MiB, p=4).
+PASSWORD_HASH_PROFILES = ("RFC_9106_LOW_MEMORY", "RFC_9106_HIGH_MEMORY", "CHEAPEST")
 _URL_PASSWORD = re.compile(r"(?P<head>[a-z][a-z0-9+.-]*://[^:/@\s]*:)[^@\s]*@", re.IGNORECASE)
 
 
@@ -55,6 +58,7 @@ class Settings(BaseModel):
     web_port: int = Field(8000, ge=0, le=65535, description="Web 服务端口（0 表示随机）")
     trusted_proxies: str = Field("", description="反向代理的地址（逗号分隔，可写网段如 10.0.0.0/24）：只有来自这些地址的请求才采信 X-Forwarded-For 与 X-Forwarded-Proto 作为用户地址（登录限速、操作日志按它计）；留空则一律不采信（默认）")
     demo: bool = Field(False, description="演示模式（`yuqing run --demo` 自动设置）：只有此时演示账号可用公用密码；平时持有演示密码或不合要求密码的账号登录后须先改密码")
+    password_hash: str = Field(PASSWORD_HASH_PROFILES[0], description="账号密码的 argon2id 散列参数档：RFC_9106_LOW_MEMORY（默认，64 MiB）或 RFC_9106_HIGH_MEMORY（2 GiB）；CHEAPEST 几乎不设防，只供测试使用。已存的密码按其散列时的参数验证")
     workers: int = Field(2, ge=1, le=64, description="`yuqing run` 启动的 RQ worker 数量")
     worker_ttl: int = Field(60, ge=20, description="worker 登记的有效期（秒）：空闲的 worker 每隔（此值−15）秒醒来续期一次，停止续期的 worker 随登记过期不再计数")
     worker_maintenance_interval: int = Field(60, ge=1, description="worker 清理任务登记、重启失去的调度进程的间隔（秒），在其下一次醒来时执行")
@@ -107,6 +111,13 @@ class Settings(BaseModel):
                 ipaddress.ip_network(entry, strict=False)
             except ValueError:
                 raise ValueError(f"{entry!r} 不是 IP 地址或网段（如 10.0.0.2 或 10.0.0.0/24）") from None
+        return value
+
+    @field_validator("password_hash")
+    @classmethod
+    def _known_profile(cls, value: str) -> str:
+        if value not in PASSWORD_HASH_PROFILES:
+            raise ValueError(f"应为 {'、'.join(PASSWORD_HASH_PROFILES)} 之一")
         return value
 
     @field_validator("log_level")
