@@ -30,7 +30,7 @@ from yuqing.documents.dates import clock_words, cn_datetime, cn_short
 from yuqing.documents.issued import write_files
 from yuqing.documents.narrative import overview
 from yuqing.documents.register import issue, reissue
-from yuqing.documents.wording import clip
+from yuqing.documents.wording import clip, quoted_list
 from yuqing.levels import Level, Tier
 from yuqing.models import (
     Deadline,
@@ -133,7 +133,7 @@ _PATTERN = re.compile(r"未经证实的说法（(?P<claims>[^）]+)）并呼吁�
 
 
 def _quoted(words: str) -> str:
-    return "".join(f"“{w}”" for w in words.split("、") if w)
+    return quoted_list(words.split("、"))
 
 
 def false_information_sentence(evidence: object) -> str:
@@ -176,7 +176,7 @@ def _assessment(event: Event, a: EventAccount, profile: Profile, tz: str) -> lis
     if suspected:
         out.append(Paragraph.of(suspected))
     elif a.rumour_cues:
-        cues = "、".join(f"“{c}”" for c in a.rumour_cues)
+        cues = quoted_list(a.rumour_cues)
         out.append(Paragraph.of(f"网上出现{cues}等未经证实的说法（见重点信息），存在不实信息传播风险，需及时发布权威信息予以澄清。"))
     if a.concerns:
         grouped = "；".join(f"{c.label}（{c.count} 条）" for c in a.concerns)

@@ -30,7 +30,7 @@ from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.keep import unjoined
 from yuqing.documents.pdf import write_pdf
 from yuqing.documents.register import issue
-from yuqing.documents.wording import clip, machine_text
+from yuqing.documents.wording import clip, machine_text, quoted_list
 from yuqing.models import Deadline, Event, Item, Referral
 from yuqing.queue import special_report
 
@@ -537,3 +537,13 @@ def test_every_document_tells_a_clock_in_the_same_official_words(runtime, story)
     assert "新闻发布会：12月1日14时00分到期，未按时完成（超时 1 小时 5 分钟）。" in text
     for old in ("按时（提前", "已完成（按时）", "已完成（超时）", "前，已于"):
         assert not any(old in said for said in [*told, text]), old
+
+
+def test_quoted_items_follow_one_another_without_a_dunhao() -> None:
+    """GB/T 15834: no 顿号 between quoted items; the one check of every document finds one."""
+    assert quoted_list(["瞒报", "不作为", ""]) == "“瞒报”“不作为”"
+    assert quoted_list(["老人", "儿童"], "「」") == "「老人」「儿童」"
+    assert machine_text("网民质疑“瞒报”“不作为”。") == []
+    assert machine_text("网民质疑“瞒报”、“不作为”。") == ["”、“"]
+    assert machine_text("涉及「老人」、「儿童」") == ["」、「"]
+    assert machine_text("有帖文称“已死亡多人”、“有人被埋”", quoted=["有帖文称“已死亡多人”、“有人被埋”"]) == []

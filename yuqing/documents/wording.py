@@ -2,12 +2,13 @@
 
 :func:`machine_text` lists what in a document's or message's text is internal (route paths,
 model names, thresholds, scores with ≥, English enum values, Markdown syntax, a loopback
-address). Crawled text is the outside world's and is passed as ``quoted`` to be left out.
+address) and a 顿号 between quoted items. Crawled text is the outside world's and is passed as ``quoted`` to be left out.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 
 from yuqing.levels import Category, Tier
 
@@ -24,6 +25,8 @@ _URL = re.compile(r"(?:https?|mailto)://[^\s）)，。；、\"'<>]+|[\w.+-]+@[\w
 _IDENTIFIER = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 # A digest a document cites as evidence (原文快照's SHA-256, 16 hex characters or more).
 _DIGEST = re.compile(r"(?<![0-9A-Za-z])[0-9a-f]{16,64}(?![0-9A-Za-z])")
+# A 顿号 between quoted items (“瞒报”、“不作为”), which Chinese usage leaves out.
+_LISTED_QUOTES = re.compile(r"[”」』]、[“「『]")
 # Plain words an official document may contain in Latin letters.
 ALLOWED_ASCII = {"DOCX", "PDF", "PNG", "HTML", "APP", "App", "PAGE", "SHA"}
 
@@ -37,6 +40,7 @@ def machine_text(text: str, quoted: list[str] | tuple[str, ...] = ()) -> list[st
     text = _DIGEST.sub(" ", _URL.sub(" ", text))
     found = [w for w in INTERNAL_WORDS if w in text]
     found += [w for w in _IDENTIFIER.findall(text) if w not in ALLOWED_ASCII and w not in found]
+    found += [m for m in _LISTED_QUOTES.findall(text) if m not in found]  # see quoted_list
     return found
 
 
@@ -44,3 +48,9 @@ def clip(text: str, limit: int) -> str:
     """``text`` cut to ``limit`` characters with an ellipsis where it was cut (never silently)."""
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def quoted_list(words: Iterable[str], marks: str = "“”") -> str:
+    """Words each in quotation marks, one after another: “瞒报”“不作为”. Chinese usage sets no
+    顿号 between quoted items (GB/T 15834-2011, 4.5.3.5), so none is put in."""
+    return "".join(f"{marks[0]}{w}{marks[1]}" for w in words if w)

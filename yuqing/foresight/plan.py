@@ -10,6 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 
+from yuqing.documents.wording import quoted_list
 from yuqing.profile import Profile
 
 from .assess import Foresight, where_in_draft
@@ -67,7 +68,7 @@ def _points(f: Foresight) -> list[list[Sentence]]:
     if d.channel:
         first.append(Sentence(f"拟通过「{d.channel}」发布", ["草案发布渠道"]))
     if d.affected:
-        first.append(Sentence("涉及" + "、".join(f"「{g}」" for g in d.affected), ["草案受影响群体"]))
+        first.append(Sentence("涉及" + quoted_list(d.affected, "「」"), ["草案受影响群体"]))
     out = [first] if first else []
     said_before: set[str] = set()
     for number, paragraph in enumerate(d.paragraphs[:MAX_POINTS], 1):
