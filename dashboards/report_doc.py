@@ -82,13 +82,29 @@ def _responses(d: ReportData, tz: str) -> list[Any]:
     return out
 
 
+# What a 专报 that did not leave is called, as the timeline calls it (dashboards/timeline.py).
+UNSENT = {"failed": "发送失败", "pending": "待发送"}
+
+
+def _went(r: dict[str, Any]) -> bool:
+    """The department got the 专报: it was sent (a referral is sent, delivered or acknowledged)."""
+    return r["status"] not in UNSENT
+
+
 def _referrals(d: ReportData) -> list[Any]:
     if not d.referrals:
         return [Paragraph.of("本事件未向外部门报送。")]
-    acked = [r for r in d.referrals if r["acknowledged"]]
-    out: list[Any] = [Paragraph.of(f"共向 {len(d.referrals)} 个部门报送专报，已签收 {len(acked)} 个。")]
-    rows = [[r["name"], r["sent"] or "未发送", f"{r['acknowledged']} {signer(r['by'])}".strip() if r["acknowledged"]
-             else "未签收", "；".join(r["notes"]) or "—"] for r in d.referrals]
+    went = [r for r in d.referrals if _went(r)]
+    acked = [r for r in went if r["acknowledged"]]
+    lead = f"共向 {len(went)} 个部门报送专报，已签收 {len(acked)} 个" if went else "专报尚未送达任何部门"
+    for status, label in UNSENT.items():
+        names = [r["name"] for r in d.referrals if r["status"] == status]
+        if names:
+            lead += f"；向{'、'.join(names)}报送的专报{label}"
+    out: list[Any] = [Paragraph.of(lead + "。")]
+    rows = [[r["name"], r["sent"] if _went(r) and r["sent"] else UNSENT.get(r["status"], "未发送"),
+             f"{r['acknowledged']} {signer(r['by'])}".strip() if r["acknowledged"]
+             else ("未签收" if _went(r) else "—"), "；".join(r["notes"]) or "—"] for r in d.referrals]
     out.append(Table(["部门", "报送时间", "签收", "处置反馈"], rows, [3, 3.6, 3.4, 3.6], caption="部门协同情况"))
     return out
 
@@ -113,7 +129,9 @@ def _lessons(d: ReportData) -> list[Any]:
         out.append(Paragraph.of("回应尚在进行，经验待时限到期后总结。" if running else "未形成可总结的经验。"))
     out.append(Heading("不足", 2))
     gaps = [f"{x['kind']}{x['verdict']}" for x in late]
-    gaps += [f"{r['name']}未签收" for r in d.referrals if not r["acknowledged"]]
+    # A department is faulted only for a 专报 it got; one that failed to leave is the bureau's own gap.
+    gaps += [f"{r['name']}未签收" for r in d.referrals if _went(r) and not r["acknowledged"]]
+    gaps += [f"向{r['name']}报送的专报发送失败" for r in d.referrals if r["status"] == "failed"]
     out.append(Paragraph.of("；".join(gaps) + "，今后须压实时限责任。" if gaps else "未发现明显不足。"))
     return out
 

@@ -229,3 +229,11 @@ def test_the_timeline_reports_a_referral_when_it_was_sent(runtime, story) -> Non
     assert titles["报送 甲部门"] == made + timedelta(minutes=7)
     assert "专报发送失败，未送达 乙部门" in titles and "专报待发送至 丙部门" in titles
     assert not any(t.startswith("报送") and ("乙" in t or "丙" in t) for t in titles)
+    # 部门协同 tells what the timeline tells, and 不足 faults no department for a 专报 it never got.
+    sent = [t.removeprefix("报送 ") for t in titles if t.startswith("报送 ")]
+    data = reports.collect(runtime, story["ticket"])
+    html = re.sub(r"<[^>]+>", "", reports.render_html(runtime, data))
+    acked = sum(1 for r in data.referrals if r["acknowledged"] and r["status"] not in ("failed", "pending"))
+    assert f"共向 {len(sent)} 个部门报送专报，已签收 {acked} 个" in html, html
+    assert "向乙部门报送的专报发送失败" in html and "向丙部门报送的专报待发送" in html
+    assert "乙部门未签收" not in html and "丙部门未签收" not in html and "甲部门未签收" in html
