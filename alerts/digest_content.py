@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.clock import local
 from yuqing.documents.account import event_account
-from yuqing.documents.dates import clock_words
+from yuqing.documents.dates import ClockState, clock_state, clock_words
 from yuqing.levels import Level
 from yuqing.models import (
     Alert,
@@ -112,7 +112,7 @@ def ticket_line(session: Session, ticket: Ticket, now: datetime, tz: str) -> Tic
     for d in session.scalars(select(Deadline).where(Deadline.ticket_id == ticket.id,
                                                    Deadline.cancelled_at.is_(None)).order_by(Deadline.due_at)):
         label = DeadlineKind(d.kind).label if d.kind in DeadlineKind._value2member_map_ else d.kind
-        overdue = d.met_at is None and d.due_at <= now
+        overdue = clock_state(d.due_at, d.met_at, now) is ClockState.OVERDUE
         clocks.append(Clock(label, d.due_at, clock_words(d.due_at, d.met_at, now, tz, overdue_for=True), overdue))
     state = TicketState(ticket.state).label if ticket.state in TicketState._value2member_map_ else ticket.state
     return TicketLine(ticket.id, ticket.title, ticket.level, state, ticket.section_name or "未分派",

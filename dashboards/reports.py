@@ -189,7 +189,7 @@ def _deadline(d: Deadline, tz: str, now: datetime) -> dict[str, str]:
     """One clock as the report tells it: its name, due time and the one wording of its state
     (:func:`yuqing.documents.dates.clock_words`); ``state`` is what 经验与不足 sorts by."""
     name = deadline_label(d.kind) + (f"（第 {d.seq} 次）" if d.seq else "")
-    return {"kind": name, "due": cn_short(d.due_at, tz), "met": cn_short(d.met_at, tz) or "—",
+    return {"kind": name, "due": cn_short(d.due_at, tz),
             "state": clock_state(d.due_at, d.met_at, now, d.cancelled_at).value,
             "verdict": clock_words(d.due_at, d.met_at, now, tz, cancelled_at=d.cancelled_at)}
 

@@ -31,7 +31,6 @@ from yuqing.models import (
     Delivery,
     DeliveryStatus,
     Event,
-    IssuedDocument,
     Item,
     Referral,
     ReferralNote,
@@ -176,11 +175,8 @@ def _others(s: Session, event_id: int, key: str) -> list[str]:
 
 
 def _last_fingerprint(s: Session, ref: Referral) -> str | None:
-    # Of its event now: a referral moved from a merged event has told nothing of this one yet.
-    return s.scalar(select(IssuedDocument.fingerprint).where(
-        IssuedDocument.referral_id == ref.id, IssuedDocument.event_id == ref.event_id,
-        IssuedDocument.kind.in_(["special", "followup"]))
-        .order_by(IssuedDocument.id.desc()).limit(1))
+    last = special_report.last_told(s, ref)
+    return last.fingerprint if last is not None else None
 
 
 def _follow_up(rt: Runtime, s: Session, event: Event, exclude: set[int]) -> int:

@@ -253,12 +253,18 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     return doc, a
 
 
+def last_told(s: Session, referral: Referral) -> IssuedDocument | None:
+    """The last 专报 or 续报 the department had of the referral's event now (a referral moved from
+    a merged event has told nothing of this one yet), or None."""
+    return s.scalar(select(IssuedDocument).where(
+        IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == referral.event_id,
+        IssuedDocument.kind.in_(["special", "followup"])).order_by(IssuedDocument.id.desc()).limit(1))
+
+
 def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: datetime, tz: str) -> Paragraph:
     """The 续报's opening: the last issue this department had of the event and what changed since
     it (我局于12月1日14时20分报送〔2026〕第3期专报以来，事件等级由较大升为重大……)."""
-    last = s.scalar(select(IssuedDocument).where(
-        IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == referral.event_id,
-        IssuedDocument.kind.in_(["special", "followup"])).order_by(IssuedDocument.id.desc()).limit(1))
+    last = last_told(s, referral)
     changes = a.changes_since(last.fingerprint, tz, since=now) if last is not None else []
     if last is None or not changes:
         return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。")
