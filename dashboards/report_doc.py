@@ -78,7 +78,7 @@ def _responses(d: ReportData, tz: str) -> list[Any]:
         out.append(Paragraph(parts + ["。"]))
     out.append(Table(["时限", "应完成时间", "完成情况"],
                      [[x["kind"], x["due"], x["verdict"]] for x in d.deadlines] or [["无", "—", "无时限"]],
-                     [2.8, 3.6, 6.4], caption="回应时限执行情况"))
+                     [34, 44, 78], caption="回应时限执行情况"))
     return out
 
 
@@ -105,7 +105,7 @@ def _referrals(d: ReportData) -> list[Any]:
     rows = [[r["name"], r["sent"] if _went(r) and r["sent"] else UNSENT.get(r["status"], "未发送"),
              f"{r['acknowledged']} {signer(r['by'])}".strip() if r["acknowledged"]
              else ("未签收" if _went(r) else "—"), "；".join(r["notes"]) or "—"] for r in d.referrals]
-    out.append(Table(["部门", "报送时间", "签收", "处置反馈"], rows, [3, 3.6, 3.4, 3.6], caption="部门协同情况"))
+    out.append(Table(["部门", "报送时间", "签收", "处置反馈"], rows, [32, 42, 42, 40], caption="部门协同情况"))
     return out
 
 
@@ -152,14 +152,14 @@ def _evidence(d: ReportData, tz: str) -> list[Any]:
              f"{PAGE_NOW[p.page_state]}（{cn_short(p.page_state_at, tz)}）" if p.page_state in PAGE_NOW else "未见变化"]
             for p, c in shown]
     return [Paragraph.of(intro + "摘要值为快照原始内容 SHA-256 摘要的前 16 位。"),
-            Table(["标题", "取证时间", "摘要值", "原网页现状"], rows, [4, 3.6, 3.4, 2.6], caption="原文快照")]
+            Table(["标题", "取证时间", "摘要值", "原网页现状"], rows, [44, 42, 40, 30], caption="原文快照")]
 
 
 def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
     tz = rt.settings.timezone
     profile = rt.profile
     blocks: list[Any] = [Heading("事件概况"), *overview(d.account, tz),
-                         Table(["项目", "情况"], [list(row) for row in d.summary], [1, 3.2])]
+                         Table(["项目", "情况"], [list(row) for row in d.summary], [37, 119])]
     blocks += [Heading("舆情发展过程"), *_phases(d, tz)]
     for key, caption in (("volume", "图 1　声量走势"), ("emotion", "图 2　负面情绪走势"), ("sources", "图 3　信源与地点")):
         if key in d.charts:
@@ -172,12 +172,12 @@ def compose(rt: Runtime, d: ReportData) -> OfficialDocument:
                Table(["发布时间", "标题", "来源", "转载"],
                      [[cn_short(p.published_at or p.fetched_at, tz), clip(p.title or p.text, 40),
                        clip(f"{p.author} {p.platform}".strip(), 16), str(p.duplicate_count)] for p in d.posts],
-                     [3.6, 5.6, 3, 1.4], caption="重点帖文"),
+                     [42, 62, 36, 16], caption="重点帖文"),
                *_evidence(d, tz),
                Table(["时间", "事项", "说明", "经办"],
                      [[cn_short(e.at, tz), _RECORD_ID.sub("", e.title), clip(e.detail, 80), d.person(e.by)]
                       for e in d.timeline],
-                     [3.6, 3.4, 5, 2], caption="处置时间线")]
+                     [40, 38, 54, 24], caption="处置时间线")]
     return OfficialDocument(
         series=SERIES, issuer=profile.bureau.name, title=f"关于“{clip(d.account.title, 30)}”舆情回应情况的报告",
         issued_at=d.generated_at, blocks=blocks, secrecy=profile.documents.secrecy,

@@ -10,7 +10,7 @@ from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from documents_story import toll_story
+from documents_story import docx_table_faults, toll_story
 from docx import Document
 from sqlalchemy import select
 
@@ -78,6 +78,7 @@ def test_period_document_states_the_weights_and_reads_as_a_document(runtime, sto
         quoted = [x for row in s.execute(select(Item.title, Item.text)).all() for x in row if x]
         quoted += [e.title for e in s.scalars(select(Event))]
     assert machine_text(text, quoted) == []
+    assert docx_table_faults(write_docx(doc)) == []  # columns at their widths, whole rows, header repeated
 
 
 @pytest.mark.slow

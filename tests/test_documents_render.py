@@ -23,6 +23,7 @@ from sqlalchemy import select
 from yuqing.alerts.digest_content import gather
 from yuqing.alerts.digest_docx import compose as digest_compose
 from yuqing.dashboards import reports
+from yuqing.documents import Table
 from yuqing.documents.account import event_account
 from yuqing.documents.charts import AXIS_HOUR
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short_span
@@ -391,7 +392,7 @@ def test_a_short_table_is_never_split_across_pages(tmp_path) -> None:  # type: i
     for n in range(8, 13):  # one-line paragraphs: the table's start crosses page 1's foot in this range
         doc = OfficialDocument(series="事后回应报告", issuer="泽州县应急管理局", title="关于某事件舆情回应情况的报告",
                                issued_at=datetime(2026, 12, 1, 9, tzinfo=SHANGHAI),
-                               blocks=[*(Paragraph.of(f"第{i}段正文。") for i in range(n)), Table(["项目", "情况"], rows, [1, 3])])
+                               blocks=[*(Paragraph.of(f"第{i}段正文。") for i in range(n)), Table(["项目", "情况"], rows, [39, 117])])
         path = tmp_path / f"t-{n}.pdf"
         path.write_bytes(write_pdf(doc))
         text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
@@ -547,3 +548,13 @@ def test_quoted_items_follow_one_another_without_a_dunhao() -> None:
     assert machine_text("网民质疑“瞒报”、“不作为”。") == ["”、“"]
     assert machine_text("涉及「老人」、「儿童」") == ["」、「"]
     assert machine_text("有帖文称“已死亡多人”、“有人被埋”", quoted=["有帖文称“已死亡多人”、“有人被埋”"]) == []
+
+
+def test_a_table_is_refused_whose_columns_do_not_fill_the_type_area() -> None:
+    """Column widths are millimetres of the 版心 (156 mm), one per column: relative weights
+    (1, 3) or a missing column are a programming error named with the table's caption."""
+    assert Table(["项目", "情况"], [], [39, 117]).widths_mm == [39, 117]
+    with pytest.raises(ValueError, match="'部门协同情况'.*4 mm"):
+        Table(["项目", "情况"], [], [1, 3], caption="部门协同情况")
+    with pytest.raises(ValueError, match="2 columns but 1 widths"):
+        Table(["项目", "情况"], [], [156])

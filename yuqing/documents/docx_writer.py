@@ -255,23 +255,29 @@ def _blocks(doc: DocxDocument, d: OfficialDocument) -> None:
 
 
 def _table(doc: DocxDocument, t: Table) -> None:
-    """Columns in proportion to ``widths`` across the 版心, 小四 text, the header repeated."""
+    """Columns at ``widths_mm`` (w:tblGrid, each cell's w:tcW and the table's w:tblW in twips, a
+    fixed layout: Word and WPS otherwise fit the columns to their text and squeezed a date column
+    to one character, 2026-12-/01), 小四 text, no row split across pages (w:cantSplit), the header
+    row repeated on each page (w:tblHeader)."""
     if t.caption:
         _paragraph(doc, t.caption, font=L.HEITI, size=L.SIZE_S4, align=WD_ALIGN_PARAGRAPH.CENTER, keep_next=True)
     table = doc.add_table(rows=1, cols=len(t.header))
     table.style = "Table Grid"
     table.alignment = WD_TABLE_ALIGNMENT.CENTER
-    table.autofit = False
-    total = sum(t.widths)
-    widths = [Mm(L.BODY_W_MM * w / total) for w in t.widths]
-    header_row = table.rows[0]
-    tr_pr = header_row._tr.get_or_add_trPr()
-    repeat = OxmlElement("w:tblHeader")
-    tr_pr.append(repeat)
+    table.autofit = False  # w:tblLayout fixed
+    widths = [Mm(w) for w in t.widths_mm]
+    total = table._tbl.tblPr.find(qn("w:tblW"))  # python-docx writes one, "auto"
+    if total is not None:
+        total.set(qn("w:type"), "dxa")
+        total.set(qn("w:w"), str(sum(int(w.twips) for w in widths)))
     whole = len(t.rows) <= L.WHOLE_TABLE_ROWS
-    for n, (values, row, bold) in enumerate([(t.header, header_row, True)] + [(r, None, False) for r in t.rows]):
-        cells = (row or table.add_row()).cells
-        for cell, value, width in zip(cells, values, widths, strict=True):
+    for n, (values, bold) in enumerate([(t.header, True)] + [(r, False) for r in t.rows]):
+        row = table.rows[0] if n == 0 else table.add_row()
+        tr_pr = row._tr.get_or_add_trPr()
+        tr_pr.append(OxmlElement("w:cantSplit"))
+        if n == 0:
+            tr_pr.append(OxmlElement("w:tblHeader"))
+        for cell, value, width in zip(row.cells, values, widths, strict=True):
             cell.width = width
             p = cell.paragraphs[0]
             p.alignment = WD_ALIGN_PARAGRAPH.CENTER if bold else WD_ALIGN_PARAGRAPH.LEFT

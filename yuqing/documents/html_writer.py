@@ -75,8 +75,7 @@ def _parts(parts: list[str | Link]) -> str:
 
 
 def _table(t: Table) -> str:
-    total = sum(t.widths)
-    cols = "".join(f'<col style="width:{100 * w / total:.1f}%">' for w in t.widths)
+    cols = "".join(f'<col style="width:{w:g}mm">' for w in t.widths_mm)
     head = "".join(f"<th>{esc(h)}</th>" for h in t.header)
     rows = "".join("<tr>" + "".join(f"<td>{esc(c)}</td>" for c in r) + "</tr>" for r in t.rows)
     caption = f"<caption>{esc(t.caption)}</caption>" if t.caption else ""

@@ -10,6 +10,8 @@ from datetime import datetime
 
 from yuqing.clock import local
 
+from . import layout as L
+
 
 @dataclass
 class Link:
@@ -55,12 +57,23 @@ class Paragraph:
 
 @dataclass
 class Table:
-    """A table across the 版心; ``widths`` are relative column widths (they decide the fit)."""
+    """A table across the 版心. ``widths_mm``: each column's width in millimetres, together the
+    版心's 156 mm; both writers lay the columns out at exactly these widths (the DOCX as its
+    w:gridCol and w:tcW, the print page as its <col>), so a date column chosen wide enough for
+    12月1日14时05分 in 小四 is that wide in Word, WPS and the PDF alike."""
 
     header: list[str]
     rows: list[list[str]]
-    widths: list[float]
+    widths_mm: list[float]
     caption: str = ""
+
+    def __post_init__(self) -> None:
+        name = self.caption or "/".join(self.header)
+        if len(self.widths_mm) != len(self.header):
+            raise ValueError(f"table {name!r}: {len(self.header)} columns but {len(self.widths_mm)} widths")
+        if abs(sum(self.widths_mm) - L.BODY_W_MM) > 0.5:
+            raise ValueError(f"table {name!r}: column widths add up to {sum(self.widths_mm):g} mm, "
+                             f"not the 版心's {L.BODY_W_MM:g} mm")
 
 
 @dataclass
