@@ -175,9 +175,25 @@ def overview(c: Content) -> str:
             f"重大及以上舆情事件 {len(c.major_events)} 起；未关闭工单 {len(c.tickets)} 件，其中超时 {len(c.breaches)} 件。")
 
 
+def item_heading(level: str, title: str) -> str:
+    """【重大】泽州县某煤矿透水: an entry's heading in every section, numbered 1. before it (the
+    documents' third-level heading, 仿宋 bold; the plain part's 1.【重大】)."""
+    return f"【{level}】{title}"
+
+
+def major_count(e: MajorEvent) -> str:
+    """本期新增相关信息 4 条。"""
+    return f"本期新增相关信息 {e.new_items} 条。"
+
+
 def major_line(e: MajorEvent) -> str:
-    """【重大】泽州县某煤矿透水：本期新增相关信息 4 条。"""
-    return f"【{e.level}】{e.title}：本期新增相关信息 {e.new_items} 条。"
+    """【重大】泽州县某煤矿透水：本期新增相关信息 4 条。 (on one line, where there are no headings)"""
+    return f"{item_heading(e.level, e.title)}：{major_count(e)}"
+
+
+def overdue_words(t: TicketLine) -> str:
+    """发布权威信息已超时 1 天 15 小时，尚未完成: what of a ticket is past due."""
+    return "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
 
 
 def gather(session: Session, *, kind: str, title: str, bureau: str, start: datetime, end: datetime,

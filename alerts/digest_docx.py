@@ -12,7 +12,7 @@ from yuqing.documents.dates import cn_date, cn_datetime, cn_short
 from yuqing.documents.wording import clip
 from yuqing.profile import Profile
 
-from .digest_content import Content, major_line, overview
+from .digest_content import Content, item_heading, major_count, overdue_words, overview
 from .digest_content import Link as DigestLink
 
 
@@ -27,33 +27,36 @@ def period_line(c: Content, tz: str) -> str:
 
 
 def _sections(c: Content, tz: str) -> list:
+    """Each entry under its section as a third-level heading, numbered by the renderer
+    (1.【重大】泽州县某煤矿透水, 仿宋 bold), its facts in the paragraphs after it."""
     blocks: list = [Heading("总体情况"), Paragraph.of(overview(c))]
     if c.chart_path and Path(c.chart_path).exists():
         blocks.append(Picture(Path(c.chart_path).read_bytes(), "图 1　传播走势"))
     if c.escalated:
         blocks.append(Heading("升级预警事件"))
         for e in c.escalated:
-            blocks.append(Heading(f"【{e.level}】{e.title}", 3))
+            blocks.append(Heading(item_heading(e.level, e.title), 3))
             blocks.append(Paragraph.of(e.text))
             blocks += [Paragraph.of("依据：", _link(link)) for link in e.links]
     if c.major_events:
         blocks.append(Heading("重大及以上舆情事件"))
-        for n, m in enumerate(c.major_events, 1):
-            blocks.append(Paragraph.of(f"{n}. {major_line(m)}"))
+        for m in c.major_events:
+            blocks.append(Heading(item_heading(m.level, m.title), 3))
+            blocks.append(Paragraph.of(major_count(m)))
             blocks += [Paragraph.of("依据：", _link(link)) for link in m.links]
     if c.tickets:
         blocks.append(Heading("未关闭工单及回应时限"))
         for t in c.tickets:
-            blocks.append(Heading(f"【{t.level}】{t.title}（{t.state}，回应主体：{t.section}）", 3))
+            blocks.append(Heading(f"{item_heading(t.level, t.title)}（{t.state}，回应主体：{t.section}）", 3))
             for clock in t.clocks:
                 blocks.append(Paragraph.of(f"{clock.label}：{cn_short(clock.due_at, tz)}到期，{clock.state}。",
                                            red=clock.overdue))
             blocks += [Paragraph.of("依据：", _link(link)) for link in t.links]
     if c.breaches:
         blocks.append(Heading("超时事项"))
-        for n, t in enumerate(c.breaches, 1):
-            late = "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
-            blocks.append(Paragraph.of(f"{n}. {t.title}：{late}。", red=True))
+        for t in c.breaches:
+            blocks.append(Heading(item_heading(t.level, t.title), 3))
+            blocks.append(Paragraph.of(f"{overdue_words(t)}。", red=True))
     return blocks
 
 

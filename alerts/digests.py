@@ -32,7 +32,7 @@ from yuqing.runtime import Runtime
 from yuqing.sanitise import link_target, plain
 
 from .delivery import create_delivery, make_key
-from .digest_content import Content, Link, gather, major_line, overview
+from .digest_content import Content, Link, gather, item_heading, major_line, overdue_words, overview
 from .digest_docx import compose, period_line
 
 log = logging.getLogger(__name__)
@@ -49,23 +49,22 @@ def render_text(c: Content, tz: str) -> str:
     if c.escalated:
         lines.append(f"{next(numerals)}、升级预警事件")
         for n, e in enumerate(c.escalated, 1):
-            lines.append(f"{n}. 【{e.level}】{plain(e.title)}：{plain(e.text)}")
+            lines.append(f"{n}.{plain(item_heading(e.level, e.title))}：{plain(e.text)}")
             lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in e.links]
     if c.major_events:
         lines.append(f"{next(numerals)}、重大及以上舆情事件")
         for n, m in enumerate(c.major_events, 1):
-            lines.append(f"{n}. {plain(major_line(m))}")
+            lines.append(f"{n}.{plain(major_line(m))}")
             lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in m.links]
     if c.tickets:
         lines.append(f"{next(numerals)}、未关闭工单及回应时限")
         for n, t in enumerate(c.tickets, 1):
             clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
-            lines.append(f"{n}. 【{t.level}】{plain(t.title)}（{t.state}，{t.section}）：{clocks}")
+            lines.append(f"{n}.{plain(item_heading(t.level, t.title))}（{t.state}，{t.section}）：{clocks}")
             lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in t.links]
     if c.breaches:
         lines.append(f"{next(numerals)}、超时事项")
-        lines += [f"{n}. {plain(t.title)}：" + "；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)
-                  for n, t in enumerate(c.breaches, 1)]
+        lines += [f"{n}.{plain(item_heading(t.level, t.title))}：{overdue_words(t)}" for n, t in enumerate(c.breaches, 1)]
     return "\n".join(lines)
 
 
@@ -87,7 +86,7 @@ def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str
     if c.escalated:
         body.append("<h3>升级预警事件</h3>")
         for e in c.escalated:
-            body.append(f"<p>【{esc(e.level)}】{esc(e.title)}：{esc(e.text)}</p>")
+            body.append(f"<p>{esc(item_heading(e.level, e.title))}：{esc(e.text)}</p>")
             body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in e.links]
     if c.major_events:
         body.append("<h3>重大及以上舆情事件</h3>")
@@ -98,12 +97,12 @@ def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str
         body.append("<h3>未关闭工单及回应时限</h3>")
         for t in c.tickets:
             clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
-            body.append(f"<p>【{esc(t.level)}】{esc(t.title)}（{esc(t.state)}，{esc(t.section)}）：{esc(clocks)}</p>")
+            body.append(f"<p>{esc(item_heading(t.level, t.title))}（{esc(t.state)}，{esc(t.section)}）：{esc(clocks)}</p>")
             body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in t.links]
     if c.breaches:
         body.append("<h3>超时事项</h3>")
-        body += [f'<p style="color:#c00000">{esc(t.title)}：'
-                 + esc("；".join(f"{k.label}{k.state}" for k in t.clocks if k.overdue)) + "</p>" for t in c.breaches]
+        body += [f'<p style="color:#c00000">{esc(item_heading(t.level, t.title))}：{esc(overdue_words(t))}</p>'
+                 for t in c.breaches]
     if page_url:
         body.append(f'<p><a href="{esc(page_url)}">在系统中查看</a></p>')
     return ('<html><body style="font-family:FangSong,SimSun,serif">'

@@ -284,6 +284,6 @@ def test_the_overview_counts_major_events_as_the_digest_lists_them(runtime, drai
         assert "新增重大舆情信息" not in text
         assert "本期共监测相关信息 6 条；升级预警事件 2 起；重大及以上舆情事件 1 起；未关闭工单 0 件，其中超时 0 件" in text
         assert "重大及以上舆情事件\n" in text or "<h3>重大及以上舆情事件</h3>" in text
-    listed = re.findall(r"^\d+\. 【(?:重大|特别重大)】.*本期新增相关信息 (\d+) 条", plain, re.M)
+    listed = re.findall(r"^\d+\.【(?:重大|特别重大)】.*本期新增相关信息 (\d+) 条", plain, re.M)
     assert listed == ["4"], plain
-    assert len(re.findall(r"^\d+\. 【", plain.split("升级预警事件\n", 1)[1].split("、重大及以上", 1)[0], re.M)) == 2
+    assert len(re.findall(r"^\d+\.【", plain.split("升级预警事件\n", 1)[1].split("、重大及以上", 1)[0], re.M)) == 2

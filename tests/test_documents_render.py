@@ -558,3 +558,48 @@ def test_a_table_is_refused_whose_columns_do_not_fill_the_type_area() -> None:
         Table(["项目", "情况"], [], [1, 3], caption="部门协同情况")
     with pytest.raises(ValueError, match="2 columns but 1 widths"):
         Table(["项目", "情况"], [], [156])
+
+
+def _digests(rt, story):  # type: ignore[no-untyped-def]
+    """The day's 舆情日报 and the flooding's 要情专报 of the toll story, as DOCX."""
+    start = rt.now() - timedelta(days=1)
+    with rt.session() as s:
+        daily = gather(s, kind="daily", title="舆情日报", bureau="泽州县应急管理局", start=start, end=rt.now(),
+                       tz="Asia/Shanghai")
+        major = gather(s, kind="major", title="要情专报", bureau="泽州县应急管理局", start=start, end=rt.now(),
+                       tz="Asia/Shanghai", event_ids=[story["flood"]])
+    return {kind: Document(io.BytesIO(write_docx(digest_compose(c, rt.profile, "Asia/Shanghai", number=3, copy_no=1))))
+            for kind, c in (("daily", daily), ("major", major))}
+
+
+def test_digest_entries_are_numbered_third_level_headings(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """Each entry of the 日报 and the 要情专报 is a 公文 third-level heading, 1.【重大】标题 in 仿宋
+    bold, numbered from 1 under each section: the 重大及以上 entries read 「1. 【重大】…：本期新增相关信息
+    11 条。」 as body text, and 超时事项 「1. 暴雨致城区道路积水：…」 without its level. Read end to
+    end: no machine words, no leading zeros, no heading without text under it."""
+    docs = _digests(runtime, story)
+    for kind, doc in docs.items():
+        paragraphs = [p for p in doc.paragraphs if p.text.strip()]
+        texts = [unjoined(p.text) for p in paragraphs]
+        assert not [t for t in texts if re.match(r"\d+\.\s+\S", t)], (kind, "numbered as body text")
+        numbers: list[int] = []
+        for p, text in zip(paragraphs, texts, strict=True):
+            if re.match(r"[一二三四五六七八九十]+、", text):
+                numbers = []  # each section numbers its entries afresh
+            entry = re.match(r"(\d+)\.【(一般|较大|重大|特别重大)】\S", text)
+            if entry:
+                numbers.append(int(entry.group(1)))
+                assert numbers == list(range(1, len(numbers) + 1)), (kind, text)
+                assert all(r.bold for r in p.runs) and {r.font.name for r in p.runs} == {"仿宋_GB2312"}, text
+                assert p.paragraph_format.keep_with_next, text
+        for n, text in enumerate(texts[:-1]):  # a heading is followed by its text, not by another heading
+            if re.match(r"[一二三四五六七八九十]+、", text):
+                assert not re.match(r"[一二三四五六七八九十]+、", texts[n + 1]), (kind, text)
+        whole = "\n".join(texts)
+        assert machine_text(whole, crawled(runtime)) == [], kind
+        assert not re.search(r"(?<!\d)0\d月|月0\d日|(?<![\d:])0\d时", whole), kind
+    daily = "\n".join(unjoined(p.text) for p in docs["daily"].paragraphs)
+    flood = "【重大】泽州县巴公镇煤矿透水事故死亡人数升至12人"
+    assert f"二、重大及以上舆情事件\n1.{flood}\n本期新增相关信息 11 条。" in daily
+    assert "四、超时事项\n1.【较大】暴雨致城区道路积水\n发布权威信息已超时 1 天 15 小时，尚未完成。" in daily
+    assert f"二、升级预警事件\n1.{flood}\n累计监测到相关信息 16 条" in "\n".join(p.text for p in docs["major"].paragraphs)
