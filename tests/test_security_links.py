@@ -22,7 +22,7 @@ from sqlalchemy import select
 
 from yuqing.alerts.digest_content import Content, EventLine, Link
 from yuqing.alerts.digests import render_html, render_text
-from yuqing.alerts.notify import compose
+from yuqing.alerts.notify import compose, notify
 from yuqing.dashboards import reports
 from yuqing.dashboards.app import HideAckTokens, create_app
 from yuqing.models import (
@@ -260,6 +260,44 @@ def test_a_crawled_title_cannot_put_a_link_into_the_alert_mail(runtime) -> None:
     assert set(re.findall(r'href="([^"]+)"', html)) == {"http://127.0.0.1:8000/alerts/7", "https://news.example/a%281%29"}
     assert "](http://evil" not in text and "**紧急**" not in text and "<b>x" not in html
     assert "［点此查看官方通报］（http://evil.example/phish）" in text
+
+
+def test_the_alert_mail_shows_crawled_text_as_text_and_its_link_opens_the_alert(runtime, client, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """The mail as it arrives: its plain part without Markdown (**等级**, [标题](url)), its HTML part
+    linking only the alert's page and the items' own sources, a crawled [点此查看](http://evil…)
+    shown as text in both; the alert's page answers the link (sign-in first, then the event's
+    page), where the issue found a 404 in English JSON."""
+    event_id = make_reported_event(runtime, level="重大", title=f"煤矿透水{EVIL}")
+    with runtime.session() as s:
+        item = s.scalars(select(Item).where(Item.event_id == event_id)).first()
+        item.title = f"通报{EVIL}"
+        event = s.get(Event, event_id)
+        alert = Alert(event_id=event_id, level="重大", title=event.title, reasons=[f"命中关注词{EVIL}"],
+                      created_at=runtime.now(), updated_at=runtime.now())
+        s.add(alert)
+        s.flush()
+        assert notify(s, runtime, alert, event, roles=["monitor"], why="新预警", tag="new") >= 1
+        alert_id = alert.id
+        sources = {i.url for i in s.scalars(select(Item).where(Item.event_id == event_id))}
+    drain()
+    msg = smtp.wait_for(1)[0]
+    text = next(p for p in msg.walk() if p.get_content_type() == "text/plain").get_payload(decode=True).decode()
+    page = next(p for p in msg.walk() if p.get_content_type() == "text/html").get_payload(decode=True).decode()
+    link = f"http://127.0.0.1:8000/alerts/{alert_id}"
+    assert "**" not in text and "](" not in text and "<b>" not in text and "\n- " not in text
+    assert "等级：重大" in text and f"确认与处理：{link}" in text
+    assert "［点此查看官方通报］（http://evil.example/phish）" in text  # the crawled words, as words
+    assert set(re.findall(r'href="([^"]+)"', page)) == {link, *sources}
+    assert "点此查看官方通报" in page and "<b>x" not in page and "evil.example/phish\"" not in page
+    path = "/alerts/" + str(alert_id)
+    r = client.get(path)
+    assert r.status_code == 303 and r.headers["location"] == f"/login?next={path}"
+    _sign_in(client, "monitor")
+    r = client.get(path)
+    assert r.status_code == 200 and r.headers["content-type"].startswith("text/html"), r.text[:200]
+    assert "煤矿透水" in r.text and "<b>x</b>" not in r.text
+    r = client.get(f"/alerts/{alert_id + 1000}")  # an alert that is not there: a page saying so, in Chinese
+    assert r.status_code == 404 and r.headers["content-type"].startswith("text/html") and "不存在" in r.text
 
 
 def test_a_crawled_title_cannot_put_a_link_into_the_daily_digest(runtime) -> None:  # type: ignore[no-untyped-def]
