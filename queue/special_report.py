@@ -265,10 +265,14 @@ def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: date
     """The 续报's opening: the last issue this department had of the event and what changed since
     it (我局于12月1日14时20分报送〔2026〕第3期专报以来，事件等级由较大升为重大……)."""
     last = last_told(s, referral)
-    changes = a.changes_since(last.fingerprint, tz, since=now) if last is not None else []
-    if last is None or not changes:
+    if last is None:
         return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。")
+    # Dated and named from the register: a 专报 that failed and went again later was registered
+    # anew at its sending (register.reissue), hours after the referral was made.
     told = f"〔{last.year}〕第{last.number}期{KINDS.get(last.kind, '专报')}"
+    changes = a.changes_since(last.fingerprint, tz, since=now)
+    if not changes:
+        return Paragraph.of(f"我局已于{cn_short(last.created_at, tz)}报送{told}，现将最新情况续报如下。")
     return Paragraph.of(f"我局于{cn_short(last.created_at, tz)}报送{told}以来，{'，'.join(changes)}。"
                         "现将最新情况续报如下。")
 

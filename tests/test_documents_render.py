@@ -26,7 +26,7 @@ from yuqing.dashboards import reports
 from yuqing.documents import Table
 from yuqing.documents.account import event_account
 from yuqing.documents.charts import AXIS_HOUR
-from yuqing.documents.dates import cn_date, cn_datetime, cn_short_span
+from yuqing.documents.dates import cn_date, cn_datetime, cn_short, cn_short_span
 from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.keep import unjoined
 from yuqing.documents.pdf import write_pdf
@@ -603,3 +603,19 @@ def test_digest_entries_are_numbered_third_level_headings(runtime, story) -> Non
     assert f"二、重大及以上舆情事件\n1.{flood}\n本期新增相关信息 11 条。" in daily
     assert "四、超时事项\n1.【较大】暴雨致城区道路积水\n发布权威信息已超时 1 天 15 小时，尚未完成。" in daily
     assert f"二、升级预警事件\n1.{flood}\n累计监测到相关信息 16 条" in "\n".join(p.text for p in docs["major"].paragraphs)
+
+
+def test_a_followup_dates_its_opening_from_the_register_not_the_referral(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The 续报 said 我局已于<the referral's creation>报送该事件舆情 where nothing it reports had
+    changed, though the department's 专报 failed then and went two hours later (re-registered
+    under its number at its sending): the opening names the issue and its time from the register."""
+    with runtime.session() as s:
+        ref = s.get(Referral, story["flood_referral"])
+        referred = ref.created_at = runtime.now() - timedelta(hours=3)
+        sent = referred + timedelta(hours=2)
+        issue(s, series=special_report.SERIES, kind="special", now=sent, tz="Asia/Shanghai", event_id=ref.event_id,
+              department_key=ref.department_key, referral_id=ref.id,
+              fingerprint=event_account(s, ref.event_id).fingerprint)  # what it told is what stands now
+    text = docx_text(write_docx(special(runtime, story, kind="followup")[0]))
+    assert f"我局已于{cn_short(sent)}报送〔2026〕第1期专报，现将最新情况续报如下。" in text, text[:600]
+    assert cn_short(referred) not in text
