@@ -216,19 +216,33 @@ def _contact(profile: Profile) -> Paragraph:
     return Paragraph([*parts, "。"], ragged=True)
 
 
-def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now: datetime, tz: str, *,
-            kind: str = "special", others: Sequence[str] = ()) -> tuple[OfficialDocument, EventAccount]:
-    """The 专报 (or 续报, 终报) for ``referral`` as a document record, with the account it tells."""
+def title_of(a: EventAccount, kind: str) -> str:
+    """关于“泽州县巴公镇煤矿透水事故……”相关舆情的专报（续报）."""
+    label = {"special": "", "followup": "（续报）", "final": "（终报）"}[kind]
+    return f"关于“{clip(a.title, 30)}”相关舆情的专报{label}"
+
+
+def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now: datetime, tz: str, *,  # noqa: PLR0913
+            kind: str = "special", others: Sequence[str] = (), record: IssuedDocument | None = None,
+            merged_from: int | None = None, account: EventAccount | None = None) -> tuple[OfficialDocument, EventAccount]:
+    """The 专报 (or 续报, 终报) for ``referral`` as a document record, with the account it tells.
+    ``record``: its entry in the register, where registered (its 期号; a 续报's opening tells of
+    the issue before it); ``merged_from``: the event the department's earlier
+    issues told of, since merged into this one (a 续报 then opens with :func:`merge_notice`,
+    which names this 续报's own 期号)."""
     event = s.get(Event, referral.event_id)
     assert event is not None
-    a = event_account(s, event.id)
+    a = account or event_account(s, event.id)
     department = profile.department(referral.department_key)
     ticket = s.scalar(select(Ticket).where(Ticket.event_id == event.id))
     blocks: list = [Heading("报送单位与对象"),
                     Paragraph.of(f"报送单位：{profile.bureau.name}。报送对象：{department.name}。"
                                  f"报送时间：{cn_datetime(now, tz)}。")]
-    if kind == "followup":
-        blocks.append(_followup_opening(s, referral, a, now, tz))
+    if kind == "followup" and merged_from is not None:  # in place of the usual opening, which names the other event
+        number = f"〔{record.year}〕第{record.number}期" if record is not None else "本期"
+        blocks.append(merge_notice(s, referral, merged_from, a, number, tz))
+    elif kind == "followup":
+        blocks.append(_followup_opening(s, referral, a, now, tz, before=record.id if record is not None else None))
     closed = ticket.closed_at if ticket and ticket.closed_at else now  # 终报 of a ticket not yet closed: now
     if kind == "final" and ticket is not None and closed_as_dismissed(ticket):
         blocks += _dismissal(referral, a, closed, tz)
@@ -243,9 +257,9 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     blocks += [Heading("联系人"), _contact(profile)]
     blocks += [Heading("签收"), Paragraph.of("请打开以下链接签收（无需登录）：", Link("签收本期专报", ack_link))]
     level = Level.parse(event.level)
-    label = {"special": "", "followup": "（续报）", "final": "（终报）"}[kind]
     doc = OfficialDocument(
-        series=SERIES, issuer=profile.bureau.name, title=f"关于“{clip(a.title, 30)}”相关舆情的专报{label}",
+        series=SERIES, issuer=profile.bureau.name, title=title_of(a, kind),
+        number=record.number if record is not None else None,
         issued_at=now, blocks=blocks, secrecy=profile.documents.secrecy,
         urgency={Level.GRAVE: "特急", Level.MAJOR: "加急"}.get(level, "") if kind != "final" else "",
         signer=profile.documents.signer, addressee=department.name, cc=list(profile.documents.cc) + list(others),
@@ -253,18 +267,23 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     return doc, a
 
 
-def last_told(s: Session, referral: Referral) -> IssuedDocument | None:
+def last_told(s: Session, referral: Referral, before: int | None = None) -> IssuedDocument | None:
     """The last 专报 or 续报 the department had of the referral's event now (a referral moved from
-    a merged event has told nothing of this one yet), or None."""
-    return s.scalar(select(IssuedDocument).where(
+    a merged event has told nothing of this one yet), or None; ``before``: registered before this
+    entry (the 续报 being composed, registered first)."""
+    query = select(IssuedDocument).where(
         IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == referral.event_id,
-        IssuedDocument.kind.in_(["special", "followup"])).order_by(IssuedDocument.id.desc()).limit(1))
+        IssuedDocument.kind.in_(["special", "followup"]))
+    if before is not None:
+        query = query.where(IssuedDocument.id < before)
+    return s.scalar(query.order_by(IssuedDocument.id.desc()).limit(1))
 
 
-def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: datetime, tz: str) -> Paragraph:
+def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: datetime, tz: str,
+                      before: int | None = None) -> Paragraph:
     """The 续报's opening: the last issue this department had of the event and what changed since
     it (我局于12月1日14时20分报送〔2026〕第3期专报以来，事件等级由较大升为重大……)."""
-    last = last_told(s, referral)
+    last = last_told(s, referral, before)
     if last is None:
         return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。")
     # Dated and named from the register: a 专报 that failed and went again later was registered
@@ -298,20 +317,22 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
           kind: str = "special", others: Sequence[str] = ()) -> Issued:
     """Register, number and write the 专报 for ``referral`` under ``folder``; what was issued."""
     merged_from = merged_from_event(s, referral) if kind == "followup" else None
-    doc, account = compose(s, profile, referral, ack_link, now, tz, kind=kind, others=others)
+    account = event_account(s, referral.event_id)
+    # Registered first, so the document is composed whole with its 期号 (a merge notice names it).
     # A 终报 once per closing: a ticket re-opened and closed again tells the departments again.
     closings = s.scalar(select(Ticket.reopen_count).where(Ticket.event_id == referral.event_id)) or 0
     fingerprint = account.fingerprint if kind != "final" else f"final-{closings}"
+    title = title_of(account, kind)
     # A department has one 专报: a second is its first sent again where that failed, under its 期号.
     failed = _special_of(s, referral) if kind == "special" else None
-    record = reissue(s, failed, now=now, event_id=referral.event_id, fingerprint=fingerprint, title=doc.title) \
+    record = reissue(s, failed, now=now, event_id=referral.event_id, fingerprint=fingerprint, title=title) \
         if failed is not None else \
         issue(s, series=SERIES, kind=kind, now=now, tz=tz, event_id=referral.event_id,
               department_key=referral.department_key, referral_id=referral.id, fingerprint=fingerprint,
-              title=doc.title)
-    doc.number, doc.copy_no = record.number, record.id
-    if merged_from is not None:  # in place of 我局已于……报送该事件舆情, which names the other event
-        doc.blocks[2] = merge_notice(s, referral, merged_from, account, doc.issue_line(record.year), tz)
+              title=title)
+    doc, account = compose(s, profile, referral, ack_link, now, tz, kind=kind, others=others, record=record,
+                           merged_from=merged_from, account=account)
+    doc.copy_no = record.id
     target = folder / f"referral-{referral.id}" / f"{record.kind}-{record.number}"
     target.mkdir(parents=True, exist_ok=True)
     path = write_files(s, doc, target / doc.file_name(record.year, "docx"))

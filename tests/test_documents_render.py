@@ -23,7 +23,7 @@ from sqlalchemy import select
 from yuqing.alerts.digest_content import gather
 from yuqing.alerts.digest_docx import compose as digest_compose
 from yuqing.dashboards import reports
-from yuqing.documents import Table
+from yuqing.documents import Paragraph, Table
 from yuqing.documents.account import event_account
 from yuqing.documents.charts import AXIS_HOUR
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short, cn_short_span
@@ -619,3 +619,20 @@ def test_a_followup_dates_its_opening_from_the_register_not_the_referral(runtime
     text = docx_text(write_docx(special(runtime, story, kind="followup")[0]))
     assert f"我局已于{cn_short(sent)}报送〔2026〕第1期专报，现将最新情况续报如下。" in text, text[:600]
     assert cn_short(referred) not in text
+
+
+def test_a_merge_notice_is_composed_with_the_followup_not_swapped_in_after(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """build() replaced the composed 续报's third block with the merge notice once its 期号 was
+    known. Registered first, the 续报 is composed whole: its opening is the notice, naming its own
+    期号 and the event the department had, and the register's title is the document's."""
+    with runtime.session() as s:
+        ref = s.get(Referral, story["flood_referral"])
+        record = issue(s, series=special_report.SERIES, kind="followup", now=runtime.now(), tz="Asia/Shanghai",
+                       event_id=ref.event_id, department_key=ref.department_key, referral_id=ref.id, fingerprint="x")
+        gone = event_account(s, story["fire"]).title
+        doc, account = special_report.compose(s, runtime.profile, ref, "http://127.0.0.1:8000/ack/t", runtime.now(),
+                                              "Asia/Shanghai", kind="followup", record=record, merged_from=story["fire"])
+        opening = [b.text for b in doc.blocks if isinstance(b, Paragraph)][1]
+        assert opening.startswith("我局已于") and f"“{clip(gone, 30)}”相关舆情" in opening, opening
+        assert f"后续报送以〔2026〕第{record.number}期为准" in opening and doc.number == record.number
+        assert doc.title == special_report.title_of(account, "followup") and "报送该事件舆情" not in opening
