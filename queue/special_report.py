@@ -367,5 +367,8 @@ def merge_notice(s: Session, referral: Referral, merged_from: int, a: EventAccou
     gone = s.get(Event, merged_from)
     was = clip(event_title(s, gone), 30) if gone is not None else "前期报送的事件"
     number = issue_line.replace(" ", "")
-    return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
+    told = s.scalar(select(IssuedDocument.created_at).where(  # the register's last issue of that event to it
+        IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == merged_from,
+        IssuedDocument.kind.in_(["special", "followup"])).order_by(IssuedDocument.id.desc()).limit(1))
+    return Paragraph.of(f"我局已于{cn_short(told or referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
                         f"“{clip(a.title, 30)}”合并，系同一事件，后续报送以{number}为准。现将合并后的最新情况续报如下。")

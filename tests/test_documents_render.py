@@ -630,9 +630,13 @@ def test_a_merge_notice_is_composed_with_the_followup_not_swapped_in_after(runti
         record = issue(s, series=special_report.SERIES, kind="followup", now=runtime.now(), tz="Asia/Shanghai",
                        event_id=ref.event_id, department_key=ref.department_key, referral_id=ref.id, fingerprint="x")
         gone = event_account(s, story["fire"]).title
+        had = runtime.now() - timedelta(hours=2)  # its 专报 of the fire, hours after the referral was made
+        ref.created_at = had - timedelta(hours=3)
+        issue(s, series=special_report.SERIES, kind="special", now=had, tz="Asia/Shanghai", event_id=story["fire"],
+              department_key=ref.department_key, referral_id=ref.id, fingerprint="fire")
         doc, account = special_report.compose(s, runtime.profile, ref, "http://127.0.0.1:8000/ack/t", runtime.now(),
                                               "Asia/Shanghai", kind="followup", record=record, merged_from=story["fire"])
         opening = [b.text for b in doc.blocks if isinstance(b, Paragraph)][1]
-        assert opening.startswith("我局已于") and f"“{clip(gone, 30)}”相关舆情" in opening, opening
+        assert opening.startswith(f"我局已于{cn_short(had)}报送“{clip(gone, 30)}”相关舆情"), opening
         assert f"后续报送以〔2026〕第{record.number}期为准" in opening and doc.number == record.number
         assert doc.title == special_report.title_of(account, "followup") and "报送该事件舆情" not in opening
