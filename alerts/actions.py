@@ -188,9 +188,9 @@ def _check_ticket_choice(s: Session, event_id: int, ticket: str | None, reason: 
 def _judge_level(event: Event, value: str, by: str, now: datetime) -> None:
     """人工研判: the monitor's level is the event's level, whoever raised it before.
 
-    Analysis only ever raises an event's level (the highest so far), so a level set here stays
-    unless later evidence is graver; who set it and when are kept on the event for the card,
-    the timeline and the notification that follows."""
+    A level set here stays unless later evidence is graver than the level it overrode ("from";
+    the rule is analysis.counting.item_level); who set it and when are kept on the event for
+    the card, the timeline and the notification that follows."""
     before = event.level
     event.level = value
     flags = dict(event.flags or {})

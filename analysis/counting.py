@@ -113,7 +113,7 @@ def merge_event(event: Event, other: Event, sources: int, last_hour: int, now: d
     event.updated_at = now
 
 
-def _judged(event: Event) -> dict[str, Any] | None:
+def _judged(event: Event | Record) -> dict[str, Any] | None:
     """The monitor's judgement of ``event``'s level (人工研判, ``flags["manual_level"]``), if any."""
     judged = (event.flags or {}).get("manual_level")
     return judged if isinstance(judged, dict) else None
@@ -137,6 +137,19 @@ def merged_level(event: Event, other: Event, by_risk: Level) -> tuple[Level, dic
     if theirs is not None:
         return (gone, theirs) if gone >= kept else (kept, None)
     return max_level(kept, gone, by_risk), None
+
+
+def item_level(event: Event | Record, item: Item | Record, by_risk: Level) -> Level:
+    """The event's level once ``item`` joins it. Analysis keeps the highest level so far; where
+    the monitor set the level by hand (人工研判), it stands until the evidence is graver than what
+    the monitor overrode (``manual_level["from"]``, the level analysis had given): a further
+    report of the same gravity does not undo a person's judgement, a report of more deaths does.
+    """
+    evidence = max_level(item.level, by_risk)
+    judged = _judged(event)
+    if judged is not None and evidence <= max_level(judged.get("from"), judged.get("level")):
+        return Level.parse(event.level)
+    return max_level(event.level, evidence)
 
 
 def _union(*lists: list[Any]) -> list[Any]:
@@ -231,7 +244,7 @@ def merge_item(event: Event | Record, item: Item | Record, judgement: Judgement)
     if (item.flags or {}).get("outside"):
         item_risk = item.risk or 0.0  # an incident elsewhere: its spread is not our response pressure
     event.risk = max(event.risk or 0.0, item_risk)
-    event.level = max_level(event.level, item.level, risk_level(event.risk, judgement)).value
+    event.level = item_level(event, item, risk_level(event.risk, judgement)).value
     event.relevance = max(event.relevance or 0.0, item.relevance or 0.0)
     event.rumor = max(event.rumor or 0.0, item.rumor or 0.0)
     event.in_remit = bool(event.in_remit or item.in_remit)
