@@ -10,7 +10,7 @@ from datetime import datetime
 
 from yuqing.clock import local
 
-from . import layout as L
+from .layout import BODY_W_MM
 
 
 @dataclass
@@ -71,9 +71,9 @@ class Table:
         name = self.caption or "/".join(self.header)
         if len(self.widths_mm) != len(self.header):
             raise ValueError(f"table {name!r}: {len(self.header)} columns but {len(self.widths_mm)} widths")
-        if abs(sum(self.widths_mm) - L.BODY_W_MM) > 0.5:
+        if abs(sum(self.widths_mm) - BODY_W_MM) > 0.5:
             raise ValueError(f"table {name!r}: column widths add up to {sum(self.widths_mm):g} mm, "
-                             f"not the 版心's {L.BODY_W_MM:g} mm")
+                             f"not the 版心's {BODY_W_MM:g} mm")
 
 
 @dataclass
