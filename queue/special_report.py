@@ -267,12 +267,15 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
     return doc, a
 
 
-def last_told(s: Session, referral: Referral, before: int | None = None) -> IssuedDocument | None:
+def last_told(s: Session, referral: Referral, before: int | None = None,
+              event_id: int | None = None) -> IssuedDocument | None:
     """The last 专报 or 续报 the department had of the referral's event now (a referral moved from
     a merged event has told nothing of this one yet), or None; ``before``: registered before this
-    entry (the 续报 being composed, registered first)."""
+    entry (the 续报 being composed, registered first); ``event_id``: of that event instead (the
+    merged one a merge notice names)."""
     query = select(IssuedDocument).where(
-        IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == referral.event_id,
+        IssuedDocument.referral_id == referral.id,
+        IssuedDocument.event_id == (referral.event_id if event_id is None else event_id),
         IssuedDocument.kind.in_(["special", "followup"]))
     if before is not None:
         query = query.where(IssuedDocument.id < before)
@@ -367,8 +370,6 @@ def merge_notice(s: Session, referral: Referral, merged_from: int, a: EventAccou
     gone = s.get(Event, merged_from)
     was = clip(event_title(s, gone), 30) if gone is not None else "前期报送的事件"
     number = issue_line.replace(" ", "")
-    told = s.scalar(select(IssuedDocument.created_at).where(  # the register's last issue of that event to it
-        IssuedDocument.referral_id == referral.id, IssuedDocument.event_id == merged_from,
-        IssuedDocument.kind.in_(["special", "followup"])).order_by(IssuedDocument.id.desc()).limit(1))
-    return Paragraph.of(f"我局已于{cn_short(told or referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
+    told = last_told(s, referral, event_id=merged_from)  # the register's last issue of that event to it
+    return Paragraph.of(f"我局已于{cn_short(told.created_at if told else referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
                         f"“{clip(a.title, 30)}”合并，系同一事件，后续报送以{number}为准。现将合并后的最新情况续报如下。")
