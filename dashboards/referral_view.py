@@ -13,6 +13,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from yuqing.documents import issue_number
 from yuqing.documents.account import EventAccount, event_account, key_posts
 from yuqing.models import (
     Deadline,
@@ -40,6 +41,11 @@ class SentDocument:
     issued_at: datetime
     docx: bool
     pdf: bool
+
+    @property
+    def issue(self) -> str:
+        """〔2026〕第 3 期, as the document's own 版头 line writes it."""
+        return issue_number(self.year, self.number, spaced=True)
 
 
 @dataclass

@@ -22,7 +22,15 @@ from sqlalchemy.orm import Session
 
 from yuqing.alerts.rules import spike_floor
 from yuqing.clock import local
-from yuqing.documents import Heading, Link, OfficialDocument, Paragraph, Picture, Unbroken
+from yuqing.documents import (
+    Heading,
+    Link,
+    OfficialDocument,
+    Paragraph,
+    Picture,
+    Unbroken,
+    issue_number,
+)
 from yuqing.documents.account import EventAccount, event_account, key_posts, tier_label
 from yuqing.documents.charts import spread_chart
 from yuqing.documents.current import event_title
@@ -239,7 +247,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
                     Paragraph.of(f"报送单位：{profile.bureau.name}。报送对象：{department.name}。"
                                  f"报送时间：{cn_datetime(now, tz)}。")]
     if kind == "followup" and merged_from is not None:  # in place of the usual opening, which names the other event
-        number = f"〔{record.year}〕第{record.number}期" if record is not None else "本期"
+        number = issue_number(record.year, record.number) if record is not None else "本期"
         blocks.append(merge_notice(s, referral, merged_from, a, number, tz))
     elif kind == "followup":
         blocks.append(_followup_opening(s, referral, a, now, tz, before=record.id if record is not None else None))
@@ -291,7 +299,7 @@ def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: date
         return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。")
     # Dated and named from the register: a 专报 that failed and went again later was registered
     # anew at its sending (register.reissue), hours after the referral was made.
-    told = f"〔{last.year}〕第{last.number}期{KINDS.get(last.kind, '专报')}"
+    told = issue_number(last.year, last.number) + KINDS.get(last.kind, "专报")
     changes = a.changes_since(last.fingerprint, tz, since=now)
     if not changes:
         return Paragraph.of(f"我局已于{cn_short(last.created_at, tz)}报送{told}，现将最新情况续报如下。")
@@ -363,13 +371,13 @@ def merged_from_event(s: Session, referral: Referral) -> int | None:
                     .order_by(IssuedDocument.id.desc()).limit(1))
 
 
-def merge_notice(s: Session, referral: Referral, merged_from: int, a: EventAccount, issue_line: str,
+def merge_notice(s: Session, referral: Referral, merged_from: int, a: EventAccount, number: str,
                  tz: str) -> Paragraph:
     """The 续报's opening where the department's 专报 was of an event since merged into this one:
-    which event it had, that the two are one, and which 期 later reports follow."""
+    which event it had, that the two are one, and which 期 later reports follow (``number``:
+    this 续报's own, :func:`issue_number`)."""
     gone = s.get(Event, merged_from)
     was = clip(event_title(s, gone), 30) if gone is not None else "前期报送的事件"
-    number = issue_line.replace(" ", "")
     told = last_told(s, referral, event_id=merged_from)  # the register's last issue of that event to it
     return Paragraph.of(f"我局已于{cn_short(told.created_at if told else referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
                         f"“{clip(a.title, 30)}”合并，系同一事件，后续报送以{number}为准。现将合并后的最新情况续报如下。")

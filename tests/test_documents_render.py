@@ -10,6 +10,7 @@ import io
 import re
 import subprocess
 from datetime import datetime, timedelta
+from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -23,7 +24,7 @@ from sqlalchemy import select
 from yuqing.alerts.digest_content import gather
 from yuqing.alerts.digest_docx import compose as digest_compose
 from yuqing.dashboards import reports
-from yuqing.documents import Paragraph, Table
+from yuqing.documents import Paragraph, Table, issue_number
 from yuqing.documents.account import event_account
 from yuqing.documents.charts import AXIS_HOUR
 from yuqing.documents.dates import cn_date, cn_datetime, cn_short, cn_short_span
@@ -640,3 +641,21 @@ def test_a_merge_notice_is_composed_with_the_followup_not_swapped_in_after(runti
         assert opening.startswith(f"我局已于{cn_short(had)}报送“{clip(gone, 30)}”相关舆情"), opening
         assert f"后续报送以〔2026〕第{record.number}期为准" in opening and doc.number == record.number
         assert doc.title == special_report.title_of(account, "followup") and "报送该事件舆情" not in opening
+
+
+# A year written inside 〔〕 by code: 〔{year}〕, 〔{{ d.year }}〕, 〔{last.year}〕.
+_FORMED_ISSUE = re.compile(r"〔\{[^〕]*\}〕第")
+
+
+def test_the_issue_number_is_worded_in_one_place() -> None:
+    """〔2026〕第3期 is written by documents.model.issue_number alone: the 续报's opening, the
+    merge notice, the 版头's line, the file name and the liaison's page each wrote it themselves,
+    so one change of form (a space, 第 before the number) would leave the others saying the old."""
+    root = Path(__file__).resolve().parent.parent
+    home = root / "yuqing" / "documents" / "model.py"
+    found = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*"))
+             if path.suffix in (".py", ".html") and "tests" not in path.parts and path != home
+             and path.is_file() for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1)
+             if _FORMED_ISSUE.search(line)]
+    assert found == []
+    assert issue_number(2026, 3) == "〔2026〕第3期" and issue_number(2026, 3, spaced=True) == "〔2026〕第 3 期"

@@ -7,6 +7,17 @@ Debian's headless Chromium). Chinese dates, the 期号 series in the store, the 
 current account, the CJK chart set-up and the machine-text check live beside it.
 """
 
-from .model import Block, Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
+from .model import (
+           Block,
+           Heading,
+           Link,
+           OfficialDocument,
+           Paragraph,
+           Picture,
+           Table,
+           Unbroken,
+           issue_number,
+)
 
-__all__ = ["Block", "Heading", "Link", "OfficialDocument", "Paragraph", "Picture", "Table", "Unbroken"]
+__all__ = ["Block", "Heading", "Link", "OfficialDocument", "Paragraph", "Picture", "Table", "Unbroken",
+           "issue_number"]

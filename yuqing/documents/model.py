@@ -13,6 +13,14 @@ from yuqing.clock import local
 from .layout import BODY_W_MM
 
 
+def issue_number(year: int, number: int, *, spaced: bool = False) -> str:
+    """The 期号 as every document, mail, file name and page writes it: ``〔2026〕第3期`` in a
+    sentence and a file name; ``spaced``, ``〔2026〕第 3 期`` on the 版头's own line, where the
+    number stands apart as the masthead sets it."""
+    gap = " " if spaced else ""
+    return f"〔{year}〕第{gap}{number}{gap}期"
+
+
 @dataclass
 class Link:
     """A hyperlink: its visible text (crawled text, shown as text) and its address."""
@@ -122,9 +130,10 @@ class OfficialDocument:
         return local(self.issued_at, self.timezone).year
 
     def issue_line(self, year: int) -> str:
-        return f"〔{year}〕第 {self.number} 期" if self.number is not None else ""
+        """The 版头's 期号 line (〔2026〕第 3 期); empty where the document has no number."""
+        return issue_number(year, self.number, spaced=True) if self.number is not None else ""
 
     def file_name(self, year: int, ext: str) -> str:
         """泽州县应急管理局舆情专报〔2026〕第3期.docx."""
-        number = f"〔{year}〕第{self.number}期" if self.number is not None else ""
+        number = issue_number(year, self.number) if self.number is not None else ""
         return f"{self.masthead}{number}.{ext}"
