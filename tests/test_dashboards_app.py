@@ -3,7 +3,9 @@ the alert actions, the board's colours, the API and its OpenAPI description."""
 
 from __future__ import annotations
 
+import contextlib
 import re
+import socket
 from datetime import timedelta
 
 import pytest
@@ -322,9 +324,24 @@ def test_healthz(runtime, client) -> None:  # type: ignore[no-untyped-def]
     assert "counts" not in body and "items" not in str(body)  # public: nothing about the store's content
     from redis import Redis
 
-    runtime.redis = Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.5)  # nothing listens there
+    runtime.redis = Redis(host="127.0.0.1", port=1)  # nothing listens there
     r = client.get("/healthz")
     assert r.status_code == 503 and r.json()["redis"] is False and r.json()["database"] is True
+    # A Redis that takes the connection and never answers: asked once, for health_timeout, and
+    # reported (the client's own policy waits 3 s and tries four times, about 20 s in all).
+    with socket.create_server(("127.0.0.1", 0)) as mute:
+        runtime.settings = runtime.settings.model_copy(update={"health_timeout": 0.2})
+        runtime.redis = Redis(host="127.0.0.1", port=mute.getsockname()[1], socket_timeout=3)
+        r = client.get("/healthz")
+        assert r.status_code == 503 and r.json()["redis"] is False and r.json()["redis_error"] == "TimeoutError"
+        mute.setblocking(False)
+        asked = []
+        with contextlib.suppress(BlockingIOError):
+            while True:  # the connections the kernel took for the listener, none accepted yet
+                asked.append(mute.accept()[0])
+        for conn in asked:
+            conn.close()
+        assert len(asked) == 1
 
 
 def test_admin_sees_unhealthy_sources_in_red_and_adds_a_user(runtime, client) -> None:  # type: ignore[no-untyped-def]

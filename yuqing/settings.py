@@ -81,6 +81,7 @@ class Settings(BaseModel):
     snapshot_max_mb: int = Field(2048, ge=1, description="原文快照总量上限（MB，按原始字节计）；满后继续采集但不再保存快照")
     scheduler_tick: int = Field(15, ge=1, description="调度器检查到期任务的间隔（秒）")
     sweep_interval: int = Field(60, ge=5, description="期限巡检（sweep）的间隔（秒）")
+    health_timeout: float = Field(1.0, gt=0, le=30, description="健康检查（/healthz 与 `yuqing status`）等待 Redis 应答的最长时间（秒），不重试：Redis 不可达时及时报告，而不是让负载均衡等到超时")
     log_level: str = Field("INFO", description="日志级别")
 
     @field_validator("timezone")

@@ -10,6 +10,9 @@ import logging
 from datetime import timedelta
 from typing import Any, cast
 
+from redis import ConnectionPool, Redis
+from redis.backoff import NoBackoff
+from redis.retry import Retry
 from rq import Queue, Worker
 from rq.cron import CronScheduler
 from rq.worker import WorkerStatus
@@ -108,8 +111,28 @@ def _stale_sources(rt: Runtime) -> list[str]:
     return out
 
 
+def _bounded(redis: Redis, timeout: float) -> Redis:
+    """The same Redis server, asked once and waited for at most ``timeout`` seconds.
+
+    redis-py retries a failed command three times with backoff: a stopped server took about
+    8 s to report, for each check, longer than a load balancer waits for ``/healthz``
+    (Kubernetes' probe gives 1 s), so a down Redis read as a hung site rather than a 503.
+    """
+    pool = redis.connection_pool
+    kwargs = {**pool.connection_kwargs, "socket_timeout": timeout, "socket_connect_timeout": timeout,
+              "retry": Retry(NoBackoff(), 0)}
+    return Redis(connection_pool=ConnectionPool(connection_class=pool.connection_class, **kwargs))
+
+
 def _queue_status(rt: Runtime) -> dict[str, Any]:
-    redis = rt.get_redis()
+    redis = _bounded(rt.get_redis(), rt.settings.health_timeout)
+    try:
+        return _queue_counts(redis)
+    finally:
+        redis.connection_pool.disconnect()
+
+
+def _queue_counts(redis: Redis) -> dict[str, Any]:
     queues = {name: Queue(name, connection=redis).count for name in QUEUE_NAMES}
     # RQ's live registry: a worker is listed while its key lives, and its heartbeats (every
     # settings.worker_ttl) keep that key alive, so one whose heartbeats stopped drops out when it expires.
