@@ -70,15 +70,33 @@ def _packaged(filename: str) -> bytes | None:
     return res.read_bytes() if res.is_file() else None
 
 
-@lru_cache(maxsize=32)
 def load(name: str, data_dir: str | None = None) -> LinearModel | None:
-    """The active model called ``name`` (``emergency``, ``emotion``, ``rumor``), or None."""
+    """The active model called ``name`` (``emergency``, ``emotion``, ``rumor``), or None.
+
+    Which file is active is read on every call (``active.json`` is small, and another process
+    may promote a model); the file itself is parsed once per process while it stays the same
+    file: a data folder of its own (every test's, every installation's) loads the shipped
+    models as the same arrays, about 0.2 s spared each time.
+    """
     if data_dir:
         active = Path(data_dir) / "models" / "active.json"
         if active.is_file():
             chosen = json.loads(active.read_text(encoding="utf-8")).get(name)
-            if chosen and (Path(data_dir) / "models" / chosen).is_file():
-                return LinearModel.from_bytes((Path(data_dir) / "models" / chosen).read_bytes())
+            path = Path(data_dir) / "models" / chosen if chosen else None
+            if path is not None and path.is_file():
+                stat = path.stat()
+                return _retrained(str(path.resolve()), stat.st_mtime_ns, stat.st_size)
+    return _shipped(name)
+
+
+@lru_cache(maxsize=32)
+def _retrained(path: str, mtime_ns: int, size: int) -> LinearModel:
+    """A retrained model's file, parsed once per (path, modification time, size)."""
+    return LinearModel.from_bytes(Path(path).read_bytes())
+
+
+@lru_cache(maxsize=8)
+def _shipped(name: str) -> LinearModel | None:
     raw = _packaged(f"{name}.npz")
     return LinearModel.from_bytes(raw) if raw else None
 
@@ -88,4 +106,3 @@ def promote(data_dir: Path, name: str, filename: str) -> None:
     current = json.loads(active.read_text(encoding="utf-8")) if active.is_file() else {}
     current[name] = filename
     active.write_text(json.dumps(current, ensure_ascii=False, indent=1), encoding="utf-8")
-    load.cache_clear()
