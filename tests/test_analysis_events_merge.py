@@ -40,6 +40,10 @@ from yuqing.queue import jobs as jobs_queue
 from yuqing.queue.tickets import merged_closing
 from yuqing.store import engine_for, migrate, session_scope
 
+# Chromium's print stood in for: these tests read no PDF (tests/conftest.py); the merge test
+# issued ten 专报 and 续报 prints, about 19 s of its 24.
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 
 def _keys(codes: list[str], topics: list[str], words: list[str]) -> set:
     return incident_keys([{"code": c, "name": c} for c in codes], topics, words)
