@@ -22,6 +22,7 @@ from urllib.parse import parse_qsl
 
 import pytest
 import yaml
+from servers import serving
 
 from yuqing.alerts.channels.zwdd_work import timestamp_of
 from yuqing.alerts.delivery import create_delivery
@@ -72,7 +73,7 @@ class SignedGateway:
                 self.wfile.write(payload)
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread = serving(self.server)
 
     def verify(self, method: str, path: str, headers: dict[str, str], fields: dict[str, str]) -> str:
         secret = self.secrets.get(headers.get("apiKey", ""))

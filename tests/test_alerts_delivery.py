@@ -17,6 +17,7 @@ from urllib.parse import parse_qs, urlsplit
 from factories import deliveries
 from pydantic import SecretStr
 from rq import Queue
+from servers import serving
 
 from yuqing.alerts import delivery
 from yuqing.alerts.channels import get_channel
@@ -250,7 +251,7 @@ class _SlowReceiver:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self.server.server_address[1]}/hook"
-        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        serving(self.server).start()
 
     def stop(self) -> None:
         self.answer.set()
