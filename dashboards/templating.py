@@ -7,6 +7,7 @@ Crawled text is hostile: it is only ever printed through autoescape; no template
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from functools import lru_cache
 from importlib import resources
 from typing import Any
 
@@ -86,7 +87,12 @@ def _parse_iso(value: Any) -> datetime | None:
         return None
 
 
+@lru_cache(maxsize=4)
 def make_templates(timezone: str) -> Jinja2Templates:
+    """The pages' templates, one set per time zone shown, shared by every app of the process:
+    Jinja compiles each template on its first use and keeps it (checking the file's time, so an
+    edited template is read again), and an app of its own (each test has one) compiled them all
+    again. Nothing in the environment belongs to an app: the filters depend on the zone alone."""
     env = Environment(loader=FileSystemLoader(str(TEMPLATES)),
                       autoescape=select_autoescape(default=True, default_for_string=True))
     env.filters["dt"] = lambda v: fmt(v, timezone) if isinstance(v, datetime) else ""
