@@ -77,6 +77,13 @@ AXIS_HOUR = "%-d日%-H时"
 
 def spread_chart(points: list[tuple[datetime, int]], title: str) -> bytes:
     """传播走势: items per local hour as bars (``points`` are (local hour, count))."""
+    return _spread_png(tuple(points), title)
+
+
+@lru_cache(maxsize=32)
+def _spread_png(points: tuple[tuple[datetime, int], ...], title: str) -> bytes:
+    """The chart drawn once per (points, title): an event referred to five departments had the
+    same chart drawn for each one's 专报 (about 0.15 s of a core each, most of a 专报's making)."""
     plt = pyplot()
     from matplotlib.dates import DateFormatter
 
