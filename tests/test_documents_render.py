@@ -235,8 +235,10 @@ def test_machine_text_is_caught() -> None:
     assert machine_text("网友说 hello", quoted=["网友说 hello"]) == []
 
 
-def test_no_machine_text_in_any_document_or_message(runtime, story, drain, smtp) -> None:  # type: ignore[no-untyped-def]
-    """Every document and message of the story, as its reader gets it: DOCX text, e-mail parts."""
+def test_no_machine_text_in_any_document_or_message(runtime, story, drain, smtp,  # type: ignore[no-untyped-def]
+                                                    print_stand_in) -> None:
+    """Every document and message of the story, as its reader gets it: DOCX text, e-mail parts.
+    (No PDF is read here: Chromium's print of the 专报 and 日报 is stood in for, tests/conftest.py.)"""
     from yuqing.alerts.digests import send_major
     from yuqing.dashboards import reports
     from yuqing.models import Alert, Delivery, Event, User
