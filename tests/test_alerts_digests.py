@@ -89,6 +89,7 @@ def test_quiet_period_yields_a_short_digest(runtime, drain, smtp) -> None:  # ty
     assert digest.docx_path.endswith("泽州县应急管理局舆情日报〔2026〕第1期.docx")
 
 
+@pytest.mark.slow  # Chromium prints the 日报, which is read
 def test_busy_digest_has_every_section_linked_to_items_and_a_proper_docx(runtime, drain, smtp, chromium_print) -> None:  # type: ignore[no-untyped-def]
     runtime.clock.advance(hours=-10)  # the day before, 22:00
     event_id = make_event(runtime, level="重大", items=6)

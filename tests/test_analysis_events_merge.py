@@ -247,6 +247,7 @@ def _deliveries_of(rt, subject: str) -> list[tuple[str, str]]:  # type: ignore[n
         return sorted((d.target, d.subject) for d in s.scalars(select(Delivery).where(Delivery.subject.startswith(subject))))
 
 
+@pytest.mark.slow  # three analyses, a referral round and the merge
 def test_a_merged_events_alert_and_ticket_close_with_the_reason_and_nothing_is_referred_twice(  # noqa: PLR0915
         runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
     """The early report and a villager's post start two events; the second, raised to 重大, is

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from yuqing.analysis.corpora import Unit
 from yuqing.analysis.eval_headlines import compare, headline_only_oof
@@ -23,6 +24,7 @@ def _units() -> tuple[list[Unit], np.ndarray]:
     return units, np.array(y)
 
 
+@pytest.mark.slow  # fits the model and two baselines fold by fold
 def test_baseline_reads_headlines_only_and_both_learn_the_split() -> None:
     units, y = _units()
     headline = np.array([u.genre == "headline" for u in units])

@@ -34,6 +34,7 @@ def login(client: TestClient, username: str) -> None:
     assert r.status_code == 303, r.text
 
 
+@pytest.mark.slow  # Chromium prints the 专报 and 续报 and one is read
 def test_the_liaison_page_of_one_referral(runtime, client, drain, smtp, chromium_print) -> None:  # type: ignore[no-untyped-def]
     refs = make_referred_event(runtime, drain)
     smtp.wait_for(4)

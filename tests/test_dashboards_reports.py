@@ -169,6 +169,7 @@ def _artifacts():  # type: ignore[no-untyped-def]
     return folder
 
 
+@pytest.mark.slow  # Chromium prints the report
 def test_generate_report_job_writes_three_files(runtime, story) -> None:  # type: ignore[no-untyped-def]
     paths = reports.generate_report(story["ticket"])
     assert sorted(p.rsplit(".", 1)[1] for p in paths) == ["docx", "html", "pdf"]

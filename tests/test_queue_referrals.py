@@ -39,6 +39,7 @@ def _refs(rt) -> dict[str, Referral]:  # type: ignore[no-untyped-def]
         return {r.department_key: r for r in s.scalars(select(Referral))}
 
 
+@pytest.mark.slow  # Chromium prints the 专报, which is read
 def test_major_event_referral_mail_carries_a_readable_report(runtime, drain, smtp, tmp_path, chromium_print) -> None:  # type: ignore[no-untyped-def]
     event = make_reported_event(runtime, level="重大", items=3)
     jobs.consider_event(event)
