@@ -76,11 +76,14 @@ def load_gazetteer() -> Gazetteer:
     text = gzip.decompress(raw).decode("utf-8")
     by_code: dict[str, Division] = {}
     children: dict[str, list[str]] = {}
-    for row in csv.DictReader(text.splitlines()):
-        if row["name"] in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
+    rows = csv.reader(text.splitlines())  # 44,694 rows: a DictReader took twice as long
+    columns = {name: i for i, name in enumerate(next(rows))}
+    code, name, level, parent_at = (columns[c] for c in ("code", "name", "level", "parent"))
+    for row in rows:
+        if row[name] in ("市辖区", "县", "省直辖县级行政区划", "自治区直辖县级行政区划"):
             # Placeholder rows of the statistics table; their children hang on the province.
             continue
-        div = Division(row["code"], row["name"], row["level"], row["parent"])
+        div = Division(row[code], row[name], row[level], row[parent_at])
         by_code[div.code] = div
     for div in list(by_code.values()):
         parent = div.parent
