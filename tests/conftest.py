@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 
 import factories
 import pytest
+from chromium_stand_in import STAND_IN_PDF
 from factories import postgres_runtime
 from redis import Redis
 from servers import HttpReceiver, PostgresServer, RedisServer, SmtpSink
@@ -168,18 +169,17 @@ def story(runtime: Runtime, seeded_stores: dict[tuple[Any, ...], tuple[Path, dic
 
 
 @pytest.fixture
-def workers(tmp_path: Path) -> Iterator[Any]:
+def workers(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
     """``workers(rt, **env)`` starts a real `yuqing worker` process on ``rt``'s store and Redis,
     ``workers.start_together(rt, n, **env)`` several at once (tests/reliability_procs.py); every
-    one still running is stopped at the test's end."""
+    one still running is stopped at the test's end. In a test under ``print_stand_in`` the
+    workers' print is stood in for too (tests/chromium_stand_in.py)."""
     from reliability_procs import WorkerPool
 
-    pool = WorkerPool(tmp_path)
+    stand_in = "print_stand_in" in request.fixturenames and "chromium_print" not in request.fixturenames
+    pool = WorkerPool(tmp_path, print_stand_in=stand_in)
     yield pool
     pool.stop_all()
-
-
-STAND_IN_PDF = b"%PDF-1.4\n% a stand-in for Chromium's print\n"
 
 
 @pytest.fixture
@@ -194,13 +194,15 @@ def print_stand_in(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPat
     (``pytestmark = pytest.mark.usefixtures("print_stand_in")``): on the 2-core machine each
     document took two or three prints and a pdftotext, about 10 s under load. Everything around
     the print is as before: it runs after the commit, the mail waits for it and carries the
-    file. What Chromium prints is tested where it is read: test_documents_pdf.py,
+    file; worker processes the test starts (``workers``) print through the same stand-in. What
+    Chromium prints is tested where it is read: test_documents_pdf.py,
     test_documents_render.py, test_dashboards_reports.py, test_alerts_digests.py and, with
     ``chromium_print``, the 专报 mail test of test_queue_referrals.py."""
     if "chromium_print" in request.fixturenames:
         return
     monkeypatch.setattr("yuqing.documents.issued.html_to_pdf", lambda page: STAND_IN_PDF)
     monkeypatch.setattr("yuqing.dashboards.reports.html_to_pdf", lambda page: STAND_IN_PDF)
+    monkeypatch.setattr("yuqing.dashboards.routes.liaison.html_to_pdf", lambda page: STAND_IN_PDF)
 
 
 @pytest.fixture

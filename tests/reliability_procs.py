@@ -60,11 +60,18 @@ def gone(pid: int) -> bool:
     return fields is None or fields[0] in ("Z", "X")
 
 
+TESTS = Path(__file__).resolve().parent
+
+
 class WorkerProcess:
-    def __init__(self, env: dict[str, str], log: Path) -> None:
+    def __init__(self, env: dict[str, str], log: Path, print_stand_in: bool = False) -> None:
         self.log = log
         self._out = open(log, "ab")  # noqa: SIM115 - closed in stop()
-        self.proc = subprocess.Popen([sys.executable, "-m", "yuqing", "worker"], env=env, stdout=self._out,
+        command = "yuqing"
+        if print_stand_in:  # the same command, Chromium's print stood in for (tests/chromium_stand_in.py)
+            command = "chromium_stand_in"
+            env = {**env, "PYTHONPATH": os.pathsep.join(filter(None, [str(TESTS), env.get("PYTHONPATH")]))}
+        self.proc = subprocess.Popen([sys.executable, "-m", command, "worker"], env=env, stdout=self._out,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         self.pid = self.proc.pid
 
@@ -137,10 +144,12 @@ class WorkerProcess:
 
 
 class WorkerPool:
-    """Worker processes started by one test, all stopped at its end (``stop_all``)."""
+    """Worker processes started by one test, all stopped at its end (``stop_all``); with
+    ``print_stand_in``, Chromium's print is stood in for in each (tests/chromium_stand_in.py)."""
 
-    def __init__(self, folder: Path) -> None:
+    def __init__(self, folder: Path, print_stand_in: bool = False) -> None:
         self.folder, self.started = folder, []  # type: ignore[var-annotated]
+        self.print_stand_in = print_stand_in
 
     def start(self, rt: Any, **env: str) -> WorkerProcess:
         """A worker on ``rt``'s store and Redis, once it has registered."""
@@ -151,7 +160,8 @@ class WorkerPool:
     def start_together(self, rt: Any, count: int, **env: str) -> list[WorkerProcess]:
         """``count`` workers started at once (each loads jieba and the models for seconds),
         returned once every one has registered."""
-        started = [WorkerProcess(worker_env(rt, **env), self.folder / f"worker-{len(self.started) + n + 1}.log")
+        started = [WorkerProcess(worker_env(rt, **env), self.folder / f"worker-{len(self.started) + n + 1}.log",
+                                 self.print_stand_in)
                    for n in range(count)]
         self.started += started
         for w in started:

@@ -30,7 +30,7 @@ from yuqing.runtime import Runtime
 from yuqing.store import database_unavailable
 from yuqing.tasks.dispatch import enqueue
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("print_stand_in")]  # no PDF is read: Chromium stood in for
 
 
 def test_sqlite_errors_are_told_apart(tmp_path: Path) -> None:

@@ -33,7 +33,7 @@ from yuqing.analysis.jobs import hand_on_id
 from yuqing.models import Delivery, Event, Item, Ticket
 from yuqing.tasks.dispatch import enqueue
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("print_stand_in")]  # no PDF is read: Chromium stood in for
 
 
 def _item(rt) -> int:  # type: ignore[no-untyped-def]

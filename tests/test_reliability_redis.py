@@ -21,7 +21,7 @@ from yuqing.analysis.jobs import hand_on_id
 from yuqing.models import Event, Item
 from yuqing.tasks.dispatch import enqueue
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("print_stand_in")]  # no PDF is read: Chromium stood in for
 
 # The worker wakes every 5 s (worker_ttl − 15) and runs its maintenance at the next wake-up 2 s
 # after the last: the restart of a lost scheduler below is the same code path as with the

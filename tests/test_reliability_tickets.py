@@ -25,7 +25,7 @@ from sqlalchemy import func, select
 from yuqing.models import Deadline, Delivery, Referral, Ticket
 from yuqing.tasks.dispatch import enqueue
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("print_stand_in")]  # no PDF is read: Chromium stood in for
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])

@@ -15,7 +15,7 @@ from sqlalchemy import event
 from yuqing.status import collect_status, health, render_status
 from yuqing.tasks.dispatch import enqueue
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.usefixtures("print_stand_in")]  # no PDF is read: Chromium stood in for
 
 
 def test_two_busy_workers_count_two_and_a_killed_one_is_dropped_at_once(runtime, workers) -> None:  # type: ignore[no-untyped-def]
