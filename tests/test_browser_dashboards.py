@@ -20,7 +20,10 @@ from sqlalchemy import select
 from yuqing.dashboards.app import create_app
 from yuqing.models import Alert, Event, Referral, Ticket
 
-pytestmark = [pytest.mark.browser, pytest.mark.slow]
+# Chromium's print of the 专报, 续报 and response report stood in for (tests/conftest.py): the
+# downloads here are checked for what the server serves; the printed text is read in
+# test_dashboards_liaison.py and test_dashboards_reports.py.
+pytestmark = [pytest.mark.browser, pytest.mark.slow, pytest.mark.usefixtures("print_stand_in")]
 
 CHROMIUM = "/usr/bin/chromium"
 ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
