@@ -107,9 +107,16 @@ def _read_store(session: Session, g: Grouper, now: datetime) -> None:
     """The window's grouped items from the store, those above ``g.synced_upto``."""
     # Ids first: the rows this index already has (another worker's batch still open holds the
     # sync's start down, so they are met again) are not fetched and JSON-decoded again.
+    # The scan starts at the window's first id, found by ix_items_fetched_at: by fetched_at alone
+    # SQLite walked the primary key from id 1, every item ever stored, on each rebuild. ``id + 0``:
+    # a bare min(id) is answered by walking the primary key up to the first row in the window.
+    cutoff = now - g.window
+    first = session.scalar(select(func.min(Item.id + 0)).where(Item.fetched_at >= cutoff))
+    if first is None:  # nothing stored within the window
+        first = g.synced_upto + 1
     fresh = [i for i in session.scalars(select(Item.id).where(
-        Item.id > g.synced_upto, Item.event_id.is_not(None), Item.minhash.is_not(None),
-        Item.fetched_at >= now - g.window).order_by(Item.id)) if i not in g]
+        Item.id >= max(first, g.synced_upto + 1), Item.event_id.is_not(None), Item.minhash.is_not(None),
+        Item.fetched_at >= cutoff).order_by(Item.id)) if i not in g]
     for start in range(0, len(fresh), SYNC_CHUNK):
         rows = session.execute(
             select(Item.id, Item.fetched_at, Item.minhash, Item.signature, Item.event_id,
