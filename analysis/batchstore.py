@@ -4,7 +4,8 @@ A batch is written in a few statements whatever its size, and nothing is tracked
 the scores in one ``executemany`` UPDATE before the grouping lock is taken (another worker
 groups meanwhile); under the lock one INSERT of the batch's new events; after it, with the
 events' rows locked, one UPDATE of the items' events, one marking the items analysed,
-one of every event the batch touched and one of the originals' copy counts. Grouping works on :class:`Record` objects (plain attributes), not ORM instances: the
+one of every event the batch touched (its counts, evidence and account) and one of the
+originals' copy counts. Grouping works on :class:`Record` objects (plain attributes), not ORM instances: the
 ORM's unit of work and identity map cost a quarter of a worker's time under bench_load
 (bench/PROFILE.md).
 """
@@ -29,8 +30,9 @@ SCORE_FIELDS = ("remit", "in_remit", "relevance", "risk", "level", "rumor", "emo
 # What grouping reads of an item besides its scores (author, platform: who reported, for the account).
 ITEM_FIELDS = ("id", "title", "text", "tier", "engagement", "source_id", "fetched_at", "published_at", "event_id",
                "duplicate_of_id", "author", "platform")
-# What grouping may change on an event (_update_event, _merge_item, _false_information).
-EVENT_FIELDS = ("status", "reopened_count", "quiet_since", "item_count", "unique_count", "source_count",
+# What grouping may change on an event (update_event, merge_item, false_information; the account
+# and the title it gives: yuqing.documents.current.apply).
+EVENT_FIELDS = ("title", "account", "status", "reopened_count", "quiet_since", "item_count", "unique_count", "source_count",
                 "first_seen_at", "last_seen_at", "first_published_at", "velocity", "peak_velocity",
                 "baseline_velocity", "risk", "level", "relevance", "rumor", "in_remit", "in_jurisdiction",
                 "categories", "topics", "places", "keywords", "watch_words", "flags", "updated_at")

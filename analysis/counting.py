@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
+from yuqing.documents.current import apply, source_names
 from yuqing.levels import Level, max_level
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
@@ -25,7 +26,8 @@ from .scoring import _noisy_or, risk_level
 
 def account(s: Session, joined: dict[int, list[Record]], now: datetime, judgement: Judgement) -> None:
     """Write the batch's items' events (decided under the lock, handed to the other workers
-    through Redis) and count them into their events, merging their evidence (after the lock).
+    through Redis) and count them into their events, merging their evidence and their account
+    (after the lock).
 
     The items counted are those this transaction marks analysed (``analysed_at`` was NULL): a
     re-run, or a second worker given the same items, counts nothing twice, and an item whose
@@ -47,6 +49,10 @@ def account(s: Session, joined: dict[int, list[Record]], now: datetime, judgemen
     for e, ms in joined.items():
         if e in events:  # deleted since the decision: nothing to count into
             update_event(events[e], ms, added[e], now, last_hour.get(e, 0), reported, judgement)
+    names = source_names(s, (it for e, ms in joined.items() if e in events for it in ms))
+    for e, ms in joined.items():  # the account every page, mail and document reads, and its title
+        if e in events:
+            apply(events[e], ms, names)
     batchstore.update_events(s, [events[e] for e in joined if e in events])
     batchstore.add_copies(s, Counter(it.duplicate_of_id for its in added.values() for it in its if it.duplicate_of_id))
 

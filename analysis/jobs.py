@@ -16,7 +16,6 @@ import logging
 
 from sqlalchemy import select
 
-from yuqing.documents.current import update_accounts
 from yuqing.models import Event
 from yuqing.runtime import Runtime, get_runtime
 from yuqing.tasks import registry
@@ -114,10 +113,8 @@ def analyse_items(item_ids: list[int]) -> dict[int, int]:
     except BaseException:  # the commit included: the index may hold what the store does not
         reset()  # rebuilt from the store by the next job
         raise
-    with rt.session() as s:  # the items' events, counts and evidence, after the lock: workers overlap here
+    with rt.session() as s:  # the items' events, counts, evidence and account, after the lock: workers overlap here
         account(s, joined, now, rt.profile.judgement)  # an event merged meanwhile: its items move to the kept one
-    with rt.session() as s:  # the title and figures every page, mail and document reads
-        update_accounts(s, joined)
     if merged:
         with rt.session() as s:  # the kept events with the merged ones' counts, evidence and account
             merging.settle(s, merged, now, rt.profile.judgement)

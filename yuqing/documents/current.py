@@ -3,9 +3,9 @@
 ``events.account`` holds what must read the same on every page, mail and document: the title
 from the most authoritative recent report, the latest figures (deaths, missing, trapped,
 injured) with the source and time of each and their progression, and who reported first.
-Analysis merges each batch's items once per event (:func:`update_accounts`); the merge is
-incremental and idempotent, so a re-run or a late batch gives what a recount of every item
-would, without reading the event's items again. ``event.title`` is set from it, so the pages
+Analysis merges each batch's items once per event (:func:`apply`, in the transaction that
+counts them: analysis/counting.py); the merge is incremental and idempotent, so a re-run or a
+late batch gives what a recount of every item would, without reading the event's items again. ``event.title`` is set from it, so the pages
 show the account's title too.
 
 Stored form (JSON, times as UTC ISO strings)::
@@ -18,11 +18,11 @@ Stored form (JSON, times as UTC ISO strings)::
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 
-from sqlalchemy import select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from yuqing.levels import Tier
@@ -151,26 +151,17 @@ def best_title(account: Mapping[str, Any], fallback: str) -> str:
     return str(best["title"]) if rank < OUTLET_RANKS else fallback
 
 
-def apply(event: Event, items: Iterable[Report], names: Mapping[int, str]) -> None:
+class Accounted(Protocol):
+    """What :func:`apply` changes of an event: an ORM event, or analysis's plain record of one."""
+
+    account: dict[str, Any]
+    title: str
+
+
+def apply(event: Accounted, items: Iterable[Report], names: Mapping[int, str]) -> None:
     """Merge ``items`` into the event's stored account and retitle the event from it."""
     event.account = merge(event.account or {}, items, names)
     event.title = best_title(event.account, event.title)[:500]
-
-
-def update_accounts(s: Session, batch: Mapping[int, Sequence[Report]]) -> None:
-    """Analysis's step after grouping: each touched event's account, once per event per batch.
-
-    Outside the grouping lock, in its own transaction. The no-op UPDATE first takes the rows'
-    write lock (PostgreSQL's row locks; SQLite's database write lock, waited for with the busy
-    timeout), so two workers merging into one event never read the same old account."""
-    ids = sorted(batch)
-    if not ids:
-        return
-    s.execute(update(Event).where(Event.id.in_(ids)).values(account=Event.account)
-              .execution_options(synchronize_session=False))
-    names = source_names(s, (it for members in batch.values() for it in members))
-    for event in s.scalars(select(Event).where(Event.id.in_(ids))):
-        apply(event, batch[event.id], names)
 
 
 def refresh_account(s: Session, event: Event) -> None:
