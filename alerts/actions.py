@@ -26,7 +26,7 @@ from yuqing.runtime import Runtime
 from .exceptions import AlertNotFound, AlertsError, SilenceError, SilenceNotFound
 from .silences import validate_matchers
 
-REVIEW_ACTIONS = ("confirm", "dismiss", "level")
+REVIEW_ACTIONS = ("confirm", "dismiss", "level", "restore")
 TICKET_CHOICES = {"close": "关闭工单", "keep": "保留工单"}  # what 排除 does to the event's open ticket
 
 
@@ -58,7 +58,8 @@ def acknowledge(rt: Runtime, alert_id: int, by: str, ip: str = "") -> Alert:
 
 def review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None,
            ticket: str | None = None, reason: str = "", ip: str = "") -> Alert:
-    """研判: confirm (属实), dismiss (误报, a training label), or correct the level.
+    """研判: confirm (属实), dismiss (误报, a training label), correct the level, or restore the
+    computed level over the monitor's (恢复自动研判, :func:`restore_computed`).
 
     Dismissing an event whose response ticket (回应工单) is open is never silent: the monitor
     says whether the ticket is closed or kept (``ticket``) and why (``reason``);
@@ -73,7 +74,8 @@ def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, leve
     """:func:`review` inside the caller's transaction ``s``, so the response workflow can settle
     the event's ticket in the same one (a failed closing then leaves the alert as it was)."""
     if action not in REVIEW_ACTIONS:
-        raise AlertsError(f"未知研判操作 {action!r}，应为 confirm（确认属实）、dismiss（排除）或 level（调整等级）")
+        raise AlertsError(f"未知研判操作 {action!r}，应为 confirm（确认属实）、dismiss（排除）、level（调整等级）"
+                          "或 restore（恢复自动研判）")
     reason = reason.strip()
     alert = _alert(s, alert_id)
     if alert.kind != "event" or alert.event_id is None:
@@ -83,6 +85,7 @@ def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, leve
     event = s.get(Event, alert.event_id)
     now = rt.now()
     value = ""
+    restored: dict[str, Any] = {}
     if action == "level":
         if not level:
             raise AlertsError("修改等级时须给出新等级（一般、较大、重大 或 特别重大）")
@@ -93,6 +96,11 @@ def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, leve
         alert.level = value
         if event is not None:
             _judge_level(event, value, by, now)
+    elif action == "restore":
+        judged, suggested = manual_level(event) or {}, level_suggestion(event) or {}
+        value = restore_computed(event, alert_id, now)
+        alert.level = value
+        restored = {"manual": judged.get("level", ""), "evidence": suggested.get("evidence", "")}
     else:
         alert.status = AlertStatus.CONFIRMED if action == "confirm" else AlertStatus.DISMISSED
         if action == "dismiss" and not alert.notified_level:
@@ -105,7 +113,7 @@ def review_in(s: Session, rt: Runtime, alert_id: int, action: str, by: str, leve
     text = f"{event.title}\n{event.summary}" if event else alert.title
     s.add(ReviewLabel(event_id=alert.event_id, alert_id=alert.id, label=action, value=value,
                       text=text, by=by, at=now))
-    detail: dict[str, Any] = {"level": value}
+    detail: dict[str, Any] = {"level": value, **restored}
     if ticket or reason:
         detail.update(ticket=ticket or "", reason=reason)
     _audit(s, rt, by, f"alert.review.{action}", "alert", alert_id, ip=ip, **detail)
@@ -197,6 +205,44 @@ def _judge_level(event: Event, value: str, by: str, now: datetime) -> None:
     flags["manual_level"] = {"level": value, "from": before, "by": by, "at": now.isoformat()}
     event.flags = flags
     event.updated_at = now
+
+
+def level_suggestion(event: Event | None) -> dict[str, Any] | None:
+    """The computed level analysis suggests over the monitor's (系统研判建议: level, evidence,
+    item, at; written by analysis.counting.note_suggestion), while it is above the event's level."""
+    judged = manual_level(event)
+    suggested = judged.get("suggested") if judged is not None else None
+    if event is None or not isinstance(suggested, dict) or not suggested.get("level"):
+        return None
+    return suggested if Level.parse(suggested["level"]) > Level.parse(event.level) else None
+
+
+def suggestion_notice(event: Event | None, zone: str, viewer: str = "") -> str:
+    """The monitor's notice of a suggestion, on the event page and the alert's card ("" when none):
+    系统研判建议升为重大：新信息称死亡 12 人（“…”），您曾于 2026-12-03 14:05 手动定为一般.
+    ``viewer``: the person reading, told 您 where the judgement was theirs."""
+    suggested = level_suggestion(event)
+    judged = manual_level(event)
+    if suggested is None or judged is None:
+        return ""
+    who = "您" if viewer and viewer == judged.get("by") else str(judged.get("by") or "值班员")
+    at = datetime.fromisoformat(str(judged["at"])) if judged.get("at") else None
+    when = f"于 {fmt(at, zone)} " if at is not None else ""
+    return f"系统研判建议升为{suggested['level']}：{suggested.get('evidence') or '新信息'}，{who}曾{when}手动定为{judged['level']}"
+
+
+def restore_computed(event: Event | None, alert_id: int, now: datetime) -> str:
+    """恢复自动研判: the monitor takes the level analysis suggests (:func:`level_suggestion`); the
+    judgement by hand is cleared, so analysis grades the event again as every other, and the
+    caller carries the level on as any level change (the notice, ticket clocks, referrals and
+    their 续报, the 要情专报). The level restored."""
+    suggested = level_suggestion(event)
+    if event is None or suggested is None:
+        raise AlertsError(f"预警 #{alert_id} 的事件没有待采纳的系统研判建议（等级以人工研判为准，或已由系统更新），无需恢复自动研判")
+    event.level = Level.parse(suggested["level"]).value
+    event.flags = {k: v for k, v in (event.flags or {}).items() if k != "manual_level"}
+    event.updated_at = now
+    return event.level
 
 
 def manual_level(event: Event | None) -> dict[str, Any] | None:

@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import exists, func, literal, select, union_all
 from sqlalchemy.orm import Session
 
-from yuqing.documents.current import apply, source_names
+from yuqing.documents.current import FIGURE_KINDS, apply, source_names
 from yuqing.levels import Level, max_level
 from yuqing.models import Event, Item
 from yuqing.profile import Judgement
@@ -158,6 +158,45 @@ def item_level(event: Event | Record, item: Item | Record, by_risk: Level) -> Le
     return max_level(event.level, evidence)
 
 
+def note_suggestion(event: Event | Record, item: Item | Record, by_risk: Level) -> None:
+    """系统研判建议: where the monitor set the level by hand and ``item``'s evidence is graver than
+    that level but not than the level overridden (:func:`item_level` keeps the monitor's), the
+    computed level is kept beside the judgement (``manual_level["suggested"]``: level, the evidence
+    in words, the item, when) for the monitor's notice and 恢复自动研判 (alerts.actions). Once per
+    rise: a further report at the level suggested changes nothing, a graver one suggests again;
+    once the event's level reaches the suggestion (graver evidence, or the monitor), it goes."""
+    judged = _judged(event)
+    if judged is None:
+        return
+    current = Level.parse(event.level)
+    evidence = max_level(item.level, by_risk)
+    held = judged.get("suggested")
+    held_level = Level.parse(held["level"]) if isinstance(held, dict) and held.get("level") else None
+    suggested: dict[str, Any] | None = held if held_level is not None and held_level > current else None
+    if evidence > current and (suggested is None or evidence > Level.parse(suggested["level"])):
+        fetched = item.fetched_at
+        suggested = {"level": evidence.value, "evidence": evidence_words(item, evidence), "item": item.id,
+                     "at": fetched.isoformat() if fetched else None}
+    if suggested is held:
+        return
+    judged = {k: v for k, v in judged.items() if k != "suggested"}
+    if suggested is not None:
+        judged["suggested"] = suggested
+    event.flags = {**(event.flags or {}), "manual_level": judged}
+
+
+def evidence_words(item: Item | Record, level: Level) -> str:
+    """What the monitor reads as the evidence of a suggested level: the casualties the item
+    reports where they grade it, else the event's risk; with the item's own words, quoted."""
+    said = " ".join(((item.title or "").strip() or (item.text or "").strip()).split())
+    quote = f"（“{said[:40]}{'…' if len(said) > 40 else ''}”）" if said else ""
+    counts = item.casualties or {}
+    parts = [f"{label} {int(counts.get(key) or 0)} 人" for key, label in FIGURE_KINDS if counts.get(key)]
+    if parts and max_level(item.level) >= level:
+        return f"新信息称{'、'.join(parts)}{quote}"
+    return f"事件风险研判已达{level.value}{quote}"
+
+
 def _union(*lists: list[Any]) -> list[Any]:
     out: list = []
     for values in lists:
@@ -250,7 +289,9 @@ def merge_item(event: Event | Record, item: Item | Record, judgement: Judgement)
     if (item.flags or {}).get("outside"):
         item_risk = item.risk or 0.0  # an incident elsewhere: its spread is not our response pressure
     event.risk = max(event.risk or 0.0, item_risk)
-    event.level = item_level(event, item, risk_level(event.risk, judgement)).value
+    by_risk = risk_level(event.risk, judgement)
+    event.level = item_level(event, item, by_risk).value
+    note_suggestion(event, item, by_risk)
     event.relevance = max(event.relevance or 0.0, item.relevance or 0.0)
     event.rumor = max(event.rumor or 0.0, item.rumor or 0.0)
     event.in_remit = bool(event.in_remit or item.in_remit)

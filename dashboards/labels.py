@@ -27,7 +27,7 @@ AUDIT_ACTIONS = {
     "digest.view": "查看日报/专报", "alert.notify": "发出预警通知", "alert.acknowledge": "签收预警",
     "alert.confirm": "确认预警属实", "alert.dismiss": "排除预警", "alert.level": "调整预警等级",
     "alert.review.confirm": "研判：确认属实", "alert.review.dismiss": "研判：排除",
-    "alert.review.level": "研判：调整等级", "alert.silence": "静默预警", "silence.add": "新增静默",
+    "alert.review.level": "研判：调整等级", "alert.review.restore": "研判：恢复自动研判", "alert.silence": "静默预警", "silence.add": "新增静默",
     "silence.expire": "结束静默", "ticket.open": "开立工单", "ticket.assign": "分派工单", "ticket.close": "关闭工单",
     "alert.merged": "预警解除（事件已并入）", "silence.merged": "静默随事件并入",
     "ticket.merged": "合并工单（回应记录与时限）",

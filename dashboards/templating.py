@@ -16,6 +16,7 @@ from fastapi.responses import Response
 from fastapi.templating import Jinja2Templates
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
+from yuqing.alerts.actions import suggestion_notice
 from yuqing.clock import fmt
 from yuqing.documents.dates import spoken
 from yuqing.levels import Level
@@ -108,6 +109,7 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["pct"] = lambda v: "—" if v is None else f"{v * 100:.0f}%"
     env.filters["iso"] = lambda v: v.isoformat() if isinstance(v, datetime) else ""
     env.filters["dt_text"] = lambda v: fmt(_parse_iso(v), timezone)
+    env.filters["level_suggestion"] = lambda event, viewer="": suggestion_notice(event, timezone, viewer)
     env.globals["LEVELS"] = [lv.value for lv in Level]
     env.globals["PLACE_LEVELS"] = PLACE_LEVELS
     env.globals["L"] = labels

@@ -98,7 +98,8 @@ def _alert_entries(s: Session, alert: Alert) -> list[Entry]:
     monitor's review (``alert.review.*``) does not, so the timeline says what happened then."""
     rows = list(s.scalars(select(AuditEntry).where(
         AuditEntry.target_type == "alert", AuditEntry.target_id == alert.id,
-        AuditEntry.action.in_(["alert.notify", "alert.review.level", "alert.merged", *REVIEW_TITLES]))
+        AuditEntry.action.in_(["alert.notify", "alert.review.level", "alert.review.restore", "alert.merged",
+                               *REVIEW_TITLES]))
         .order_by(AuditEntry.at, AuditEntry.id)))
     sent = [r for r in rows if r.action == "alert.notify"]
     out: list[Entry] = []
@@ -112,6 +113,10 @@ def _alert_entries(s: Session, alert: Alert) -> list[Entry]:
         if row.action == "alert.review.level":
             level = (row.detail or {}).get("level", "")
             out.append(Entry(row.at, "alert", f"人工研判：等级定为{level}", by=row.actor))
+        elif row.action == "alert.review.restore":
+            detail = row.detail or {}
+            out.append(Entry(row.at, "alert", f"恢复自动研判：等级定为{detail.get('level', '')}",
+                             f"此前人工研判为{detail.get('manual', '')}；依据：{detail.get('evidence', '')}", by=row.actor))
         elif row.action in REVIEW_TITLES:
             out.append(Entry(row.at, "alert", REVIEW_TITLES[row.action], by=row.actor))
         elif row.action == "alert.merged":

@@ -73,14 +73,15 @@ def open_ticket_for_event(rt: Runtime, event_id: int, by: str) -> int:
     return ticket_id
 
 
-def follow_judgement(rt: Runtime, event_id: int, by: str) -> int | None:
-    """After the monitor set the event's level (人工研判): the same path as an automatic rise.
+def follow_judgement(rt: Runtime, event_id: int, by: str, how: str = "人工研判") -> int | None:
+    """After the monitor set the event's level (人工研判, or 恢复自动研判: ``how``, said in the
+    ticket's history): the same path as an automatic rise.
 
     Opens the ticket if the level now qualifies, or raises the ticket's level with the tighter
     clocks counting from now, then has a worker route the referrals (and their 续报) exactly as
     :func:`consider` does; the change is recorded under the monitor's name. The ticket id.
     """
-    ticket_id = _upsert(rt, int(event_id), by=by, force=False)
+    ticket_id = _upsert(rt, int(event_id), by=by, force=False, how=how)
     if ticket_id is not None:
         _refer_in_a_worker(rt, int(event_id))
     return ticket_id
@@ -188,7 +189,7 @@ def _carry_over(s: Session, rt: Runtime, other: Ticket, kept: int) -> Ticket:
     return ticket
 
 
-def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
+def _upsert(rt: Runtime, event_id: int, by: str, force: bool, how: str = "人工研判") -> int | None:
     for _attempt in range(3):
         try:
             with rt.session() as s:
@@ -206,9 +207,9 @@ def _upsert(rt: Runtime, event_id: int, by: str, force: bool) -> int | None:
                 if ticket is None:
                     if not force and not qualifies(rt.profile, event):
                         return None
-                    ticket = _open(rt, s, event, by)
+                    ticket = _open(rt, s, event, by, "人工开立" if force else how)
                 else:
-                    _follow_event(rt, s, ticket, event, by)
+                    _follow_event(rt, s, ticket, event, by, how)
                 return ticket.id
         except IntegrityError:
             # Another worker opened this event's ticket between our look and our insert:
@@ -229,7 +230,9 @@ def _set_state(s: Session, ticket: Ticket, to: TicketState, by: str, reason: str
     ticket.updated_at = now
 
 
-def _open(rt: Runtime, s: Session, event: Event, by: str) -> Ticket:
+def _open(rt: Runtime, s: Session, event: Event, by: str, how: str = "人工开立") -> Ticket:
+    """The event's ticket, opened now; ``how``: what the person did, where one opened it (开立工单
+    on the console, or a level judged or restored there)."""
     now = rt.now()
     level = Level.parse(event.level)
     ticket = Ticket(event_id=event.id, state=S.NEW, level=level.value, title=event.title, opened_at=now,
@@ -239,7 +242,7 @@ def _open(rt: Runtime, s: Session, event: Event, by: str) -> Ticket:
     why = (f"事件达到{level.value}" if level >= rt.profile.clocks.ticket_min_level
            else f"命中关注词：{'、'.join(event.watch_words)}" if event.watch_words else "人工开立")
     if by != SYSTEM:
-        why = f"人工开立（{why}）"
+        why = f"{how}（{why}）"
     _record(s, ticket, by, "", S.NEW, why, now)
     section, reason, lead = choose_section(rt.profile, event)
     ticket.section_key, ticket.section_name, ticket.lead_leader = section.key, section.name, lead
@@ -252,7 +255,8 @@ def _open(rt: Runtime, s: Session, event: Event, by: str) -> Ticket:
     return ticket
 
 
-def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event, by: str = SYSTEM) -> None:
+def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event, by: str = SYSTEM,  # noqa: PLR0913
+                  how: str = "人工研判") -> None:
     now = rt.now()
     new, old = Level.parse(event.level), Level.parse(ticket.level)
     if ticket.state == S.CLOSED and ticket.closed_at and event.last_seen_at > ticket.closed_at:
@@ -270,9 +274,9 @@ def _follow_event(rt: Runtime, s: Session, ticket: Ticket, event: Event, by: str
             ticket.lead_leader = lead
             ticket.assignment_reason += f"；升为特别重大，由主要负责同志（{lead}）牵头"
         extra = "、".join(f"{DeadlineKind(d.kind).label}（{fmt(d.due_at, rt.settings.timezone)} 前）" for d in added)
-        how = "（人工研判）" if by != SYSTEM else ""
+        said = f"（{how}）" if by != SYSTEM else ""
         _record(s, ticket, by, ticket.state, ticket.state,
-                f"等级由{old.value}升为{new.value}{how}" + (f"，新增时限：{extra}" if extra else ""), now)
+                f"等级由{old.value}升为{new.value}{said}" + (f"，新增时限：{extra}" if extra else ""), now)
         if ticket.state != S.CLOSED:
             clocks.schedule(rt, s, added)
     if event.title and event.title != ticket.title:

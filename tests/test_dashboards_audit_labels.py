@@ -12,7 +12,7 @@ ROOT = Path(__file__).resolve().parent.parent
 # The product's folders only: a virtual environment or a build in the working tree is not ours.
 PRODUCT = ("yuqing", "crawlers", "analysis", "alerts", "queue", "dashboards")
 # Actions written with an f-string, spelled out: what each can become.
-FORMED = {"alert.review.": ("confirm", "dismiss", "level"), "report.": ("html", "docx", "pdf"),
+FORMED = {"alert.review.": ("confirm", "dismiss", "level", "restore"), "report.": ("html", "docx", "pdf"),
           "period.": ("docx", "pdf"), "ticket.": ("close", "keep")}
 
 

@@ -96,11 +96,13 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
     # The ticket's fate is settled in the review's own transaction: all of it, or nothing.
     done = review_and_settle(rt, alert_id, action, user.username, level=level if action == "level" else None,
                              ticket=ticket or None, reason=reason, ip=client_ip(request))
-    new_level = done.alert.level if action == "level" else None
-    words = {"confirm": "已确认预警", "dismiss": "已排除（误报/无关）", "level": f"已调整等级为 {new_level}"}
+    new_level = done.alert.level if action in ("level", "restore") else None
+    words = {"confirm": "已确认预警", "dismiss": "已排除（误报/无关）", "level": f"已调整等级为 {new_level}",
+             "restore": f"已恢复自动研判，等级为 {new_level}"}
     message = f"{words[action]}：预警 #{alert_id}"
-    if action == "level" and alert.event_id is not None:
-        message += _carry_judgement(rt, alert.event_id, user.username)
+    if action in ("level", "restore") and alert.event_id is not None:
+        how = "恢复自动研判" if action == "restore" else "人工研判"
+        message += _carry_judgement(rt, alert.event_id, user.username, how)
     if done.ticket_id is not None:
         message += f"；工单 #{done.ticket_id} " + ("已关闭" if done.choice == "close" else "保留办理")
     flash(request, message)
@@ -136,11 +138,12 @@ def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form
     return back(request, "/")
 
 
-def _carry_judgement(rt: Runtime, event_id: int, by: str) -> str:
-    """The monitor's level goes the whole way, as an automatic rise does: notifications (a
-    rise is never inhibited), the ticket and its clocks, the referrals and their 续报."""
+def _carry_judgement(rt: Runtime, event_id: int, by: str, how: str) -> str:
+    """The monitor's level (set by hand, or the computed one restored: ``how``) goes the whole
+    way, as an automatic rise does: notifications (a rise is never inhibited), the 要情专报 a
+    重大 calls for, the ticket and its clocks, the referrals and their 续报."""
     evaluate(rt, event_id)
-    ticket_id = follow_judgement(rt, event_id, by)
+    ticket_id = follow_judgement(rt, event_id, by, how)
     return f"；工单 #{ticket_id} 已按新等级计时" if ticket_id else ""
 
 
