@@ -54,6 +54,11 @@ def load_posts() -> list[DemoPost]:
     return [DemoPost(**p) for p in yaml.safe_load(raw)["posts"]]
 
 
+# How often the served site looks for stop(): http.server's default, 0.5 s, was half a second of
+# every stop (the demo's exit, each test that crawls it).
+SHUTDOWN_POLL = 0.02
+
+
 class DemoSite:
     """Serves the posts whose time has come. ``speed`` > 1 makes the story run faster."""
 
@@ -78,7 +83,8 @@ class DemoSite:
 
         self.server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
         self.port = self.server.server_address[1]
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True, name="demo-site")
+        self.thread = threading.Thread(target=self.server.serve_forever, kwargs={"poll_interval": SHUTDOWN_POLL},
+                                       daemon=True, name="demo-site")
 
     @property
     def url(self) -> str:
