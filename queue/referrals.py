@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 
 from yuqing.alerts.delivery import create_delivery
 from yuqing.alerts.grouping import monitor_pending
+from yuqing.documents import issue_number
 from yuqing.documents.account import event_account
 from yuqing.documents.current import event_title
 from yuqing.documents.dates import cn_datetime
@@ -31,6 +32,7 @@ from yuqing.models import (
     Delivery,
     DeliveryStatus,
     Event,
+    IssuedDocument,
     Item,
     Referral,
     ReferralNote,
@@ -247,11 +249,12 @@ def _issue_and_send(rt: Runtime, s: Session, ref: Referral, event: Event, *, kin
             else "merged" if issued.merged_from is not None else kind)
     if kind == "special":  # sent again, as it now stands, where the first failed: tracked as the first was
         ref.status, ref.report_path, ref.last_error = ReferralStatus.PENDING, str(issued.path), ""
-    # A 专报 sent again keeps its 期号: what it now reports tells one sending from the next.
-    tag = f"{kind}{issued.number}-{issued.year}" + (f"-{issued.fingerprint[:12]}" if kind == "special" else "")
-    _send(rt, s, ref, event, tag=tag, purpose_line=_PURPOSE[said],
+    # A 专报 or 续报 sent again keeps its 期号: what it now reports tells one sending from the next.
+    # Both come back through on_delivery: a 续报 that failed is marked on the referral until it goes.
+    _send(rt, s, ref, event, tag=issued.tag, purpose_line=_PURPOSE[said],
           subject=f"{_SUBJECTS[kind]}{title}（{event.level}）",
-          callback=registry.REFERRAL_DELIVERED if kind == "special" else "", attachment=str(issued.path))
+          callback=registry.REFERRAL_DELIVERED if kind in ("special", "followup") else "",
+          attachment=str(issued.path))
     log.info("event %s: %s %s to %s", event.id, kind, issued.number, ref.department_key)
     return True
 
@@ -329,7 +332,10 @@ def on_delivery(delivery_id: int) -> str | None:
         ref = s.get(Referral, d.ref_id)
         if ref is None:
             return None
-        if d.status == DeliveryStatus.SENT and ref.status in (ReferralStatus.PENDING, ReferralStatus.FAILED):
+        followup = _followup_sent(s, ref, d)
+        if followup is not None:
+            _on_followup_delivery(s, ref, d, followup)
+        elif d.status == DeliveryStatus.SENT and ref.status in (ReferralStatus.PENDING, ReferralStatus.FAILED):
             ref.status, ref.sent_at, ref.last_error = ReferralStatus.SENT, d.sent_at or rt.now(), ""
             ticket = s.get(Ticket, ref.ticket_id) if ref.ticket_id is not None else None
             event = s.get(Event, ref.event_id)
@@ -349,6 +355,31 @@ def on_delivery(delivery_id: int) -> str | None:
                 ref.status = ReferralStatus.FAILED
                 ref.last_error = f"{d.channel} {d.target}：{d.last_error}"
         return str(ref.status)
+
+
+# How the referral says a 续报 did not reach the department: it stays until a 续报 goes (the one
+# that failed, sent again under its number at the event's next change, as a failed 专报 is).
+FOLLOWUP_FAILED = "续报发送失败"
+
+
+def _followup_sent(s: Session, ref: Referral, d: Delivery) -> IssuedDocument | None:
+    """The 续报 this delivery sent (its key holds the sending's tag), or None for any other message."""
+    for record in s.scalars(select(IssuedDocument).where(IssuedDocument.referral_id == ref.id,
+                                                         IssuedDocument.kind == "followup")):
+        if d.idempotency_key.startswith(f"referral:{ref.id}:{special_report.sending_tag(record)}:"):
+            return record
+    return None
+
+
+def _on_followup_delivery(s: Session, ref: Referral, d: Delivery, record: IssuedDocument) -> None:
+    """A 续报 went, or every channel of it failed: the referral says so where the monitor reads it
+    (its status stays: the department had its 专报)."""
+    if d.status == DeliveryStatus.SENT:
+        if ref.last_error.startswith(FOLLOWUP_FAILED):
+            ref.last_error = ""
+    elif d.status == DeliveryStatus.FAILED and special_report.undelivered(s, ref, record):
+        ref.last_error = (f"{FOLLOWUP_FAILED}：{issue_number(record.year, record.number)}续报未送达"
+                          f"（{d.channel} {d.target}：{d.last_error}），事件再有变化时重发")
 
 
 def acknowledge_by_token(rt: Runtime, token: str, by: str, note: str = "") -> int:

@@ -43,6 +43,8 @@ from yuqing.levels import Level, Tier
 from yuqing.models import (
     Deadline,
     DeadlineKind,
+    Delivery,
+    DeliveryStatus,
     Event,
     IssuedDocument,
     Item,
@@ -97,6 +99,7 @@ class Issued:
     fingerprint: str
     title: str
     merged_from: int | None = None  # a 续报 telling a merge: the event the department's earlier 专报 was of
+    tag: str = ""  # this sending's part of its deliveries' keys (:func:`sending_tag`)
 
 
 def _hours(s: Session, event: Event, now: datetime, tz: str) -> list[tuple[datetime, int]]:
@@ -334,8 +337,10 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     closings = s.scalar(select(Ticket.reopen_count).where(Ticket.event_id == referral.event_id)) or 0
     fingerprint = account.fingerprint if kind != "final" else f"final-{closings}"
     title = title_of(account, kind)
-    # A department has one 专报: a second is its first sent again where that failed, under its 期号.
-    failed = _special_of(s, referral) if kind == "special" else None
+    # A department has one 专报: a second is its first sent again where that failed, under its 期号;
+    # a 续报 that never reached it is sent again the same way (under its number, as it now stands).
+    failed = _special_of(s, referral) if kind == "special" else \
+        _failed_followup(s, referral) if kind == "followup" else None
     record = reissue(s, failed, now=now, event_id=referral.event_id, fingerprint=fingerprint, title=title) \
         if failed is not None else \
         issue(s, series=SERIES, kind=kind, now=now, tz=tz, event_id=referral.event_id,
@@ -348,7 +353,8 @@ def build(s: Session, profile: Profile, referral: Referral, ack_link: str, folde
     target.mkdir(parents=True, exist_ok=True)
     path = write_files(s, doc, target / doc.file_name(record.year, "docx"))
     record.path = str(path)
-    return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title, merged_from)
+    return Issued(path, record.number, record.year, kind, account.fingerprint, doc.title, merged_from,
+                  sending_tag(record))
 
 
 def _special_of(s: Session, referral: Referral) -> IssuedDocument | None:
@@ -357,6 +363,31 @@ def _special_of(s: Session, referral: Referral) -> IssuedDocument | None:
     return s.scalar(select(IssuedDocument).where(IssuedDocument.referral_id == referral.id,
                                                  IssuedDocument.kind == "special")
                     .order_by(IssuedDocument.id.desc()).limit(1))
+
+
+def sending_tag(record: IssuedDocument) -> str:
+    """What tells one sending of a registered document from another (a delivery's key holds it):
+    its 期号 and, for a 专报 or 续报, what it reported, so one sent again under its number where
+    the first failed is delivered anew (``special3-2026-<fingerprint>``)."""
+    tag = f"{record.kind}{record.number}-{record.year}"
+    return tag + (f"-{record.fingerprint[:12]}" if record.kind in ("special", "followup") else "")
+
+
+def undelivered(s: Session, referral: Referral, record: IssuedDocument) -> bool:
+    """Every channel's delivery of ``record``'s last sending to the department failed (after the
+    delivery's own retries): the department never had it."""
+    prefix = f"referral:{referral.id}:{sending_tag(record)}:"
+    statuses = set(s.scalars(select(Delivery.status).where(Delivery.idempotency_key.startswith(prefix))))
+    return bool(statuses) and statuses <= {DeliveryStatus.FAILED}
+
+
+def _failed_followup(s: Session, referral: Referral) -> IssuedDocument | None:
+    """The referral's last 续报 of its event, where its sending failed (:func:`undelivered`), or None."""
+    last = s.scalar(select(IssuedDocument).where(IssuedDocument.referral_id == referral.id,
+                                                 IssuedDocument.event_id == referral.event_id,
+                                                 IssuedDocument.kind == "followup")
+                    .order_by(IssuedDocument.id.desc()).limit(1))
+    return last if last is not None and undelivered(s, referral, last) else None
 
 
 def merged_from_event(s: Session, referral: Referral) -> int | None:

@@ -803,3 +803,57 @@ def test_two_concurrent_attempts_at_one_final_report_make_one(store, smtp) -> No
                              event_id=first.event_id, department_key="propaganda", fingerprint=first.fingerprint,
                              created_at=store.now()))
         s.flush()
+
+
+def test_a_followup_whose_delivery_failed_is_marked_and_sent_again_under_its_number(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
+    """公安's 续报 of the rise to 重大 is refused by its mail server. It was sent without a
+    callback, so nothing marked the referral and, registered as told, it was never sent again:
+    the next 续报 opened 我局于……报送第N期续报以来 of a document 公安 never had. Now the referral
+    says so (and keeps saying so) until a 续报 goes; at the next change the 续报 goes again under
+    its number, as a failed 专报 does, opening on the 专报 公安 did have and all that changed since."""
+    import hashlib
+
+    from factories import touch_event
+
+    from yuqing.models import Item
+    from yuqing.queue.referrals import on_delivery
+
+    event = make_reported_event(runtime, level="较大", categories=["false_information"])
+    jobs.consider_event(event)
+    drain()  # the 专报 go to 网信办 and 公安
+    touch_event(runtime, event, level="重大")
+    jobs.consider_event(event)
+    police = _refs(runtime)["police"]
+    with runtime.session() as s:
+        pending = list(s.scalars(select(Delivery).where(Delivery.ref_id == police.id, Delivery.status == "pending")))
+        assert [d.callback for d in pending] == ["yuqing.queue.referrals.on_delivery"]  # the 续报's
+        for d in pending:
+            d.status, d.last_error = "failed", "收件人被拒绝（不可重试）"
+    assert [on_delivery(d.id) for d in pending] == ["sent"]  # 公安 had its 专报: its status stays
+    drain()
+    failed = next(n for k, d, n in _issued(runtime) if k == "followup" and d == "police")
+    year = runtime.now().year
+    marked = f"续报发送失败：〔{year}〕第{failed}期续报未送达（email "
+    assert _refs(runtime)["police"].last_error.startswith(marked)
+    jobs.consider_event(event)  # nothing changed: nothing sent, the mark stays
+    drain()
+    assert _refs(runtime)["police"].last_error.startswith(marked)
+    with runtime.session() as s:
+        url = "https://sxrb.example/1.html"
+        s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
+                   text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
+                   content_hash="x", event_id=event, casualties={"deaths": 3}))
+    jobs.consider_event(event)
+    drain()
+    issued = _issued(runtime)
+    assert [n for k, d, n in issued if d == "police" and k == "followup"] == [failed], "sent again under its number"
+    assert sorted(n for _, _, n in issued) == list(range(1, len(issued) + 1)), "no gap in the series"
+    assert _refs(runtime)["police"].last_error == ""
+    to = runtime.profile.department("police").channels[0].to
+    mails = [m for m in smtp.messages if m["To"] == to and _subject(m).startswith("【舆情续报】")]
+    assert len(mails) == 1
+    part = next(p for p in mails[0].walk() if (p.get_filename() or "").endswith(".docx"))
+    assert part.get_filename() == f"泽州县应急管理局舆情专报〔{year}〕第{failed}期.docx"
+    text = unjoined("\n".join(p.text for p in Document(io.BytesIO(part.get_payload(decode=True))).paragraphs))
+    special = next(n for k, d, n in issued if k == "special" and d == "police")
+    assert f"报送〔{year}〕第{special}期专报以来，事件等级由较大升为重大，新报告死亡 3 人（" in text, text[:900]
