@@ -256,7 +256,7 @@ def compose(s: Session, profile: Profile, referral: Referral, ack_link: str, now
         blocks.append(_followup_opening(s, referral, a, now, tz, before=record.id if record is not None else None))
     closed = ticket.closed_at if ticket and ticket.closed_at else now  # 终报 of a ticket not yet closed: now
     if kind == "final" and ticket is not None and closed_as_dismissed(ticket):
-        blocks += _dismissal(referral, a, closed, tz)
+        blocks += _dismissal(s, referral, a, closed, tz)
     else:
         if kind == "final":
             blocks.append(Paragraph.of(f"该事件舆情已趋平息，我局回应工作于{cn_short(closed, tz)}完成，现将最终情况报告如下。"))
@@ -293,20 +293,30 @@ def last_told(s: Session, referral: Referral, before: int | None = None,
     return s.scalar(query.order_by(IssuedDocument.id.desc()).limit(1))
 
 
+def when_told(referral: Referral, record: IssuedDocument | None, tz: str) -> str:
+    """When the department was told, as the opening of a 续报 or 终报 says it: ``于12月1日14时20分``
+    from the register's entry (the sending that reached it: a 专报 that failed first is
+    re-registered at the sending that went), else when its 专报 left (``sent_at``), else
+    ``前期``. Never the referral's creation: that is when the referral was drawn up, which the
+    register and the department's file do not show (it waited for the monitor, or failed)."""
+    at = record.created_at if record is not None else referral.sent_at
+    return f"于{cn_short(at, tz)}" if at is not None else "前期"
+
+
 def _followup_opening(s: Session, referral: Referral, a: EventAccount, now: datetime, tz: str,
                       before: int | None = None) -> Paragraph:
     """The 续报's opening: the last issue this department had of the event and what changed since
     it (我局于12月1日14时20分报送〔2026〕第3期专报以来，事件等级由较大升为重大……)."""
     last = last_told(s, referral, before)
     if last is None:
-        return Paragraph.of(f"我局已于{cn_short(referral.created_at, tz)}报送该事件舆情，现将最新情况续报如下。")
+        return Paragraph.of(f"我局已{when_told(referral, None, tz)}报送该事件舆情，现将最新情况续报如下。")
     # Dated and named from the register: a 专报 that failed and went again later was registered
     # anew at its sending (register.reissue), hours after the referral was made.
     told = issue_number(last.year, last.number) + KINDS.get(last.kind, "专报")
     changes = a.changes_since(last.fingerprint, tz, since=now)
     if not changes:
-        return Paragraph.of(f"我局已于{cn_short(last.created_at, tz)}报送{told}，现将最新情况续报如下。")
-    return Paragraph.of(f"我局于{cn_short(last.created_at, tz)}报送{told}以来，{'，'.join(changes)}。"
+        return Paragraph.of(f"我局已{when_told(referral, last, tz)}报送{told}，现将最新情况续报如下。")
+    return Paragraph.of(f"我局{when_told(referral, last, tz)}报送{told}以来，{'，'.join(changes)}。"
                         "现将最新情况续报如下。")
 
 
@@ -317,11 +327,15 @@ def _advice(referral: Referral, department: Department, event: Event, profile: P
     return [Heading("处置建议"), Paragraph.of(referral.suggestion or suggestion_for(department, event, profile.clocks))]
 
 
-def _dismissal(referral: Referral, a: EventAccount, closed: datetime, tz: str) -> list:
+def _dismissal(s: Session, referral: Referral, a: EventAccount, closed: datetime, tz: str) -> list:
     """The 终报's body for an event the monitor dismissed (排除): that it was dismissed and when,
     that nothing more is asked of the department, and which event it was. No 处置建议 (it would
-    ask for what is no longer wanted); the monitor's reason is the record's, kept on the ticket."""
-    return [Paragraph.of(f"我局于{cn_short(referral.created_at, tz)}报送的舆情事件，经我局核查研判，该事件已于"
+    ask for what is no longer wanted); the monitor's reason is the record's, kept on the ticket.
+    The 专报 it ends is named and dated from the register, as the department filed it (a 专报
+    that failed first went hours after the referral was made)."""
+    special = _special_of(s, referral)
+    told = when_told(referral, special, tz) + (f"以{issue_number(special.year, special.number)}专报" if special else "")
+    return [Paragraph.of(f"我局{told}报送的舆情事件，经我局核查研判，该事件已于"
                          f"{cn_short(closed, tz)}予以排除（不属实或与我局职责无关），现终止报送，"
                          "前期专报所提协助事项不再需要贵单位办理。特此报告。"),
             Heading("事件概况"), *overview(a, tz)]
@@ -410,5 +424,5 @@ def merge_notice(s: Session, referral: Referral, merged_from: int, a: EventAccou
     gone = s.get(Event, merged_from)
     was = clip(event_title(s, gone), 30) if gone is not None else "前期报送的事件"
     told = last_told(s, referral, event_id=merged_from)  # the register's last issue of that event to it
-    return Paragraph.of(f"我局已于{cn_short(told.created_at if told else referral.created_at, tz)}报送“{was}”相关舆情。经核实，该事件已与"
+    return Paragraph.of(f"我局已{when_told(referral, told, tz)}报送“{was}”相关舆情。经核实，该事件已与"
                         f"“{clip(a.title, 30)}”合并，系同一事件，后续报送以{number}为准。现将合并后的最新情况续报如下。")

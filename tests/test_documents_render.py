@@ -687,3 +687,40 @@ def test_a_long_title_breaks_between_words_in_the_docx_and_the_pdf(runtime, stor
     assert title_lines("关于“泽州县巴公镇煤矿透水事故死亡人数升至12人”相关舆情的专报（续报）") == [
         "关于“泽州县巴公镇煤矿透水事故死亡人数", "升至12人”相关舆情的专报（续报）"]
     assert title_lines("舆情日报（12月1日）") == ["舆情日报（12月1日）"]
+
+
+def test_the_dismissal_and_the_last_resort_opening_date_what_was_told_not_the_referral(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The 终报 of a dismissed event said 我局于<the referral's creation>报送的舆情事件 and a 续报
+    with nothing registered 我局已于<the referral's creation>报送该事件舆情: the time the referral
+    was drawn up, which no document the department filed bears (its 专报 waited, or failed and
+    went hours later). The 终报 names the 专报 and its time from the register; the 续报 says when
+    the 专报 left, or 前期 where that is not known."""
+    from yuqing.models import Ticket, TicketChange
+    from yuqing.queue.workflow import DISMISSED
+
+    with runtime.session() as s:
+        ref = s.get(Referral, story["flood_referral"])
+        referred = ref.created_at = runtime.now() - timedelta(hours=3)
+    followup = docx_text(write_docx(special(runtime, story, kind="followup")[0]))
+    assert "我局已前期报送该事件舆情，现将最新情况续报如下。" in followup and cn_short(referred) not in followup
+    sent = referred + timedelta(hours=2)
+    with runtime.session() as s:
+        ref = s.get(Referral, story["flood_referral"])
+        ref.sent_at = sent
+    followup = docx_text(write_docx(special(runtime, story, kind="followup")[0]))
+    assert f"我局已于{cn_short(sent)}报送该事件舆情，现将最新情况续报如下。" in followup
+    with runtime.session() as s:
+        ref = s.get(Referral, story["flood_referral"])
+        record = issue(s, series=special_report.SERIES, kind="special", now=sent, tz="Asia/Shanghai",
+                       event_id=ref.event_id, department_key=ref.department_key, referral_id=ref.id,
+                       fingerprint=event_account(s, ref.event_id).fingerprint)
+        ticket = s.get(Ticket, story["flood_ticket"])
+        closed = runtime.now() - timedelta(minutes=30)
+        ticket.state, ticket.closed_at = "closed", closed
+        s.add(TicketChange(ticket_id=ticket.id, at=closed, by="赵值班", from_state="responding", to_state="closed",
+                           reason=f"{DISMISSED}系旧闻翻炒"))
+        number = record.number
+    final = docx_text(write_docx(special(runtime, story, kind="final")[0]))
+    assert (f"我局于{cn_short(sent)}以〔2026〕第{number}期专报报送的舆情事件，经我局核查研判，"
+            f"该事件已于{cn_short(closed)}予以排除") in final, final[:900]
+    assert cn_short(referred) not in final
