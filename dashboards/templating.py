@@ -18,7 +18,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from yuqing.alerts.actions import suggestion_notice
 from yuqing.clock import fmt
-from yuqing.documents.dates import spoken
+from yuqing.documents.dates import met_words, spoken
 from yuqing.levels import Level
 from yuqing.models import DeadlineKind, Role, TicketState
 
@@ -102,6 +102,8 @@ def make_templates(timezone: str) -> Jinja2Templates:
     env.filters["deadline_label"] = deadline_label
     env.filters["role_label"] = role_label
     env.filters["duration"] = duration
+    # A completed clock as the documents say it (完成（时限内）/ 未按时完成（超时 1 小时）).
+    env.filters["met_words"] = lambda d: met_words(d.due_at, d.met_at) if d.met_at else ""
     env.filters["reason"] = reason_text
     env.filters["alert_status"] = lambda v: ALERT_STATUS.get(v, v)
     env.filters["referral_status"] = lambda v: REFERRAL_STATUS.get(v, v)

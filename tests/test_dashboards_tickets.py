@@ -111,3 +111,22 @@ def test_the_api_answers_a_refusal_with_a_json_422(runtime, client) -> None:  # 
     r = client.post(f"/api/alerts/{alert_id}/review", json={"action": "confirm"}, headers={"X-CSRF-Token": token})
     assert r.status_code == 422
     assert r.json() == {"detail": f"预警 #{alert_id} 是系统告警，不能研判"}
+
+
+def test_the_ticket_page_tells_a_completed_clock_in_the_documents_words(runtime, client, ticket_id) -> None:  # type: ignore[no-untyped-def]
+    """The page said 「12-01 14:05 按时」/「超时」 and the liaison's 「按时完成」/「超时完成」, each its own
+    wording beside the documents' 完成（时限内） and 未按时完成（超时 1 小时 5 分钟）: one wording
+    now (documents.dates.met_words), with how late."""
+    from yuqing.models import Deadline
+
+    with runtime.session() as s:
+        clocks = list(s.scalars(select(Deadline).where(Deadline.ticket_id == ticket_id).order_by(Deadline.id)))
+        assert clocks
+        clocks[0].met_at = clocks[0].due_at + timedelta(hours=1, minutes=5)
+    login(client, "monitor")
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert " 未按时完成（超时 1 小时 5 分钟）</td>" in page
+    with runtime.session() as s:
+        s.get(Deadline, clocks[0].id).met_at = clocks[0].due_at - timedelta(minutes=10)
+    page = client.get(f"/tickets/{ticket_id}").text
+    assert " 完成（时限内）</td>" in page and " 按时</td>" not in page and " 超时</td>" not in page

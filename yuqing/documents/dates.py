@@ -91,6 +91,15 @@ def clock_state(due_at: datetime, met_at: datetime | None, now: datetime,
     return ClockState.OVERDUE if due_at <= now else ClockState.RUNNING
 
 
+def met_words(due_at: datetime, met_at: datetime) -> str:
+    """How a completed clock stood, in the words of every document and page: ``完成（时限内）``
+    or ``未按时完成（超时 1 小时 5 分钟）``. :func:`clock_words` says it with the time
+    (已于12月1日14时05分完成（时限内）); the console's pages beside their own time column."""
+    if met_at <= due_at:
+        return "完成（时限内）"
+    return f"未按时完成（超时 {spoken(met_at - due_at)}）"
+
+
 def clock_words(due_at: datetime, met_at: datetime | None, now: datetime, tz: str | ZoneInfo = SHANGHAI, *,
                 cancelled_at: datetime | None = None, overdue_for: bool = False) -> str:
     """How every document (专报/续报/终报, post-event report, 日报) tells a clock, as 公文 Chinese:
@@ -99,10 +108,11 @@ def clock_words(due_at: datetime, met_at: datetime | None, now: datetime, tz: st
     sent; a filed report says no amount that goes on growing), ``尚在时限内（剩余 3 小时）``, ``已取消``."""
     state = clock_state(due_at, met_at, now, cancelled_at)
     if state is ClockState.MET:
-        return f"已于{cn_short(met_at, tz)}完成（时限内）"
+        assert met_at is not None
+        return f"已于{cn_short(met_at, tz)}{met_words(due_at, met_at)}"
     if state is ClockState.LATE:
         assert met_at is not None
-        return f"未按时完成（超时 {spoken(met_at - due_at)}）"
+        return met_words(due_at, met_at)
     if state is ClockState.OVERDUE:
         return f"已超时 {spoken(now - due_at)}，尚未完成" if overdue_for else "已超时，尚未完成"
     if state is ClockState.RUNNING:
