@@ -724,3 +724,26 @@ def test_the_dismissal_and_the_last_resort_opening_date_what_was_told_not_the_re
     assert (f"我局于{cn_short(sent)}以〔2026〕第{number}期专报报送的舆情事件，经我局核查研判，"
             f"该事件已于{cn_short(closed)}予以排除") in final, final[:900]
     assert cn_short(referred) not in final
+
+
+def test_a_one_event_major_report_tells_its_event_once(runtime, story) -> None:  # type: ignore[no-untyped-def]
+    """The flooding's 要情专报 listed 【重大】泽州县巴公镇煤矿透水事故死亡人数升至12人 under 升级预警事件,
+    again under 重大及以上舆情事件 (for its 本期新增 count) and its ticket under 未关闭工单 (and
+    超时事项 where late): one event, told three times, in a document whose title names it. Now
+    once, with its count and sources; the ticket's clocks follow as 该事件回应工单. The 日报, of
+    many events, keeps its sections."""
+    docs = _digests(runtime, story)
+    paragraphs = [unjoined(p.text) for p in docs["major"].paragraphs if p.text.strip()]
+    title = next(n for n, p in enumerate(paragraphs) if p.startswith("关于"))
+    body = "\n".join(paragraphs[title + 1:])
+    flood = "泽州县巴公镇煤矿透水事故死亡人数升至12人"
+    ours = [p for p in paragraphs[title + 1:] if not p.startswith("依据：")]  # 依据: the items' own titles
+    assert sum(p.count(flood) for p in ours) == 1, body
+    sources = [p for p in paragraphs if p.startswith("依据：")]
+    assert len(sources) == len(set(sources)), "each source once"
+    assert "重大及以上舆情事件" not in body and "超时事项" not in body
+    assert re.search(r"累计监测到相关信息 16 条[^\n]*本期新增相关信息 \d+ 条。", body), body
+    assert "\n1.该事件回应工单（" in body, body
+    assert body.startswith("统计时段：") and "一、总体情况\n本期共监测该事件相关信息 " in body
+    daily = "\n".join(unjoined(p.text) for p in docs["daily"].paragraphs)
+    assert f"二、重大及以上舆情事件\n1.【重大】{flood}\n" in daily and "该事件回应工单" not in daily
