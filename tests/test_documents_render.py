@@ -747,3 +747,28 @@ def test_a_one_event_major_report_tells_its_event_once(runtime, story) -> None: 
     assert body.startswith("统计时段：") and "一、总体情况\n本期共监测该事件相关信息 " in body
     daily = "\n".join(unjoined(p.text) for p in docs["daily"].paragraphs)
     assert f"二、重大及以上舆情事件\n1.【重大】{flood}\n" in daily and "该事件回应工单" not in daily
+
+
+@pytest.mark.slow
+def test_a_long_table_repeats_its_header_row_on_each_page_of_the_pdf(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A table running over a page break (the post-event report's 时间线, the statistics' tables by
+    department) is read on page 2 without turning back: its header row repeats on every page it
+    spans, as the DOCX marks it (w:tblHeader). Printed by Chromium, read back with pdftotext."""
+    from yuqing.documents import OfficialDocument, Table
+
+    rows = [[str(n), f"12月1日{n % 24}时05分", f"第{n}项处置记录"] for n in range(1, 61)]
+    doc = OfficialDocument(series="事后回应报告", issuer="泽州县应急管理局", title="关于某事件舆情回应情况的报告",
+                           issued_at=datetime(2026, 12, 1, 9, tzinfo=SHANGHAI),
+                           blocks=[Table(["序次", "记录时间", "处置事项"], rows, [20, 50, 86], caption="表 1　处置过程")])
+    path = tmp_path / "long-table.pdf"
+    path.write_bytes(write_pdf(doc))
+    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
+    pages = [p for p in text.split("\f") if p.strip()]
+    spanned = [p for p in pages if "项处置记录" in p]
+    assert len(spanned) >= 2, f"the table fits one page ({len(pages)} pages): the test needs a longer one"
+    for n, page in enumerate(spanned, 1):
+        header = [line for line in page.splitlines() if re.search(r"序次\s+记录时间\s+处置事项", line)]
+        assert len(header) == 1, f"page {n} of the table has no header row:\n{page[:400]}"
+        first = next(i for i, line in enumerate(page.splitlines()) if "项处置记录" in line)
+        assert page.splitlines().index(header[0]) < first, f"page {n}: the header stands above the rows"
+    assert "第60项处置记录" in spanned[-1] and "第1项处置记录" in spanned[0]
