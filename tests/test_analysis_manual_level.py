@@ -32,6 +32,10 @@ from yuqing.models import (
 from yuqing.tasks import registry
 from yuqing.tasks.dispatch import enqueue
 
+# Chromium's print stood in for: these tests count and route documents but read no PDF
+# (tests/conftest.py); what Chromium prints is tested where it is read.
+pytestmark = pytest.mark.usefixtures("print_stand_in")
+
 FIRST = "泽州县巴公镇一煤矿发生透水事故，已致3人死亡，另有5人失联，救援正在进行"
 AGAIN = "泽州县巴公镇煤矿透水事故：3人死亡5人失联，当地正全力搜救"
 GRAVER = "泽州县巴公镇煤矿透水事故死亡人数升至12人，仍有2人失联"
@@ -131,7 +135,7 @@ def _opened(rt, event_id: int) -> dict[str, object]:  # type: ignore[no-untyped-
                 "digests": [k.replace(f":{event_id}:", ":") for k in digests]}
 
 
-@pytest.mark.slow  # five analyses, two 重大 events' 专报 and 要情专报 on a real RQ worker: over a minute on 2 cores
+@pytest.mark.slow  # five analyses, two 重大 events' 专报 and 要情专报 on a real RQ worker: about 4 s
 def test_a_graver_computed_level_is_suggested_once_per_rise_and_restored_as_any_rise(runtime, drain, smtp) -> None:  # type: ignore[no-untyped-def]
     seed_users(runtime)
     decision.reset()
