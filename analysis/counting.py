@@ -9,9 +9,10 @@ from __future__ import annotations
 
 from collections import Counter
 from datetime import datetime, timedelta
+from functools import cache
 from typing import Any
 
-from sqlalchemy import exists, func, literal, select, union_all
+from sqlalchemy import CompoundSelect, bindparam, exists, func, literal_column, select, union_all
 from sqlalchemy.orm import Session
 
 from yuqing.documents.current import FIGURE_KINDS, apply, source_names
@@ -229,10 +230,10 @@ def sources_reported(s: Session, added: dict[int, list[Record]]) -> set[tuple[in
     for start in range(0, len(pairs), REPORTED_CHUNK):
         chunk = pairs[start:start + REPORTED_CHUNK]
         chunk += chunk[-1:] * (_padded(len(chunk)) - len(chunk))  # repeats answer alike; the set drops them
-        query = union_all(*[select(literal(e), literal(src)).where(exists().where(
-            Item.event_id == e, Item.source_id == src, Item.analysed_at.is_not(None), Item.id.not_in(own[e, src])))
-            for e, src in chunk])
-        found |= {(r[0], r[1]) for r in s.execute(query)}
+        params: dict[str, Any] = {}
+        for k, (e, src) in enumerate(chunk):
+            params.update({f"e{k}": e, f"s{k}": src, f"i{k}": own[e, src]})
+        found |= {chunk[r[0]] for r in s.execute(_reported_query(len(chunk)), params)}
     return found
 
 
@@ -245,6 +246,16 @@ def _padded(n: int) -> int:
     one shape per count of pairs (1 to 200) could grow each worker by hundreds of MB over a
     long run; powers of two keep it to nine shapes, at most twice the look-ups of one batch."""
     return 1 << max(0, n - 1).bit_length()
+
+
+@cache
+def _reported_query(n: int) -> CompoundSelect:
+    """The look-up of ``n`` pairs, built once per shape (building it was half its cost): term
+    ``k`` answers its position if an analysed item other than the batch's ``i{k}`` has event
+    ``e{k}`` and source ``s{k}``."""
+    return union_all(*[select(literal_column(str(k))).where(exists().where(
+        Item.event_id == bindparam(f"e{k}"), Item.source_id == bindparam(f"s{k}"), Item.analysed_at.is_not(None),
+        Item.id.not_in(bindparam(f"i{k}", expanding=True)))) for k in range(n)])
 
 
 def update_event(event: Event | Record, members: list[Record], added: list[Record], now: datetime, last_hour: int,  # noqa: PLR0913
