@@ -274,11 +274,13 @@ class FoldIndex:
         """``threshold``: the profile's ``judgement.duplicate_similarity``."""
         self.threshold = threshold
         self.lsh = BandIndex(threshold)
-        self.hashes = HashRows()  # hash values: all a Jaccard estimate needs
+        # The originals' hash values, all a Jaccard estimate needs: a look-up compares only the
+        # LSH's candidates, which are originals, so a copy's 512 bytes were never read.
+        self.hashes = HashRows()
         self.root: dict[int, int] = {}  # item → the original it was folded into (itself if original)
 
     def __contains__(self, item_id: int) -> bool:
-        return item_id in self.hashes
+        return item_id in self.root
 
     def find(self, m: MinHash) -> int | None:
         """The original (first publisher) of the closest near-duplicate, if any."""
@@ -292,20 +294,17 @@ class FoldIndex:
         return self.root.get(candidates[best], candidates[best])
 
     def add(self, item_id: int, m: MinHash | Hashes, duplicate_of: int | None) -> None:
-        if item_id in self.hashes:
+        if item_id in self.root:
             return
-        self.hashes.add(item_id, m.hashvalues)
         self.root[item_id] = duplicate_of or item_id
         if duplicate_of is None:
             # Only originals go into the LSH: a copy resolves to its original anyway, and keeping
             # copies out stops a viral post's buckets from growing with every repost.
+            self.hashes.add(item_id, m.hashvalues)
             self.lsh.insert(item_id, m.hashvalues)
 
     def remove(self, item_id: int) -> None:
         """Forget an item (the window's order is the caller's: :meth:`.events.Grouper.evict`)."""
-        if item_id not in self.hashes:
-            return
-        values = self.hashes.pop(item_id)
-        if self.root.get(item_id) == item_id:
-            self.lsh.remove(item_id, values)
-        self.root.pop(item_id, None)
+        root = self.root.pop(item_id, None)
+        if root == item_id:
+            self.lsh.remove(item_id, self.hashes.pop(item_id))
