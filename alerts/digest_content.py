@@ -170,11 +170,7 @@ def major_events(session: Session, start: datetime, end: datetime, event_ids: li
 
 
 def overview(c: Content) -> str:
-    """总体情况: the period's counts, each the number of entries its section lists; one event's
-    要情专报 (its title names the event) counts that event's items and its late clocks."""
-    if c.subject:
-        late = sum(k.overdue for t in c.tickets for k in t.clocks)
-        return (f"本期共监测该事件相关信息 {c.total_items} 条" + (f"，回应时限已超时 {late} 项" if late else "") + "。")
+    """总体情况: the period's counts, each the number of entries its section lists."""
     return (f"本期共监测相关信息 {c.total_items} 条；升级预警事件 {len(c.escalated)} 起；"
             f"重大及以上舆情事件 {len(c.major_events)} 起；未关闭工单 {len(c.tickets)} 件，其中超时 {len(c.breaches)} 件。")
 
@@ -183,30 +179,6 @@ def item_heading(level: str, title: str) -> str:
     """【重大】泽州县某煤矿透水: an entry's heading in every section, numbered 1. before it (the
     documents' third-level heading, 仿宋 bold; the plain part's 1.【重大】)."""
     return f"【{level}】{title}"
-
-
-def ticket_heading(c: Content, t: TicketLine) -> str:
-    """A ticket's entry heading: 【重大】标题（处置中，回应主体：某科）; in one event's 要情专报, whose
-    title and 升级预警事件 entry already name the event, 该事件回应工单（处置中，回应主体：某科）."""
-    said = "该事件回应工单" if c.subject else item_heading(t.level, t.title)
-    return f"{said}（{t.state}，回应主体：{t.section}）"
-
-
-def _one_event(c: Content) -> None:
-    """One event's 要情专报 tells the event once: it stood under 升级预警事件, again under 重大及以上
-    舆情事件 (its 本期新增 count) and its ticket under 未关闭工单 and again under 超时事项. The count
-    joins the event's entry and its sources the entry's 依据; the ticket's late clocks are said
-    (in red) in its own clock lines, so no 超时事项 repeats them, and its 依据 already stand with
-    the event."""
-    for e in c.escalated:
-        for m in [m for m in c.major_events if m.event_id == e.event_id]:
-            e.text += major_count(m)
-            e.links += [link for link in m.links if link.url not in {x.url for x in e.links}]
-            c.major_events.remove(m)
-    c.breaches = [t for t in c.breaches if t not in c.tickets]
-    told = {link.url for e in c.escalated for link in e.links}
-    for t in c.tickets:  # its sources are the event's, listed with it
-        t.links = [link for link in t.links if link.url not in told]
 
 
 def major_count(e: MajorEvent) -> str:
@@ -260,8 +232,6 @@ def gather(session: Session, *, kind: str, title: str, bureau: str, start: datet
         if any(clock.overdue for clock in line.clocks):
             c.breaches.append(line)
     c.major_events = major_events(session, start, end, event_ids)
-    if c.subject:
-        _one_event(c)
     c.volume = volume(session, start, end, tz, event_ids)
     c.event_ids = sorted({e.event_id for e in c.escalated} | set(event_ids or []))
     return c

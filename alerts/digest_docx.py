@@ -12,14 +12,7 @@ from yuqing.documents.dates import cn_date, cn_datetime, cn_short
 from yuqing.documents.wording import clip
 from yuqing.profile import Profile
 
-from .digest_content import (
-    Content,
-    item_heading,
-    major_count,
-    overdue_words,
-    overview,
-    ticket_heading,
-)
+from .digest_content import Content, item_heading, major_count, overdue_words, overview
 from .digest_content import Link as DigestLink
 
 
@@ -54,7 +47,7 @@ def _sections(c: Content, tz: str) -> list:
     if c.tickets:
         blocks.append(Heading("未关闭工单及回应时限"))
         for t in c.tickets:
-            blocks.append(Heading(ticket_heading(c, t), 3))
+            blocks.append(Heading(f"{item_heading(t.level, t.title)}（{t.state}，回应主体：{t.section}）", 3))
             for clock in t.clocks:
                 blocks.append(Paragraph.of(f"{clock.label}：{cn_short(clock.due_at, tz)}到期，{clock.state}。",
                                            red=clock.overdue))

@@ -32,16 +32,7 @@ from yuqing.runtime import Runtime
 from yuqing.sanitise import link_target, plain
 
 from .delivery import create_delivery, make_key
-from .digest_content import (
-    Content,
-    Link,
-    gather,
-    item_heading,
-    major_line,
-    overdue_words,
-    overview,
-    ticket_heading,
-)
+from .digest_content import Content, Link, gather, item_heading, major_line, overdue_words, overview
 from .digest_docx import compose, period_line
 
 log = logging.getLogger(__name__)
@@ -69,7 +60,7 @@ def render_text(c: Content, tz: str) -> str:
         lines.append(f"{next(numerals)}、未关闭工单及回应时限")
         for n, t in enumerate(c.tickets, 1):
             clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
-            lines.append(f"{n}.{plain(ticket_heading(c, t))}：{clocks}")
+            lines.append(f"{n}.{plain(item_heading(t.level, t.title))}（{t.state}，{t.section}）：{clocks}")
             lines += [f"   依据：{plain(link.title)} {link_target(link.url)}" for link in t.links]
     if c.breaches:
         lines.append(f"{next(numerals)}、超时事项")
@@ -106,7 +97,7 @@ def render_html(c: Content, tz: str, chart_name: str, page_url: str = "") -> str
         body.append("<h3>未关闭工单及回应时限</h3>")
         for t in c.tickets:
             clocks = "；".join(f"{k.label}{cn_short(k.due_at, tz)}到期，{k.state}" for k in t.clocks)
-            body.append(f"<p>{esc(ticket_heading(c, t))}：{esc(clocks)}</p>")
+            body.append(f"<p>{esc(item_heading(t.level, t.title))}（{esc(t.state)}，{esc(t.section)}）：{esc(clocks)}</p>")
             body += [f'<p style="margin-left:2em">依据：{a(link)}</p>' for link in t.links]
     if c.breaches:
         body.append("<h3>超时事项</h3>")

@@ -1,25 +1,19 @@
-"""研判 with its consequence for the response ticket (回应工单).
+"""研判 with its consequence for the response ticket (回应工单), in one transaction.
 
 排除 (dismissing) an event with an open ticket closes or keeps the ticket as the monitor chose;
 the alerts workflow checks the choice and the reason, the response workflow closes the ticket.
 Both happen in the one transaction here, so a closing that fails leaves the alert undismissed
-too: after a person acts, the console never shows a dismissed alert beside its open ticket.
-A level the monitor sets (or the computed one restored) goes the whole way after the review
-commits, the same for the console and the API."""
+too: after a person acts, the console never shows a dismissed alert beside its open ticket."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
 from yuqing.alerts.actions import open_ticket_of, review_in
-from yuqing.alerts.grouping import evaluate
 from yuqing.models import Alert, AuditEntry
 from yuqing.runtime import Runtime
 
-from .tickets import close_dismissed, follow_judgement
-
-# The actions that change the event's level, and how the ticket's history names each.
-LEVEL_ACTIONS = {"level": "人工研判", "restore": "恢复自动研判"}
+from .tickets import close_dismissed
 
 
 @dataclass(frozen=True)
@@ -29,30 +23,15 @@ class Reviewed:
     alert: Alert
     ticket_id: int | None = None
     choice: str | None = None  # "close" (关闭工单) or "keep" (保留工单)
-    followed_ticket_id: int | None = None  # the ticket now timed by the new level
 
 
 def review_and_settle(rt: Runtime, alert_id: int, action: str, by: str, level: str | None = None,
                       ticket: str | None = None, reason: str = "", ip: str = "") -> Reviewed:
-    """研判 (confirm, dismiss, level, restore) with its consequences.
+    """研判 (confirm, dismiss, level) and, on 排除, the open ticket's fate, all or nothing.
 
-    On 排除, the open ticket's fate, all or nothing: the workflow refuses (Refused, 422) a
-    dismissal of an event with an open ticket without ``ticket`` and ``reason``; both checks and
-    the settling see the same transaction, so a ticket opened meanwhile cannot be left
-    unexplained. On a level change or a restored computed level, the level goes the whole way, as
-    an automatic rise does: notifications (a rise is never inhibited), the 要情专报 a 重大 calls
-    for, the ticket and its clocks, the referrals and their 续报."""
-    reviewed = _review(rt, alert_id, action, by, level, ticket, reason, ip)
-    event_id = reviewed.alert.event_id
-    if action not in LEVEL_ACTIONS or event_id is None:
-        return reviewed
-    evaluate(rt, event_id)
-    followed = follow_judgement(rt, event_id, by, LEVEL_ACTIONS[action])
-    return Reviewed(reviewed.alert, reviewed.ticket_id, reviewed.choice, followed)
-
-
-def _review(rt: Runtime, alert_id: int, action: str, by: str, level: str | None,
-            ticket: str | None, reason: str, ip: str) -> Reviewed:
+    The workflow refuses (Refused, 422) a dismissal of an event with an open ticket without
+    ``ticket`` and ``reason``; both checks and the settling see the same transaction, so a
+    ticket opened meanwhile cannot be left unexplained."""
     with rt.session() as s:
         alert = review_in(s, rt, alert_id, action, by, level=level, ticket=ticket, reason=reason, ip=ip)
         ticket_id = open_ticket_of(s, alert.event_id) if action == "dismiss" else None

@@ -32,7 +32,6 @@ from yuqing.documents.docx_writer import write_docx
 from yuqing.documents.keep import unjoined
 from yuqing.documents.pdf import write_pdf
 from yuqing.documents.register import issue
-from yuqing.documents.title import title_lines
 from yuqing.documents.wording import clip, machine_text, quoted_list
 from yuqing.models import Deadline, Event, Item, Referral
 from yuqing.queue import special_report
@@ -105,7 +104,7 @@ def test_docx_page_fonts_and_marks_follow_gbt_9704(runtime, story) -> None:  # t
     assert texts[2] == "加急"  # 重大
     assert texts[3] == "泽州县应急管理局舆情专报"
     assert texts[4].startswith("〔2026〕第 3 期") and texts[4].endswith("签发人：王建国")
-    assert texts[5] == "关于“泽州县巴公镇煤矿透水事故\n死亡人数升至12人”相关舆情的专报"  # broken between words
+    assert texts[5] == "关于“泽州县巴公镇煤矿透水事故死亡人数升至12人”相关舆情的专报"
 
     def east_asia(p) -> set[str]:  # type: ignore[no-untyped-def]
         return {r._element.rPr.rFonts.get(qn("w:eastAsia")) for r in p.runs if r.text.strip()}
@@ -664,31 +663,6 @@ def test_the_issue_number_is_worded_in_one_place() -> None:
     assert issue_number(2026, 3) == "〔2026〕第3期" and issue_number(2026, 3, spaced=True) == "〔2026〕第 3 期"
 
 
-@pytest.mark.slow
-def test_a_long_title_breaks_between_words_in_the_docx_and_the_pdf(runtime, story, tmp_path) -> None:  # type: ignore[no-untyped-def]
-    """The flooding's 要情专报 title is 29 characters of 2号 in a line of 20: Word and Chromium
-    each broke it where the line was full, 煤矿透水事故死亡人数升 / 至12人. GB/T 9704 7.3.3 asks
-    回行时词意完整、排列对称: both now break it at the same word boundary, lines about even."""
-    with runtime.session() as s:
-        major = gather(s, kind="major", title="要情专报", bureau="泽州县应急管理局", start=runtime.now() - timedelta(days=1),
-                       end=runtime.now(), tz="Asia/Shanghai", event_ids=[story["flood"]])
-    doc = digest_compose(major, runtime.profile, "Asia/Shanghai", number=3, copy_no=1)
-    lines = ["关于“泽州县巴公镇煤矿透水事故", "死亡人数升至12人”的要情专报"]
-    assert doc.title == "".join(lines)
-    title = next(p for p in Document(io.BytesIO(write_docx(doc))).paragraphs if p.text.startswith("关于"))
-    assert title.text.split("\n") == lines, "one line break, between 事故 and 死亡"
-    path = tmp_path / "major.pdf"
-    path.write_bytes(write_pdf(doc))
-    text = subprocess.run(["pdftotext", "-layout", str(path), "-"], capture_output=True, text=True, check=True).stdout
-    printed = [re.sub(r"\s", "", line) for line in text.splitlines()]
-    at = printed.index(lines[0])
-    assert printed[at + 1] == lines[1], text[:800]
-    # The 专报's title of the same event, longer by its 相关舆情 and （续报）, breaks at a word too.
-    assert title_lines("关于“泽州县巴公镇煤矿透水事故死亡人数升至12人”相关舆情的专报（续报）") == [
-        "关于“泽州县巴公镇煤矿透水事故死亡人数", "升至12人”相关舆情的专报（续报）"]
-    assert title_lines("舆情日报（12月1日）") == ["舆情日报（12月1日）"]
-
-
 def test_the_dismissal_and_the_last_resort_opening_date_what_was_told_not_the_referral(runtime, story) -> None:  # type: ignore[no-untyped-def]
     """The 终报 of a dismissed event said 我局于<the referral's creation>报送的舆情事件 and a 续报
     with nothing registered 我局已于<the referral's creation>报送该事件舆情: the time the referral
@@ -724,29 +698,6 @@ def test_the_dismissal_and_the_last_resort_opening_date_what_was_told_not_the_re
     assert (f"我局于{cn_short(sent)}以〔2026〕第{number}期专报报送的舆情事件，经我局核查研判，"
             f"该事件已于{cn_short(closed)}予以排除") in final, final[:900]
     assert cn_short(referred) not in final
-
-
-def test_a_one_event_major_report_tells_its_event_once(runtime, story) -> None:  # type: ignore[no-untyped-def]
-    """The flooding's 要情专报 listed 【重大】泽州县巴公镇煤矿透水事故死亡人数升至12人 under 升级预警事件,
-    again under 重大及以上舆情事件 (for its 本期新增 count) and its ticket under 未关闭工单 (and
-    超时事项 where late): one event, told three times, in a document whose title names it. Now
-    once, with its count and sources; the ticket's clocks follow as 该事件回应工单. The 日报, of
-    many events, keeps its sections."""
-    docs = _digests(runtime, story)
-    paragraphs = [unjoined(p.text) for p in docs["major"].paragraphs if p.text.strip()]
-    title = next(n for n, p in enumerate(paragraphs) if p.startswith("关于"))
-    body = "\n".join(paragraphs[title + 1:])
-    flood = "泽州县巴公镇煤矿透水事故死亡人数升至12人"
-    ours = [p for p in paragraphs[title + 1:] if not p.startswith("依据：")]  # 依据: the items' own titles
-    assert sum(p.count(flood) for p in ours) == 1, body
-    sources = [p for p in paragraphs if p.startswith("依据：")]
-    assert len(sources) == len(set(sources)), "each source once"
-    assert "重大及以上舆情事件" not in body and "超时事项" not in body
-    assert re.search(r"累计监测到相关信息 16 条[^\n]*本期新增相关信息 \d+ 条。", body), body
-    assert "\n1.该事件回应工单（" in body, body
-    assert body.startswith("统计时段：") and "一、总体情况\n本期共监测该事件相关信息 " in body
-    daily = "\n".join(unjoined(p.text) for p in docs["daily"].paragraphs)
-    assert f"二、重大及以上舆情事件\n1.【重大】{flood}\n" in daily and "该事件回应工单" not in daily
 
 
 @pytest.mark.slow

@@ -108,9 +108,8 @@ class ReviewLevel(BaseModel):
     level: Level = Field(description="新等级")
 
 
-# One of the three shapes, told apart by ``action``: a level change without a level used to be
-# valid by the schema and refused by the route. (恢复自动研判 is the console's: its refusal when
-# nothing is suggested depends on the event's state, which a schema cannot say.)
+# One of the two shapes, told apart by ``action``: a level change without a level used to be
+# valid by the schema and refused by the route.
 ReviewIn = Annotated[ReviewConfirm | ReviewDismiss | ReviewLevel, Field(discriminator="action")]
 
 
@@ -118,7 +117,6 @@ class ReviewOut(BaseModel):
     id: int
     status: str
     level: str
-    ticket_id: int | None = Field(None, description="按新等级计时的回应工单（调整等级时）")
 
 
 class TicketCard(BaseModel):
@@ -215,12 +213,11 @@ def review_alert(request: Request, alert_id: RecordId, body: Annotated[ReviewIn,
     ticket, reason = (body.ticket, body.reason) if isinstance(body, ReviewDismiss) else (None, "")
     # The workflow says 404 for a missing alert (NotFound) and 422 for what its rules refuse.
     # A dismissal's ticket (closed or kept) is settled in the review's own transaction.
-    done = review_and_settle(rt, alert_id, body.action, user.username, level=level, ticket=ticket,
-                             reason=reason, ip=client_ip(request))
+    review_and_settle(rt, alert_id, body.action, user.username, level=level, ticket=ticket, reason=reason,
+                      ip=client_ip(request))
     with rt.session() as s:
         alert = s.get(Alert, alert_id)
-        return ReviewOut(id=alert_id, status=alert.status if alert else "", level=alert.level if alert else "",
-                         ticket_id=done.followed_ticket_id)
+        return ReviewOut(id=alert_id, status=alert.status if alert else "", level=alert.level if alert else "")
 
 
 @router.get("/tickets", response_model=list[TicketCard], summary="工单看板（未关闭工单及最近期限）",

@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session
 
 from yuqing.alerts.actions import acknowledge, review, silence
 from yuqing.alerts.exceptions import AlertsError
+from yuqing.alerts.grouping import evaluate
 from yuqing.models import Alert, AlertStatus, Role, Ticket
 from yuqing.queue.dismissal import review_and_settle
-from yuqing.queue.tickets import open_ticket_for_event
+from yuqing.queue.tickets import follow_judgement, open_ticket_for_event
 from yuqing.runtime import Runtime
 
 from ..auth import AnyUser, CurrentUser, MonitorUser, audit, client_ip
@@ -89,7 +90,7 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
                  ticket: str = Form(""), reason: str = Form("", max_length=500),
                  user: CurrentUser = MonitorUser) -> Response:
     rt = rt_of(request)
-    _alert(rt, alert_id)
+    alert = _alert(rt, alert_id)
     # The workflow refuses an unknown action or level, and a dismissal of an event with an open
     # ticket without the ticket's fate and a reason (Refused: the app's handler answers 422).
     # The ticket's fate is settled in the review's own transaction: all of it, or nothing.
@@ -99,8 +100,9 @@ def review_alert(request: Request, alert_id: RecordId, action: str = Form(...), 
     words = {"confirm": "已确认预警", "dismiss": "已排除（误报/无关）", "level": f"已调整等级为 {new_level}",
              "restore": f"已恢复自动研判，等级为 {new_level}"}
     message = f"{words[action]}：预警 #{alert_id}"
-    if done.followed_ticket_id is not None:
-        message += f"；工单 #{done.followed_ticket_id} 已按新等级计时"
+    if action in ("level", "restore") and alert.event_id is not None:
+        how = "恢复自动研判" if action == "restore" else "人工研判"
+        message += _carry_judgement(rt, alert.event_id, user.username, how)
     if done.ticket_id is not None:
         message += f"；工单 #{done.ticket_id} " + ("已关闭" if done.choice == "close" else "保留办理")
     flash(request, message)
@@ -134,6 +136,15 @@ def bulk_review(request: Request, action: str = Form(...), ids: list[int] = Form
         message += "；未处理：" + "、".join(skipped)
     flash(request, message, "ok" if not skipped else "warn")
     return back(request, "/")
+
+
+def _carry_judgement(rt: Runtime, event_id: int, by: str, how: str) -> str:
+    """The monitor's level (set by hand, or the computed one restored: ``how``) goes the whole
+    way, as an automatic rise does: notifications (a rise is never inhibited), the 要情专报 a
+    重大 calls for, the ticket and its clocks, the referrals and their 续报."""
+    evaluate(rt, event_id)
+    ticket_id = follow_judgement(rt, event_id, by, how)
+    return f"；工单 #{ticket_id} 已按新等级计时" if ticket_id else ""
 
 
 @router.post("/alerts/{alert_id}/ack")

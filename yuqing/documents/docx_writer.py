@@ -25,7 +25,6 @@ from . import layout as L
 from .dates import cn_date
 from .keep import NO_LINE_END, NO_LINE_START, kept_apart
 from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
-from .title import title_lines
 
 RED = RGBColor.from_string(L.RED_HEX)
 # The schema's order of paragraph and run properties (ECMA-376 CT_PPrBase, CT_RPr), which Word
@@ -241,13 +240,7 @@ def _head(doc: DocxDocument, d: OfficialDocument) -> None:
         _fonts(line.add_run(d.signer), L.KAITI, L.SIZE_3)
     _border(line, "bottom", size=18)
     _paragraph(doc)
-    title = _paragraph(doc, font=L.XIAOBIAOSONG, size=L.SIZE_2, align=WD_ALIGN_PARAGRAPH.CENTER)
-    for n, text in enumerate(title_lines(d.title)):  # broken between words, as the print page is
-        run = title.add_run()
-        if n:
-            run.add_break()
-        run.add_text(text)
-        _fonts(run, L.XIAOBIAOSONG, L.SIZE_2)
+    _paragraph(doc, d.title, font=L.XIAOBIAOSONG, size=L.SIZE_2, align=WD_ALIGN_PARAGRAPH.CENTER)
     _paragraph(doc)
     if d.addressee:
         _paragraph(doc, f"{d.addressee}：")

@@ -10,7 +10,6 @@ from . import layout as L
 from .dates import cn_date
 from .keep import kept_apart
 from .model import Heading, Link, OfficialDocument, Paragraph, Picture, Table, Unbroken
-from .title import title_lines
 
 esc = html.escape
 
@@ -118,8 +117,7 @@ def _head(d: OfficialDocument) -> str:
     else:
         line = f'<p class="number">{number}</p>'
     addressee = f"<p>{esc(d.addressee)}：</p>" if d.addressee else ""
-    title = "<br>".join(esc(line) for line in title_lines(d.title))  # where the DOCX breaks it
-    return "".join(marks) + f'<p class="masthead" style="font-size:{L.masthead_size(d.masthead)}pt">{esc(d.masthead)}</p>{line}<h1>{title}</h1>{addressee}'
+    return "".join(marks) + f'<p class="masthead" style="font-size:{L.masthead_size(d.masthead)}pt">{esc(d.masthead)}</p>{line}<h1>{esc(d.title)}</h1>{addressee}'
 
 
 def _tail(d: OfficialDocument) -> str:
