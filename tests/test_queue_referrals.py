@@ -3,6 +3,7 @@ loopback SMTP server, status from the delivery callback, signed acknowledgement,
 
 from __future__ import annotations
 
+import hashlib
 import io
 import re
 import subprocess
@@ -18,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from yuqing.documents import issued
 from yuqing.documents.keep import unjoined
-from yuqing.models import Delivery, IssuedDocument, Referral, ReferralNote, Ticket
+from yuqing.models import Delivery, IssuedDocument, Item, Referral, ReferralNote, Ticket
 from yuqing.queue import jobs, referrals, tickets
 from yuqing.queue.exceptions import AlreadyAcknowledged, InvalidAckLink
 
@@ -217,6 +218,15 @@ def test_level_rise_adds_referrals_and_quiet_events_route_nothing(runtime, clock
     jobs.consider_event(event)
     assert set(_refs(runtime)) == {"propaganda", "cyberspace", "police"}
     assert timedelta(0) == _refs(runtime)["police"].created_at - runtime.now()
+
+
+def _report_three_dead(runtime, event: int) -> None:  # type: ignore[no-untyped-def]
+    """A provincial paper's report of 3 dead joins the event, so its figures change."""
+    with runtime.session() as s:
+        url = "https://sxrb.example/1.html"
+        s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
+                   text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
+                   content_hash="x", event_id=event, casualties={"deaths": 3}))
 
 
 def _issued(rt) -> list[tuple[str, str, int]]:  # type: ignore[no-untyped-def]
@@ -697,11 +707,8 @@ def test_a_special_report_sent_again_after_its_delivery_failed_keeps_its_number(
     """宣传部's 专报 fails (its mail server refuses), is sent again at the rise to 特别重大, fails
     again, and goes at the next change of the figures: each time under the 期号 it was given, so
     the series has no gap made by the retries, and 宣传部 files one 专报 with that number."""
-    import hashlib
-
     from factories import touch_event
 
-    from yuqing.models import Item
     from yuqing.queue.referrals import on_delivery
 
     def refuse(department: str) -> None:
@@ -723,11 +730,7 @@ def test_a_special_report_sent_again_after_its_delivery_failed_keeps_its_number(
     jobs.consider_event(event)
     refuse("propaganda")  # sent again, and refused again
     drain()
-    with runtime.session() as s:
-        url = "https://sxrb.example/1.html"
-        s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
-                   text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
-                   content_hash="x", event_id=event, casualties={"deaths": 3}))
+    _report_three_dead(runtime, event)  # the figures change: a 续报 is due
     jobs.consider_event(event)
     drain()
     issued = _issued(runtime)
@@ -811,11 +814,8 @@ def test_a_followup_whose_delivery_failed_is_marked_and_sent_again_under_its_num
     the next 续报 opened 我局于……报送第N期续报以来 of a document 公安 never had. Now the referral
     says so (and keeps saying so) until a 续报 goes; at the next change the 续报 goes again under
     its number, as a failed 专报 does, opening on the 专报 公安 did have and all that changed since."""
-    import hashlib
-
     from factories import touch_event
 
-    from yuqing.models import Item
     from yuqing.queue.referrals import on_delivery
 
     event = make_reported_event(runtime, level="较大", categories=["false_information"])
@@ -838,11 +838,7 @@ def test_a_followup_whose_delivery_failed_is_marked_and_sent_again_under_its_num
     jobs.consider_event(event)  # nothing changed: nothing sent, the mark stays
     drain()
     assert _refs(runtime)["police"].last_error.startswith(marked)
-    with runtime.session() as s:
-        url = "https://sxrb.example/1.html"
-        s.add(Item(url=url, url_hash=hashlib.sha256(url.encode()).hexdigest(), title="透水事故已致3人死亡",
-                   text="已致3人死亡", tier="provincial", published_at=runtime.now(), fetched_at=runtime.now(),
-                   content_hash="x", event_id=event, casualties={"deaths": 3}))
+    _report_three_dead(runtime, event)  # the figures change: a 续报 is due
     jobs.consider_event(event)
     drain()
     issued = _issued(runtime)
